@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# Warnings, sanitizers and ccache for every prisn target.
+
+find_program(PRISN_CCACHE ccache)
+if(PRISN_CCACHE)
+  set(CMAKE_CXX_COMPILER_LAUNCHER "${PRISN_CCACHE}")
+endif()
+
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "Build type" FORCE)
+endif()
+
+add_library(prisn_options INTERFACE)
+target_compile_options(prisn_options INTERFACE -Wall -Wextra -Werror -Wno-missing-field-initializers)
+# Asio's io_uring-free epoll reactor is what we want; keep handler tracking off.
+target_compile_definitions(prisn_options INTERFACE
+  BOOST_ASIO_NO_DEPRECATED
+  BOOST_ASIO_DISABLE_BUFFER_DEBUGGING
+  SPDLOG_FMT_EXTERNAL)
+
+if(PRISN_SANITIZE)
+  target_compile_options(prisn_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+                                                 -fno-sanitize-recover=undefined)
+  target_link_options(prisn_options INTERFACE -fsanitize=address,undefined)
+endif()

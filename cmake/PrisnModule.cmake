@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: MIT
+# prisn_add_module(NAME SOURCES ... DEPENDS ...): one static library per module,
+# include/ PUBLIC, src/<module>/ PRIVATE, dependencies named explicitly.
+function(prisn_add_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS;PRIVATE_DEPENDS" ${ARGN})
+  add_library(prisn_${name} STATIC ${ARG_SOURCES})
+  target_include_directories(prisn_${name}
+    PUBLIC "${PROJECT_SOURCE_DIR}/include"
+    PRIVATE "${PROJECT_SOURCE_DIR}/src")
+  target_link_libraries(prisn_${name} PUBLIC prisn_options ${ARG_DEPENDS} PRIVATE ${ARG_PRIVATE_DEPENDS})
+endfunction()
+
+# prisn_add_fuzzer(NAME SOURCE DEPENDS ...): a libFuzzer target when PRISN_FUZZ is on,
+# else a plain executable that replays the corpus (tests/fuzz/corpus/NAME) under ctest.
+function(prisn_add_fuzzer name source)
+  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  set(corpus "${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/${name}")
+  if(PRISN_FUZZ)
+    add_executable(fuzz_${name} ${source})
+    target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+    target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
+    target_link_libraries(fuzz_${name} PRIVATE ${ARG_DEPENDS})
+    add_test(NAME fuzz.${name}
+             COMMAND fuzz_${name} -max_total_time=$ENV{PRISN_FUZZ_SECONDS} -timeout=5
+                     -rss_limit_mb=1024 "${corpus}")
+    if("$ENV{PRISN_FUZZ_SECONDS}" STREQUAL "")
+      set_tests_properties(fuzz.${name} PROPERTIES ENVIRONMENT "UNUSED=1")
+    endif()
+    set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz)
+  else()
+    add_executable(replay_${name} ${source} "${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp")
+    target_link_libraries(replay_${name} PRIVATE ${ARG_DEPENDS})
+    add_test(NAME fuzz_replay.${name} COMMAND replay_${name} "${corpus}")
+    set_tests_properties(fuzz_replay.${name} PROPERTIES LABELS unit)
+  endif()
+endfunction()

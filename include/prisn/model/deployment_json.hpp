@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+
+#include "prisn/core/error.hpp"
+#include "prisn/model/deployment.hpp"
+#include "prisn/model/json.hpp"
+
+namespace prisn::model {
+
+/// Where the request came from, for fields the body may leave out.
+struct DecodeContext {
+  std::string ns;            ///< from ?namespace= (empty when not given)
+  std::string name_in_path;  ///< PUT /deployments/{name}: the body's name must match or be absent
+};
+
+/// Validates a deployment request body (SPEC §3) field by field and applies defaults.
+/// Errors are Error::invalid naming the field ("replicas: must be between 0 and 1000").
+/// Output-only fields a client may send back (status, created_at, ...) are ignored; any other
+/// unknown field is an error. Never throws.
+Result<DeploymentSpec> decode_deployment(const Json& body, const DecodeContext& ctx);
+
+/// The spec as the API shows it (SPEC §3 field names); `source` only when asked for.
+Json encode_spec(const DeploymentSpec& spec, bool include_source);
+
+/// The health check object as the API shows it.
+Json encode_health_check(const HealthCheck& check);
+
+}  // namespace prisn::model

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/core/duration.hpp"
+
+#include <cstdint>
+#include <limits>
+
+namespace prisn {
+namespace {
+
+// Milliseconds per unit; 0 when the unit is unknown.
+std::int64_t unit_millis(std::string_view unit) {
+  if (unit == "ms") return 1;
+  if (unit == "s" || unit.empty()) return 1000;
+  if (unit == "m") return 60'000;
+  if (unit == "h") return 3'600'000;
+  if (unit == "d") return 86'400'000;
+  return 0;
+}
+
+Error bad(std::string_view text) {
+  return Error::invalid("'" + std::string(text.substr(0, 40)) +
+                        "' is not a duration (examples: 500ms, 30s, 10m, 1h30m)");
+}
+
+}  // namespace
+
+Result<Millis> parse_duration(std::string_view text) {
+  if (text.empty()) {
+    return bad(text);
+  }
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max() / 4;
+  std::int64_t total = 0;
+  std::size_t i = 0;
+  bool bare_number_seen = false;
+  while (i < text.size()) {
+    std::int64_t value = 0;
+    std::size_t digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      value = value * 10 + (text[i] - '0');
+      if (value > kMax / 86'400'000) {
+        return bad(text);
+      }
+      ++i;
+      ++digits;
+    }
+    if (digits == 0) {
+      return bad(text);
+    }
+    std::size_t unit_start = i;
+    while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z'))) {
+      ++i;
+    }
+    std::string_view unit = text.substr(unit_start, i - unit_start);
+    if (unit.empty()) {
+      // A bare number is seconds, but only on its own ("90", not "1m30").
+      if (bare_number_seen || unit_start != text.size() || total != 0) {
+        return bad(text);
+      }
+      bare_number_seen = true;
+    }
+    std::int64_t per = unit_millis(unit);
+    if (per == 0) {
+      return bad(text);
+    }
+    total += value * per;
+    if (total > kMax) {
+      return bad(text);
+    }
+  }
+  return Millis(total);
+}
+
+std::string format_duration(Millis d) {
+  std::int64_t ms = d.count();
+  if (ms == 0) {
+    return "0s";
+  }
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  if (ms % 1000 != 0 && ms < 1000) {
+    return out + std::to_string(ms) + "ms";
+  }
+  const std::int64_t h = ms / 3'600'000;
+  const std::int64_t m = (ms / 60'000) % 60;
+  const std::int64_t s = (ms / 1000) % 60;
+  const std::int64_t rest = ms % 1000;
+  if (h) out += std::to_string(h) + "h";
+  if (m) out += std::to_string(m) + "m";
+  if (s) out += std::to_string(s) + "s";
+  if (rest) out += std::to_string(rest) + "ms";
+  return out;
+}
+
+}  // namespace prisn

@@ -1,0 +1,679 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/deployment_json.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "prisn/core/names.hpp"
+#include "prisn/cron/cron_expr.hpp"
+#include "prisn/model/quantity.hpp"
+#include "prisn/model/runtime.hpp"
+
+namespace prisn::model {
+namespace {
+
+constexpr int kMaxReplicas = 1000;
+constexpr std::size_t kMaxArgs = 1024;
+constexpr std::size_t kMaxEnv = 1024;
+
+Error invalid(std::string msg) { return Error::invalid(std::move(msg)); }
+
+bool is_env_name(std::string_view s) {
+  if (s.empty() || s.size() > 256 || (s[0] >= '0' && s[0] <= '9')) {
+    return false;
+  }
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+Result<Millis> duration_field(const Json* v, const std::string& path) {
+  if (v->is_number_integer() && v->get<long long>() >= 0) {
+    return Millis(v->get<long long>() * 1000);
+  }
+  if (v->is_string()) {
+    auto d = parse_duration(v->get<std::string>());
+    if (!d) {
+      return invalid(path + ": " + d.error().message);
+    }
+    return *d;
+  }
+  return invalid(path + ": must be a duration such as \"30s\" or \"10m\"");
+}
+
+Result<std::uint16_t> port_value(const Json& v, const std::string& path) {
+  if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 65535) {
+    return invalid(path + ": must be a port number from 1 to 65535");
+  }
+  return static_cast<std::uint16_t>(v.get<long long>());
+}
+
+Result<std::vector<std::string>> string_list(const Json* v, const std::string& path,
+                                             std::size_t max_items) {
+  std::vector<std::string> out;
+  if (v == nullptr) {
+    return out;
+  }
+  if (!v->is_array() || v->size() > max_items) {
+    return invalid(fmt::format("{}: must be a list of at most {} strings", path, max_items));
+  }
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const Json& item = (*v)[i];
+    if (item.is_string()) {
+      out.push_back(item.get<std::string>());
+    } else if (item.is_number() || item.is_boolean()) {
+      out.push_back(item.dump());
+    } else {
+      return invalid(fmt::format("{}[{}]: must be a string", path, i));
+    }
+  }
+  return out;
+}
+
+Result<std::map<std::string, std::string>> env_map(const Json* v, const std::string& path) {
+  std::map<std::string, std::string> out;
+  if (v == nullptr) {
+    return out;
+  }
+  if (!v->is_object() || v->size() > kMaxEnv) {
+    return invalid(path + ": must be an object of NAME: value strings");
+  }
+  for (const auto& [key, value] : v->items()) {
+    if (!is_env_name(key)) {
+      return invalid(fmt::format("{}.{}: not a valid environment variable name", path, key.substr(0, 80)));
+    }
+    if (value.is_string()) {
+      out[key] = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      out[key] = value.dump();
+    } else {
+      return invalid(fmt::format("{}.{}: must be a string", path, key));
+    }
+  }
+  return out;
+}
+
+// "NAME:ENV", "NAME/KEY:ENV" or {"secret": NAME, "env": ENV, "key": KEY}.
+Result<SecretRef> secret_ref(const Json& v, const std::string& path) {
+  SecretRef ref;
+  if (v.is_string()) {
+    const std::string text = v.get<std::string>();
+    const auto colon = text.rfind(':');
+    if (colon == std::string::npos) {
+      return invalid(path + ": must be NAME:ENV or NAME/KEY:ENV");
+    }
+    ref.env = text.substr(colon + 1);
+    std::string name = text.substr(0, colon);
+    if (const auto slash = name.find('/'); slash != std::string::npos) {
+      ref.key = name.substr(slash + 1);
+      name = name.substr(0, slash);
+    }
+    ref.secret = name;
+  } else if (v.is_object()) {
+    ObjectReader r(v, path);
+    auto secret = r.string("secret");
+    if (!secret) return secret.error();
+    if (secret->empty()) {
+      auto name = r.string("name");
+      if (!name) return name.error();
+      secret = *name;
+    }
+    auto env = r.string("env");
+    if (!env) return env.error();
+    auto key = r.string("key");
+    if (!key) return key.error();
+    if (auto done = r.finish(); !done) return done.error();
+    ref = {*secret, *key, *env};
+  } else {
+    return invalid(path + ": must be an object {\"secret\": NAME, \"env\": ENV}");
+  }
+  if (auto ok = validate_name(path + ".secret", ref.secret); !ok) return ok.error();
+  if (!is_env_name(ref.env)) {
+    return invalid(path + ".env: not a valid environment variable name");
+  }
+  if (!ref.key.empty() && ref.key.size() > 253) {
+    return invalid(path + ".key: too long");
+  }
+  return ref;
+}
+
+Result<HealthCheck> health_check(const Json& v, const std::string& path) {
+  if (!v.is_object()) {
+    return invalid(path + ": must be an object");
+  }
+  ObjectReader r(v, path);
+  HealthCheck hc;
+  int kinds = 0;
+  if (const Json* tcp = r.get("tcp")) {
+    ++kinds;
+    hc.kind = HealthCheck::Kind::kTcp;
+    if (!tcp->is_object()) return invalid(path + ".tcp: must be an object");
+    ObjectReader t(*tcp, path + ".tcp");
+    auto port = t.integer("port", 0, 0, 65535);
+    if (!port) return port.error();
+    hc.port = static_cast<std::uint16_t>(*port);
+    if (auto done = t.finish(); !done) return done.error();
+  }
+  if (const Json* http = r.get("http")) {
+    ++kinds;
+    hc.kind = HealthCheck::Kind::kHttp;
+    if (!http->is_object()) return invalid(path + ".http: must be an object");
+    ObjectReader h(*http, path + ".http");
+    auto p = h.string("path", "/");
+    if (!p) return p.error();
+    if (p->empty() || (*p)[0] != '/') return invalid(path + ".http.path: must start with '/'");
+    hc.path = *p;
+    auto port = h.integer("port", 0, 0, 65535);
+    if (!port) return port.error();
+    hc.port = static_cast<std::uint16_t>(*port);
+    auto status = h.integer("expectedStatus", 0, 100, 599);
+    if (!status) return status.error();
+    hc.expected_status = static_cast<int>(*status);
+    if (auto done = h.finish(); !done) return done.error();
+  }
+  if (const Json* exec = r.get("exec")) {
+    ++kinds;
+    hc.kind = HealthCheck::Kind::kExec;
+    if (!exec->is_object()) return invalid(path + ".exec: must be an object");
+    ObjectReader e(*exec, path + ".exec");
+    auto cmd = string_list(e.get("command"), path + ".exec.command", 256);
+    if (!cmd) return cmd.error();
+    if (cmd->empty()) return invalid(path + ".exec.command: must not be empty");
+    hc.command = *cmd;
+    if (auto done = e.finish(); !done) return done.error();
+  }
+  if (kinds != 1) {
+    return invalid(path + ": give exactly one of tcp, http or exec");
+  }
+  for (auto [key, target] : {std::pair{"interval", &hc.interval}, std::pair{"timeout", &hc.timeout}}) {
+    if (const Json* d = r.get(key)) {
+      auto parsed = duration_field(d, r.path(key));
+      if (!parsed) return parsed.error();
+      if (parsed->count() < 100) return invalid(r.path(key) + ": must be at least 100ms");
+      *target = *parsed;
+    }
+  }
+  auto fail = r.integer("failureThreshold", 3, 1, 100);
+  if (!fail) return fail.error();
+  auto succ = r.integer("successThreshold", 1, 1, 100);
+  if (!succ) return succ.error();
+  hc.failure_threshold = static_cast<int>(*fail);
+  hc.success_threshold = static_cast<int>(*succ);
+  if (auto done = r.finish(); !done) return done.error();
+  return hc;
+}
+
+// The seed's loadBalancing.healthCheck {path, interval, timeout, threshold} as an HTTP check.
+Result<HealthCheck> seed_health_check(const Json& v, const std::string& path) {
+  if (!v.is_object()) return invalid(path + ": must be an object");
+  ObjectReader r(v, path);
+  HealthCheck hc;
+  hc.kind = HealthCheck::Kind::kHttp;
+  auto p = r.string("path", "/");
+  if (!p) return p.error();
+  if (p->empty() || (*p)[0] != '/') return invalid(path + ".path: must start with '/'");
+  hc.path = *p;
+  for (auto [key, target] : {std::pair{"interval", &hc.interval}, std::pair{"timeout", &hc.timeout}}) {
+    if (const Json* d = r.get(key)) {
+      auto parsed = duration_field(d, r.path(key));
+      if (!parsed) return parsed.error();
+      *target = *parsed;
+    }
+  }
+  auto threshold = r.integer("threshold", 3, 1, 100);
+  if (!threshold) return threshold.error();
+  hc.failure_threshold = static_cast<int>(*threshold);
+  if (auto done = r.finish(); !done) return done.error();
+  return hc;
+}
+
+Result<void> load_balancing(const Json& v, const std::string& path, DeploymentSpec& spec) {
+  if (!v.is_object()) return invalid(path + ": must be an object");
+  ObjectReader r(v, path);
+  auto algo = r.string("algorithm", "round-robin");
+  if (!algo) return algo.error();
+  static const std::set<std::string> kAlgorithms = {"round-robin", "least-connections", "random",
+                                                    "ip-hash"};
+  if (!kAlgorithms.contains(*algo)) {
+    return invalid(path + ".algorithm: must be round-robin, least-connections, random or ip-hash");
+  }
+  spec.load_balancing.algorithm = *algo;
+  if (const Json* sa = r.get("sessionAffinity")) {
+    if (!sa->is_object()) return invalid(path + ".sessionAffinity: must be an object");
+    ObjectReader a(*sa, path + ".sessionAffinity");
+    auto& aff = spec.load_balancing.affinity;
+    auto enabled = a.boolean("enabled", true);
+    if (!enabled) return enabled.error();
+    auto type = a.string("type", "cookie");
+    if (!type) return type.error();
+    if (*type != "cookie" && *type != "ip-hash" && *type != "header") {
+      return invalid(path + ".sessionAffinity.type: must be cookie, ip-hash or header");
+    }
+    auto header = a.string("header");
+    if (!header) return header.error();
+    if (header->empty()) {
+      auto alt = a.string("headerName");
+      if (!alt) return alt.error();
+      header = *alt;
+    }
+    if (*type == "header" && header->empty()) {
+      return invalid(path + ".sessionAffinity.header: required for type header");
+    }
+    aff = {*enabled, *type, *header, aff.ttl};
+    if (const Json* ttl = a.get("ttl")) {
+      auto d = duration_field(ttl, a.path("ttl"));
+      if (!d) return d.error();
+      aff.ttl = *d;
+    }
+    if (auto done = a.finish(); !done) return done.error();
+  }
+  if (const Json* hc = r.get("healthCheck")) {
+    auto check = seed_health_check(*hc, path + ".healthCheck");
+    if (!check) return check.error();
+    if (!spec.health_check) {
+      spec.health_check = *check;
+    }
+  }
+  return r.finish();
+}
+
+Result<void> expose(const Json& v, const std::string& path, DeploymentSpec& spec) {
+  if (!v.is_object()) return invalid(path + ": must be an object");
+  ObjectReader r(v, path);
+  auto type = r.string("type");
+  if (!type) return type.error();
+  if (*type == "nodePort") {
+    spec.expose.kind = Expose::Kind::kNodePort;
+    const Json* np = r.get("nodePort");
+    if (np == nullptr) return invalid(path + ".nodePort: required for type nodePort");
+    auto port = port_value(*np, path + ".nodePort");
+    if (!port) return port.error();
+    spec.expose.node_port = *port;
+  } else if (*type == "ingress") {
+    spec.expose.kind = Expose::Kind::kIngress;
+    auto host = r.string("host");
+    if (!host) return host.error();
+    if (host->empty()) return invalid(path + ".host: required for type ingress");
+    spec.expose.host = *host;
+    auto p = r.string("path", "/");
+    if (!p) return p.error();
+    if (p->empty() || (*p)[0] != '/') return invalid(path + ".path: must start with '/'");
+    spec.expose.path = *p;
+    if (const Json* tls = r.get("tls")) {
+      if (!tls->is_object()) return invalid(path + ".tls: must be an object");
+      ObjectReader t(*tls, path + ".tls");
+      auto enabled = t.boolean("enabled", true);
+      if (!enabled) return enabled.error();
+      auto cert = t.string("cert");
+      if (!cert) return cert.error();
+      if (!cert->empty()) {
+        if (auto ok = validate_name(path + ".tls.cert", *cert); !ok) return ok.error();
+      }
+      spec.expose.tls = *enabled;
+      spec.expose.tls_cert = *cert;
+      if (auto done = t.finish(); !done) return done.error();
+    }
+  } else {
+    return invalid(path + ".type: must be nodePort or ingress");
+  }
+  return r.finish();
+}
+
+Result<void> resources(const Json& v, const std::string& path, Resources& out) {
+  if (!v.is_object()) return invalid(path + ": must be an object");
+  ObjectReader r(v, path);
+  if (const Json* mem = r.get("memory")) {
+    const std::string text = mem->is_string() ? mem->get<std::string>() : mem->dump();
+    auto bytes = parse_memory_quantity(text);
+    if (!bytes) return invalid(path + ".memory: " + bytes.error().message);
+    out.memory = text;
+    out.memory_bytes = *bytes;
+  }
+  if (const Json* cpu = r.get("cpu")) {
+    const std::string text = cpu->is_string() ? cpu->get<std::string>() : cpu->dump();
+    auto millis = parse_cpu_quantity(text);
+    if (!millis) return invalid(path + ".cpu: " + millis.error().message);
+    out.cpu = text;
+    out.cpu_millis = *millis;
+  }
+  auto pids = r.integer("pids", 0, 0, 1'000'000);
+  if (!pids) return pids.error();
+  out.pids = static_cast<std::uint32_t>(*pids);
+  return r.finish();
+}
+
+Result<void> ports(ObjectReader& r, DeploymentSpec& spec) {
+  if (const Json* port = r.get("port")) {
+    if (port->is_string() && port->get<std::string>() == "auto") {
+      spec.port_auto = true;
+    } else if (port->is_number_integer() && port->get<long long>() == 0) {
+      spec.port = 0;
+    } else {
+      auto p = port_value(*port, "port");
+      if (!p) return invalid("port: must be a port number from 1 to 65535, 0 for none, or \"auto\"");
+      spec.port = *p;
+    }
+  }
+  if (const Json* list = r.get("ports")) {
+    if (!list->is_array() || list->size() > 32) return invalid("ports: must be a list of {name, port}");
+    std::set<std::string> names;
+    std::set<std::uint16_t> numbers;
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string path = fmt::format("ports[{}]", i);
+      const Json& item = (*list)[i];
+      if (!item.is_object()) return invalid(path + ": must be an object {name, port}");
+      ObjectReader pr(item, path);
+      auto name = pr.string("name", i == 0 ? "http" : "");
+      if (!name) return name.error();
+      if (auto ok = validate_name(path + ".name", *name); !ok) return ok.error();
+      const Json* number = pr.get("port");
+      if (number == nullptr) return invalid(path + ".port: required");
+      auto p = port_value(*number, path + ".port");
+      if (!p) return p.error();
+      pr.ignore({"protocol", "targetPort"});
+      if (auto done = pr.finish(); !done) return done.error();
+      if (!names.insert(*name).second) return invalid(path + ".name: duplicate port name");
+      if (!numbers.insert(*p).second) return invalid(path + ".port: duplicate port");
+      spec.ports.push_back({*name, *p});
+    }
+  }
+  if (spec.port != 0 && !spec.ports.empty()) {
+    const bool listed = std::any_of(spec.ports.begin(), spec.ports.end(),
+                                    [&](const NamedPort& np) { return np.port == spec.port; });
+    if (!listed) return invalid("port: must be one of the ports listed in 'ports'");
+    // The service port leads: it is what PORT and the first SRV name refer to.
+    std::stable_partition(spec.ports.begin(), spec.ports.end(),
+                          [&](const NamedPort& np) { return np.port == spec.port; });
+  } else if (spec.port == 0 && !spec.ports.empty()) {
+    spec.port = spec.ports.front().port;
+  } else if (spec.port != 0) {
+    spec.ports.push_back({"http", spec.port});
+  }
+  return {};
+}
+
+Result<void> infer_type(ObjectReader& r, DeploymentSpec& spec, bool replicas_given) {
+  auto type = r.string("type");
+  if (!type) return type.error();
+  const bool has_port = spec.port != 0 || spec.port_auto;
+  if (type->empty()) {
+    spec.type = !spec.schedule.empty()          ? DeploymentType::kCron
+                : (has_port || replicas_given) ? DeploymentType::kService
+                                               : DeploymentType::kJob;
+    if (spec.type == DeploymentType::kCron && has_port) {
+      return invalid("port: a cron deployment has no port");
+    }
+    if (spec.type == DeploymentType::kCron && replicas_given && spec.replicas != 1) {
+      return invalid("replicas: a cron deployment has no replicas");
+    }
+    return {};
+  }
+  if (*type == "service") {
+    spec.type = DeploymentType::kService;
+    if (!spec.schedule.empty()) return invalid("schedule: a service has no schedule (type is service)");
+  } else if (*type == "job") {
+    spec.type = DeploymentType::kJob;
+    if (!spec.schedule.empty()) return invalid("schedule: a job has no schedule; use type cron");
+    if (has_port) return invalid("port: a job has no port; use type service");
+    if (replicas_given && spec.replicas != 1) return invalid("replicas: a job has no replicas");
+  } else if (*type == "cron") {
+    spec.type = DeploymentType::kCron;
+    if (spec.schedule.empty()) return invalid("schedule: required for type cron");
+    if (has_port) return invalid("port: a cron deployment has no port");
+    if (replicas_given && spec.replicas != 1) return invalid("replicas: a cron deployment has no replicas");
+  } else {
+    return invalid("type: must be service, job or cron");
+  }
+  return {};
+}
+
+Result<void> runtime_and_source(ObjectReader& r, DeploymentSpec& spec) {
+  auto source = r.string("source");
+  if (!source) return source.error();
+  if (!r.has("source")) return invalid("source: required (the script's text)");
+  spec.source = *source;
+  auto filename = r.string("filename");
+  if (!filename) return filename.error();
+  if (filename->find('/') != std::string::npos || *filename == "." || *filename == ".." ||
+      filename->size() > 255 || filename->find('\0') != std::string::npos) {
+    return invalid("filename: must be a plain file name without '/'");
+  }
+  spec.filename = *filename;
+  auto runtime = r.string("runtime");
+  if (!runtime) return runtime.error();
+  if (runtime->empty()) {
+    auto detected = detect_runtime(spec.filename, spec.source);
+    if (!detected) {
+      return invalid("runtime: cannot be detected from the file name or a shebang line; give one of "
+                     "python3, bash, sh, node, ruby, perl, php");
+    }
+    spec.runtime = *detected;
+  } else {
+    const std::string rt = *runtime == "python" ? "python3" : *runtime;
+    if (!is_known_runtime(rt)) {
+      return invalid(fmt::format("runtime: unknown runtime '{}' (known: python3, bash, sh, node, "
+                                 "ruby, perl, php)", runtime->substr(0, 40)));
+    }
+    spec.runtime = rt;
+  }
+  if (spec.filename.empty()) {
+    static const std::map<std::string, std::string> kExt = {
+        {"python3", ".py"}, {"bash", ".sh"}, {"sh", ".sh"}, {"node", ".js"},
+        {"ruby", ".rb"},    {"perl", ".pl"}, {"php", ".php"}};
+    spec.filename = spec.name + kExt.at(spec.runtime);
+  }
+  return {};
+}
+
+Result<void> names(ObjectReader& r, const DecodeContext& ctx, DeploymentSpec& spec) {
+  auto name = r.string("name");
+  if (!name) return name.error();
+  if (!ctx.name_in_path.empty()) {
+    if (!name->empty() && *name != ctx.name_in_path) {
+      return invalid(fmt::format("name: '{}' does not match the name in the path '{}'",
+                                 name->substr(0, 63), ctx.name_in_path));
+    }
+    spec.name = ctx.name_in_path;
+  } else {
+    spec.name = *name;
+  }
+  if (auto ok = validate_name("name", spec.name); !ok) return ok.error();
+  auto ns = r.string("namespace");
+  if (!ns) return ns.error();
+  if (!ctx.ns.empty() && !ns->empty() && *ns != ctx.ns) {
+    return invalid(fmt::format("namespace: '{}' does not match ?namespace={}", ns->substr(0, 63), ctx.ns));
+  }
+  spec.ns = !ctx.ns.empty() ? ctx.ns : (ns->empty() ? "default" : *ns);
+  return validate_name("namespace", spec.ns);
+}
+
+Result<void> process_fields(ObjectReader& r, DeploymentSpec& spec) {
+  auto args = string_list(r.get("args"), "args", kMaxArgs);
+  if (!args) return args.error();
+  spec.args = *args;
+  auto env = env_map(r.get("env"), "env");
+  if (!env) return env.error();
+  spec.env = *env;
+  if (const Json* secrets = r.get("secrets")) {
+    if (!secrets->is_array() || secrets->size() > 256) return invalid("secrets: must be a list");
+    for (std::size_t i = 0; i < secrets->size(); ++i) {
+      auto ref = secret_ref((*secrets)[i], fmt::format("secrets[{}]", i));
+      if (!ref) return ref.error();
+      spec.secrets.push_back(*ref);
+    }
+  }
+  if (const Json* t = r.get("timeout")) {
+    auto d = duration_field(t, "timeout");
+    if (!d) return d.error();
+    if (d->count() > 0) spec.timeout = *d;
+  }
+  auto protocol = r.string("protocol", "tcp");
+  if (!protocol) return protocol.error();
+  if (*protocol != "tcp" && *protocol != "http") return invalid("protocol: must be tcp or http");
+  spec.protocol = *protocol == "http" ? Protocol::kHttp : Protocol::kTcp;
+  return {};
+}
+
+Result<void> restart_policy(ObjectReader& r, DeploymentSpec& spec) {
+  auto policy = r.string("restartPolicy");
+  if (!policy) return policy.error();
+  if (policy->empty()) {
+    spec.restart_policy =
+        spec.type == DeploymentType::kService ? RestartPolicy::kAlways : RestartPolicy::kNever;
+  } else if (*policy == "always") {
+    spec.restart_policy = RestartPolicy::kAlways;
+  } else if (*policy == "on-failure" || *policy == "onFailure" || *policy == "OnFailure") {
+    spec.restart_policy = RestartPolicy::kOnFailure;
+  } else if (*policy == "never" || *policy == "Never") {
+    spec.restart_policy = RestartPolicy::kNever;
+  } else {
+    return invalid("restartPolicy: must be always, on-failure or never");
+  }
+  return {};
+}
+
+Result<void> check_ports_of_health_check(const DeploymentSpec& spec) {
+  if (!spec.health_check || spec.health_check->port == 0) {
+    return {};
+  }
+  const bool known = std::any_of(spec.ports.begin(), spec.ports.end(), [&](const NamedPort& p) {
+    return p.port == spec.health_check->port;
+  });
+  if (!known) {
+    return invalid("healthCheck.port: must be one of the deployment's ports");
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<DeploymentSpec> decode_deployment(const Json& body, const DecodeContext& ctx) {
+  if (!body.is_object()) {
+    return invalid("body: must be a JSON object");
+  }
+  ObjectReader r(body, "");
+  r.ignore({"status", "created_at", "updated_at", "generation", "next_run", "last_run", "kind",
+            "apiVersion", "endpoints"});
+  DeploymentSpec spec;
+  if (auto ok = names(r, ctx, spec); !ok) return ok.error();
+  if (auto ok = runtime_and_source(r, spec); !ok) return ok.error();
+  if (auto ok = process_fields(r, spec); !ok) return ok.error();
+  if (auto ok = ports(r, spec); !ok) return ok.error();
+  auto schedule = r.string("schedule");
+  if (!schedule) return schedule.error();
+  spec.schedule = *schedule;
+  if (!spec.schedule.empty()) {
+    if (auto parsed = cron::CronExpr::parse(spec.schedule); !parsed) return parsed.error();
+  }
+  const bool replicas_given = r.has("replicas");
+  auto replicas = r.integer("replicas", 1, 0, kMaxReplicas);
+  if (!replicas) return replicas.error();
+  spec.replicas = static_cast<int>(*replicas);
+  if (auto ok = infer_type(r, spec, replicas_given); !ok) return ok.error();
+  if (auto ok = restart_policy(r, spec); !ok) return ok.error();
+  if (const Json* hc = r.get("healthCheck")) {
+    auto check = health_check(*hc, "healthCheck");
+    if (!check) return check.error();
+    spec.health_check = *check;
+  }
+  if (const Json* lb = r.get("loadBalancing")) {
+    if (auto ok = load_balancing(*lb, "loadBalancing", spec); !ok) return ok.error();
+  }
+  if (const Json* ex = r.get("expose")) {
+    if (auto ok = expose(*ex, "expose", spec); !ok) return ok.error();
+    if (spec.type != DeploymentType::kService) return invalid("expose: only services can be exposed");
+  }
+  if (const Json* res = r.get("resources")) {
+    if (auto ok = resources(*res, "resources", spec.resources); !ok) return ok.error();
+  }
+  if (spec.type != DeploymentType::kService && spec.health_check) {
+    return invalid("healthCheck: only services have health checks");
+  }
+  if (auto ok = check_ports_of_health_check(spec); !ok) return ok.error();
+  if (auto done = r.finish(); !done) return done.error();
+  return spec;
+}
+
+Json encode_health_check(const HealthCheck& hc) {
+  Json out = Json::object();
+  switch (hc.kind) {
+    case HealthCheck::Kind::kTcp:
+      out["tcp"] = {{"port", hc.port}};
+      break;
+    case HealthCheck::Kind::kHttp:
+      out["http"] = {{"path", hc.path}, {"port", hc.port}};
+      if (hc.expected_status != 0) out["http"]["expectedStatus"] = hc.expected_status;
+      break;
+    case HealthCheck::Kind::kExec:
+      out["exec"] = {{"command", hc.command}};
+      break;
+  }
+  out["interval"] = format_duration(hc.interval);
+  out["timeout"] = format_duration(hc.timeout);
+  out["failureThreshold"] = hc.failure_threshold;
+  out["successThreshold"] = hc.success_threshold;
+  return out;
+}
+
+Json encode_spec(const DeploymentSpec& s, bool include_source) {
+  Json out = {
+      {"name", s.name},
+      {"namespace", s.ns},
+      {"type", to_string(s.type)},
+      {"runtime", s.runtime},
+      {"filename", s.filename},
+      {"args", s.args},
+      {"env", s.env},
+      {"port", s.port},
+      {"protocol", to_string(s.protocol)},
+      {"replicas", s.type == DeploymentType::kService ? s.replicas : 1},
+      {"restartPolicy", to_string(s.restart_policy)},
+  };
+  if (include_source) {
+    out["source"] = s.source;
+  }
+  Json secrets = Json::array();
+  for (const auto& ref : s.secrets) {
+    Json item = {{"secret", ref.secret}, {"env", ref.env}};
+    if (!ref.key.empty()) item["key"] = ref.key;
+    secrets.push_back(item);
+  }
+  out["secrets"] = secrets;
+  Json ports = Json::array();
+  for (const auto& p : s.ports) {
+    ports.push_back({{"name", p.name}, {"port", p.port}});
+  }
+  out["ports"] = ports;
+  out["schedule"] = s.schedule.empty() ? Json(nullptr) : Json(s.schedule);
+  out["timeout"] = s.timeout ? Json(format_duration(*s.timeout)) : Json(nullptr);
+  out["healthCheck"] = s.health_check ? encode_health_check(*s.health_check) : Json(nullptr);
+  const auto& lb = s.load_balancing;
+  out["loadBalancing"] = {{"algorithm", lb.algorithm}};
+  if (lb.affinity.enabled) {
+    Json aff = {{"enabled", true}, {"type", lb.affinity.type}, {"ttl", format_duration(lb.affinity.ttl)}};
+    if (!lb.affinity.header.empty()) aff["header"] = lb.affinity.header;
+    out["loadBalancing"]["sessionAffinity"] = aff;
+  }
+  switch (s.expose.kind) {
+    case Expose::Kind::kNone:
+      out["expose"] = nullptr;
+      break;
+    case Expose::Kind::kNodePort:
+      out["expose"] = {{"type", "nodePort"}, {"nodePort", s.expose.node_port}};
+      break;
+    case Expose::Kind::kIngress:
+      out["expose"] = {{"type", "ingress"}, {"host", s.expose.host}, {"path", s.expose.path}};
+      if (s.expose.tls) out["expose"]["tls"] = {{"enabled", true}, {"cert", s.expose.tls_cert}};
+      break;
+  }
+  Json res = Json::object();
+  if (!s.resources.memory.empty()) res["memory"] = s.resources.memory;
+  if (!s.resources.cpu.empty()) res["cpu"] = s.resources.cpu;
+  if (s.resources.pids != 0) res["pids"] = s.resources.pids;
+  out["resources"] = res;
+  return out;
+}
+
+}  // namespace prisn::model

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/execution.hpp"
+
+#include <fmt/format.h>
+
+#include "prisn/core/names.hpp"
+#include "prisn/model/runtime.hpp"
+
+namespace prisn::model {
+
+const char* to_string(ExecStatus s) {
+  switch (s) {
+    case ExecStatus::kPending: return "Pending";
+    case ExecStatus::kRunning: return "Running";
+    case ExecStatus::kCompleted: return "Completed";
+    case ExecStatus::kFailed: return "Failed";
+  }
+  return "Pending";
+}
+
+std::optional<ExecStatus> parse_exec_status(std::string_view s) {
+  for (auto st : {ExecStatus::kPending, ExecStatus::kRunning, ExecStatus::kCompleted, ExecStatus::kFailed}) {
+    if (s == to_string(st)) {
+      return st;
+    }
+  }
+  return std::nullopt;
+}
+
+Json encode_execution(const Execution& e) {
+  auto time_or_null = [](const std::optional<WallTime>& t) { return t ? Json(to_rfc3339(*t)) : Json(nullptr); };
+  Json out = {
+      {"id", e.id},
+      {"deployment_id", e.deployment.empty() ? Json(nullptr) : Json(e.deployment)},
+      {"namespace", e.ns},
+      {"status", to_string(e.status)},
+      {"exit_code", e.exit_code ? Json(*e.exit_code) : Json(nullptr)},
+      {"signal", e.signal ? Json(*e.signal) : Json(nullptr)},
+      {"error", e.error},
+      {"trigger", e.trigger},
+      {"runtime", e.runtime},
+      {"created_at", to_rfc3339(e.created_at)},
+      {"started_at", time_or_null(e.started_at)},
+      {"completed_at", time_or_null(e.completed_at)},
+      {"timed_out", e.timed_out},
+  };
+  if (e.started_at) {
+    const WallTime end = e.completed_at.value_or(WallClock::now());
+    out["duration_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(end - *e.started_at).count();
+  } else {
+    out["duration_ms"] = nullptr;
+  }
+  if (e.process.pid != 0 && !e.terminal()) {
+    out["pid"] = e.process.pid;
+  }
+  return out;
+}
+
+namespace {
+
+Result<std::map<std::string, std::string>> env_of(ObjectReader& r) {
+  std::map<std::string, std::string> env;
+  const Json* v = r.get("env");
+  if (v == nullptr) {
+    return env;
+  }
+  if (!v->is_object()) {
+    return Error::invalid("env: must be an object of NAME: value strings");
+  }
+  for (const auto& [k, val] : v->items()) {
+    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) {
+      return Error::invalid(fmt::format("env.{}: not a valid environment variable name", k.substr(0, 80)));
+    }
+    if (val.is_string()) {
+      env[k] = val.get<std::string>();
+    } else if (val.is_number() || val.is_boolean()) {
+      env[k] = val.dump();
+    } else {
+      return Error::invalid(fmt::format("env.{}: must be a string", k));
+    }
+  }
+  return env;
+}
+
+}  // namespace
+
+Result<ExecutionRequest> decode_execution_request(const Json& body, const std::string& query_ns) {
+  if (!body.is_object()) {
+    return Error::invalid("body: must be a JSON object");
+  }
+  ObjectReader r(body, "");
+  ExecutionRequest req;
+  auto dep = r.string("deployment_id");
+  if (!dep) return dep.error();
+  if (dep->empty()) {
+    auto alt = r.string("deployment");
+    if (!alt) return alt.error();
+    dep = *alt;
+  }
+  req.deployment_id = *dep;
+  auto ns = r.string("namespace");
+  if (!ns) return ns.error();
+  req.ns = !query_ns.empty() ? query_ns : (ns->empty() ? "default" : *ns);
+  if (auto ok = validate_name("namespace", req.ns); !ok) return ok.error();
+  auto env = env_of(r);
+  if (!env) return env.error();
+  req.env = *env;
+  auto trigger = r.string("trigger", "api");
+  if (!trigger) return trigger.error();
+  if (*trigger != "api" && *trigger != "cli" && *trigger != "cron") {
+    return Error::invalid("trigger: must be api, cli or cron");
+  }
+  req.trigger = *trigger;
+  if (!req.deployment_id.empty()) {
+    if (auto ok = validate_name("deployment_id", req.deployment_id); !ok) return ok.error();
+    if (r.has("source")) return Error::invalid("source: give either deployment_id or source, not both");
+    if (auto done = r.finish(); !done) return done.error();
+    return req;
+  }
+  if (!r.has("source")) {
+    return Error::invalid("deployment_id: required (or give source to run code directly)");
+  }
+  auto source = r.string("source");
+  if (!source) return source.error();
+  req.source = *source;
+  auto filename = r.string("filename");
+  if (!filename) return filename.error();
+  if (filename->find('/') != std::string::npos || *filename == "." || *filename == ".." || filename->size() > 255) {
+    return Error::invalid("filename: must be a plain file name without '/'");
+  }
+  req.filename = *filename;
+  auto runtime = r.string("runtime");
+  if (!runtime) return runtime.error();
+  if (runtime->empty()) {
+    auto detected = detect_runtime(req.filename, req.source);
+    if (!detected) {
+      return Error::invalid("runtime: required (cannot be detected from the file name or a shebang line)");
+    }
+    req.runtime = *detected;
+  } else {
+    req.runtime = *runtime == "python" ? "python3" : *runtime;
+    if (!is_known_runtime(req.runtime)) {
+      return Error::invalid(fmt::format("runtime: unknown runtime '{}' (known: python3, bash, sh, node, "
+                                        "ruby, perl, php)", runtime->substr(0, 40)));
+    }
+  }
+  if (const Json* args = r.get("args")) {
+    if (!args->is_array() || args->size() > 1024) return Error::invalid("args: must be a list of strings");
+    for (std::size_t i = 0; i < args->size(); ++i) {
+      if (!(*args)[i].is_string()) return Error::invalid(fmt::format("args[{}]: must be a string", i));
+      req.args.push_back((*args)[i].get<std::string>());
+    }
+  }
+  if (const Json* t = r.get("timeout")) {
+    Result<Millis> d = t->is_number_integer() && t->get<long long>() >= 0
+                           ? Result<Millis>(Millis(t->get<long long>() * 1000))
+                           : (t->is_string() ? parse_duration(t->get<std::string>())
+                                             : Result<Millis>(Error::invalid("not a duration")));
+    if (!d) return Error::invalid("timeout: " + d.error().message);
+    if (d->count() > 0) req.timeout = *d;
+  }
+  if (auto done = r.finish(); !done) return done.error();
+  return req;
+}
+
+}  // namespace prisn::model

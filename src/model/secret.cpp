@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/secret.hpp"
+
+#include <fmt/format.h>
+
+#include "prisn/core/names.hpp"
+
+namespace prisn::model {
+
+Json encode_secret(const SecretMeta& s) {
+  return {{"name", s.name},
+          {"namespace", s.ns},
+          {"keys", s.keys},
+          {"created_at", to_rfc3339(s.created_at)},
+          {"updated_at", to_rfc3339(s.updated_at)}};
+}
+
+namespace {
+
+bool is_key_name(std::string_view key) {
+  if (key.empty() || key.size() > 253 || key == "." || key == "..") {
+    return false;
+  }
+  for (char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
+                                  const std::string& name_in_path) {
+  if (!body.is_object()) {
+    return Error::invalid("body: must be a JSON object");
+  }
+  ObjectReader r(body, "");
+  r.ignore({"keys", "created_at", "updated_at"});
+  SecretWrite out;
+  auto name = r.string("name");
+  if (!name) return name.error();
+  if (!name_in_path.empty() && !name->empty() && *name != name_in_path) {
+    return Error::invalid("name: does not match the name in the path");
+  }
+  out.name = name_in_path.empty() ? *name : name_in_path;
+  if (auto ok = validate_name("name", out.name); !ok) return ok.error();
+  auto ns = r.string("namespace");
+  if (!ns) return ns.error();
+  out.ns = !query_ns.empty() ? query_ns : (ns->empty() ? "default" : *ns);
+  if (auto ok = validate_name("namespace", out.ns); !ok) return ok.error();
+  const Json* value = r.get("value");
+  const Json* data = r.get("data");
+  if ((value == nullptr) == (data == nullptr)) {
+    return Error::invalid("value: give either value or data (an object of key: value)");
+  }
+  if (value != nullptr) {
+    if (!value->is_string()) return Error::invalid("value: must be a string");
+    out.data["value"] = value->get<std::string>();
+  } else {
+    if (!data->is_object() || data->empty() || data->size() > 256) {
+      return Error::invalid("data: must be a non-empty object of key: value strings");
+    }
+    for (const auto& [k, v] : data->items()) {
+      if (!is_key_name(k)) {
+        return Error::invalid(fmt::format("data.{}: keys may hold letters, digits, '-', '_' and '.'", k.substr(0, 60)));
+      }
+      if (!v.is_string()) return Error::invalid(fmt::format("data.{}: must be a string", k));
+      out.data[k] = v.get<std::string>();
+    }
+  }
+  if (auto done = r.finish(); !done) return done.error();
+  return out;
+}
+
+}  // namespace prisn::model

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/core/time.hpp"
+
+#include <gtest/gtest.h>
+
+namespace prisn {
+
+TEST(Time, FormatsUtcSeconds) {
+  EXPECT_EQ(to_rfc3339(from_epoch_ms(1'795'000'000'123)), "2026-11-18T11:06:40Z");
+  EXPECT_EQ(to_rfc3339(from_epoch_ms(0)), "1970-01-01T00:00:00Z");
+}
+
+TEST(Time, ParsesZuluOffsetsAndFractions) {
+  EXPECT_EQ(to_epoch_ms(parse_rfc3339("2026-11-18T11:06:40Z").value()), 1'795'000'000'000);
+  EXPECT_EQ(to_epoch_ms(parse_rfc3339("2026-11-18T11:06:40.25Z").value()), 1'795'000'000'250);
+  EXPECT_EQ(to_epoch_ms(parse_rfc3339("2026-11-18T12:06:40+01:00").value()), 1'795'000'000'000);
+  EXPECT_EQ(to_epoch_ms(parse_rfc3339("2026-11-18T06:06:40-05:00").value()), 1'795'000'000'000);
+}
+
+TEST(Time, RejectsMalformed) {
+  for (const char* bad : {"", "2026-11-18", "2026-11-18T08:26:40", "2026-13-01T00:00:00Z",
+                          "2026-11-18T08:26:40+0100", "2026-11-18T08:26:40Zjunk", "yesterday"}) {
+    EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+  }
+}
+
+TEST(Time, HumanAge) {
+  const auto now = from_epoch_ms(10'000'000'000);
+  EXPECT_EQ(human_age(now - std::chrono::seconds(42), now), "42s");
+  EXPECT_EQ(human_age(now - std::chrono::minutes(5), now), "5m");
+  EXPECT_EQ(human_age(now - std::chrono::hours(3), now), "3h");
+  EXPECT_EQ(human_age(now - std::chrono::hours(72), now), "3d");
+}
+
+}  // namespace prisn

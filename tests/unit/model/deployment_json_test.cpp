@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/deployment_json.hpp"
+
+#include <gtest/gtest.h>
+
+namespace prisn::model {
+namespace {
+
+Result<DeploymentSpec> decode(const char* text, DecodeContext ctx = {}) {
+  return decode_deployment(Json::parse(text), ctx);
+}
+
+std::string error_of(const char* text) {
+  auto r = decode(text);
+  EXPECT_FALSE(r) << text;
+  return r ? std::string() : r.error().message;
+}
+
+TEST(DeploymentJson, InfersTypes) {
+  EXPECT_EQ(decode(R"j({"name":"a","source":"print(1)","filename":"a.py"})j")->type, DeploymentType::kJob);
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080})j")->type, DeploymentType::kService);
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","replicas":2})j")->type, DeploymentType::kService);
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"* * * * *"})j")->type, DeploymentType::kCron);
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","type":"service"})j")->type, DeploymentType::kService);
+}
+
+TEST(DeploymentJson, AppliesDefaults) {
+  auto s = decode(R"j({"name":"api","source":"x","filename":"api.py","port":8080})j").value();
+  EXPECT_EQ(s.ns, "default");
+  EXPECT_EQ(s.runtime, "python3");
+  EXPECT_EQ(s.replicas, 1);
+  EXPECT_EQ(s.restart_policy, RestartPolicy::kAlways);
+  ASSERT_EQ(s.ports.size(), 1U);
+  EXPECT_EQ(s.ports[0].name, "http");
+  auto hc = effective_health_check(s);
+  ASSERT_TRUE(hc);
+  EXPECT_EQ(hc->kind, HealthCheck::Kind::kTcp);
+  auto job = decode(R"j({"name":"j","source":"#!/bin/bash\necho","filename":"j"})j").value();
+  EXPECT_EQ(job.runtime, "bash");
+  EXPECT_EQ(job.restart_policy, RestartPolicy::kNever);
+  EXPECT_FALSE(effective_health_check(job));
+}
+
+TEST(DeploymentJson, ContradictionsAre422WithTheField) {
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","schedule":"* * * * *","port":80})j").find("port"), std::string::npos);
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","type":"job","port":80})j").find("port"), std::string::npos);
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","type":"cron"})j").find("schedule"), std::string::npos);
+}
+
+TEST(DeploymentJson, RejectsBadFields) {
+  struct Case {
+    const char* body;
+    const char* field;
+  };
+  for (const Case& c : {
+           Case{R"j({"name":"Bad_Name","source":"x","filename":"a.py"})j", "name"},
+           Case{R"j({"source":"x","filename":"a.py"})j", "name"},
+           Case{R"j({"name":"a","filename":"a.py"})j", "source"},
+           Case{R"j({"name":"a","source":"x","runtime":"cobol"})j", "runtime"},
+           Case{R"j({"name":"a","source":"x","filename":"a.unknown"})j", "runtime"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","replicas":-1})j", "replicas"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","replicas":"3"})j", "replicas"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":70000})j", "port"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","schedule":"61 * * * *"})j", "minute"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","env":{"1X":"y"}})j", "env.1X"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","env":{"X":{}}})j", "env.X"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","timeout":"soon"})j", "timeout"},
+           Case{R"j({"name":"a","source":"x","filename":"../a.py"})j", "filename"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","replicsa":2})j", "replicsa"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{}})j", "healthCheck"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{"port":81}}})j", "healthCheck.port"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"loadBalancing":{"algorithm":"fastest"}})j", "algorithm"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"nodePort"}})j", "nodePort"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"lots"}})j", "resources.memory"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":[{"secret":"db","env":"1"}]})j", "secrets[0]"},
+       }) {
+    const std::string message = error_of(c.body);
+    EXPECT_NE(message.find(c.field), std::string::npos) << c.body << " -> " << message;
+  }
+}
+
+TEST(DeploymentJson, NameAndNamespaceFromContext) {
+  DecodeContext ctx{"prod", "api"};
+  auto s = decode(R"j({"source":"x","filename":"a.py"})j", ctx).value();
+  EXPECT_EQ(s.name, "api");
+  EXPECT_EQ(s.ns, "prod");
+  EXPECT_FALSE(decode(R"j({"name":"other","source":"x","filename":"a.py"})j", ctx));
+  EXPECT_FALSE(decode(R"j({"namespace":"dev","source":"x","filename":"a.py"})j", ctx));
+}
+
+TEST(DeploymentJson, PortsAndAuto) {
+  auto s = decode(R"j({"name":"a","source":"x","filename":"a.py","port":9090,
+                      "ports":[{"name":"http","port":8080},{"name":"metrics","port":9090}]})j").value();
+  EXPECT_EQ(s.ports.front().name, "metrics");  // the service port leads
+  auto a = decode(R"j({"name":"a","source":"x","filename":"a.py","port":"auto"})j").value();
+  EXPECT_TRUE(a.port_auto);
+  EXPECT_EQ(a.type, DeploymentType::kService);
+}
+
+TEST(DeploymentJson, SeedHealthCheckBecomesHttp) {
+  auto s = decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"protocol":"http",
+      "loadBalancing":{"algorithm":"least-connections","healthCheck":{"path":"/health","interval":"10s","timeout":"5s","threshold":3}}})j").value();
+  ASSERT_TRUE(s.health_check);
+  EXPECT_EQ(s.health_check->kind, HealthCheck::Kind::kHttp);
+  EXPECT_EQ(s.health_check->path, "/health");
+  EXPECT_EQ(s.load_balancing.algorithm, "least-connections");
+}
+
+TEST(DeploymentJson, EncodeDecodeRoundTrip) {
+  auto s = decode(R"j({"name":"api","source":"print(1)","filename":"api.py","port":8080,"replicas":3,
+      "env":{"LOG_LEVEL":"info"},"secrets":[{"secret":"db-password","env":"DATABASE_PASSWORD"}],
+      "healthCheck":{"http":{"path":"/health","port":8080,"expectedStatus":200},"interval":"2s"},
+      "loadBalancing":{"algorithm":"round-robin","sessionAffinity":{"enabled":true,"type":"cookie","ttl":"1h"}},
+      "expose":{"type":"nodePort","nodePort":30080},"resources":{"memory":"256Mi","cpu":"500m","pids":256}})j").value();
+  Json out = encode_spec(s, true);
+  EXPECT_EQ(out["port"], 8080);
+  EXPECT_EQ(out["secrets"][0]["env"], "DATABASE_PASSWORD");
+  auto again = decode_deployment(out, {}).value();
+  EXPECT_EQ(again, s);
+  EXPECT_FALSE(encode_spec(s, false).contains("source"));
+}
+
+TEST(DeploymentJson, RolloutOnlyForProcessChanges) {
+  auto a = decode(R"j({"name":"api","source":"x","filename":"a.py","port":8080,"replicas":2})j").value();
+  auto scaled = a;
+  scaled.replicas = 5;
+  EXPECT_FALSE(needs_rollout(a, scaled));
+  auto changed = a;
+  changed.env["X"] = "1";
+  EXPECT_TRUE(needs_rollout(a, changed));
+}
+
+}  // namespace
+}  // namespace prisn::model

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/store/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "prisn/model/deployment_json.hpp"
+#include "support/temp_dir.hpp"
+
+namespace prisn::store {
+namespace {
+
+using model::Json;
+
+std::unique_ptr<Store> open_store(const test::TempDir& dir) {
+  auto s = Store::open(dir / "state.db", dir / "secret.key");
+  EXPECT_TRUE(s) << (s ? "" : s.error().message);
+  return s ? std::move(*s) : nullptr;
+}
+
+DeploymentRecord api_record() {
+  auto spec = model::decode_deployment(
+      Json::parse(R"j({"name":"api","source":"print(1)","filename":"api.py","port":8080,"replicas":3})j"), {});
+  DeploymentRecord rec;
+  rec.spec = *spec;
+  rec.generation = 4;
+  rec.created_at = from_epoch_ms(1'000'000);
+  rec.updated_at = from_epoch_ms(2'000'000);
+  return rec;
+}
+
+model::Execution execution(const std::string& id, const std::string& dep, std::int64_t created_ms,
+                           model::ExecStatus status) {
+  model::Execution e;
+  e.id = id;
+  e.deployment = dep;
+  e.status = status;
+  e.created_at = from_epoch_ms(created_ms);
+  e.runtime = "python3";
+  e.args = {"a"};
+  e.env = {{"K", "V"}};
+  e.process = {10, 20, 30, 40};
+  return e;
+}
+
+TEST(Store, DeploymentsSurviveReopen) {
+  test::TempDir dir;
+  {
+    auto store = open_store(dir);
+    ASSERT_TRUE(store->put_deployment(api_record()));
+    EXPECT_NE(store->find_deployment("default", "api"), nullptr);
+  }
+  auto store = open_store(dir);
+  const auto* rec = store->find_deployment("default", "api");
+  ASSERT_NE(rec, nullptr);
+  EXPECT_EQ(rec->spec, api_record().spec);
+  EXPECT_EQ(rec->generation, 4);
+  EXPECT_EQ(store->list_deployments("").size(), 1U);
+  EXPECT_EQ(store->list_deployments("other").size(), 0U);
+  ASSERT_TRUE(store->delete_deployment("default", "api"));
+  EXPECT_EQ(store->find_deployment("default", "api"), nullptr);
+}
+
+TEST(Store, UsesWalAndFullSync) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  ASSERT_TRUE(store->put_deployment(api_record()));
+  EXPECT_TRUE(std::filesystem::exists(dir / "state.db-wal"));
+}
+
+TEST(Store, SecretsAreSealedAndKeyFileIsPrivate) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  auto meta = store->put_secret("default", "db-password", {{"value", "supersecret"}});
+  ASSERT_TRUE(meta);
+  EXPECT_EQ(meta->keys, std::vector<std::string>{"value"});
+  EXPECT_EQ(store->secret_values("default", "db-password").value().at("value"), "supersecret");
+  struct stat st{};
+  ASSERT_EQ(::stat((dir / "secret.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  EXPECT_EQ(st.st_size, 32);
+  // The plaintext never reaches the database file.
+  store.reset();
+  std::string db;
+  for (const char* f : {"state.db", "state.db-wal"}) {
+    std::ifstream in(dir / f, std::ios::binary);
+    db.append(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_EQ(db.find("supersecret"), std::string::npos);
+}
+
+TEST(Store, TamperedCiphertextFailsToOpen) {
+  test::TempDir dir;
+  {
+    auto store = open_store(dir);
+    ASSERT_TRUE(store->put_secret("default", "s", {{"value", "v"}}));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "state.db").c_str(), &db), SQLITE_OK);
+  // Flip the first ciphertext byte (byte 13, after the 12-byte nonce) to a different value.
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE secrets SET sealed = CAST(substr(sealed,1,12) || CASE WHEN "
+                             "substr(sealed,13,1) = X'00' THEN X'01' ELSE X'00' END || "
+                             "substr(sealed,14) AS BLOB)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_store(dir);
+  auto values = store->secret_values("default", "s");
+  ASSERT_FALSE(values);
+  EXPECT_NE(values.error().message.find("authentication"), std::string::npos);
+}
+
+TEST(Store, ExecutionsNewestFirstWithFilters) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  ASSERT_TRUE(store->put_execution(execution("ex-1", "job", 1000, model::ExecStatus::kCompleted)));
+  ASSERT_TRUE(store->put_execution(execution("ex-2", "job", 3000, model::ExecStatus::kFailed)));
+  ASSERT_TRUE(store->put_execution(execution("ex-3", "other", 2000, model::ExecStatus::kRunning)));
+  auto all = store->list_executions({}).value();
+  ASSERT_EQ(all.size(), 3U);
+  EXPECT_EQ(all[0].id, "ex-2");
+  EXPECT_EQ(all[1].id, "ex-3");
+  EXPECT_EQ(store->list_executions({"", "job", std::nullopt, 100}).value().size(), 2U);
+  EXPECT_EQ(store->list_executions({"", "", model::ExecStatus::kRunning, 100}).value().size(), 1U);
+  EXPECT_EQ(store->list_executions({"", "", std::nullopt, 1}).value().size(), 1U);
+  auto one = store->get_execution("ex-3").value();
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->env.at("K"), "V");
+  EXPECT_EQ(one->process.shim_start_ticks, 40U);
+  EXPECT_FALSE(store->get_execution("nope").value());
+  EXPECT_EQ(store->unfinished_executions().value().size(), 1U);
+}
+
+TEST(Store, PruneKeepsNewestTerminalExecutions) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(store->put_execution(execution("ex-" + std::to_string(i), "job", 1000 + i, model::ExecStatus::kCompleted)));
+  }
+  ASSERT_TRUE(store->put_execution(execution("ex-run", "job", 500, model::ExecStatus::kRunning)));
+  auto removed = store->prune_executions("default", "job", 2).value();
+  EXPECT_EQ(removed, (std::vector<std::string>{"ex-2", "ex-1", "ex-0"}));
+  EXPECT_EQ(store->count_executions().value(), 3);
+}
+
+TEST(Store, InstancesRoundTrip) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  InstanceRecord r{"in-1", "default", "api", 2, 7, {41000, 41001}, {100, 200, 99, 199}, "/sys/fs/cgroup/x", from_epoch_ms(5000), 3};
+  ASSERT_TRUE(store->put_instance(r));
+  auto loaded = store->load_instances().value();
+  ASSERT_EQ(loaded.size(), 1U);
+  EXPECT_EQ(loaded[0].ports, r.ports);
+  EXPECT_EQ(loaded[0].process, r.process);
+  EXPECT_EQ(loaded[0].restarts, 3);
+  ASSERT_TRUE(store->delete_instance("in-1"));
+  EXPECT_TRUE(store->load_instances().value().empty());
+}
+
+}  // namespace
+}  // namespace prisn::store
