@@ -16,7 +16,8 @@ target_compile_options(prisn_options INTERFACE -Wall -Wextra -Werror -Wno-missin
 target_compile_definitions(prisn_options INTERFACE
   BOOST_ASIO_NO_DEPRECATED
   BOOST_ASIO_DISABLE_BUFFER_DEBUGGING
-  SPDLOG_FMT_EXTERNAL)
+  SPDLOG_FMT_EXTERNAL
+  PRISN_VERSION="${PROJECT_VERSION}")
 
 if(PRISN_SANITIZE)
   target_compile_options(prisn_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+
+#include "prisn/config/config.hpp"
+#include "prisn/control/controller.hpp"
+
+namespace prisn::api {
+
+struct ServerOptions {
+  config::ApiAuth auth = config::ApiAuth::kLoopback;
+  std::size_t body_limit = 8 * 1024 * 1024;
+  std::string admin_token;  ///< accepted as "Authorization: Bearer <token>"
+};
+
+/// The REST API (SPEC §4) over HTTP/1.1 with keep-alive, on Boost.Beast. Requests from a
+/// loopback peer are trusted unless auth is `required`; every other peer needs the bearer
+/// token. Bodies over the limit get 413; malformed ones 400; nothing a client sends can
+/// bring the daemon down: a handler's escaping exception becomes a 500 for that request.
+/// Thread: control thread (the io_context given).
+class Server {
+ public:
+  Server(boost::asio::io_context& io, control::Controller& controller, ServerOptions options);
+  ~Server();
+
+  /// Binds and starts accepting; returns the bound address ("127.0.0.1:43121").
+  Result<std::string> listen(const config::ListenAddress& address);
+  /// Stops accepting and closes idle connections; streams end.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace prisn::api

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "prisn/config/config.hpp"
+#include "prisn/control/events.hpp"
+#include "prisn/control/log_stream.hpp"
+#include "prisn/logs/log_file.hpp"
+#include "prisn/model/deployment.hpp"
+#include "prisn/model/execution.hpp"
+#include "prisn/model/json.hpp"
+#include "prisn/model/secret.hpp"
+#include "prisn/proxy/l4_proxy.hpp"
+#include "prisn/store/store.hpp"
+#include "prisn/supervisor/context.hpp"
+
+namespace prisn::control {
+
+struct ControllerOptions {
+  config::NetworkMode network_mode = config::NetworkMode::kHost;
+  std::string publish_address = "0.0.0.0";
+  config::PortRange tcp_ports;
+};
+
+/// The control plane: every change to deployments, executions and secrets goes through here,
+/// is made durable in the store, then applied to the supervisor, the scheduler and the proxy,
+/// and announced on the event bus. The REST API is a thin layer over these calls.
+/// Results are JSON in the shapes of SPEC §3-4. Thread: control thread.
+class Controller {
+ public:
+  Controller(supervisor::Context& ctx, proxy::L4Proxy& l4, ControllerOptions options);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  /// Re-adopts what a previous prisnd left running, removes orphans, publishes ports, arms cron.
+  void start();
+  /// Graceful shutdown (SPEC §6.6): stops every instance and execution, then calls `done`.
+  void shutdown(std::function<void()> done);
+
+  // Deployments.
+  model::Json list_deployments(const std::string& ns) const;
+  Result<model::Json> get_deployment(const std::string& ns, const std::string& name,
+                                     bool include_source) const;
+  struct PutResult {
+    model::Json object;  ///< the resource as stored
+    bool created = false;
+  };
+  /// Creates or replaces; `create_only` makes an existing deployment a 409.
+  Result<PutResult> put_deployment(model::DeploymentSpec spec, bool create_only);
+  Result<void> delete_deployment(const std::string& ns, const std::string& name);
+  Result<model::Json> scale(const std::string& ns, const std::string& name, int replicas);
+  Result<model::Json> restart(const std::string& ns, const std::string& name);
+  Result<model::Json> endpoints(const std::string& ns, const std::string& name) const;
+
+  // Logs.
+  Result<std::string> deployment_logs(const std::string& ns, const std::string& name,
+                                      const logs::ReadOptions& options) const;
+  Result<std::string> execution_logs(const std::string& id, const logs::ReadOptions& options) const;
+  Result<std::shared_ptr<LogStream>> follow_deployment_logs(const std::string& ns,
+                                                            const std::string& name,
+                                                            const logs::ReadOptions& options);
+  Result<std::shared_ptr<LogStream>> follow_execution_logs(const std::string& id,
+                                                           const logs::ReadOptions& options);
+
+  // Executions.
+  Result<model::Json> create_execution(const model::ExecutionRequest& request);
+  Result<model::Json> list_executions(const store::ExecutionQuery& query) const;
+  Result<model::Json> get_execution(const std::string& id) const;
+  Result<model::Json> cancel_execution(const std::string& id);
+
+  // Secrets.
+  model::Json list_secrets(const std::string& ns) const;
+  Result<model::Json> get_secret(const std::string& ns, const std::string& name) const;
+  Result<PutResult> put_secret(const model::SecretWrite& write, bool create_only);
+  Result<void> delete_secret(const std::string& ns, const std::string& name);
+
+  EventBus& events();
+  /// Prometheus text (SPEC §8).
+  std::string metrics() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace prisn::control

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <optional>
+#include <string>
+
+namespace prisn::control {
+
+/// True when the awaiting operation was cancelled (the client went away): a LogStream's
+/// next() checks it after each wait and then returns nullopt.
+inline boost::asio::awaitable<bool> was_cancelled() {
+  auto state = co_await boost::asio::this_coro::cancellation_state;
+  co_return state.cancelled() != boost::asio::cancellation_type::none;
+}
+
+/// A followed log (`?follow=true`): text as it is written, until the source ends.
+/// Thread: control thread; the HTTP session awaits next() there.
+class LogStream {
+ public:
+  virtual ~LogStream() = default;
+  /// The next piece of output; nullopt when the source has ended and everything was sent.
+  virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+};
+
+}  // namespace prisn::control

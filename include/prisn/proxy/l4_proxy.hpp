@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prisn/core/error.hpp"
+
+namespace prisn::proxy {
+
+/// Where a published port's connections may go: healthy instances only.
+struct Backend {
+  std::string instance;  ///< instance id, for logs
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::shared_ptr<std::atomic<int>> connections;  ///< open connections; read by the drain
+};
+
+/// Immutable once published: listener name → its backends.
+struct L4Snapshot {
+  std::map<std::string, std::vector<Backend>> routes;
+};
+
+/// Counters per listener, relaxed atomics: the data plane writes, /metrics reads.
+struct ListenerStats {
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> failed{0};  ///< no backend could be reached
+  std::atomic<std::int64_t> active{0};
+};
+
+/// The L4 proxy (SPEC §7.4): for each published port, accept, pick a healthy backend
+/// round-robin, retry the next one when a connect fails, splice bytes both ways and close
+/// both sides cleanly.
+///
+/// Thread: open()/close()/publish() on the control thread; listeners and connections run on
+/// the data-plane io_context, which reads the snapshot it was last handed, lock-free.
+class L4Proxy {
+ public:
+  explicit L4Proxy(boost::asio::io_context& data_plane);
+  ~L4Proxy();
+
+  /// Binds `host:port` now (so a conflict is reported to the caller) and starts accepting
+  /// for listener `name`. Port 0 picks a free port; the bound port is returned.
+  Result<std::uint16_t> open(const std::string& name, const std::string& host, std::uint16_t port);
+  void close(const std::string& name);
+  bool is_open(const std::string& name) const;
+  /// The bound address of a listener ("0.0.0.0:8080"), or empty.
+  std::string address(const std::string& name) const;
+
+  void publish(std::shared_ptr<const L4Snapshot> snapshot);
+
+  /// Stats by listener name (entries live as long as the proxy).
+  std::map<std::string, std::shared_ptr<ListenerStats>> stats() const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace prisn::proxy

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "prisn/logs/log_monitor.hpp"
+#include "prisn/process/cgroups.hpp"
+#include "prisn/process/watcher.hpp"
+#include "prisn/store/store.hpp"
+#include "prisn/supervisor/paths.hpp"
+
+namespace prisn::supervisor {
+
+struct Options {
+  std::chrono::milliseconds stop_grace{10'000};
+  std::size_t execution_history = 100;
+  std::uint64_t log_max_bytes = 10 * 1024 * 1024;
+  bool cron_catch_up = false;
+  std::string api_url;                ///< PRISN_API for workloads
+  std::string path_env;               ///< PATH used to find interpreters
+  std::vector<std::string> base_env;  ///< every workload's environment starts from this
+};
+
+/// What the supervisor parts share. Built by the daemon; every member outlives the parts.
+/// Thread: control thread.
+struct Context {
+  boost::asio::any_io_executor executor;
+  store::Store& store;
+  process::ProcessWatcher& watcher;
+  const process::Cgroups& cgroups;
+  logs::LogMonitor& logs;
+  Paths paths;
+  Options options;
+};
+
+}  // namespace prisn::supervisor

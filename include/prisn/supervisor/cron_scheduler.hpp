@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "prisn/core/time.hpp"
+#include "prisn/supervisor/context.hpp"
+#include "prisn/supervisor/executions.hpp"
+
+namespace prisn::supervisor {
+
+/// Fires cron deployments on their schedules (SPEC §6.5) in local time. A tick whose
+/// previous run is still going is skipped and counted; ticks missed while prisnd was down are
+/// not replayed, except one catch-up run when Options::cron_catch_up is set.
+/// Thread: control thread.
+class CronScheduler {
+ public:
+  /// `trigger` starts a run of the deployment (the controller does it, as for `prisn trigger`).
+  using Trigger = std::function<void(const store::DeploymentRecord&)>;
+
+  CronScheduler(Context& ctx, ExecutionRunner& runner, Trigger trigger);
+  ~CronScheduler();
+
+  /// Arms every cron deployment; applies the catch-up policy.
+  void start();
+  /// (Re)arms one deployment after a change, or disarms it when it is gone or not cron.
+  void sync(const std::string& ns, const std::string& name);
+  std::optional<WallTime> next_run(const std::string& ns, const std::string& name) const;
+  std::uint64_t skipped_total() const { return skipped_total_; }
+  void stop();
+
+  struct Entry;
+
+ private:
+  void arm(Entry& entry);
+  void fire(const std::string& ns, const std::string& name);
+
+  Context& ctx_;
+  ExecutionRunner& runner_;
+  Trigger trigger_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Entry>> entries_;
+  std::uint64_t skipped_total_ = 0;
+};
+
+}  // namespace prisn::supervisor

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "prisn/model/deployment.hpp"
+#include "prisn/model/execution.hpp"
+#include "prisn/supervisor/context.hpp"
+
+namespace prisn::supervisor {
+
+/// Runs executions (SPEC §6.3): one process tree each, in its own working directory, process
+/// group and cgroup, output straight to its log file; enforces timeouts; cancels; keeps the
+/// history bounded; re-adopts runs that outlived a previous prisnd.
+/// Thread: control thread.
+class ExecutionRunner {
+ public:
+  using Listener = std::function<void(const model::Execution&)>;
+
+  ExecutionRunner(Context& ctx, Listener on_change);
+  ~ExecutionRunner();
+
+  /// Starts `e` (id, ns, runtime, source... filled in). `spec` is the deployment for
+  /// triggered runs (its secrets are injected), null for runs from source. The result is
+  /// the stored record: Running, or Failed when it could not start (missing interpreter...).
+  Result<model::Execution> start(model::Execution e, const model::DeploymentSpec* spec);
+
+  /// SIGTERM, the grace period, SIGKILL; the execution ends Failed with error "cancelled".
+  Result<model::Execution> cancel(const std::string& id);
+
+  /// Adopts the unfinished executions recorded by a previous prisnd.
+  void adopt();
+
+  bool running_for(const std::string& ns, const std::string& deployment) const;
+  /// The live record of a running execution, or null.
+  const model::Execution* active(const std::string& id) const;
+  std::size_t active_count() const;
+  /// Ids of running executions (for the cgroup orphan scan).
+  std::vector<std::string> active_ids() const;
+
+  /// Calls `cb` once the execution has ended (at once if it is not running).
+  void when_done(const std::string& id, std::function<void()> cb);
+
+  /// Stops every running execution: SIGTERM now, SIGKILL after the grace period.
+  void terminate_all();
+
+  struct Running;
+
+ private:
+  void finish(const std::string& id, std::optional<int> reaped_status);
+  void terminate(Running& run);
+  void watch(Running& run, bool adopted);
+
+  Context& ctx_;
+  Listener on_change_;
+  std::map<std::string, std::unique_ptr<Running>> running_;
+};
+
+/// "ex-" and 12 hex digits.
+std::string new_execution_id();
+
+}  // namespace prisn::supervisor

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prisn/health/checker.hpp"
+#include "prisn/store/store.hpp"
+#include "prisn/supervisor/context.hpp"
+
+namespace prisn::supervisor {
+
+/// One instance as the API and the proxy see it.
+struct EndpointView {
+  std::string id;
+  std::string instance;  ///< NAME-i
+  int index = 0;
+  std::string ip = "127.0.0.1";
+  std::vector<std::uint16_t> ports;  ///< its own port per named port, in spec order
+  bool healthy = false;              ///< in rotation
+  std::string state;                 ///< Running | Draining | Stopping
+  int pid = 0;
+  std::int64_t generation = 0;
+  int restarts = 0;
+  WallTime started_at{};
+  std::shared_ptr<std::atomic<int>> connections;  ///< open proxied connections
+};
+
+struct ServiceStatus {
+  std::string phase;
+  int ready = 0;
+  int desired = 0;
+  int restarts = 0;
+  std::string message;
+};
+
+/// Keeps each service deployment's instances as its record says (SPEC §6.4): replicas
+/// NAME-0..N-1 with their own ports, restarts with exponential backoff (CrashLoop while
+/// waiting), scaling from the highest index, rolling replacement on a new generation (start
+/// the new instance, wait until healthy, then drain and stop the old one), graceful stops
+/// (SIGTERM, grace, SIGKILL to the whole tree), and re-adoption after a prisnd restart.
+/// Thread: control thread.
+class ServiceManager {
+ public:
+  using Changed = std::function<void(const std::string& ns, const std::string& name)>;
+
+  ServiceManager(Context& ctx, Changed on_change);
+  ~ServiceManager();
+
+  /// The health checker whose verdicts decide rotation (set once, before adopt()).
+  void set_checker(health::Checker* checker) { checker_ = checker; }
+  /// Called by the health checker.
+  void on_health(const std::string& instance_id, bool healthy);
+
+  /// Brings one deployment's instances in line with its stored record; stops them all when
+  /// the record is gone or no longer a service.
+  void reconcile(const std::string& ns, const std::string& name);
+
+  /// Re-adopts the instances a previous prisnd left running, counts those that died as
+  /// crashes, then reconciles every service.
+  void adopt();
+
+  std::vector<EndpointView> endpoints(const std::string& ns, const std::string& name) const;
+  ServiceStatus status(const store::DeploymentRecord& record) const;
+  std::vector<std::string> instance_ids() const;
+  std::size_t instance_count() const;
+  std::uint64_t restarts_total() const { return restarts_total_; }
+
+  /// Stops every instance for a shutdown; `done` runs once all have exited.
+  void stop_all(std::function<void()> done);
+
+  struct Instance;
+  struct Service;
+
+ private:
+  Service* find(const std::string& ns, const std::string& name);
+  bool start_instance(Service& svc, const store::DeploymentRecord& rec, int index);
+  void stop_instance(Instance& inst);
+  void drain_instance(Instance& inst);
+  void on_exit(const std::string& id);
+  void roll(Service& svc, const store::DeploymentRecord& rec);
+  void watch(Instance& inst, bool adopted);
+  void add_health_target(Instance& inst, const model::DeploymentSpec& spec, bool initially_healthy);
+  void check_all_stopped();
+
+  Context& ctx_;
+  Changed on_change_;
+  health::Checker* checker_ = nullptr;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<Service>> services_;
+  std::map<std::string, Instance*> by_id_;
+  std::uint64_t restarts_total_ = 0;
+  bool shutting_down_ = false;
+  std::function<void()> on_all_stopped_;
+};
+
+}  // namespace prisn::supervisor

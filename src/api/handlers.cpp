@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+// REST handlers: decode the request, call the controller, encode the answer.
+#include "api/handlers.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "api/event_stream.hpp"
+#include "prisn/core/names.hpp"
+#include "prisn/model/deployment_json.hpp"
+#include "prisn/model/execution.hpp"
+#include "prisn/model/secret.hpp"
+
+#ifndef PRISN_VERSION
+#define PRISN_VERSION "0.0.0"
+#endif
+
+namespace prisn::api {
+namespace {
+
+using model::Json;
+
+Result<Json> body_json(const Request& req) {
+  if (req.body.empty()) {
+    return Error::bad_request("request body is empty; expected a JSON object");
+  }
+  return model::parse_json_body(req.body);
+}
+
+template <class T>
+Response respond(const Result<T>& r, int status = 200) {
+  if (!r) return error(r.error());
+  return json(status, *r);
+}
+
+bool truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
+
+Result<logs::ReadOptions> log_options(const Request& req) {
+  logs::ReadOptions o;
+  if (auto tail = req.param("tail"); !tail.empty()) {
+    long long n = -1;
+    auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), n);
+    if (ec != std::errc{} || p != tail.data() + tail.size() || n < 0) {
+      return Error::invalid("tail: must be a non-negative integer");
+    }
+    o.tail = static_cast<std::size_t>(n);
+  }
+  if (auto since = req.param("since"); !since.empty()) {
+    auto t = parse_rfc3339(since);
+    if (!t) return Error::invalid("since: " + t.error().message);
+    o.since_ms = to_epoch_ms(*t);
+  }
+  return o;
+}
+
+Response text_stream(std::shared_ptr<control::LogStream> stream) {
+  Response r;
+  r.content_type = "text/plain; charset=utf-8";
+  r.stream = std::move(stream);
+  return r;
+}
+
+// Resource names in paths: an invalid one cannot exist.
+Result<void> path_name(const Params& p, const char* what) {
+  const auto& name = p.at("name");
+  if (!is_valid_name(name)) {
+    return Error::not_found(fmt::format("{} '{}' not found (not a valid name)", what, name.substr(0, 80)));
+  }
+  return {};
+}
+
+void add_deployment_routes(Router& r, control::Controller& ctl) {
+  r.add("GET", "/api/v1/deployments", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    return json(200, ctl.list_deployments(*ns));
+  });
+  auto upsert = [&ctl](const Request& req, const Params& p, bool create_only) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    auto body = body_json(req);
+    if (!body) return error(body.error());
+    model::DecodeContext dc{req.query.contains("namespace") ? *ns : "", create_only ? "" : p.at("name")};
+    auto spec = model::decode_deployment(*body, dc);
+    if (!spec) return error(spec.error());
+    auto put = ctl.put_deployment(std::move(*spec), create_only);
+    if (!put) return error(put.error());
+    return json(put->created ? 201 : 200, put->object);
+  };
+  r.add("POST", "/api/v1/deployments", [upsert](const Request& req, const Params& p) { return upsert(req, p, true); });
+  r.add("PUT", "/api/v1/deployments/{name}", [upsert](const Request& req, const Params& p) { return upsert(req, p, false); });
+  r.add("GET", "/api/v1/deployments/{name}", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    return respond(ctl.get_deployment(*ns, p.at("name"), req.param("include") == "source"));
+  });
+  r.add("DELETE", "/api/v1/deployments/{name}", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    auto deleted = ctl.delete_deployment(*ns, p.at("name"));
+    if (!deleted) return error(deleted.error());
+    return json(200, {{"deleted", p.at("name")}, {"namespace", *ns}});
+  });
+  r.add("POST", "/api/v1/deployments/{name}/scale", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    auto body = body_json(req);
+    if (!body) return error(body.error());
+    if (!body->is_object()) return error(Error::invalid("body: must be a JSON object {\"replicas\": N}"));
+    model::ObjectReader reader(*body, "");
+    if (!reader.has("replicas")) return error(Error::invalid("replicas: required"));
+    auto replicas = reader.integer("replicas", 0, 0, 1000);
+    if (!replicas) return error(replicas.error());
+    if (auto done = reader.finish(); !done) return error(done.error());
+    return respond(ctl.scale(*ns, p.at("name"), static_cast<int>(*replicas)));
+  });
+  r.add("POST", "/api/v1/deployments/{name}/restart", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    return respond(ctl.restart(*ns, p.at("name")));
+  });
+  r.add("GET", "/api/v1/deployments/{name}/logs", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    auto options = log_options(req);
+    if (!options) return error(options.error());
+    if (truthy(req.param("follow"))) {
+      auto stream = ctl.follow_deployment_logs(*ns, p.at("name"), *options);
+      if (!stream) return error(stream.error());
+      return text_stream(*stream);
+    }
+    auto logs = ctl.deployment_logs(*ns, p.at("name"), *options);
+    if (!logs) return error(logs.error());
+    return text(200, std::move(*logs));
+  });
+  r.add("GET", "/api/v1/endpoints/{name}", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    return respond(ctl.endpoints(*ns, p.at("name")));
+  });
+  r.add("GET", "/api/v1/endpoints", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    Json items = Json::array();
+    for (const auto& d : ctl.list_deployments(*ns)["items"]) {
+      if (d["type"] != "service") continue;
+      if (auto ep = ctl.endpoints(*ns, d["name"].get<std::string>())) items.push_back(*ep);
+    }
+    return json(200, {{"items", items}});
+  });
+}
+
+void add_execution_routes(Router& r, control::Controller& ctl) {
+  r.add("POST", "/api/v1/executions", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    auto body = body_json(req);
+    if (!body) return error(body.error());
+    auto request = model::decode_execution_request(*body, req.query.contains("namespace") ? *ns : "");
+    if (!request) return error(request.error());
+    return respond(ctl.create_execution(*request), 201);
+  });
+  r.add("GET", "/api/v1/executions", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    store::ExecutionQuery q;
+    q.ns = *ns;
+    q.deployment = req.param("deployment");
+    if (auto status = req.param("status"); !status.empty()) {
+      q.status = model::parse_exec_status(status);
+      if (!q.status) return error(Error::invalid("status: must be Pending, Running, Completed or Failed"));
+    }
+    if (auto limit = req.param("limit"); !limit.empty()) {
+      long long n = 0;
+      auto [ptr, ec] = std::from_chars(limit.data(), limit.data() + limit.size(), n);
+      if (ec != std::errc{} || ptr != limit.data() + limit.size() || n < 1 || n > 10000) {
+        return error(Error::invalid("limit: must be an integer from 1 to 10000"));
+      }
+      q.limit = static_cast<std::size_t>(n);
+    }
+    return respond(ctl.list_executions(q));
+  });
+  r.add("GET", "/api/v1/executions/{id}", [&ctl](const Request&, const Params& p) {
+    return respond(ctl.get_execution(p.at("id")));
+  });
+  r.add("POST", "/api/v1/executions/{id}/cancel", [&ctl](const Request&, const Params& p) {
+    return respond(ctl.cancel_execution(p.at("id")), 202);
+  });
+  r.add("GET", "/api/v1/executions/{id}/logs", [&ctl](const Request& req, const Params& p) {
+    auto options = log_options(req);
+    if (!options) return error(options.error());
+    if (truthy(req.param("follow"))) {
+      auto stream = ctl.follow_execution_logs(p.at("id"), *options);
+      if (!stream) return error(stream.error());
+      return text_stream(*stream);
+    }
+    auto logs = ctl.execution_logs(p.at("id"), *options);
+    if (!logs) return error(logs.error());
+    return text(200, std::move(*logs));
+  });
+}
+
+void add_secret_routes(Router& r, control::Controller& ctl) {
+  r.add("GET", "/api/v1/secrets", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    return json(200, ctl.list_secrets(*ns));
+  });
+  auto upsert = [&ctl](const Request& req, const Params& p, bool create_only) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    auto body = body_json(req);
+    if (!body) return error(body.error());
+    auto write = model::decode_secret(*body, req.query.contains("namespace") ? *ns : "",
+                                      create_only ? "" : p.at("name"));
+    if (!write) return error(write.error());
+    auto put = ctl.put_secret(*write, create_only);
+    if (!put) return error(put.error());
+    return json(put->created ? 201 : 200, put->object);
+  };
+  r.add("POST", "/api/v1/secrets", [upsert](const Request& req, const Params& p) { return upsert(req, p, true); });
+  r.add("PUT", "/api/v1/secrets/{name}", [upsert](const Request& req, const Params& p) { return upsert(req, p, false); });
+  r.add("GET", "/api/v1/secrets/{name}", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "secret"); !ok) return error(ok.error());
+    return respond(ctl.get_secret(*ns, p.at("name")));
+  });
+  r.add("DELETE", "/api/v1/secrets/{name}", [&ctl](const Request& req, const Params& p) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    if (auto ok = path_name(p, "secret"); !ok) return error(ok.error());
+    auto deleted = ctl.delete_secret(*ns, p.at("name"));
+    if (!deleted) return error(deleted.error());
+    return json(200, {{"deleted", p.at("name")}, {"namespace", *ns}});
+  });
+}
+
+}  // namespace
+
+Result<std::string> namespace_of(const Request& request) {
+  const std::string ns = request.param("namespace", "default");
+  if (auto ok = validate_name("namespace", ns); !ok) {
+    return ok.error();
+  }
+  return ns;
+}
+
+void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executor executor) {
+  r.add("GET", "/health", [](const Request&, const Params&) { return json(200, {{"status", "ok"}}); });
+  r.add("GET", "/metrics", [&ctl](const Request&, const Params&) {
+    Response out = text(200, ctl.metrics());
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return out;
+  });
+  r.add("GET", "/api/v1/version", [](const Request&, const Params&) {
+    return json(200, {{"version", PRISN_VERSION}, {"api", "v1"}});
+  });
+  r.add("GET", "/api/v1/events", [&ctl, executor](const Request&, const Params&) {
+    Response out;
+    out.content_type = "text/event-stream";
+    out.headers.emplace_back("Cache-Control", "no-cache");
+    out.stream = make_event_stream(ctl.events(), executor);
+    return out;
+  });
+  add_deployment_routes(r, ctl);
+  add_execution_routes(r, ctl);
+  add_secret_routes(r, ctl);
+}
+
+}  // namespace prisn::api

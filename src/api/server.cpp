@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+// The HTTP side of the REST API: the only Beast code in prisnd's API. Each connection is one
+// coroutine that reads a request, hands it to the router and writes the answer.
+#include "prisn/api/server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <map>
+
+#include "api/handlers.hpp"
+#include "api/router.hpp"
+#include "prisn/core/log.hpp"
+
+namespace prisn::api {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+constexpr std::size_t kHeaderLimit = 64 * 1024;
+
+struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
+  Impl(asio::io_context& io, control::Controller& ctl, ServerOptions o)
+      : io(io), controller(ctl), options(std::move(o)) {}
+
+  asio::io_context& io;
+  control::Controller& controller;
+  ServerOptions options;
+  Router router;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::map<std::uint64_t, tcp::socket*> sessions;  // for stop()
+  std::uint64_t next_session = 0;
+  bool stopping = false;
+  std::shared_ptr<spdlog::logger> log = logger("api");
+};
+
+namespace {
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+bool is_loopback(const tcp::endpoint& ep) {
+  const auto a = ep.address();
+  if (a.is_loopback()) return true;
+  return a.is_v6() && a.to_v6().is_v4_mapped() &&
+         asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+}
+
+// Authorization per SPEC §4: loopback is trusted unless auth is required; otherwise the
+// admin token as a bearer token. /health stays open for liveness probes.
+std::optional<Response> authorize(const Server::Impl& impl, const Request& req, std::string_view header) {
+  if (req.path == "/health") return std::nullopt;
+  if (req.loopback_peer && impl.options.auth == config::ApiAuth::kLoopback) return std::nullopt;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.empty()) {
+    return error(401, "unauthorized", "authentication required: send 'Authorization: Bearer <token>' "
+                                      "(the admin token is in DATA_DIR/admin.token)");
+  }
+  if (!header.starts_with(kBearer) || impl.options.admin_token.empty() ||
+      !constant_time_equal(header.substr(kBearer.size()), impl.options.admin_token)) {
+    return error(401, "unauthorized", "invalid token");
+  }
+  return std::nullopt;
+}
+
+Response handle(Server::Impl& impl, const Request& req, std::string_view authorization) {
+  if (auto denied = authorize(impl, req, authorization)) {
+    return *denied;
+  }
+  try {
+    return impl.router.dispatch(req);
+  } catch (const std::exception& e) {
+    // A bug, not bad input: answer this request and keep serving.
+    impl.log->error("{} {}: unexpected failure: {}", req.method, req.path, e.what());
+    return error(500, "internal", "internal error while handling the request");
+  }
+}
+
+http::response<http::string_body> to_beast(const Response& r, unsigned version, bool keep_alive) {
+  http::response<http::string_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "prisnd");
+  if (!r.body.empty() || r.status != 204) res.set(http::field::content_type, r.content_type);
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  res.body() = r.body;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  return res;
+}
+
+asio::awaitable<void> wait_for_peer_close(tcp::socket& socket) {
+  char byte = 0;
+  co_await socket.async_read_some(asio::buffer(&byte, 1), kNoThrow);
+}
+
+// Streams a LogStream as a chunked body until it ends, the client goes away or the server stops.
+asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Response& r, unsigned version) {
+  http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
+  res.set(http::field::server, "prisnd");
+  res.set(http::field::content_type, r.content_type);
+  for (const auto& [k, v] : r.headers) res.set(k, v);
+  res.chunked(true);
+  http::response_serializer<http::empty_body> sr{res};
+  stream.expires_never();
+  if (auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow); ec) co_return false;
+  for (;;) {
+    auto next = co_await (r.stream->next() || wait_for_peer_close(stream.socket()));
+    if (next.index() == 1) co_return false;  // the client hung up
+    const auto& chunk = std::get<0>(next);
+    if (!chunk) break;
+    if (chunk->empty()) continue;
+    auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk(asio::buffer(*chunk)), kNoThrow);
+    if (ec) co_return false;
+  }
+  auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk_last(), kNoThrow);
+  co_return !ec;
+}
+
+asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& r, unsigned version, bool keep_alive) {
+  auto res = to_beast(r, version, keep_alive);
+  stream.expires_after(kIdleTimeout);
+  auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
+  co_return !ec && keep_alive;
+}
+
+Request to_request(const http::request<http::string_body>& msg, bool loopback) {
+  Request req;
+  req.method = std::string(msg.method_string());
+  const std::string_view target = msg.target();
+  const auto q = target.find('?');
+  req.path = url_decode(target.substr(0, q), false).value_or(std::string(target.substr(0, q)));
+  if (q != std::string_view::npos) {
+    parse_query(target.substr(q + 1), req.query);
+  }
+  req.body = msg.body();
+  req.content_type = std::string(msg[http::field::content_type]);
+  req.loopback_peer = loopback;
+  return req;
+}
+
+asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket socket) {
+  boost::system::error_code ec;
+  const bool loopback = is_loopback(socket.remote_endpoint(ec));
+  beast::tcp_stream stream(std::move(socket));
+  const auto id = impl->next_session++;
+  impl->sessions[id] = &stream.socket();
+  beast::flat_buffer buffer;
+  for (bool keep_going = true; keep_going && !impl->stopping;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
+    parser.body_limit(impl->options.body_limit);
+    stream.expires_after(kIdleTimeout);
+    auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (hec) {
+      if (hec != http::error::end_of_stream && hec != beast::error::timeout && hec != asio::error::operation_aborted &&
+          hec != asio::error::connection_reset && hec != asio::error::eof) {
+        co_await write_response(stream, error(400, "bad_request", "malformed HTTP request: " + hec.message()), 11, false);
+      }
+      break;
+    }
+    const auto& head = parser.get();
+    if (parser.content_length() && *parser.content_length() > impl->options.body_limit) {
+      co_await write_response(stream, error(413, "too_large", fmt::format("request body is larger than the {} byte limit",
+                                                                          impl->options.body_limit)), head.version(), false);
+      break;
+    }
+    if (beast::iequals(head[http::field::expect], "100-continue")) {
+      http::response<http::empty_body> cont{http::status::continue_, head.version()};
+      co_await http::async_write(stream, cont, kNoThrow);
+    }
+    auto [bec, bn] = co_await http::async_read(stream, buffer, parser, kNoThrow);
+    if (bec) {
+      if (bec == http::error::body_limit) {
+        co_await write_response(stream, error(413, "too_large", fmt::format("request body is larger than the {} byte limit",
+                                                                            impl->options.body_limit)), head.version(), false);
+      } else if (bec != beast::error::timeout && bec != asio::error::operation_aborted) {
+        co_await write_response(stream, error(400, "bad_request", "malformed HTTP request: " + bec.message()), head.version(), false);
+      }
+      break;
+    }
+    const auto& msg = parser.get();
+    const Request req = to_request(msg, loopback);
+    const Response resp = handle(*impl, req, msg[http::field::authorization]);
+    if (resp.stream) {
+      keep_going = co_await write_stream(stream, resp, msg.version()) && msg.keep_alive();
+    } else {
+      keep_going = co_await write_response(stream, resp, msg.version(), msg.keep_alive());
+    }
+  }
+  impl->sessions.erase(id);
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.socket().close(ec);
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl) {
+  while (impl->acceptor && impl->acceptor->is_open()) {
+    auto [ec, socket] = co_await impl->acceptor->async_accept(kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || impl->stopping) co_return;
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(impl->io, session(impl, std::move(socket)), [impl](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        impl->log->error("connection ended by an unexpected failure: {}", ex.what());
+      }
+    });
+  }
+}
+
+}  // namespace
+
+Server::Server(asio::io_context& io, control::Controller& controller, ServerOptions options)
+    : impl_(std::make_shared<Impl>(io, controller, std::move(options))) {
+  add_routes(impl_->router, controller, io.get_executor());
+}
+
+Server::~Server() { stop(); }
+
+Result<std::string> Server::listen(const config::ListenAddress& address) {
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(address.host, ec);
+  if (ec) {
+    return Error::invalid(fmt::format("'{}' is not an IP address", address.host));
+  }
+  auto acceptor = std::make_unique<tcp::acceptor>(impl_->io);
+  const tcp::endpoint endpoint(ip, address.port);
+  if (acceptor->open(endpoint.protocol(), ec); !ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::unavailable(ec.message());
+  }
+  const auto bound = acceptor->local_endpoint(ec);
+  impl_->acceptor = std::move(acceptor);
+  asio::co_spawn(impl_->io, accept_loop(impl_), asio::detached);
+  const auto host = bound.address().to_string();
+  return bound.address().is_v6() ? fmt::format("[{}]:{}", host, bound.port()) : fmt::format("{}:{}", host, bound.port());
+}
+
+void Server::stop() {
+  impl_->stopping = true;
+  boost::system::error_code ec;
+  if (impl_->acceptor) impl_->acceptor->close(ec);
+  for (auto& [id, socket] : impl_->sessions) {
+    socket->shutdown(tcp::socket::shutdown_both, ec);
+    socket->close(ec);
+  }
+}
+
+}  // namespace prisn::api

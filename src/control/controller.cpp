@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+// Controller: wiring, lifecycle, change propagation and port publishing.
+#include <fmt/format.h>
+
+#include <boost/asio/post.hpp>
+#include <set>
+
+#include "control/controller_impl.hpp"
+#include "prisn/core/log.hpp"
+#include "prisn/process/ports.hpp"
+
+namespace prisn::control {
+
+namespace {
+
+auto& log() {
+  static auto l = logger("control");
+  return l;
+}
+
+}  // namespace
+
+std::string listener_name(const model::DeploymentSpec& spec, std::size_t port_index) {
+  const auto& p = spec.ports.at(port_index);
+  return fmt::format("{}/{}/{}:{}", spec.ns, spec.name, p.name, p.port);
+}
+
+std::string node_port_listener_name(const model::DeploymentSpec& spec) {
+  return fmt::format("{}/{}/nodePort:{}", spec.ns, spec.name, spec.expose.node_port);
+}
+
+Controller::Impl::Impl(supervisor::Context& c, proxy::L4Proxy& proxy, ControllerOptions o)
+    : ctx(c),
+      l4(proxy),
+      options(std::move(o)),
+      runner(c, [this](const model::Execution& e) { on_execution_changed(e); }),
+      services(c, [this](const std::string& ns, const std::string& name) { on_deployment_changed(ns, name); }),
+      checker(c.executor, c.watcher,
+              [this](const std::string& id, bool healthy) { services.on_health(id, healthy); }),
+      cron(c, runner, [this](const store::DeploymentRecord& rec) { (void)trigger(rec, {}, "cron"); }) {
+  services.set_checker(&checker);
+}
+
+Controller::Controller(supervisor::Context& ctx, proxy::L4Proxy& l4, ControllerOptions options)
+    : impl_(std::make_unique<Impl>(ctx, l4, std::move(options))) {}
+
+Controller::~Controller() = default;
+
+EventBus& Controller::events() { return impl_->events; }
+
+void Controller::start() {
+  auto& d = *impl_;
+  // Published ports first, so adopted instances keep serving through them.
+  for (const auto* rec : d.ctx.store.list_deployments("")) {
+    if (rec->spec.type == model::DeploymentType::kService) {
+      if (auto opened = d.open_listeners(rec->spec); !opened) {
+        log()->error("deployment {}/{}: {}", rec->spec.ns, rec->spec.name, opened.error().message);
+      }
+    }
+  }
+  d.runner.adopt();
+  d.services.adopt();
+  // Process trees in our cgroup subtree that no record knows of: left by a crash between
+  // starting a process and recording it. Stop them rather than run them twice.
+  if (d.ctx.cgroups.available()) {
+    std::set<std::string> known;
+    for (const auto& id : d.services.instance_ids()) known.insert(id);
+    for (const auto& id : d.runner.active_ids()) known.insert(id);
+    for (const auto& name : d.ctx.cgroups.list()) {
+      if (!known.contains(name)) {
+        log()->warn("stopping orphaned process tree {} (no record of it)", name);
+        const auto dir = d.ctx.cgroups.base() / name;
+        d.ctx.cgroups.kill_all(dir);
+        d.ctx.cgroups.remove(dir);
+      }
+    }
+  }
+  d.cron.start();
+  d.publish_endpoints();
+}
+
+void Controller::shutdown(std::function<void()> done) {
+  auto& d = *impl_;
+  d.cron.stop();
+  d.runner.terminate_all();
+  for (const auto& [name, pub] : d.published) {
+    d.l4.close(name);
+  }
+  d.published.clear();
+  d.services.stop_all([this, done = std::move(done)]() mutable {
+    // Executions got the same grace period; wait for them too.
+    auto wait_runs = std::make_shared<std::function<void()>>();
+    *wait_runs = [this, done, weak = std::weak_ptr(wait_runs)]() {
+      if (impl_->runner.active_count() == 0) {
+        done();
+        return;
+      }
+      auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ctx.executor, std::chrono::milliseconds(50));
+      timer->async_wait([timer, self = weak.lock()](const boost::system::error_code&) {
+        if (self) (*self)();
+      });
+    };
+    (*wait_runs)();
+  });
+}
+
+void Controller::Impl::announce(const std::string& type, const std::string& ns, const std::string& name) {
+  if (!events.has_subscribers()) {
+    return;
+  }
+  const auto* rec = ctx.store.find_deployment(ns, name);
+  model::Json object = rec != nullptr ? deployment_json(*rec, false)
+                                      : model::Json{{"name", name}, {"namespace", ns}};
+  events.publish({type, "deployment", object});
+}
+
+void Controller::Impl::on_deployment_changed(const std::string& ns, const std::string& name) {
+  schedule_publish();
+  announce("MODIFIED", ns, name);
+}
+
+void Controller::Impl::on_execution_changed(const model::Execution& e) {
+  if (e.terminal()) {
+    ++executions_total[{e.ns, e.deployment, model::to_string(e.status)}];
+    if (e.started_at && e.completed_at) {
+      execution_duration.observe(std::chrono::duration<double>(*e.completed_at - *e.started_at).count());
+    }
+  }
+  if (events.has_subscribers()) {
+    events.publish({"MODIFIED", "execution", model::encode_execution(e)});
+  }
+  if (!e.deployment.empty()) {
+    announce("MODIFIED", e.ns, e.deployment);
+  }
+}
+
+void Controller::Impl::schedule_publish() {
+  if (publish_scheduled) {
+    return;
+  }
+  publish_scheduled = true;
+  boost::asio::post(ctx.executor, [this]() {
+    publish_scheduled = false;
+    publish_endpoints();
+  });
+}
+
+void Controller::Impl::publish_endpoints() {
+  auto snapshot = std::make_shared<proxy::L4Snapshot>();
+  for (const auto& [listener, pub] : published) {
+    auto& backends = snapshot->routes[listener];
+    for (const auto& ep : services.endpoints(pub.deployment.first, pub.deployment.second)) {
+      if (!ep.healthy || pub.port_index >= ep.ports.size()) continue;
+      backends.push_back({ep.id, ep.ip, ep.ports[pub.port_index], ep.connections});
+    }
+  }
+  l4.publish(std::move(snapshot));
+}
+
+Result<void> Controller::Impl::check_port_conflicts(const model::DeploymentSpec& spec) const {
+  std::set<std::uint16_t> wanted;
+  for (const auto& p : spec.ports) wanted.insert(p.port);
+  if (spec.expose.kind == model::Expose::Kind::kNodePort) wanted.insert(spec.expose.node_port);
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    const auto& other = rec->spec;
+    if ((other.ns == spec.ns && other.name == spec.name) || other.type != model::DeploymentType::kService) {
+      continue;
+    }
+    std::set<std::uint16_t> theirs;
+    for (const auto& p : other.ports) theirs.insert(p.port);
+    if (other.expose.kind == model::Expose::Kind::kNodePort) theirs.insert(other.expose.node_port);
+    for (auto port : wanted) {
+      if (theirs.contains(port)) {
+        return Error::conflict(fmt::format("port {} is already published by deployment {}/{}", port,
+                                           other.ns, other.name));
+      }
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::DeploymentSpec& spec) {
+  std::vector<std::pair<std::string, std::pair<std::uint16_t, std::size_t>>> wanted;
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    wanted.push_back({listener_name(spec, i), {spec.ports[i].port, i}});
+  }
+  std::string node_address = options.publish_address;
+  if (spec.expose.kind == model::Expose::Kind::kNodePort && !spec.ports.empty()) {
+    wanted.push_back({node_port_listener_name(spec), {spec.expose.node_port, 0}});
+  }
+  std::vector<std::string> names;
+  std::vector<std::string> opened;
+  for (const auto& [name, port_and_index] : wanted) {
+    names.push_back(name);
+    if (l4.is_open(name)) continue;
+    const bool node_port = name.find("/nodePort:") != std::string::npos;
+    auto bound = l4.open(name, node_port ? "0.0.0.0" : options.publish_address, port_and_index.first);
+    if (!bound) {
+      for (const auto& o : opened) {
+        l4.close(o);
+        published.erase(o);
+      }
+      return bound.error();
+    }
+    opened.push_back(name);
+    published[name] = {{spec.ns, spec.name}, port_and_index.second};
+  }
+  return names;
+}
+
+void Controller::Impl::close_listeners_except(const Key& key, const std::vector<std::string>& keep) {
+  for (auto it = published.begin(); it != published.end();) {
+    const bool ours = it->second.deployment == key;
+    const bool kept = std::find(keep.begin(), keep.end(), it->first) != keep.end();
+    if (ours && !kept) {
+      l4.close(it->first);
+      it = published.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Result<std::uint16_t> Controller::Impl::pick_auto_port(const store::DeploymentRecord* existing) const {
+  if (existing != nullptr && existing->spec.port != 0) {
+    return existing->spec.port;  // deploying again with --port auto keeps the port
+  }
+  std::set<std::uint16_t> used;
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    for (const auto& p : rec->spec.ports) used.insert(p.port);
+    if (rec->spec.expose.kind == model::Expose::Kind::kNodePort) used.insert(rec->spec.expose.node_port);
+  }
+  for (std::uint32_t port = options.tcp_ports.first; port <= options.tcp_ports.last; ++port) {
+    const auto p = static_cast<std::uint16_t>(port);
+    if (!used.contains(p) && process::can_bind(options.publish_address, p)) {
+      return p;
+    }
+  }
+  return Error::conflict(fmt::format("no free port left in --tcp-ports {}-{}", options.tcp_ports.first,
+                                     options.tcp_ports.last));
+}
+
+}  // namespace prisn::control

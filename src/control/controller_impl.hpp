@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: MIT
+// Controller's private state, shared by its source files.
+#pragma once
+
+#include <map>
+#include <tuple>
+
+#include "prisn/control/controller.hpp"
+#include "prisn/control/metrics.hpp"
+#include "prisn/health/checker.hpp"
+#include "prisn/supervisor/cron_scheduler.hpp"
+#include "prisn/supervisor/executions.hpp"
+#include "prisn/supervisor/services.hpp"
+
+namespace prisn::control {
+
+using Key = std::pair<std::string, std::string>;
+
+struct Controller::Impl {
+  Impl(supervisor::Context& ctx, proxy::L4Proxy& l4, ControllerOptions options);
+
+  supervisor::Context& ctx;
+  proxy::L4Proxy& l4;
+  ControllerOptions options;
+  EventBus events;
+  supervisor::ExecutionRunner runner;
+  supervisor::ServiceManager services;
+  health::Checker checker;
+  supervisor::CronScheduler cron;
+
+  /// A published port: listener name → which deployment and which of its named ports.
+  struct Published {
+    Key deployment;
+    std::size_t port_index = 0;
+  };
+  std::map<std::string, Published> published;
+  bool publish_scheduled = false;
+
+  // Metrics kept here (the rest is read from the modules when /metrics is scraped).
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> executions_total;
+  Histogram execution_duration{{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600}};
+
+  model::Json deployment_json(const store::DeploymentRecord& rec, bool include_source) const;
+  model::Json deployment_status(const store::DeploymentRecord& rec) const;
+
+  void on_deployment_changed(const std::string& ns, const std::string& name);
+  void on_execution_changed(const model::Execution& e);
+  void announce(const std::string& type, const std::string& ns, const std::string& name);
+
+  /// Rebuilds the L4 snapshot once per event-loop turn, however many changes came in it.
+  void schedule_publish();
+  void publish_endpoints();
+  /// Opens the listeners `spec` needs that are not open yet; on failure closes what it opened.
+  Result<std::vector<std::string>> open_listeners(const model::DeploymentSpec& spec);
+  void close_listeners_except(const Key& key, const std::vector<std::string>& keep);
+  Result<void> check_port_conflicts(const model::DeploymentSpec& spec) const;
+  Result<std::uint16_t> pick_auto_port(const store::DeploymentRecord* existing) const;
+
+  Result<model::Execution> trigger(const store::DeploymentRecord& rec,
+                                   const std::map<std::string, std::string>& env,
+                                   const std::string& trigger);
+};
+
+/// Listener names: "ns/name/portname:port" for published ports, "ns/name/nodePort:port".
+std::string listener_name(const model::DeploymentSpec& spec, std::size_t port_index);
+std::string node_port_listener_name(const model::DeploymentSpec& spec);
+
+}  // namespace prisn::control

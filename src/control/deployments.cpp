@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+// Controller: deployment operations and their JSON.
+#include <fmt/format.h>
+
+#include "control/controller_impl.hpp"
+#include "prisn/core/log.hpp"
+#include "prisn/model/deployment_json.hpp"
+#include "prisn/model/runtime.hpp"
+#include "prisn/process/interpreter.hpp"
+#include "prisn/supervisor/environment.hpp"
+
+namespace prisn::control {
+using model::DeploymentType;
+using model::Json;
+
+namespace {
+
+auto& log() {
+  static auto l = logger("control");
+  return l;
+}
+
+Error not_found(const std::string& ns, const std::string& name) {
+  return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
+}
+
+}  // namespace
+
+Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) const {
+  const auto& spec = rec.spec;
+  if (spec.type == DeploymentType::kService) {
+    const auto st = services.status(rec);
+    return {{"phase", st.phase},     {"ready_replicas", st.ready}, {"desired_replicas", st.desired},
+            {"restarts", st.restarts}, {"message", st.message}};
+  }
+  std::string phase = runner.running_for(spec.ns, spec.name) ? "Running" : "Idle";
+  std::string message;
+  if (!process::find_interpreter(spec.runtime, ctx.options.path_env)) {
+    phase = "Failed";
+    message = fmt::format("runtime {}: interpreter '{}' not found on PATH", spec.runtime,
+                          model::interpreter_names(spec.runtime).front());
+  }
+  return {{"phase", phase}, {"ready_replicas", 0}, {"desired_replicas", 0}, {"restarts", 0}, {"message", message}};
+}
+
+Json Controller::Impl::deployment_json(const store::DeploymentRecord& rec, bool include_source) const {
+  Json out = model::encode_spec(rec.spec, include_source);
+  out["status"] = deployment_status(rec);
+  out["generation"] = rec.generation;
+  out["created_at"] = to_rfc3339(rec.created_at);
+  out["updated_at"] = to_rfc3339(rec.updated_at);
+  if (rec.spec.type == DeploymentType::kCron) {
+    const auto next = cron.next_run(rec.spec.ns, rec.spec.name);
+    out["next_run"] = next ? Json(to_rfc3339(*next)) : Json(nullptr);
+    out["last_run"] = rec.last_run ? Json(to_rfc3339(*rec.last_run)) : Json(nullptr);
+    out["skipped_ticks"] = rec.skipped_ticks;
+  }
+  return out;
+}
+
+Json Controller::list_deployments(const std::string& ns) const {
+  Json items = Json::array();
+  for (const auto* rec : impl_->ctx.store.list_deployments(ns)) {
+    items.push_back(impl_->deployment_json(*rec, false));
+  }
+  return {{"items", items}};
+}
+
+Result<Json> Controller::get_deployment(const std::string& ns, const std::string& name,
+                                        bool include_source) const {
+  const auto* rec = impl_->ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return not_found(ns, name);
+  }
+  return impl_->deployment_json(*rec, include_source);
+}
+
+Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec spec, bool create_only) {
+  auto& d = *impl_;
+  const auto* existing = d.ctx.store.find_deployment(spec.ns, spec.name);
+  if (existing != nullptr && create_only) {
+    return Error::conflict(fmt::format("deployment '{}' already exists in namespace '{}'", spec.name, spec.ns));
+  }
+  if (spec.port_auto) {
+    auto port = d.pick_auto_port(existing);
+    if (!port) return port.error();
+    spec.port = *port;
+    spec.port_auto = false;
+    if (spec.ports.empty()) spec.ports.push_back({"http", *port});
+  }
+  if (spec.type == DeploymentType::kService && spec.ports.empty() && spec.port != 0) {
+    spec.ports.push_back({"http", spec.port});
+  }
+  for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
+    if (d.ctx.store.find_secret(spec.ns, spec.secrets[i].secret) == nullptr) {
+      return Error::invalid(fmt::format("secrets[{}].secret: secret '{}' not found in namespace '{}'", i,
+                                        spec.secrets[i].secret, spec.ns));
+    }
+  }
+  const Key key{spec.ns, spec.name};
+  std::vector<std::string> old_listeners;
+  for (const auto& [listener, pub] : d.published) {
+    if (pub.deployment == key) old_listeners.push_back(listener);
+  }
+  std::vector<std::string> listeners;
+  if (spec.type == DeploymentType::kService) {
+    if (auto ok = d.check_port_conflicts(spec); !ok) return ok.error();
+    auto opened = d.open_listeners(spec);
+    if (!opened) return opened.error();
+    listeners = std::move(*opened);
+  }
+  store::DeploymentRecord rec;
+  const auto now = WallClock::now();
+  if (existing != nullptr) {
+    rec = *existing;
+    if (model::needs_rollout(existing->spec, spec)) ++rec.generation;
+  } else {
+    rec.created_at = now;
+  }
+  rec.updated_at = now;
+  rec.spec = std::move(spec);
+  if (auto stored = d.ctx.store.put_deployment(rec); !stored) {
+    d.close_listeners_except(key, old_listeners);
+    return stored.error();
+  }
+  d.close_listeners_except(key, listeners);
+  log()->info("deployment {}/{} {} (generation {})", key.first, key.second,
+              existing != nullptr ? "updated" : "created", rec.generation);
+  d.services.reconcile(key.first, key.second);
+  d.cron.sync(key.first, key.second);
+  d.schedule_publish();
+  d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
+  const auto* stored = d.ctx.store.find_deployment(key.first, key.second);
+  return PutResult{d.deployment_json(*stored, false), existing == nullptr};
+}
+
+Result<void> Controller::delete_deployment(const std::string& ns, const std::string& name) {
+  auto& d = *impl_;
+  const auto* rec = d.ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return not_found(ns, name);
+  }
+  const Json last = d.deployment_json(*rec, false);
+  if (auto removed = d.ctx.store.delete_deployment(ns, name); !removed) {
+    return removed;
+  }
+  log()->info("deployment {}/{} deleted", ns, name);
+  d.close_listeners_except({ns, name}, {});
+  d.services.reconcile(ns, name);
+  d.cron.sync(ns, name);
+  d.schedule_publish();
+  if (d.events.has_subscribers()) {
+    d.events.publish({"DELETED", "deployment", last});
+  }
+  return {};
+}
+
+Result<Json> Controller::scale(const std::string& ns, const std::string& name, int replicas) {
+  auto& d = *impl_;
+  const auto* rec = d.ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return not_found(ns, name);
+  }
+  if (rec->spec.type != DeploymentType::kService) {
+    return Error::invalid(fmt::format("replicas: deployment '{}' is a {}; only services have replicas",
+                                      name, model::to_string(rec->spec.type)));
+  }
+  store::DeploymentRecord updated = *rec;
+  updated.spec.replicas = replicas;
+  updated.updated_at = WallClock::now();
+  if (auto stored = d.ctx.store.put_deployment(updated); !stored) {
+    return stored.error();
+  }
+  log()->info("deployment {}/{} scaled to {}", ns, name, replicas);
+  d.services.reconcile(ns, name);
+  return d.deployment_json(*d.ctx.store.find_deployment(ns, name), false);
+}
+
+Result<Json> Controller::restart(const std::string& ns, const std::string& name) {
+  auto& d = *impl_;
+  const auto* rec = d.ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return not_found(ns, name);
+  }
+  if (rec->spec.type != DeploymentType::kService) {
+    return Error::invalid(fmt::format("deployment '{}' is a {}; only services restart (use trigger)",
+                                      name, model::to_string(rec->spec.type)));
+  }
+  store::DeploymentRecord updated = *rec;
+  ++updated.generation;  // a new generation rolls every instance, one at a time
+  updated.updated_at = WallClock::now();
+  if (auto stored = d.ctx.store.put_deployment(updated); !stored) {
+    return stored.error();
+  }
+  log()->info("deployment {}/{}: rolling restart (generation {})", ns, name, updated.generation);
+  d.services.reconcile(ns, name);
+  return d.deployment_json(*d.ctx.store.find_deployment(ns, name), false);
+}
+
+Result<Json> Controller::endpoints(const std::string& ns, const std::string& name) const {
+  auto& d = *impl_;
+  const auto* rec = d.ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return not_found(ns, name);
+  }
+  Json list = Json::array();
+  for (const auto& ep : d.services.endpoints(ns, name)) {
+    Json ports = Json::object();
+    for (std::size_t i = 0; i < ep.ports.size() && i < rec->spec.ports.size(); ++i) {
+      ports[rec->spec.ports[i].name] = ep.ports[i];
+    }
+    list.push_back({{"instance", ep.instance},
+                    {"ip", ep.ip},
+                    {"port", ep.ports.empty() ? Json(nullptr) : Json(ep.ports.front())},
+                    {"ports", ports},
+                    {"healthy", ep.healthy},
+                    {"state", ep.state},
+                    {"pid", ep.pid},
+                    {"generation", ep.generation},
+                    {"restarts", ep.restarts},
+                    {"started_at", to_rfc3339(ep.started_at)},
+                    {"connections", ep.connections ? ep.connections->load() : 0}});
+  }
+  return Json{{"name", name}, {"namespace", ns}, {"port", rec->spec.port}, {"endpoints", list}};
+}
+
+}  // namespace prisn::control

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+// Controller: reading and following logs.
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <filesystem>
+#include <regex>
+
+#include "control/controller_impl.hpp"
+#include "prisn/core/files.hpp"
+
+namespace prisn::control {
+namespace fs = std::filesystem;
+namespace asio = boost::asio;
+
+namespace {
+
+/// The current log file of each instance of a service, by instance name.
+std::map<std::string, fs::path> instance_logs(const supervisor::Paths& paths, const std::string& ns,
+                                              const std::string& name) {
+  std::map<std::string, fs::path> out;
+  const std::regex pattern(name + "-[0-9]+\\.log");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(paths.deployment_logs(ns, name), ec)) {
+    const std::string file = entry.path().filename().string();
+    if (std::regex_match(file, pattern)) {
+      out[file.substr(0, file.size() - 4)] = entry.path();
+    }
+  }
+  return out;
+}
+
+std::string merged_service_logs(const std::map<std::string, fs::path>& files,
+                                const logs::ReadOptions& options) {
+  std::vector<std::vector<logs::Line>> sources;
+  logs::ReadOptions per_file = options;
+  for (const auto& [instance, path] : files) {
+    sources.push_back(logs::LogFile(path).read(instance, per_file));
+  }
+  return logs::render(logs::merge(std::move(sources), options.tail), /*prefix=*/true);
+}
+
+std::string execution_log_text(const fs::path& path, const logs::ReadOptions& options) {
+  const logs::LogFile file(path);
+  std::string out = file.dropped_marker();
+  if (!options.tail && !options.since_ms) {
+    // Byte-exact: output as the process wrote it.
+    if (auto backup = read_file(fs::path(path.string() + ".1"))) out += *backup;
+    if (auto current = read_file(path)) out += *current;
+    return out;
+  }
+  return out + logs::render(file.read("", options), /*prefix=*/false);
+}
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+/// Follows one execution's log until the execution has ended and everything was sent.
+class ExecutionStream final : public LogStream {
+ public:
+  ExecutionStream(supervisor::ExecutionRunner& runner, asio::any_io_executor ex, std::string id,
+                  fs::path path, bool from_end)
+      : runner_(runner), id_(std::move(id)), follower_(path, from_end),
+        wake_(std::make_shared<asio::steady_timer>(ex)) {
+    std::weak_ptr<asio::steady_timer> weak = wake_;
+    runner_.when_done(id_, [weak]() {
+      if (auto t = weak.lock()) t->cancel();
+    });
+  }
+
+  /// Text sent before the followed part.
+  void set_initial(std::string text) { initial_ = std::move(text); }
+
+  asio::awaitable<std::optional<std::string>> next() override {
+    if (!initial_.empty()) {
+      co_return std::exchange(initial_, {});
+    }
+    for (;;) {
+      std::string data = follower_.read_new();
+      if (!data.empty()) co_return data;
+      if (ended_) co_return std::nullopt;
+      if (runner_.active(id_) == nullptr) {
+        ended_ = true;  // one more read drains what was written before the end
+        continue;
+      }
+      wake_->expires_after(std::chrono::milliseconds(100));
+      co_await wake_->async_wait(kNoThrow);
+      if (co_await was_cancelled()) co_return std::nullopt;
+    }
+  }
+
+ private:
+  supervisor::ExecutionRunner& runner_;
+  std::string id_;
+  logs::Follower follower_;
+  std::string initial_;
+  std::shared_ptr<asio::steady_timer> wake_;
+  bool ended_ = false;
+};
+
+/// Follows every instance of a service, line by line with "[NAME-i] " prefixes, picking up
+/// instances that start later, until the deployment is deleted.
+class ServiceStream final : public LogStream {
+ public:
+  ServiceStream(const Controller::Impl& ctl, asio::any_io_executor ex, std::string ns, std::string name,
+                std::string initial)
+      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), initial_(std::move(initial)), timer_(ex) {
+    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
+      sources_.emplace(instance, Source{logs::Follower(path, /*from_end=*/true), {}});
+    }
+  }
+
+  asio::awaitable<std::optional<std::string>> next() override {
+    if (!initial_.empty()) {
+      co_return std::exchange(initial_, {});
+    }
+    for (;;) {
+      if (ctl_.ctx.store.find_deployment(ns_, name_) == nullptr) co_return std::nullopt;
+      for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
+        if (!sources_.contains(instance)) {
+          sources_.emplace(instance, Source{logs::Follower(path, /*from_end=*/false), {}});
+        }
+      }
+      std::string out;
+      for (auto& [instance, src] : sources_) {
+        src.partial += src.follower.read_new();
+        std::size_t start = 0;
+        for (auto nl = src.partial.find('\n'); nl != std::string::npos; nl = src.partial.find('\n', start)) {
+          out += "[" + instance + "] " + src.partial.substr(start, nl - start + 1);
+          start = nl + 1;
+        }
+        src.partial.erase(0, start);
+      }
+      if (!out.empty()) co_return out;
+      timer_.expires_after(std::chrono::milliseconds(200));
+      co_await timer_.async_wait(kNoThrow);
+      if (co_await was_cancelled()) co_return std::nullopt;
+    }
+  }
+
+ private:
+  struct Source {
+    logs::Follower follower;
+    std::string partial;
+  };
+  const Controller::Impl& ctl_;
+  std::string ns_;
+  std::string name_;
+  std::string initial_;
+  asio::steady_timer timer_;
+  std::map<std::string, Source> sources_;
+};
+
+/// Yields fixed text once, then ends.
+class FixedStream final : public LogStream {
+ public:
+  explicit FixedStream(std::string text) : text_(std::move(text)) {}
+  asio::awaitable<std::optional<std::string>> next() override {
+    if (done_) co_return std::nullopt;
+    done_ = true;
+    co_return std::move(text_);
+  }
+
+ private:
+  std::string text_;
+  bool done_ = false;
+};
+
+Error deployment_not_found(const std::string& ns, const std::string& name) {
+  return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
+}
+
+}  // namespace
+
+Result<std::string> Controller::execution_logs(const std::string& id, const logs::ReadOptions& options) const {
+  auto found = get_execution(id);
+  if (!found) {
+    return found.error();
+  }
+  return execution_log_text(impl_->ctx.paths.execution_log(id), options);
+}
+
+Result<std::string> Controller::deployment_logs(const std::string& ns, const std::string& name,
+                                                const logs::ReadOptions& options) const {
+  const auto* rec = impl_->ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return deployment_not_found(ns, name);
+  }
+  if (rec->spec.type == model::DeploymentType::kService) {
+    return merged_service_logs(instance_logs(impl_->ctx.paths, ns, name), options);
+  }
+  auto latest = impl_->ctx.store.list_executions({ns, name, std::nullopt, 1});
+  if (!latest) {
+    return latest.error();
+  }
+  if (latest->empty()) {
+    return std::string();
+  }
+  return execution_log_text(impl_->ctx.paths.execution_log(latest->front().id), options);
+}
+
+Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::string& id,
+                                                                     const logs::ReadOptions& options) {
+  auto found = get_execution(id);
+  if (!found) {
+    return found.error();
+  }
+  const fs::path path = impl_->ctx.paths.execution_log(id);
+  const bool whole = !options.tail && !options.since_ms;
+  // Whole log: byte-exact, the follower reads the current file from its start. Tail or since:
+  // the follower starts at the current end before the selected lines are read, so a line
+  // written in between may be sent twice but is never lost.
+  auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.executor, id, path,
+                                                  /*from_end=*/!whole);
+  if (whole) {
+    std::string before = logs::LogFile(path).dropped_marker();
+    if (auto backup = read_file(fs::path(path.string() + ".1"))) before += *backup;
+    stream->set_initial(std::move(before));
+  } else {
+    stream->set_initial(execution_log_text(path, options));
+  }
+  return std::shared_ptr<LogStream>(stream);
+}
+
+Result<std::shared_ptr<LogStream>> Controller::follow_deployment_logs(const std::string& ns,
+                                                                      const std::string& name,
+                                                                      const logs::ReadOptions& options) {
+  const auto* rec = impl_->ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) {
+    return deployment_not_found(ns, name);
+  }
+  if (rec->spec.type != model::DeploymentType::kService) {
+    auto latest = impl_->ctx.store.list_executions({ns, name, std::nullopt, 1});
+    if (!latest) return latest.error();
+    if (latest->empty()) return std::shared_ptr<LogStream>(std::make_shared<FixedStream>(""));
+    return follow_execution_logs(latest->front().id, options);
+  }
+  std::string initial = merged_service_logs(instance_logs(impl_->ctx.paths, ns, name), options);
+  return std::shared_ptr<LogStream>(
+      std::make_shared<ServiceStream>(*impl_, impl_->ctx.executor, ns, name, std::move(initial)));
+}
+
+}  // namespace prisn::control

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// Controller::metrics(): SPEC §8's metric families, plus process metrics.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "control/controller_impl.hpp"
+#include "prisn/process/proc.hpp"
+
+namespace prisn::control {
+namespace {
+
+struct ProcessSample {
+  double cpu_seconds = 0;
+  double start_time = 0;
+  double virtual_bytes = 0;
+};
+
+ProcessSample sample_self() {
+  ProcessSample s;
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), {});
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return s;
+  std::istringstream rest(text.substr(close + 2));
+  std::vector<std::string> f;
+  std::string w;
+  while (rest >> w) f.push_back(w);
+  const double ticks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  if (f.size() > 20) {
+    s.cpu_seconds = (std::stod(f[11]) + std::stod(f[12])) / ticks;
+    std::ifstream boot("/proc/stat");
+    std::string key;
+    double btime = 0;
+    while (boot >> key) {
+      if (key == "btime") {
+        boot >> btime;
+        break;
+      }
+    }
+    s.start_time = btime + std::stod(f[19]) / ticks;
+    s.virtual_bytes = std::stod(f[20]);
+  }
+  return s;
+}
+
+double open_fds() {
+  std::error_code ec;
+  double n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string Controller::metrics() const {
+  const auto& d = *impl_;
+  MetricsText m;
+  const auto deployments = d.ctx.store.list_deployments("");
+  m.family("prisn_deployments", "Deployments known to prisnd.", "gauge");
+  m.sample("prisn_deployments", {}, static_cast<double>(deployments.size()));
+
+  m.family("prisn_instances", "Service instances by state.", "gauge");
+  m.family("prisn_instance_restarts_total", "Restarts of service instances after they exited.", "counter");
+  std::string restarts_text;
+  for (const auto* rec : deployments) {
+    if (rec->spec.type != model::DeploymentType::kService) continue;
+    int healthy = 0, unhealthy = 0, draining = 0;
+    for (const auto& ep : d.services.endpoints(rec->spec.ns, rec->spec.name)) {
+      if (ep.state != "Running") ++draining;
+      else if (ep.healthy) ++healthy;
+      else ++unhealthy;
+    }
+    const Labels base = {{"namespace", rec->spec.ns}, {"deployment", rec->spec.name}};
+    for (auto [state, n] : {std::pair{"healthy", healthy}, std::pair{"unhealthy", unhealthy},
+                            std::pair{"stopping", draining}}) {
+      Labels l = base;
+      l.emplace_back("state", state);
+      m.sample("prisn_instances", l, n);
+    }
+    m.sample("prisn_instance_restarts_total", base, d.services.status(*rec).restarts);
+  }
+
+  m.family("prisn_executions_total", "Executions that ended, by deployment and status.", "counter");
+  for (const auto& [key, count] : d.executions_total) {
+    const auto& [ns, dep, status] = key;
+    m.sample("prisn_executions_total", {{"namespace", ns}, {"deployment", dep}, {"status", status}},
+             static_cast<double>(count));
+  }
+  m.family("prisn_executions_running", "Executions running now.", "gauge");
+  m.sample("prisn_executions_running", {}, static_cast<double>(d.runner.active_count()));
+  m.family("prisn_execution_duration_seconds", "Run time of ended executions.", "histogram");
+  d.execution_duration.render(m, "prisn_execution_duration_seconds", {});
+  m.family("prisn_cron_skipped_ticks_total", "Cron ticks skipped because the previous run was still going.", "counter");
+  m.sample("prisn_cron_skipped_ticks_total", {}, static_cast<double>(d.cron.skipped_total()));
+
+  m.family("prisn_health_checks_total", "Health check probes by result.", "counter");
+  m.sample("prisn_health_checks_total", {{"result", "pass"}}, static_cast<double>(d.checker.stats().passed.load()));
+  m.sample("prisn_health_checks_total", {{"result", "fail"}}, static_cast<double>(d.checker.stats().failed.load()));
+
+  m.family("prisn_proxy_connections_total", "Connections accepted on published ports (L4).", "counter");
+  const auto l4 = d.l4.stats();
+  for (const auto& [listener, s] : l4) {
+    m.sample("prisn_proxy_connections_total", {{"listener", listener}}, static_cast<double>(s->connections.load()));
+  }
+  m.family("prisn_proxy_connection_failures_total", "L4 connections closed because no instance could be reached.", "counter");
+  for (const auto& [listener, s] : l4) {
+    m.sample("prisn_proxy_connection_failures_total", {{"listener", listener}}, static_cast<double>(s->failed.load()));
+  }
+  m.family("prisn_proxy_active_connections", "Open L4 connections.", "gauge");
+  for (const auto& [listener, s] : l4) {
+    m.sample("prisn_proxy_active_connections", {{"listener", listener}}, static_cast<double>(s->active.load()));
+  }
+
+  const auto self = sample_self();
+  m.family("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");
+  m.sample("process_resident_memory_bytes", {}, static_cast<double>(process::self_rss_bytes()));
+  m.family("process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge");
+  m.sample("process_virtual_memory_bytes", {}, self.virtual_bytes);
+  m.family("process_cpu_seconds_total", "User and system CPU time spent in seconds.", "counter");
+  m.sample("process_cpu_seconds_total", {}, self.cpu_seconds);
+  m.family("process_open_fds", "Number of open file descriptors.", "gauge");
+  m.sample("process_open_fds", {}, open_fds());
+  m.family("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", "gauge");
+  m.sample("process_start_time_seconds", {}, self.start_time);
+  return m.text();
+}
+
+}  // namespace prisn::control

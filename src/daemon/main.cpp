@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+#include <malloc.h>
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "daemon/daemon.hpp"
+#include "daemon/options.hpp"
+#include "prisn/core/log.hpp"
+
+int main(int argc, char** argv) {
+  // Few arenas keep the idle footprint small; prisnd's threads allocate little.
+  ::mallopt(M_ARENA_MAX, 2);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  prisn::daemon::Flags flags;
+  CLI::App app{"prisnd: the prisn node agent (runs jobs, cron jobs and services)", "prisnd"};
+  app.add_option("--config", flags.config, "YAML config file (default /etc/prisn/config.yaml if it exists)");
+  app.add_option("--data-dir", flags.data_dir, "state.db, logs/, runs/, secret.key, admin.token");
+  app.add_option("--api", flags.api, "REST API listener HOST:PORT (default 127.0.0.1:7331)");
+  app.add_option("--dns", flags.dns, "DNS listener HOST:PORT or off (default 127.0.0.1:53)");
+  app.add_option("--http", flags.http, "L7 HTTP router HOST:PORT or off (default 0.0.0.0:80)");
+  app.add_option("--https", flags.https, "TLS router HOST:PORT or off");
+  app.add_option("--tcp-ports", flags.tcp_ports, "port range for TCP routes and --port auto (default 9000-9999)");
+  app.add_option("--network", flags.network, "host or bridge");
+  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error");
+  bool version = false;
+  app.add_flag("--version", version, "print the version and exit");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (version) {
+    std::cout << "prisnd " << PRISN_VERSION << "\n";
+    return 0;
+  }
+  auto cfg = prisn::daemon::assemble(flags);
+  if (!cfg) {
+    for (const auto& e : cfg.error()) std::cerr << "prisnd: " << e << "\n";
+    return 2;
+  }
+  if (!prisn::init_logging(cfg->log_level)) {
+    std::cerr << "prisnd: --log-level " << cfg->log_level << ": expected trace, debug, info, warn or error\n";
+    return 2;
+  }
+  try {
+    prisn::daemon::Daemon daemon(std::move(*cfg), flags.config);
+    return daemon.run();
+  } catch (const std::exception& e) {
+    prisn::logger("daemon")->critical("fatal: {}", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: MIT
+#include "daemon/options.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace prisn::daemon {
+namespace fs = std::filesystem;
+
+std::string default_data_dir() {
+  if (::geteuid() == 0) {
+    return "/var/lib/prisn";
+  }
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::string(xdg) + "/prisn";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.local/share/prisn";
+}
+
+namespace {
+
+void apply_file(const fs::path& file, config::Config& cfg, std::vector<std::string>& errors) {
+  auto loaded = config::load_file(file, cfg);
+  if (!loaded) {
+    for (const auto& e : loaded.error()) errors.push_back(e.to_string());
+    return;
+  }
+  cfg = std::move(*loaded);
+}
+
+template <class T, class Parse>
+void flag(const std::string& name, const std::string& value, T& target, Parse parse,
+          std::vector<std::string>& errors) {
+  if (value.empty()) return;
+  auto parsed = parse(value);
+  if (!parsed) {
+    errors.push_back(fmt::format("--{} {}: {}", name, value, parsed.error().message));
+    return;
+  }
+  target = *parsed;
+}
+
+}  // namespace
+
+boost::system::result<config::Config, std::vector<std::string>> assemble(const Flags& flags) {
+  config::Config cfg;
+  std::vector<std::string> errors;
+  fs::path config_dir = "/etc/prisn";
+  if (!flags.config.empty()) {
+    if (!fs::exists(flags.config)) {
+      return std::vector<std::string>{fmt::format("--config {}: no such file", flags.config)};
+    }
+    apply_file(flags.config, cfg, errors);
+    config_dir = fs::path(flags.config).parent_path();
+  } else if (fs::exists("/etc/prisn/config.yaml")) {
+    apply_file("/etc/prisn/config.yaml", cfg, errors);
+  }
+  // The seed's proxy.yaml beside the config file holds the proxy section.
+  if (const fs::path proxy = config_dir / "proxy.yaml"; fs::exists(proxy)) {
+    apply_file(proxy, cfg, errors);
+  }
+  cfg.data_dir = flags.data_dir.empty() ? default_data_dir() : flags.data_dir;
+  flag("api", flags.api, cfg.api.listen, config::parse_listen, errors);
+  flag("dns", flags.dns, cfg.dns.listen, config::parse_listen, errors);
+  flag("http", flags.http, cfg.proxy.http, config::parse_listen, errors);
+  if (!flags.https.empty()) {
+    auto https = config::parse_listen(flags.https);
+    if (!https) errors.push_back(fmt::format("--https {}: {}", flags.https, https.error().message));
+    else cfg.proxy.https.listen = *https;
+  }
+  flag("tcp-ports", flags.tcp_ports, cfg.proxy.tcp_ports, config::parse_port_range, errors);
+  if (!flags.network.empty()) {
+    if (flags.network == "host") cfg.network.mode = config::NetworkMode::kHost;
+    else if (flags.network == "bridge") cfg.network.mode = config::NetworkMode::kBridge;
+    else errors.push_back(fmt::format("--network {}: expected host or bridge", flags.network));
+  }
+  if (!flags.log_level.empty()) cfg.log_level = flags.log_level;
+  if (!cfg.api.listen.enabled) {
+    errors.push_back("--api off: the REST API cannot be turned off");
+  }
+  if (!errors.empty()) return errors;
+  return cfg;
+}
+
+}  // namespace prisn::daemon

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// The three probe kinds, as coroutines that never throw: true = pass.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "prisn/process/watcher.hpp"
+
+namespace prisn::health {
+
+/// Connects within `timeout`.
+boost::asio::awaitable<bool> tcp_probe(std::string host, std::uint16_t port,
+                                       std::chrono::milliseconds timeout);
+
+/// GET `path`; passes on 2xx, or exactly `expected_status` when that is non-zero.
+boost::asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, std::string path,
+                                        int expected_status, std::chrono::milliseconds timeout);
+
+/// Runs `command`; passes when it exits 0 within `timeout` (it is killed otherwise).
+boost::asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
+                                        std::filesystem::path cwd, std::chrono::milliseconds timeout,
+                                        process::ProcessWatcher& watcher);
+
+/// The status code of an HTTP/1.x status line ("HTTP/1.1 200 OK"), or 0 when malformed.
+int parse_status_line(std::string_view line);
+
+}  // namespace prisn::health

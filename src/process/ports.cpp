@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/process/ports.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace prisn::process {
+namespace {
+
+int bound_socket(const std::string& host, std::uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    return -1;
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<std::uint16_t> pick_free_port(const std::set<std::uint16_t>& taken) {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    const int fd = bound_socket("0.0.0.0", 0);
+    if (fd < 0) {
+      return Error::internal(std::string("cannot find a free port: ") + std::strerror(errno));
+    }
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    ::close(fd);
+    const std::uint16_t port = ntohs(addr.sin_port);
+    if (!taken.contains(port)) {
+      return port;
+    }
+  }
+  return Error::internal("cannot find a free port");
+}
+
+bool can_bind(const std::string& host, std::uint16_t port) {
+  const int fd = bound_socket(host, port);
+  if (fd < 0) {
+    return false;
+  }
+  const bool ok = ::listen(fd, 1) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace prisn::process

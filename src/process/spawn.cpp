@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/process/spawn.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "prisn/core/files.hpp"
+#include "prisn/process/proc.hpp"
+
+namespace prisn::process {
+namespace {
+
+// Everything the child needs, prepared before fork so the child never allocates.
+struct ChildPlan {
+  std::vector<char*> argv;
+  std::vector<char*> envp;
+  const char* program = nullptr;
+  const char* cwd = nullptr;
+  const char* exit_tmp = nullptr;
+  const char* exit_final = nullptr;
+  int log_fd = -1;
+  int null_fd = -1;
+  int cgroup_fd = -1;
+  int report_fd = -1;  // write end: the workload's pid, or -errno
+};
+
+std::vector<char*> c_strings(const std::vector<std::string>& items) {
+  std::vector<char*> out;
+  out.reserve(items.size() + 1);
+  for (const auto& s : items) {
+    out.push_back(const_cast<char*>(s.c_str()));
+  }
+  out.push_back(nullptr);
+  return out;
+}
+
+void reset_signals_to_default() {
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      ::signal(sig, SIG_DFL);
+    }
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void close_from(unsigned first) { ::syscall(SYS_close_range, first, ~0U, 0); }
+
+void write_all(int fd, const char* data, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, data, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    data += w;
+    n -= static_cast<std::size_t>(w);
+  }
+}
+
+// Decimal without allocation (async-signal-safe).
+std::size_t format_int(long value, char* buf) {
+  char tmp[24];
+  std::size_t n = 0;
+  const bool negative = value < 0;
+  unsigned long v = negative ? static_cast<unsigned long>(-value) : static_cast<unsigned long>(value);
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0);
+  std::size_t out = 0;
+  if (negative) buf[out++] = '-';
+  while (n > 0) buf[out++] = tmp[--n];
+  return out;
+}
+
+[[noreturn]] void exec_workload(const ChildPlan& plan) {
+  reset_signals_to_default();
+  if (plan.cgroup_fd >= 0) {
+    write_all(plan.cgroup_fd, "0", 1);  // "0" moves the writing process
+  }
+  ::dup2(plan.null_fd, STDIN_FILENO);
+  ::dup2(plan.log_fd, STDOUT_FILENO);
+  ::dup2(plan.log_fd, STDERR_FILENO);
+  if (::chdir(plan.cwd) != 0) {
+    const char msg[] = "prisn: cannot enter the working directory\n";
+    write_all(STDERR_FILENO, msg, sizeof msg - 1);
+    ::_exit(126);
+  }
+  close_from(3);
+  ::execve(plan.program, plan.argv.data(), plan.envp.data());
+  const char msg[] = "prisn: cannot execute the interpreter, errno ";
+  write_all(STDERR_FILENO, msg, sizeof msg - 1);
+  char num[24];
+  const std::size_t n = format_int(errno, num);
+  num[n] = '\n';
+  write_all(STDERR_FILENO, num, n + 1);
+  ::_exit(127);
+}
+
+[[noreturn]] void run_shim(const ChildPlan& plan) {
+  ::setsid();
+  reset_signals_to_default();
+  ::prctl(PR_SET_NAME, "prisn-shim", 0, 0, 0);
+  const pid_t workload = ::fork();
+  if (workload == 0) {
+    exec_workload(plan);
+  }
+  for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {
+    ::signal(sig, SIG_IGN);
+  }
+  const int report = workload > 0 ? workload : -errno;
+  write_all(plan.report_fd, reinterpret_cast<const char*>(&report), sizeof report);
+  if (workload < 0) {
+    ::_exit(127);
+  }
+  close_from(0);  // hold nothing of prisnd's: not its sockets, not its database
+  int status = 0;
+  while (::waitpid(workload, &status, 0) < 0) {
+    if (errno != EINTR) {
+      ::_exit(1);
+    }
+  }
+  const int fd = ::open(plan.exit_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    char buf[32];
+    std::size_t n = format_int(status, buf);
+    buf[n++] = '\n';
+    write_all(fd, buf, n);
+    ::close(fd);
+    ::rename(plan.exit_tmp, plan.exit_final);
+  }
+  ::_exit(0);
+}
+
+Error sys_error(std::string_view what, const std::string& path = {}) {
+  return Error::internal(fmt::format("{}{}{}: {}", what, path.empty() ? "" : " ", path, std::strerror(errno)));
+}
+
+}  // namespace
+
+Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
+  ChildPlan plan;
+  plan.argv = c_strings(spec.argv);
+  plan.envp = c_strings(spec.env);
+  plan.program = spec.program.c_str();
+  const std::string cwd = spec.cwd.string();
+  const std::string exit_final = spec.exit_file.string();
+  const std::string exit_tmp = exit_final + ".tmp";
+  plan.cwd = cwd.c_str();
+  plan.exit_final = exit_final.c_str();
+  plan.exit_tmp = exit_tmp.c_str();
+  ::unlink(exit_final.c_str());
+
+  plan.log_fd = ::open(spec.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (plan.log_fd < 0) {
+    return sys_error("cannot open log file", spec.log_file.string());
+  }
+  plan.null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (!spec.cgroup.empty()) {
+    plan.cgroup_fd = ::open((spec.cgroup / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  }
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) {
+    const auto err = sys_error("cannot create pipe");
+    for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd}) if (fd >= 0) ::close(fd);
+    return err;
+  }
+  plan.report_fd = report[1];
+
+  const pid_t shim = ::fork();
+  if (shim == 0) {
+    ::close(report[0]);
+    run_shim(plan);
+  }
+  const int fork_errno = errno;
+  for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd, report[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (shim < 0) {
+    ::close(report[0]);
+    errno = fork_errno;
+    return sys_error("cannot fork");
+  }
+  int workload = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(report[0], &workload, sizeof workload);
+  } while (got < 0 && errno == EINTR);
+  ::close(report[0]);
+  if (got != sizeof workload || workload <= 0) {
+    errno = workload < 0 ? -workload : EIO;
+    return sys_error("cannot start the workload");
+  }
+  model::ProcessRef ref;
+  ref.pid = workload;
+  ref.start_ticks = start_ticks(workload).value_or(0);
+  ref.shim_pid = shim;
+  ref.shim_start_ticks = start_ticks(shim).value_or(0);
+  return ref;
+}
+
+std::optional<int> read_exit_status(const std::filesystem::path& exit_file) {
+  auto text = read_file(exit_file);
+  if (!text || text->empty()) {
+    return std::nullopt;
+  }
+  try {
+    return std::stoi(*text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                         const std::filesystem::path& cwd) {
+  if (argv.empty()) {
+    return Error::invalid("empty command");
+  }
+  auto args = c_strings(argv);
+  auto envp = c_strings(env);
+  const std::string dir = cwd.string();
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    reset_signals_to_default();
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+    if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
+      ::_exit(126);
+    }
+    close_from(3);
+    ::execvpe(args[0], args.data(), envp.data());
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(null_fd);
+  if (pid < 0) {
+    errno = fork_errno;
+    return sys_error("cannot fork");
+  }
+  return static_cast<int>(pid);
+}
+
+}  // namespace prisn::process

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/supervisor/backoff.hpp"
+
+#include <algorithm>
+
+namespace prisn::supervisor {
+
+Backoff::Millis Backoff::next_delay(Millis uptime, bool was_healthy) {
+  if (was_healthy && uptime >= kResetAfter) {
+    level_ = 0;
+  }
+  const Millis delay = std::min(Millis(kInitial.count() << std::min(level_, 10)), kMax);
+  if (delay < kMax) {
+    ++level_;
+  }
+  return delay;
+}
+
+}  // namespace prisn::supervisor

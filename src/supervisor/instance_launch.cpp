@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: MIT
+// Starting, stopping and draining one service instance.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <signal.h>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "prisn/core/files.hpp"
+#include "prisn/core/log.hpp"
+#include "prisn/core/random.hpp"
+#include "prisn/model/runtime.hpp"
+#include "prisn/process/interpreter.hpp"
+#include "prisn/process/ports.hpp"
+#include "prisn/process/spawn.hpp"
+#include "prisn/supervisor/environment.hpp"
+#include "supervisor/service_types.hpp"
+
+namespace prisn::supervisor {
+namespace fs = std::filesystem;
+
+namespace {
+
+auto& log() {
+  static auto l = logger("services");
+  return l;
+}
+
+std::string port_env_name(const std::string& port_name) {
+  std::string out = "PORT_";
+  for (char c : port_name) {
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord& rec, int index) {
+  const auto& spec = rec.spec;
+  auto fail = [&](std::string why) {
+    svc.failure = std::move(why);
+    svc.failed_generation = rec.generation;
+    log()->error("deployment {}/{} cannot run: {}", spec.ns, spec.name, svc.failure);
+    return false;
+  };
+  auto interpreter = process::find_interpreter(spec.runtime, ctx_.options.path_env);
+  if (!interpreter) {
+    return fail(fmt::format("runtime {}: interpreter '{}' not found on PATH", spec.runtime,
+                            model::interpreter_names(spec.runtime).front()));
+  }
+  auto secrets = resolve_secrets(ctx_.store, spec.ns, spec.secrets);
+  if (!secrets) {
+    return fail(secrets.error().message);
+  }
+  std::set<std::uint16_t> taken;
+  for (const auto& [id, inst] : by_id_) {
+    taken.insert(inst->ports.begin(), inst->ports.end());
+  }
+  auto inst = std::make_unique<Instance>(ctx_.executor);
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    auto port = process::pick_free_port(taken);
+    if (!port) return fail(port.error().message);
+    taken.insert(*port);
+    inst->ports.push_back(*port);
+  }
+  inst->id = "in-" + random_hex(6);
+  inst->ns = spec.ns;
+  inst->deployment = spec.name;
+  inst->name = fmt::format("{}-{}", spec.name, index);
+  inst->index = index;
+  inst->generation = rec.generation;
+
+  const fs::path dir = ctx_.paths.instance_dir(spec.ns, inst->name);
+  inst->log_file = ctx_.paths.instance_log(spec.ns, spec.name, inst->name);
+  for (const fs::path& d : {dir, inst->log_file.parent_path(), ctx_.paths.exit_file(inst->id).parent_path()}) {
+    if (auto made = make_dirs(d); !made) return fail(made.error().message);
+  }
+  if (auto written = write_file_atomic(dir / spec.filename, spec.source, 0755); !written) {
+    return fail(written.error().message);
+  }
+  std::map<std::string, std::string> prisn_vars = {
+      {"PRISN_DEPLOYMENT", spec.name}, {"PRISN_NAMESPACE", spec.ns},
+      {"PRISN_INSTANCE", inst->name},  {"PRISN_API", ctx_.options.api_url}};
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    prisn_vars[port_env_name(spec.ports[i].name)] = std::to_string(inst->ports[i]);
+  }
+  if (!inst->ports.empty()) {
+    prisn_vars["PORT"] = std::to_string(inst->ports.front());
+  }
+  process::SpawnSpec sp;
+  sp.program = *interpreter;
+  sp.argv = {*interpreter, (dir / spec.filename).string()};
+  sp.argv.insert(sp.argv.end(), spec.args.begin(), spec.args.end());
+  sp.env = build_environment(ctx_.options.base_env, spec.runtime, prisn_vars, spec.env, {}, *secrets);
+  sp.cwd = dir;
+  sp.log_file = inst->log_file;
+  sp.exit_file = ctx_.paths.exit_file(inst->id);
+  if (ctx_.cgroups.available()) {
+    std::vector<std::string> unenforced;
+    const process::Limits limits{spec.resources.memory_bytes, spec.resources.cpu_millis, spec.resources.pids};
+    if (auto cg = ctx_.cgroups.create(inst->id, limits, unenforced); cg) {
+      sp.cgroup = *cg;
+    }
+    if (!unenforced.empty() && !svc.warned_unenforced) {
+      svc.warned_unenforced = true;
+      log()->warn("deployment {}/{}: resource limits not enforced ({}): this cgroup hierarchy has "
+                  "no such controller", spec.ns, spec.name, fmt::join(unenforced, ", "));
+    }
+  }
+  auto ref = process::spawn(sp);
+  if (!ref) {
+    return fail(ref.error().message);
+  }
+  inst->process = *ref;
+  inst->cgroup = sp.cgroup;
+  inst->started_at = WallClock::now();
+  inst->started_steady = SteadyClock::now();
+  Slot& slot = svc.slots[index];
+  store::InstanceRecord record{inst->id, spec.ns, spec.name, index, rec.generation, inst->ports,
+                               inst->process, inst->cgroup.string(), inst->started_at, slot.restarts};
+  if (auto stored = ctx_.store.put_instance(record); !stored) {
+    log()->error("instance {}: cannot record it: {}", inst->name, stored.error().message);
+  }
+  log()->info("instance {} started (pid {}{})", inst->name, inst->process.pid,
+              inst->ports.empty() ? "" : fmt::format(", PORT={}", inst->ports.front()));
+  Instance& ref_inst = *inst;
+  by_id_[inst->id] = inst.get();
+  svc.instances.push_back(std::move(inst));
+  ctx_.logs.add(ref_inst.log_file, {ctx_.options.log_max_bytes, 2});
+  watch(ref_inst, /*adopted=*/false);
+  add_health_target(ref_inst, spec, /*initially_healthy=*/false);
+  return true;
+}
+
+void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSpec& spec,
+                                       bool initially_healthy) {
+  auto check = model::effective_health_check(spec);
+  if (!check || checker_ == nullptr) {
+    inst.healthy = true;  // no check: a running instance is ready
+    inst.ever_healthy = true;
+    return;
+  }
+  health::Target target;
+  target.id = inst.id;
+  target.check = *check;
+  target.port = inst.ports.empty() ? 0 : inst.ports.front();
+  for (std::size_t i = 0; i < spec.ports.size() && i < inst.ports.size(); ++i) {
+    if (spec.ports[i].port == check->port) {
+      target.port = inst.ports[i];  // the check names the deployment's port; map it
+    }
+  }
+  if (check->kind == model::HealthCheck::Kind::kExec) {
+    std::map<std::string, std::string> vars = {{"PRISN_DEPLOYMENT", spec.name},
+                                               {"PRISN_NAMESPACE", spec.ns},
+                                               {"PRISN_INSTANCE", inst.name}};
+    if (!inst.ports.empty()) vars["PORT"] = std::to_string(inst.ports.front());
+    auto secrets = resolve_secrets(ctx_.store, spec.ns, spec.secrets);
+    target.env = build_environment(ctx_.options.base_env, spec.runtime, vars, spec.env, {},
+                                   secrets ? *secrets : std::map<std::string, std::string>{});
+    target.cwd = ctx_.paths.instance_dir(spec.ns, inst.name);
+  }
+  target.initially_healthy = initially_healthy;
+  inst.healthy = initially_healthy;
+  inst.ever_healthy = initially_healthy;
+  checker_->add(std::move(target));
+}
+
+void ServiceManager::watch(Instance& inst, bool adopted) {
+  auto on_exit = [this, id = inst.id](std::optional<int>) { this->on_exit(id); };
+  if (!adopted) {
+    ctx_.watcher.watch_child(inst.process.shim_pid, on_exit);
+    return;
+  }
+  if (ctx_.watcher.watch_adopted(inst.process.shim_pid, inst.process.shim_start_ticks, on_exit)) {
+    return;
+  }
+  if (!ctx_.watcher.watch_adopted(inst.process.pid, inst.process.start_ticks, on_exit)) {
+    boost::asio::post(ctx_.executor, [this, id = inst.id]() { this->on_exit(id); });
+  }
+}
+
+void ServiceManager::stop_instance(Instance& inst) {
+  if (inst.state == Instance::State::kStopping) {
+    return;
+  }
+  inst.state = Instance::State::kStopping;
+  if (checker_ != nullptr) {
+    checker_->remove(inst.id);
+  }
+  if (!inst.cgroup.empty()) {
+    ctx_.cgroups.signal_all(inst.cgroup, SIGTERM);
+  }
+  ::killpg(inst.process.shim_pid, SIGTERM);  // the shim ignores it; its workload does not
+  inst.stop_timer.expires_after(ctx_.options.stop_grace);
+  inst.stop_timer.async_wait([this, id = inst.id](const boost::system::error_code& ec) {
+    auto it = by_id_.find(id);
+    if (ec || it == by_id_.end()) return;
+    Instance& i = *it->second;
+    log()->warn("instance {} did not stop within {}; killing it", i.name, format_duration(ctx_.options.stop_grace));
+    i.kill_sent = true;
+    if (!i.cgroup.empty()) {
+      ctx_.cgroups.kill_all(i.cgroup);
+    }
+    ::killpg(i.process.shim_pid, SIGKILL);
+    ::kill(i.process.pid, SIGKILL);
+  });
+}
+
+void ServiceManager::drain_instance(Instance& inst) {
+  if (inst.state != Instance::State::kRunning) {
+    return;
+  }
+  inst.state = Instance::State::kDraining;  // out of rotation from the next published snapshot
+  if (checker_ != nullptr) {
+    checker_->remove(inst.id);
+  }
+  const auto deadline = SteadyClock::now() + ctx_.options.stop_grace;
+  auto poll = std::make_shared<std::function<void()>>();
+  // Waits until the proxy's last connection to the instance has closed, then stops it.
+  // The timer's handler holds the only strong reference, so a cancelled wait frees it.
+  *poll = [this, id = inst.id, deadline, weak = std::weak_ptr(poll)]() {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end() || it->second->state != Instance::State::kDraining) {
+      return;
+    }
+    Instance& i = *it->second;
+    if (i.connections->load() == 0 || SteadyClock::now() >= deadline) {
+      stop_instance(i);
+      return;
+    }
+    i.stop_timer.expires_after(std::chrono::milliseconds(50));
+    i.stop_timer.async_wait([self = weak.lock()](const boost::system::error_code& ec) {
+      if (!ec && self) (*self)();
+    });
+  };
+  // Give the new snapshot a moment to reach the proxy before counting connections.
+  inst.stop_timer.expires_after(std::chrono::milliseconds(100));
+  inst.stop_timer.async_wait([poll](const boost::system::error_code& ec) {
+    if (!ec) (*poll)();
+  });
+}
+
+}  // namespace prisn::supervisor

@@ -1,0 +1,389 @@
+// SPDX-License-Identifier: MIT
+// ServiceManager: reconciling instances with records, exits, restarts, rolling updates.
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+
+#include "prisn/core/log.hpp"
+#include "prisn/process/proc.hpp"
+#include "prisn/process/spawn.hpp"
+#include "supervisor/service_types.hpp"
+
+namespace prisn::supervisor {
+namespace fs = std::filesystem;
+using State = ServiceManager::Instance::State;
+
+namespace {
+
+auto& log() {
+  static auto l = logger("services");
+  return l;
+}
+
+bool should_restart(model::RestartPolicy policy, std::optional<int> status) {
+  switch (policy) {
+    case model::RestartPolicy::kAlways: return true;
+    case model::RestartPolicy::kNever: return false;
+    case model::RestartPolicy::kOnFailure:
+      return !status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0;
+  }
+  return true;
+}
+
+}  // namespace
+
+ServiceManager::ServiceManager(Context& ctx, Changed on_change)
+    : ctx_(ctx), on_change_(std::move(on_change)) {}
+
+ServiceManager::~ServiceManager() = default;
+
+ServiceManager::Service* ServiceManager::find(const std::string& ns, const std::string& name) {
+  auto it = services_.find({ns, name});
+  return it == services_.end() ? nullptr : it->second.get();
+}
+
+void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
+  const auto* rec = ctx_.store.find_deployment(ns, name);
+  Service* svc = find(ns, name);
+  const bool wanted = rec != nullptr && rec->spec.type == model::DeploymentType::kService;
+  if (!wanted) {
+    if (svc == nullptr) {
+      return;
+    }
+    svc->slots.clear();
+    for (auto& inst : svc->instances) {
+      stop_instance(*inst);
+    }
+    if (svc->instances.empty()) {
+      services_.erase({ns, name});
+    }
+    on_change_(ns, name);
+    return;
+  }
+  if (svc == nullptr) {
+    auto created = std::make_unique<Service>();
+    created->ns = ns;
+    created->name = name;
+    svc = created.get();
+    services_[{ns, name}] = std::move(created);
+  }
+  const int replicas = rec->spec.replicas;
+  if (svc->failed_generation != rec->generation) {
+    svc->failure.clear();
+  }
+  // Scale down from the highest index.
+  for (auto& inst : svc->instances) {
+    if (inst->index >= replicas) stop_instance(*inst);
+  }
+  std::erase_if(svc->slots, [&](const auto& entry) { return entry.first >= replicas; });
+  if (!shutting_down_ && svc->failure.empty()) {
+    for (int i = 0; i < replicas; ++i) {
+      const bool occupied = std::any_of(svc->instances.begin(), svc->instances.end(), [&](const auto& inst) {
+        return inst->index == i && inst->state != State::kStopping;
+      });
+      Slot& slot = svc->slots[i];
+      if (!occupied && !slot.restart_timer && !slot.exited_for_good) {
+        if (!start_instance(*svc, *rec, i)) break;
+      }
+    }
+    if (svc->failure.empty()) {
+      roll(*svc, *rec);
+    }
+  }
+  on_change_(ns, name);
+}
+
+// One rolling step at a time: a new-generation instance starts beside an old one; once it is
+// healthy the old one drains and stops; then the next index.
+void ServiceManager::roll(Service& svc, const store::DeploymentRecord& rec) {
+  const auto gen = rec.generation;
+  auto at = [&](int index, bool current, auto pred) {
+    std::vector<Instance*> out;
+    for (auto& inst : svc.instances) {
+      if (inst->index == index && (inst->generation == gen) == current && pred(*inst)) {
+        out.push_back(inst.get());
+      }
+    }
+    return out;
+  };
+  auto running = [](const Instance& i) { return i.state == State::kRunning; };
+  bool step_in_progress = false;
+  for (int i = 0; i < rec.spec.replicas; ++i) {
+    auto olds = at(i, false, running);
+    if (olds.empty()) continue;
+    auto ready_new = at(i, true, [](const Instance& n) { return n.state == State::kRunning && n.healthy; });
+    if (!ready_new.empty()) {
+      for (Instance* old : olds) drain_instance(*old);
+      continue;
+    }
+    if (!at(i, true, running).empty()) step_in_progress = true;  // waiting for it to be healthy
+  }
+  if (step_in_progress) {
+    return;
+  }
+  for (int i = 0; i < rec.spec.replicas; ++i) {
+    auto olds = at(i, false, running);
+    if (olds.empty() || !at(i, true, running).empty()) continue;
+    const bool serving = std::any_of(olds.begin(), olds.end(), [](Instance* o) { return o->healthy; });
+    if (!serving) {
+      for (Instance* old : olds) stop_instance(*old);  // it serves nothing: replace it outright
+    }
+    start_instance(svc, rec, i);
+    return;
+  }
+}
+
+void ServiceManager::on_health(const std::string& instance_id, bool healthy) {
+  auto it = by_id_.find(instance_id);
+  if (it == by_id_.end()) {
+    return;
+  }
+  Instance& inst = *it->second;
+  inst.healthy = healthy;
+  if (healthy) {
+    inst.ever_healthy = true;
+  }
+  log()->info("instance {} is {}", inst.name, healthy ? "healthy: in rotation" : "unhealthy: out of rotation");
+  reconcile(inst.ns, inst.deployment);
+}
+
+void ServiceManager::on_exit(const std::string& id) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) {
+    return;
+  }
+  Instance& inst = *it->second;
+  Service* svc = find(inst.ns, inst.deployment);
+  std::optional<int> status = process::read_exit_status(ctx_.paths.exit_file(id));
+  if (!status && inst.kill_sent) {
+    status = SIGKILL;
+  }
+  const std::string how = status ? process::describe_wait_status(*status) : "exit status unknown";
+  const bool expected = inst.state != State::kRunning;
+  if (checker_ != nullptr) checker_->remove(id);
+  if (!inst.cgroup.empty()) {
+    ctx_.cgroups.kill_all(inst.cgroup);  // leftovers of the tree go with it
+    if (!ctx_.cgroups.remove(inst.cgroup)) {
+      boost::asio::post(ctx_.executor, [this, cg = inst.cgroup]() { ctx_.cgroups.remove(cg); });
+    }
+  }
+  ctx_.logs.remove(inst.log_file);
+  std::error_code ec;
+  fs::remove(ctx_.paths.exit_file(id), ec);
+  (void)ctx_.store.delete_instance(id);
+  const std::string ns = inst.ns;
+  const std::string name = inst.deployment;
+  const int index = inst.index;
+  const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - inst.started_steady);
+  const bool was_healthy = inst.ever_healthy && inst.healthy;
+  by_id_.erase(it);
+  if (svc != nullptr) {
+    std::erase_if(svc->instances, [&](const auto& p) { return p->id == id; });
+  }
+  if (expected || svc == nullptr || shutting_down_) {
+    log()->info("instance {}-{} stopped ({})", name, index, how);
+    if (svc != nullptr && svc->instances.empty() && ctx_.store.find_deployment(ns, name) == nullptr) {
+      services_.erase({ns, name});
+    }
+    check_all_stopped();
+    reconcile(ns, name);
+    return;
+  }
+  const auto* rec = ctx_.store.find_deployment(ns, name);
+  Slot& slot = svc->slots[index];
+  slot.last_exit = fmt::format("{}-{} exited ({})", name, index, how);
+  if (rec == nullptr || !should_restart(rec->spec.restart_policy, status)) {
+    slot.exited_for_good = true;
+    log()->warn("{}; restart policy {}: not restarting", slot.last_exit,
+                rec ? model::to_string(rec->spec.restart_policy) : "none");
+    reconcile(ns, name);
+    return;
+  }
+  const auto delay = slot.backoff.next_delay(uptime, was_healthy);
+  ++slot.restarts;
+  ++restarts_total_;
+  log()->warn("{}; restarting in {}", slot.last_exit, format_duration(delay));
+  slot.restart_at = SteadyClock::now() + delay;
+  slot.restart_timer = std::make_unique<boost::asio::steady_timer>(ctx_.executor, delay);
+  slot.restart_timer->async_wait([this, ns, name, index](const boost::system::error_code& ec2) {
+    if (ec2) return;
+    if (Service* s = find(ns, name)) {
+      if (auto sl = s->slots.find(index); sl != s->slots.end()) sl->second.restart_timer.reset();
+    }
+    reconcile(ns, name);
+  });
+  on_change_(ns, name);
+}
+
+std::vector<EndpointView> ServiceManager::endpoints(const std::string& ns, const std::string& name) const {
+  std::vector<EndpointView> out;
+  auto it = services_.find({ns, name});
+  if (it == services_.end()) {
+    return out;
+  }
+  for (const auto& inst : it->second->instances) {
+    EndpointView v;
+    v.id = inst->id;
+    v.instance = inst->name;
+    v.index = inst->index;
+    v.ports = inst->ports;
+    v.healthy = inst->healthy && inst->state == State::kRunning;
+    v.state = inst->state == State::kRunning ? "Running" : inst->state == State::kDraining ? "Draining" : "Stopping";
+    v.pid = inst->process.pid;
+    v.generation = inst->generation;
+    v.restarts = it->second->slots.count(inst->index) ? it->second->slots.at(inst->index).restarts : 0;
+    v.started_at = inst->started_at;
+    v.connections = inst->connections;
+    out.push_back(std::move(v));
+  }
+  std::sort(out.begin(), out.end(), [](const EndpointView& a, const EndpointView& b) {
+    return std::tie(a.index, a.generation) < std::tie(b.index, b.generation);
+  });
+  return out;
+}
+
+ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
+  ServiceStatus st;
+  st.desired = rec.spec.replicas;
+  auto it = services_.find({rec.spec.ns, rec.spec.name});
+  if (it == services_.end()) {
+    st.phase = st.desired == 0 ? "Stopped" : "Pending";
+    return st;
+  }
+  const Service& svc = *it->second;
+  bool any_starting = false;
+  for (const auto& inst : svc.instances) {
+    if (inst->state == State::kRunning && inst->healthy) ++st.ready;
+    if (inst->state == State::kRunning && !inst->ever_healthy) any_starting = true;
+  }
+  st.ready = std::min(st.ready, st.desired);
+  const Slot* backing_off = nullptr;
+  const Slot* gave_up = nullptr;
+  for (const auto& [index, slot] : svc.slots) {
+    st.restarts += slot.restarts;
+    if (slot.restart_timer) backing_off = &slot;
+    if (slot.exited_for_good) gave_up = &slot;
+  }
+  if (!svc.failure.empty() && svc.failed_generation == rec.generation) {
+    st.phase = "Failed";
+    st.message = svc.failure;
+  } else if (st.desired == 0) {
+    st.phase = "Stopped";
+  } else if (backing_off != nullptr) {
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(backing_off->restart_at - SteadyClock::now());
+    st.phase = "CrashLoop";
+    st.message = fmt::format("{}; restarting in {}s", backing_off->last_exit, std::max<long>(0, left.count()));
+  } else if (st.ready >= st.desired) {
+    st.phase = "Running";
+  } else if (gave_up != nullptr) {
+    st.phase = "Degraded";
+    st.message = gave_up->last_exit + "; not restarted (restart policy)";
+  } else if (st.ready == 0 && any_starting) {
+    st.phase = "Pending";
+  } else {
+    st.phase = "Degraded";
+    st.message = fmt::format("{} of {} instances healthy", st.ready, st.desired);
+  }
+  return st;
+}
+
+std::vector<std::string> ServiceManager::instance_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, inst] : by_id_) ids.push_back(id);
+  return ids;
+}
+
+std::size_t ServiceManager::instance_count() const { return by_id_.size(); }
+
+void ServiceManager::adopt() {
+  auto records = ctx_.store.load_instances();
+  if (!records) {
+    log()->error("cannot read instances: {}", records.error().message);
+    return;
+  }
+  for (const auto& r : *records) {
+    const auto* rec = ctx_.store.find_deployment(r.ns, r.deployment);
+    const bool shim_alive = process::is_same_process(r.process.shim_pid, r.process.shim_start_ticks);
+    const bool alive = shim_alive || process::is_same_process(r.process.pid, r.process.start_ticks);
+    if (rec == nullptr || rec->spec.type != model::DeploymentType::kService) {
+      if (alive) {
+        if (!r.cgroup.empty()) ctx_.cgroups.kill_all(r.cgroup);
+        if (shim_alive) ::killpg(r.process.shim_pid, SIGKILL);
+        ::kill(r.process.pid, SIGKILL);
+      }
+      (void)ctx_.store.delete_instance(r.id);
+      continue;
+    }
+    auto& svc_ptr = services_[{r.ns, r.deployment}];
+    if (!svc_ptr) {
+      svc_ptr = std::make_unique<Service>();
+      svc_ptr->ns = r.ns;
+      svc_ptr->name = r.deployment;
+    }
+    Slot& slot = svc_ptr->slots[r.index];
+    slot.restarts = std::max(slot.restarts, r.restarts);
+    if (!alive) {
+      // It died while no prisnd watched it: a crash like any other, restarted by reconcile.
+      const auto status = process::read_exit_status(ctx_.paths.exit_file(r.id));
+      log()->warn("instance {}-{} ended while prisnd was down ({}); restarting it", r.deployment, r.index,
+                  status ? process::describe_wait_status(*status) : "exit status unknown");
+      ++slot.restarts;
+      ++restarts_total_;
+      std::error_code ec;
+      fs::remove(ctx_.paths.exit_file(r.id), ec);
+      if (!r.cgroup.empty()) ctx_.cgroups.remove(r.cgroup);
+      (void)ctx_.store.delete_instance(r.id);
+      continue;
+    }
+    auto inst = std::make_unique<Instance>(ctx_.executor);
+    inst->id = r.id;
+    inst->ns = r.ns;
+    inst->deployment = r.deployment;
+    inst->name = fmt::format("{}-{}", r.deployment, r.index);
+    inst->index = r.index;
+    inst->generation = r.generation;
+    inst->ports = r.ports;
+    inst->process = r.process;
+    inst->cgroup = r.cgroup;
+    inst->log_file = ctx_.paths.instance_log(r.ns, r.deployment, inst->name);
+    inst->started_at = r.started_at;
+    inst->started_steady = SteadyClock::now() - std::chrono::duration_cast<SteadyClock::duration>(WallClock::now() - r.started_at);
+    Instance& ref = *inst;
+    by_id_[inst->id] = inst.get();
+    svc_ptr->instances.push_back(std::move(inst));
+    ctx_.logs.add(ref.log_file, {ctx_.options.log_max_bytes, 2});
+    watch(ref, /*adopted=*/true);
+    add_health_target(ref, rec->spec, /*initially_healthy=*/true);
+    log()->info("instance {} re-adopted (pid {})", ref.name, ref.process.pid);
+  }
+  for (const auto* rec : ctx_.store.list_deployments("")) {
+    if (rec->spec.type == model::DeploymentType::kService) {
+      reconcile(rec->spec.ns, rec->spec.name);
+    }
+  }
+}
+
+void ServiceManager::stop_all(std::function<void()> done) {
+  shutting_down_ = true;
+  on_all_stopped_ = std::move(done);
+  for (auto& [key, svc] : services_) {
+    svc->slots.clear();
+    for (auto& inst : svc->instances) {
+      stop_instance(*inst);
+    }
+  }
+  check_all_stopped();
+}
+
+void ServiceManager::check_all_stopped() {
+  if (shutting_down_ && by_id_.empty() && on_all_stopped_) {
+    auto done = std::move(on_all_stopped_);
+    on_all_stopped_ = nullptr;
+    boost::asio::post(ctx_.executor, std::move(done));
+  }
+}
+
+}  // namespace prisn::supervisor
