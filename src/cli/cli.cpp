@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+#include "cli/cli.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <iostream>
+
+namespace prisn::cli {
+
+Cli::Cli(Globals globals) : globals_(std::move(globals)) {}
+
+client::HttpClient& Cli::http() {
+  if (!http_) {
+    auto created = client::HttpClient::create(globals_.server, globals_.token);
+    if (!created) {
+      throw UsageError(created.error().message);
+    }
+    http_.emplace(std::move(*created));
+  }
+  return *http_;
+}
+
+void Cli::fail(const std::string& message) {
+  std::cerr << "prisn: " << message << "\n";
+  throw Exit{1};
+}
+
+namespace {
+
+std::string api_error_message(const client::HttpResponse& r) {
+  Json body = Json::parse(r.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object() &&
+      body["error"].contains("message") && body["error"]["message"].is_string()) {
+    return body["error"]["message"].get<std::string>();
+  }
+  return "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + r.body.substr(0, 200));
+}
+
+}  // namespace
+
+Json Cli::call(const std::string& method, const std::string& target, const std::optional<Json>& body) {
+  auto r = http().request(method, target, body ? std::optional<std::string>(body->dump()) : std::nullopt);
+  if (!r) {
+    fail(r.error().message);
+  }
+  if (r->status < 200 || r->status >= 300) {
+    fail(api_error_message(*r));
+  }
+  if (r->body.empty()) {
+    return Json::object();
+  }
+  Json parsed = Json::parse(r->body, nullptr, false);
+  if (parsed.is_discarded()) {
+    return Json(r->body);
+  }
+  return parsed;
+}
+
+std::optional<Json> Cli::find(const std::string& target) {
+  auto r = http().request("GET", target);
+  if (!r) {
+    fail(r.error().message);
+  }
+  if (r->status == 404) {
+    return std::nullopt;
+  }
+  if (r->status < 200 || r->status >= 300) {
+    fail(api_error_message(*r));
+  }
+  return Json::parse(r->body, nullptr, false);
+}
+
+std::string Cli::ns_query(bool more) const {
+  return std::string(more ? "&" : "?") + "namespace=" + client::url_encode(globals_.ns);
+}
+
+void Cli::print_structured(const Json& value) const {
+  if (globals_.output == "yaml") {
+    std::cout << to_yaml(value);
+  } else {
+    std::cout << value.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+  }
+}
+
+namespace {
+
+void emit(YAML::Emitter& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, item] : v.items()) {
+        out << YAML::Key << k << YAML::Value;
+        emit(out, item);
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& item : v) emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      if (s.find('\n') != std::string::npos) out << YAML::Literal;
+      out << s;
+      break;
+    }
+    case Json::value_t::boolean:
+      out << v.get<bool>();
+      break;
+    case Json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:
+      out << v.dump();
+      break;
+  }
+}
+
+}  // namespace
+
+std::string to_yaml(const Json& value) {
+  YAML::Emitter out;
+  emit(out, value);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace prisn::cli

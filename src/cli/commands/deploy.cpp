@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// prisn deploy: create or update a deployment from a script and flags.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands/commands.hpp"
+#include "prisn/client/http_client.hpp"
+#include "prisn/core/names.hpp"
+
+namespace prisn::cli {
+namespace {
+
+Json secret_refs(const std::vector<std::string>& specs) {
+  Json out = Json::array();
+  for (const auto& s : specs) {
+    const auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+      throw UsageError("--secret " + s + ": expected NAME:ENV or NAME/KEY:ENV");
+    }
+    std::string name = s.substr(0, colon);
+    Json ref = {{"env", s.substr(colon + 1)}};
+    if (const auto slash = name.find('/'); slash != std::string::npos) {
+      ref["key"] = name.substr(slash + 1);
+      name = name.substr(0, slash);
+    }
+    ref["secret"] = name;
+    out.push_back(ref);
+  }
+  return out;
+}
+
+// --expose nodePort:30080 | ingress:HOST[/PATH]
+Json expose_of(const std::string& text) {
+  if (text.starts_with("nodePort:")) {
+    try {
+      return {{"type", "nodePort"}, {"nodePort", std::stoi(text.substr(9))}};
+    } catch (const std::exception&) {
+    }
+  } else if (text.starts_with("ingress:") && text.size() > 8) {
+    std::string rest = text.substr(8);
+    const auto slash = rest.find('/');
+    Json out = {{"type", "ingress"}, {"host", rest.substr(0, slash)}, {"path", "/"}};
+    if (slash != std::string::npos) out["path"] = rest.substr(slash);
+    return out;
+  }
+  throw UsageError("--expose " + text + ": expected nodePort:PORT or ingress:HOST[/PATH]");
+}
+
+std::string describe(const Json& d) {
+  const std::string type = d.value("type", "");
+  std::string out = type;
+  if (type == "service") {
+    const int replicas = d.value("replicas", 1);
+    out += fmt::format(", {} replica{}", replicas, replicas == 1 ? "" : "s");
+    if (d.value("port", 0) != 0) out += fmt::format(", port {}", d.value("port", 0));
+  } else if (type == "cron") {
+    out += ", schedule \"" + d.value("schedule", "") + "\"";
+    if (d.contains("next_run") && d["next_run"].is_string()) out += ", next run " + d["next_run"].get<std::string>();
+  }
+  return out;
+}
+
+}  // namespace
+
+int deploy_command(Cli& cli, const DeployOptions& o) {
+  std::ifstream in(o.file, std::ios::binary);
+  if (!in) {
+    throw UsageError("cannot read " + o.file + ": " + (std::filesystem::exists(o.file) ? "permission denied" : "no such file"));
+  }
+  std::stringstream source;
+  source << in.rdbuf();
+  std::string name = o.name;
+  if (name.empty()) {
+    name = default_name_for_file(o.file);
+    if (!is_valid_name(name)) {
+      throw UsageError(fmt::format("'{}' (from the file name) is not a valid deployment name; give one with --name", name));
+    }
+  } else if (!is_valid_name(name)) {
+    throw UsageError(fmt::format("--name {}: use lowercase letters, digits and '-' (at most 63)", name));
+  }
+  Json spec = {{"name", name},
+               {"source", source.str()},
+               {"filename", std::filesystem::path(o.file).filename().string()},
+               {"env", parse_env(o.env, "-e")},
+               {"secrets", secret_refs(o.secrets)}};
+  if (!o.runtime.empty()) spec["runtime"] = o.runtime;
+  if (!o.type.empty()) spec["type"] = o.type;
+  if (!o.schedule.empty()) spec["schedule"] = o.schedule;
+  if (!o.protocol.empty()) spec["protocol"] = o.protocol;
+  if (!o.timeout.empty()) spec["timeout"] = o.timeout;
+  if (!o.expose.empty()) spec["expose"] = expose_of(o.expose);
+  if (!o.port.empty()) {
+    if (o.port == "auto") {
+      spec["port"] = "auto";
+    } else {
+      try {
+        std::size_t used = 0;
+        const int port = std::stoi(o.port, &used);
+        if (used != o.port.size()) throw std::invalid_argument("port");
+        spec["port"] = port;
+      } catch (const std::exception&) {
+        throw UsageError("--port " + o.port + ": expected a port number or auto");
+      }
+    }
+  }
+  if (!o.health_path.empty()) {
+    spec["healthCheck"] = {{"http", {{"path", o.health_path}}}};
+  }
+  const auto existing = cli.find("/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
+  if (o.replicas) {
+    spec["replicas"] = *o.replicas;
+  } else if (existing && existing->value("type", "") == "service" && o.schedule.empty()) {
+    spec["replicas"] = existing->value("replicas", 1);  // keep what `prisn scale` set
+  }
+  const Json d = cli.call("PUT", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query(), spec);
+  if (cli.structured_output()) {
+    cli.print_structured(d);
+    return 0;
+  }
+  const bool unchanged = existing && existing->value("generation", 0) == d.value("generation", 0) &&
+                         existing->value("replicas", 0) == d.value("replicas", 0);
+  std::cout << fmt::format("deployment \"{}\" {} ({})\n", name,
+                           !existing ? "created" : (unchanged ? "unchanged" : "updated"), describe(d));
+  if (o.port == "auto") {
+    std::cout << fmt::format("port {} chosen; reach it at localhost:{} or {}.{}.prisn.local:{}\n",
+                             d.value("port", 0), d.value("port", 0), name, cli.globals().ns, d.value("port", 0));
+  }
+  return 0;
+}
+
+}  // namespace prisn::cli

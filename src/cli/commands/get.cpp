@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+// prisn get ... and prisn status: tables over the REST API's lists.
+#include <fmt/format.h>
+
+#include <ctime>
+#include <iostream>
+
+#include "cli/commands/commands.hpp"
+#include "cli/table.hpp"
+#include "prisn/client/http_client.hpp"
+#include "prisn/core/time.hpp"
+
+namespace prisn::cli {
+namespace {
+
+std::string str(const Json& obj, const char* key, const std::string& fallback = "-") {
+  if (!obj.contains(key) || obj[key].is_null()) return fallback;
+  if (obj[key].is_string()) {
+    const auto& s = obj[key].get_ref<const std::string&>();
+    return s.empty() ? fallback : s;
+  }
+  return obj[key].dump();
+}
+
+std::string age(const Json& obj, const char* key) {
+  if (!obj.contains(key) || !obj[key].is_string()) return "-";
+  auto t = parse_rfc3339(obj[key].get<std::string>());
+  return t ? human_age(*t, WallClock::now()) : "-";
+}
+
+// "2026-11-24 03:00 (in 5h)" in local time.
+std::string next_run(const Json& d) {
+  if (!d.contains("next_run") || !d["next_run"].is_string()) return "-";
+  auto t = parse_rfc3339(d["next_run"].get<std::string>());
+  if (!t) return "-";
+  const std::time_t secs = WallClock::to_time_t(*t);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  const auto in = std::chrono::duration_cast<std::chrono::seconds>(*t - WallClock::now()).count();
+  return fmt::format("{} (in {})", buf, human_age(WallClock::now() - std::chrono::seconds(in), WallClock::now()));
+}
+
+std::vector<std::string> deployment_row(const Json& d, bool wide) {
+  const auto& st = d.contains("status") ? d["status"] : Json::object();
+  const std::string type = str(d, "type");
+  const std::string ready =
+      type == "service" ? fmt::format("{}/{}", st.value("ready_replicas", 0), st.value("desired_replicas", 0)) : "-";
+  const int port = d.value("port", 0);
+  std::vector<std::string> row = {str(d, "name"), type, str(st, "phase"), ready,
+                                  port != 0 ? std::to_string(port) : "-",
+                                  type == "service" ? std::to_string(st.value("restarts", 0)) : "-",
+                                  type == "cron" ? next_run(d) : "-", age(d, "created_at")};
+  if (wide) {
+    row.insert(row.begin(), str(d, "namespace"));
+    row.push_back(str(d, "runtime"));
+    row.push_back(str(d, "schedule"));
+    row.push_back(str(st, "message"));
+  }
+  return row;
+}
+
+Table deployment_table(bool wide) {
+  std::vector<std::string> headers = {"NAME", "TYPE", "STATUS", "READY", "PORT", "RESTARTS", "NEXT RUN", "AGE"};
+  if (wide) {
+    headers.insert(headers.begin(), "NAMESPACE");
+    headers.insert(headers.end(), {"RUNTIME", "SCHEDULE", "MESSAGE"});
+  }
+  return Table(headers);
+}
+
+std::string duration(const Json& e) {
+  if (!e.contains("duration_ms") || !e["duration_ms"].is_number()) return "-";
+  const double ms = e["duration_ms"].get<double>();
+  return ms < 1000 ? fmt::format("{}ms", static_cast<long>(ms)) : fmt::format("{:.1f}s", ms / 1000);
+}
+
+void print_executions(Cli& cli, const Json& list) {
+  std::vector<std::string> headers = {"ID", "DEPLOYMENT", "STATUS", "EXIT", "TRIGGER", "DURATION", "AGE"};
+  if (cli.wide()) headers.push_back("ERROR");
+  Table t(headers);
+  for (const auto& e : list["items"]) {
+    std::string exit = "-";
+    if (e.contains("exit_code") && e["exit_code"].is_number()) exit = e["exit_code"].dump();
+    else if (e.contains("signal") && e["signal"].is_number()) exit = "signal " + e["signal"].dump();
+    std::vector<std::string> row = {str(e, "id"), str(e, "deployment_id", "(run)"), str(e, "status"), exit,
+                                    str(e, "trigger"), duration(e), age(e, "created_at")};
+    if (cli.wide()) row.push_back(str(e, "error"));
+    t.add(row);
+  }
+  std::cout << t.render();
+}
+
+void print_endpoints(Cli& cli, const std::vector<Json>& services) {
+  if (cli.wide()) {
+    Table t({"NAME", "INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
+    for (const auto& s : services) {
+      for (const auto& ep : s["endpoints"]) {
+        t.add({str(s, "name"), str(ep, "instance"), fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")),
+               ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
+               str(ep, "restarts"), age(ep, "started_at")});
+      }
+    }
+    std::cout << t.render();
+    return;
+  }
+  Table t({"NAME", "ENDPOINTS"});
+  for (const auto& s : services) {
+    std::string list;
+    for (const auto& ep : s["endpoints"]) {
+      if (!ep.value("healthy", false)) continue;
+      list += (list.empty() ? "" : ", ") + fmt::format("{}:{}", str(ep, "ip"), str(ep, "port"));
+    }
+    t.add({str(s, "name"), list.empty() ? "<none>" : list});
+  }
+  std::cout << t.render();
+}
+
+// Prints a row each time a deployment changes, until interrupted (kubectl get -w style).
+int watch_deployments(Cli& cli, bool wide) {
+  std::string pending;
+  auto streamed = cli.http().stream("GET", "/api/v1/events?watch=true", [&](std::string_view data) {
+    pending.append(data);
+    for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
+      const std::string block = pending.substr(0, end);
+      pending.erase(0, end + 2);
+      const auto data_at = block.find("data: ");
+      if (data_at == std::string::npos || block.find("event: deployment") == std::string::npos) continue;
+      Json ev = Json::parse(block.substr(data_at + 6), nullptr, false);
+      if (!ev.is_object() || !ev.contains("object")) continue;
+      const auto& obj = ev["object"];
+      if (obj.value("namespace", "") != cli.globals().ns) continue;
+      auto table = deployment_table(wide);
+      auto row = deployment_row(obj, wide);
+      if (ev.value("type", "") == "DELETED") row[wide ? 3 : 2] = "Deleted";
+      table.add(row);
+      std::cout << table.render(false) << std::flush;
+    }
+    return true;
+  });
+  if (!streamed) Cli::fail(streamed.error().message);
+  return 0;
+}
+
+}  // namespace
+
+int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch) {
+  if (what == "apps" || what == "deployments" || what == "deployment" || what == "app") {
+    if (!name.empty()) {
+      const Json d = cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
+      if (cli.structured_output()) {
+        cli.print_structured(d);
+      } else {
+        auto t = deployment_table(cli.wide());
+        t.add(deployment_row(d, cli.wide()));
+        std::cout << t.render();
+      }
+      return 0;
+    }
+    const Json list = cli.call("GET", "/api/v1/deployments" + cli.ns_query());
+    if (cli.structured_output() && !watch) {
+      cli.print_structured(list);
+      return 0;
+    }
+    auto t = deployment_table(cli.wide());
+    for (const auto& d : list["items"]) t.add(deployment_row(d, cli.wide()));
+    if (t.empty() && !watch) {
+      std::cout << "No deployments in namespace " << cli.globals().ns << ".\n";
+    } else {
+      std::cout << t.render() << std::flush;
+    }
+    return watch ? watch_deployments(cli, cli.wide()) : 0;
+  }
+  if (watch) throw UsageError("-w works with `get apps` and `get deployments`");
+  if (what == "executions" || what == "execution" || what == "runs") {
+    if (!name.empty()) {
+      const Json e = cli.call("GET", "/api/v1/executions/" + client::url_encode(name));
+      if (cli.structured_output()) cli.print_structured(e);
+      else print_executions(cli, {{"items", Json::array({e})}});
+      return 0;
+    }
+    const Json list = cli.call("GET", "/api/v1/executions" + cli.ns_query());
+    if (cli.structured_output()) cli.print_structured(list);
+    else print_executions(cli, list);
+    return 0;
+  }
+  if (what == "endpoints" || what == "endpoint" || what == "ep") {
+    std::vector<Json> services;
+    if (!name.empty()) {
+      services.push_back(cli.call("GET", "/api/v1/endpoints/" + client::url_encode(name) + cli.ns_query()));
+    } else {
+      for (const auto& s : cli.call("GET", "/api/v1/endpoints" + cli.ns_query())["items"]) services.push_back(s);
+    }
+    if (cli.structured_output()) {
+      cli.print_structured(name.empty() ? Json{{"items", services}} : services.front());
+    } else {
+      print_endpoints(cli, services);
+    }
+    return 0;
+  }
+  if (what == "secrets" || what == "secret") {
+    const Json list = name.empty() ? cli.call("GET", "/api/v1/secrets" + cli.ns_query())
+                                   : Json{{"items", Json::array({cli.call("GET", "/api/v1/secrets/" + client::url_encode(name) + cli.ns_query())})}};
+    if (cli.structured_output()) {
+      cli.print_structured(name.empty() ? list : list["items"][0]);
+      return 0;
+    }
+    Table t({"NAME", "KEYS", "AGE"});
+    for (const auto& s : list["items"]) {
+      std::string keys;
+      for (const auto& k : s["keys"]) keys += (keys.empty() ? "" : ",") + k.get<std::string>();
+      t.add({str(s, "name"), keys, age(s, "created_at")});
+    }
+    std::cout << t.render();
+    return 0;
+  }
+  if (what == "ingresses" || what == "ingress" || what == "networkpolicies" || what == "networkpolicy") {
+    Cli::fail(what + " are not available in this version of prisn yet");
+  }
+  throw UsageError("get " + what + ": expected apps, deployments, executions, endpoints, secrets, ingresses or networkpolicies");
+}
+
+int status_command(Cli& cli, const std::string& name) {
+  if (name.empty()) {
+    const Json list = cli.call("GET", "/api/v1/deployments" + cli.ns_query());
+    if (cli.structured_output()) {
+      cli.print_structured(list);
+      return 0;
+    }
+    Table t({"NAME", "TYPE", "STATUS", "READY", "RESTARTS", "MESSAGE"});
+    for (const auto& d : list["items"]) {
+      const auto& st = d["status"];
+      const bool service = d.value("type", "") == "service";
+      t.add({str(d, "name"), str(d, "type"), str(st, "phase"),
+             service ? fmt::format("{}/{}", st.value("ready_replicas", 0), st.value("desired_replicas", 0)) : "-",
+             service ? std::to_string(st.value("restarts", 0)) : "-", str(st, "message", "")});
+    }
+    std::cout << (t.empty() ? "No deployments in namespace " + cli.globals().ns + ".\n" : t.render());
+    return 0;
+  }
+  const Json d = cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
+  if (cli.structured_output()) {
+    cli.print_structured(d);
+    return 0;
+  }
+  const auto& st = d["status"];
+  std::cout << fmt::format("Name:        {}\nNamespace:   {}\nType:        {}\nRuntime:     {}\nStatus:      {}\n",
+                           str(d, "name"), str(d, "namespace"), str(d, "type"), str(d, "runtime"), str(st, "phase"));
+  if (!str(st, "message", "").empty()) std::cout << "Message:     " << str(st, "message") << "\n";
+  if (d.value("type", "") == "service") {
+    std::cout << fmt::format("Replicas:    {}/{} ready, {} restarts\nPort:        {}\n", st.value("ready_replicas", 0),
+                             st.value("desired_replicas", 0), st.value("restarts", 0), str(d, "port"));
+    const Json eps = cli.call("GET", "/api/v1/endpoints/" + client::url_encode(name) + cli.ns_query());
+    Table t({"INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
+    for (const auto& ep : eps["endpoints"]) {
+      t.add({str(ep, "instance"), fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")),
+             ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
+             str(ep, "restarts"), age(ep, "started_at")});
+    }
+    std::cout << "\n" << (t.empty() ? "No instances.\n" : t.render());
+  } else {
+    if (d.value("type", "") == "cron") {
+      std::cout << fmt::format("Schedule:    {}\nNext run:    {}\nLast run:    {}\nSkipped:     {}\n",
+                               str(d, "schedule"), next_run(d), str(d, "last_run"), str(d, "skipped_ticks", "0"));
+    }
+    const Json runs = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&deployment=" +
+                                          client::url_encode(name) + "&limit=5");
+    std::cout << "\nRecent executions:\n";
+    print_executions(cli, runs);
+  }
+  std::cout << fmt::format("\nCreated:     {} ({} ago)\n", str(d, "created_at"), age(d, "created_at"));
+  return 0;
+}
+
+}  // namespace prisn::cli

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+// prisn logs, scale, restart, delete, secret, version.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands/commands.hpp"
+#include "prisn/client/http_client.hpp"
+
+namespace prisn::cli {
+
+int logs_command(Cli& cli, const std::string& target, bool follow, std::optional<long> tail) {
+  if (tail && *tail < 0) throw UsageError("--tail: must be 0 or more");
+  const bool execution = target.starts_with("ex-");
+  std::string path = execution ? "/api/v1/executions/" + client::url_encode(target) + "/logs?x=1"
+                               : "/api/v1/deployments/" + client::url_encode(target) + "/logs" + cli.ns_query();
+  if (follow) path += "&follow=true";
+  if (tail) path += "&tail=" + std::to_string(*tail);
+  auto r = cli.http().stream("GET", path, [](std::string_view data) {
+    std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+    std::cout.flush();
+    return true;
+  });
+  if (!r) Cli::fail(r.error().message);
+  if (r->status < 200 || r->status >= 300) {
+    Json body = Json::parse(r->body, nullptr, false);
+    std::string message = "HTTP " + std::to_string(r->status);
+    if (body.is_object() && body.contains("error")) message = body["error"].value("message", message);
+    Cli::fail(message);
+  }
+  return 0;
+}
+
+int scale_command(Cli& cli, const std::string& name, int replicas) {
+  if (replicas < 0) throw UsageError("scale: replicas must be 0 or more");
+  const Json d = cli.call("POST", "/api/v1/deployments/" + client::url_encode(name) + "/scale" + cli.ns_query(),
+                          Json{{"replicas", replicas}});
+  if (cli.structured_output()) cli.print_structured(d);
+  else std::cout << fmt::format("deployment \"{}\" scaled to {}\n", name, replicas);
+  return 0;
+}
+
+int restart_command(Cli& cli, const std::string& name) {
+  const Json d = cli.call("POST", "/api/v1/deployments/" + client::url_encode(name) + "/restart" + cli.ns_query());
+  if (cli.structured_output()) cli.print_structured(d);
+  else std::cout << fmt::format("deployment \"{}\" restarting (one instance at a time)\n", name);
+  return 0;
+}
+
+int delete_command(Cli& cli, const std::vector<std::string>& args) {
+  if (args.empty() || args.size() > 2) throw UsageError("delete NAME | delete secret|ingress|networkpolicy NAME");
+  std::string kind = args.size() == 2 ? args[0] : "deployment";
+  const std::string& name = args.back();
+  if (kind == "secret" || kind == "secrets") return secret_delete_command(cli, name);
+  if (kind == "ingress" || kind == "networkpolicy" || kind == "ingresses" || kind == "networkpolicies") {
+    Cli::fail(kind + " resources are not available in this version of prisn yet");
+  }
+  if (kind != "deployment" && kind != "app" && kind != "deployments") {
+    throw UsageError("delete " + kind + ": expected deployment, secret, ingress or networkpolicy");
+  }
+  cli.call("DELETE", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
+  std::cout << fmt::format("deployment \"{}\" deleted\n", name);
+  return 0;
+}
+
+int secret_create_command(Cli& cli, const std::string& name, const std::optional<std::string>& value,
+                          const std::vector<std::string>& files) {
+  if (value.has_value() == !files.empty()) {
+    throw UsageError("secret create NAME: give --value V or --from-file [KEY=]FILE (not both)");
+  }
+  Json body = {{"name", name}};
+  if (value) {
+    body["value"] = *value;
+  } else {
+    Json data = Json::object();
+    for (const auto& spec : files) {
+      const auto eq = spec.find('=');
+      const std::string file = eq == std::string::npos ? spec : spec.substr(eq + 1);
+      const std::string key = eq == std::string::npos ? std::filesystem::path(file).filename().string() : spec.substr(0, eq);
+      std::ifstream in(file, std::ios::binary);
+      if (!in) throw UsageError("--from-file " + spec + ": cannot read " + file);
+      std::stringstream content;
+      content << in.rdbuf();
+      data[key] = content.str();
+    }
+    body["data"] = data;
+  }
+  cli.call("POST", "/api/v1/secrets" + cli.ns_query(), body);
+  std::cout << fmt::format("secret \"{}\" created\n", name);
+  return 0;
+}
+
+int secret_delete_command(Cli& cli, const std::string& name) {
+  cli.call("DELETE", "/api/v1/secrets/" + client::url_encode(name) + cli.ns_query());
+  std::cout << fmt::format("secret \"{}\" deleted\n", name);
+  return 0;
+}
+
+int version_command(Cli& cli) {
+  std::cout << "prisn " << PRISN_VERSION << "\n";
+  auto r = cli.http().request("GET", "/api/v1/version");
+  if (r && r->status == 200) {
+    Json v = Json::parse(r->body, nullptr, false);
+    if (v.is_object()) std::cout << "prisnd " << v.value("version", "?") << " at " << cli.http().server() << "\n";
+  } else {
+    std::cout << "prisnd: not reachable at " << cli.http().server() << "\n";
+  }
+  return 0;
+}
+
+}  // namespace prisn::cli

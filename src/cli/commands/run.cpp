@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+// prisn run and prisn trigger: start an execution, stream its output, exit with its status.
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands/commands.hpp"
+#include "prisn/core/duration.hpp"
+
+namespace prisn::cli {
+
+Json parse_env(const std::vector<std::string>& pairs, const std::string& flag) {
+  Json env = Json::object();
+  for (const auto& p : pairs) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw UsageError(flag + " " + p + ": expected NAME=VALUE");
+    }
+    env[p.substr(0, eq)] = p.substr(eq + 1);
+  }
+  return env;
+}
+
+namespace {
+
+std::string read_script(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    throw UsageError("cannot read " + file + ": " + (std::filesystem::exists(file) ? "permission denied" : "no such file"));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int exit_status_of(const Json& e) {
+  const std::string status = e.value("status", "");
+  if (status == "Completed") return 0;
+  const std::string error = e.contains("error") && e["error"].is_string() ? e["error"].get<std::string>() : "";
+  if (error.starts_with("timeout")) {
+    std::cerr << "prisn: " << error << "\n";
+    return 124;
+  }
+  if (e.contains("exit_code") && e["exit_code"].is_number_integer()) {
+    return e["exit_code"].get<int>();
+  }
+  if (e.contains("signal") && e["signal"].is_number_integer()) {
+    return 128 + e["signal"].get<int>();
+  }
+  std::cerr << "prisn: execution " << e.value("id", "") << " failed" << (error.empty() ? "" : ": " + error) << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int follow_to_exit(Cli& cli, const std::string& id) {
+  auto streamed = cli.http().stream("GET", "/api/v1/executions/" + id + "/logs?follow=true",
+                                    [](std::string_view data) {
+                                      std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+                                      std::cout.flush();
+                                      return true;
+                                    });
+  if (!streamed) {
+    Cli::fail(streamed.error().message);
+  }
+  return exit_status_of(cli.call("GET", "/api/v1/executions/" + id));
+}
+
+int run_command(Cli& cli, const RunOptions& o) {
+  Json body = {{"source", read_script(o.file)},
+               {"filename", std::filesystem::path(o.file).filename().string()},
+               {"args", o.args},
+               {"env", parse_env(o.env, "-e")},
+               {"trigger", "cli"},
+               {"namespace", cli.globals().ns}};
+  if (!o.runtime.empty()) body["runtime"] = o.runtime;
+  if (!o.timeout.empty()) {
+    if (!parse_duration(o.timeout)) throw UsageError("--timeout " + o.timeout + ": expected a duration such as 30s or 10m");
+    body["timeout"] = o.timeout;
+  }
+  const Json e = cli.call("POST", "/api/v1/executions" + cli.ns_query(), body);
+  const std::string id = e.value("id", "");
+  if (o.detach) {
+    std::cout << id << "\n";
+    return 0;
+  }
+  return follow_to_exit(cli, id);
+}
+
+int trigger_command(Cli& cli, const std::string& name, const std::vector<std::string>& env, bool wait) {
+  const Json body = {{"deployment_id", name}, {"env", parse_env(env, "-e")}, {"trigger", "cli"}};
+  const Json e = cli.call("POST", "/api/v1/executions" + cli.ns_query(), body);
+  const std::string id = e.value("id", "");
+  if (!wait) {
+    if (cli.structured_output()) {
+      cli.print_structured(e);
+    } else {
+      std::cout << id << "\n";
+    }
+    return 0;
+  }
+  std::cerr << "execution " << id << "\n";
+  return follow_to_exit(cli, id);
+}
+
+}  // namespace prisn::cli

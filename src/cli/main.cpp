@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+// prisn: the command-line client of prisnd (SPEC §5). It talks to prisnd over HTTP only.
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands/commands.hpp"
+
+namespace {
+
+using namespace prisn::cli;
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+}
+
+// Repeated single-value options (-e A=1 -e B=2).
+CLI::Option* repeated(CLI::App* app, const std::string& names, std::vector<std::string>& into, const std::string& help) {
+  return app->add_option(names, into, help)->allow_extra_args(false)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Globals g;
+  g.server = env_or("PRISN_SERVER", g.server);
+  g.token = env_or("PRISN_TOKEN", "");
+  CLI::App app{"prisn: run scripts as jobs, cron jobs and services on a prisnd node", "prisn"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--server", g.server, "prisnd URL (env PRISN_SERVER; default http://127.0.0.1:7331)");
+  app.add_option("--token", g.token, "bearer token (env PRISN_TOKEN)");
+  app.add_option("-n,--namespace", g.ns, "namespace (default: default)");
+  app.add_option("-o,--output", g.output, "table, wide, json or yaml")
+      ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
+
+  RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "run a script once and stream its output");
+  run_cmd->add_option("file", run.file, "the script")->required();
+  repeated(run_cmd, "-e,--env", run.env, "environment variable K=V");
+  run_cmd->add_option("--runtime", run.runtime, "python3, bash, sh, node, ruby, perl or php");
+  run_cmd->add_option("--timeout", run.timeout, "kill it after this long (e.g. 30s, 10m)");
+  run_cmd->add_flag("-d,--detach", run.detach, "print the execution id and return");
+  run_cmd->add_option("args", run.args, "arguments for the script (after --)");
+
+  DeployOptions dep;
+  std::string replicas;
+  auto* deploy_cmd = app.add_subcommand("deploy", "create or update a deployment from a script");
+  deploy_cmd->add_option("file", dep.file, "the script")->required();
+  deploy_cmd->add_option("--name", dep.name, "deployment name (default: the file's stem)");
+  deploy_cmd->add_option("--port", dep.port, "service port, or auto");
+  deploy_cmd->add_option("--replicas", replicas, "number of instances (makes it a service)");
+  deploy_cmd->add_option("--schedule", dep.schedule, "cron schedule (makes it a cron job)");
+  deploy_cmd->add_option("--type", dep.type, "service, job or cron (inferred by default)");
+  repeated(deploy_cmd, "-e,--env", dep.env, "environment variable K=V");
+  repeated(deploy_cmd, "--secret", dep.secrets, "inject a secret: NAME:ENV or NAME/KEY:ENV");
+  deploy_cmd->add_option("--runtime", dep.runtime, "python3, bash, sh, node, ruby, perl or php");
+  deploy_cmd->add_option("--health-path", dep.health_path, "HTTP health check path");
+  deploy_cmd->add_option("--protocol", dep.protocol, "tcp or http");
+  deploy_cmd->add_option("--expose", dep.expose, "nodePort:PORT or ingress:HOST[/PATH]");
+  deploy_cmd->add_option("--timeout", dep.timeout, "jobs and cron: kill a run after this long");
+
+  std::string name;
+  std::vector<std::string> env;
+  bool wait = false;
+  auto* trigger_cmd = app.add_subcommand("trigger", "run a job deployment now");
+  trigger_cmd->add_option("name", name, "deployment")->required();
+  repeated(trigger_cmd, "-e,--env", env, "extra environment variable K=V");
+  trigger_cmd->add_flag("--wait", wait, "stream the output and exit with the job's status");
+
+  std::string what;
+  bool watch = false;
+  auto* get_cmd = app.add_subcommand("get", "list resources");
+  get_cmd->add_option("what", what, "apps|deployments|executions|endpoints|secrets|ingresses|networkpolicies")->required();
+  get_cmd->add_option("name", name, "one resource");
+  get_cmd->add_flag("-w,--watch", watch, "keep printing changes");
+
+  auto* status_cmd = app.add_subcommand("status", "status of all deployments, or of one");
+  status_cmd->add_option("name", name, "deployment");
+
+  bool follow = false;
+  long tail = -1;
+  auto* logs_cmd = app.add_subcommand("logs", "output of a deployment or an execution");
+  logs_cmd->add_option("target", name, "deployment name or execution id")->required();
+  logs_cmd->add_flag("-f,--follow", follow, "keep streaming new output");
+  logs_cmd->add_option("--tail", tail, "only the last N lines");
+
+  int count = 0;
+  auto* scale_cmd = app.add_subcommand("scale", "set a service's number of instances");
+  scale_cmd->add_option("name", name, "deployment")->required();
+  scale_cmd->add_option("replicas", count, "instances")->required();
+
+  auto* restart_cmd = app.add_subcommand("restart", "rolling restart of a service");
+  restart_cmd->add_option("name", name, "deployment")->required();
+
+  std::vector<std::string> delete_args;
+  auto* delete_cmd = app.add_subcommand("delete", "delete a deployment (or: delete secret NAME)");
+  delete_cmd->add_option("args", delete_args, "NAME, or KIND NAME")->required();
+
+  std::string value;
+  std::vector<std::string> files;
+  auto* secret_cmd = app.add_subcommand("secret", "manage secrets");
+  secret_cmd->require_subcommand(1);
+  auto* secret_create = secret_cmd->add_subcommand("create", "create a secret");
+  secret_create->add_option("name", name, "secret name")->required();
+  auto* value_opt = secret_create->add_option("--value", value, "the value (stored under key 'value')");
+  repeated(secret_create, "--from-file", files, "[KEY=]FILE, byte-exact (repeatable)");
+  auto* secret_list = secret_cmd->add_subcommand("list", "list secrets");
+  auto* secret_delete = secret_cmd->add_subcommand("delete", "delete a secret");
+  secret_delete->add_option("name", name, "secret name")->required();
+
+  auto* version_cmd = app.add_subcommand("version", "print the versions of prisn and prisnd");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    Cli cli(g);
+    if (run_cmd->parsed()) return run_command(cli, run);
+    if (deploy_cmd->parsed()) {
+      if (!replicas.empty()) {
+        try {
+          std::size_t used = 0;
+          dep.replicas = std::stoi(replicas, &used);
+          if (used != replicas.size() || *dep.replicas < 0) throw std::invalid_argument("replicas");
+        } catch (const std::exception&) {
+          throw UsageError("--replicas " + replicas + ": expected a number, 0 or more");
+        }
+      }
+      return deploy_command(cli, dep);
+    }
+    if (trigger_cmd->parsed()) return trigger_command(cli, name, env, wait);
+    if (get_cmd->parsed()) return get_command(cli, what, name, watch);
+    if (status_cmd->parsed()) return status_command(cli, name);
+    if (logs_cmd->parsed()) return logs_command(cli, name, follow, tail >= 0 ? std::optional<long>(tail) : std::nullopt);
+    if (scale_cmd->parsed()) return scale_command(cli, name, count);
+    if (restart_cmd->parsed()) return restart_command(cli, name);
+    if (delete_cmd->parsed()) return delete_command(cli, delete_args);
+    if (secret_create->parsed()) {
+      return secret_create_command(cli, name, value_opt->count() > 0 ? std::optional<std::string>(value) : std::nullopt, files);
+    }
+    if (secret_list->parsed()) return get_command(cli, "secrets", "", false);
+    if (secret_delete->parsed()) return secret_delete_command(cli, name);
+    if (version_cmd->parsed()) return version_command(cli);
+  } catch (const UsageError& e) {
+    std::cerr << "prisn: " << e.what() << "\n";
+    return 2;
+  } catch (const Exit& e) {
+    return e.code;
+  }
+  return 2;
+}
