@@ -20,13 +20,13 @@ function(prisn_add_fuzzer name source)
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
     target_link_libraries(fuzz_${name} PRIVATE ${ARG_DEPENDS})
+    # Runs on a scratch copy of the corpus so a run never changes the checked-in seeds.
+    set(work "${CMAKE_CURRENT_BINARY_DIR}/corpus_${name}")
     add_test(NAME fuzz.${name}
-             COMMAND fuzz_${name} -max_total_time=$ENV{PRISN_FUZZ_SECONDS} -timeout=5
-                     -rss_limit_mb=1024 "${corpus}")
-    if("$ENV{PRISN_FUZZ_SECONDS}" STREQUAL "")
-      set_tests_properties(fuzz.${name} PROPERTIES ENVIRONMENT "UNUSED=1")
-    endif()
-    set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz)
+             COMMAND sh -c "rm -rf '${work}' && cp -r '${corpus}' '${work}' && \
+                 '$<TARGET_FILE:fuzz_${name}>' -max_total_time=${PRISN_FUZZ_SECONDS} -timeout=5 \
+                 -rss_limit_mb=2048 -print_final_stats=1 '${work}'")
+    set_tests_properties(fuzz.${name} PROPERTIES LABELS fuzz TIMEOUT 600)
   else()
     add_executable(replay_${name} ${source} "${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp")
     target_link_libraries(replay_${name} PRIVATE ${ARG_DEPENDS})

@@ -163,6 +163,11 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
     parser.body_limit(impl->options.body_limit);
     stream.expires_after(kIdleTimeout);
     auto [hec, hn] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    if (hec == http::error::body_limit) {  // Content-Length alone is over the limit
+      co_await write_response(stream, error(413, "too_large", fmt::format("request body is larger than the {} byte limit",
+                                                                          impl->options.body_limit)), 11, false);
+      break;
+    }
     if (hec) {
       if (hec != http::error::end_of_stream && hec != beast::error::timeout && hec != asio::error::operation_aborted &&
           hec != asio::error::connection_reset && hec != asio::error::eof) {

@@ -152,7 +152,8 @@ Result<HttpResponse> HttpClient::stream(const std::string& method, const std::st
   while (!parser.is_done()) {
     parser.get().body().data = buf;
     parser.get().body().size = sizeof buf;
-    http::read(*impl_->stream, impl_->buffer, parser, ec);
+    // read_some returns as soon as some body arrived: followed output is shown live.
+    http::read_some(*impl_->stream, impl_->buffer, parser, ec);
     if (ec == http::error::need_buffer) ec = {};
     const std::size_t n = sizeof buf - parser.get().body().size;
     if (n > 0) {

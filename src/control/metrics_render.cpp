@@ -66,8 +66,7 @@ std::string Controller::metrics() const {
   m.sample("prisn_deployments", {}, static_cast<double>(deployments.size()));
 
   m.family("prisn_instances", "Service instances by state.", "gauge");
-  m.family("prisn_instance_restarts_total", "Restarts of service instances after they exited.", "counter");
-  std::string restarts_text;
+  std::vector<std::pair<Labels, int>> restarts;
   for (const auto* rec : deployments) {
     if (rec->spec.type != model::DeploymentType::kService) continue;
     int healthy = 0, unhealthy = 0, draining = 0;
@@ -83,7 +82,11 @@ std::string Controller::metrics() const {
       l.emplace_back("state", state);
       m.sample("prisn_instances", l, n);
     }
-    m.sample("prisn_instance_restarts_total", base, d.services.status(*rec).restarts);
+    restarts.emplace_back(base, d.services.status(*rec).restarts);
+  }
+  m.family("prisn_instance_restarts_total", "Restarts of service instances after they exited.", "counter");
+  for (const auto& [labels, n] : restarts) {
+    m.sample("prisn_instance_restarts_total", labels, n);
   }
 
   m.family("prisn_executions_total", "Executions that ended, by deployment and status.", "counter");

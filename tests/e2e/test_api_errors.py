@@ -1,0 +1,535 @@
+# SPDX-License-Identifier: MIT
+"""REST API error handling and auth (SPEC §2 config, §4 errors/auth): bad input gets the right
+status and the `{"error": {"code", "message"}}` object, never changes state, never crashes prisnd."""
+import json
+import os
+import random
+import re
+import socket
+import time
+
+import pytest
+import requests
+
+from conftest import HTTP_SERVICE, free_port, wait_until
+
+JOB = {"name": "base-job", "runtime": "python3", "filename": "job.py", "source": "print('job')\n"}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def assert_error(r, status, field=None, code=None):
+    """The response has `status` and the SPEC §4 error object; the message names `field`."""
+    assert r.status_code == status, f"expected {status}, got {r.status_code}: {r.text[:500]}"
+    try:
+        body = r.json()
+    except ValueError:
+        raise AssertionError(f"error body is not JSON: {r.text[:500]!r}")
+    assert isinstance(body, dict) and isinstance(body.get("error"), dict), body
+    err = body["error"]
+    assert isinstance(err.get("code"), str) and err["code"], body
+    assert isinstance(err.get("message"), str) and err["message"], body
+    if field is not None:
+        assert field in err["message"], f"message does not name {field!r}: {err['message']!r}"
+    if code is not None:
+        assert err["code"] == code, body
+    return err
+
+
+def snapshot(d):
+    """Deployments in every namespace we use, without the volatile status."""
+    out = []
+    for ns in ("default", "other"):
+        r = d.get(f"/api/v1/deployments?namespace={ns}")
+        assert r.status_code == 200, r.text
+        for item in r.json()["items"]:
+            item = {k: v for k, v in item.items() if k not in ("status", "next_run", "last_run")}
+            out.append(json.dumps(item, sort_keys=True))
+    return sorted(out)
+
+
+def assert_alive(d):
+    assert d.proc.poll() is None, f"prisnd exited with {d.proc.returncode}:\n{d.read_log()[-3000:]}"
+    r = d.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}, r.text
+
+
+@pytest.fixture
+def api(prisnd):
+    """prisnd with one job deployment, checked unchanged and alive after the test."""
+    r = prisnd.post("/api/v1/deployments", JOB)
+    assert r.status_code == 201, r.text
+    before = snapshot(prisnd)
+    yield prisnd
+    assert_alive(prisnd)
+    assert snapshot(prisnd) == before, "bad input changed the deployments"
+
+
+def raw(d, data, read_timeout=5.0, shutdown=False):
+    """Sends raw bytes to the API port; returns whatever comes back (b'' if the peer closed)."""
+    host, port = d.api[len("http://"):].rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=read_timeout) as s:
+        try:
+            s.sendall(data)
+            if shutdown:
+                s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        chunks = []
+        deadline = time.monotonic() + read_timeout
+        while time.monotonic() < deadline:
+            try:
+                c = s.recv(65536)
+            except socket.timeout:
+                break
+            except OSError:
+                break
+            if not c:
+                break
+            chunks.append(c)
+            if b"\r\n\r\n" in b"".join(chunks) and not shutdown:
+                # got at least a header block; give the body a moment then stop
+                s.settimeout(0.3)
+        return b"".join(chunks)
+
+
+def status_of(resp_bytes):
+    m = re.match(rb"HTTP/1\.[01] (\d{3})", resp_bytes)
+    return int(m.group(1)) if m else None
+
+
+def post_raw(d, path, body, method="POST", content_type="application/json"):
+    return requests.request(method, d.url(path), data=body, headers={"Content-Type": content_type}, timeout=10)
+
+
+# --- malformed bodies ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/api/v1/deployments"),
+    ("POST", "/api/v1/executions"),
+    ("POST", "/api/v1/secrets"),
+    ("PUT", "/api/v1/deployments/base-job"),
+])
+@pytest.mark.parametrize("body", ['{"name": "x",', "{not json}", "", '{"name": "x"} trailing'])
+def test_malformed_json_is_400(api, method, path, body):
+    assert_error(post_raw(api, path, body, method), 400)
+
+
+def test_json_sent_as_text_plain_is_still_parsed(prisnd):
+    body = json.dumps({"name": "plain", "runtime": "python3", "source": "print(1)\n"})
+    r = post_raw(prisnd, "/api/v1/deployments", body, content_type="text/plain")
+    assert r.status_code == 201, r.text
+    assert prisnd.deployment("plain")["runtime"] == "python3"
+    r = post_raw(prisnd, "/api/v1/executions", json.dumps({"deployment_id": "plain"}), content_type="text/plain")
+    assert r.status_code == 201, r.text
+    assert prisnd.wait_execution(r.json()["id"])["status"] == "Completed"
+    r = post_raw(prisnd, "/api/v1/secrets", json.dumps({"name": "plain-secret", "value": "v"}),
+                 content_type="text/plain")
+    assert r.status_code == 201, r.text
+    # no Content-Type at all
+    r = requests.post(prisnd.url("/api/v1/executions"), data=json.dumps({"deployment_id": "plain"}), timeout=10)
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.parametrize("method,path", [
+    ("POST", "/api/v1/deployments"),
+    ("PUT", "/api/v1/deployments/base-job"),
+    ("POST", "/api/v1/executions"),
+    ("POST", "/api/v1/secrets"),
+])
+@pytest.mark.parametrize("body", ["[1, 2]", '"a string"', "42", "null", "true"])
+def test_body_not_an_object_is_422(api, method, path, body):
+    assert_error(post_raw(api, path, body, method), 422)
+
+
+# --- invalid fields --------------------------------------------------------------------------
+
+def job(**over):
+    spec = {"name": "newjob", "runtime": "python3", "source": "print(1)\n"}
+    spec.update(over)
+    return {k: v for k, v in spec.items() if v is not None}
+
+
+@pytest.mark.parametrize("name", ["Bad_Name", "a" * 64, "-x", "x-", "", "has space", "UPPER", "dot.ted"])
+def test_invalid_names_are_422_naming_name(api, name):
+    assert_error(api.post("/api/v1/deployments", job(name=name)), 422, field="name")
+    assert_error(api.post("/api/v1/secrets", {"name": name, "value": "v"}), 422, field="name")
+
+
+def test_name_of_63_chars_is_accepted(prisnd):
+    r = prisnd.post("/api/v1/deployments", job(name="a" * 63))
+    assert r.status_code == 201, r.text
+
+
+def test_put_with_invalid_name_in_path_is_422(api):
+    assert_error(api.put("/api/v1/deployments/Bad_Name", job(name="Bad_Name")), 422, field="name")
+
+
+def test_missing_name_is_422(api):
+    assert_error(api.post("/api/v1/deployments", job(name=None)), 422, field="name")
+
+
+def test_missing_source_is_422(api):
+    assert_error(api.post("/api/v1/deployments", job(source=None)), 422, field="source")
+    assert_error(api.post("/api/v1/executions", {"runtime": "python3"}), 422)
+
+
+def test_unknown_runtime_is_422_naming_runtime(api):
+    assert_error(api.post("/api/v1/deployments", job(runtime="cobol")), 422, field="runtime")
+    assert_error(api.post("/api/v1/executions", {"source": "x", "runtime": "cobol"}), 422, field="runtime")
+
+
+def test_contradictions_are_422(api):
+    p = free_port()
+    assert_error(api.post("/api/v1/deployments", job(schedule="* * * * *", port=p)), 422)
+    assert_error(api.post("/api/v1/deployments", job(type="cron", port=p, schedule="* * * * *")), 422)
+    assert_error(api.post("/api/v1/deployments", job(type="job", schedule="* * * * *")), 422)
+    assert_error(api.post("/api/v1/deployments", job(type="cron")), 422, field="schedule")
+    assert_error(api.post("/api/v1/deployments", job(type="daemon")), 422, field="type")
+
+
+@pytest.mark.parametrize("replicas", [-1, "3", 1.5, [1], {"n": 1}])
+def test_bad_replicas_are_422(api, replicas):
+    assert_error(api.post("/api/v1/deployments", job(replicas=replicas, port=free_port())), 422, field="replicas")
+
+
+@pytest.mark.parametrize("schedule", ["61 * * * *", "* * * *", "not a cron", "* * * * * * *", "*/0 * * * *",
+                                      "* 24 * * *", "* * 32 * *", "* * * 13 *", "* * * * funday", "@sometimes"])
+def test_bad_cron_schedule_is_422(api, schedule):
+    assert_error(api.post("/api/v1/deployments", job(schedule=schedule)), 422, field="schedule")
+
+
+@pytest.mark.parametrize("env", [{"BAD=NAME": "x"}, {"": "x"}, ["A=B"], "A=B"])
+def test_bad_env_is_422(api, env):
+    assert_error(api.post("/api/v1/deployments", job(env=env)), 422, field="env")
+
+
+def test_bad_port_and_timeout_are_422(api):
+    assert_error(api.post("/api/v1/deployments", job(port=70000)), 422, field="port")
+    assert_error(api.post("/api/v1/deployments", job(port=-5)), 422, field="port")
+    assert_error(api.post("/api/v1/deployments", job(timeout="soon")), 422, field="timeout")
+
+
+def test_oversized_body_is_413_and_prisnd_still_serves(api):
+    big = {"name": "huge", "runtime": "python3", "source": "#" * (9 * 1024 * 1024)}
+    data = json.dumps(big).encode()
+    host, port = api.api[len("http://"):].rsplit(":", 1)
+    # a raw client that stops sending as soon as the server answers (the server may close early)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(b"POST /api/v1/deployments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(data)).encode() + b"\r\nConnection: close\r\n\r\n")
+        s.setblocking(False)
+        sent, answer = 0, b""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                c = s.recv(65536)
+                if not c:
+                    break
+                answer += c
+                if b"\r\n\r\n" in answer:
+                    time.sleep(0.2)
+                    try:
+                        answer += s.recv(65536)
+                    except OSError:
+                        pass
+                    break
+            except BlockingIOError:
+                pass
+            except OSError:
+                break
+            if sent < len(data):
+                try:
+                    sent += s.send(data[sent:sent + 65536])
+                except BlockingIOError:
+                    time.sleep(0.005)
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                time.sleep(0.01)
+    assert status_of(answer) == 413, answer[:300]
+    head, _, body = answer.partition(b"\r\n\r\n")
+    if body:
+        err = json.loads(body.decode())["error"]
+        assert err["code"] and err["message"]
+    assert_alive(api)
+    # and through an ordinary client too (it may see the connection closed while sending)
+    try:
+        r = requests.post(api.url("/api/v1/executions"), data=data, timeout=20,
+                          headers={"Content-Type": "application/json"})
+        assert_error(r, 413)
+    except requests.ConnectionError:
+        pass
+    assert_alive(api)
+
+
+# --- not found, conflict, method -------------------------------------------------------------
+
+NOT_FOUND = "deployment 'nope' not found in namespace 'default'"
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", "/api/v1/deployments/nope", None),
+    ("DELETE", "/api/v1/deployments/nope", None),
+    ("POST", "/api/v1/deployments/nope/scale", {"replicas": 2}),
+    ("POST", "/api/v1/deployments/nope/restart", None),
+    ("GET", "/api/v1/deployments/nope/logs", None),
+    ("GET", "/api/v1/endpoints/nope", None),
+    ("POST", "/api/v1/executions", {"deployment_id": "nope"}),
+])
+def test_unknown_deployment_is_404(api, method, path, body):
+    r = requests.request(method, api.url(path), json=body, timeout=10)
+    err = assert_error(r, 404)
+    assert NOT_FOUND in err["message"], err
+    assert err["code"] == "not_found", err
+
+
+def test_unknown_deployment_in_other_namespace_names_it(api):
+    r = api.get("/api/v1/deployments/base-job?namespace=other")
+    err = assert_error(r, 404)
+    assert "deployment 'base-job' not found in namespace 'other'" in err["message"]
+
+
+def test_create_existing_is_409(api):
+    err = assert_error(api.post("/api/v1/deployments", dict(JOB, source="print('changed')\n")), 409)
+    assert "base-job" in err["message"]
+    assert api.get("/api/v1/deployments/base-job?include=source").json()["source"] == JOB["source"]
+
+
+def test_create_existing_secret_is_409(prisnd):
+    assert prisnd.post("/api/v1/secrets", {"name": "s1", "value": "a"}).status_code == 201
+    assert_error(prisnd.post("/api/v1/secrets", {"name": "s1", "value": "b"}), 409)
+
+
+def test_unknown_execution_is_404(api):
+    assert_error(api.get("/api/v1/executions/ex-000000"), 404)
+    assert_error(api.get("/api/v1/executions/ex-000000/logs"), 404)
+    assert_error(api.post("/api/v1/executions/ex-000000/cancel"), 404)
+    assert_error(api.get("/api/v1/secrets/nope"), 404)
+    assert_error(api.delete("/api/v1/secrets/nope"), 404)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nothing", "/nothing", "/api/v2/deployments", "/api/v1/deployments/a/b/c",
+                                  "/api/v1/deployments/base-job/frobnicate"])
+def test_unknown_path_is_404(api, path):
+    assert_error(api.get(path), 404)
+
+
+@pytest.mark.parametrize("method,path", [
+    ("PATCH", "/api/v1/deployments/base-job"),
+    ("DELETE", "/api/v1/deployments"),
+    ("PUT", "/api/v1/deployments"),
+    ("DELETE", "/api/v1/executions"),
+    ("GET", "/api/v1/deployments/base-job/scale"),
+    ("POST", "/health"),
+    ("POST", "/metrics"),
+])
+def test_wrong_method_is_405(api, method, path):
+    r = requests.request(method, api.url(path), json={}, timeout=10)
+    assert_error(r, 405)
+
+
+def test_scale_without_replicas_is_422(prisnd):
+    port = free_port()
+    r = prisnd.post("/api/v1/deployments", {"name": "svc", "runtime": "python3", "source": HTTP_SERVICE,
+                                            "port": port, "replicas": 1})
+    assert r.status_code == 201, r.text
+    before = snapshot(prisnd)
+    assert_error(prisnd.post("/api/v1/deployments/svc/scale", {}), 422, field="replicas")
+    assert_error(prisnd.post("/api/v1/deployments/svc/scale", {"replicas": -1}), 422, field="replicas")
+    assert_error(prisnd.post("/api/v1/deployments/svc/scale", {"replicas": "two"}), 422, field="replicas")
+    assert_error(post_raw(prisnd, "/api/v1/deployments/svc/scale", "{"), 400)
+    assert snapshot(prisnd) == before
+    assert prisnd.deployment("svc")["replicas"] == 1
+    assert_alive(prisnd)
+
+
+@pytest.mark.parametrize("ns", ["Bad", "has_underscore", "-x", "a" * 64])
+def test_invalid_namespace_is_422(api, ns):
+    assert_error(api.get(f"/api/v1/deployments?namespace={ns}"), 422, field="namespace")
+    assert_error(api.post(f"/api/v1/deployments?namespace={ns}", job()), 422, field="namespace")
+    assert_error(api.post(f"/api/v1/executions?namespace={ns}", {"deployment_id": "base-job"}), 422, field="namespace")
+
+
+def test_triggering_a_service_is_422(prisnd):
+    r = prisnd.post("/api/v1/deployments", {"name": "svc", "runtime": "python3", "source": HTTP_SERVICE,
+                                            "port": free_port()})
+    assert r.status_code == 201, r.text
+    before = prisnd.get("/api/v1/executions").json()["items"]
+    assert_error(prisnd.post("/api/v1/executions", {"deployment_id": "svc"}), 422)
+    assert prisnd.get("/api/v1/executions").json()["items"] == before
+    assert_alive(prisnd)
+
+
+def test_missing_secret_reference_is_422(api):
+    r = api.post("/api/v1/deployments", job(secrets=[{"secret": "missing-secret", "env": "X"}]))
+    err = assert_error(r, 422)
+    assert "missing-secret" in err["message"] or "secrets" in err["message"], err
+    r = api.put("/api/v1/deployments/base-job", dict(JOB, secrets=[{"secret": "missing-secret", "env": "X"}]))
+    assert_error(r, 422)
+
+
+# --- garbage on the wire ---------------------------------------------------------------------
+
+def test_garbage_requests_leave_prisnd_serving(api):
+    rnd = random.Random(1234)
+    for _ in range(15):
+        data = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 4096)))
+        answer = raw(api, data, read_timeout=2, shutdown=True)
+        st = status_of(answer)
+        assert st is None or 400 <= st < 500, answer[:200]
+    assert_alive(api)
+
+    # a 100 KB header
+    req = b"GET /api/v1/deployments HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+    st = status_of(raw(api, req, read_timeout=3))
+    assert st is None or 400 <= st < 500, st
+    assert_alive(api)
+
+    # a truncated body with a larger Content-Length, then close
+    for _ in range(5):
+        host, port = api.api[len("http://"):].rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"POST /api/v1/deployments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 5000\r\n\r\n{\"name\": \"trunc\", \"runtime\": \"python3\"")
+    assert_alive(api)
+
+    # malformed request lines and headers
+    for bad in (b"GET\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n", b"\r\n\r\n\r\n",
+                b"POST /api/v1/deployments HTTP/1.1\r\nContent-Length: -4\r\n\r\n",
+                b"POST /api/v1/deployments HTTP/1.1\r\nContent-Length: zz\r\n\r\n",
+                b"POST /api/v1/deployments HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+        st = status_of(raw(api, bad, read_timeout=2, shutdown=True))
+        assert st is None or 400 <= st < 500, (bad, st)
+    assert_alive(api)
+    # a normal request still works
+    assert api.get("/api/v1/deployments/base-job").status_code == 200
+
+
+def test_slow_idle_connections_do_not_block_others(api):
+    host, port = api.api[len("http://"):].rsplit(":", 1)
+    socks = []
+    try:
+        for _ in range(20):
+            s = socket.create_connection((host, int(port)), timeout=5)
+            s.sendall(b"GET /api/v1/deployments HTTP/1.1\r\nHost: x\r\n")  # never finished
+            socks.append(s)
+        t0 = time.monotonic()
+        assert api.get("/health", timeout=5).status_code == 200
+        assert time.monotonic() - t0 < 2
+    finally:
+        for s in socks:
+            s.close()
+
+
+# --- auth ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def authd(daemon_factory, tmp_path):
+    cfg = tmp_path / "auth.yaml"
+    cfg.write_text("api: {auth: required}\n")
+    d = daemon_factory(extra_args=["--config", str(cfg)])
+    token_file = d.data_dir / "admin.token"
+    assert token_file.exists()
+    d.token = token_file.read_text().strip()
+    assert d.token
+    return d
+
+
+def test_admin_token_file_is_private(authd):
+    mode = os.stat(authd.data_dir / "admin.token").st_mode & 0o777
+    assert mode == 0o600, oct(mode)
+
+
+def test_auth_required_rejects_missing_and_wrong_tokens(authd):
+    for method, path, body in (("GET", "/api/v1/deployments", None),
+                               ("POST", "/api/v1/deployments", job()),
+                               ("GET", "/api/v1/executions", None),
+                               ("GET", "/api/v1/secrets", None),
+                               ("POST", "/api/v1/executions", {"source": "print(1)", "runtime": "python3"}),
+                               ("GET", "/api/v1/deployments/nope", None)):
+        r = requests.request(method, authd.url(path), json=body, timeout=10)
+        assert_error(r, 401)
+        for bad in ("Bearer wrong", "Bearer " + authd.token + "x", "Basic " + authd.token, authd.token,
+                    "Bearer"):
+            r = requests.request(method, authd.url(path), json=body, timeout=10, headers={"Authorization": bad})
+            assert_error(r, 401)
+    ok = {"Authorization": f"Bearer {authd.token}"}
+    r = authd.get("/api/v1/deployments", headers=ok)
+    assert r.status_code == 200, r.text
+    assert r.json()["items"] == []   # nothing was created by the rejected requests
+    assert authd.get("/api/v1/executions", headers=ok).json()["items"] == []
+
+
+def test_auth_required_accepts_the_admin_token(authd):
+    ok = {"Authorization": f"Bearer {authd.token}"}
+    assert authd.get("/api/v1/deployments", headers=ok).status_code == 200
+    r = authd.post("/api/v1/deployments", job(name="authjob"), headers=ok)
+    assert r.status_code == 201, r.text
+    r = authd.post("/api/v1/executions", {"deployment_id": "authjob"}, headers=ok)
+    assert r.status_code == 201, r.text
+    # the 404 for an unknown name still comes after auth
+    assert_error(authd.get("/api/v1/deployments/nope", headers=ok), 404)
+
+
+def test_health_stays_open_without_token(authd):
+    r = authd.get("/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_cli_with_token(authd, scripts):
+    p = authd.cli("get", "apps")
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert p.stderr.strip()
+    p = authd.cli("get", "apps", env={"PRISN_TOKEN": authd.token})
+    assert p.returncode == 0, p.stderr
+    p = authd.cli("--token", authd.token, "get", "apps")
+    assert p.returncode == 0, p.stderr
+    f = scripts("tok.py", "print('with token')\n")
+    p = authd.cli("--token", authd.token, "deploy", f, "--name", "tok")
+    assert p.returncode == 0, p.stderr
+    p = authd.cli("trigger", "tok", "--wait", env={"PRISN_TOKEN": authd.token})
+    assert p.returncode == 0, p.stderr
+    assert "with token" in p.stdout
+    p = authd.cli("--token", "wrong", "get", "apps")
+    assert p.returncode == 1
+
+
+# --- config errors ---------------------------------------------------------------------------
+
+def _start_expect_exit(daemon_factory, cfg_path):
+    d = daemon_factory(extra_args=["--config", str(cfg_path)], start=False)
+    d.start(wait=False)
+    try:
+        rc = d.proc.wait(15)
+    except Exception:
+        d.stop()
+        raise AssertionError("prisnd kept running with a bad config file")
+    d.log.close()
+    return rc, d.read_log()
+
+
+def test_config_unknown_key_exits_2_naming_key_file_and_line(daemon_factory, tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("api:\n  auth: loopback\n  bogusKey: 1\n")
+    rc, log = _start_expect_exit(daemon_factory, cfg)
+    assert rc == 2, log
+    assert "bogusKey" in log, log
+    assert str(cfg) in log, log
+    assert re.search(r"(:3\b|line 3\b)", log), log
+
+
+def test_config_unknown_top_level_key_and_wrong_type(daemon_factory, tmp_path):
+    cfg = tmp_path / "bad2.yaml"
+    cfg.write_text("# comment\nfrobnicate: true\n")
+    rc, log = _start_expect_exit(daemon_factory, cfg)
+    assert rc == 2, log
+    assert "frobnicate" in log and str(cfg) in log, log
+    assert re.search(r"(:2\b|line 2\b)", log), log
+
+    cfg3 = tmp_path / "bad3.yaml"
+    cfg3.write_text("supervisor:\n  executionHistory: lots\n")
+    rc, log = _start_expect_exit(daemon_factory, cfg3)
+    assert rc == 2, log
+    assert "executionHistory" in log and str(cfg3) in log, log
+    assert re.search(r"(:2\b|line 2\b)", log), log

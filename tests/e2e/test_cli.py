@@ -1,0 +1,537 @@
+# SPDX-License-Identifier: MIT
+"""The prisn CLI (SPEC §5): exit statuses, server address, default names, tables and output
+formats, status/delete/logs/trigger, namespaces, watch, --port auto and re-deploys."""
+import json
+import os
+import queue
+import re
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import HTTP_SERVICE, PRISN, free_port, wait_until
+
+JOB_SRC = "import os, sys\nprint('job', os.environ.get('K', '-'))\nsys.exit(int(os.environ.get('CODE', '0')))\n"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def table(text):
+    """Parses a table: returns (header columns, rows as lists of cells), checking alignment."""
+    lines = [l for l in text.splitlines() if l.strip()]
+    assert lines, "empty table"
+    header = lines[0]
+    cols = [(m.start(), m.group()) for m in re.finditer(r"\S+(?: \S+)*", header)]
+    assert cols and cols[0][0] == 0, header
+    for a, b in zip(cols, cols[1:]):
+        assert b[0] - (a[0] + len(a[1])) >= 2, f"columns too close in header: {header!r}"
+    rows = []
+    for line in lines[1:]:
+        cells = []
+        for i, (start, _) in enumerate(cols):
+            end = cols[i + 1][0] if i + 1 < len(cols) else len(line)
+            if start >= len(line):
+                assert all(c[0] >= len(line) for c in cols[i:]), f"row ends mid-table: {line!r}\n{text}"
+                cells.append("")
+                continue
+            if start > 0:
+                assert line[start - 1] == " " and line[start] != " ", \
+                    f"column {cols[i][1]!r} not aligned in {line!r}\n{text}"
+            cells.append(line[start:end].strip())
+        rows.append(cells)
+    return [c[1] for c in cols], rows
+
+
+def column(text, name):
+    header, rows = table(text)
+    assert name in header, header
+    i = header.index(name)
+    return [r[i] for r in rows]
+
+
+def deploy_job(d, scripts, name, src=JOB_SRC, *extra):
+    f = scripts(f"{name}.py", src)
+    d.cli("deploy", f, "--name", name, *extra, check=True)
+    return f
+
+
+def deploy_service(d, scripts, name, port, *extra):
+    f = scripts(f"{name}.py", HTTP_SERVICE)
+    p = d.cli("deploy", f, "--name", name, "--port", str(port), *extra, check=True)
+    return f, p
+
+
+# --- usage errors and exit statuses ----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["bogus"],
+    ["frobnicate", "x"],
+    ["deploy"],
+    ["trigger"],
+    ["scale", "api"],
+    ["scale"],
+    ["logs"],
+    ["get"],
+    ["restart"],
+    ["delete"],
+    ["scale", "api", "notanumber"],
+    ["-o", "xml", "get", "apps"],
+    ["run"],
+    ["deploy", "x.py", "--replicas", "many"],
+    ["secret"],
+])
+def test_usage_errors_exit_2(prisnd, args):
+    p = prisnd.cli(*args)
+    assert p.returncode == 2, (args, p.returncode, p.stdout, p.stderr)
+    assert p.stderr.strip(), "a usage error says what is wrong"
+    assert prisnd.get("/api/v1/deployments").json()["items"] == []
+
+
+def test_no_arguments_is_a_usage_error(prisnd):
+    p = prisnd.cli()
+    assert p.returncode == 2
+
+
+def test_deploy_with_invalid_default_name_asks_for_name(prisnd, scripts):
+    f = scripts("My_Script!.py", "print(1)\n")
+    p = prisnd.cli("deploy", f)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert "--name" in p.stderr, p.stderr
+    assert prisnd.get("/api/v1/deployments").json()["items"] == []
+    p = prisnd.cli("deploy", f, "--name", "my-script")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.deployment("my-script")["filename"] == "My_Script!.py"
+
+
+def test_server_unreachable_exits_1_with_message(prisnd):
+    p = prisnd.cli("--server", "http://127.0.0.1:1", "get", "apps")
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "127.0.0.1:1" in p.stderr, p.stderr
+    p = prisnd.cli("get", "apps", env={"PRISN_SERVER": "http://127.0.0.1:1"})
+    assert p.returncode == 1
+    assert "127.0.0.1:1" in p.stderr
+
+
+def test_api_failure_exits_1_with_api_message(prisnd):
+    p = prisnd.cli("scale", "nope", "2")
+    assert p.returncode == 1
+    assert "deployment 'nope' not found in namespace 'default'" in p.stderr, p.stderr
+    p = prisnd.cli("trigger", "nope")
+    assert p.returncode == 1
+    assert "nope" in p.stderr
+    p = prisnd.cli("delete", "nope")
+    assert p.returncode == 1
+    assert "not found" in p.stderr
+
+
+def test_prisn_server_without_scheme(prisnd, scripts):
+    hostport = prisnd.api[len("http://"):]
+    assert hostport.startswith("127.0.0.1:")
+    env = {"PRISN_SERVER": hostport}
+    f = scripts("schemeless.py", "print('ok')\n")
+    p = prisnd.cli("deploy", f, "--name", "schemeless", env=env)
+    assert p.returncode == 0, p.stderr
+    p = prisnd.cli("get", "apps", env=env)
+    assert p.returncode == 0, p.stderr
+    assert "schemeless" in p.stdout
+    p = prisnd.cli("--server", hostport, "trigger", "schemeless", "--wait")
+    assert p.returncode == 0, p.stderr
+    assert "ok" in p.stdout
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+def test_default_name_from_file_stem(prisnd, scripts):
+    f = scripts("Data_Sync.v2.py", "print('sync')\n")
+    p = prisnd.cli("deploy", f)
+    assert p.returncode == 0, p.stderr
+    assert "data-sync-v2" in p.stdout
+    d = prisnd.deployment("data-sync-v2")
+    assert d["type"] == "job" and d["runtime"] == "python3" and d["filename"] == "Data_Sync.v2.py"
+    f = scripts("backup.sh", "echo hi\n")
+    assert prisnd.cli("deploy", f).returncode == 0
+    assert prisnd.deployment("backup")["runtime"] == "bash"
+
+
+def test_deploy_updates_and_source_survives_file_removal(prisnd, scripts):
+    f = scripts("upd.py", "print('one')\n")
+    assert prisnd.cli("deploy", f).returncode == 0
+    with open(f, "w") as fh:
+        fh.write("print('two')\n")
+    p = prisnd.cli("deploy", f)
+    assert p.returncode == 0, p.stderr
+    os.unlink(f)
+    p = prisnd.cli("trigger", "upd", "--wait")
+    assert p.returncode == 0 and "two" in p.stdout, (p.stdout, p.stderr)
+
+
+# --- get / output formats --------------------------------------------------------------------
+
+def test_get_apps_table(prisnd, scripts):
+    deploy_job(prisnd, scripts, "alpha")
+    deploy_job(prisnd, scripts, "a-much-longer-job-name")
+    port = free_port()
+    deploy_service(prisnd, scripts, "web", port)
+    prisnd.wait_ready("web", 1)
+    for what in ("apps", "deployments"):
+        p = prisnd.cli("get", what)
+        assert p.returncode == 0, p.stderr
+        header, rows = table(p.stdout)
+        assert header[0] == "NAME", header
+        names = [r[0] for r in rows]
+        assert sorted(names) == ["a-much-longer-job-name", "alpha", "web"], p.stdout
+        row = rows[names.index("web")]
+        assert str(port) in row, p.stdout
+        assert "service" in row and "Running" in row
+        assert "job" in rows[names.index("alpha")]
+    p = prisnd.cli("-o", "wide", "get", "apps")
+    assert p.returncode == 0
+    header, rows = table(p.stdout)
+    assert "NAME" in header and len(rows) == 3
+
+
+def test_get_empty_table_has_header_or_message(prisnd):
+    p = prisnd.cli("get", "apps")
+    assert p.returncode == 0, p.stderr
+
+
+def test_output_json_and_yaml(prisnd, scripts):
+    deploy_job(prisnd, scripts, "alpha")
+    deploy_job(prisnd, scripts, "beta")
+    p = prisnd.cli("-o", "json", "get", "apps")
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert isinstance(doc["items"], list)
+    assert sorted(i["name"] for i in doc["items"]) == ["alpha", "beta"]
+    p = prisnd.cli("get", "apps", "-o", "json")  # after the subcommand too
+    assert p.returncode == 0, p.stderr
+    assert len(json.loads(p.stdout)["items"]) == 2
+    p = prisnd.cli("-o", "yaml", "get", "apps")
+    assert p.returncode == 0, p.stderr
+    assert "name: alpha" in p.stdout and "name: beta" in p.stdout
+    assert "items:" in p.stdout
+    assert not p.stdout.lstrip().startswith("{")
+    ex = prisnd.cli("trigger", "alpha", check=True).stdout.strip()
+    prisnd.wait_execution(ex)
+    doc = json.loads(prisnd.cli("-o", "json", "get", "executions", check=True).stdout)
+    assert [e["id"] for e in doc["items"]] == [ex]
+    doc = json.loads(prisnd.cli("-o", "json", "status", "alpha", check=True).stdout)
+    assert doc["name"] == "alpha"
+
+
+def test_status_summary_and_detail(prisnd, scripts):
+    deploy_job(prisnd, scripts, "alpha")
+    deploy_job(prisnd, scripts, "beta")
+    port = free_port()
+    deploy_service(prisnd, scripts, "web", port, "--replicas", "2")
+    prisnd.wait_ready("web", 2)
+    p = prisnd.cli("status")
+    assert p.returncode == 0, p.stderr
+    header, rows = table(p.stdout)
+    assert header[0] == "NAME"
+    assert sorted(r[0] for r in rows) == ["alpha", "beta", "web"], p.stdout
+    web = [r for r in rows if r[0] == "web"][0]
+    assert "Running" in web and "2/2" in web, p.stdout
+    p = prisnd.cli("status", "web")
+    assert p.returncode == 0, p.stderr
+    assert "web" in p.stdout and "Running" in p.stdout
+    assert "web-0" in p.stdout and "web-1" in p.stdout
+    assert str(port) in p.stdout
+    p = prisnd.cli("status", "nope")
+    assert p.returncode == 1
+    assert "not found" in p.stderr
+
+
+def test_delete_removes_deployment(prisnd, scripts):
+    deploy_job(prisnd, scripts, "gone")
+    deploy_job(prisnd, scripts, "kept")
+    ex = prisnd.cli("trigger", "gone", check=True).stdout.strip()
+    prisnd.wait_execution(ex)
+    p = prisnd.cli("delete", "gone")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.get("/api/v1/deployments/gone").status_code == 404
+    assert [r[0] for r in table(prisnd.cli("get", "apps", check=True).stdout)[1]] == ["kept"]
+    # execution history is kept
+    assert prisnd.get(f"/api/v1/executions/{ex}").status_code == 200
+
+
+def test_delete_service_stops_instances(prisnd, scripts):
+    port = free_port()
+    deploy_service(prisnd, scripts, "web", port)
+    prisnd.wait_ready("web", 1)
+    pids = prisnd.instance_pids("web")
+    assert prisnd.cli("delete", "web").returncode == 0
+    from conftest import pid_alive
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 15, message="instances stopped")
+    assert prisnd.get("/api/v1/deployments/web").status_code == 404
+
+
+def test_get_executions_newest_first(prisnd, scripts):
+    deploy_job(prisnd, scripts, "alpha")
+    deploy_job(prisnd, scripts, "beta")
+    ids = []
+    for name in ("alpha", "beta", "alpha"):
+        p = prisnd.cli("trigger", name)
+        assert p.returncode == 0, p.stderr
+        ids.append(p.stdout.strip())
+        prisnd.wait_execution(ids[-1])
+        time.sleep(0.02)
+    p = prisnd.cli("get", "executions")
+    assert p.returncode == 0, p.stderr
+    header, rows = table(p.stdout)
+    assert header[0] == "ID"
+    assert [r[0] for r in rows] == list(reversed(ids)), p.stdout
+    assert column(p.stdout, "DEPLOYMENT") == ["alpha", "beta", "alpha"]
+
+
+def test_trigger_prints_id_and_wait_exits_with_job_code(prisnd, scripts):
+    deploy_job(prisnd, scripts, "job")
+    p = prisnd.cli("trigger", "job")
+    assert p.returncode == 0, p.stderr
+    exec_id = p.stdout.strip()
+    assert re.fullmatch(r"ex-[0-9a-z]+", exec_id), p.stdout
+    e = prisnd.wait_execution(exec_id)
+    assert e["status"] == "Completed" and e["deployment_id"] == "job" and e["trigger"] == "cli"
+    p = prisnd.cli("trigger", "job", "--wait", "-e", "CODE=5")
+    assert p.returncode == 5, (p.stdout, p.stderr)
+    assert "job -" in p.stdout
+    latest = prisnd.get("/api/v1/executions?deployment=job").json()["items"][0]
+    assert latest["status"] == "Failed" and latest["exit_code"] == 5
+    p = prisnd.cli("trigger", "job", "--wait")
+    assert p.returncode == 0
+
+
+def test_trigger_env_reaches_the_job(prisnd, scripts):
+    deploy_job(prisnd, scripts, "job", JOB_SRC, "-e", "K=from-deploy")
+    p = prisnd.cli("trigger", "job", "--wait")
+    assert p.returncode == 0 and "job from-deploy" in p.stdout, (p.stdout, p.stderr)
+    p = prisnd.cli("trigger", "-e", "K=from trigger", "job", "--wait")
+    assert p.returncode == 0 and "job from trigger" in p.stdout, (p.stdout, p.stderr)
+    exec_id = prisnd.cli("trigger", "job", "-e", "K=v=with=equals", check=True).stdout.strip()
+    prisnd.wait_execution(exec_id)
+    assert prisnd.get(f"/api/v1/executions/{exec_id}/logs").text == "job v=with=equals\n"
+
+
+def test_version_prints_both(prisnd):
+    p = prisnd.cli("version")
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"^prisn \S*\d", p.stdout, re.M), p.stdout
+    assert re.search(r"^prisnd \S*\d", p.stdout, re.M), p.stdout
+    # without a server the client version is still printed
+    p = prisnd.cli("--server", "http://127.0.0.1:1", "version")
+    assert re.search(r"^prisn \S*\d", p.stdout, re.M), (p.stdout, p.stderr)
+
+
+def test_namespaces_isolate(prisnd, scripts):
+    f = scripts("dup.py", "import os\nprint('ns', os.environ['PRISN_NAMESPACE'], os.environ.get('K'))\n")
+    assert prisnd.cli("deploy", f, "-e", "K=default-one").returncode == 0
+    p = prisnd.cli("-n", "other", "deploy", f, "-e", "K=other-one")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.cli("--namespace", "other", "deploy", scripts("only.py", "print(1)\n")).returncode == 0
+    default_names = [r[0] for r in table(prisnd.cli("get", "apps", check=True).stdout)[1]]
+    other_names = [r[0] for r in table(prisnd.cli("-n", "other", "get", "apps", check=True).stdout)[1]]
+    assert default_names == ["dup"]
+    assert sorted(other_names) == ["dup", "only"]
+    assert prisnd.deployment("dup", ns="other")["namespace"] == "other"
+    assert prisnd.get("/api/v1/deployments/only").status_code == 404
+    p = prisnd.cli("-n", "other", "trigger", "dup", "--wait")
+    assert p.returncode == 0 and "ns other other-one" in p.stdout, (p.stdout, p.stderr)
+    p = prisnd.cli("trigger", "dup", "--wait")
+    assert p.returncode == 0 and "ns default default-one" in p.stdout, (p.stdout, p.stderr)
+    assert prisnd.cli("-n", "other", "delete", "dup").returncode == 0
+    assert prisnd.get("/api/v1/deployments/dup").status_code == 200
+    assert prisnd.get("/api/v1/deployments/dup?namespace=other").status_code == 404
+    assert prisnd.cli("trigger", "only").returncode == 1
+
+
+def test_get_apps_watch_prints_changes(prisnd, scripts):
+    deploy_job(prisnd, scripts, "early")
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    proc = subprocess.Popen([PRISN, "get", "apps", "-w"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    lines = queue.Queue()
+
+    def reader():  # unbuffered: whatever the CLI writes is seen at once
+        pending = b""
+        while True:
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            pending += chunk
+            *done, pending = pending.split(b"\n")
+            for line in done:
+                lines.put(line.decode(errors="replace") + "\n")
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+
+    seen = []
+
+    def wait_line(pred, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.2)
+            except queue.Empty:
+                if proc.poll() is not None:
+                    break
+                continue
+            seen.append(line)
+            if pred(line):
+                return line
+        raise AssertionError(f"no matching line within {timeout}s; all output so far: {seen!r}; "
+                             f"rc={proc.poll()}")
+
+    try:
+        wait_line(lambda l: "NAME" in l)
+        wait_line(lambda l: l.split()[:1] == ["early"])
+        deploy_job(prisnd, scripts, "late")
+        wait_line(lambda l: l.split()[:1] == ["late"])
+        port = free_port()
+        deploy_service(prisnd, scripts, "svc", port)
+        wait_line(lambda l: l.split()[:1] == ["svc"] and "Running" in l, timeout=20)
+        assert proc.poll() is None, "get -w must keep running"
+    finally:
+        proc.kill()
+        proc.wait(10)
+        t.join(5)
+
+
+# --- logs ------------------------------------------------------------------------------------
+
+def test_logs_of_a_job_show_latest_execution(prisnd, scripts):
+    deploy_job(prisnd, scripts, "job")
+    assert prisnd.cli("trigger", "job", "-e", "K=first", "--wait").returncode == 0
+    assert prisnd.cli("trigger", "job", "-e", "K=second", "--wait").returncode == 0
+    p = prisnd.cli("logs", "job")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "job second\n", p.stdout
+    p = prisnd.cli("logs", "nope")
+    assert p.returncode == 1
+
+
+def test_logs_of_a_service_and_tail(prisnd, scripts):
+    port = free_port()
+    deploy_service(prisnd, scripts, "web", port, "--replicas", "2")
+    prisnd.wait_ready("web", 2)
+    for _ in range(4):
+        requests.get(f"http://127.0.0.1:{port}/x", timeout=5)
+    wait_until(lambda: prisnd.cli("logs", "web").stdout.count("request /x") == 4, 10, message="request lines")
+    out = prisnd.cli("logs", "web").stdout
+    for line in out.splitlines():
+        assert re.match(r"\[web-[01]\] ", line), out
+    out = prisnd.cli("logs", "web", "--tail", "2").stdout
+    assert len(out.splitlines()) == 2, out
+
+
+# --- --port auto and re-deploys --------------------------------------------------------------
+
+def test_port_auto_in_tcp_range_and_kept_on_redeploy(prisnd, scripts):
+    lo, hi = map(int, prisnd.tcp_ports.split("-"))
+    f = scripts("auto.py", HTTP_SERVICE)
+    p = prisnd.cli("deploy", f, "--port", "auto")
+    assert p.returncode == 0, p.stderr
+    ports = [int(x) for x in re.findall(r"\b(\d{2,5})\b", p.stdout) if lo <= int(x) <= hi]
+    assert ports, f"no port in {lo}-{hi} printed: {p.stdout!r}"
+    port = prisnd.deployment("auto")["port"]
+    assert lo <= port <= hi, (port, prisnd.tcp_ports)
+    assert str(port) in p.stdout
+    prisnd.wait_ready("auto", 1)
+    r = wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5), 10, message="service answers")
+    assert r.status_code == 200 and r.text == "auto-0 v1\n"
+    # re-deploy (changed env) with --port auto: same port
+    p = prisnd.cli("deploy", f, "--port", "auto", "-e", "VERSION=v2")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.deployment("auto")["port"] == port
+    assert str(port) in p.stdout
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "auto-0 v2\n", 20,
+               message="v2 answering on the same port")
+    # a second auto deployment gets a different port in the range
+    p = prisnd.cli("deploy", scripts("auto2.py", HTTP_SERVICE), "--port", "auto")
+    assert p.returncode == 0, p.stderr
+    port2 = prisnd.deployment("auto2")["port"]
+    assert lo <= port2 <= hi and port2 != port
+
+
+def test_redeploy_keeps_scaled_replicas(prisnd, scripts):
+    port = free_port()
+    f, _ = deploy_service(prisnd, scripts, "web", port)
+    prisnd.wait_ready("web", 1)
+    p = prisnd.cli("scale", "web", "3")
+    assert p.returncode == 0, p.stderr
+    prisnd.wait_ready("web", 3)
+    p = prisnd.cli("deploy", f, "--name", "web", "--port", str(port), "-e", "VERSION=v2")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.deployment("web")["replicas"] == 3
+    wait_until(lambda: all(requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.endswith(" v2\n")
+                           for _ in range(6)), 25, interval=0.3, message="roll to v2")
+    prisnd.wait_ready("web", 3)
+    assert len(prisnd.endpoints("web")) == 3
+    # an explicit --replicas still wins
+    assert prisnd.cli("deploy", f, "--name", "web", "--port", str(port), "-e", "VERSION=v2",
+                      "--replicas", "1").returncode == 0
+    assert prisnd.deployment("web")["replicas"] == 1
+
+
+def test_scale_and_restart_commands(prisnd, scripts):
+    port = free_port()
+    deploy_service(prisnd, scripts, "web", port)
+    prisnd.wait_ready("web", 1)
+    assert prisnd.cli("scale", "web", "2").returncode == 0
+    prisnd.wait_ready("web", 2)
+    pids = prisnd.instance_pids("web")
+    p = prisnd.cli("restart", "web")
+    assert p.returncode == 0, p.stderr
+    wait_until(lambda: not set(prisnd.instance_pids("web")) & set(pids) and len(prisnd.instance_pids("web")) == 2,
+               25, interval=0.2, message="all instances replaced")
+    assert prisnd.cli("scale", "web", "0").returncode == 0
+    prisnd.wait_phase("web", "Stopped")
+
+
+def _read_until(proc, needle, timeout):
+    """Reads proc's stdout (unbuffered) until `needle` appears or `timeout` passes."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while needle not in out and time.monotonic() < deadline:
+            if sel.select(timeout=0.1):
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        sel.close()
+    return out
+
+
+@pytest.mark.parametrize("how", ["logs-f", "trigger-wait", "run"])
+def test_output_is_streamed_live(prisnd, scripts, how):
+    src = "import time\nprint('first', flush=True)\ntime.sleep(6)\nprint('second', flush=True)\n"
+    deploy_job(prisnd, scripts, "slow", src)
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    if how == "logs-f":
+        exec_id = prisnd.cli("trigger", "slow", check=True).stdout.strip()
+        wait_until(lambda: "first" in prisnd.get(f"/api/v1/executions/{exec_id}/logs").text, 10, message="first line")
+        args = [PRISN, "logs", exec_id, "-f"]
+    elif how == "run":
+        args = [PRISN, "run", scripts("slow-run.py", src)]
+    else:
+        args = [PRISN, "trigger", "slow", "--wait"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    try:
+        started = time.monotonic()
+        out = _read_until(proc, b"first", 4)
+        assert b"first" in out, f"nothing streamed within {time.monotonic() - started:.1f}s (got {out!r})"
+        assert b"second" not in out
+        out += _read_until(proc, b"second", 15)
+        assert b"second" in out
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)

@@ -1,0 +1,322 @@
+# SPDX-License-Identifier: MIT
+"""prisnd itself: kill -9 and re-adoption, graceful shutdown without orphans, state that
+survives restarts, listen.json and file modes, listener bind conflicts (SPEC §2, §4, §6.6)."""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+
+import pytest
+import requests
+
+import conftest
+from conftest import HTTP_SERVICE, free_port, free_port_range, pid_alive, wait_until
+
+GRACEFUL_SERVICE = HTTP_SERVICE.replace("HTTPServer.allow_reuse_address = True\n", """\
+import signal
+def _term(*_):
+    with open(os.environ["TERM_MARKER"], "a") as f:
+        f.write("term " + os.environ["PRISN_INSTANCE"] + "\\n")
+    os._exit(0)
+signal.signal(signal.SIGTERM, _term)
+HTTPServer.allow_reuse_address = True
+""")
+assert "TERM_MARKER" in GRACEFUL_SERVICE
+
+
+def fetch(port, path="/", timeout=5):
+    r = requests.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
+    r.raise_for_status()
+    return r.text.strip()
+
+
+def port_closed(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def deploy(d, file, name, port, replicas, *extra):
+    p = d.cli("deploy", file, "--name", name, "--port", str(port), "--replicas", str(replicas), *extra)
+    assert p.returncode == 0, f"deploy failed: {p.stdout}\n{p.stderr}"
+    return p
+
+
+def read_pids(path):
+    try:
+        return [int(x) for x in path.read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+@pytest.fixture
+def cleanup(daemon_factory):
+    """Tests that kill -9 prisnd register the daemon and the workload pids they know of here.
+    At teardown a daemon left dead is started again (it re-adopts its workloads) and stopped
+    gracefully; any registered pid still alive after that is killed."""
+    state = {"daemons": [], "pids": set()}
+    yield state
+    for d in state["daemons"]:
+        if d.proc is not None and d.proc.poll() is not None:
+            try:
+                d.start()
+            except AssertionError:
+                pass
+        if d.proc is not None and d.proc.poll() is None:
+            try:
+                d.stop()
+            except AssertionError:
+                pass
+    for pid in state["pids"]:
+        if pid_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+# --- kill -9 and re-adoption ---------------------------------------------------------------
+def test_kill9_keeps_instances_running_and_restart_readopts_them(prisnd, scripts, cleanup):
+    cleanup["daemons"].append(prisnd)
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2)
+    prisnd.wait_ready("api", 2)
+    eps = prisnd.endpoints("api")
+    pids = {ep["instance"]: ep["pid"] for ep in eps}
+    cleanup["pids"].update(pids.values())
+    assert {fetch(port).split()[0] for _ in range(4)} == {"api-0", "api-1"}
+
+    prisnd.kill9()
+    time.sleep(0.5)
+    for ep in eps:  # the workloads keep running and serving on their own ports
+        assert pid_alive(ep["pid"]), ep
+        assert fetch(ep["port"]).split()[0] == ep["instance"]
+
+    prisnd.start()
+    now = prisnd.endpoints("api")
+    assert {ep["instance"]: ep["pid"] for ep in now} == pids, "instances were not re-adopted"
+    assert sorted(ep["port"] for ep in now) == sorted(ep["port"] for ep in eps)
+    prisnd.wait_ready("api", 2)
+    d = prisnd.deployment("api")
+    assert d["status"]["phase"] == "Running"
+    assert d["status"]["restarts"] == 0
+    assert all(ep["restarts"] == 0 for ep in prisnd.endpoints("api"))
+    wait_until(lambda: {fetch(port).split()[0] for _ in range(6)} == {"api-0", "api-1"}, 10,
+               message="the published port to answer from both instances again")
+    for ep in prisnd.endpoints("api"):
+        assert pid_alive(ep["pid"]) and ep["pid"] == pids[ep["instance"]]
+    # their output still reaches the logs (it goes to files, not through prisnd)
+    for ep in prisnd.endpoints("api"):
+        fetch(ep["port"], "/after-restart")
+    wait_until(lambda: all(f"[{i}] request /after-restart" in prisnd.get("/api/v1/deployments/api/logs").text
+                           for i in ("api-0", "api-1")), 10, message="output after re-adoption in the logs")
+
+
+def test_instance_that_died_while_prisnd_was_down_is_restarted(prisnd, scripts, cleanup):
+    cleanup["daemons"].append(prisnd)
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2)
+    prisnd.wait_ready("api", 2)
+    pids = {ep["instance"]: ep["pid"] for ep in prisnd.endpoints("api")}
+    cleanup["pids"].update(pids.values())
+
+    prisnd.kill9()
+    os.kill(pids["api-0"], signal.SIGKILL)
+    wait_until(lambda: not pid_alive(pids["api-0"]), 5, message="api-0 to die")
+
+    prisnd.start()
+
+    def back():
+        eps = {ep["instance"]: ep for ep in prisnd.endpoints("api")}
+        return (set(eps) == {"api-0", "api-1"} and eps["api-0"]["pid"] != pids["api-0"]
+                and eps["api-0"]["healthy"] and eps["api-1"]["pid"] == pids["api-1"])
+    wait_until(back, 20, message="api-0 restarted and api-1 adopted")
+    prisnd.wait_ready("api", 2)
+    eps = {ep["instance"]: ep for ep in prisnd.endpoints("api")}
+    cleanup["pids"].add(eps["api-0"]["pid"])
+    assert pid_alive(eps["api-0"]["pid"])
+    assert eps["api-0"]["restarts"] >= 1
+    assert eps["api-1"]["restarts"] == 0
+    assert prisnd.deployment("api")["status"]["restarts"] >= 1
+    assert fetch(eps["api-0"]["port"]).startswith("api-0")
+    assert {fetch(port).split()[0] for _ in range(6)} == {"api-0", "api-1"}
+
+
+def test_executions_across_kill9_are_recorded_once(prisnd, tmp_path, cleanup):
+    cleanup["daemons"].append(prisnd)
+    short_marker, long_marker = tmp_path / "short", tmp_path / "long"
+    short = prisnd.post("/api/v1/executions", {
+        "source": f"echo $$ >> {short_marker}\necho short started\nsleep 2\necho short ending\nexit 7\n",
+        "runtime": "bash"}).json()["id"]
+    long = prisnd.post("/api/v1/executions", {
+        "source": f"echo $$ >> {long_marker}\necho long started\nsleep 7\necho long done\n",
+        "runtime": "bash"}).json()["id"]
+    wait_until(lambda: read_pids(short_marker) and read_pids(long_marker), 10, message="both executions to start")
+    for ex in (short, long):
+        wait_until(lambda: prisnd.get(f"/api/v1/executions/{ex}").json()["status"] == "Running", 5,
+                   message=f"{ex} Running")
+    short_pid, long_pid = read_pids(short_marker)[0], read_pids(long_marker)[0]
+    cleanup["pids"].update((short_pid, long_pid))
+
+    prisnd.kill9()
+    wait_until(lambda: not pid_alive(short_pid), 10, message="the short execution to end while prisnd is down")
+    assert pid_alive(long_pid), "a running execution died with prisnd"
+
+    prisnd.start()
+    e = prisnd.wait_execution(short, timeout=10)
+    assert e["status"] == "Failed", e
+    assert e["exit_code"] == 7, e
+    assert prisnd.get(f"/api/v1/executions/{short}/logs").text == "short started\nshort ending\n"
+
+    e = prisnd.get(f"/api/v1/executions/{long}").json()
+    assert e["status"] == "Running", e  # re-adopted, not failed or restarted
+    e = prisnd.wait_execution(long, timeout=20)
+    assert e["status"] == "Completed" and e["exit_code"] == 0, e
+    assert prisnd.get(f"/api/v1/executions/{long}/logs").text == "long started\nlong done\n"
+    assert len(read_pids(short_marker)) == 1, "the short execution ran more than once"
+    assert len(read_pids(long_marker)) == 1, "the long execution ran more than once"
+
+
+# --- graceful shutdown ---------------------------------------------------------------------
+SERVICE_WITH_CHILD = """\
+echo $$ >> "$MARKER"
+sleep 1000 &
+echo $! >> "$MARKER"
+python3 -m http.server "$PORT" --bind 127.0.0.1
+"""
+
+
+def test_sigterm_leaves_no_orphans_and_next_start_restores_services(prisnd, scripts, tmp_path, cleanup):
+    cleanup["daemons"].append(prisnd)
+    port_a, port_b = free_port(), free_port()
+    marker = tmp_path / "children"
+    exec_marker = tmp_path / "exec"
+    term_marker = tmp_path / "terms"
+    deploy(prisnd, scripts("api.py", GRACEFUL_SERVICE), "api", port_a, 2, "-e", f"TERM_MARKER={term_marker}")
+    deploy(prisnd, scripts("withchild.sh", SERVICE_WITH_CHILD), "withchild", port_b, 1, "-e", f"MARKER={marker}")
+    prisnd.wait_ready("api", 2)
+    prisnd.wait_ready("withchild", 1)
+    running = prisnd.post("/api/v1/executions", {"source": f"echo $$ >> {exec_marker}\nsleep 300\n",
+                                                 "runtime": "bash"}).json()["id"]
+    wait_until(lambda: len(read_pids(marker)) >= 2 and read_pids(exec_marker), 10, message="children started")
+    instance_pids = prisnd.instance_pids("api") + prisnd.instance_pids("withchild")
+    all_pids = instance_pids + read_pids(marker) + read_pids(exec_marker)
+    cleanup["pids"].update(all_pids)
+    assert all(pid_alive(p) for p in all_pids)
+
+    started = time.monotonic()
+    assert prisnd.stop() == 0
+    assert time.monotonic() - started < 15
+    leftovers = [p for p in all_pids if pid_alive(p)]
+    assert leftovers == [], f"processes left after SIGTERM: {leftovers}"
+    assert sorted(term_marker.read_text().splitlines()) == ["term api-0", "term api-1"]
+    assert port_closed(port_a) and port_closed(port_b)
+
+    prisnd.start()
+    prisnd.wait_ready("api", 2)
+    prisnd.wait_ready("withchild", 1)
+    new_pids = prisnd.instance_pids("api") + prisnd.instance_pids("withchild")
+    cleanup["pids"].update(new_pids + read_pids(marker))
+    assert not set(new_pids) & set(instance_pids)
+    assert {fetch(port_a).split()[0] for _ in range(4)} == {"api-0", "api-1"}
+    assert requests.get(f"http://127.0.0.1:{port_b}/", timeout=5).status_code == 200
+    e = prisnd.get(f"/api/v1/executions/{running}").json()
+    assert e["status"] == "Failed", e  # killed by the shutdown: a terminal status, not Running forever
+    assert prisnd.get("/api/v1/executions").json()["items"][0]["id"] == running
+
+
+# --- state survives kill -9 ----------------------------------------------------------------
+def test_secrets_deployments_and_executions_survive_kill9(prisnd, scripts, cleanup):
+    cleanup["daemons"].append(prisnd)
+    p = prisnd.cli("secret", "create", "db-password", "--value", "supersecret")
+    assert p.returncode == 0, p.stderr
+    job = scripts("job.sh", 'if [ "$DATABASE_PASSWORD" = supersecret ]; then echo secret ok; else echo secret wrong; fi\n')
+    p = prisnd.cli("deploy", job, "--name", "backup-job", "--secret", "db-password:DATABASE_PASSWORD")
+    assert p.returncode == 0, p.stderr
+    cron = scripts("tick.sh", "echo tick\n")
+    p = prisnd.cli("deploy", cron, "--name", "nightly", "--schedule", "0 3 * * *")
+    assert p.returncode == 0, p.stderr
+    first = prisnd.post("/api/v1/executions", {"deployment_id": "backup-job"}).json()["id"]
+    e1 = prisnd.wait_execution(first)
+    assert e1["status"] == "Completed"
+    assert prisnd.get(f"/api/v1/executions/{first}/logs").text == "secret ok\n"
+    deployments_before = {d["name"]: d for d in prisnd.get("/api/v1/deployments").json()["items"]}
+
+    prisnd.kill9()
+    prisnd.start()
+
+    secrets = prisnd.get("/api/v1/secrets").json()["items"]
+    assert [s["name"] for s in secrets] == ["db-password"]
+    assert secrets[0]["keys"] == ["value"]
+    assert "supersecret" not in json.dumps(secrets)
+    after = {d["name"]: d for d in prisnd.get("/api/v1/deployments").json()["items"]}
+    assert set(after) == {"backup-job", "nightly"}
+    for name in after:
+        for key in ("type", "env", "secrets", "schedule", "created_at", "filename", "runtime"):
+            assert after[name].get(key) == deployments_before[name].get(key), (name, key)
+    assert after["nightly"]["type"] == "cron" and after["backup-job"]["type"] == "job"
+    src = prisnd.get("/api/v1/deployments/backup-job?include=source").json()["source"]
+    assert "DATABASE_PASSWORD" in src
+    e = prisnd.get(f"/api/v1/executions/{first}").json()
+    assert e["status"] == "Completed" and e["exit_code"] == 0
+    assert e["created_at"] == e1["created_at"] and e["completed_at"] == e1["completed_at"]
+    assert prisnd.get(f"/api/v1/executions/{first}/logs").text == "secret ok\n"
+
+    # the restored deployment still runs with its secret
+    p = prisnd.cli("trigger", "backup-job", "--wait")
+    assert p.returncode == 0, p.stderr
+    assert "secret ok" in p.stdout
+    assert "supersecret" not in prisnd.read_log()
+
+
+# --- files ---------------------------------------------------------------------------------
+def test_listen_json_and_private_files(prisnd):
+    listen = json.loads((prisnd.data_dir / "listen.json").read_text())
+    assert set(("api", "dns", "http", "https")) <= set(listen)
+    host, port = listen["api"].rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0
+    assert listen["dns"] is None and listen["http"] is None and listen["https"] is None
+    assert requests.get(f"http://{listen['api']}/health", timeout=5).json() == {"status": "ok"}
+
+    assert prisnd.cli("secret", "create", "s1", "--value", "v").returncode == 0
+    for name in ("admin.token", "secret.key"):
+        path = prisnd.data_dir / name
+        assert path.exists(), name
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode == 0o600, f"{name} has mode {oct(mode)}"
+        assert path.stat().st_size > 0
+    assert (prisnd.data_dir / "state.db").exists()
+
+
+def test_api_bind_conflict_is_a_startup_error_naming_address_and_flag(prisnd, tmp_path):
+    addr = json.loads((prisnd.data_dir / "listen.json").read_text())["api"]
+    # the harness's Prisnd.start always passes its own --api, so this one is started by hand
+    data_dir = tmp_path / "second"
+    args = [conftest.PRISND, "--data-dir", str(data_dir), "--api", addr, "--dns", "off", "--http", "off",
+            "--tcp-ports", free_port_range(), "--network", "host"]
+    started = time.monotonic()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=prisnd.env)
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate(timeout=10)
+        raise AssertionError("a second prisnd on the same --api address did not exit")
+    log = out.decode(errors="replace")
+    assert proc.returncode != 0, log
+    assert time.monotonic() - started < 10
+    assert addr in log, log
+    assert "--api" in log, log
+    assert not (data_dir / "listen.json").exists()
+    assert prisnd.get("/health").json() == {"status": "ok"}  # the first one is unaffected

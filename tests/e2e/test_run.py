@@ -1,0 +1,133 @@
+# SPDX-License-Identifier: MIT
+"""prisn run and POST /executions from source: output, exit codes, env, timeouts (SPEC §5, §6)."""
+import os
+import time
+
+from conftest import wait_until
+
+
+def test_run_streams_output_and_exits_with_script_code(prisnd, scripts):
+    f = scripts("hello.py", "import sys\nprint('hello', sys.argv[1:])\nprint('oops', file=sys.stderr)\nsys.exit(3)\n")
+    p = prisnd.cli("run", f, "--", "a", "b")
+    assert p.returncode == 3
+    assert "hello ['a', 'b']" in p.stdout
+    assert "oops" in p.stdout
+
+
+def test_run_success_and_env(prisnd, scripts):
+    f = scripts("env.py", "import os\nfor k in ['GREETING','PRISN_NAMESPACE','PRISN_EXECUTION_ID','PRISN_API']:\n    print(k, os.environ.get(k))\n")
+    p = prisnd.cli("run", "-e", "GREETING=hi there", f)
+    assert p.returncode == 0, p.stderr
+    assert "GREETING hi there" in p.stdout
+    assert "PRISN_NAMESPACE default" in p.stdout
+    assert "PRISN_EXECUTION_ID ex-" in p.stdout
+    assert f"PRISN_API {prisnd.api}" in p.stdout
+
+
+def test_options_after_file(prisnd, scripts):
+    f = scripts("opts.sh", "echo \"$X $1\"\n")
+    p = prisnd.cli("run", f, "-e", "X=after", "--", "arg")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "after arg"
+
+
+def test_detach_prints_id_and_execution_completes(prisnd, scripts):
+    f = scripts("bg.sh", "sleep 0.3; echo background done\n")
+    p = prisnd.cli("run", "--detach", f)
+    assert p.returncode == 0
+    exec_id = p.stdout.strip()
+    assert exec_id.startswith("ex-")
+    e = prisnd.wait_execution(exec_id)
+    assert e["status"] == "Completed" and e["exit_code"] == 0
+    assert e["trigger"] == "cli"
+    assert prisnd.get(f"/api/v1/executions/{exec_id}/logs").text == "background done\n"
+    assert prisnd.cli("logs", exec_id).stdout == "background done\n"
+
+
+def test_timeout_kills_and_exits_124(prisnd, scripts):
+    f = scripts("slow.sh", "echo start\nsleep 30\necho never\n")
+    started = time.monotonic()
+    p = prisnd.cli("run", "--timeout", "1s", f)
+    assert p.returncode == 124
+    assert time.monotonic() - started < 15
+    assert "start" in p.stdout and "never" not in p.stdout
+    e = prisnd.get("/api/v1/executions").json()["items"][0]
+    assert e["status"] == "Failed"
+    assert e["error"].startswith("timeout")
+
+
+def test_signal_exit_is_128_plus_n(prisnd, scripts):
+    f = scripts("sig.sh", "kill -9 $$\n")
+    p = prisnd.cli("run", f)
+    assert p.returncode == 128 + 9
+
+
+def test_runtimes_detected_by_shebang_and_extension(prisnd, scripts):
+    assert prisnd.cli("run", scripts("x.sh", "echo bash $BASH_VERSION | cut -c1-4\n")).stdout == "bash\n"
+    assert prisnd.cli("run", scripts("noext", "#!/usr/bin/env python3\nprint('py')\n")).stdout == "py\n"
+    assert prisnd.cli("run", scripts("x.js", "console.log('js')\n")).stdout == "js\n"
+    assert prisnd.cli("run", scripts("x.pl", "print \"pl\\n\";\n")).stdout == "pl\n"
+    assert prisnd.cli("run", "--runtime", "sh", scripts("plain.txt", "echo sh\n")).stdout == "sh\n"
+
+
+def test_missing_interpreter_is_a_failed_execution(prisnd, scripts):
+    r = prisnd.post("/api/v1/executions", {"source": "puts 1", "runtime": "ruby"})
+    assert r.status_code == 201
+    e = prisnd.wait_execution(r.json()["id"])
+    if e["status"] == "Completed":  # ruby happens to be installed here
+        return
+    assert e["status"] == "Failed"
+    assert "not found on PATH" in e["error"]
+    p = prisnd.cli("run", scripts("x.rb", "puts 1\n"))
+    assert p.returncode == 1
+    assert "not found on PATH" in p.stderr
+
+
+def test_api_run_arbitrary_code_like_the_seed(prisnd):
+    r = prisnd.post("/api/v1/executions", {"source": "print('hello')", "runtime": "python3"})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["id"].startswith("ex-") and body["status"] in ("Pending", "Running", "Completed")
+    e = prisnd.wait_execution(body["id"])
+    assert e["status"] == "Completed" and e["exit_code"] == 0 and e["trigger"] == "api"
+    assert e["duration_ms"] >= 0 and e["started_at"] and e["completed_at"]
+    assert prisnd.get(f"/api/v1/executions/{body['id']}/logs").text == "hello\n"
+
+
+def test_follow_logs_streams_until_the_end(prisnd):
+    src = "import time\nfor i in range(3):\n    print('tick', i, flush=True)\n    time.sleep(0.3)\n"
+    exec_id = prisnd.post("/api/v1/executions", {"source": src, "runtime": "python3"}).json()["id"]
+    with prisnd.get(f"/api/v1/executions/{exec_id}/logs?follow=true", stream=True, timeout=20) as r:
+        assert r.status_code == 200
+        text = b"".join(r.iter_content(None)).decode()
+    assert text == "tick 0\ntick 1\ntick 2\n"
+
+
+def test_cancel_kills_every_descendant(prisnd, tmp_path):
+    marker = tmp_path / "pids"
+    src = f"(sleep 300 & echo $! >> {marker}; setsid sleep 300 & echo $! >> {marker}; wait) & echo $! >> {marker}; sleep 300\n"
+    exec_id = prisnd.post("/api/v1/executions", {"source": src, "runtime": "bash"}).json()["id"]
+    wait_until(lambda: marker.exists() and len(marker.read_text().split()) >= 3, message="children started")
+    pids = [int(x) for x in marker.read_text().split()]
+    r = prisnd.post(f"/api/v1/executions/{exec_id}/cancel")
+    assert r.status_code == 202
+    e = prisnd.wait_execution(exec_id, timeout=20)
+    assert e["status"] == "Failed" and e["error"] == "cancelled"
+    from conftest import pid_alive
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 5, message="descendants to be gone")
+    assert prisnd.post(f"/api/v1/executions/{exec_id}/cancel").status_code == 409
+
+
+def test_executions_list_filters_and_order(prisnd):
+    ids = []
+    for code in (0, 1, 0):
+        ids.append(prisnd.post("/api/v1/executions", {"source": f"exit {code}", "runtime": "bash"}).json()["id"])
+        time.sleep(0.01)
+    for i in ids:
+        prisnd.wait_execution(i)
+    items = prisnd.get("/api/v1/executions").json()["items"]
+    assert [e["id"] for e in items[:3]] == list(reversed(ids))
+    failed = prisnd.get("/api/v1/executions?status=Failed").json()["items"]
+    assert [e["id"] for e in failed] == [ids[1]]
+    assert len(prisnd.get("/api/v1/executions?limit=2").json()["items"]) == 2
+    assert prisnd.get("/api/v1/executions/ex-doesnotexist").status_code == 404

@@ -1,0 +1,519 @@
+# SPDX-License-Identifier: MIT
+"""Secrets, retriggerable jobs and cron, following the seed "Service Interaction in prisn"
+(SPEC §3 Secret/Execution, §4, §5, §6.2, §6.3, §6.5)."""
+import datetime
+import json
+import os
+import pathlib
+import re
+import subprocess
+import time
+
+import pytest
+import requests
+
+from conftest import HTTP_SERVICE, free_port, wait_until
+
+SECRET = "supersecret"
+
+SECRET_SERVICE = """\
+import os
+from http.server import HTTPServer, BaseHTTPRequestHandler
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = os.environ['DATABASE_PASSWORD'].encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *args):
+        pass
+
+HTTPServer.allow_reuse_address = True
+print("api up", flush=True)
+HTTPServer(('', int(os.environ['PORT'])), Handler).serve_forever()
+"""
+
+ENV_JOB = """\
+import json, os
+keys = ["MODE", "EXTRA", "PRISN_DEPLOYMENT", "PRISN_NAMESPACE", "PRISN_EXECUTION_ID", "PRISN_API", "PRISN_INSTANCE"]
+print(json.dumps({k: os.environ.get(k) for k in keys}))
+"""
+
+
+# --- PrisnClient, copied verbatim from the seed (only the server URL is given at construction) --
+
+import requests
+from typing import Optional, Dict, Any
+
+class PrisnClient:
+    def __init__(self, server: str = "http://localhost:7331"):
+        self.server = server
+
+    def list_deployments(self) -> list:
+        resp = requests.get(f"{self.server}/api/v1/deployments")
+        resp.raise_for_status()
+        return resp.json()["items"]
+
+    def get_deployment(self, name: str) -> dict:
+        resp = requests.get(f"{self.server}/api/v1/deployments/{name}")
+        resp.raise_for_status()
+        return resp.json()
+
+    def trigger(self, deployment_id: str, env: Optional[Dict[str, str]] = None) -> str:
+        """Trigger a deployment and return execution ID"""
+        payload = {"deployment_id": deployment_id}
+        if env:
+            payload["env"] = env
+        resp = requests.post(f"{self.server}/api/v1/executions", json=payload)
+        resp.raise_for_status()
+        return resp.json()["id"]
+
+    def wait_for_execution(self, exec_id: str, timeout: int = 300) -> dict:
+        """Wait for execution to complete"""
+        import time
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            resp = requests.get(f"{self.server}/api/v1/executions/{exec_id}")
+            data = resp.json()
+            if data["status"] in ("Completed", "Failed"):
+                return data
+            time.sleep(1)
+        raise TimeoutError(f"Execution {exec_id} didn't complete in {timeout}s")
+
+    def scale(self, name: str, replicas: int):
+        resp = requests.post(
+            f"{self.server}/api/v1/deployments/{name}/scale",
+            json={"replicas": replicas}
+        )
+        resp.raise_for_status()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+def parse_time(s):
+    assert isinstance(s, str) and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", s), s
+    return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def exec_logs(d, exec_id):
+    r = d.get(f"/api/v1/executions/{exec_id}/logs")
+    assert r.status_code == 200, r.text
+    return r
+
+
+def run_job(d, name, env=None, timeout=30):
+    body = {"deployment_id": name}
+    if env is not None:
+        body["env"] = env
+    r = d.post("/api/v1/executions", body)
+    assert r.status_code == 201, r.text
+    e = d.wait_execution(r.json()["id"], timeout)
+    return e
+
+
+# --- secrets ---------------------------------------------------------------------------------
+
+def test_secret_injected_into_service_like_the_seed(daemon_factory, scripts):
+    d = daemon_factory(extra_args=["--log-level", "debug"])
+    p = d.cli("secret", "create", "db-password", "--value", SECRET)
+    assert p.returncode == 0, p.stderr
+    assert SECRET not in p.stdout + p.stderr
+    port = free_port()
+    f = scripts("api.py", SECRET_SERVICE)
+    p = d.cli("deploy", f, "--port", str(port), "--name", "api", "--secret", "db-password:DATABASE_PASSWORD")
+    assert p.returncode == 0, p.stderr
+    d.wait_ready("api", 1)
+    r = wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5), 10, message="api answers")
+    assert r.status_code == 200 and r.text == SECRET
+
+    dep = d.deployment("api")
+    assert dep["secrets"] == [{"secret": "db-password", "env": "DATABASE_PASSWORD"}] or \
+        [(s["secret"], s["env"]) for s in dep["secrets"]] == [("db-password", "DATABASE_PASSWORD")], dep["secrets"]
+
+    # no API response contains the value
+    responses = [
+        d.get("/api/v1/secrets"),
+        d.get("/api/v1/secrets/db-password"),
+        d.get("/api/v1/deployments"),
+        d.get("/api/v1/deployments/api"),
+        d.get("/api/v1/deployments/api?include=source"),
+        d.get("/api/v1/endpoints/api"),
+        d.get("/api/v1/executions"),
+        d.get("/metrics"),
+        d.post("/api/v1/secrets", {"name": "other-pw", "value": SECRET + "-2"}),
+        d.put("/api/v1/secrets/other-pw", {"name": "other-pw", "value": SECRET + "-3"}),
+        d.post("/api/v1/secrets", {"name": "Bad_Name", "value": SECRET}),
+        d.post("/api/v1/secrets", {"name": "db-password", "value": SECRET}),  # 409
+    ]
+    for r in responses:
+        assert r.status_code < 500, (r.request.url, r.status_code)
+        assert SECRET not in r.text, (r.request.method, r.request.url, r.text[:300])
+    meta = d.get("/api/v1/secrets/db-password").json()
+    assert meta["name"] == "db-password" and meta["namespace"] == "default" and meta["keys"] == ["value"]
+    assert meta["created_at"]
+    for args in (("get", "secrets"), ("-o", "json", "get", "secrets"), ("-o", "yaml", "get", "secrets"),
+                 ("status", "api"), ("-o", "json", "get", "apps"), ("get", "secrets", "db-password")):
+        p = d.cli(*args)
+        assert SECRET not in p.stdout + p.stderr, args
+
+    # nor prisnd's own log, nor the database (at rest the value is encrypted)
+    log = d.read_log()
+    assert SECRET not in log
+    files = sorted(d.data_dir.glob("state.db*"))
+    assert files, list(d.data_dir.iterdir())
+    for path in files:
+        assert SECRET.encode() not in path.read_bytes(), path
+    # the service never prints it, so no file prisnd wrote holds it in clear text
+    for path in sorted(d.data_dir.rglob("*")):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+    d.stop()
+    for path in sorted(d.data_dir.glob("state.db*")):
+        assert SECRET.encode() not in path.read_bytes(), path
+    assert SECRET not in d.read_log()
+
+
+def test_secret_in_a_job_and_env_precedence(prisnd, scripts):
+    assert prisnd.cli("secret", "create", "token", "--value", "tok-123").returncode == 0
+    f = scripts("show.py", "import os\nprint(os.environ['TOKEN'])\n")
+    # the deployment's env sets TOKEN too: secrets win (SPEC §6.2)
+    p = prisnd.cli("deploy", f, "--name", "show", "-e", "TOKEN=from-env", "--secret", "token:TOKEN")
+    assert p.returncode == 0, p.stderr
+    e = run_job(prisnd, "show")
+    assert e["status"] == "Completed", e
+    assert exec_logs(prisnd, e["id"]).text == "tok-123\n"
+    # updating the secret is seen by the next run
+    r = prisnd.put("/api/v1/secrets/token", {"name": "token", "value": "tok-456"})
+    assert r.status_code in (200, 201), r.text
+    e = run_job(prisnd, "show")
+    assert exec_logs(prisnd, e["id"]).text == "tok-456\n"
+
+
+def test_secret_from_files_is_byte_exact(prisnd, scripts, tmp_path):
+    crt = ("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n  indented\ttab\r\nwindows line\r\n\n"
+           "ünïcödé ✓ \"quotes\" 'single' $HOME `cmd` \\back\\slash\n-----END CERTIFICATE-----\n\n")
+    key = "no trailing newline = equals; semi; # hash  "
+    ca = "\n\nleading blank lines\n"
+    (tmp_path / "tls.crt.src").write_bytes(crt.encode())
+    (tmp_path / "key.src").write_bytes(key.encode())
+    (tmp_path / "ca.pem").write_bytes(ca.encode())
+    p = prisnd.cli("secret", "create", "api-tls", "--from-file", f"tls.crt={tmp_path / 'tls.crt.src'}",
+                   "--from-file", f"key={tmp_path / 'key.src'}", "--from-file", str(tmp_path / "ca.pem"))
+    assert p.returncode == 0, p.stderr
+    meta = prisnd.get("/api/v1/secrets/api-tls").json()
+    assert sorted(meta["keys"]) == ["ca.pem", "key", "tls.crt"], meta
+    assert "data" not in meta and "value" not in meta
+
+    f = scripts("dump.py", "import json, os\nprint(json.dumps({k: os.environ.get(k) for k in ('CRT', 'KEY', 'CA')}))\n")
+    p = prisnd.cli("deploy", f, "--name", "dump", "--secret", "api-tls/tls.crt:CRT", "--secret", "api-tls/key:KEY",
+                   "--secret", "api-tls/ca.pem:CA")
+    assert p.returncode == 0, p.stderr
+    e = run_job(prisnd, "dump")
+    assert e["status"] == "Completed", e
+    got = json.loads(exec_logs(prisnd, e["id"]).content.decode())
+    assert got["CRT"] == crt
+    assert got["KEY"] == key
+    assert got["CA"] == ca
+
+    # a one-key secret from a file: NAME:ENV injects its only key
+    (tmp_path / "single.txt").write_bytes(b"only\tkey\n")
+    assert prisnd.cli("secret", "create", "single", "--from-file", f"k={tmp_path / 'single.txt'}").returncode == 0
+    f = scripts("one.py", "import json, os\nprint(json.dumps(os.environ['ONE']))\n")
+    assert prisnd.cli("deploy", f, "--name", "one", "--secret", "single:ONE").returncode == 0
+    e = run_job(prisnd, "one")
+    assert e["status"] == "Completed", e
+    assert json.loads(exec_logs(prisnd, e["id"]).text) == "only\tkey\n"
+
+
+def test_secret_via_api_with_data(prisnd):
+    r = prisnd.post("/api/v1/secrets", {"name": "creds", "data": {"user": "alice", "password": "pw-1"}})
+    assert r.status_code == 201, r.text
+    assert "pw-1" not in r.text and "alice" not in r.text
+    body = r.json()
+    assert body["name"] == "creds" and sorted(body["keys"]) == ["password", "user"]
+    r = prisnd.post("/api/v1/deployments", {
+        "name": "who", "runtime": "bash", "source": "echo \"$U:$P\"\n",
+        "secrets": [{"secret": "creds", "key": "user", "env": "U"}, {"secret": "creds", "key": "password", "env": "P"}]})
+    assert r.status_code == 201, r.text
+    e = run_job(prisnd, "who")
+    assert exec_logs(prisnd, e["id"]).text == "alice:pw-1\n"
+
+
+def test_get_and_delete_secrets(prisnd, tmp_path):
+    assert prisnd.cli("secret", "create", "db-password", "--value", SECRET).returncode == 0
+    (tmp_path / "a").write_text("A")
+    (tmp_path / "b").write_text("B")
+    assert prisnd.cli("secret", "create", "multi", "--from-file", f"tls.crt={tmp_path / 'a'}",
+                      "--from-file", f"key={tmp_path / 'b'}").returncode == 0
+    p = prisnd.cli("get", "secrets")
+    assert p.returncode == 0, p.stderr
+    lines = [l for l in p.stdout.splitlines() if l.strip()]
+    assert lines[0].split()[:2] == ["NAME", "KEYS"], p.stdout
+    rows = {l.split()[0]: l for l in lines[1:]}
+    assert set(rows) == {"db-password", "multi"}, p.stdout
+    assert "value" in rows["db-password"]
+    assert "tls.crt" in rows["multi"] and "key" in rows["multi"]
+    assert SECRET not in p.stdout
+    items = prisnd.get("/api/v1/secrets").json()["items"]
+    assert sorted(i["name"] for i in items) == ["db-password", "multi"]
+    for i in items:
+        assert set(i) >= {"name", "namespace", "created_at", "keys"}, i
+        assert "value" not in i and "data" not in i
+
+    p = prisnd.cli("delete", "secret", "db-password")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.get("/api/v1/secrets/db-password").status_code == 404
+    p = prisnd.cli("secret", "delete", "multi")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.get("/api/v1/secrets/multi").status_code == 404
+    assert prisnd.get("/api/v1/secrets").json()["items"] == []
+    p = prisnd.cli("delete", "secret", "db-password")
+    assert p.returncode == 1
+
+
+def test_secrets_are_namespaced(prisnd, scripts):
+    assert prisnd.cli("-n", "other", "secret", "create", "pw", "--value", "x").returncode == 0
+    assert prisnd.get("/api/v1/secrets/pw").status_code == 404
+    assert prisnd.get("/api/v1/secrets/pw?namespace=other").status_code == 200
+    f = scripts("pw.py", "import os\nprint(os.environ['PW'])\n")
+    # the secret exists only in 'other'
+    assert prisnd.cli("deploy", f, "--name", "pw", "--secret", "pw:PW").returncode == 1
+    assert prisnd.cli("-n", "other", "deploy", f, "--name", "pw", "--secret", "pw:PW").returncode == 0
+
+
+# --- jobs ------------------------------------------------------------------------------------
+
+BACKUP = "import os\nprint('backup done', os.environ.get('TARGET', 'all'))\n"
+
+
+def test_retrigger_job_cli_and_curl_like_the_seed(prisnd, scripts):
+    f = scripts("backup.py", BACKUP)
+    p = prisnd.cli("deploy", f, "--name", "backup-job")
+    assert p.returncode == 0, p.stderr
+    dep = prisnd.deployment("backup-job")
+    assert dep["type"] == "job" and dep["status"]["phase"] == "Idle"
+    p = prisnd.cli("trigger", "backup-job")
+    assert p.returncode == 0, p.stderr
+    first = p.stdout.strip()
+    assert prisnd.wait_execution(first)["status"] == "Completed"
+    assert exec_logs(prisnd, first).text == "backup done all\n"
+
+    curl = subprocess.run(
+        ["curl", "-sS", "-w", "\n%{http_code}", "-X", "POST", f"{prisnd.api}/api/v1/executions",
+         "-H", "Content-Type: application/json", "-d", '{"deployment_id": "backup-job"}'],
+        capture_output=True, text=True, timeout=20)
+    assert curl.returncode == 0, curl.stderr
+    body, code = curl.stdout.rsplit("\n", 1)
+    assert code == "201", curl.stdout
+    second = json.loads(body)["id"]
+    assert second != first
+    e = prisnd.wait_execution(second)
+    assert e["status"] == "Completed" and e["trigger"] == "api" and e["deployment_id"] == "backup-job"
+
+    # deploy-system.sh's variant: no Content-Type header (curl sends a form type), server without scheme
+    hostport = prisnd.api[len("http://"):]
+    curl = subprocess.run(
+        ["curl", "-sS", "-w", "\n%{http_code}", "-X", "POST", f"http://{hostport}/api/v1/executions",
+         "-d", '{"deployment_id":"backup-job"}'], capture_output=True, text=True, timeout=20)
+    body, code = curl.stdout.rsplit("\n", 1)
+    assert code == "201", curl.stdout
+    assert prisnd.wait_execution(json.loads(body)["id"])["status"] == "Completed"
+
+    items = prisnd.get("/api/v1/executions?deployment=backup-job").json()["items"]
+    assert len(items) == 3
+    assert items[-1]["id"] == first
+    assert prisnd.deployment("backup-job")["status"]["phase"] == "Idle"
+
+
+def test_seed_prisn_client(prisnd, scripts):
+    prisnd.cli("deploy", scripts("backup.py", BACKUP), "--name", "backup-job", check=True)
+    port = free_port()
+    prisnd.cli("deploy", scripts("web.py", HTTP_SERVICE), "--name", "web", "--port", str(port), check=True)
+    client = PrisnClient(prisnd.api)
+
+    exec_id = client.trigger("backup-job")
+    result = client.wait_for_execution(exec_id, timeout=30)
+    assert result["status"] == "Completed"
+    assert f"Backup completed: {result['status']}" == "Backup completed: Completed"
+
+    exec_id = client.trigger("backup-job", env={"TARGET": "db"})
+    assert client.wait_for_execution(exec_id, timeout=30)["status"] == "Completed"
+    assert exec_logs(prisnd, exec_id).text == "backup done db\n"
+
+    names = sorted(d["name"] for d in client.list_deployments())
+    assert names == ["backup-job", "web"]
+    dep = client.get_deployment("backup-job")
+    assert dep["name"] == "backup-job" and dep["type"] == "job"
+    assert client.get_deployment("web")["port"] == port  # the seed's get_service_port()
+
+    prisnd.wait_ready("web", 1)
+    client.scale("web", 2)
+    prisnd.wait_ready("web", 2)
+    assert client.get_deployment("web")["replicas"] == 2
+    with pytest.raises(requests.HTTPError):
+        client.get_deployment("nope")
+    with pytest.raises(requests.HTTPError):
+        client.trigger("nope")
+
+
+def test_execution_env_overrides_and_prisn_variables(prisnd, scripts):
+    r = prisnd.post("/api/v1/deployments", {"name": "envjob", "runtime": "python3", "source": ENV_JOB,
+                                            "env": {"MODE": "default"}})
+    assert r.status_code == 201, r.text
+    e = run_job(prisnd, "envjob")
+    out = json.loads(exec_logs(prisnd, e["id"]).text)
+    assert out["MODE"] == "default" and out["EXTRA"] is None
+    assert out["PRISN_DEPLOYMENT"] == "envjob"
+    assert out["PRISN_NAMESPACE"] == "default"
+    assert out["PRISN_EXECUTION_ID"] == e["id"]
+    assert out["PRISN_API"] and out["PRISN_API"].startswith("http")
+    assert out["PRISN_INSTANCE"] is None
+
+    e = run_job(prisnd, "envjob", env={"MODE": "override", "EXTRA": "x y=z"})
+    out = json.loads(exec_logs(prisnd, e["id"]).text)
+    assert out["MODE"] == "override" and out["EXTRA"] == "x y=z"
+    # the override was for that run only
+    e = run_job(prisnd, "envjob")
+    assert json.loads(exec_logs(prisnd, e["id"]).text)["MODE"] == "default"
+    assert prisnd.deployment("envjob")["env"] == {"MODE": "default"}
+
+    # in another namespace
+    r = prisnd.post("/api/v1/deployments?namespace=other", {"name": "envjob", "runtime": "python3", "source": ENV_JOB})
+    assert r.status_code == 201, r.text
+    r = prisnd.post("/api/v1/executions?namespace=other", {"deployment_id": "envjob"})
+    assert r.status_code == 201, r.text
+    e = prisnd.wait_execution(r.json()["id"])
+    out = json.loads(exec_logs(prisnd, e["id"]).text)
+    assert out["PRISN_NAMESPACE"] == "other" and out["PRISN_DEPLOYMENT"] == "envjob"
+    assert e["namespace"] == "other"
+
+
+def test_job_triggers_another_job_through_prisn_api(prisnd):
+    assert prisnd.post("/api/v1/deployments", {"name": "reindex-job", "runtime": "python3",
+                                               "source": "print('reindexed')\n"}).status_code == 201
+    src = ("import json, os, urllib.request\n"
+           "req = urllib.request.Request(os.environ['PRISN_API'] + '/api/v1/executions',\n"
+           "    data=json.dumps({'deployment_id': 'reindex-job'}).encode(), method='POST',\n"
+           "    headers={'Content-Type': 'application/json'})\n"
+           "print(json.loads(urllib.request.urlopen(req, timeout=10).read())['id'])\n")
+    r = prisnd.post("/api/v1/executions", {"source": src, "runtime": "python3"})
+    assert r.status_code == 201
+    e = prisnd.wait_execution(r.json()["id"])
+    assert e["status"] == "Completed", (e, exec_logs(prisnd, e["id"]).text)
+    child = exec_logs(prisnd, e["id"]).text.strip()
+    c = prisnd.wait_execution(child)
+    assert c["status"] == "Completed" and c["deployment_id"] == "reindex-job"
+
+
+def test_job_timeout_from_the_deployment(prisnd):
+    r = prisnd.put("/api/v1/deployments/slowjob", {"name": "slowjob", "runtime": "bash",
+                                                  "source": "echo start\nsleep 30\necho never\n", "timeout": "1s"})
+    assert r.status_code in (200, 201), r.text
+    assert prisnd.deployment("slowjob")["timeout"] == "1s"
+    started = time.monotonic()
+    e = run_job(prisnd, "slowjob", timeout=20)
+    assert time.monotonic() - started < 15
+    assert e["status"] == "Failed", e
+    assert e["error"].startswith("timeout"), e
+    assert e["duration_ms"] is None or e["duration_ms"] < 10000
+    assert exec_logs(prisnd, e["id"]).text == "start\n"
+
+
+def test_failed_job_reports_exit_code(prisnd):
+    prisnd.post("/api/v1/deployments", {"name": "fails", "runtime": "bash", "source": "echo bad >&2; exit 7\n"})
+    e = run_job(prisnd, "fails")
+    assert e["status"] == "Failed" and e["exit_code"] == 7 and e["error"], e
+    assert exec_logs(prisnd, e["id"]).text == "bad\n"
+
+
+def test_execution_history_is_capped_per_deployment(daemon_factory, tmp_path):
+    cfg = tmp_path / "hist.yaml"
+    cfg.write_text("supervisor: {executionHistory: 3}\n")
+    d = daemon_factory(extra_args=["--config", str(cfg)])
+    for name in ("capped", "other-job"):
+        r = d.post("/api/v1/deployments", {"name": name, "runtime": "bash", "source": "echo run $PRISN_EXECUTION_ID\n"})
+        assert r.status_code == 201, r.text
+    other = run_job(d, "other-job")["id"]
+    ids = []
+    for _ in range(5):
+        ids.append(run_job(d, "capped")["id"])
+        time.sleep(0.01)
+    items = d.get("/api/v1/executions?deployment=capped").json()["items"]
+    assert [e["id"] for e in items] == list(reversed(ids[-3:])), [e["id"] for e in items]
+    assert d.get(f"/api/v1/executions/{ids[0]}").status_code == 404
+    assert d.get(f"/api/v1/executions/{ids[-1]}").status_code == 200
+    # other deployments keep theirs
+    assert [e["id"] for e in d.get("/api/v1/executions?deployment=other-job").json()["items"]] == [other]
+    all_ids = [e["id"] for e in d.get("/api/v1/executions").json()["items"]]
+    assert ids[0] not in all_ids and ids[1] not in all_ids and other in all_ids
+
+
+# --- cron ------------------------------------------------------------------------------------
+
+def test_cron_next_run_without_waiting(prisnd, scripts):
+    f = scripts("nightly.py", "print('cleanup')\n")
+    p = prisnd.cli("deploy", f, "--schedule", "0 3 * * *", "--name", "nightly-cleanup")
+    assert p.returncode == 0, p.stderr
+    d = prisnd.deployment("nightly-cleanup")
+    assert d["type"] == "cron" and d["schedule"] == "0 3 * * *"
+    assert d["last_run"] is None
+    nxt = parse_time(d["next_run"]).astimezone()  # local time zone (SPEC §6.5)
+    now = datetime.datetime.now().astimezone()
+    assert now < nxt <= now + datetime.timedelta(days=1, minutes=1)
+    assert (nxt.hour, nxt.minute, nxt.second) == (3, 0, 0), nxt
+    assert d["status"]["phase"] == "Idle"
+    # a cron deployment can be triggered by hand too
+    e = run_job(prisnd, "nightly-cleanup")
+    assert e["status"] == "Completed" and e["trigger"] == "api"
+
+    r = prisnd.post("/api/v1/deployments", {"name": "hourly", "runtime": "python3", "source": "print(1)\n",
+                                            "schedule": "@hourly"})
+    assert r.status_code == 201, r.text
+    nxt = parse_time(prisnd.deployment("hourly")["next_run"]).astimezone()
+    assert (nxt.minute, nxt.second) == (0, 0) and nxt > now and nxt <= now + datetime.timedelta(hours=1, minutes=1)
+
+    # get apps shows a NEXT RUN for cron deployments
+    out = prisnd.cli("get", "apps", check=True).stdout
+    assert "NEXT RUN" in out.splitlines()[0], out
+    row = [l for l in out.splitlines() if l.startswith("nightly-cleanup ")][0]
+    assert re.search(r"\d\d:\d\d", row), row
+
+
+def test_cron_tick_runs_the_job(prisnd, scripts):
+    f = scripts("task.py", "import os\nprint('tick from', os.environ['PRISN_DEPLOYMENT'])\n")
+    p = prisnd.cli("deploy", f, "--schedule", "* * * * *", "--name", "ticker")
+    assert p.returncode == 0, p.stderr
+    d = prisnd.deployment("ticker")
+    assert d["type"] == "cron"
+    assert d["last_run"] is None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    nxt = parse_time(d["next_run"])
+    assert now < nxt <= now + datetime.timedelta(seconds=61), (now, nxt)
+    assert nxt.second == 0
+
+    out = prisnd.cli("get", "apps", check=True).stdout
+    lines = out.splitlines()
+    assert "NEXT RUN" in lines[0], out
+    row = [l for l in lines if l.startswith("ticker ")][0]
+    col = lines[0].index("NEXT RUN")
+    assert row[col:].strip() and not row[col:].startswith("-"), out
+
+    def cron_run():
+        items = prisnd.get("/api/v1/executions?deployment=ticker").json()["items"]
+        done = [e for e in items if e["trigger"] == "cron" and e["status"] in ("Completed", "Failed")]
+        return done[0] if done else None
+
+    e = wait_until(cron_run, timeout=max(5.0, (nxt - now).total_seconds() + 10), interval=0.5,
+                   message="the first cron tick")
+    assert e["status"] == "Completed", e
+    assert exec_logs(prisnd, e["id"]).text == "tick from ticker\n"
+    started = parse_time(e["started_at"] or e["created_at"])
+    assert abs((started - nxt).total_seconds()) < 5, (started, nxt)
+    d = wait_until(lambda: (lambda x: x if x["last_run"] else None)(prisnd.deployment("ticker")), 5,
+                   message="last_run to be set")
+    last = parse_time(d["last_run"])
+    assert abs((last - nxt).total_seconds()) < 5, (last, nxt)
+    assert parse_time(d["next_run"]) > nxt
+    assert prisnd.cli("logs", "ticker", check=True).stdout == "tick from ticker\n"

@@ -1,0 +1,549 @@
+# SPDX-License-Identifier: MIT
+"""Services in host network mode: replicas, the published L4 port, scaling, restarts and
+backoff, logs, rolling updates, delete, and the seed's multi-service examples (SPEC §3, §4,
+§6.4, §7.1, §7.4; seeds/003 "Building Multi-Service Systems")."""
+import os
+import signal
+import socket
+import threading
+import time
+
+import requests
+
+from conftest import HTTP_SERVICE, free_port, pid_alive, wait_until
+
+GRACEFUL_SERVICE = HTTP_SERVICE.replace("HTTPServer.allow_reuse_address = True\n", """\
+import signal
+def _term(*_):
+    with open(os.environ["TERM_MARKER"], "a") as f:
+        f.write("term " + os.environ["PRISN_INSTANCE"] + "\\n")
+    os._exit(0)
+signal.signal(signal.SIGTERM, _term)
+HTTPServer.allow_reuse_address = True
+""")
+assert "TERM_MARKER" in GRACEFUL_SERVICE
+
+
+# --- helpers --------------------------------------------------------------------------------
+def fetch(port, path="/", timeout=5):
+    """One GET over a fresh connection (requests.get builds a new Session each call)."""
+    r = requests.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
+    r.raise_for_status()
+    return r.text.strip()
+
+
+def answers(port, count, path="/"):
+    """The bodies of `count` requests through `port`."""
+    return [fetch(port, path) for _ in range(count)]
+
+
+def port_closed(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        try:
+            s.connect(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def deploy(prisnd, file, name, port, replicas, *extra):
+    p = prisnd.cli("deploy", file, "--name", name, "--port", str(port), "--replicas", str(replicas), *extra)
+    assert p.returncode == 0, f"deploy failed: {p.stdout}\n{p.stderr}\n{prisnd.read_log()[-3000:]}"
+    return p
+
+
+def pids_by_instance(prisnd, name):
+    return {ep["instance"]: ep["pid"] for ep in prisnd.endpoints(name)}
+
+
+class Load:
+    """Background requests through a published port, each on a new connection, until stopped.
+    Bounded: at most `max_requests` and `max_seconds`."""
+
+    def __init__(self, port, path="/", max_requests=5000, max_seconds=60):
+        self.port, self.path = port, path
+        self.max_requests, self.max_seconds = max_requests, max_seconds
+        self.ok, self.failures = [], []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        deadline = time.monotonic() + self.max_seconds
+        for _ in range(self.max_requests):
+            if self._stop.is_set() or time.monotonic() > deadline:
+                break
+            try:
+                self.ok.append(fetch(self.port, self.path))
+            except Exception as e:  # noqa: BLE001 - every failure counts
+                self.failures.append(repr(e))
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(15)
+        assert not self._thread.is_alive()
+
+    def seen(self, predicate):
+        return any(predicate(a) for a in list(self.ok))
+
+
+# --- deploy, endpoints, the published port --------------------------------------------------
+def test_deploy_replicas_endpoints_and_round_robin(prisnd, scripts):
+    port = free_port()
+    f = scripts("api.py", HTTP_SERVICE)
+    p = deploy(prisnd, f, "api", port, 3)
+    assert "api" in p.stdout
+    prisnd.wait_ready("api", 3)
+
+    body = prisnd.get("/api/v1/endpoints/api").json()
+    assert body["name"] == "api"
+    eps = body["endpoints"]
+    assert sorted(ep["instance"] for ep in eps) == ["api-0", "api-1", "api-2"]
+    inst_ports = [ep["port"] for ep in eps]
+    assert len(set(inst_ports)) == 3 and port not in inst_ports
+    for ep in eps:
+        assert ep["healthy"] is True
+        assert ep["ip"] == "127.0.0.1"
+        assert isinstance(ep["pid"], int) and pid_alive(ep["pid"])
+        # every instance answers on its own PORT with its own name
+        assert fetch(ep["port"]).split()[0] == ep["instance"]
+
+    d = prisnd.deployment("api")
+    assert d["port"] == port
+    assert d["type"] == "service" and d["replicas"] == 3
+    assert d["status"]["ready_replicas"] == 3 and d["status"]["desired_replicas"] == 3
+
+    # the deployment's port is published by the L4 proxy, round-robin over the healthy instances
+    seen = {a.split()[0] for a in answers(port, 12)}
+    assert seen == {"api-0", "api-1", "api-2"}
+
+
+def test_cli_get_endpoints_and_apps(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 3)
+    prisnd.wait_ready("api", 3)
+    eps = prisnd.endpoints("api")
+
+    p = prisnd.cli("get", "endpoints", "api")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert lines[0].split() == ["NAME", "ENDPOINTS"]
+    assert len(lines) == 2 and lines[1].split()[0] == "api"
+    for ep in eps:
+        assert f"127.0.0.1:{ep['port']}" in lines[1]
+    # aligned columns: ENDPOINTS starts where the row's second column starts
+    assert lines[1].index("127.0.0.1") == lines[0].index("ENDPOINTS")
+
+    p = prisnd.cli("get", "endpoints", "api", "-o", "wide")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    header = lines[0].split()
+    assert "HEALTH" in header
+    assert len(lines) == 4
+    for line in lines[1:]:
+        assert "healthy" in line.split()
+
+    p = prisnd.cli("get", "apps")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    header = lines[0].split()
+    assert header[0] == "NAME" and "READY" in header
+    row = [l for l in lines[1:] if l.split()[0] == "api"]
+    assert len(row) == 1
+    assert "3/3" in row[0].split()
+    assert str(port) in row[0].split()
+
+
+# --- scaling -------------------------------------------------------------------------------
+def test_scale_up_and_down_cli_and_api(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 3)
+    prisnd.wait_ready("api", 3)
+    before = pids_by_instance(prisnd, "api")
+
+    p = prisnd.cli("scale", "api", "5")
+    assert p.returncode == 0, p.stderr
+    prisnd.wait_ready("api", 5)
+    now = pids_by_instance(prisnd, "api")
+    assert sorted(now) == [f"api-{i}" for i in range(5)]
+    for inst, pid in before.items():  # scaling up leaves the existing instances alone
+        assert now[inst] == pid
+    assert prisnd.deployment("api")["replicas"] == 5
+    assert {a.split()[0] for a in answers(port, 15)} == {f"api-{i}" for i in range(5)}
+
+    r = prisnd.post("/api/v1/deployments/api/scale", {"replicas": 2})
+    assert r.status_code == 200, r.text
+    wait_until(lambda: sorted(pids_by_instance(prisnd, "api")) == ["api-0", "api-1"], 20,
+               message="scale down to api-0, api-1")
+    prisnd.wait_ready("api", 2)
+    after = pids_by_instance(prisnd, "api")
+    assert after == {"api-0": now["api-0"], "api-1": now["api-1"]}
+    removed = [now[f"api-{i}"] for i in (2, 3, 4)]
+    wait_until(lambda: not any(pid_alive(p) for p in removed), 15, message="removed instances to exit")
+    assert {a.split()[0] for a in answers(port, 8)} == {"api-0", "api-1"}
+    d = prisnd.deployment("api")
+    assert d["replicas"] == 2 and d["status"]["desired_replicas"] == 2
+
+    # scale to zero: Stopped, no instances
+    p = prisnd.cli("scale", "api", "0")
+    assert p.returncode == 0, p.stderr
+    prisnd.wait_phase("api", "Stopped")
+    wait_until(lambda: prisnd.endpoints("api") == [], 15, message="no instances")
+    wait_until(lambda: not any(pid_alive(p) for p in after.values()), 15, message="instances to exit")
+
+
+# --- restarts and backoff ------------------------------------------------------------------
+def test_killed_instance_is_restarted_and_port_keeps_answering(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 3)
+    prisnd.wait_ready("api", 3)
+    assert prisnd.deployment("api")["status"]["restarts"] == 0
+    victim = pids_by_instance(prisnd, "api")["api-1"]
+
+    with Load(port) as load:
+        wait_until(lambda: len(load.ok) >= 5, 10, message="load to start")
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: not pid_alive(victim), 5, message="victim to die")
+
+        def restarted():
+            eps = {ep["instance"]: ep for ep in prisnd.endpoints("api")}
+            ep = eps.get("api-1")
+            return ep and ep["pid"] != victim and ep["healthy"] and pid_alive(ep["pid"])
+        wait_until(restarted, 20, message="api-1 to come back with a new pid")
+        prisnd.wait_ready("api", 3)
+        count = len(load.ok)
+        wait_until(lambda: len(load.ok) >= count + 10, 10, message="more requests after the restart")
+    assert load.failures == [], f"{len(load.failures)} failed of {len(load.ok) + len(load.failures)}: {load.failures[:5]}"
+    d = prisnd.deployment("api")
+    assert d["status"]["restarts"] >= 1
+    eps = {ep["instance"]: ep for ep in prisnd.endpoints("api")}
+    assert eps["api-1"]["restarts"] >= 1
+    assert eps["api-0"]["restarts"] == 0
+    assert load.seen(lambda a: a.startswith("api-1"))
+
+
+def test_crashing_service_goes_to_crashloop_with_growing_backoff(prisnd, scripts):
+    port = free_port()
+    f = scripts("crash.py", "import sys\nprint('starting and dying', flush=True)\nsys.exit(3)\n")
+    started = time.monotonic()
+    deploy(prisnd, f, "crashy", port, 1)
+    prisnd.wait_phase("crashy", "CrashLoop", timeout=10)
+    d = prisnd.deployment("crashy")
+    assert d["status"]["message"], d["status"]
+    assert d["status"]["ready_replicas"] == 0
+    # the time each restart is counted: the gaps grow (1 s then 2 s of backoff, plus start-up)
+    seen_at = {}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        n = prisnd.deployment("crashy")["status"]["restarts"]
+        seen_at.setdefault(n, time.monotonic())
+        if n >= 3:
+            break
+        time.sleep(0.05)
+    assert {1, 2, 3} <= set(seen_at), f"restarts did not grow to 3: {seen_at}"
+    first_gap, second_gap = seen_at[2] - seen_at[1], seen_at[3] - seen_at[2]
+    assert first_gap >= 0.8, (first_gap, second_gap)
+    assert second_gap >= first_gap + 0.5, (first_gap, second_gap)
+    # 1 s, 2 s, 4 s: by ~4.5 s after the deploy there were at most 3-4 exits, not dozens
+    time.sleep(max(0.0, 4.5 - (time.monotonic() - started)))
+    restarts = prisnd.deployment("crashy")["status"]["restarts"]
+    assert 2 <= restarts <= 4, restarts
+    st = prisnd.deployment("crashy")["status"]
+    assert st["phase"] in ("CrashLoop", "Pending"), st
+    p = prisnd.cli("get", "apps")
+    assert "CrashLoop" in p.stdout or "Pending" in p.stdout
+
+
+# --- logs ----------------------------------------------------------------------------------
+def test_logs_prefixed_tail_and_follow(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2)
+    prisnd.wait_ready("api", 2)
+    answers(port, 4)  # each request logs "request /" in the instance that served it
+
+    def both_prefixes(text):
+        return "[api-0] listening on" in text and "[api-1] listening on" in text
+    wait_until(lambda: both_prefixes(prisnd.get("/api/v1/deployments/api/logs").text), 10,
+               message="both instances in the logs")
+    r = prisnd.get("/api/v1/deployments/api/logs")
+    assert r.status_code == 200
+    assert r.headers["Content-Type"].startswith("text/plain")
+    for line in r.text.splitlines():
+        assert line.startswith("[api-0] ") or line.startswith("[api-1] "), line
+
+    p = prisnd.cli("logs", "api")
+    assert p.returncode == 0, p.stderr
+    assert both_prefixes(p.stdout)
+
+    p = prisnd.cli("logs", "api", "--tail", "2")
+    assert p.returncode == 0, p.stderr
+    assert len(p.stdout.splitlines()) == 2, p.stdout
+    r = prisnd.get("/api/v1/deployments/api/logs?tail=2")
+    assert len(r.text.splitlines()) == 2, r.text
+
+    # follow: new lines arrive on an open stream
+    with prisnd.get("/api/v1/deployments/api/logs?follow=true", stream=True, timeout=(5, 10)) as r:
+        assert r.status_code == 200
+        fetch(port, "/follow-marker-1")
+        got = b""
+        deadline = time.monotonic() + 10
+        for chunk in r.iter_content(None):
+            got += chunk
+            if b"/follow-marker-1" in got or len(got) > 1_000_000 or time.monotonic() > deadline:
+                break
+    assert b"request /follow-marker-1" in got, got[-2000:]
+    line = [l for l in got.decode().splitlines() if "follow-marker-1" in l][0]
+    assert line.startswith("[api-0] ") or line.startswith("[api-1] ")
+
+
+# --- rolling updates -----------------------------------------------------------------------
+def test_rolling_update_by_redeploy_has_no_failed_requests(prisnd, scripts):
+    port = free_port()
+    f = scripts("api.py", HTTP_SERVICE)
+    deploy(prisnd, f, "api", port, 2, "-e", "VERSION=v1")
+    prisnd.wait_ready("api", 2)
+    old_gen = prisnd.deployment("api")["generation"]
+    old_pids = set(prisnd.instance_pids("api"))
+    assert all(a.endswith(" v1") for a in answers(port, 4))
+
+    with Load(port) as load:
+        wait_until(lambda: len(load.ok) >= 5, 10, message="load to start")
+        p = deploy(prisnd, f, "api", port, 2, "-e", "VERSION=v2")
+        assert "updated" in p.stdout
+
+        def rolled():
+            eps = prisnd.endpoints("api")
+            return (len(eps) == 2 and all(ep["generation"] > old_gen and ep["healthy"] for ep in eps)
+                    and not set(ep["pid"] for ep in eps) & old_pids)
+        wait_until(rolled, 30, message="every instance on the new generation")
+        wait_until(lambda: all(a.endswith(" v2") for a in answers(port, 4)), 10, message="v2 answers")
+        count = len(load.ok)
+        wait_until(lambda: len(load.ok) >= count + 5, 10, message="more requests after the rollout")
+    assert load.failures == [], f"{len(load.failures)} failed of {len(load.ok) + len(load.failures)}: {load.failures[:5]}"
+    assert load.seen(lambda a: a.endswith(" v1")) and load.seen(lambda a: a.endswith(" v2"))
+    wait_until(lambda: not any(pid_alive(p) for p in old_pids), 15, message="old instances to exit")
+    assert prisnd.deployment("api")["env"]["VERSION"] == "v2"
+
+
+def test_rolling_restart_has_no_failed_requests(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2)
+    prisnd.wait_ready("api", 2)
+    old_pids = set(prisnd.instance_pids("api"))
+
+    with Load(port) as load:
+        wait_until(lambda: len(load.ok) >= 5, 10, message="load to start")
+        p = prisnd.cli("restart", "api")
+        assert p.returncode == 0, p.stderr
+
+        def rolled():
+            eps = prisnd.endpoints("api")
+            return (len(eps) == 2 and all(ep["healthy"] for ep in eps)
+                    and not set(ep["pid"] for ep in eps) & old_pids)
+        wait_until(rolled, 30, message="every instance replaced")
+        prisnd.wait_ready("api", 2)
+        count = len(load.ok)
+        wait_until(lambda: len(load.ok) >= count + 5, 10, message="more requests after the restart")
+    assert load.failures == [], f"{len(load.failures)} failed of {len(load.ok) + len(load.failures)}: {load.failures[:5]}"
+    wait_until(lambda: not any(pid_alive(p) for p in old_pids), 15, message="old instances to exit")
+    assert {a.split()[0] for a in answers(port, 6)} == {"api-0", "api-1"}
+
+
+def test_put_rolls_on_spec_change_but_not_on_replicas_only(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2, "-e", "VERSION=v1")
+    prisnd.wait_ready("api", 2)
+    spec = prisnd.get("/api/v1/deployments/api?include=source").json()
+    assert "source" in spec and "listening on" in spec["source"]
+    body = {"name": "api", "source": spec["source"], "filename": "api.py", "port": port,
+            "replicas": 3, "env": {"VERSION": "v1"}}
+
+    # only replicas changed: the existing instances keep running
+    before = pids_by_instance(prisnd, "api")
+    r = prisnd.put("/api/v1/deployments/api", body)
+    assert r.status_code == 200, r.text
+    prisnd.wait_ready("api", 3)
+    after = pids_by_instance(prisnd, "api")
+    assert after["api-0"] == before["api-0"] and after["api-1"] == before["api-1"]
+    assert sorted(after) == ["api-0", "api-1", "api-2"]
+
+    # a changed env rolls every instance
+    body["env"] = {"VERSION": "v2"}
+    r = prisnd.put("/api/v1/deployments/api", body)
+    assert r.status_code == 200, r.text
+
+    def rolled():
+        eps = prisnd.endpoints("api")
+        return len(eps) == 3 and all(ep["healthy"] for ep in eps) and not set(ep["pid"] for ep in eps) & set(after.values())
+    wait_until(rolled, 40, message="every instance rolled")
+    wait_until(lambda: all(a.endswith(" v2") for a in answers(port, 6)), 10, message="v2 answers")
+    assert prisnd.deployment("api")["env"] == {"VERSION": "v2"}
+
+
+# --- delete --------------------------------------------------------------------------------
+def test_delete_stops_instances_closes_port_and_keeps_history(prisnd, scripts, tmp_path):
+    port = free_port()
+    term_marker = tmp_path / "terms"
+    deploy(prisnd, scripts("api.py", GRACEFUL_SERVICE), "api", port, 2, "-e", f"TERM_MARKER={term_marker}")
+    job = prisnd.cli("deploy", scripts("job.sh", "echo job ran\n"), "--name", "once")
+    assert job.returncode == 0, job.stderr
+    prisnd.wait_ready("api", 2)
+    pids = prisnd.instance_pids("api")
+    assert fetch(port).startswith("api-")
+    exec_id = prisnd.post("/api/v1/executions", {"deployment_id": "once"}).json()["id"]
+    assert prisnd.wait_execution(exec_id)["status"] == "Completed"
+
+    r = prisnd.delete("/api/v1/deployments/api")
+    assert r.status_code in (200, 202, 204), r.text
+    assert prisnd.get("/api/v1/deployments/api").status_code == 404
+    assert prisnd.get("/api/v1/endpoints/api").status_code == 404
+    wait_until(lambda: not any(pid_alive(p) for p in pids), 15, message="instances to exit")
+    # gracefully: each instance got SIGTERM (its handler ran) rather than a bare SIGKILL
+    assert sorted(term_marker.read_text().splitlines()) == ["term api-0", "term api-1"]
+    wait_until(lambda: port_closed(port), 10, message="published port to close")
+    names = [d["name"] for d in prisnd.get("/api/v1/deployments").json()["items"]]
+    assert "api" not in names and "once" in names
+
+    p = prisnd.cli("delete", "once")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.get("/api/v1/deployments/once").status_code == 404
+    e = prisnd.get(f"/api/v1/executions/{exec_id}")
+    assert e.status_code == 200 and e.json()["status"] == "Completed"
+    items = prisnd.get("/api/v1/executions?deployment=once").json()["items"]
+    assert [x["id"] for x in items] == [exec_id]
+    assert prisnd.get(f"/api/v1/executions/{exec_id}/logs").text == "job ran\n"
+
+    # the name is free again, and so is the port
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 1)
+    prisnd.wait_ready("api", 1)
+    assert fetch(port).startswith("api-0")
+
+
+# --- multi-service systems (the seed's examples) -------------------------------------------
+WEBHOOK_RECEIVER = """\
+# webhook-receiver.py
+import os
+import requests
+from http.server import HTTPServer, BaseHTTPRequestHandler
+
+QUEUE_SERVICE = os.environ.get('QUEUE_SERVICE', 'http://localhost:8081')
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        # Receive webhook, forward to queue
+        data = self.rfile.read(int(self.headers['Content-Length']))
+        requests.post(f"{QUEUE_SERVICE}/enqueue", data=data)
+        self.send_response(202)
+        self.end_headers()
+
+HTTPServer(('', int(os.environ['PORT'])), Handler).serve_forever()
+"""
+
+QUEUE_WORKER = """\
+# queue-worker.py
+import json, os, threading
+from http.server import HTTPServer, BaseHTTPRequestHandler
+
+items = []
+lock = threading.Lock()
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def reply(self, code, body=b""):
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_POST(self):
+        data = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        if self.path != "/enqueue":
+            return self.reply(404)
+        with lock:
+            items.append(data.decode())
+        print("enqueued", data.decode(), "db", os.environ.get("DATABASE_URL"), flush=True)
+        self.reply(200)
+    def do_GET(self):
+        with lock:
+            body = json.dumps({"count": len(items), "items": items}).encode()
+        self.reply(200, body)
+    def log_message(self, fmt, *args):
+        pass
+
+HTTPServer(('', int(os.environ['PORT'])), Handler).serve_forever()
+"""
+
+
+def test_webhook_receiver_forwards_to_queue_worker(prisnd, scripts):
+    api_port, worker_port = free_port(), free_port()
+    assert api_port != worker_port
+    worker = scripts("queue-worker.py", QUEUE_WORKER)
+    receiver = scripts("webhook-receiver.py", WEBHOOK_RECEIVER)
+    p = prisnd.cli("deploy", worker, "--port", str(worker_port), "--name", "queue-worker",
+                   "-e", "DATABASE_URL=postgres://example")
+    assert p.returncode == 0, p.stderr
+    p = prisnd.cli("deploy", receiver, "--port", str(api_port), "--name", "webhook-api",
+                   "-e", f"QUEUE_SERVICE=http://localhost:{worker_port}")
+    assert p.returncode == 0, p.stderr
+    prisnd.wait_ready("queue-worker", 1)
+    prisnd.wait_ready("webhook-api", 1)
+    assert prisnd.deployment("webhook-api")["type"] == "service"
+
+    for i in range(3):
+        r = requests.post(f"http://127.0.0.1:{api_port}/hook", data=f'{{"event": {i}}}', timeout=10)
+        assert r.status_code == 202, r.text
+    state = requests.get(f"http://127.0.0.1:{worker_port}/count", timeout=5).json()
+    assert state["count"] == 3
+    assert state["items"] == ['{"event": 0}', '{"event": 1}', '{"event": 2}']
+    logs = prisnd.get("/api/v1/deployments/queue-worker/logs").text
+    assert '[queue-worker-0] enqueued {"event": 0} db postgres://example' in logs
+
+
+DISCOVERY_CLIENT = """\
+import json, os
+import urllib.request
+from http.server import HTTPServer, BaseHTTPRequestHandler
+
+PRISN_API = os.environ["PRISN_API"]
+
+def get_service_port(name):
+    with urllib.request.urlopen(f"{PRISN_API}/api/v1/deployments/{name}", timeout=5) as resp:
+        return json.load(resp)["port"]
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        target = self.path.strip("/")
+        port = get_service_port(target)
+        with urllib.request.urlopen(f"http://localhost:{port}/", timeout=5) as resp:
+            answer = resp.read().decode().strip()
+        body = json.dumps({"port": port, "answer": answer}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, fmt, *args):
+        pass
+
+HTTPServer(('', int(os.environ['PORT'])), Handler).serve_forever()
+"""
+
+
+def test_service_discovers_another_through_prisn_api(prisnd, scripts):
+    backend_port, client_port = free_port(), free_port()
+    deploy(prisnd, scripts("backend.py", HTTP_SERVICE), "backend", backend_port, 2)
+    deploy(prisnd, scripts("client.py", DISCOVERY_CLIENT), "client", client_port, 1)
+    prisnd.wait_ready("backend", 2)
+    prisnd.wait_ready("client", 1)
+    seen = set()
+    for _ in range(4):
+        r = requests.get(f"http://127.0.0.1:{client_port}/backend", timeout=10)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["port"] == backend_port
+        seen.add(body["answer"].split()[0])
+    assert seen == {"backend-0", "backend-1"}

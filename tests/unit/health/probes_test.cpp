@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#include "health/probes.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/asio/write.hpp>
+#include <thread>
+
+#include "prisn/health/checker.hpp"
+#include "prisn/process/watcher.hpp"
+
+namespace prisn::health {
+namespace {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+TEST(Probes, ParsesStatusLines) {
+  EXPECT_EQ(parse_status_line("HTTP/1.1 200 OK"), 200);
+  EXPECT_EQ(parse_status_line("HTTP/1.0 503 Service Unavailable"), 503);
+  for (const char* bad : {"", "HTTP/2 200", "HTTP/1.1 2x0 OK", "SSH-2.0-OpenSSH", "HTTP/1.1"}) {
+    EXPECT_EQ(parse_status_line(bad), 0) << bad;
+  }
+}
+
+// A one-shot HTTP server answering `status` to whatever it receives.
+std::uint16_t serve_once(asio::io_context& io, tcp::acceptor& acceptor, int status) {
+  acceptor.open(tcp::v4());
+  acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
+  acceptor.listen();
+  acceptor.async_accept([status](boost::system::error_code ec, tcp::socket s) {
+    if (ec) return;
+    auto sock = std::make_shared<tcp::socket>(std::move(s));
+    auto buf = std::make_shared<std::array<char, 1024>>();
+    sock->async_read_some(asio::buffer(*buf), [sock, buf, status](boost::system::error_code, std::size_t) {
+      auto reply = std::make_shared<std::string>("HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n");
+      asio::async_write(*sock, asio::buffer(*reply), [sock, reply](boost::system::error_code, std::size_t) {});
+    });
+  });
+  (void)io;
+  return acceptor.local_endpoint().port();
+}
+
+template <class Awaitable>
+bool run(asio::io_context& io, Awaitable a) {
+  auto f = asio::co_spawn(io, std::move(a), asio::use_future);
+  for (int i = 0; i < 500 && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready; ++i) {
+    io.run_for(std::chrono::milliseconds(10));
+    io.restart();
+  }
+  return f.get();
+}
+
+TEST(Probes, TcpPassesOnAListenerAndFailsOnAClosedPort) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io);
+  const auto port = serve_once(io, acceptor, 200);
+  EXPECT_TRUE(run(io, tcp_probe("127.0.0.1", port, std::chrono::milliseconds(500))));
+  acceptor.close();
+  EXPECT_FALSE(run(io, tcp_probe("127.0.0.1", port, std::chrono::milliseconds(500))));
+}
+
+TEST(Probes, HttpChecksTheStatus) {
+  for (auto [status, expected, pass] : {std::tuple{200, 0, true}, std::tuple{204, 0, true}, std::tuple{500, 0, false},
+                                        std::tuple{418, 418, true}, std::tuple{200, 418, false}}) {
+    asio::io_context io;
+    tcp::acceptor acceptor(io);
+    const auto port = serve_once(io, acceptor, status);
+    EXPECT_EQ(run(io, http_probe("127.0.0.1", port, "/health", expected, std::chrono::milliseconds(1000))), pass)
+        << status << " expected " << expected;
+  }
+}
+
+TEST(Probes, ExecPassesOnExitZeroAndTimesOut) {
+  asio::io_context io;
+  process::ProcessWatcher watcher(io.get_executor());
+  watcher.start();
+  EXPECT_TRUE(run(io, exec_probe({"true"}, {"PATH=/usr/bin:/bin"}, "/", std::chrono::milliseconds(2000), watcher)));
+  EXPECT_FALSE(run(io, exec_probe({"false"}, {"PATH=/usr/bin:/bin"}, "/", std::chrono::milliseconds(2000), watcher)));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_FALSE(run(io, exec_probe({"sleep", "10"}, {"PATH=/usr/bin:/bin"}, "/", std::chrono::milliseconds(200), watcher)));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
+TEST(Checker, EntersRotationOnFirstPassAndLeavesAfterThreshold) {
+  asio::io_context io;
+  process::ProcessWatcher watcher(io.get_executor());
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::vector<bool> changes;
+  Checker checker(io.get_executor(), watcher, [&](const std::string&, bool healthy) { changes.push_back(healthy); });
+  Target t;
+  t.id = "in-1";
+  t.check.kind = model::HealthCheck::Kind::kTcp;
+  t.check.interval = std::chrono::milliseconds(100);
+  t.check.timeout = std::chrono::milliseconds(100);
+  t.check.failure_threshold = 2;
+  t.port = port;
+  checker.add(t);
+  for (int i = 0; i < 100 && changes.empty(); ++i) io.run_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(changes, std::vector<bool>{true});
+  EXPECT_TRUE(checker.healthy("in-1"));
+  acceptor.close();
+  for (int i = 0; i < 100 && changes.size() < 2; ++i) io.run_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(changes, (std::vector<bool>{true, false}));
+  checker.remove("in-1");
+  EXPECT_FALSE(checker.healthy("in-1"));
+}
+
+}  // namespace
+}  // namespace prisn::health

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/logs/log_file.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/temp_dir.hpp"
+
+namespace prisn::logs {
+namespace {
+
+void append(const std::filesystem::path& p, const std::string& text) {
+  std::ofstream out(p, std::ios::app | std::ios::binary);
+  out << text;
+}
+
+TEST(LogFile, LinesGetTheTimeOfTheCheckpointThatSawThem) {
+  test::TempDir dir;
+  LogFile log(dir / "a.log");
+  std::uint64_t last = 0;
+  append(log.path(), "one\ntwo\n");
+  log.scan(1000, {}, last);
+  append(log.path(), "three\n");
+  log.scan(2000, {}, last);
+  log.scan(3000, {}, last);  // no growth: no checkpoint
+  const auto lines = log.read("a-0", {});
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_EQ(lines[0].time_ms, 1000);
+  EXPECT_EQ(lines[1].time_ms, 1000);
+  EXPECT_EQ(lines[2].time_ms, 2000);
+  EXPECT_EQ(lines[2].text, "three");
+  EXPECT_EQ(lines[2].source, "a-0");
+  EXPECT_EQ(log.read("", {2, std::nullopt}).size(), 2U);
+  EXPECT_EQ(log.read("", {std::nullopt, 1500}).size(), 1U);
+  EXPECT_EQ(log.last_checkpoint(), 14U);
+}
+
+TEST(LogFile, RotatesOverTheLimitKeepingBackupsAndCountingDrops) {
+  test::TempDir dir;
+  LogFile log(dir / "svc.log");
+  const Policy policy{16, 1};
+  std::uint64_t last = 0;
+  append(log.path(), "aaaaaaaaaa\nbbbbbbbbbb\n");  // 22 bytes > 16
+  log.scan(1, policy, last);
+  EXPECT_EQ(std::filesystem::file_size(log.path()), 0U);
+  EXPECT_TRUE(std::filesystem::exists(dir / "svc.log.1"));
+  append(log.path(), "cccccccccc\ndddddddddd\n");
+  log.scan(2, policy, last);  // the first backup falls off
+  const auto lines = log.read("", {});
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_EQ(lines[0].text, "cccccccccc");
+  EXPECT_NE(log.dropped_marker().find("22 bytes"), std::string::npos);
+  log.remove();
+  EXPECT_FALSE(std::filesystem::exists(dir / "svc.log.1"));
+}
+
+TEST(LogFile, MergeOrdersByTimeStablyAndTailsOverall) {
+  std::vector<std::vector<Line>> sources = {
+      {{1, "api-0", "a1"}, {3, "api-0", "a3"}},
+      {{1, "api-1", "b1"}, {2, "api-1", "b2"}},
+  };
+  auto merged = merge(sources, std::nullopt);
+  std::vector<std::string> texts;
+  for (const auto& l : merged) texts.push_back(l.text);
+  EXPECT_EQ(texts, (std::vector<std::string>{"a1", "b1", "b2", "a3"}));
+  EXPECT_EQ(render(merge(sources, 2), true), "[api-1] b2\n[api-0] a3\n");
+}
+
+TEST(LogFile, PartialLastLineIsKept) {
+  test::TempDir dir;
+  LogFile log(dir / "p.log");
+  append(log.path(), "done\nhalf");
+  const auto lines = log.read("", {});
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_EQ(lines[1].text, "half");
+}
+
+TEST(Follower, ReadsAppendsAndSurvivesTruncation) {
+  test::TempDir dir;
+  const auto p = dir / "f.log";
+  append(p, "old\n");
+  Follower from_end(p, true);
+  Follower from_start(p, false);
+  EXPECT_EQ(from_end.read_new(), "");
+  EXPECT_EQ(from_start.read_new(), "old\n");
+  append(p, "new\n");
+  EXPECT_EQ(from_end.read_new(), "new\n");
+  std::filesystem::resize_file(p, 0);
+  append(p, "x\n");
+  EXPECT_EQ(from_end.read_new(), "x\n");
+}
+
+}  // namespace
+}  // namespace prisn::logs

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/process/proc.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "prisn/process/interpreter.hpp"
+#include "prisn/process/ports.hpp"
+#include "support/temp_dir.hpp"
+
+namespace prisn::process {
+namespace {
+
+TEST(Proc, StartTicksIdentifyAProcess) {
+  const auto ticks = start_ticks(::getpid());
+  ASSERT_TRUE(ticks);
+  EXPECT_TRUE(is_same_process(::getpid(), *ticks));
+  EXPECT_FALSE(is_same_process(::getpid(), *ticks + 1));
+  EXPECT_FALSE(start_ticks(0));
+  EXPECT_FALSE(is_same_process(999999999, 1));
+}
+
+TEST(Proc, ZombiesAreNotAlive) {
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::_exit(0);
+  }
+  const auto ticks = start_ticks(child);
+  for (int i = 0; i < 100 && is_same_process(child, ticks.value_or(0)); ++i) ::usleep(10'000);
+  EXPECT_FALSE(is_same_process(child, ticks.value_or(0)));
+  ::waitpid(child, nullptr, 0);
+}
+
+TEST(Proc, DescribesWaitStatuses) {
+  EXPECT_EQ(describe_wait_status(3 << 8), "exit code 3");
+  EXPECT_EQ(describe_wait_status(SIGKILL), "killed by signal 9 (SIGKILL)");
+  EXPECT_EQ(signal_name(SIGTERM), "SIGTERM");
+}
+
+TEST(Interpreter, SkipsVersionManagerShims) {
+  test::TempDir dir;
+  for (const char* d : {"shims", "bin"}) {
+    std::filesystem::create_directories(dir / d);
+    std::ofstream(dir / d / "python3") << "#!/bin/sh\n";
+    std::filesystem::permissions(dir / d / "python3", std::filesystem::perms::owner_all);
+  }
+  const std::string path = (dir / "shims").string() + ":" + (dir / "bin").string();
+  EXPECT_EQ(find_interpreter("python3", path), (dir / "bin" / "python3").string());
+  EXPECT_FALSE(find_interpreter("ruby", (dir / "bin").string()));
+}
+
+TEST(Ports, FreePortsAreBindableAndAvoidTaken) {
+  auto p = pick_free_port({});
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(can_bind("127.0.0.1", *p));
+  auto q = pick_free_port({*p});
+  ASSERT_TRUE(q);
+  EXPECT_NE(*p, *q);
+}
+
+}  // namespace
+}  // namespace prisn::process
