@@ -39,7 +39,9 @@ std::string api_error_message(const client::HttpResponse& r) {
 }  // namespace
 
 Json Cli::call(const std::string& method, const std::string& target, const std::optional<Json>& body) {
-  auto r = http().request(method, target, body ? std::optional<std::string>(body->dump()) : std::nullopt);
+  auto r = http().request(method, target,
+                          body ? std::optional<std::string>(body->dump(-1, ' ', false, Json::error_handler_t::replace))
+                               : std::nullopt);
   if (!r) {
     fail(r.error().message);
   }

@@ -151,6 +151,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const Exit& e) {
     return e.code;
+  } catch (const std::exception& e) {
+    std::cerr << "prisn: " << e.what() << "\n";
+    return 1;
   }
   return 2;
 }

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "prisn/core/base64.hpp"
 #include "prisn/core/names.hpp"
 
 namespace prisn::model {
@@ -54,23 +55,36 @@ Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
   if (auto ok = validate_name("namespace", out.ns); !ok) return ok.error();
   const Json* value = r.get("value");
   const Json* data = r.get("data");
-  if ((value == nullptr) == (data == nullptr)) {
-    return Error::invalid("value: give either value or data (an object of key: value)");
+  const Json* binary = r.get("binaryData");
+  if ((value != nullptr) + (data != nullptr || binary != nullptr) != 1) {
+    return Error::invalid("value: give either value, or data / binaryData (objects of key: value)");
   }
   if (value != nullptr) {
     if (!value->is_string()) return Error::invalid("value: must be a string");
     out.data["value"] = value->get<std::string>();
   } else {
-    if (!data->is_object() || data->empty() || data->size() > 256) {
-      return Error::invalid("data: must be a non-empty object of key: value strings");
-    }
-    for (const auto& [k, v] : data->items()) {
-      if (!is_key_name(k)) {
-        return Error::invalid(fmt::format("data.{}: keys may hold letters, digits, '-', '_' and '.'", k.substr(0, 60)));
+    // data: text values; binaryData: base64 of bytes that are not valid UTF-8.
+    for (auto [field, object] : {std::pair{"data", data}, std::pair{"binaryData", binary}}) {
+      if (object == nullptr) continue;
+      if (!object->is_object() || object->size() > 256) {
+        return Error::invalid(fmt::format("{}: must be an object of key: value strings", field));
       }
-      if (!v.is_string()) return Error::invalid(fmt::format("data.{}: must be a string", k));
-      out.data[k] = v.get<std::string>();
+      for (const auto& [k, v] : object->items()) {
+        if (!is_key_name(k)) {
+          return Error::invalid(fmt::format("{}.{}: keys may hold letters, digits, '-', '_' and '.'", field, k.substr(0, 60)));
+        }
+        if (!v.is_string()) return Error::invalid(fmt::format("{}.{}: must be a string", field, k));
+        if (out.data.contains(k)) return Error::invalid(fmt::format("{}.{}: key given twice", field, k));
+        if (object == binary) {
+          auto bytes = base64_decode(v.get<std::string>());
+          if (!bytes) return Error::invalid(fmt::format("binaryData.{}: not valid base64", k));
+          out.data[k] = std::move(*bytes);
+        } else {
+          out.data[k] = v.get<std::string>();
+        }
+      }
     }
+    if (out.data.empty()) return Error::invalid("data: must not be empty");
   }
   if (auto done = r.finish(); !done) return done.error();
   return out;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "prisn/core/base64.hpp"
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/model/deployment_json.hpp"
@@ -292,7 +293,9 @@ std::vector<const model::SecretMeta*> Store::list_secrets(const std::string& ns)
 
 Result<model::SecretMeta> Store::put_secret(const std::string& ns, const std::string& name,
                                             const std::map<std::string, std::string>& data) {
-  const Json plain(data);
+  // Values are bytes, not necessarily UTF-8: sealed as a JSON object of base64 strings.
+  Json plain = Json::object();
+  for (const auto& [k, v] : data) plain[k] = base64_encode(v);
   auto sealed = impl_->box.seal(plain.dump(), associated_data(ns, name));
   if (!sealed) return sealed.error();
   model::SecretMeta meta;
@@ -329,7 +332,13 @@ Result<std::map<std::string, std::string>> Store::secret_values(const std::strin
   if (!plain) return plain.error();
   Json parsed = Json::parse(*plain, nullptr, false);
   if (!parsed.is_object()) return Error::internal("stored secret is not a key/value object");
-  return parsed.get<std::map<std::string, std::string>>();
+  std::map<std::string, std::string> values;
+  for (const auto& [k, v] : parsed.items()) {
+    auto bytes = v.is_string() ? base64_decode(v.get<std::string>()) : std::nullopt;
+    if (!bytes) return Error::internal("stored secret value is not base64");
+    values[k] = std::move(*bytes);
+  }
+  return values;
 }
 
 Result<void> Store::delete_secret(const std::string& ns, const std::string& name) {

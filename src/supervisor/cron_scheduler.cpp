@@ -41,7 +41,7 @@ void CronScheduler::start() {
       if (missed && *missed < now) {
         log()->info("cron {}/{}: a tick was missed while prisnd was down; one catch-up run",
                     rec->spec.ns, rec->spec.name);
-        fire(rec->spec.ns, rec->spec.name);
+        tick(rec->spec.ns, rec->spec.name);
       }
     }
     sync(rec->spec.ns, rec->spec.name);
@@ -76,7 +76,7 @@ void CronScheduler::arm(Entry& entry) {
     log()->warn("cron {}/{}: '{}' never fires", entry.ns, entry.name, entry.expr.text());
     return;
   }
-  // A steady timer for the wall-clock distance; fire() re-checks the wall clock, so a clock
+  // A steady timer for the wall-clock distance; tick() re-checks the wall clock, so a clock
   // change only delays a tick, never fires one early.
   entry.timer.expires_after(*entry.next - WallClock::now());
   entry.timer.async_wait([this, ns = entry.ns, name = entry.name](const boost::system::error_code& ec) {
@@ -88,12 +88,12 @@ void CronScheduler::arm(Entry& entry) {
       arm(e);  // woke early: wait the rest
       return;
     }
-    fire(ns, name);
+    tick(ns, name);
     arm(e);
   });
 }
 
-void CronScheduler::fire(const std::string& ns, const std::string& name) {
+void CronScheduler::tick(const std::string& ns, const std::string& name) {
   const auto* rec = ctx_.store.find_deployment(ns, name);
   if (rec == nullptr) {
     return;

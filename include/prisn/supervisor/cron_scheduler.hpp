@@ -30,6 +30,9 @@ class CronScheduler {
   /// (Re)arms one deployment after a change, or disarms it when it is gone or not cron.
   void sync(const std::string& ns, const std::string& name);
   std::optional<WallTime> next_run(const std::string& ns, const std::string& name) const;
+  /// What a tick of the schedule does: start a run, or skip and count it when one is still
+  /// going. Timers call it; tests call it directly instead of waiting for the wall clock.
+  void tick(const std::string& ns, const std::string& name);
   std::uint64_t skipped_total() const { return skipped_total_; }
   void stop();
 
@@ -37,7 +40,6 @@ class CronScheduler {
 
  private:
   void arm(Entry& entry);
-  void fire(const std::string& ns, const std::string& name);
 
   Context& ctx_;
   ExecutionRunner& runner_;

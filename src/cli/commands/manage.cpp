@@ -9,6 +9,7 @@
 
 #include "cli/commands/commands.hpp"
 #include "prisn/client/http_client.hpp"
+#include "prisn/core/base64.hpp"
 
 namespace prisn::cli {
 
@@ -76,6 +77,7 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
     body["value"] = *value;
   } else {
     Json data = Json::object();
+    Json binary = Json::object();
     for (const auto& spec : files) {
       const auto eq = spec.find('=');
       const std::string file = eq == std::string::npos ? spec : spec.substr(eq + 1);
@@ -84,9 +86,15 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
       if (!in) throw UsageError("--from-file " + spec + ": cannot read " + file);
       std::stringstream content;
       content << in.rdbuf();
-      data[key] = content.str();
+      // JSON strings carry UTF-8 only: other bytes travel as base64, still byte-exact.
+      if (is_valid_utf8(content.str())) {
+        data[key] = content.str();
+      } else {
+        binary[key] = base64_encode(content.str());
+      }
     }
-    body["data"] = data;
+    if (!data.empty()) body["data"] = data;
+    if (!binary.empty()) body["binaryData"] = binary;
   }
   cli.call("POST", "/api/v1/secrets" + cli.ns_query(), body);
   std::cout << fmt::format("secret \"{}\" created\n", name);

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: MIT
 // prisn run and prisn trigger: start an execution, stream its output, exit with its status.
+#include <pthread.h>
+
+#include <atomic>
 #include <csignal>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands/commands.hpp"
+#include "prisn/client/http_client.hpp"
 #include "prisn/core/duration.hpp"
 
 namespace prisn::cli {
@@ -55,7 +60,36 @@ int exit_status_of(const Json& e) {
 
 }  // namespace
 
+namespace {
+
+// Ctrl-C while following a run cancels the execution on the server (its whole process tree
+// gets SIGTERM, then SIGKILL), like interrupting a foreground process; a second Ctrl-C
+// leaves at once and the execution goes on.
+std::atomic<bool> g_interrupted{false};
+
+void cancel_on_interrupt(Cli& cli, const std::string& id) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  std::thread([set, server = cli.globals().server, token = cli.globals().token, id]() {
+    int sig = 0;
+    sigwait(&set, &sig);
+    g_interrupted = true;
+    std::cerr << "\nprisn: cancelling execution " << id << " (interrupt again to leave it running)\n";
+    if (auto client = client::HttpClient::create(server, token)) {
+      (void)client->request("POST", "/api/v1/executions/" + id + "/cancel");
+    }
+    sigwait(&set, &sig);
+    std::_Exit(130);
+  }).detach();
+}
+
+}  // namespace
+
 int follow_to_exit(Cli& cli, const std::string& id) {
+  cancel_on_interrupt(cli, id);
   auto streamed = cli.http().stream("GET", "/api/v1/executions/" + id + "/logs?follow=true",
                                     [](std::string_view data) {
                                       std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -65,7 +99,8 @@ int follow_to_exit(Cli& cli, const std::string& id) {
   if (!streamed) {
     Cli::fail(streamed.error().message);
   }
-  return exit_status_of(cli.call("GET", "/api/v1/executions/" + id));
+  const int status = exit_status_of(cli.call("GET", "/api/v1/executions/" + id));
+  return g_interrupted ? 130 : status;
 }
 
 int run_command(Cli& cli, const RunOptions& o) {

@@ -78,6 +78,9 @@ TEST(Store, SecretsAreSealedAndKeyFileIsPrivate) {
   ASSERT_TRUE(meta);
   EXPECT_EQ(meta->keys, std::vector<std::string>{"value"});
   EXPECT_EQ(store->secret_values("default", "db-password").value().at("value"), "supersecret");
+  const std::string binary("\0\xff\x80 bytes", 10);
+  ASSERT_TRUE(store->put_secret("default", "blob", {{"data", binary}}));
+  EXPECT_EQ(store->secret_values("default", "blob").value().at("data"), binary);
   struct stat st{};
   ASSERT_EQ(::stat((dir / "secret.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600U);

@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+"""Shared helpers for prisn's benchmarks: start/stop prisnd, percentiles, RSS."""
+import json
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BUILD = pathlib.Path(os.environ.get("PRISN_BUILD", ROOT / "build/release"))
+PRISND = BUILD / "src/prisnd"
+PRISN = BUILD / "src/prisn"
+PYTHON = "/usr/bin/python3"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, p):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def summary(values_s):
+    ms = [v * 1000 for v in values_s]
+    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 3), "p90_ms": round(percentile(ms, 90), 3),
+            "p99_ms": round(percentile(ms, 99), 3), "max_ms": round(max(ms), 3)}
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Daemon:
+    """prisnd on a temporary data dir with an ephemeral API port; stopped on exit."""
+
+    def __init__(self, data_dir=None, extra=()):
+        self.tmp = None
+        if data_dir is None:
+            self.tmp = tempfile.mkdtemp(prefix="prisn-bench-")
+            data_dir = self.tmp
+        self.data_dir = pathlib.Path(data_dir)
+        self.extra = list(extra)
+
+    def __enter__(self):
+        listen = self.data_dir / "listen.json"
+        if listen.exists():
+            listen.unlink()
+        self.log = open(self.data_dir.parent / (self.data_dir.name + ".log"), "ab")
+        self.proc = subprocess.Popen([str(PRISND), "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0",
+                                      "--dns", "off", "--http", "off", "--network", "host",
+                                      "--log-level", "warn"] + self.extra,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(400):
+            if listen.exists():
+                break
+            time.sleep(0.025)
+        self.api = json.loads(listen.read_text())["api"]
+        self.env = dict(os.environ, PRISN_SERVER="http://" + self.api)
+        return self
+
+    def cli(self, *args, check=True):
+        return subprocess.run([str(PRISN), *args], capture_output=True, text=True, env=self.env, check=check)
+
+    def __exit__(self, *exc):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        if self.tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def wait_ready(daemon, name, replicas, timeout=120):
+    import urllib.request
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with urllib.request.urlopen(f"http://{daemon.api}/api/v1/deployments/{name}") as r:
+            st = json.load(r)["status"]
+        if st["ready_replicas"] == replicas and st["phase"] == "Running":
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} not ready: {st}")
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release}
