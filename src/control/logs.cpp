@@ -5,8 +5,9 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <filesystem>
-#include <regex>
+#include <string_view>
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/files.hpp"
@@ -17,15 +18,25 @@ namespace asio = boost::asio;
 
 namespace {
 
+/// True for "NAME-<digits>.log", the current log file of one instance (not a rotated ".log.1").
+bool is_instance_log(std::string_view file, std::string_view name) {
+  constexpr std::string_view kSuffix = ".log";
+  if (file.size() <= name.size() + 1 + kSuffix.size() || !file.starts_with(name) ||
+      file[name.size()] != '-' || !file.ends_with(kSuffix)) {
+    return false;
+  }
+  const auto digits = file.substr(name.size() + 1, file.size() - name.size() - 1 - kSuffix.size());
+  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 /// The current log file of each instance of a service, by instance name.
 std::map<std::string, fs::path> instance_logs(const supervisor::Paths& paths, const std::string& ns,
                                               const std::string& name) {
   std::map<std::string, fs::path> out;
-  const std::regex pattern(name + "-[0-9]+\\.log");
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(paths.deployment_logs(ns, name), ec)) {
     const std::string file = entry.path().filename().string();
-    if (std::regex_match(file, pattern)) {
+    if (is_instance_log(file, name)) {
       out[file.substr(0, file.size() - 4)] = entry.path();
     }
   }

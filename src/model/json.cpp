@@ -14,7 +14,8 @@ Result<Json> parse_json_body(std::string_view body) {
     try {
       const Json reparsed = Json::parse(body);
       (void)reparsed;
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
+      // parse_error for bad syntax, out_of_range for a number too large for a double.
       return Error::bad_request(fmt::format("malformed JSON: {}", e.what()));
     }
     return Error::bad_request("malformed JSON");

@@ -110,7 +110,8 @@ def post_raw(d, path, body, method="POST", content_type="application/json"):
     ("POST", "/api/v1/secrets"),
     ("PUT", "/api/v1/deployments/base-job"),
 ])
-@pytest.mark.parametrize("body", ['{"name": "x",', "{not json}", "", '{"name": "x"} trailing'])
+@pytest.mark.parametrize("body", ['{"name": "x",', "{not json}", "", '{"name": "x"} trailing',
+                                  '{"name": "x", "port": 1e400}'])
 def test_malformed_json_is_400(api, method, path, body):
     assert_error(post_raw(api, path, body, method), 400)
 
