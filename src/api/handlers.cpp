@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "api/dns_routes.hpp"
 #include "api/event_stream.hpp"
 #include "prisn/core/names.hpp"
 #include "prisn/model/deployment_json.hpp"
@@ -273,6 +274,7 @@ void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executo
   add_deployment_routes(r, ctl);
   add_execution_routes(r, ctl);
   add_secret_routes(r, ctl);
+  add_dns_routes(r, ctl, executor);
 }
 
 }  // namespace prisn::api

@@ -2,6 +2,7 @@
 // The API's own request/response types: handlers see these, never Beast's.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,6 +37,9 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;
   /// When set, the body is streamed (chunked) from here until it ends.
   std::shared_ptr<control::LogStream> stream;
+  /// When set, the answer is not known yet: the session awaits this for the real response
+  /// (a handler that must do I/O, such as a DNS lookup, without blocking the control thread).
+  std::function<boost::asio::awaitable<Response>()> deferred;
 };
 
 /// JSON body; invalid UTF-8 in strings is replaced, never thrown on.

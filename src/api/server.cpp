@@ -197,7 +197,16 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
     }
     const auto& msg = parser.get();
     const Request req = to_request(msg, loopback);
-    const Response resp = handle(*impl, req, msg[http::field::authorization]);
+    Response resp = handle(*impl, req, msg[http::field::authorization]);
+    if (resp.deferred) {
+      auto deferred = std::move(resp.deferred);
+      try {
+        resp = co_await deferred();
+      } catch (const std::exception& e) {
+        impl->log->error("{} {}: unexpected failure: {}", req.method, req.path, e.what());
+        resp = error(500, "internal", "internal error while handling the request");
+      }
+    }
     if (resp.stream) {
       keep_going = co_await write_stream(stream, resp, msg.version()) && msg.keep_alive();
     } else {

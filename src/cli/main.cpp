@@ -112,6 +112,13 @@ int main(int argc, char** argv) {
 
   auto* version_cmd = app.add_subcommand("version", "print the versions of prisn and prisnd");
 
+  std::string record_type = "A";
+  auto* dns_cmd = app.add_subcommand("dns", "prisn DNS");
+  dns_cmd->require_subcommand(1);
+  auto* dns_lookup = dns_cmd->add_subcommand("lookup", "ask prisn DNS for a name");
+  dns_lookup->add_option("name", name, "e.g. api.default.prisn.local")->required();
+  dns_lookup->add_option("-t,--type", record_type, "A, AAAA, SRV, SOA, NS, ... (default A)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -146,6 +153,7 @@ int main(int argc, char** argv) {
     if (secret_list->parsed()) return get_command(cli, "secrets", "", false);
     if (secret_delete->parsed()) return secret_delete_command(cli, name);
     if (version_cmd->parsed()) return version_command(cli);
+    if (dns_lookup->parsed()) return dns_lookup_command(cli, name, record_type);
   } catch (const UsageError& e) {
     std::cerr << "prisn: " << e.what() << "\n";
     return 2;

@@ -2,6 +2,7 @@
 // Controller: wiring, lifecycle, change propagation and port publishing.
 #include <fmt/format.h>
 
+#include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/post.hpp>
 #include <set>
 
@@ -47,6 +48,8 @@ Controller::Controller(supervisor::Context& ctx, proxy::L4Proxy& l4, ControllerO
 Controller::~Controller() = default;
 
 EventBus& Controller::events() { return impl_->events; }
+
+const std::string& Controller::dns_address() const { return impl_->options.dns_address; }
 
 void Controller::start() {
   auto& d = *impl_;
@@ -155,6 +158,33 @@ void Controller::Impl::publish_endpoints() {
     }
   }
   l4.publish(std::move(snapshot));
+  publish_zone();
+}
+
+void Controller::Impl::publish_zone() {
+  if (options.dns == nullptr) {
+    return;
+  }
+  std::vector<dns::ServiceEntry> entries;
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    const auto& spec = rec->spec;
+    if (spec.type != model::DeploymentType::kService) continue;
+    dns::ServiceEntry entry{spec.ns, spec.name, {}, {}};
+    for (const auto& p : spec.ports) entry.port_names.push_back(p.name);
+    if (entry.port_names.empty()) entry.port_names.push_back("http");
+    for (const auto& ep : services.endpoints(spec.ns, spec.name)) {
+      boost::system::error_code ec;
+      const auto ip = boost::asio::ip::make_address_v4(ep.ip, ec);
+      if (ec) continue;
+      entry.instances.push_back({ep.instance, ip.to_bytes(), ep.ports, ep.healthy});
+    }
+    entries.push_back(std::move(entry));
+  }
+  // SOA serials only grow: seconds since the epoch, or one more when changes come faster.
+  const auto now = static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(
+                                                  WallClock::now().time_since_epoch()).count());
+  zone_serial = std::max(zone_serial + 1, now);
+  options.dns->publish(dns::Zone::build(options.dns_zone, entries, zone_serial));
 }
 
 Result<void> Controller::Impl::check_port_conflicts(const model::DeploymentSpec& spec) const {

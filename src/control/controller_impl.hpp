@@ -50,6 +50,9 @@ struct Controller::Impl {
   /// Rebuilds the L4 snapshot once per event-loop turn, however many changes came in it.
   void schedule_publish();
   void publish_endpoints();
+  /// The zone prisn DNS answers from, built from every service's endpoints.
+  void publish_zone();
+  std::uint32_t zone_serial = 0;
   /// Opens the listeners `spec` needs that are not open yet; on failure closes what it opened.
   Result<std::vector<std::string>> open_listeners(const model::DeploymentSpec& spec);
   void close_listeners_except(const Key& key, const std::vector<std::string>& keep);

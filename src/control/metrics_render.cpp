@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "control/controller_impl.hpp"
+#include "prisn/dns/message.hpp"
 #include "prisn/process/proc.hpp"
 
 namespace prisn::control {
@@ -54,6 +55,34 @@ double open_fds() {
     ++n;
   }
   return n;
+}
+
+void render_dns(MetricsText& m, const dns::ServerStats& s) {
+  m.family("prisn_dns_queries_total", "DNS queries answered, by response code.", "counter");
+  for (std::size_t rc = 0; rc < dns::ServerStats::kRcodes; ++rc) {
+    const auto n = s.replies[rc].load(std::memory_order_relaxed);
+    // The common codes always, so rate() works from the first scrape; others once seen.
+    if (n == 0 && rc > dns::rcode::kRefused) continue;
+    m.sample("prisn_dns_queries_total", {{"rcode", dns::rcode_name(static_cast<std::uint16_t>(rc))}},
+             static_cast<double>(n));
+  }
+  struct Counter {
+    const char* name;
+    const char* help;
+    const std::atomic<std::uint64_t>& value;
+  };
+  const Counter counters[] = {
+      {"prisn_dns_forwarded_total", "Queries sent to upstream resolvers.", s.forwarded},
+      {"prisn_dns_cache_hits_total", "Forwarded names answered from the cache.", s.cache_hits},
+      {"prisn_dns_upstream_failures_total", "Forwarded queries answered SERVFAIL: no upstream answered in time.",
+       s.upstream_failures},
+      {"prisn_dns_truncated_total", "UDP answers sent truncated (TC), so the client retries over TCP.", s.truncated},
+      {"prisn_dns_dropped_total", "Datagrams not answered: shorter than a header, or responses.", s.dropped},
+  };
+  for (const auto& c : counters) {
+    m.family(c.name, c.help, "counter");
+    m.sample(c.name, {}, static_cast<double>(c.value.load(std::memory_order_relaxed)));
+  }
 }
 
 }  // namespace
@@ -119,6 +148,8 @@ std::string Controller::metrics() const {
   for (const auto& [listener, s] : l4) {
     m.sample("prisn_proxy_active_connections", {{"listener", listener}}, static_cast<double>(s->active.load()));
   }
+
+  if (d.options.dns != nullptr) render_dns(m, d.options.dns->stats());
 
   const auto self = sample_self();
   m.family("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");

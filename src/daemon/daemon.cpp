@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <thread>
 
 #include "daemon/options.hpp"
@@ -20,6 +22,8 @@
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/core/random.hpp"
+#include "prisn/dns/resolv_conf.hpp"
+#include "prisn/dns/server.hpp"
 #include "prisn/logs/log_monitor.hpp"
 #include "prisn/model/json.hpp"
 #include "prisn/process/cgroups.hpp"
@@ -61,10 +65,59 @@ Result<std::string> admin_token(const supervisor::Paths& paths) {
   return token;
 }
 
-std::string bind_error(const std::string& what, const config::ListenAddress& addr, const std::string& reason,
+std::string bind_error(const std::string& what, const config::ListenAddress& addr, std::string reason,
                        const std::string& flag) {
+  if (!reason.empty() && reason[0] >= 'A' && reason[0] <= 'Z') reason[0] = static_cast<char>(reason[0] - 'A' + 'a');
   return fmt::format("cannot bind {} {}: {} (use --{} HOST:PORT{})", what, addr.to_string(), reason, flag,
                      flag == "api" ? "" : " or --" + flag + " off");
+}
+
+std::string node_resolv_conf() {
+  auto text = read_file("/etc/resolv.conf");
+  return text ? *text : std::string();
+}
+
+// The address workloads and ns.DOMAIN use for prisn DNS: its own, or loopback when it listens
+// on every address.
+std::string dns_client_address(const config::ListenAddress& listen) {
+  if (listen.host == "0.0.0.0" || listen.host.empty()) return "127.0.0.1";
+  return listen.host;
+}
+
+/// Starts prisn DNS when it is on; returns the bound address ("" when off).
+Result<std::string> start_dns(std::unique_ptr<dns::Server>& server, const config::Config& cfg,
+                              asio::io_context& io, spdlog::logger& log) {
+  if (!cfg.dns.listen.enabled) return std::string();
+  dns::ServerOptions o;
+  o.host = cfg.dns.listen.host;
+  o.port = cfg.dns.listen.port;
+  o.upstreams = cfg.dns.upstreams;
+  if (o.upstreams.empty()) {
+    o.upstreams = dns::upstreams_from_resolv_conf(node_resolv_conf(), cfg.dns.listen.to_string());
+  }
+  server = std::make_unique<dns::Server>(io, o);
+  auto bound = server->start();
+  if (!bound) {
+    return Error::unavailable(bind_error("DNS on", cfg.dns.listen, bound.error().message, "dns"));
+  }
+  const auto ups = server->upstreams();
+  log.info("DNS on {} (udp+tcp) for {}; other names go to {}", *bound, cfg.dns.domain,
+           ups.empty() ? std::string("no upstream (SERVFAIL)") : fmt::format("{}", fmt::join(ups, ", ")));
+  return bound;
+}
+
+// As root with DNS on port 53, workloads get a resolv.conf pointing at prisn DNS (SPEC 7.1).
+std::filesystem::path workload_resolv_conf(const config::Config& cfg, const supervisor::Paths& paths,
+                                           spdlog::logger& log) {
+  if (!cfg.dns.listen.enabled || cfg.dns.listen.port != 53 || ::geteuid() != 0) return {};
+  const auto node = dns::parse_resolv_conf(node_resolv_conf());
+  const auto file = paths.data_dir / "resolv.conf";
+  const auto text = dns::render_workload_resolv_conf(node, dns_client_address(cfg.dns.listen));
+  if (auto written = write_file_atomic(file, text, 0644); !written) {
+    log.warn("workloads keep the node's resolv.conf: {}", written.error().message);
+    return {};
+  }
+  return file;
 }
 
 std::string api_url(const std::string& bound) {
@@ -138,11 +191,25 @@ int Daemon::run() {
   sup.base_env = supervisor::inherited_environment();
   const char* path_env = std::getenv("PATH");
   sup.path_env = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  sup.resolv_conf = workload_resolv_conf(cfg, paths, log);
   supervisor::Context ctx{d.control_io.get_executor(), **store, watcher, cgroups, log_monitor, paths, sup};
 
+  std::unique_ptr<dns::Server> dns_server;
+  auto dns_bound = start_dns(dns_server, cfg, d.data_io, log);
+  if (!dns_bound) {
+    log.error("{}", dns_bound.error().message);
+    return 1;
+  }
   control::ControllerOptions copts;
   copts.publish_address = cfg.proxy.publish_address;
   copts.tcp_ports = cfg.proxy.tcp_ports;
+  copts.dns = dns_server.get();
+  copts.dns_address = *dns_bound;
+  copts.dns_zone.domain = cfg.dns.domain;
+  copts.dns_zone.ttl = cfg.dns.ttl;
+  boost::system::error_code not_v4;
+  const auto ns_ip = asio::ip::make_address_v4(dns_client_address(cfg.dns.listen), not_v4);
+  if (!not_v4) copts.dns_zone.server_ip = ns_ip.to_bytes();
   control::Controller controller(ctx, l4, copts);
 
   api::Server server(d.control_io, controller, {cfg.api.auth, cfg.api.body_limit, *token});
@@ -152,14 +219,16 @@ int Daemon::run() {
     return 1;
   }
   ctx.options.api_url = api_url(*api_bound);
-  for (const auto& [name, listen] : {std::pair{"DNS", cfg.dns.listen}, std::pair{"HTTP router", cfg.proxy.http}}) {
-    if (listen.enabled) {
-      log.warn("{} on {}: not available in this version (see the project's open issues)", name, listen.to_string());
-    }
+  if (cfg.proxy.http.enabled) {
+    log.warn("HTTP router on {}: not available in this version (see the project's open issues)",
+             cfg.proxy.http.to_string());
   }
 
   controller.start();
-  model::Json listen = {{"api", *api_bound}, {"dns", nullptr}, {"http", nullptr}, {"https", nullptr}};
+  model::Json listen = {{"api", *api_bound},
+                        {"dns", dns_bound->empty() ? model::Json(nullptr) : model::Json(*dns_bound)},
+                        {"http", nullptr},
+                        {"https", nullptr}};
   if (auto written = write_file_atomic(paths.listen_json(), listen.dump() + "\n", 0644); !written) {
     log.error("{}", written.error().message);
     return 1;

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,6 +32,7 @@ struct ChildPlan {
   int null_fd = -1;
   int cgroup_fd = -1;
   int report_fd = -1;  // write end: the workload's pid, or -errno
+  const char* resolv_conf = nullptr;
 };
 
 std::vector<char*> c_strings(const std::vector<std::string>& items) {
@@ -81,6 +84,17 @@ std::size_t format_int(long value, char* buf) {
   return out;
 }
 
+// A private mount namespace in which /etc/resolv.conf is prisn's, so names under prisn.local
+// resolve inside the workload (SPEC 7.1). Mount propagation is made private first, so the
+// bind mount never shows on the node.
+void use_prisn_resolv_conf(const char* file) {
+  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+      ::mount(file, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) {
+    const char msg[] = "prisn: cannot point /etc/resolv.conf at prisn DNS; using the node's\n";
+    write_all(STDERR_FILENO, msg, sizeof msg - 1);
+  }
+}
+
 [[noreturn]] void exec_workload(const ChildPlan& plan) {
   reset_signals_to_default();
   if (plan.cgroup_fd >= 0) {
@@ -89,6 +103,9 @@ std::size_t format_int(long value, char* buf) {
   ::dup2(plan.null_fd, STDIN_FILENO);
   ::dup2(plan.log_fd, STDOUT_FILENO);
   ::dup2(plan.log_fd, STDERR_FILENO);
+  if (plan.resolv_conf != nullptr) {
+    use_prisn_resolv_conf(plan.resolv_conf);
+  }
   if (::chdir(plan.cwd) != 0) {
     const char msg[] = "prisn: cannot enter the working directory\n";
     write_all(STDERR_FILENO, msg, sizeof msg - 1);
@@ -155,6 +172,8 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
   const std::string exit_final = spec.exit_file.string();
   const std::string exit_tmp = exit_final + ".tmp";
   plan.cwd = cwd.c_str();
+  const std::string resolv_conf = spec.resolv_conf.string();
+  if (!resolv_conf.empty()) plan.resolv_conf = resolv_conf.c_str();
   plan.exit_final = exit_final.c_str();
   plan.exit_tmp = exit_tmp.c_str();
   ::unlink(exit_final.c_str());

@@ -106,6 +106,7 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
   sp.env = build_environment(ctx_.options.base_env, e.runtime, prisn_vars,
                              spec ? spec->env : std::map<std::string, std::string>{}, e.env, secrets);
   sp.cwd = dir;
+  sp.resolv_conf = ctx_.options.resolv_conf;
   sp.log_file = log_file;
   sp.exit_file = ctx_.paths.exit_file(e.id);
   if (ctx_.cgroups.available()) {

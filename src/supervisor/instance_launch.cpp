@@ -97,6 +97,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   sp.argv.insert(sp.argv.end(), spec.args.begin(), spec.args.end());
   sp.env = build_environment(ctx_.options.base_env, spec.runtime, prisn_vars, spec.env, {}, *secrets);
   sp.cwd = dir;
+  sp.resolv_conf = ctx_.options.resolv_conf;
   sp.log_file = inst->log_file;
   sp.exit_file = ctx_.paths.exit_file(inst->id);
   if (ctx_.cgroups.available()) {

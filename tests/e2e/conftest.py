@@ -86,7 +86,8 @@ class Prisnd:
         listen = self.data_dir / "listen.json"
         if listen.exists():
             listen.unlink()
-        args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", "--dns", "off",
+        dns = [] if "--dns" in self.extra_args else ["--dns", "127.0.0.1:0"]
+        args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns,
                 "--http", "off", "--tcp-ports", self.tcp_ports, "--network", "host"] + self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
@@ -94,7 +95,12 @@ class Prisnd:
             wait_until(lambda: listen.exists() or self.proc.poll() is not None, 20, message="listen.json")
             if self.proc.poll() is not None:
                 raise AssertionError(f"prisnd exited with {self.proc.returncode}:\n{self.read_log()}")
-            self.api = "http://" + json.loads(listen.read_text())["api"]
+            bound = json.loads(listen.read_text())
+            self.api = "http://" + bound["api"]
+            self.dns = None
+            if bound.get("dns"):
+                host, port = bound["dns"].rsplit(":", 1)
+                self.dns = (host, int(port))
         return self
 
     def stop(self, timeout=30):

@@ -8,6 +8,7 @@
 #include "prisn/config/config.hpp"
 #include "prisn/control/events.hpp"
 #include "prisn/control/log_stream.hpp"
+#include "prisn/dns/server.hpp"
 #include "prisn/logs/log_file.hpp"
 #include "prisn/model/deployment.hpp"
 #include "prisn/model/execution.hpp"
@@ -23,6 +24,10 @@ struct ControllerOptions {
   config::NetworkMode network_mode = config::NetworkMode::kHost;
   std::string publish_address = "0.0.0.0";
   config::PortRange tcp_ports;
+  /// prisn DNS, when it is on: the controller hands it a new zone whenever endpoints change.
+  dns::Server* dns = nullptr;
+  dns::ZoneOptions dns_zone;
+  std::string dns_address;  ///< where it listens ("127.0.0.1:53"), for lookups through the API
 };
 
 /// The control plane: every change to deployments, executions and secrets goes through here,
@@ -77,6 +82,9 @@ class Controller {
   Result<model::Json> get_secret(const std::string& ns, const std::string& name) const;
   Result<PutResult> put_secret(const model::SecretWrite& write, bool create_only);
   Result<void> delete_secret(const std::string& ns, const std::string& name);
+
+  /// The DNS server's address ("HOST:PORT"), or empty when DNS is off.
+  const std::string& dns_address() const;
 
   EventBus& events();
   /// Prometheus text (SPEC §8).

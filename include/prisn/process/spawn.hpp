@@ -20,6 +20,9 @@ struct SpawnSpec {
   std::filesystem::path log_file;   ///< stdout and stderr, opened O_APPEND
   std::filesystem::path exit_file;  ///< where the shim records the wait status
   std::filesystem::path cgroup;     ///< empty = no cgroup
+  /// When set, the workload gets a private mount namespace with this file bind-mounted over
+  /// /etc/resolv.conf (needs root); on failure it runs with the node's file and says so.
+  std::filesystem::path resolv_conf;
 };
 
 /// Starts `spec.program` under a shim and returns both pids with their start times.

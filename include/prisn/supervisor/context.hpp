@@ -3,6 +3,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct Options {
   std::string api_url;                ///< PRISN_API for workloads
   std::string path_env;               ///< PATH used to find interpreters
   std::vector<std::string> base_env;  ///< every workload's environment starts from this
+  std::filesystem::path resolv_conf;  ///< bind-mounted over workloads' /etc/resolv.conf when set
 };
 
 /// What the supervisor parts share. Built by the daemon; every member outlives the parts.

@@ -48,6 +48,8 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
                           const std::vector<std::string>& files);
 int secret_delete_command(Cli& cli, const std::string& name);
 int version_command(Cli& cli);
+/// `prisn dns lookup NAME [--type T]`: exit 1 on NXDOMAIN or a failure rcode.
+int dns_lookup_command(Cli& cli, const std::string& name, const std::string& type);
 
 /// Streams an execution's output to stdout until it ends, then returns the status SPEC §5
 /// gives `run` and `trigger --wait`: the script's exit code, 124 after a timeout, 128+N

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: MIT
+#include "dns/forwarder.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "prisn/core/random.hpp"
+#include "prisn/dns/codec.hpp"
+#include "prisn/dns/responder.hpp"
+
+namespace prisn::dns::detail {
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using namespace asio::experimental::awaitable_operators;
+using Clock = std::chrono::steady_clock;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr std::chrono::milliseconds kMinTry{400};
+
+std::uint32_t seed() {
+  std::uint32_t s = 0;
+  random_bytes(&s, sizeof s);
+  return s;
+}
+
+// The answer's question section equals the query's, name case aside.
+bool same_question(std::span<const std::uint8_t> query, std::span<const std::uint8_t> answer) {
+  QueryHead head;
+  if (parse_query_head(query, head) != QueryStatus::kOk) return false;
+  const std::size_t end = head.question_end();
+  if (answer.size() < end || answer[4] != 0 || answer[5] != 1) return false;
+  for (std::size_t i = 12; i < end; ++i) {
+    if (ascii_lower(static_cast<char>(query[i])) != ascii_lower(static_cast<char>(answer[i]))) return false;
+  }
+  return true;
+}
+
+std::vector<std::uint8_t> from_cache(Message hit, const QueryHead& head, Question question, std::size_t limit,
+                                     ServerStats& stats) {
+  hit.id = head.id;
+  hit.qr = hit.ra = true;
+  hit.tc = false;
+  hit.rd = head.rd();
+  hit.cd = head.cd();
+  hit.questions = {std::move(question)};  // the asker's case, not the first asker's
+  if (head.edns) {
+    hit.edns = Edns{.udp_size = 1232, .version = 0, .dnssec_ok = head.dnssec_ok, .options = {}};
+  } else {
+    hit.edns.reset();
+  }
+  std::vector<std::uint8_t> out;
+  if (!serialize(hit, out, {.compress = true, .max_size = limit})) stats.truncated.fetch_add(1, std::memory_order_relaxed);
+  return out;
+}
+
+}  // namespace
+
+Forwarder::Forwarder(asio::any_io_executor executor, std::vector<udp::endpoint> upstreams,
+                     std::chrono::milliseconds timeout, std::size_t cache_entries, ServerStats& stats)
+    : executor_(executor),
+      upstreams_(std::move(upstreams)),
+      timeout_(timeout),
+      stats_(stats),
+      cache_(cache_entries),
+      v4_(executor),
+      v6_(executor),
+      random_(seed()) {}
+
+void Forwarder::start() {
+  boost::system::error_code ec;
+  for (const auto& up : upstreams_) {
+    auto& socket = up.address().is_v4() ? v4_ : v6_;
+    if (socket.is_open()) continue;
+    socket.open(up.address().is_v4() ? udp::v4() : udp::v6(), ec);
+    if (!ec) socket.bind(udp::endpoint(up.address().is_v4() ? udp::v4() : udp::v6(), 0), ec);
+    if (ec) socket.close(ec);
+  }
+}
+
+void Forwarder::stop() {
+  boost::system::error_code ec;
+  v4_.close(ec);
+  v6_.close(ec);
+  for (auto& [id, p] : pending_) p->wake->cancel();
+}
+
+asio::awaitable<void> Forwarder::receive(bool v6) {
+  udp::socket& socket = v6 ? v6_ : v4_;
+  if (!socket.is_open()) co_return;
+  std::vector<std::uint8_t> buf(65535);
+  for (;;) {
+    udp::endpoint from;
+    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
+      continue;  // ICMP port unreachable and friends: the asker times out and tries the next
+    }
+    if (n < 12 || (buf[2] & 0x80) == 0) continue;
+    auto it = pending_.find(static_cast<std::uint16_t>(buf[0] << 8 | buf[1]));
+    if (it == pending_.end()) continue;
+    Pending& p = *it->second;
+    const std::span<const std::uint8_t> answer(buf.data(), n);
+    if (p.answered || from != p.upstream || !same_question(p.query, answer)) continue;
+    p.answer.assign(answer.begin(), answer.end());
+    p.answered = true;
+    p.wake->cancel();
+  }
+}
+
+std::uint16_t Forwarder::fresh_id() {
+  for (;;) {
+    const auto id = static_cast<std::uint16_t>(random_());
+    if (!pending_.contains(id)) return id;
+  }
+}
+
+asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std::uint8_t> query,
+                                         Clock::time_point until, std::vector<std::uint8_t>& answer) {
+  auto& socket = upstream.address().is_v4() ? v4_ : v6_;
+  if (!socket.is_open()) co_return false;
+  const std::uint16_t id = fresh_id();
+  query[0] = static_cast<std::uint8_t>(id >> 8);
+  query[1] = static_cast<std::uint8_t>(id);
+  asio::steady_timer wake(executor_, until);
+  Pending p{upstream, query, &wake};
+  pending_[id] = &p;
+  auto [sec, sent] = co_await socket.async_send_to(asio::buffer(query), upstream, kNoThrow);
+  if (!sec && !p.answered) {  // the answer may already be here: receive() runs while we wait
+    co_await wake.async_wait(kNoThrow);  // ends when answered (cancelled) or at `until`
+  }
+  pending_.erase(id);
+  if (!p.answered) co_return false;
+  answer = std::move(p.answer);
+  co_return true;
+}
+
+asio::awaitable<bool> Forwarder::ask_tcp(udp::endpoint upstream, std::vector<std::uint8_t> query,
+                                         Clock::time_point until, std::vector<std::uint8_t>& answer) {
+  tcp::socket socket(executor_);
+  asio::steady_timer timer(executor_, until);
+  auto connected = co_await (socket.async_connect(tcp::endpoint(upstream.address(), upstream.port()), kNoThrow) ||
+                             timer.async_wait(kNoThrow));
+  if (connected.index() != 0 || std::get<0>(std::get<0>(connected))) co_return false;
+  const std::uint8_t length[2] = {static_cast<std::uint8_t>(query.size() >> 8), static_cast<std::uint8_t>(query.size())};
+  const std::array<asio::const_buffer, 2> out{asio::buffer(length), asio::buffer(query)};
+  auto wrote = co_await (asio::async_write(socket, out, kNoThrow) || timer.async_wait(kNoThrow));
+  if (wrote.index() != 0 || std::get<0>(std::get<0>(wrote))) co_return false;
+  std::uint8_t reply_length[2];
+  auto got = co_await (asio::async_read(socket, asio::buffer(reply_length), kNoThrow) || timer.async_wait(kNoThrow));
+  if (got.index() != 0 || std::get<0>(std::get<0>(got))) co_return false;
+  std::vector<std::uint8_t> reply(static_cast<std::size_t>(reply_length[0] << 8 | reply_length[1]));
+  auto body = co_await (asio::async_read(socket, asio::buffer(reply), kNoThrow) || timer.async_wait(kNoThrow));
+  if (body.index() != 0 || std::get<0>(std::get<0>(body))) co_return false;
+  if (reply.size() < 12 || (reply[2] & 0x80) == 0 || !same_question(query, reply)) co_return false;
+  answer = std::move(reply);
+  co_return true;
+}
+
+asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::uint8_t> query, std::size_t reply_limit,
+                                                              bool tcp_client) {
+  QueryHead head;
+  std::vector<std::uint8_t> reply;
+  if (parse_query_head(query, head) != QueryStatus::kOk) {
+    write_rcode_reply(head, query, rcode::kFormErr, false, true, reply);
+    co_return reply;
+  }
+  Question question{Name::from_wire(std::string(reinterpret_cast<const char*>(query.data() + 12), head.qname_size - 1)),
+                    head.qtype, head.qclass};
+  if (auto hit = cache_.lookup(question, head.dnssec_ok, Clock::now())) {
+    stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+    co_return from_cache(std::move(*hit), head, std::move(question), reply_limit, stats_);
+  }
+  const auto deadline = Clock::now() + timeout_;
+  const std::size_t n = upstreams_.size();
+  // Each try gets an equal share of the time; a lone upstream is asked twice.
+  const std::size_t tries = n == 0 ? 0 : std::max<std::size_t>(n, 2);
+  const auto share = tries == 0 ? timeout_ : std::max<std::chrono::milliseconds>(timeout_ / tries, kMinTry);
+  const std::size_t first = n == 0 ? 0 : next_upstream_++ % n;
+  for (std::size_t t = 0; t < tries && Clock::now() < deadline; ++t) {
+    const auto& upstream = upstreams_[(first + t) % n];
+    stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
+    std::vector<std::uint8_t> answer;
+    if (!co_await ask_udp(upstream, query, std::min(deadline, Clock::now() + share), answer)) continue;
+    auto parsed = parse(answer);
+    if (parsed && parsed->tc && tcp_client) {
+      std::vector<std::uint8_t> full;
+      if (co_await ask_tcp(upstream, query, deadline, full)) {
+        answer = std::move(full);
+        parsed = parse(answer);
+      }
+    }
+    if (!parsed) continue;  // garbage from an upstream: try the next one
+    cache_.store(*parsed, head.dnssec_ok, Clock::now());
+    answer[0] = static_cast<std::uint8_t>(head.id >> 8);
+    answer[1] = static_cast<std::uint8_t>(head.id);
+    if (answer.size() <= reply_limit) co_return answer;
+    parsed->id = head.id;
+    serialize(*parsed, reply, {.compress = true, .max_size = reply_limit});
+    stats_.truncated.fetch_add(1, std::memory_order_relaxed);
+    co_return reply;
+  }
+  stats_.upstream_failures.fetch_add(1, std::memory_order_relaxed);
+  write_rcode_reply(head, query, rcode::kServFail, true, true, reply);
+  co_return reply;
+}
+
+}  // namespace prisn::dns::detail

@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// Forwarding of names outside the zone to the upstream resolvers (private to prisn_dns).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <random>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "prisn/dns/cache.hpp"
+#include "prisn/dns/server.hpp"
+
+namespace prisn::dns::detail {
+
+/// Sends queries upstream with a fresh random id each, matches answers by id, source and
+/// question (so a stray or spoofed datagram is ignored), retries the next upstream when one
+/// is silent, falls back to TCP when an answer for a TCP client comes back truncated, caches
+/// what may be cached, and always produces a reply: SERVFAIL once the deadline has passed.
+/// Thread: the DNS thread.
+class Forwarder {
+ public:
+  Forwarder(boost::asio::any_io_executor executor, std::vector<boost::asio::ip::udp::endpoint> upstreams,
+            std::chrono::milliseconds timeout, std::size_t cache_entries, ServerStats& stats);
+
+  void start();
+  void stop();
+  const std::vector<boost::asio::ip::udp::endpoint>& upstreams() const { return upstreams_; }
+
+  /// The reply to `query` (already checked by parse_query_head), at most `reply_limit` bytes.
+  boost::asio::awaitable<std::vector<std::uint8_t>> resolve(std::vector<std::uint8_t> query, std::size_t reply_limit,
+                                                            bool tcp_client);
+  /// Receives upstream answers on one socket until stop(); the server runs one per family.
+  boost::asio::awaitable<void> receive(bool v6);
+
+ private:
+  struct Pending {
+    boost::asio::ip::udp::endpoint upstream;
+    std::span<const std::uint8_t> query;  ///< as sent: the answer must repeat its question
+    boost::asio::steady_timer* wake = nullptr;
+    std::vector<std::uint8_t> answer;
+    bool answered = false;
+  };
+  boost::asio::awaitable<bool> ask_udp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
+                                       std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
+  boost::asio::awaitable<bool> ask_tcp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
+                                       std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
+  std::uint16_t fresh_id();
+
+  boost::asio::any_io_executor executor_;
+  std::vector<boost::asio::ip::udp::endpoint> upstreams_;
+  std::chrono::milliseconds timeout_;
+  ServerStats& stats_;
+  ResponseCache cache_;
+  boost::asio::ip::udp::socket v4_;
+  boost::asio::ip::udp::socket v6_;
+  std::unordered_map<std::uint16_t, Pending*> pending_;
+  std::mt19937 random_;
+  std::size_t next_upstream_ = 0;
+};
+
+}  // namespace prisn::dns::detail
