@@ -1,0 +1,434 @@
+# SPDX-License-Identifier: MIT
+"""prisn DNS (SPEC §7.2) against a real prisnd with real services, asked by real DNS clients:
+dnspython and dig. Records follow scaling and health; NXDOMAIN vs NODATA; TC and TCP;
+forwarding to a dnsmasq upstream this test starts; malformed packets; workloads' resolv.conf."""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+import dns.flags
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+import requests
+
+from conftest import HTTP_SERVICE, free_port, wait_until
+
+# An HTTP service whose /health fails while the file $SICK_DIR/sick-$PRISN_INSTANCE exists.
+TOGGLE_SERVICE = """\
+import os
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
+SICK = os.path.join(os.environ["SICK_DIR"], "sick-" + os.environ["PRISN_INSTANCE"])
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        status = 500 if self.path == "/health" and os.path.exists(SICK) else 200
+        body = (os.environ["PRISN_INSTANCE"] + "\\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer.allow_reuse_address = True
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+def ask(d, name, rdtype="A", tcp=False, edns=False, payload=1232, timeout=3):
+    q = dns.message.make_query(name, rdtype, use_edns=0 if edns else False, payload=payload)
+    host, port = d.dns
+    if tcp:
+        return dns.query.tcp(q, host, port=port, timeout=timeout)
+    return dns.query.udp(q, host, port=port, timeout=timeout)
+
+
+def a_records(msg):
+    return sorted(rr.address for rrset in msg.answer if rrset.rdtype == dns.rdatatype.A for rr in rrset)
+
+
+def srv_records(msg):
+    return sorted((rr.port, rr.target.to_text(omit_final_dot=True))
+                  for rrset in msg.answer if rrset.rdtype == dns.rdatatype.SRV for rr in rrset)
+
+
+def service(d, name, source=HTTP_SERVICE, replicas=1, **extra):
+    body = {"name": name, "filename": name + ".py", "source": source, "port": free_port(), "replicas": replicas}
+    body.update(extra)
+    r = d.post("/api/v1/deployments", body)
+    assert r.status_code == 201, r.text
+    return body["port"]
+
+
+def instance_ports(d, name, healthy_only=True):
+    return sorted((ep["port"], f"{ep['instance']}.{name}.default.prisn.local")
+                  for ep in d.endpoints(name) if ep["healthy"] or not healthy_only)
+
+
+@pytest.fixture
+def sick_dir(tmp_path):
+    p = tmp_path / "sick"
+    p.mkdir()
+    return p
+
+
+# --- records ----------------------------------------------------------------------------------
+
+def test_service_name_answers_a_and_srv_that_follow_scaling(prisnd):
+    assert prisnd.dns is not None, "listen.json has no dns address"
+    service(prisnd, "api", replicas=2)
+    prisnd.wait_ready("api", 2)
+    m = ask(prisnd, "api.default.prisn.local")
+    assert m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AA
+    assert a_records(m) == ["127.0.0.1"]  # host mode: every instance is on 127.0.0.1
+    assert m.answer[0].ttl == 5
+    assert srv_records(ask(prisnd, "_http._tcp.api.default.prisn.local", "SRV")) == instance_ports(prisnd, "api")
+
+    assert prisnd.cli("scale", "api", "4").returncode == 0
+    prisnd.wait_ready("api", 4)
+    wait_until(lambda: len(srv_records(ask(prisnd, "_http._tcp.api.default.prisn.local", "SRV"))) == 4, 10,
+               message="4 SRV records")
+    srv = ask(prisnd, "_http._tcp.api.default.prisn.local", "SRV")
+    assert srv_records(srv) == instance_ports(prisnd, "api")
+    glue = {rrset.name.to_text(omit_final_dot=True): [rr.address for rr in rrset] for rrset in srv.additional}
+    assert sorted(glue) == sorted(t for _, t in instance_ports(prisnd, "api"))
+    assert a_records(ask(prisnd, "api-3.api.default.prisn.local")) == ["127.0.0.1"]
+
+    assert prisnd.cli("scale", "api", "0").returncode == 0
+    wait_until(lambda: not ask(prisnd, "api.default.prisn.local").answer, 15, message="no A records at 0 replicas")
+    nodata = ask(prisnd, "_http._tcp.api.default.prisn.local", "SRV")
+    assert nodata.rcode() == dns.rcode.NOERROR and not nodata.answer
+    assert nodata.authority and nodata.authority[0].rdtype == dns.rdatatype.SOA
+
+
+def test_nxdomain_and_nodata_carry_the_soa(prisnd):
+    service(prisnd, "web")
+    prisnd.wait_ready("web", 1)
+    nx = ask(prisnd, "nope.default.prisn.local")
+    assert nx.rcode() == dns.rcode.NXDOMAIN and nx.flags & dns.flags.AA
+    assert nx.authority[0].rdtype == dns.rdatatype.SOA
+    assert nx.authority[0].name.to_text() == "prisn.local."
+    for name, rdtype in [("web.default.prisn.local", "AAAA"), ("default.prisn.local", "A"),
+                         ("web.default.prisn.local", "TXT")]:
+        m = ask(prisnd, name, rdtype)
+        assert m.rcode() == dns.rcode.NOERROR and not m.answer and m.authority, (name, rdtype, m)
+    assert ask(prisnd, "web.other.prisn.local").rcode() == dns.rcode.NXDOMAIN
+    soa = ask(prisnd, "prisn.local", "SOA")
+    assert soa.answer and soa.answer[0].rdtype == dns.rdatatype.SOA
+
+
+def test_query_case_is_echoed_and_names_compare_case_insensitively(prisnd):
+    service(prisnd, "web")
+    prisnd.wait_ready("web", 1)
+    m = ask(prisnd, "WeB.DeFault.PRISN.local")
+    assert m.question[0].name.to_text() == "WeB.DeFault.PRISN.local."
+    assert a_records(m) == ["127.0.0.1"]
+
+
+def test_dig_finds_the_service_and_retries_big_answers_over_tcp(prisnd):
+    if not shutil.which("dig"):
+        pytest.fail("dig is missing: packaging/install-deps.sh --test installs bind9-dnsutils")
+    service(prisnd, "big", replicas=20)
+    prisnd.wait_ready("big", 20, timeout=60)
+    name = "_http._tcp.big.default.prisn.local"
+    wait_until(lambda: len(srv_records(ask(prisnd, name, "SRV", tcp=True))) == 20, 10, message="20 SRV records")
+    udp = ask(prisnd, name, "SRV")  # no EDNS: 512 bytes at most
+    assert udp.flags & dns.flags.TC and not udp.answer
+    big = ask(prisnd, name, "SRV", edns=True, payload=4096)
+    assert not big.flags & dns.flags.TC and len(srv_records(big)) == 20
+    host, port = prisnd.dns
+    out = subprocess.run(["dig", f"@{host}", "-p", str(port), "+noedns", "+short", name, "SRV"],
+                         capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.split("\n")) - 1 == 20, out.stdout  # dig fell back to TCP by itself
+    short = subprocess.run(["dig", f"@{host}", "-p", str(port), "+short", "big.default.prisn.local"],
+                           capture_output=True, text=True, timeout=20)
+    assert short.stdout.split() == ["127.0.0.1"]
+
+
+# --- health -----------------------------------------------------------------------------------
+
+def test_unhealthy_instance_leaves_dns_and_the_published_port_and_comes_back(prisnd, sick_dir):
+    port = service(prisnd, "toggle", TOGGLE_SERVICE, replicas=3, env={"SICK_DIR": str(sick_dir)},
+                   healthCheck={"http": {"path": "/health"}, "interval": "1s", "timeout": "1s",
+                                "failureThreshold": 2, "successThreshold": 1})
+    prisnd.wait_ready("toggle", 3)
+    name = "_http._tcp.toggle.default.prisn.local"
+    wait_until(lambda: len(srv_records(ask(prisnd, name, "SRV"))) == 3, 10, message="3 SRV records")
+
+    failures, seen, stop = [], set(), threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+                seen.add(r.text.strip())
+            except requests.RequestException as e:
+                failures.append(repr(e))
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=load)
+    worker.start()
+    try:
+        (sick_dir / "sick-toggle-1").touch()
+        start = time.monotonic()
+        wait_until(lambda: "toggle-1.toggle.default.prisn.local" not in
+                   [t for _, t in srv_records(ask(prisnd, name, "SRV"))], 10, message="toggle-1 out of DNS")
+        # failureThreshold (2) x interval (1 s), plus one interval of slack and the TTL we do not wait for.
+        assert time.monotonic() - start <= 2 * 1 + 1.5
+        assert [ep["healthy"] for ep in prisnd.endpoints("toggle") if ep["instance"] == "toggle-1"] == [False]
+        assert prisnd.deployment("toggle")["status"]["phase"] == "Degraded"
+        time.sleep(0.3)  # requests that were already on their way to toggle-1 finish
+        seen.clear()
+        time.sleep(1.0)
+        assert "toggle-1" not in seen, "the published port still sends traffic to an unhealthy instance"
+        (sick_dir / "sick-toggle-1").unlink()
+        wait_until(lambda: len(srv_records(ask(prisnd, name, "SRV"))) == 3, 10, message="toggle-1 back in DNS")
+        wait_until(lambda: "toggle-1" in seen, 10, message="toggle-1 back behind the published port")
+        prisnd.wait_phase("toggle", "Running")
+    finally:
+        stop.set()
+        worker.join()
+    assert failures == [], failures[:5]
+
+
+def test_killed_instance_leaves_dns_then_its_replacement_enters(prisnd):
+    service(prisnd, "victim", replicas=2)
+    prisnd.wait_ready("victim", 2)
+    name = "_http._tcp.victim.default.prisn.local"
+    wait_until(lambda: len(srv_records(ask(prisnd, name, "SRV"))) == 2, 10, message="2 SRV records")
+    ep = next(e for e in prisnd.endpoints("victim") if e["instance"] == "victim-0")
+    os.kill(ep["pid"], signal.SIGKILL)
+    wait_until(lambda: ep["port"] not in [p for p, _ in srv_records(ask(prisnd, name, "SRV"))], 5,
+               message="the dead instance out of DNS")
+    prisnd.wait_ready("victim", 2, timeout=30)
+    wait_until(lambda: len(srv_records(ask(prisnd, name, "SRV"))) == 2, 10, message="the replacement in DNS")
+    assert srv_records(ask(prisnd, name, "SRV")) == instance_ports(prisnd, "victim")
+
+
+# --- protocol edges ---------------------------------------------------------------------------
+
+def raw_udp(d, data, timeout=2.0):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(data, d.dns)
+        try:
+            return s.recv(65535)
+        except socket.timeout:
+            return None
+
+
+def test_malformed_queries_get_formerr_other_opcodes_notimp_transfers_refused(prisnd):
+    q = dns.message.make_query("api.default.prisn.local", "A").to_wire()
+    reply = raw_udp(prisnd, q + b"\x00garbage")
+    assert reply is not None and reply[:2] == q[:2] and reply[3] & 0xF == dns.rcode.FORMERR
+    looping = q[:12] + b"\xc0\x0c\x00\x01\x00\x01"
+    assert raw_udp(prisnd, looping)[3] & 0xF == dns.rcode.FORMERR
+    notify = dns.message.make_query("prisn.local", "SOA")
+    notify.set_opcode(dns.opcode.NOTIFY)
+    assert dns.message.from_wire(raw_udp(prisnd, notify.to_wire())).rcode() == dns.rcode.NOTIMP
+    assert raw_udp(prisnd, b"\x01\x02\x03") is None, "a runt must not be answered"
+    response = bytearray(q)
+    response[2] |= 0x80
+    assert raw_udp(prisnd, bytes(response), timeout=0.5) is None, "a response must not be answered"
+    axfr = dns.message.make_query("prisn.local", "AXFR")
+    assert dns.query.tcp(axfr, prisnd.dns[0], port=prisnd.dns[1], timeout=3).rcode() == dns.rcode.REFUSED
+    edns1 = bytearray(dns.message.make_query("prisn.local", "SOA", use_edns=0).to_wire())
+    edns1[-5] = 1  # OPT TTL = extended rcode, version, flags; the OPT record has no options here
+    assert dns.message.from_wire(raw_udp(prisnd, bytes(edns1))).rcode() == dns.rcode.BADVERS
+    # After all that, still answering, and counting by rcode.
+    assert ask(prisnd, "prisn.local", "SOA").rcode() == dns.rcode.NOERROR
+    metrics = prisnd.get("/metrics").text
+    assert 'prisn_dns_queries_total{rcode="FORMERR"} 2' in metrics
+    assert 'prisn_dns_queries_total{rcode="NOTIMP"} 1' in metrics
+    assert 'prisn_dns_queries_total{rcode="REFUSED"} 1' in metrics
+    assert 'prisn_dns_queries_total{rcode="BADVERS"} 1' in metrics
+    assert "prisn_dns_dropped_total 2" in metrics
+
+
+def test_a_flood_of_garbage_does_not_stop_the_server(prisnd):
+    rnd = __import__("random").Random(7)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for i in range(3000):
+            s.sendto(bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 600))), prisnd.dns)
+    assert ask(prisnd, "prisn.local", "SOA").rcode() == dns.rcode.NOERROR
+    assert prisnd.proc.poll() is None
+
+
+def test_tcp_carries_several_queries_on_one_connection(prisnd):
+    service(prisnd, "web")
+    prisnd.wait_ready("web", 1)
+    with socket.create_connection(prisnd.dns, timeout=3) as s:
+        for i, name in enumerate(["web.default.prisn.local", "nope.default.prisn.local", "prisn.local"]):
+            wire = dns.message.make_query(name, "A", id=100 + i).to_wire()
+            s.sendall(len(wire).to_bytes(2, "big") + wire)
+            length = int.from_bytes(s.recv(2), "big")
+            data = b""
+            while len(data) < length:
+                data += s.recv(length - len(data))
+            m = dns.message.from_wire(data)
+            assert m.id == 100 + i
+            assert m.rcode() == (dns.rcode.NXDOMAIN if name.startswith("nope") else dns.rcode.NOERROR)
+
+
+# --- forwarding -------------------------------------------------------------------------------
+
+@pytest.fixture
+def dnsmasq(tmp_path):
+    """A dnsmasq upstream on loopback, started and stopped by pid by this test."""
+    binary = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    if not os.path.exists(binary):
+        pytest.fail("dnsmasq is missing: packaging/install-deps.sh --test installs dnsmasq-base")
+    port = None
+    for _ in range(20):
+        port = free_port()
+        user = ["--user=root"] if os.geteuid() == 0 else []  # as root it would switch to nobody
+        proc = subprocess.Popen([binary, "-k", "--no-resolv", "--no-hosts", "-C", "/dev/null", f"--port={port}",
+                                 "--listen-address=127.0.0.1", "--bind-interfaces", "--local-ttl=30",
+                                 "--address=/upstream.example/192.0.2.7", f"--pid-file={tmp_path}/dnsmasq.pid",
+                                 *user],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.3)
+        if proc.poll() is None:
+            break
+    assert proc.poll() is None, proc.stderr.read()
+    yield proc, port
+    if proc.poll() is None:
+        proc.terminate()
+        proc.wait(5)
+
+
+def prisnd_with_upstream(daemon_factory, tmp_path, upstream):
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"dns": {"upstreams": [upstream]}}))
+    return daemon_factory(extra_args=["--config", str(config)])
+
+
+def test_other_names_are_forwarded_cached_and_servfail_when_upstream_is_silent(daemon_factory, tmp_path, dnsmasq):
+    proc, port = dnsmasq
+    d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{port}")
+    q = dns.message.make_query("www.upstream.example", "A", id=4242)
+    m = dns.query.udp(q, d.dns[0], port=d.dns[1], timeout=3)
+    assert m.id == 4242 and a_records(m) == ["192.0.2.7"]
+    assert m.flags & dns.flags.RA
+    again = ask(d, "WWW.upstream.example")
+    assert a_records(again) == ["192.0.2.7"]
+    assert again.question[0].name.to_text() == "WWW.upstream.example."
+    assert 0 < again.answer[0].ttl <= 30
+    over_tcp = ask(d, "tcp.upstream.example", tcp=True)
+    assert a_records(over_tcp) == ["192.0.2.7"]
+    metrics = d.get("/metrics").text
+    assert "prisn_dns_cache_hits_total 1" in metrics
+
+    proc.send_signal(signal.SIGSTOP)  # an upstream that takes queries and never answers
+    try:
+        start = time.monotonic()
+        silent = ask(d, "fresh.upstream.example", timeout=5)
+        elapsed = time.monotonic() - start
+        assert silent.rcode() == dns.rcode.SERVFAIL
+        assert elapsed < 2.0, f"SERVFAIL took {elapsed:.2f}s"
+        assert a_records(ask(d, "www.upstream.example")) == ["192.0.2.7"], "cached answers outlive the upstream"
+        assert a_records(ask(d, "api.default.prisn.local")) == [] and ask(d, "prisn.local", "SOA").answer
+    finally:
+        proc.send_signal(signal.SIGCONT)
+    assert "prisn_dns_upstream_failures_total 1" in d.get("/metrics").text
+
+
+def test_upstreams_default_to_the_nodes_resolv_conf(daemon_factory):
+    d = daemon_factory()
+    nameservers = [line.split()[1] for line in open("/etc/resolv.conf") if line.startswith("nameserver")]
+    log = d.read_log()
+    assert f"DNS on {d.dns[0]}:{d.dns[1]}" in log, log
+    for ns in nameservers:
+        if not ns.startswith("127."):
+            assert f"{ns}:53" in log or f"[{ns}]:53" in log, log
+
+
+# --- lookups through the API and the CLI ------------------------------------------------------
+
+def test_dns_lookup_cli_and_api_show_what_the_server_answers(prisnd):
+    service(prisnd, "api", replicas=2)
+    prisnd.wait_ready("api", 2)
+    wait_until(lambda: len(srv_records(ask(prisnd, "_http._tcp.api.default.prisn.local", "SRV"))) == 2, 10,
+               message="2 SRV records")
+    r = prisnd.get("/api/v1/dns/lookup?name=api.default.prisn.local&type=A")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["rcode"] == "NOERROR" and body["authoritative"] is True
+    assert [a["data"] for a in body["answers"]] == ["127.0.0.1"]
+    out = prisnd.cli("dns", "lookup", "api.default.prisn.local")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].split() == ["NAME", "TYPE", "TTL", "DATA"]
+    assert "api.default.prisn.local" in out.stdout and "127.0.0.1" in out.stdout
+    srv = prisnd.cli("dns", "lookup", "_http._tcp.api.default.prisn.local", "--type", "SRV")
+    assert srv.returncode == 0 and srv.stdout.count(" SRV ") == 2, srv.stdout
+    for port, target in instance_ports(prisnd, "api"):
+        assert f"0 10 {port} {target}" in srv.stdout
+    nx = prisnd.cli("dns", "lookup", "nope.default.prisn.local")
+    assert nx.returncode == 1 and "NXDOMAIN" in nx.stderr
+    as_json = json.loads(prisnd.cli("dns", "lookup", "api.default.prisn.local", "-o", "json").stdout)
+    assert as_json["answers"][0]["data"] == "127.0.0.1"
+    bad = prisnd.get("/api/v1/dns/lookup?name=a..b")
+    assert bad.status_code == 422 and "name" in bad.json()["error"]["message"]
+    assert prisnd.get("/api/v1/dns/lookup?name=x.prisn.local&type=NOPE").status_code == 422
+    assert prisnd.get("/api/v1/dns/lookup").status_code == 422
+
+
+def test_lookup_with_dns_off_is_503(daemon_factory):
+    d = daemon_factory(extra_args=["--dns", "off"])
+    assert json.loads((d.data_dir / "listen.json").read_text())["dns"] is None
+    r = d.get("/api/v1/dns/lookup?name=api.default.prisn.local")
+    assert r.status_code == 503 and "off" in r.json()["error"]["message"]
+    out = d.cli("dns", "lookup", "api.default.prisn.local")
+    assert out.returncode == 1 and "off" in out.stderr
+
+
+def test_dns_port_in_use_is_a_startup_error_naming_the_flag(daemon_factory):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        d = daemon_factory(extra_args=["--dns", f"127.0.0.1:{port}"], start=False)
+        d.start(wait=False)
+        assert d.proc.wait(20) == 1
+        log = d.read_log()
+        assert f"cannot bind DNS on 127.0.0.1:{port}" in log and "--dns off" in log, log
+
+
+# --- workloads resolve prisn names (root: a private mount namespace per workload) -------------
+
+RESOLVE_JOB = """\
+import socket, sys, urllib.request
+print(open("/etc/resolv.conf").read(), flush=True)
+port = int(sys.argv[1])
+print("addr", socket.getaddrinfo("web.default.prisn.local", port, socket.AF_INET)[0][4][0], flush=True)
+print("body", urllib.request.urlopen(f"http://web.default.prisn.local:{port}/", timeout=5).read().decode().strip())
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a private mount namespace for resolv.conf needs root")
+def test_workloads_resolve_service_names_through_prisn_dns(daemon_factory, scripts):
+    node_before = open("/etc/resolv.conf").read()
+    address = "127.0.0.153"  # port 53 on an address of its own, beside any resolver of the node
+    d = daemon_factory(extra_args=["--dns", f"{address}:53"])
+    port = service(d, "web")
+    d.wait_ready("web", 1)
+    out = d.cli("run", scripts("resolve.py", RESOLVE_JOB), "--", str(port), timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert f"nameserver {address}" in out.stdout
+    for line in node_before.splitlines():
+        if line.startswith(("search", "options")):
+            assert line in out.stdout, f"the node's '{line}' line is kept"
+    assert "addr 127.0.0.1" in out.stdout
+    assert "body web-0" in out.stdout
+    assert open("/etc/resolv.conf").read() == node_before, "the node's resolv.conf must not change"
