@@ -50,13 +50,14 @@ def rss_kib(pid):
 class Daemon:
     """prisnd on a temporary data dir with an ephemeral API port; stopped on exit."""
 
-    def __init__(self, data_dir=None, extra=()):
+    def __init__(self, data_dir=None, extra=(), dns="off"):
         self.tmp = None
         if data_dir is None:
             self.tmp = tempfile.mkdtemp(prefix="prisn-bench-")
             data_dir = self.tmp
         self.data_dir = pathlib.Path(data_dir)
         self.extra = list(extra)
+        self.dns_flag = dns
 
     def __enter__(self):
         listen = self.data_dir / "listen.json"
@@ -64,14 +65,16 @@ class Daemon:
             listen.unlink()
         self.log = open(self.data_dir.parent / (self.data_dir.name + ".log"), "ab")
         self.proc = subprocess.Popen([str(PRISND), "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0",
-                                      "--dns", "off", "--http", "off", "--network", "host",
+                                      "--dns", self.dns_flag, "--http", "off", "--network", "host",
                                       "--log-level", "warn"] + self.extra,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):
             if listen.exists():
                 break
             time.sleep(0.025)
-        self.api = json.loads(listen.read_text())["api"]
+        bound = json.loads(listen.read_text())
+        self.api = bound["api"]
+        self.dns = bound.get("dns")
         self.env = dict(os.environ, PRISN_SERVER="http://" + self.api)
         return self
 
@@ -108,3 +111,19 @@ def machine():
                 cpu = line.split(":", 1)[1].strip()
                 break
     return {"cpus": os.cpu_count(), "cpu": cpu, "kernel": os.uname().release}
+
+
+def cpu_ticks(pids):
+    """User + system clock ticks used so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+TICKS = os.sysconf("SC_CLK_TCK")

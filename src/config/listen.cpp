@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include <fmt/format.h>
 
+#include <boost/asio/ip/address.hpp>
+#include <algorithm>
 #include <charconv>
 
 #include "prisn/config/config.hpp"
@@ -63,6 +65,43 @@ Result<ListenAddress> parse_listen(std::string_view text) {
   }
   out.port = *port;
   return out;
+}
+
+Result<void> check_upstream(std::string_view text) {
+  std::string_view host = text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return Error::invalid(fmt::format("'{}' is not an address", text));
+    host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return Error::invalid(fmt::format("'{}' is not [ADDR]:PORT", text));
+      if (auto port = parse_port(text.substr(close + 2), text); !port || *port == 0) {
+        return Error::invalid(fmt::format("'{}': port must be a number from 1 to 65535", text));
+      }
+    }
+  } else if (std::count(text.begin(), text.end(), ':') == 1) {
+    host = text.substr(0, text.find(':'));
+    if (auto port = parse_port(text.substr(text.find(':') + 1), text); !port || *port == 0) {
+      return Error::invalid(fmt::format("'{}': port must be a number from 1 to 65535", text));
+    }
+  }
+  boost::system::error_code ec;
+  (void)boost::asio::ip::make_address(std::string(host), ec);
+  if (ec) return Error::invalid(fmt::format("'{}' is not an IP address (\"host\" or \"host:port\")", text));
+  return {};
+}
+
+Result<void> check_domain(std::string_view text) {
+  if (text.ends_with('.')) text.remove_suffix(1);
+  if (text.empty() || text.size() > 253) return Error::invalid(fmt::format("'{}' is not a domain name", text));
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto dot = std::min(text.find('.', start), text.size());
+    const auto label = dot - start;
+    if (label == 0 || label > 63) return Error::invalid(fmt::format("'{}' is not a domain name", text));
+    start = dot + 1;
+  }
+  return {};
 }
 
 Result<PortRange> parse_port_range(std::string_view text) {

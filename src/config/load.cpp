@@ -124,7 +124,10 @@ void read_api(Reader& r, const YAML::Node& n, const std::string& p, ApiOptions& 
 void read_dns(Reader& r, const YAML::Node& n, const std::string& p, DnsOptions& dns) {
   r.section(n, p, {
       {"listen", [&](auto& v, auto& k) { r.parsed(v, k, dns.listen, parse_listen); }},
-      {"domain", [&](auto& v, auto& k) { r.scalar(v, k, dns.domain); }},
+      {"domain", [&](auto& v, auto& k) {
+         r.scalar(v, k, dns.domain);
+         if (auto ok = check_domain(dns.domain); v.IsScalar() && !ok) r.fail(v, k, ok.error().message);
+       }},
       {"ttl", [&](auto& v, auto& k) { r.integer(v, k, dns.ttl, 0, 86400); }},
       {"upstreams", [&](auto& v, auto& k) {
          if (!v.IsSequence()) {
@@ -134,7 +137,9 @@ void read_dns(Reader& r, const YAML::Node& n, const std::string& p, DnsOptions& 
          dns.upstreams.clear();
          for (std::size_t i = 0; i < v.size(); ++i) {
            std::string u;
-           r.scalar(v[i], fmt::format("{}[{}]", k, i), u);
+           const auto key = fmt::format("{}[{}]", k, i);
+           r.scalar(v[i], key, u);
+           if (auto ok = check_upstream(u); v[i].IsScalar() && !ok) r.fail(v[i], key, ok.error().message);
            dns.upstreams.push_back(u);
          }
        }},

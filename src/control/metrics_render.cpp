@@ -76,6 +76,8 @@ void render_dns(MetricsText& m, const dns::ServerStats& s) {
       {"prisn_dns_cache_hits_total", "Forwarded names answered from the cache.", s.cache_hits},
       {"prisn_dns_upstream_failures_total", "Forwarded queries answered SERVFAIL: no upstream answered in time.",
        s.upstream_failures},
+      {"prisn_dns_forwards_refused_total", "Forwarded queries answered SERVFAIL: too many already in flight.",
+       s.forwards_refused},
       {"prisn_dns_truncated_total", "UDP answers sent truncated (TC), so the client retries over TCP.", s.truncated},
       {"prisn_dns_dropped_total", "Datagrams not answered: shorter than a header, or responses.", s.dropped},
   };

@@ -63,7 +63,8 @@ std::vector<std::uint8_t> from_cache(Message hit, const QueryHead& head, Questio
 }  // namespace
 
 Forwarder::Forwarder(asio::any_io_executor executor, std::vector<udp::endpoint> upstreams,
-                     std::chrono::milliseconds timeout, std::size_t cache_entries, ServerStats& stats)
+                     std::chrono::milliseconds timeout, std::size_t cache_entries, std::size_t max_in_flight,
+                     ServerStats& stats)
     : executor_(executor),
       upstreams_(std::move(upstreams)),
       timeout_(timeout),
@@ -71,7 +72,8 @@ Forwarder::Forwarder(asio::any_io_executor executor, std::vector<udp::endpoint> 
       cache_(cache_entries),
       v4_(executor),
       v6_(executor),
-      random_(seed()) {}
+      random_(seed()),
+      max_in_flight_(std::min<std::size_t>(max_in_flight, 60'000)) {}  // ids are 16 bits
 
 void Forwarder::start() {
   boost::system::error_code ec;
@@ -177,6 +179,16 @@ asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::u
     stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
     co_return from_cache(std::move(*hit), head, std::move(question), reply_limit, stats_);
   }
+  if (in_flight_ >= max_in_flight_) {
+    stats_.forwards_refused.fetch_add(1, std::memory_order_relaxed);
+    write_rcode_reply(head, query, rcode::kServFail, true, true, reply);
+    co_return reply;
+  }
+  ++in_flight_;
+  struct Leave {
+    std::size_t& n;
+    ~Leave() { --n; }
+  } leave{in_flight_};
   const auto deadline = Clock::now() + timeout_;
   const std::size_t n = upstreams_.size();
   // Each try gets an equal share of the time; a lone upstream is asked twice.

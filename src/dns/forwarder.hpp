@@ -25,7 +25,8 @@ namespace prisn::dns::detail {
 class Forwarder {
  public:
   Forwarder(boost::asio::any_io_executor executor, std::vector<boost::asio::ip::udp::endpoint> upstreams,
-            std::chrono::milliseconds timeout, std::size_t cache_entries, ServerStats& stats);
+            std::chrono::milliseconds timeout, std::size_t cache_entries, std::size_t max_in_flight,
+            ServerStats& stats);
 
   void start();
   void stop();
@@ -61,6 +62,8 @@ class Forwarder {
   std::unordered_map<std::uint16_t, Pending*> pending_;
   std::mt19937 random_;
   std::size_t next_upstream_ = 0;
+  std::size_t max_in_flight_;
+  std::size_t in_flight_ = 0;
 };
 
 }  // namespace prisn::dns::detail

@@ -89,7 +89,8 @@ struct Server::Impl {
         options(std::move(o)),
         udp_socket(io),
         acceptor(io),
-        forwarder(io.get_executor(), std::move(ups), options.upstream_timeout, options.cache_entries, stats) {}
+        forwarder(io.get_executor(), std::move(ups), options.upstream_timeout, options.cache_entries,
+                  options.max_forwards_in_flight, stats) {}
 
   asio::io_context& io;
   ServerOptions options;

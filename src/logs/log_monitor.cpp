@@ -45,9 +45,16 @@ void LogMonitor::schedule() {
 }
 
 void LogMonitor::scan_all() {
+  constexpr unsigned kQuietEvery = 4;
   const auto now = to_epoch_ms(WallClock::now());
+  ++tick_;
   for (auto& [path, w] : watched_) {
+    if (w.quiet_scans >= kQuietEvery && tick_ % kQuietEvery != 0) {
+      continue;
+    }
+    const auto before = w.last_checkpoint;
     LogFile(path).scan(now, w.policy, w.last_checkpoint);
+    w.quiet_scans = w.last_checkpoint == before ? w.quiet_scans + 1 : 0;
   }
 }
 

@@ -24,6 +24,11 @@ struct ListenAddress {
 /// Parses "HOST:PORT", "[V6]:PORT", ":PORT" (all addresses) or "off".
 Result<ListenAddress> parse_listen(std::string_view text);
 
+/// Checks a DNS upstream: "IP", "IP:PORT", "[IPV6]:PORT" or a bare IPv6 address.
+Result<void> check_upstream(std::string_view text);
+/// Checks a DNS domain: dot-separated labels of 1 to 63 characters, 253 in all.
+Result<void> check_domain(std::string_view text);
+
 struct PortRange {
   std::uint16_t first = 9000;
   std::uint16_t last = 9999;

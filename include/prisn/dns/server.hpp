@@ -25,7 +25,10 @@ struct ServerOptions {
   std::vector<std::string> upstreams;
   /// A forwarded query that no upstream answered within this gets SERVFAIL (SPEC: within 2 s).
   std::chrono::milliseconds upstream_timeout{1800};
-  std::size_t cache_entries = 10'000;
+  std::size_t cache_entries = 2048;
+  /// Forwarded queries waiting for an upstream at once; beyond this a query gets SERVFAIL
+  /// at once, so a flood cannot take memory or exhaust the 16-bit query ids.
+  std::size_t max_forwards_in_flight = 512;
   std::size_t max_tcp_connections = 256;
   std::chrono::milliseconds tcp_idle_timeout{10'000};
 };
@@ -37,6 +40,7 @@ struct ServerStats {
   std::atomic<std::uint64_t> forwarded{0};    ///< sent upstream
   std::atomic<std::uint64_t> cache_hits{0};
   std::atomic<std::uint64_t> upstream_failures{0};  ///< SERVFAIL because no upstream answered
+  std::atomic<std::uint64_t> forwards_refused{0};   ///< SERVFAIL because too many were in flight
   std::atomic<std::uint64_t> truncated{0};    ///< UDP replies with TC set
   std::atomic<std::uint64_t> dropped{0};      ///< datagrams not answered (too short, responses)
 };

@@ -12,7 +12,9 @@
 namespace prisn::logs {
 
 /// Watches the logs of running processes: records index checkpoints and rotates files over
-/// their size limit, every `interval`. Thread: control thread.
+/// their size limit, every `interval` while a file grows; a file that stopped growing is
+/// looked at every 4 intervals only, so a thousand quiet services cost little.
+/// Thread: control thread.
 class LogMonitor {
  public:
   LogMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds interval);
@@ -28,6 +30,7 @@ class LogMonitor {
   struct Watched {
     Policy policy;
     std::uint64_t last_checkpoint = 0;
+    unsigned quiet_scans = 0;  ///< scans in a row that found no new output
   };
   void schedule();
   void scan_all();
@@ -36,6 +39,7 @@ class LogMonitor {
   std::chrono::milliseconds interval_;
   std::map<std::filesystem::path, Watched> watched_;
   bool running_ = false;
+  std::uint64_t tick_ = 0;
 };
 
 }  // namespace prisn::logs

@@ -62,6 +62,19 @@ TEST(Load, UnknownKeysAndWrongTypesNameKeyFileAndLine) {
   EXPECT_EQ(cfg.error()[1].to_string(), "/etc/prisn/config.yaml:6: proxy.http.port: expected an integer");
 }
 
+TEST(Load, DnsUpstreamsAndDomainAreChecked) {
+  const char* yaml = "dns:\n  domain: a..b\n  upstreams: [\"10.0.0.2\", \"127.0.0.1:5353\", \"[::1]:53\", \"::1\",\n"
+                     "              \"resolver.example\", \"10.0.0.3:0\"]\n";
+  auto cfg = load_text(yaml, "c.yaml", Config{});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 3U);
+  EXPECT_EQ(cfg.error()[0].key, "dns.domain");
+  EXPECT_EQ(cfg.error()[1].key, "dns.upstreams[4]");
+  EXPECT_EQ(cfg.error()[1].line, 4);
+  EXPECT_EQ(cfg.error()[2].key, "dns.upstreams[5]");
+  EXPECT_TRUE(load_text("dns: {domain: cluster.internal., upstreams: [\"192.0.2.53\"]}\n", "c.yaml", Config{}));
+}
+
 TEST(Load, SyntaxErrorHasALine) {
   auto cfg = load_text("api: [unclosed\n", "c.yaml", Config{});
   ASSERT_FALSE(cfg);
