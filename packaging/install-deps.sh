@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what prisn needs from Debian 12's archive. `--test` adds what the test suite uses.
+# Installs what prisn needs from Debian 12's archive. `--test` adds what the test suite uses,
+# `--bench` what the benchmarks in bench/ compare prisn with.
 # Runs apt-get only when something is missing, so it is quick (and works offline) once done.
 set -euo pipefail
 
@@ -15,10 +16,13 @@ test_packages=(
   clang libclang-rt-14-dev
 )
 
+bench_packages=(wrk nginx-light haproxy dnsperf nsd dnsmasq-base python3-dnspython)
+
 packages=("${build_packages[@]}")
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=("${test_packages[@]}")
-fi
+case "${1:-}" in
+  --test) packages+=("${test_packages[@]}") ;;
+  --bench) packages+=("${test_packages[@]}" "${bench_packages[@]}") ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -54,6 +54,21 @@ bool run(asio::io_context& io, Awaitable a) {
   return f.get();
 }
 
+// A naive service writes a greeting to every connection it accepts, after the probe has
+// gone: a probe that closed with a reset would make that write fail (and such scripts die).
+TEST(Probes, TcpProbeClosesGentlyEnoughForAServiceThatWritesOnAccept) {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(run(io, tcp_probe("127.0.0.1", port, std::chrono::milliseconds(1000))));
+    tcp::socket accepted = acceptor.accept();
+    boost::system::error_code ec;
+    asio::write(accepted, asio::buffer("HTTP/1.0 200 OK\r\n\r\nhello\n", 25), ec);
+    EXPECT_FALSE(ec) << "greeting " << i << ": " << ec.message();
+  }
+}
+
 TEST(Probes, TcpPassesOnAListenerAndFailsOnAClosedPort) {
   asio::io_context io;
   tcp::acceptor acceptor(io);
