@@ -7,6 +7,8 @@
 #include <charconv>
 
 #include "api/dns_routes.hpp"
+#include "api/handler_util.hpp"
+#include "api/resource_routes.hpp"
 #include "api/event_stream.hpp"
 #include "prisn/core/names.hpp"
 #include "prisn/model/deployment_json.hpp"
@@ -21,19 +23,6 @@ namespace prisn::api {
 namespace {
 
 using model::Json;
-
-Result<Json> body_json(const Request& req) {
-  if (req.body.empty()) {
-    return Error::bad_request("request body is empty; expected a JSON object");
-  }
-  return model::parse_json_body(req.body);
-}
-
-template <class T>
-Response respond(const Result<T>& r, int status = 200) {
-  if (!r) return error(r.error());
-  return json(status, *r);
-}
 
 bool truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
 
@@ -62,14 +51,6 @@ Response text_stream(std::shared_ptr<control::LogStream> stream) {
   return r;
 }
 
-// Resource names in paths: an invalid one cannot exist.
-Result<void> path_name(const Params& p, const char* what) {
-  const auto& name = p.at("name");
-  if (!is_valid_name(name)) {
-    return Error::not_found(fmt::format("{} '{}' not found (not a valid name)", what, name.substr(0, 80)));
-  }
-  return {};
-}
 
 void add_deployment_routes(Router& r, control::Controller& ctl) {
   r.add("GET", "/api/v1/deployments", [&ctl](const Request& req, const Params&) {
@@ -275,6 +256,7 @@ void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executo
   add_execution_routes(r, ctl);
   add_secret_routes(r, ctl);
   add_dns_routes(r, ctl, executor);
+  add_resource_routes(r, ctl);
 }
 
 }  // namespace prisn::api

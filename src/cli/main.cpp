@@ -112,6 +112,10 @@ int main(int argc, char** argv) {
 
   auto* version_cmd = app.add_subcommand("version", "print the versions of prisn and prisnd");
 
+  std::string manifest_file;
+  auto* apply_cmd = app.add_subcommand("apply", "create or update what a YAML manifest describes");
+  apply_cmd->add_option("-f,--filename", manifest_file, "the manifest (- reads stdin)")->required();
+
   std::string record_type = "A";
   auto* dns_cmd = app.add_subcommand("dns", "prisn DNS");
   dns_cmd->require_subcommand(1);
@@ -154,6 +158,7 @@ int main(int argc, char** argv) {
     if (secret_delete->parsed()) return secret_delete_command(cli, name);
     if (version_cmd->parsed()) return version_command(cli);
     if (dns_lookup->parsed()) return dns_lookup_command(cli, name, record_type);
+    if (apply_cmd->parsed()) return apply_command(cli, manifest_file);
   } catch (const UsageError& e) {
     std::cerr << "prisn: " << e.what() << "\n";
     return 2;

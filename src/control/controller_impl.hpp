@@ -15,6 +15,8 @@
 namespace prisn::control {
 
 using Key = std::pair<std::string, std::string>;
+/// A host and path an ingress or an exposed deployment routes ("" host = any).
+using RouteKey = std::pair<std::string, std::string>;
 
 struct Controller::Impl {
   Impl(supervisor::Context& ctx, proxy::L4Proxy& l4, ControllerOptions options);
@@ -57,12 +59,31 @@ struct Controller::Impl {
   Result<std::vector<std::string>> open_listeners(const model::DeploymentSpec& spec);
   void close_listeners_except(const Key& key, const std::vector<std::string>& keep);
   Result<void> check_port_conflicts(const model::DeploymentSpec& spec) const;
+  /// What put_deployment checks before changing anything: secrets, ports, routes.
+  Result<void> check_deployment(const model::DeploymentSpec& spec) const;
+
+  // Ingresses and network policies (resources.cpp).
+  /// Every host/path routed now, with who routes it ("ingress default/web").
+  std::map<RouteKey, std::string> claimed_routes() const;
+  model::Json ingress_json(const store::ResourceRecord& rec) const;
+  model::Json policy_json(const store::ResourceRecord& rec) const;
+  Result<PutResult> put_resource(const char* kind, const std::string& ns, const std::string& name, model::Json spec,
+                                 bool create_only);
+  Result<void> delete_resource(const char* kind, const std::string& ns, const std::string& name);
   Result<std::uint16_t> pick_auto_port(const store::DeploymentRecord* existing) const;
 
   Result<model::Execution> trigger(const store::DeploymentRecord& rec,
                                    const std::map<std::string, std::string>& env,
                                    const std::string& trigger);
 };
+
+/// A service port given alone is its "http" named port.
+void normalize_ports(model::DeploymentSpec& spec);
+std::vector<RouteKey> routes_of(const model::IngressSpec& spec);
+std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec);
+/// 409 when one of `wanted` is claimed by someone other than `self`.
+Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
+                          const std::string& self);
 
 /// Listener names: "ns/name/portname:port" for published ports, "ns/name/nodePort:port".
 std::string listener_name(const model::DeploymentSpec& spec, std::size_t port_index);

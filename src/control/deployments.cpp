@@ -26,6 +26,24 @@ Error not_found(const std::string& ns, const std::string& name) {
 
 }  // namespace
 
+void normalize_ports(model::DeploymentSpec& spec) {
+  if (spec.type == DeploymentType::kService && spec.ports.empty() && spec.port != 0) {
+    spec.ports.push_back({"http", spec.port});
+  }
+}
+
+Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spec) const {
+  for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
+    if (ctx.store.find_secret(spec.ns, spec.secrets[i].secret) == nullptr) {
+      return Error::invalid(fmt::format("secrets[{}].secret: secret '{}' not found in namespace '{}'", i,
+                                        spec.secrets[i].secret, spec.ns));
+    }
+  }
+  if (spec.type != DeploymentType::kService) return {};
+  if (auto ok = check_port_conflicts(spec); !ok) return ok;
+  return check_routes(claimed_routes(), routes_of(spec), fmt::format("deployment {}/{}", spec.ns, spec.name));
+}
+
 Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) const {
   const auto& spec = rec.spec;
   if (spec.type == DeploymentType::kService) {
@@ -88,15 +106,8 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
     spec.port_auto = false;
     if (spec.ports.empty()) spec.ports.push_back({"http", *port});
   }
-  if (spec.type == DeploymentType::kService && spec.ports.empty() && spec.port != 0) {
-    spec.ports.push_back({"http", spec.port});
-  }
-  for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
-    if (d.ctx.store.find_secret(spec.ns, spec.secrets[i].secret) == nullptr) {
-      return Error::invalid(fmt::format("secrets[{}].secret: secret '{}' not found in namespace '{}'", i,
-                                        spec.secrets[i].secret, spec.ns));
-    }
-  }
+  normalize_ports(spec);
+  if (auto ok = d.check_deployment(spec); !ok) return ok.error();
   const Key key{spec.ns, spec.name};
   std::vector<std::string> old_listeners;
   for (const auto& [listener, pub] : d.published) {
@@ -104,7 +115,6 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
   }
   std::vector<std::string> listeners;
   if (spec.type == DeploymentType::kService) {
-    if (auto ok = d.check_port_conflicts(spec); !ok) return ok.error();
     auto opened = d.open_listeners(spec);
     if (!opened) return opened.error();
     listeners = std::move(*opened);

@@ -8,6 +8,7 @@
 
 #include "prisn/core/names.hpp"
 #include "prisn/cron/cron_expr.hpp"
+#include "prisn/model/document.hpp"
 #include "prisn/model/quantity.hpp"
 #include "prisn/model/runtime.hpp"
 
@@ -467,28 +468,6 @@ Result<void> runtime_and_source(ObjectReader& r, DeploymentSpec& spec) {
   return {};
 }
 
-Result<void> names(ObjectReader& r, const DecodeContext& ctx, DeploymentSpec& spec) {
-  auto name = r.string("name");
-  if (!name) return name.error();
-  if (!ctx.name_in_path.empty()) {
-    if (!name->empty() && *name != ctx.name_in_path) {
-      return invalid(fmt::format("name: '{}' does not match the name in the path '{}'",
-                                 name->substr(0, 63), ctx.name_in_path));
-    }
-    spec.name = ctx.name_in_path;
-  } else {
-    spec.name = *name;
-  }
-  if (auto ok = validate_name("name", spec.name); !ok) return ok.error();
-  auto ns = r.string("namespace");
-  if (!ns) return ns.error();
-  if (!ctx.ns.empty() && !ns->empty() && *ns != ctx.ns) {
-    return invalid(fmt::format("namespace: '{}' does not match ?namespace={}", ns->substr(0, 63), ctx.ns));
-  }
-  spec.ns = !ctx.ns.empty() ? ctx.ns : (ns->empty() ? "default" : *ns);
-  return validate_name("namespace", spec.ns);
-}
-
 Result<void> process_fields(ObjectReader& r, DeploymentSpec& spec) {
   auto args = string_list(r.get("args"), "args", kMaxArgs);
   if (!args) return args.error();
@@ -549,15 +528,25 @@ Result<void> check_ports_of_health_check(const DeploymentSpec& spec) {
 
 }  // namespace
 
-Result<DeploymentSpec> decode_deployment(const Json& body, const DecodeContext& ctx) {
+Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext& ctx) {
+  Json flat;
+  if (is_document(input)) {  // the seed's YAML shape, sent as JSON
+    auto doc = flatten_document(input, "Deployment");
+    if (!doc) return doc.error();
+    flat = std::move(doc->body);
+  }
+  const Json& body = flat.is_null() ? input : flat;
   if (!body.is_object()) {
     return invalid("body: must be a JSON object");
+  }
+  if (body.contains("file")) {
+    return invalid("file: only `prisn apply -f` reads files; send the script's text as source");
   }
   ObjectReader r(body, "");
   r.ignore({"status", "created_at", "updated_at", "generation", "next_run", "last_run", "kind",
             "apiVersion", "endpoints"});
   DeploymentSpec spec;
-  if (auto ok = names(r, ctx, spec); !ok) return ok.error();
+  if (auto ok = read_names(r, ctx, spec.name, spec.ns); !ok) return ok.error();
   if (auto ok = runtime_and_source(r, spec); !ok) return ok.error();
   if (auto ok = process_fields(r, spec); !ok) return ok.error();
   if (auto ok = ports(r, spec); !ok) return ok.error();

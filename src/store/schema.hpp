@@ -8,7 +8,7 @@
 
 namespace prisn::store::detail {
 
-inline constexpr std::array<std::string_view, 1> kMigrations = {
+inline constexpr std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE deployments (
   namespace     TEXT NOT NULL,
@@ -75,6 +75,18 @@ CREATE TABLE instances (
   cgroup     TEXT NOT NULL,
   started_at INTEGER NOT NULL,
   restarts   INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+    // 2: ingresses and network policies, kept as their normalised JSON.
+    R"sql(
+CREATE TABLE resources (
+  kind       TEXT NOT NULL,
+  namespace  TEXT NOT NULL,
+  name       TEXT NOT NULL,
+  spec       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (kind, namespace, name)
 ) WITHOUT ROWID;
 )sql",
 };

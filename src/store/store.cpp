@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "prisn/core/base64.hpp"
 #include "prisn/core/files.hpp"
@@ -24,10 +25,11 @@ struct Store::Impl {
   SecretBox box = SecretBox::from_key({});
   std::map<Key, DeploymentRecord> deployments;
   std::map<Key, model::SecretMeta> secrets;
+  std::map<std::tuple<std::string, std::string, std::string>, ResourceRecord> resources;
   std::shared_ptr<spdlog::logger> log = logger("store");
 
   Statement put_deployment, delete_deployment, put_execution, get_execution, put_secret,
-      get_secret, delete_secret, put_instance, delete_instance;
+      get_secret, delete_secret, put_instance, delete_instance, put_resource, delete_resource;
 
   ~Impl() { sqlite3_close_v2(db); }
 
@@ -184,6 +186,23 @@ Result<void> load_secrets(Store::Impl& impl) {
   return {};
 }
 
+Result<void> load_resources(Store::Impl& impl) {
+  Statement st(impl.db, "SELECT kind, namespace, name, spec, created_at, updated_at FROM resources");
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    ResourceRecord rec{st.text(0), st.text(1), st.text(2), Json::parse(st.text(3), nullptr, false),
+                       from_epoch_ms(st.integer(4)), from_epoch_ms(st.integer(5))};
+    if (!rec.spec.is_object()) {
+      impl.log->error("{} {}/{}: stored spec is not JSON; skipped", rec.kind, rec.ns, rec.name);
+      continue;
+    }
+    impl.resources[{rec.kind, rec.ns, rec.name}] = std::move(rec);
+  }
+  return {};
+}
+
 Result<void> prepare(Store::Impl& impl) {
   impl.put_deployment = Statement(impl.db,
       "INSERT OR REPLACE INTO deployments (namespace, name, spec, source, generation, created_at, "
@@ -203,9 +222,14 @@ Result<void> prepare(Store::Impl& impl) {
       "pid_start, shim_pid, shim_start, cgroup, started_at, restarts) VALUES (?1, ?2, ?3, ?4, ?5, "
       "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
   impl.delete_instance = Statement(impl.db, "DELETE FROM instances WHERE id = ?1");
+  impl.put_resource = Statement(impl.db,
+      "INSERT OR REPLACE INTO resources (kind, namespace, name, spec, created_at, updated_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+  impl.delete_resource = Statement(impl.db, "DELETE FROM resources WHERE kind = ?1 AND namespace = ?2 AND name = ?3");
   for (Statement* st : {&impl.put_deployment, &impl.delete_deployment, &impl.put_execution,
                         &impl.get_execution, &impl.put_secret, &impl.get_secret,
-                        &impl.delete_secret, &impl.put_instance, &impl.delete_instance}) {
+                        &impl.delete_secret, &impl.put_instance, &impl.delete_instance,
+                        &impl.put_resource, &impl.delete_resource}) {
     if (!st->valid()) {
       return detail::sqlite_error(impl.db, "database: cannot prepare statement");
     }
@@ -234,7 +258,7 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& db_file,
                       nullptr) != SQLITE_OK) {
     return detail::sqlite_error(impl->db, "cannot open " + db_file.string());
   }
-  for (auto step : {configure, migrate, prepare, load_deployments, load_secrets}) {
+  for (auto step : {configure, migrate, prepare, load_deployments, load_secrets, load_resources}) {
     if (auto r = step(*impl); !r) {
       return Error::internal(db_file.string() + ": " + r.error().message);
     }
@@ -273,6 +297,37 @@ Result<void> Store::delete_deployment(const std::string& ns, const std::string& 
   st.bind(1, ns).bind(2, name);
   if (auto r = st.run(); !r) return r;
   impl_->deployments.erase({ns, name});
+  return {};
+}
+
+const ResourceRecord* Store::find_resource(const std::string& kind, const std::string& ns,
+                                           const std::string& name) const {
+  auto it = impl_->resources.find({kind, ns, name});
+  return it == impl_->resources.end() ? nullptr : &it->second;
+}
+
+std::vector<const ResourceRecord*> Store::list_resources(const std::string& kind, const std::string& ns) const {
+  std::vector<const ResourceRecord*> out;
+  for (const auto& [key, rec] : impl_->resources) {
+    if (std::get<0>(key) == kind && (ns.empty() || std::get<1>(key) == ns)) out.push_back(&rec);
+  }
+  return out;
+}
+
+Result<void> Store::put_resource(const ResourceRecord& rec) {
+  auto& st = impl_->put_resource;
+  st.bind(1, rec.kind).bind(2, rec.ns).bind(3, rec.name).bind(4, rec.spec.dump())
+      .bind(5, to_epoch_ms(rec.created_at)).bind(6, to_epoch_ms(rec.updated_at));
+  if (auto r = st.run(); !r) return r;
+  impl_->resources[{rec.kind, rec.ns, rec.name}] = rec;
+  return {};
+}
+
+Result<void> Store::delete_resource(const std::string& kind, const std::string& ns, const std::string& name) {
+  auto& st = impl_->delete_resource;
+  st.bind(1, kind).bind(2, ns).bind(3, name);
+  if (auto r = st.run(); !r) return r;
+  impl_->resources.erase({kind, ns, name});
   return {};
 }
 

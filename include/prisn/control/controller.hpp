@@ -10,8 +10,11 @@
 #include "prisn/control/log_stream.hpp"
 #include "prisn/dns/server.hpp"
 #include "prisn/logs/log_file.hpp"
+#include "prisn/manifest/manifest.hpp"
 #include "prisn/model/deployment.hpp"
 #include "prisn/model/execution.hpp"
+#include "prisn/model/ingress.hpp"
+#include "prisn/model/network_policy.hpp"
 #include "prisn/model/json.hpp"
 #include "prisn/model/secret.hpp"
 #include "prisn/proxy/l4_proxy.hpp"
@@ -76,6 +79,23 @@ class Controller {
   Result<model::Json> list_executions(const store::ExecutionQuery& query) const;
   Result<model::Json> get_execution(const std::string& id) const;
   Result<model::Json> cancel_execution(const std::string& id);
+
+  // Ingresses and network policies (SPEC §3, §4).
+  model::Json list_ingresses(const std::string& ns) const;
+  Result<model::Json> get_ingress(const std::string& ns, const std::string& name) const;
+  /// 409 when a host and path it routes is routed by another ingress or deployment.
+  Result<PutResult> put_ingress(const model::IngressSpec& spec, bool create_only);
+  Result<void> delete_ingress(const std::string& ns, const std::string& name);
+  model::Json list_network_policies(const std::string& ns) const;
+  Result<model::Json> get_network_policy(const std::string& ns, const std::string& name) const;
+  Result<PutResult> put_network_policy(const model::NetworkPolicySpec& spec, bool create_only);
+  Result<void> delete_network_policy(const std::string& ns, const std::string& name);
+
+  /// Applies a manifest's objects (SPEC §4 /apply): every one is checked first (conflicts of
+  /// ports and routes, missing secrets, also between the objects themselves) and nothing is
+  /// changed if one fails; then each is created, updated or left as it is.
+  /// Returns {"items": [{"kind", "name", "namespace", "action": created|configured|unchanged}]}.
+  Result<model::Json> apply(const std::vector<manifest::Item>& items);
 
   // Secrets.
   model::Json list_secrets(const std::string& ns) const;

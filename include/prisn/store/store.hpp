@@ -13,6 +13,7 @@
 #include "prisn/core/time.hpp"
 #include "prisn/model/deployment.hpp"
 #include "prisn/model/execution.hpp"
+#include "prisn/model/json.hpp"
 #include "prisn/model/secret.hpp"
 
 namespace prisn::store {
@@ -39,6 +40,16 @@ struct InstanceRecord {
   std::string cgroup;  ///< cgroup directory, empty without cgroups
   WallTime started_at{};
   int restarts = 0;
+};
+
+/// An ingress or a network policy: its normalised JSON, decoded by whoever uses it.
+struct ResourceRecord {
+  std::string kind;  ///< "Ingress" | "NetworkPolicy"
+  std::string ns;
+  std::string name;
+  model::Json spec;
+  WallTime created_at{};
+  WallTime updated_at{};
 };
 
 struct ExecutionQuery {
@@ -69,6 +80,13 @@ class Store {
   std::vector<const DeploymentRecord*> list_deployments(const std::string& ns) const;
   Result<void> put_deployment(const DeploymentRecord& record);
   Result<void> delete_deployment(const std::string& ns, const std::string& name);
+
+  // Ingresses and network policies (cached).
+  const ResourceRecord* find_resource(const std::string& kind, const std::string& ns, const std::string& name) const;
+  /// Sorted by namespace then name; `ns` empty = all namespaces.
+  std::vector<const ResourceRecord*> list_resources(const std::string& kind, const std::string& ns) const;
+  Result<void> put_resource(const ResourceRecord& record);
+  Result<void> delete_resource(const std::string& kind, const std::string& ns, const std::string& name);
 
   // Secrets: metadata cached; values decrypted only when a process is started.
   const model::SecretMeta* find_secret(const std::string& ns, const std::string& name) const;

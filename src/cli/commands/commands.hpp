@@ -40,6 +40,11 @@ int deploy_command(Cli& cli, const DeployOptions& o);
 int trigger_command(Cli& cli, const std::string& name, const std::vector<std::string>& env, bool wait);
 int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch);
 int status_command(Cli& cli, const std::string& name);
+int get_ingresses(Cli& cli, const std::string& name);
+int get_network_policies(Cli& cli, const std::string& name);
+/// `prisn apply -f FILE`: sends the manifest with the scripts its Deployments name
+/// (spec.file, relative to the manifest) and prints what happened to each object.
+int apply_command(Cli& cli, const std::string& file);
 int logs_command(Cli& cli, const std::string& target, bool follow, std::optional<long> tail);
 int scale_command(Cli& cli, const std::string& name, int replicas);
 int restart_command(Cli& cli, const std::string& name);

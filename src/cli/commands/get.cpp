@@ -6,27 +6,13 @@
 #include <iostream>
 
 #include "cli/commands/commands.hpp"
+#include "cli/fields.hpp"
 #include "cli/table.hpp"
 #include "prisn/client/http_client.hpp"
 #include "prisn/core/time.hpp"
 
 namespace prisn::cli {
 namespace {
-
-std::string str(const Json& obj, const char* key, const std::string& fallback = "-") {
-  if (!obj.contains(key) || obj[key].is_null()) return fallback;
-  if (obj[key].is_string()) {
-    const auto& s = obj[key].get_ref<const std::string&>();
-    return s.empty() ? fallback : s;
-  }
-  return obj[key].dump();
-}
-
-std::string age(const Json& obj, const char* key) {
-  if (!obj.contains(key) || !obj[key].is_string()) return "-";
-  auto t = parse_rfc3339(obj[key].get<std::string>());
-  return t ? human_age(*t, WallClock::now()) : "-";
-}
 
 // "2026-11-24 03:00 (in 5h)" in local time.
 std::string next_run(const Json& d) {
@@ -215,9 +201,8 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     std::cout << t.render();
     return 0;
   }
-  if (what == "ingresses" || what == "ingress" || what == "networkpolicies" || what == "networkpolicy") {
-    Cli::fail(what + " are not available in this version of prisn yet");
-  }
+  if (what == "ingresses" || what == "ingress" || what == "ing") return get_ingresses(cli, name);
+  if (what == "networkpolicies" || what == "networkpolicy" || what == "netpol") return get_network_policies(cli, name);
   throw UsageError("get " + what + ": expected apps, deployments, executions, endpoints, secrets, ingresses or networkpolicies");
 }
 

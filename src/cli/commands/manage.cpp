@@ -56,8 +56,15 @@ int delete_command(Cli& cli, const std::vector<std::string>& args) {
   std::string kind = args.size() == 2 ? args[0] : "deployment";
   const std::string& name = args.back();
   if (kind == "secret" || kind == "secrets") return secret_delete_command(cli, name);
-  if (kind == "ingress" || kind == "networkpolicy" || kind == "ingresses" || kind == "networkpolicies") {
-    Cli::fail(kind + " resources are not available in this version of prisn yet");
+  if (kind == "ingress" || kind == "ingresses") {
+    cli.call("DELETE", "/api/v1/ingresses/" + client::url_encode(name) + cli.ns_query());
+    std::cout << fmt::format("ingress \"{}\" deleted\n", name);
+    return 0;
+  }
+  if (kind == "networkpolicy" || kind == "networkpolicies") {
+    cli.call("DELETE", "/api/v1/networkpolicies/" + client::url_encode(name) + cli.ns_query());
+    std::cout << fmt::format("networkpolicy \"{}\" deleted\n", name);
+    return 0;
   }
   if (kind != "deployment" && kind != "app" && kind != "deployments") {
     throw UsageError("delete " + kind + ": expected deployment, secret, ingress or networkpolicy");

@@ -64,6 +64,28 @@ TEST(Store, DeploymentsSurviveReopen) {
   EXPECT_EQ(store->find_deployment("default", "api"), nullptr);
 }
 
+TEST(Store, ResourcesSurviveReopenAndAreKeptApartByKind) {
+  test::TempDir dir;
+  {
+    auto store = open_store(dir);
+    ResourceRecord ing{"Ingress", "default", "web", Json{{"name", "web"}, {"rules", Json::array()}},
+                       from_epoch_ms(1000), from_epoch_ms(2000)};
+    ASSERT_TRUE(store->put_resource(ing));
+    ResourceRecord pol{"NetworkPolicy", "default", "web", Json{{"name", "web"}, {"target", "db"}},
+                       from_epoch_ms(1000), from_epoch_ms(1000)};
+    ASSERT_TRUE(store->put_resource(pol));
+  }
+  auto store = open_store(dir);
+  ASSERT_NE(store->find_resource("Ingress", "default", "web"), nullptr);
+  EXPECT_EQ(store->find_resource("Ingress", "default", "web")->updated_at, from_epoch_ms(2000));
+  EXPECT_EQ(store->find_resource("NetworkPolicy", "default", "web")->spec["target"], "db");
+  EXPECT_EQ(store->list_resources("Ingress", "").size(), 1U);
+  EXPECT_EQ(store->list_resources("Ingress", "other").size(), 0U);
+  ASSERT_TRUE(store->delete_resource("Ingress", "default", "web"));
+  EXPECT_EQ(store->find_resource("Ingress", "default", "web"), nullptr);
+  EXPECT_NE(store->find_resource("NetworkPolicy", "default", "web"), nullptr);
+}
+
 TEST(Store, UsesWalAndFullSync) {
   test::TempDir dir;
   auto store = open_store(dir);

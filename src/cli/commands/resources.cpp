@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: MIT
+// prisn get ingresses|networkpolicies, prisn apply -f.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands/commands.hpp"
+#include "cli/fields.hpp"
+#include "cli/table.hpp"
+#include "prisn/client/http_client.hpp"
+#include "prisn/manifest/manifest.hpp"
+
+namespace prisn::cli {
+namespace {
+
+Json list_or_one(Cli& cli, const std::string& collection, const std::string& name) {
+  if (name.empty()) return cli.call("GET", collection + cli.ns_query());
+  return Json{{"items", Json::array({cli.call("GET", collection + "/" + client::url_encode(name) + cli.ns_query())})}};
+}
+
+std::string joined(const std::vector<std::string>& parts, const char* sep = ",") {
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
+  return out.empty() ? "-" : out;
+}
+
+std::optional<std::string> read_file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+}  // namespace
+
+int get_ingresses(Cli& cli, const std::string& name) {
+  const Json list = list_or_one(cli, "/api/v1/ingresses", name);
+  if (cli.structured_output()) {
+    cli.print_structured(name.empty() ? list : list["items"][0]);
+    return 0;
+  }
+  std::vector<std::string> headers = {"NAME", "HOSTS", "PATHS", "TLS", "AGE"};
+  if (cli.wide()) headers.insert(headers.begin(), "NAMESPACE");
+  Table t(headers);
+  for (const auto& ing : list["items"]) {
+    std::vector<std::string> hosts, paths, tls;
+    for (const auto& rule : ing["rules"]) {
+      const std::string host = rule.value("host", "");
+      hosts.push_back(host.empty() ? "*" : host);
+      for (const auto& p : rule["paths"]) {
+        std::string target = p.value("deployment", "");
+        if (p.contains("port")) target += ":" + p["port"].dump();
+        paths.push_back(p.value("path", "/") + "->" + target);
+      }
+    }
+    for (const auto& t_ : ing["tls"]) tls.push_back(t_.value("secretName", ""));
+    std::vector<std::string> row = {str(ing, "name"), joined(hosts), joined(paths), joined(tls), age(ing, "created_at")};
+    if (cli.wide()) row.insert(row.begin(), str(ing, "namespace"));
+    t.add(row);
+  }
+  std::cout << (t.empty() ? "No ingresses in namespace " + cli.globals().ns + ".\n" : t.render());
+  return 0;
+}
+
+int get_network_policies(Cli& cli, const std::string& name) {
+  const Json list = list_or_one(cli, "/api/v1/networkpolicies", name);
+  if (cli.structured_output()) {
+    cli.print_structured(name.empty() ? list : list["items"][0]);
+    return 0;
+  }
+  std::vector<std::string> headers = {"NAME", "TARGET", "FROM", "PORTS", "ENFORCED", "AGE"};
+  if (cli.wide()) headers.push_back("REASON");
+  Table t(headers);
+  for (const auto& pol : list["items"]) {
+    std::vector<std::string> from, ports;
+    for (const auto& rule : pol["ingress"]) {
+      for (const auto& f : rule["from"]) from.push_back(f.value("deployment", ""));
+      for (const auto& p : rule["ports"]) ports.push_back(p.dump());
+    }
+    const std::string target = pol.contains("target") ? str(pol["target"], "deployment") : "-";
+    std::vector<std::string> row = {str(pol, "name"), target, joined(from), joined(ports),
+                                    pol.value("enforced", false) ? "yes" : "no", age(pol, "created_at")};
+    if (cli.wide()) row.push_back(str(pol, "reason"));
+    t.add(row);
+  }
+  std::cout << (t.empty() ? "No network policies in namespace " + cli.globals().ns + ".\n" : t.render());
+  return 0;
+}
+
+int apply_command(Cli& cli, const std::string& file) {
+  const bool from_stdin = file == "-";
+  std::string text;
+  if (from_stdin) {
+    std::ostringstream in;
+    in << std::cin.rdbuf();
+    text = in.str();
+  } else {
+    auto read = read_file_bytes(file);
+    if (!read) Cli::fail(fmt::format("cannot read {}", file));
+    text = std::move(*read);
+  }
+  // Scripts named by spec.file go along, read relative to the manifest; the server checks
+  // everything else (so its messages can name lines of this file).
+  Json files = Json::object();
+  if (auto docs = manifest::parse(text)) {
+    const auto base = from_stdin ? std::filesystem::current_path() : std::filesystem::path(file).parent_path();
+    for (const auto& path : manifest::referenced_files(*docs)) {
+      auto bytes = read_file_bytes(std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : base / path);
+      if (!bytes) Cli::fail(fmt::format("{}: spec.file '{}' cannot be read", file, path));
+      files[path] = std::move(*bytes);
+    }
+  }
+  const Json result = cli.call("POST", "/api/v1/apply" + cli.ns_query(), Json{{"manifest", text}, {"files", files}});
+  if (cli.structured_output()) {
+    cli.print_structured(result);
+    return 0;
+  }
+  for (const auto& item : result["items"]) {
+    std::string kind = item.value("kind", "");
+    for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::cout << fmt::format("{}/{} {}\n", kind, item.value("name", ""), item.value("action", ""));
+  }
+  return 0;
+}
+
+}  // namespace prisn::cli

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: MIT
+// Controller::apply: a manifest's objects, all checked before any is changed.
+#include <fmt/format.h>
+
+#include <set>
+
+#include "control/controller_impl.hpp"
+
+namespace prisn::control {
+using model::Json;
+
+namespace {
+
+struct Checked {
+  std::map<RouteKey, std::string> routes;          // claimed so far, by the store and earlier items
+  std::map<std::uint16_t, std::string> item_ports;  // published by earlier items
+};
+
+Error where(const manifest::Item& item, const Error& e) {
+  return Error{e.kind, fmt::format("{}: {}", item.where, e.message)};
+}
+
+Result<void> check_item_ports(const model::DeploymentSpec& spec, Checked& seen) {
+  if (spec.type != model::DeploymentType::kService) return {};
+  std::vector<std::uint16_t> ports;
+  for (const auto& p : spec.ports) ports.push_back(p.port);
+  if (spec.expose.kind == model::Expose::Kind::kNodePort) ports.push_back(spec.expose.node_port);
+  const auto self = fmt::format("deployment {}/{}", spec.ns, spec.name);
+  for (auto port : ports) {
+    auto [it, inserted] = seen.item_ports.emplace(port, self);
+    if (!inserted && it->second != self) {
+      return Error::conflict(fmt::format("port {} is also published by {} in this manifest", port, it->second));
+    }
+  }
+  return {};
+}
+
+Result<void> claim(const std::vector<RouteKey>& routes, const std::string& self, Checked& seen) {
+  if (auto ok = check_routes(seen.routes, routes, self); !ok) return ok;
+  for (const auto& r : routes) seen.routes[r] = self;
+  return {};
+}
+
+// The check the matching put_* makes, plus conflicts with the manifest's earlier objects.
+Result<void> check(const Controller::Impl& d, const manifest::Item& item, Checked& seen) {
+  if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) {
+    model::DeploymentSpec spec = *dep;
+    normalize_ports(spec);
+    if (auto ok = d.check_deployment(spec); !ok) return ok;
+    if (auto ok = check_item_ports(spec, seen); !ok) return ok;
+    return claim(routes_of(spec), fmt::format("deployment {}/{}", spec.ns, spec.name), seen);
+  }
+  if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
+    return claim(routes_of(*ing), fmt::format("ingress {}/{}", ing->ns, ing->name), seen);
+  }
+  return {};
+}
+
+bool unchanged(const Controller::Impl& d, const manifest::Item& item) {
+  if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) {
+    model::DeploymentSpec spec = *dep;
+    normalize_ports(spec);
+    const auto* existing = d.ctx.store.find_deployment(spec.ns, spec.name);
+    return !spec.port_auto && existing != nullptr && existing->spec == spec;
+  }
+  if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
+    const auto* existing = d.ctx.store.find_resource("Ingress", ing->ns, ing->name);
+    return existing != nullptr && existing->spec == model::encode_ingress(*ing);
+  }
+  const auto& pol = std::get<model::NetworkPolicySpec>(item.spec);
+  const auto* existing = d.ctx.store.find_resource("NetworkPolicy", pol.ns, pol.name);
+  return existing != nullptr && existing->spec == model::encode_network_policy(pol);
+}
+
+}  // namespace
+
+Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
+  auto& d = *impl_;
+  Checked seen{d.claimed_routes(), {}};
+  for (const auto& item : items) {
+    if (auto ok = check(d, item, seen); !ok) return where(item, ok.error());
+  }
+  Json results = Json::array();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    const auto [ns, name] = std::visit([](const auto& s) { return std::pair{s.ns, s.name}; }, item.spec);
+    std::string action = "unchanged";
+    if (!unchanged(d, item)) {
+      Result<PutResult> put = Error::internal("unreachable");
+      if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) put = put_deployment(*dep, false);
+      else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) put = put_ingress(*ing, false);
+      else put = put_network_policy(std::get<model::NetworkPolicySpec>(item.spec), false);
+      if (!put) {
+        // Only what cannot be checked beforehand gets here (a port taken by another program,
+        // a failed write): say what was applied before it.
+        return Error{put.error().kind, fmt::format("{}: {} ({} of {} objects were applied before it)", item.where,
+                                                   put.error().message, i, items.size())};
+      }
+      action = put->created ? "created" : "configured";
+    }
+    results.push_back({{"kind", item.kind}, {"name", name}, {"namespace", ns}, {"action", action}});
+  }
+  return Json{{"items", results}};
+}
+
+}  // namespace prisn::control

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+// Controller: ingresses and network policies, and the host/path routes they claim.
+#include <fmt/format.h>
+
+#include "control/controller_impl.hpp"
+#include "prisn/core/log.hpp"
+
+namespace prisn::control {
+using model::Json;
+
+namespace {
+
+constexpr const char* kIngress = "Ingress";
+constexpr const char* kPolicy = "NetworkPolicy";
+constexpr const char* kNotEnforced =
+    "not enforced: prisnd runs in host network mode, where instances share the node's network; "
+    "policies are enforced with nftables in bridge mode";
+
+Error not_found(const char* kind, const std::string& ns, const std::string& name) {
+  return Error::not_found(fmt::format("{} '{}' not found in namespace '{}'",
+                                      kind == std::string(kIngress) ? "ingress" : "network policy", name, ns));
+}
+
+Json with_times(Json out, const store::ResourceRecord& rec) {
+  out["created_at"] = to_rfc3339(rec.created_at);
+  out["updated_at"] = to_rfc3339(rec.updated_at);
+  return out;
+}
+
+}  // namespace
+
+std::vector<RouteKey> routes_of(const model::IngressSpec& spec) {
+  std::vector<RouteKey> out;
+  for (const auto& rule : spec.rules) {
+    for (const auto& p : rule.paths) out.emplace_back(rule.host, p.path);
+  }
+  return out;
+}
+
+std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec) {
+  if (spec.expose.kind != model::Expose::Kind::kIngress) return {};
+  return {{spec.expose.host, spec.expose.path}};
+}
+
+std::map<RouteKey, std::string> Controller::Impl::claimed_routes() const {
+  std::map<RouteKey, std::string> out;
+  for (const auto* rec : ctx.store.list_resources(kIngress, "")) {
+    auto spec = model::decode_ingress(rec->spec, {});
+    if (!spec) continue;
+    for (const auto& key : routes_of(*spec)) out.emplace(key, fmt::format("ingress {}/{}", rec->ns, rec->name));
+  }
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    for (const auto& key : routes_of(rec->spec)) {
+      out.emplace(key, fmt::format("deployment {}/{}", rec->spec.ns, rec->spec.name));
+    }
+  }
+  return out;
+}
+
+Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
+                          const std::string& self) {
+  for (const auto& key : wanted) {
+    auto it = claimed.find(key);
+    if (it != claimed.end() && it->second != self) {
+      return Error::conflict(fmt::format("host '{}' path '{}' is already routed by {}",
+                                         key.first.empty() ? "*" : key.first, key.second, it->second));
+    }
+  }
+  return {};
+}
+
+Json Controller::Impl::ingress_json(const store::ResourceRecord& rec) const { return with_times(rec.spec, rec); }
+
+Json Controller::Impl::policy_json(const store::ResourceRecord& rec) const {
+  Json out = with_times(rec.spec, rec);
+  out["enforced"] = false;
+  out["reason"] = kNotEnforced;
+  return out;
+}
+
+Result<Controller::PutResult> Controller::Impl::put_resource(const char* kind, const std::string& ns,
+                                                             const std::string& name, Json spec, bool create_only) {
+  const auto* existing = ctx.store.find_resource(kind, ns, name);
+  if (existing != nullptr && create_only) {
+    return Error::conflict(fmt::format("{} '{}' already exists in namespace '{}'",
+                                       kind == std::string(kIngress) ? "ingress" : "network policy", name, ns));
+  }
+  const auto now = WallClock::now();
+  store::ResourceRecord rec{kind, ns, name, std::move(spec), existing ? existing->created_at : now, now};
+  if (auto stored = ctx.store.put_resource(rec); !stored) return stored.error();
+  logger("control")->info("{} {}/{} {}", kind, ns, name, existing ? "updated" : "created");
+  const bool ingress = kind == std::string(kIngress);
+  Json out = ingress ? ingress_json(rec) : policy_json(rec);
+  if (ingress) schedule_publish();
+  if (events.has_subscribers()) {
+    events.publish({existing ? "MODIFIED" : "ADDED", ingress ? "ingress" : "networkpolicy", out});
+  }
+  return PutResult{out, existing == nullptr};
+}
+
+Result<void> Controller::Impl::delete_resource(const char* kind, const std::string& ns, const std::string& name) {
+  const auto* rec = ctx.store.find_resource(kind, ns, name);
+  if (rec == nullptr) return not_found(kind, ns, name);
+  const bool ingress = kind == std::string(kIngress);
+  const Json last = ingress ? ingress_json(*rec) : policy_json(*rec);
+  if (auto removed = ctx.store.delete_resource(kind, ns, name); !removed) return removed;
+  logger("control")->info("{} {}/{} deleted", kind, ns, name);
+  if (ingress) schedule_publish();
+  if (events.has_subscribers()) events.publish({"DELETED", ingress ? "ingress" : "networkpolicy", last});
+  return {};
+}
+
+Json Controller::list_ingresses(const std::string& ns) const {
+  Json items = Json::array();
+  for (const auto* rec : impl_->ctx.store.list_resources(kIngress, ns)) items.push_back(impl_->ingress_json(*rec));
+  return {{"items", items}};
+}
+
+Result<Json> Controller::get_ingress(const std::string& ns, const std::string& name) const {
+  const auto* rec = impl_->ctx.store.find_resource(kIngress, ns, name);
+  if (rec == nullptr) return not_found(kIngress, ns, name);
+  return impl_->ingress_json(*rec);
+}
+
+Result<Controller::PutResult> Controller::put_ingress(const model::IngressSpec& spec, bool create_only) {
+  const auto self = fmt::format("ingress {}/{}", spec.ns, spec.name);
+  if (auto ok = check_routes(impl_->claimed_routes(), routes_of(spec), self); !ok) return ok.error();
+  return impl_->put_resource(kIngress, spec.ns, spec.name, model::encode_ingress(spec), create_only);
+}
+
+Result<void> Controller::delete_ingress(const std::string& ns, const std::string& name) {
+  return impl_->delete_resource(kIngress, ns, name);
+}
+
+Json Controller::list_network_policies(const std::string& ns) const {
+  Json items = Json::array();
+  for (const auto* rec : impl_->ctx.store.list_resources(kPolicy, ns)) items.push_back(impl_->policy_json(*rec));
+  return {{"items", items}};
+}
+
+Result<Json> Controller::get_network_policy(const std::string& ns, const std::string& name) const {
+  const auto* rec = impl_->ctx.store.find_resource(kPolicy, ns, name);
+  if (rec == nullptr) return not_found(kPolicy, ns, name);
+  return impl_->policy_json(*rec);
+}
+
+Result<Controller::PutResult> Controller::put_network_policy(const model::NetworkPolicySpec& spec, bool create_only) {
+  return impl_->put_resource(kPolicy, spec.ns, spec.name, model::encode_network_policy(spec), create_only);
+}
+
+Result<void> Controller::delete_network_policy(const std::string& ns, const std::string& name) {
+  return impl_->delete_resource(kPolicy, ns, name);
+}
+
+}  // namespace prisn::control

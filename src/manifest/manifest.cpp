@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/manifest/manifest.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <filesystem>
+#include <set>
+
+#include "prisn/model/deployment_json.hpp"
+#include "prisn/model/document.hpp"
+
+namespace prisn::manifest {
+namespace {
+
+using model::Json;
+
+bool is_null_text(const std::string& s) { return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL"; }
+
+std::optional<bool> bool_text(const std::string& s) {
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  return std::nullopt;
+}
+
+std::optional<long long> int_text(const std::string& s) {
+  std::string_view v = s;
+  int base = 10;
+  bool negative = false;
+  if (!v.empty() && (v[0] == '-' || v[0] == '+')) {
+    negative = v[0] == '-';
+    v.remove_prefix(1);
+  }
+  if (v.starts_with("0x")) {
+    base = 16;
+    v.remove_prefix(2);
+  } else if (v.starts_with("0o")) {
+    base = 8;
+    v.remove_prefix(2);
+  }
+  long long out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out, base);
+  if (v.empty() || ec != std::errc{} || ptr != v.data() + v.size()) return std::nullopt;
+  return negative ? -out : out;
+}
+
+std::optional<double> float_text(const std::string& s) {
+  if (s == ".inf" || s == "+.inf" || s == "-.inf" || s == ".nan") return std::nullopt;  // not JSON numbers
+  if (s.find_first_not_of("0123456789+-.eE") != std::string::npos || s.find_first_of("0123456789") == std::string::npos) {
+    return std::nullopt;
+  }
+  double out = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc{} || ptr != s.data() + s.size()) return std::nullopt;
+  return out;
+}
+
+// A scalar as YAML 1.2's core schema types it: quoted ones are always strings.
+Json scalar(const YAML::Node& n) {
+  const std::string& text = n.Scalar();
+  const std::string& tag = n.Tag();
+  if (tag == "!" || tag == "tag:yaml.org,2002:str") return text;
+  if (is_null_text(text)) return nullptr;
+  if (auto b = bool_text(text)) return *b;
+  if (auto i = int_text(text)) return *i;
+  if (auto f = float_text(text)) return *f;
+  return text;
+}
+
+Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines) {
+  lines[path] = n.Mark().line + 1;
+  switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+      return scalar(n);
+    case YAML::NodeType::Sequence: {
+      Json out = Json::array();
+      std::size_t i = 0;
+      for (const auto& item : n) out.push_back(to_json(item, fmt::format("{}[{}]", path, i++), lines));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      Json out = Json::object();
+      for (auto it = n.begin(); it != n.end(); ++it) {
+        const std::string key = it->first.Scalar();
+        out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines);
+      }
+      return out;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+// Re-bases line paths of list element `i` of a top-level list ("[2].spec.x" → "spec.x").
+std::map<std::string, int> lines_under(const std::map<std::string, int>& lines, const std::string& prefix) {
+  std::map<std::string, int> out;
+  for (const auto& [path, line] : lines) {
+    if (path == prefix) out[""] = line;
+    else if (path.starts_with(prefix + ".")) out[path.substr(prefix.size() + 1)] = line;
+  }
+  return out;
+}
+
+void add_documents(Json body, std::map<std::string, int> lines, std::vector<Document>& out) {
+  const bool list = body.is_array();
+  const bool items = body.is_object() && body.contains("items") && body["items"].is_array() && !body.contains("kind");
+  if (!list && !items) {
+    const int line = lines.count("") ? lines.at("") : 0;
+    out.push_back({out.size() + 1, line, std::move(body), std::move(lines)});
+    return;
+  }
+  const Json elements = list ? body : body["items"];
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    const std::string prefix = list ? fmt::format("[{}]", i) : fmt::format("items[{}]", i);
+    auto sub = lines_under(lines, prefix);
+    const int line = sub.count("") ? sub.at("") : 0;
+    out.push_back({out.size() + 1, line, elements[i], std::move(sub)});
+  }
+}
+
+// The message's leading field path, as it sits in the document ("replicas" → "spec.replicas").
+std::pair<std::string, std::string> document_path(const std::string& message) {
+  std::size_t end = 0;
+  while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) ||
+                                   std::string_view("_.[]-").find(message[end]) != std::string_view::npos)) {
+    ++end;
+  }
+  const std::string field = message.substr(0, end);
+  if (field.empty() || field == "body" || field == "document") return {"", message};
+  std::string path = field;
+  if (!field.starts_with("metadata.") && !field.starts_with("spec.") && field != "kind" && field != "apiVersion" &&
+      field != "spec" && field != "metadata") {
+    path = (field == "name" || field == "namespace") ? "metadata." + field : "spec." + field;
+  }
+  return {path, path + message.substr(end)};
+}
+
+int line_of(const Document& doc, std::string path) {
+  while (!path.empty()) {
+    if (auto it = doc.lines.find(path); it != doc.lines.end()) return it->second;
+    const auto cut = path.find_last_of(".[");
+    path = cut == std::string::npos ? std::string() : path.substr(0, cut);
+  }
+  return doc.line;
+}
+
+std::string describe(const Document& doc) {
+  const Json& b = doc.body;
+  const std::string kind = b.is_object() && b.contains("kind") && b["kind"].is_string() ? b["kind"].get<std::string>() : "";
+  std::string name;
+  if (b.is_object() && b.contains("metadata") && b["metadata"].is_object() && b["metadata"].contains("name") &&
+      b["metadata"]["name"].is_string()) {
+    name = b["metadata"]["name"].get<std::string>().substr(0, 63);
+  }
+  if (kind.empty() && name.empty()) return fmt::format("document {}", doc.index);
+  return fmt::format("document {} ({}{}{})", doc.index, kind, kind.empty() || name.empty() ? "" : " ", name);
+}
+
+Error document_error(const Document& doc, const std::string& message) {
+  const auto [path, text] = document_path(message);
+  const int line = line_of(doc, path);
+  if (line == 0) return Error::invalid(fmt::format("{}: {}", describe(doc), text));
+  return Error::invalid(fmt::format("{}, line {}: {}", describe(doc), line, text));
+}
+
+// A Deployment's spec.file: the script the CLI read, sent along as source and filename.
+Result<void> inline_file(Json& body, const Files& files) {
+  if (!body.contains("file")) return {};
+  const Json file = body["file"];
+  body.erase("file");
+  if (!file.is_string() || file.get<std::string>().empty()) return Error::invalid("file: must be a path to the script");
+  const std::string path = file.get<std::string>();
+  auto it = files.find(path);
+  if (it == files.end()) {
+    return Error::invalid(fmt::format("file: '{}' was not sent with the manifest (prisn apply -f reads it; "
+                                      "or give the script as source)", path.substr(0, 200)));
+  }
+  if (body.contains("source")) return Error::invalid("file: give either file or source, not both");
+  body["source"] = it->second;
+  if (!body.contains("filename")) body["filename"] = std::filesystem::path(path).filename().string();
+  return {};
+}
+
+Result<Item> decode_one(const Document& doc, const std::string& ns, const Files& files) {
+  auto flat = model::flatten_document(doc.body);
+  if (!flat) return flat.error();
+  Json body = std::move(flat->body);
+  if (!body.contains("namespace") && !ns.empty()) body["namespace"] = ns;
+  Item item{flat->kind, describe(doc), model::DeploymentSpec{}};
+  if (flat->kind == "Deployment") {
+    if (auto ok = inline_file(body, files); !ok) return ok.error();
+    auto spec = model::decode_deployment(body, {});
+    if (!spec) return spec.error();
+    item.spec = std::move(*spec);
+  } else if (flat->kind == "Ingress") {
+    auto spec = model::decode_ingress(body, {});
+    if (!spec) return spec.error();
+    item.spec = std::move(*spec);
+  } else {
+    auto spec = model::decode_network_policy(body, {});
+    if (!spec) return spec.error();
+    item.spec = std::move(*spec);
+  }
+  return item;
+}
+
+std::pair<std::string, std::string> names_of(const Item& item) {
+  return std::visit([](const auto& s) { return std::pair{s.ns, s.name}; }, item.spec);
+}
+
+}  // namespace
+
+Result<std::vector<Document>> parse(std::string_view text) {
+  std::vector<YAML::Node> nodes;
+  try {
+    nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return Error::bad_request(fmt::format("malformed YAML at line {}, column {}: {}", e.mark.line + 1,
+                                          e.mark.column + 1, e.msg));
+  }
+  std::vector<Document> out;
+  for (const auto& node : nodes) {
+    if (node.IsNull()) continue;  // an empty document ("---" at the end)
+    std::map<std::string, int> lines;
+    Json body = to_json(node, "", lines);
+    add_documents(std::move(body), std::move(lines), out);
+  }
+  if (out.empty()) return Error::invalid("the manifest has no documents");
+  return out;
+}
+
+Result<std::vector<Item>> decode(const std::vector<Document>& documents, const std::string& ns, const Files& files) {
+  std::vector<Item> items;
+  std::map<std::tuple<std::string, std::string, std::string>, std::size_t> seen;
+  for (const auto& doc : documents) {
+    auto item = decode_one(doc, ns, files);
+    if (!item) return document_error(doc, item.error().message);
+    const auto [item_ns, name] = names_of(*item);
+    auto [it, inserted] = seen.try_emplace({item->kind, item_ns, name}, doc.index);
+    if (!inserted) {
+      return Error::invalid(fmt::format("{}: {} {}/{} is already in document {}", describe(doc), item->kind, item_ns,
+                                        name, it->second));
+    }
+    items.push_back(std::move(*item));
+  }
+  return items;
+}
+
+std::vector<std::string> referenced_files(const std::vector<Document>& documents) {
+  std::vector<std::string> out;
+  for (const auto& doc : documents) {
+    const Json& b = doc.body;
+    if (b.is_object() && b.contains("kind") && b["kind"] == "Deployment" && b.contains("spec") && b["spec"].is_object() &&
+        b["spec"].contains("file") && b["spec"]["file"].is_string()) {
+      out.push_back(b["spec"]["file"].get<std::string>());
+    }
+  }
+  return out;
+}
+
+}  // namespace prisn::manifest

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/document.hpp"
+
+#include <fmt/format.h>
+
+#include "prisn/core/names.hpp"
+#include "prisn/model/deployment_json.hpp"
+
+namespace prisn::model {
+
+bool is_document(const Json& body) {
+  return body.is_object() && (body.contains("metadata") || body.contains("spec") || body.contains("apiVersion"));
+}
+
+Result<FlatDocument> flatten_document(const Json& doc, const std::string& expected_kind) {
+  if (!doc.is_object()) return Error::invalid("document: must be a mapping of apiVersion, kind, metadata and spec");
+  ObjectReader r(doc, "");
+  r.ignore({"status"});
+  auto api = r.string("apiVersion");
+  if (!api) return api.error();
+  if (!api->empty() && *api != kApiVersion) {
+    return Error::invalid(fmt::format("apiVersion: must be {} (got '{}')", kApiVersion, api->substr(0, 40)));
+  }
+  auto kind = r.string("kind", expected_kind);
+  if (!kind) return kind.error();
+  if (kind->empty()) return Error::invalid("kind is required: Deployment, Ingress or NetworkPolicy");
+  if (std::find(std::begin(kKinds), std::end(kKinds), *kind) == std::end(kKinds)) {
+    return Error::invalid(fmt::format("kind: must be Deployment, Ingress or NetworkPolicy (got '{}')", kind->substr(0, 40)));
+  }
+  if (!expected_kind.empty() && *kind != expected_kind) {
+    return Error::invalid(fmt::format("kind: a {} does not belong here, only a {}", *kind, expected_kind));
+  }
+  const Json* meta = r.get("metadata");
+  if (meta == nullptr || !meta->is_object()) return Error::invalid("metadata.name is required");
+  ObjectReader m(*meta, "metadata");
+  m.ignore({"labels", "annotations"});
+  auto name = m.string("name");
+  if (!name) return name.error();
+  if (name->empty()) return Error::invalid("metadata.name is required");
+  auto ns = m.string("namespace");
+  if (!ns) return ns.error();
+  if (auto ok = m.finish(); !ok) return ok.error();
+  FlatDocument out{*kind, Json::object()};
+  if (const Json* spec = r.get("spec")) {
+    if (!spec->is_object()) return Error::invalid("spec: must be a mapping");
+    for (const char* key : {"name", "namespace"}) {
+      if (spec->contains(key)) return Error::invalid(fmt::format("spec.{}: give it as metadata.{}", key, key));
+    }
+    out.body = *spec;
+  }
+  if (auto ok = r.finish(); !ok) return ok.error();
+  out.body["name"] = *name;
+  if (!ns->empty()) out.body["namespace"] = *ns;
+  return out;
+}
+
+Result<void> read_names(ObjectReader& r, const DecodeContext& ctx, std::string& name_out, std::string& ns_out) {
+  auto name = r.string("name");
+  if (!name) return name.error();
+  if (!ctx.name_in_path.empty()) {
+    if (!name->empty() && *name != ctx.name_in_path) {
+      return Error::invalid(fmt::format("name: '{}' does not match the name in the path '{}'", name->substr(0, 63),
+                                        ctx.name_in_path));
+    }
+    name_out = ctx.name_in_path;
+  } else {
+    name_out = *name;
+  }
+  if (auto ok = validate_name("name", name_out); !ok) return ok.error();
+  auto ns = r.string("namespace");
+  if (!ns) return ns.error();
+  if (!ctx.ns.empty() && !ns->empty() && *ns != ctx.ns) {
+    return Error::invalid(fmt::format("namespace: '{}' does not match ?namespace={}", ns->substr(0, 63), ctx.ns));
+  }
+  ns_out = !ctx.ns.empty() ? ctx.ns : (ns->empty() ? "default" : *ns);
+  return validate_name("namespace", ns_out);
+}
+
+}  // namespace prisn::model

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/manifest/manifest.hpp"
+
+#include <gtest/gtest.h>
+
+namespace prisn::manifest {
+namespace {
+
+constexpr const char* kSeed = R"y(apiVersion: prisn.io/v1
+kind: Deployment
+metadata:
+  name: api
+spec:
+  file: api.py
+  port: 8080
+  replicas: 3
+  protocol: http
+  loadBalancing:
+    algorithm: least-connections
+    healthCheck:
+      path: /health
+      interval: 10s
+      timeout: 5s
+      threshold: 3
+---
+apiVersion: prisn.io/v1
+kind: Ingress
+metadata:
+  name: api-ingress
+spec:
+  rules:
+    - host: api.example.com
+      paths:
+        - path: /
+          deployment: api
+          port: 8080
+  tls:
+    - hosts: [api.example.com]
+      secretName: api-tls
+---
+apiVersion: prisn.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db-access
+  namespace: default
+spec:
+  target:
+    deployment: postgres
+  ingress:
+    - from:
+        - deployment: api
+      ports:
+        - 5432
+)y";
+
+std::string error_of(std::string_view text, const Files& files = {{"api.py", "print(1)\n"}}) {
+  auto docs = parse(text);
+  if (!docs) return docs.error().message;
+  auto items = decode(*docs, "", files);
+  return items ? "" : items.error().message;
+}
+
+TEST(Manifest, ParsesTheSeedsThreeKinds) {
+  auto docs = parse(kSeed);
+  ASSERT_TRUE(docs) << docs.error().message;
+  ASSERT_EQ(docs->size(), 3U);
+  EXPECT_EQ((*docs)[0].body["spec"]["port"], 8080);  // plain scalars are typed
+  EXPECT_EQ((*docs)[1].line, 18);
+  EXPECT_EQ((*docs)[0].lines.at("spec.replicas"), 8);
+  EXPECT_EQ(referenced_files(*docs), (std::vector<std::string>{"api.py"}));
+  auto items = decode(*docs, "", {{"api.py", "print(1)\n"}});
+  ASSERT_TRUE(items) << items.error().message;
+  ASSERT_EQ(items->size(), 3U);
+  const auto& dep = std::get<model::DeploymentSpec>((*items)[0].spec);
+  EXPECT_EQ(dep.source, "print(1)\n");
+  EXPECT_EQ(dep.filename, "api.py");
+  EXPECT_EQ(dep.runtime, "python3");
+  EXPECT_EQ(dep.replicas, 3);
+  EXPECT_EQ(dep.load_balancing.algorithm, "least-connections");
+  ASSERT_TRUE(dep.health_check);
+  EXPECT_EQ(dep.health_check->kind, model::HealthCheck::Kind::kHttp);
+  EXPECT_EQ(std::get<model::IngressSpec>((*items)[1].spec).tls.at(0).secret_name, "api-tls");
+  EXPECT_EQ(std::get<model::NetworkPolicySpec>((*items)[2].spec).target, "postgres");
+  EXPECT_EQ((*items)[1].where, "document 2 (Ingress api-ingress)");
+}
+
+TEST(Manifest, QuotedScalarsStayStrings) {
+  auto docs = parse("a: \"8080\"\nb: 8080\nc: 'true'\nd: true\ne: ~\nf: 1.5\ng: 0 3 * * *\n");
+  ASSERT_TRUE(docs);
+  const auto& b = (*docs)[0].body;
+  EXPECT_TRUE(b["a"].is_string());
+  EXPECT_TRUE(b["b"].is_number_integer());
+  EXPECT_TRUE(b["c"].is_string());
+  EXPECT_TRUE(b["d"].is_boolean());
+  EXPECT_TRUE(b["e"].is_null());
+  EXPECT_TRUE(b["f"].is_number_float());
+  EXPECT_EQ(b["g"], "0 3 * * *");
+}
+
+TEST(Manifest, ErrorsNameTheDocumentTheFieldAndTheLine) {
+  std::string bad = kSeed;
+  bad.replace(bad.find("replicas: 3"), 11, "replicas: -1");
+  EXPECT_EQ(error_of(bad).rfind("document 1 (Deployment api), line 8: spec.replicas:", 0), 0U) << error_of(bad);
+  bad = kSeed;
+  bad.replace(bad.find("        - path: /"), 17, "        - path: nope");
+  EXPECT_EQ(error_of(bad).rfind("document 2 (Ingress api-ingress), line 26: spec.rules[0].paths[0].path:", 0), 0U)
+      << error_of(bad);
+  bad = kSeed;
+  bad.replace(bad.find("  name: db-access"), 17, "  name: DB");
+  EXPECT_EQ(error_of(bad).rfind("document 3 (NetworkPolicy DB), line 36: metadata.name:", 0), 0U) << error_of(bad);
+  bad = kSeed;
+  bad.replace(bad.find("  port: 8080\n  replicas"), 12, "  colour: re");
+  EXPECT_NE(error_of(bad).find("line 7: spec.colour: unknown field"), std::string::npos) << error_of(bad);
+}
+
+TEST(Manifest, ScriptsMustBeSent) {
+  EXPECT_NE(error_of(kSeed, {}).find("spec.file: 'api.py' was not sent"), std::string::npos) << error_of(kSeed, {});
+}
+
+TEST(Manifest, SyntaxErrorsHaveALine) {
+  auto docs = parse("a: [1, 2\nb: c\n");
+  ASSERT_FALSE(docs);
+  EXPECT_EQ(docs.error().kind, Error::Kind::kBadRequest);
+  EXPECT_NE(docs.error().message.find("line"), std::string::npos);
+}
+
+TEST(Manifest, DuplicatesAndUnknownKindsAreRefused) {
+  const std::string twice = std::string(kSeed) + "---\n" + std::string(kSeed).substr(0, std::string(kSeed).find("---"));
+  EXPECT_NE(error_of(twice).find("already in document 1"), std::string::npos) << error_of(twice);
+  EXPECT_NE(error_of("apiVersion: prisn.io/v1\nkind: Pod\nmetadata: {name: a}\n").find("kind:"), std::string::npos);
+}
+
+TEST(Manifest, JsonListsAndItemsAreDocuments) {
+  auto list = parse(R"j([{"kind": "Ingress", "metadata": {"name": "a"}, "spec": {"rules": []}}, {"kind": "Ingress"}])j");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->size(), 2U);
+  auto items = parse(R"j({"items": [{"kind": "Ingress"}]})j");
+  ASSERT_TRUE(items);
+  EXPECT_EQ(items->size(), 1U);
+  EXPECT_FALSE(parse("---\n---\n"));
+}
+
+}  // namespace
+}  // namespace prisn::manifest
