@@ -80,6 +80,7 @@ void Controller::start() {
   }
   d.cron.start();
   d.publish_endpoints();
+  d.publish_certificates();
 }
 
 void Controller::shutdown(std::function<void()> done) {
@@ -159,6 +160,7 @@ void Controller::Impl::publish_endpoints() {
   }
   l4.publish(std::move(snapshot));
   publish_zone();
+  publish_routes();
 }
 
 void Controller::Impl::publish_zone() {

@@ -8,6 +8,7 @@
 #include "prisn/control/controller.hpp"
 #include "prisn/control/metrics.hpp"
 #include "prisn/health/checker.hpp"
+#include "prisn/proxy/l7_snapshot.hpp"
 #include "prisn/supervisor/cron_scheduler.hpp"
 #include "prisn/supervisor/executions.hpp"
 #include "prisn/supervisor/services.hpp"
@@ -54,6 +55,22 @@ struct Controller::Impl {
   void publish_endpoints();
   /// The zone prisn DNS answers from, built from every service's endpoints.
   void publish_zone();
+  /// The L7 router's routes: ingress rules and deployments exposed by ingress (routes.cpp).
+  void publish_routes();
+  /// The HTTPS certificates: the config file's, and those of secrets named by ingresses'
+  /// tls and deployments' expose.tls.
+  void publish_certificates();
+  std::optional<proxy::Certificate> config_certificate;
+
+  /// A route target's state that outlives snapshots: its balancer and its stats.
+  struct TargetState {
+    std::shared_ptr<proxy::Balancer> balancer;
+    model::LoadBalancing lb;
+    std::shared_ptr<proxy::RouteStats> stats = std::make_shared<proxy::RouteStats>();
+  };
+  /// By namespace, deployment and port (0 = the first).
+  std::map<std::tuple<std::string, std::string, std::uint16_t>, TargetState> targets;
+  std::shared_ptr<const proxy::L7Target> l7_target(const std::string& ns, const std::string& name, std::uint16_t port);
   std::uint32_t zone_serial = 0;
   /// Opens the listeners `spec` needs that are not open yet; on failure closes what it opened.
   Result<std::vector<std::string>> open_listeners(const model::DeploymentSpec& spec);

@@ -139,6 +139,7 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
   d.services.reconcile(key.first, key.second);
   d.cron.sync(key.first, key.second);
   d.schedule_publish();
+  if (rec.spec.expose.tls || (existing != nullptr && existing->spec.expose.tls)) d.publish_certificates();
   d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
   const auto* stored = d.ctx.store.find_deployment(key.first, key.second);
   return PutResult{d.deployment_json(*stored, false), existing == nullptr};

@@ -129,6 +129,7 @@ Result<Controller::PutResult> Controller::put_secret(const model::SecretWrite& w
   logger("control")->info("secret {}/{} {} (keys: {})", write.ns, write.name, exists ? "updated" : "created",
                           meta->keys.size());
   Json out = model::encode_secret(*meta);
+  d.publish_certificates();  // it may hold an ingress's certificate
   if (d.events.has_subscribers()) {
     d.events.publish({exists ? "MODIFIED" : "ADDED", "secret", out});
   }
@@ -145,6 +146,7 @@ Result<void> Controller::delete_secret(const std::string& ns, const std::string&
   if (auto removed = d.ctx.store.delete_secret(ns, name); !removed) {
     return removed;
   }
+  d.publish_certificates();
   if (d.events.has_subscribers()) {
     d.events.publish({"DELETED", "secret", last});
   }

@@ -2,6 +2,8 @@
 // Controller::metrics(): SPEC §8's metric families, plus process metrics.
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -55,6 +57,34 @@ double open_fds() {
     ++n;
   }
   return n;
+}
+
+template <class Targets>
+void render_l7(MetricsText& m, const Targets& targets) {
+  m.family("prisn_proxy_requests_total", "HTTP requests through the L7 router, by route and status code.", "counter");
+  for (const auto& [key, state] : targets) {
+    const auto& [ns, name, port] = key;
+    const std::string route = port == 0 ? name + "." + ns : fmt::format("{}.{}:{}", name, ns, port);
+    for (std::size_t code = 100; code < state.stats->by_code.size(); ++code) {
+      const auto n = state.stats->by_code[code].load(std::memory_order_relaxed);
+      if (n > 0) m.sample("prisn_proxy_requests_total", {{"route", route}, {"code", std::to_string(code)}}, static_cast<double>(n));
+    }
+  }
+  m.family("prisn_proxy_request_duration_seconds", "Time from a request's header to the end of its answer.", "histogram");
+  for (const auto& [key, state] : targets) {
+    const auto& [ns, name, port] = key;
+    const Labels base = {{"route", port == 0 ? name + "." + ns : fmt::format("{}.{}:{}", name, ns, port)}};
+    const auto& s = *state.stats;
+    double cumulative = 0;
+    for (std::size_t i = 0; i <= proxy::RouteStats::kBounds.size(); ++i) {
+      cumulative += static_cast<double>(s.latency[i].load(std::memory_order_relaxed));
+      Labels l = base;
+      l.emplace_back("le", i < proxy::RouteStats::kBounds.size() ? fmt::format("{}", proxy::RouteStats::kBounds[i]) : "+Inf");
+      m.sample("prisn_proxy_request_duration_seconds_bucket", l, cumulative);
+    }
+    m.sample("prisn_proxy_request_duration_seconds_sum", base, static_cast<double>(s.latency_sum_us.load()) / 1e6);
+    m.sample("prisn_proxy_request_duration_seconds_count", base, cumulative);
+  }
 }
 
 void render_dns(MetricsText& m, const dns::ServerStats& s) {
@@ -151,6 +181,7 @@ std::string Controller::metrics() const {
     m.sample("prisn_proxy_active_connections", {{"listener", listener}}, static_cast<double>(s->active.load()));
   }
 
+  render_l7(m, d.targets);
   if (d.options.dns != nullptr) render_dns(m, d.options.dns->stats());
 
   const auto self = sample_self();

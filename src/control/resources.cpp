@@ -91,7 +91,10 @@ Result<Controller::PutResult> Controller::Impl::put_resource(const char* kind, c
   logger("control")->info("{} {}/{} {}", kind, ns, name, existing ? "updated" : "created");
   const bool ingress = kind == std::string(kIngress);
   Json out = ingress ? ingress_json(rec) : policy_json(rec);
-  if (ingress) schedule_publish();
+  if (ingress) {
+    schedule_publish();
+    publish_certificates();
+  }
   if (events.has_subscribers()) {
     events.publish({existing ? "MODIFIED" : "ADDED", ingress ? "ingress" : "networkpolicy", out});
   }
@@ -105,7 +108,10 @@ Result<void> Controller::Impl::delete_resource(const char* kind, const std::stri
   const Json last = ingress ? ingress_json(*rec) : policy_json(*rec);
   if (auto removed = ctx.store.delete_resource(kind, ns, name); !removed) return removed;
   logger("control")->info("{} {}/{} deleted", kind, ns, name);
-  if (ingress) schedule_publish();
+  if (ingress) {
+    schedule_publish();
+    publish_certificates();
+  }
   if (events.has_subscribers()) events.publish({"DELETED", ingress ? "ingress" : "networkpolicy", last});
   return {};
 }

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "daemon/options.hpp"
+#include "daemon/routers.hpp"
 #include "daemon/sd_notify.hpp"
 #include "prisn/api/server.hpp"
 #include "prisn/control/controller.hpp"
@@ -200,7 +201,19 @@ int Daemon::run() {
     log.error("{}", dns_bound.error().message);
     return 1;
   }
+  auto routers = bind_routers(cfg, **store, log);
+  if (!routers) {
+    log.error("{}", routers.error().message);
+    return 1;
+  }
+  auto config_cert = config_certificate(cfg);
+  if (!config_cert) {
+    log.error("{}", config_cert.error().message);
+    return 1;
+  }
   control::ControllerOptions copts;
+  copts.http = routers->router.get();
+  copts.tls = routers->tls;
   copts.publish_address = cfg.proxy.publish_address;
   copts.tcp_ports = cfg.proxy.tcp_ports;
   copts.dns = dns_server.get();
@@ -219,16 +232,15 @@ int Daemon::run() {
     return 1;
   }
   ctx.options.api_url = api_url(*api_bound);
-  if (cfg.proxy.http.enabled) {
-    log.warn("HTTP router on {}: not available in this version (see the project's open issues)",
-             cfg.proxy.http.to_string());
-  }
 
+  controller.set_config_certificate(*config_cert);
   controller.start();
+  if (routers->router) routers->router->start();
+  auto bound_or_null = [](const std::string& s) { return s.empty() ? model::Json(nullptr) : model::Json(s); };
   model::Json listen = {{"api", *api_bound},
-                        {"dns", dns_bound->empty() ? model::Json(nullptr) : model::Json(*dns_bound)},
-                        {"http", nullptr},
-                        {"https", nullptr}};
+                        {"dns", bound_or_null(*dns_bound)},
+                        {"http", bound_or_null(routers->http)},
+                        {"https", bound_or_null(routers->https)}};
   if (auto written = write_file_atomic(paths.listen_json(), listen.dump() + "\n", 0644); !written) {
     log.error("{}", written.error().message);
     return 1;
@@ -252,6 +264,12 @@ int Daemon::run() {
           for (const auto& e : reloaded.error()) log.error("reload failed, keeping the running configuration: {}", e);
         } else if (init_logging(reloaded->log_level)) {
           log.info("configuration reloaded (log level {})", reloaded->log_level);
+          // Certificates are re-read too: files renewed in place take effect for new handshakes.
+          if (auto cert = config_certificate(*reloaded); !cert) {
+            log.error("reload: {}; keeping the running certificate", cert.error().message);
+          } else {
+            controller.set_config_certificate(*cert);
+          }
         }
         wait_signal();
         return;
@@ -265,6 +283,7 @@ int Daemon::run() {
       log.info("{}: shutting down gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
       sd_notify("STOPPING=1");
       server.stop();
+      if (routers->router) routers->router->stop(std::chrono::seconds(5));  // drain: requests in flight finish
       controller.shutdown([&]() {
         log.info("every instance and execution has stopped; bye");
         d.control_io.stop();

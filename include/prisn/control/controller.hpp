@@ -17,7 +17,9 @@
 #include "prisn/model/network_policy.hpp"
 #include "prisn/model/json.hpp"
 #include "prisn/model/secret.hpp"
+#include "prisn/proxy/http_router.hpp"
 #include "prisn/proxy/l4_proxy.hpp"
+#include "prisn/proxy/tls_store.hpp"
 #include "prisn/store/store.hpp"
 #include "prisn/supervisor/context.hpp"
 
@@ -31,6 +33,12 @@ struct ControllerOptions {
   dns::Server* dns = nullptr;
   dns::ZoneOptions dns_zone;
   std::string dns_address;  ///< where it listens ("127.0.0.1:53"), for lookups through the API
+  /// The L7 router, when --http or --https is on: the controller hands it new routes
+  /// whenever ingresses, deployments or endpoints change.
+  proxy::HttpRouter* http = nullptr;
+  /// The HTTPS listener's certificates, when it is on: reloaded when a secret, an ingress or
+  /// the config file's certificate changes.
+  std::shared_ptr<proxy::TlsStore> tls;
 };
 
 /// The control plane: every change to deployments, executions and secrets goes through here,
@@ -102,6 +110,16 @@ class Controller {
   Result<model::Json> get_secret(const std::string& ns, const std::string& name) const;
   Result<PutResult> put_secret(const model::SecretWrite& write, bool create_only);
   Result<void> delete_secret(const std::string& ns, const std::string& name);
+
+  /// The config file's certificate (SIGHUP reloads it); the default for clients without SNI.
+  void set_config_certificate(std::optional<proxy::Certificate> cert);
+  /// Per route target: requests, errors, p50/p99 latency, active requests (SPEC §4
+  /// /proxy/stats), and the published L4 ports' connection counts.
+  model::Json proxy_stats() const;
+  /// What a request to `host:port/path` would meet (SPEC §4 /proxy/trace): the deployment it
+  /// resolves to, its healthy instances, the one the balancer picks and why. No I/O: the API
+  /// then sends the request to the picked instance.
+  Result<model::Json> trace(const std::string& host, std::uint16_t port, const std::string& path) const;
 
   /// The DNS server's address ("HOST:PORT"), or empty when DNS is off.
   const std::string& dns_address() const;

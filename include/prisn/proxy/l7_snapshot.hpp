@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prisn/proxy/balancer.hpp"
+#include "prisn/proxy/route_table.hpp"
+
+namespace prisn::proxy {
+
+/// Counters of one route target, relaxed atomics: the router's workers write, /metrics and
+/// `prisn proxy stats` read. Owned by the control plane and carried from snapshot to
+/// snapshot, so a reload never resets them.
+struct RouteStats {
+  /// Upper bounds of the latency histogram, in seconds.
+  static constexpr std::array<double, 14> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25,  0.5,    1,     2.5,  5,    10,  30};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::int64_t> active{0};
+  std::array<std::atomic<std::uint64_t>, 600> by_code{};  ///< index = status code
+  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> latency{};  ///< per bucket; last = +Inf
+  std::atomic<std::uint64_t> latency_sum_us{0};
+
+  void record(int status, double seconds);
+  std::uint64_t errors() const;  ///< 5xx answers
+  /// The q-quantile (0..1) from the histogram, interpolated within its bucket, in seconds.
+  double quantile(double q) const;
+};
+
+/// One healthy instance a target may send to.
+struct L7Backend {
+  std::string instance;  ///< "api-1": what affinity remembers
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::shared_ptr<std::atomic<int>> active;  ///< requests and connections in flight (drain waits on it)
+};
+
+/// Where a route sends requests: one port of one deployment.
+struct L7Target {
+  std::string ns;
+  std::string deployment;
+  std::string label;    ///< "api.default", as `prisn proxy stats` shows it
+  std::string problem;  ///< why there is no instance at all, for the 503 ("no deployment default/x")
+  std::vector<L7Backend> backends;  ///< healthy instances, in rotation
+  std::shared_ptr<Balancer> balancer;
+  std::shared_ptr<RouteStats> stats;
+};
+
+/// What the L7 router reads, immutable once published: the routes, and the ACME HTTP-01
+/// answers it serves under /.well-known/acme-challenge/.
+struct L7Snapshot {
+  RouteTable<std::shared_ptr<const L7Target>> routes;
+  std::map<std::string, std::string> acme_challenges;  ///< token → key authorization
+};
+
+}  // namespace prisn::proxy

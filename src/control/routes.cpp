@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: MIT
+// Controller: the L7 router's routes and certificates, proxy stats and traces.
+#include <fmt/format.h>
+
+#include "control/controller_impl.hpp"
+#include "prisn/core/log.hpp"
+
+namespace prisn::control {
+using model::Json;
+
+namespace {
+
+auto& log() {
+  static auto l = logger("control");
+  return l;
+}
+
+std::string label_of(const std::string& ns, const std::string& name, std::uint16_t port) {
+  return port == 0 ? fmt::format("{}.{}", name, ns) : fmt::format("{}.{}:{}", name, ns, port);
+}
+
+}  // namespace
+
+std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::string& ns, const std::string& name,
+                                                                   std::uint16_t port) {
+  auto t = std::make_shared<proxy::L7Target>();
+  t->ns = ns;
+  t->deployment = name;
+  t->label = label_of(ns, name, port);
+  auto& state = targets[{ns, name, port}];
+  t->stats = state.stats;
+  const auto* rec = ctx.store.find_deployment(ns, name);
+  const model::LoadBalancing lb = rec ? rec->spec.load_balancing : model::LoadBalancing{};
+  if (!state.balancer || !(state.lb == lb)) {
+    state.lb = lb;
+    state.balancer = std::make_shared<proxy::Balancer>(proxy::balance_options(
+        lb.algorithm, lb.affinity.enabled, lb.affinity.type, lb.affinity.header, lb.affinity.ttl));
+  }
+  t->balancer = state.balancer;
+  if (rec == nullptr) {
+    t->problem = fmt::format("no deployment {}/{}", ns, name);
+    return t;
+  }
+  if (rec->spec.type != model::DeploymentType::kService) {
+    t->problem = fmt::format("deployment {}/{} is a {}, not a service", ns, name, model::to_string(rec->spec.type));
+    return t;
+  }
+  std::size_t index = 0;
+  if (port != 0) {
+    const auto& ports = rec->spec.ports;
+    auto it = std::find_if(ports.begin(), ports.end(), [port](const model::NamedPort& p) { return p.port == port; });
+    if (it == ports.end()) {
+      t->problem = fmt::format("deployment {}/{} has no port {}", ns, name, port);
+      return t;
+    }
+    index = static_cast<std::size_t>(it - ports.begin());
+  }
+  for (const auto& ep : services.endpoints(ns, name)) {
+    if (ep.healthy && index < ep.ports.size()) t->backends.push_back({ep.instance, ep.ip, ep.ports[index], ep.connections});
+  }
+  return t;
+}
+
+void Controller::Impl::publish_routes() {
+  if (options.http == nullptr) return;
+  auto snapshot = std::make_shared<proxy::L7Snapshot>();
+  std::map<std::tuple<std::string, std::string, std::uint16_t>, std::shared_ptr<const proxy::L7Target>> made;
+  auto target = [&](const std::string& ns, const std::string& name, std::uint16_t port) {
+    auto& t = made[{ns, name, port}];
+    if (!t) t = l7_target(ns, name, port);
+    return t;
+  };
+  for (const auto* rec : ctx.store.list_resources("Ingress", "")) {
+    auto spec = model::decode_ingress(rec->spec, {});
+    if (!spec) continue;
+    for (const auto& rule : spec->rules) {
+      for (const auto& p : rule.paths) snapshot->routes.add(rule.host, p.path, target(spec->ns, p.deployment, p.port));
+    }
+  }
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    const auto& spec = rec->spec;
+    if (spec.expose.kind == model::Expose::Kind::kIngress) {
+      snapshot->routes.add(spec.expose.host, spec.expose.path, target(spec.ns, spec.name, 0));
+    }
+  }
+  options.http->publish(std::move(snapshot));
+}
+
+void Controller::Impl::publish_certificates() {
+  if (!options.tls) return;
+  std::vector<proxy::Certificate> certs;
+  auto from_secret = [&](const std::string& ns, const std::string& secret, std::vector<std::string> hosts) {
+    auto values = ctx.store.secret_values(ns, secret);
+    const std::string source = fmt::format("secret {}/{}", ns, secret);
+    if (!values) {
+      log()->warn("TLS for {}: {} cannot be read: {}", fmt::join(hosts, ", "), source, values.error().message);
+      return;
+    }
+    if (!values->contains("tls.crt") || !values->contains("tls.key")) {
+      log()->warn("TLS for {}: {} needs the keys tls.crt and tls.key", fmt::join(hosts, ", "), source);
+      return;
+    }
+    certs.push_back({source, values->at("tls.crt"), values->at("tls.key"), std::move(hosts)});
+  };
+  for (const auto* rec : ctx.store.list_resources("Ingress", "")) {
+    auto spec = model::decode_ingress(rec->spec, {});
+    if (!spec) continue;
+    for (const auto& tls : spec->tls) from_secret(spec->ns, tls.secret_name, tls.hosts);
+  }
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    const auto& e = rec->spec.expose;
+    if (e.kind == model::Expose::Kind::kIngress && e.tls && !e.tls_cert.empty()) {
+      from_secret(rec->spec.ns, e.tls_cert, {e.host});
+    }
+  }
+  const auto errors = options.tls->load(certs, config_certificate ? &*config_certificate : nullptr);
+  for (const auto& e : errors) log()->warn("TLS: {}", e);
+  log()->debug("TLS: {} certificates loaded", options.tls->size());
+}
+
+void Controller::set_config_certificate(std::optional<proxy::Certificate> cert) {
+  impl_->config_certificate = std::move(cert);
+  impl_->publish_certificates();
+}
+
+Json Controller::proxy_stats() const {
+  Json items = Json::array();
+  for (const auto& [key, state] : impl_->targets) {
+    const auto& [ns, name, port] = key;
+    const auto& s = *state.stats;
+    items.push_back({{"route", label_of(ns, name, port)},
+                     {"namespace", ns},
+                     {"deployment", name},
+                     {"protocol", "http"},
+                     {"requests", s.requests.load()},
+                     {"errors", s.errors()},
+                     {"p50_ms", s.quantile(0.5) * 1000},
+                     {"p99_ms", s.quantile(0.99) * 1000},
+                     {"active", s.active.load()}});
+  }
+  for (const auto& [listener, s] : impl_->l4.stats()) {
+    items.push_back({{"route", listener},
+                     {"protocol", "tcp"},
+                     {"requests", s->connections.load()},
+                     {"errors", s->failed.load()},
+                     {"active", s->active.load()}});
+  }
+  return {{"items", items}};
+}
+
+Result<Json> Controller::trace(const std::string& host, std::uint16_t port, const std::string& path) const {
+  auto& d = *impl_;
+  // A service name ({name}.{ns}.{domain}, or {name}.{ns}), else an ingress host.
+  std::string ns, name;
+  std::string h = host;
+  const std::string suffix = "." + d.options.dns_zone.domain;
+  if (h.ends_with(suffix)) h.resize(h.size() - suffix.size());
+  if (const auto dot = h.find('.'); dot != std::string::npos && h.find('.', dot + 1) == std::string::npos &&
+                                    d.ctx.store.find_deployment(h.substr(dot + 1), h.substr(0, dot)) != nullptr) {
+    name = h.substr(0, dot);
+    ns = h.substr(dot + 1);
+  } else if (d.ctx.store.find_deployment("default", h) != nullptr) {
+    name = h;
+    ns = "default";
+  }
+  std::string via;
+  if (name.empty()) {
+    proxy::RouteTable<std::pair<std::string, std::string>> routes;
+    for (const auto* rec : d.ctx.store.list_resources("Ingress", "")) {
+      auto spec = model::decode_ingress(rec->spec, {});
+      if (!spec) continue;
+      for (const auto& rule : spec->rules) {
+        for (const auto& p : rule.paths) routes.add(rule.host, p.path, {spec->ns, p.deployment});
+      }
+    }
+    const auto* hit = routes.match(host, path);
+    if (hit == nullptr) return Error::not_found(fmt::format("'{}{}' is neither a service nor an ingress route", host, path));
+    ns = hit->first;
+    name = hit->second;
+    via = "ingress";
+  }
+  const auto* rec = d.ctx.store.find_deployment(ns, name);
+  if (rec == nullptr) return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
+  std::size_t index = 0;
+  for (std::size_t i = 0; i < rec->spec.ports.size(); ++i) {
+    if (rec->spec.ports[i].port == port) index = i;
+  }
+  Json resolved = Json::array();
+  std::vector<proxy::Balancer::Candidate> candidates;
+  std::vector<std::pair<std::string, std::uint16_t>> addresses;
+  const auto endpoints = d.services.endpoints(ns, name);
+  for (const auto& ep : endpoints) {
+    if (!ep.healthy || index >= ep.ports.size()) continue;
+    resolved.push_back(fmt::format("{}:{}", ep.ip, ep.ports[index]));
+    candidates.push_back({ep.instance, ep.connections ? ep.connections->load() : 0});
+    addresses.emplace_back(ep.ip, ep.ports[index]);
+  }
+  Json out = {{"target", fmt::format("{}:{}{}", host, port, path)}, {"namespace", ns}, {"deployment", name},
+              {"via", via.empty() ? "service" : via}, {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
+  if (candidates.empty()) {
+    out["selected"] = nullptr;
+    return out;
+  }
+  // The balancer's own choice, without changing its state: a fresh one with the same options.
+  const auto& lb = rec->spec.load_balancing;
+  proxy::Balancer probe(proxy::balance_options(lb.algorithm, false, "", "", lb.affinity.ttl));
+  const auto choice = probe.choose(candidates, {}, {}, proxy::Balancer::Clock::now(), 0);
+  const auto i = choice ? choice->index : 0;
+  out["selected"] = {{"instance", std::string(candidates[i].name)},
+                     {"address", fmt::format("{}:{}", addresses[i].first, addresses[i].second)},
+                     {"host", addresses[i].first},
+                     {"port", addresses[i].second},
+                     {"reason", lb.algorithm}};
+  return out;
+}
+
+}  // namespace prisn::control

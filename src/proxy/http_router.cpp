@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/proxy/http_router.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+
+#include "prisn/core/log.hpp"
+#include "proxy/http_worker.hpp"
+
+namespace prisn::proxy {
+
+using detail::Worker;
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+struct HttpRouter::Impl {
+  explicit Impl(HttpRouterOptions o) : options(std::move(o)) {
+    const std::size_t n = std::max<std::size_t>(options.workers, 1);
+    for (std::size_t i = 0; i < n; ++i) workers.push_back(std::make_shared<Worker>(options));
+  }
+  HttpRouterOptions options;
+  std::vector<std::shared_ptr<Worker>> workers;
+  bool started = false;
+  std::shared_ptr<spdlog::logger> log = logger("proxy");
+};
+
+namespace detail {
+
+std::unique_ptr<Upstream> UpstreamPool::take(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  const auto now = std::chrono::steady_clock::now();
+  auto& list = it->second;
+  while (!list.empty()) {
+    auto conn = std::move(list.back());
+    list.pop_back();
+    if (now - conn->idle_since < std::chrono::seconds(30) && conn->stream.socket().is_open()) {
+      conn->reused = true;
+      return conn;
+    }
+  }
+  return nullptr;
+}
+
+void UpstreamPool::give(std::unique_ptr<Upstream> conn) {
+  auto& list = idle_[conn->key];
+  if (list.size() >= per_key_) list.erase(list.begin());  // the oldest goes
+  list.push_back(std::move(conn));
+}
+
+}  // namespace detail
+
+namespace {
+
+void log_escaped(const std::shared_ptr<spdlog::logger>& log, std::exception_ptr e) {
+  if (!e) return;
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::exception& ex) {
+    log->error("an HTTP connection ended by an unexpected failure: {}", ex.what());
+  }
+}
+
+asio::awaitable<void> accept_loop(std::shared_ptr<Worker> w, tcp::acceptor* acceptor, std::shared_ptr<TlsStore> tls,
+                                  std::shared_ptr<spdlog::logger> log) {
+  constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+  while (acceptor->is_open() && !w->stopping) {
+    auto [ec, socket] = co_await acceptor->async_accept(kNoThrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || w->stopping) co_return;
+      continue;  // EMFILE and friends: keep serving the connections we have
+    }
+    auto done = [log](std::exception_ptr e) { log_escaped(log, e); };
+    if (tls) {
+      asio::co_spawn(w->io, detail::serve_tls(w, std::move(socket), tls), done);
+    } else {
+      asio::co_spawn(w->io, detail::serve_plain(w, std::move(socket)), done);
+    }
+  }
+}
+
+Result<std::unique_ptr<tcp::acceptor>> bind_reuseport(asio::io_context& io, const tcp::endpoint& ep) {
+  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  auto a = std::make_unique<tcp::acceptor>(io);
+  boost::system::error_code ec;
+  if (a->open(ep.protocol(), ec); !ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a->set_option(reuse_port(true), ec);  // one listener per worker: the kernel spreads connections
+  if (!ec) a->bind(ep, ec);
+  if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error::unavailable(ec.message());
+  return a;
+}
+
+}  // namespace
+
+HttpRouter::HttpRouter(HttpRouterOptions options) : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+HttpRouter::~HttpRouter() { stop(std::chrono::milliseconds(0)); }
+
+Result<std::string> HttpRouter::listen(const std::string& host, std::uint16_t port, std::shared_ptr<TlsStore> tls) {
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return Error::invalid(fmt::format("'{}' is not an IP address", host));
+  std::vector<std::unique_ptr<tcp::acceptor>> bound;
+  std::uint16_t actual = port;
+  for (auto& w : impl_->workers) {
+    auto a = bind_reuseport(w->io, tcp::endpoint(address, actual));
+    if (!a) return a.error();
+    actual = (*a)->local_endpoint(ec).port();  // port 0: every worker takes the one the first got
+    bound.push_back(std::move(*a));
+  }
+  for (std::size_t i = 0; i < bound.size(); ++i) {
+    auto& w = impl_->workers[i];
+    auto* acceptor = bound[i].get();
+    w->acceptors.push_back(std::move(bound[i]));
+    asio::co_spawn(w->io, accept_loop(w, acceptor, tls, impl_->log), [log = impl_->log](std::exception_ptr e) {
+      log_escaped(log, e);
+    });
+  }
+  return address.is_v6() ? fmt::format("[{}]:{}", address.to_string(), actual)
+                         : fmt::format("{}:{}", address.to_string(), actual);
+}
+
+void HttpRouter::start() {
+  if (impl_->started) return;
+  impl_->started = true;
+  for (auto& w : impl_->workers) {
+    w->thread = std::thread([w]() {
+      auto guard = asio::make_work_guard(w->io);
+      w->io.run();
+    });
+  }
+}
+
+void HttpRouter::publish(std::shared_ptr<const L7Snapshot> snapshot) {
+  for (auto& w : impl_->workers) {
+    asio::post(w->io, [w, snapshot]() { w->snapshot = snapshot; });
+  }
+}
+
+void HttpRouter::stop(std::chrono::milliseconds grace) {
+  if (!impl_->started) return;
+  impl_->started = false;
+  for (auto& w : impl_->workers) {
+    asio::post(w->io, [w]() {
+      w->stopping = true;
+      boost::system::error_code ec;
+      for (auto& a : w->acceptors) a->close(ec);
+      for (auto* idle : w->idle_clients) idle->socket().cancel(ec);  // between requests: leave now
+      w->pool.clear();
+    });
+  }
+  // Requests in flight finish, for up to `grace`.
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  for (auto& w : impl_->workers) {
+    for (;;) {
+      auto p = std::make_shared<std::promise<std::size_t>>();
+      auto f = p->get_future();
+      asio::post(w->io, [w, p]() { p->set_value(w->active_requests); });
+      if (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready || f.get() == 0 ||
+          std::chrono::steady_clock::now() >= deadline) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  for (auto& w : impl_->workers) {
+    w->io.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+}  // namespace prisn::proxy

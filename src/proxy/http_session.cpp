@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+#include "proxy/http_session.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include "prisn/proxy/tls_store.hpp"
+#include "proxy/http_rewrite.hpp"
+#include "proxy/pump.hpp"
+
+namespace prisn::proxy::detail {
+namespace {
+
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kChunk = 16 * 1024;
+constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
+
+bool idempotent(http::verb v) {
+  return v == http::verb::get || v == http::verb::head || v == http::verb::options || v == http::verb::trace ||
+         v == http::verb::put || v == http::verb::delete_;
+}
+
+// Relays one message — header, then its body in kChunk pieces as they come — from `in` to
+// `out`, each read and write bounded by `timeout`. `header_only` for answers without a body.
+template <bool isRequest, class In, class Out>
+asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
+                                         http::parser<isRequest, http::buffer_body>& p, Out& out,
+                                         std::chrono::seconds timeout, bool header_only) {
+  http::serializer<isRequest, http::buffer_body> sr{p.get()};
+  beast::get_lowest_layer(out).expires_after(timeout);
+  if (auto [ec, n] = co_await http::async_write_header(out, sr, kNoThrow); ec) co_return ec;
+  if (header_only) co_return beast::error_code{};
+  std::array<char, kChunk> buf;
+  for (;;) {
+    auto& body = p.get().body();
+    if (!p.is_done()) {
+      body.data = buf.data();
+      body.size = buf.size();
+      beast::get_lowest_layer(in).expires_after(timeout);
+      auto [rec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
+      if (rec == http::error::need_buffer) rec = {};
+      if (rec) co_return rec;
+      body.size = buf.size() - body.size;
+      body.data = buf.data();
+      body.more = !p.is_done();
+    } else {
+      body.data = nullptr;
+      body.size = 0;
+      body.more = false;
+    }
+    beast::get_lowest_layer(out).expires_after(timeout);
+    auto [wec, wn] = co_await http::async_write(out, sr, kNoThrow);
+    if (wec == http::error::need_buffer) wec = {};
+    if (wec) co_return wec;
+    if (sr.is_done()) break;
+  }
+  co_return beast::error_code{};
+}
+
+// A short plain-text answer of the router's own; true when the connection may go on.
+template <class Stream>
+asio::awaitable<bool> reply(Stream& client, unsigned version, http::status status, std::string body, bool keep_alive,
+                            std::string content_type = "text/plain; charset=utf-8") {
+  http::response<http::string_body> res{status, version};
+  res.set(http::field::server, "prisn");
+  res.set(http::field::content_type, content_type);
+  res.body() = std::move(body);
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  beast::get_lowest_layer(client).expires_after(std::chrono::seconds(10));
+  auto [ec, n] = co_await http::async_write(client, res, kNoThrow);
+  co_return !ec && keep_alive;
+}
+
+asio::awaitable<std::unique_ptr<Upstream>> connect(Worker& w, const L7Backend& b, bool fresh) {
+  const std::string key = fmt::format("{}:{}", b.host, b.port);
+  if (!fresh) {
+    if (auto pooled = w.pool.take(key)) co_return pooled;
+  }
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(b.host, ec);
+  if (ec) co_return nullptr;
+  auto conn = std::make_unique<Upstream>(w.io.get_executor());
+  conn->key = key;
+  conn->stream.expires_after(w.options.connect_timeout);
+  auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, b.port), kNoThrow);
+  if (cec) co_return nullptr;
+  conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  co_return conn;
+}
+
+// After a 101: whatever each side sent early, then raw bytes both ways until both end.
+template <class Stream>
+asio::awaitable<void> tunnel(Stream& client, beast::flat_buffer& client_buffer, Upstream& up) {
+  beast::get_lowest_layer(client).expires_never();
+  up.stream.expires_never();
+  if (client_buffer.size() > 0) {
+    co_await asio::async_write(up.stream, client_buffer.data(), kNoThrow);
+    client_buffer.consume(client_buffer.size());
+  }
+  if (up.buffer.size() > 0) {
+    co_await asio::async_write(client, up.buffer.data(), kNoThrow);
+    up.buffer.consume(up.buffer.size());
+  }
+  co_await splice(client, up.stream);
+}
+
+// Counts a request in flight on a target and an instance, and records how it ended.
+struct InFlight {
+  RouteStats& stats;
+  Clock::time_point started = Clock::now();
+  std::shared_ptr<std::atomic<int>> backend;
+  int status = 0;
+  explicit InFlight(RouteStats& s) : stats(s) { stats.active.fetch_add(1, std::memory_order_relaxed); }
+  void on(const std::shared_ptr<std::atomic<int>>& b) {
+    backend = b;
+    backend->fetch_add(1, std::memory_order_relaxed);
+  }
+  ~InFlight() {
+    stats.active.fetch_sub(1, std::memory_order_relaxed);
+    if (backend) backend->fetch_sub(1, std::memory_order_relaxed);
+    stats.record(status, std::chrono::duration<double>(Clock::now() - started).count());
+  }
+};
+
+struct Picked {
+  std::unique_ptr<Upstream> conn;
+  const L7Backend* backend = nullptr;
+  bool set_cookie = false;
+};
+
+// Chooses an instance and connects, skipping instances that refuse (nothing was sent yet).
+asio::awaitable<Picked> pick(Worker& w, const L7Target& target, const Balancer::Request& info) {
+  std::vector<Balancer::Candidate> candidates;
+  for (const auto& b : target.backends) candidates.push_back({b.instance, b.active ? b.active->load() : 0});
+  std::vector<bool> excluded(candidates.size(), false);
+  for (;;) {
+    auto choice = target.balancer->choose(candidates, info, excluded, Balancer::Clock::now(), w.rng());
+    if (!choice) co_return Picked{};
+    const auto& backend = target.backends[choice->index];
+    if (auto conn = co_await connect(w, backend, false)) co_return Picked{std::move(conn), &backend, choice->set_cookie};
+    excluded[choice->index] = true;
+  }
+}
+
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+// Sends the request (header and body) and reads the answer's header, skipping 1xx answers
+// other than 101. A kept-alive connection the instance closed meanwhile fails here.
+template <class Stream>
+asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::flat_buffer& buffer,
+                                            RequestParser& parser, Upstream& up, std::optional<ResponseParser>& rp,
+                                            bool head) {
+  if (auto ec = co_await relay(client, buffer, parser, up.stream, w.options.idle_timeout, false)) co_return ec;
+  for (;;) {
+    rp.emplace();
+    rp->body_limit(boost::none);
+    if (head) rp->skip(true);
+    up.stream.expires_after(w.options.upstream_timeout);
+    auto [ec, n] = co_await http::async_read_header(up.stream, up.buffer, *rp, kNoThrow);
+    if (ec) co_return ec;
+    const unsigned code = rp->get().result_int();
+    if (code < 100 || code >= 200 || code == 101) co_return beast::error_code{};
+  }
+}
+
+// One request: route, choose, forward, answer. Returns whether the connection goes on.
+template <class Stream>
+asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buffer, RequestParser& parser,
+                             const std::string& client_ip, bool tls) {
+  auto& req = parser.get();
+  const unsigned version = req.version();
+  const bool body_pending = !parser.is_done();
+  const bool wants_keep = req.keep_alive();
+  const bool keep_if_error = wants_keep && !body_pending;  // an unread body cannot be skipped safely
+  const auto snapshot = w.snapshot;  // one consistent view for the whole request
+  const std::string host(req[http::field::host]);
+  const std::string path(request_path(req.target()));
+
+  if (path.starts_with(kAcmePrefix)) {
+    if (auto it = snapshot->acme_challenges.find(path.substr(kAcmePrefix.size())); it != snapshot->acme_challenges.end()) {
+      co_return co_await reply(client, version, http::status::ok, it->second, keep_if_error, "application/octet-stream");
+    }
+  }
+  const auto* route = snapshot->routes.match(host, req.target());
+  if (route == nullptr) {
+    co_return co_await reply(client, version, http::status::not_found,
+                             fmt::format("no route for {}{}\n", normalise_host(host), path), keep_if_error);
+  }
+  const L7Target& target = **route;
+  InFlight flight(*target.stats);
+  if (target.backends.empty()) {
+    flight.status = 503;
+    const auto why = target.problem.empty() ? fmt::format("no healthy instance of deployment {}/{}", target.ns, target.deployment)
+                                            : target.problem;
+    co_return co_await reply(client, version, http::status::service_unavailable, why + "\n", keep_if_error);
+  }
+  const auto& lb = target.balancer->options();
+  const Balancer::Request info{client_ip, cookie_value(req[http::field::cookie], Balancer::kCookie),
+                               lb.affinity == Affinity::kHeader ? std::string_view(req[lb.header]) : std::string_view()};
+  Picked picked = co_await pick(w, target, info);
+  if (!picked.conn) {
+    flight.status = 502;
+    co_return co_await reply(client, version, http::status::bad_gateway,
+                             fmt::format("no instance of {} accepted a connection\n", target.label), keep_if_error);
+  }
+  flight.on(picked.backend->active);
+  if (beast::iequals(req[http::field::expect], "100-continue")) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kNoThrow);
+  }
+  const ForwardInfo forward{client_ip, tls, is_upgrade(req)};
+  const http::verb method = req.method();
+  prepare_upstream_request(req, forward);
+
+  std::optional<ResponseParser> rp;
+  auto ec = co_await exchange(w, client, buffer, parser, *picked.conn, rp, method == http::verb::head);
+  if (ec && picked.conn->reused && !body_pending && idempotent(method)) {
+    // The instance had closed the kept-alive connection: once more on a new one.
+    picked.conn = co_await connect(w, *picked.backend, true);
+    ec = picked.conn ? co_await exchange(w, client, buffer, parser, *picked.conn, rp, method == http::verb::head)
+                     : beast::error_code(asio::error::connection_refused);
+  }
+  if (ec) {
+    flight.status = 502;
+    co_return co_await reply(client, version, http::status::bad_gateway,
+                             fmt::format("upstream error from {} ({}): {}\n", target.label, picked.backend->instance,
+                                         ec.message()),
+                             false);
+  }
+  auto& res = rp->get();
+  flight.status = static_cast<int>(res.result_int());
+  if (forward.upgrade && res.result() == http::status::switching_protocols) {
+    prepare_client_response(res, version, true, true);
+    http::response_serializer<http::buffer_body> sr{res};
+    if (auto [wec, n] = co_await http::async_write_header(client, sr, kNoThrow); !wec) {
+      co_await tunnel(client, buffer, *picked.conn);
+    }
+    co_return false;
+  }
+  const bool upstream_keep = res.keep_alive();
+  const unsigned code = res.result_int();
+  const bool header_only = method == http::verb::head || code == 204 || code == 304;
+  bool keep = wants_keep && !w.stopping;
+  const bool ends_with_close = !header_only && !res.chunked() && !rp->content_length();
+  if (version == 10 && res.chunked()) {  // HTTP/1.0 has no chunks: the body ends with the connection
+    res.chunked(false);
+    keep = false;
+  } else if (ends_with_close) {
+    // An instance that ends its body by closing (HTTP/1.0 servers): chunked for a 1.1
+    // client keeps the client's connection alive; a 1.0 client gets the close.
+    if (version == 10) keep = false;
+    else res.chunked(true);
+  }
+  if (picked.set_cookie) {
+    res.insert(http::field::set_cookie,
+               fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax", Balancer::kCookie,
+                           target.balancer->cookie_value(picked.backend->instance, Balancer::Clock::now()),
+                           lb.ttl.count()));
+  }
+  prepare_client_response(res, version, keep, false);
+  const auto rec = co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, w.options.idle_timeout, header_only);
+  if (rec) co_return false;
+  if (upstream_keep && rp->is_done()) {
+    picked.conn->idle_since = Clock::now();
+    w.pool.give(std::move(picked.conn));
+  }
+  co_return keep;
+}
+
+}  // namespace
+
+template <class Stream>
+asio::awaitable<void> serve(std::shared_ptr<Worker> w, Stream& client, std::string client_ip, bool tls) {
+  beast::flat_buffer buffer;
+  auto& lowest = beast::get_lowest_layer(client);
+  for (bool first = true; !w->stopping; first = false) {
+    RequestParser parser;
+    parser.header_limit(static_cast<std::uint32_t>(w->options.header_limit));
+    parser.body_limit(boost::none);  // bodies are streamed, never held
+    lowest.expires_after(first ? w->options.header_timeout : w->options.idle_timeout);
+    w->idle_clients.insert(&lowest);
+    auto [ec, n] = co_await http::async_read_header(client, buffer, parser, kNoThrow);
+    w->idle_clients.erase(&lowest);
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        co_await reply(client, 11, http::status::request_header_fields_too_large, "request header too large\n", false);
+      } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
+                 ec != http::error::end_of_stream && ec != http::error::partial_message) {
+        co_await reply(client, 11, http::status::bad_request, "malformed request: " + ec.message() + "\n", false);
+      }
+      break;
+    }
+    ++w->active_requests;
+    const bool keep = co_await handle(*w, client, buffer, parser, client_ip, tls);
+    --w->active_requests;
+    if (!keep) break;
+  }
+  boost::system::error_code ignored;
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+asio::awaitable<void> serve_plain(std::shared_ptr<Worker> worker, tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  const std::string ip = ec ? std::string() : peer.address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::tcp_stream stream(std::move(socket));
+  co_await serve(std::move(worker), stream, ip, false);
+}
+
+asio::awaitable<void> serve_tls(std::shared_ptr<Worker> worker, tcp::socket socket, std::shared_ptr<TlsStore> tls) {
+  boost::system::error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  const std::string ip = ec ? std::string() : peer.address().to_string();
+  socket.set_option(tcp::no_delay(true), ec);
+  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), tls->context());
+  beast::get_lowest_layer(stream).expires_after(worker->options.header_timeout);
+  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  if (hec) co_return;  // not TLS, no certificate for the name, or the client gave up
+  co_await serve(worker, stream, ip, true);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await stream.async_shutdown(kNoThrow);  // close_notify; the client may not answer
+}
+
+}  // namespace prisn::proxy::detail

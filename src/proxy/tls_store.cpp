@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/proxy/tls_store.hpp"
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ssl/context.hpp>
+#include <map>
+#include <mutex>
+
+#include "prisn/proxy/route_table.hpp"
+
+namespace prisn::proxy {
+namespace ssl = boost::asio::ssl;
+
+namespace {
+
+// Mozilla's "intermediate" TLS 1.2 ciphers (TLS 1.3 suites are OpenSSL's defaults).
+constexpr const char* kCiphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
+
+std::string openssl_error() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void*) {
+  // Only HTTP/1.1 is spoken; a client offering only h2 gets no ALPN and may fall back.
+  for (unsigned i = 0; i < inlen;) {
+    const unsigned len = in[i];
+    if (i + 1 + len > inlen) break;
+    if (len == 8 && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+void configure(SSL_CTX* ctx) {
+  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+  SSL_CTX_set_cipher_list(ctx, kCiphers);
+  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+}
+
+// The DNS names a certificate is for: subjectAltName entries, else the subject's CN.
+std::vector<std::string> names_in(const std::string& pem) {
+  std::vector<std::string> out;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* cert = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  if (cert != nullptr) {
+    auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+    for (int i = 0; sans != nullptr && i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* n = sk_GENERAL_NAME_value(sans, i);
+      if (n->type == GEN_DNS) {
+        const auto* s = n->d.dNSName;
+        out.push_back(normalise_host(std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                                      static_cast<std::size_t>(ASN1_STRING_length(s)))));
+      }
+    }
+    GENERAL_NAMES_free(sans);
+    if (out.empty()) {
+      char cn[256] = {0};
+      if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn) > 0) {
+        out.push_back(normalise_host(cn));
+      }
+    }
+    X509_free(cert);
+  }
+  BIO_free(bio);
+  ERR_clear_error();
+  return out;
+}
+
+struct CertSet {
+  std::map<std::string, std::shared_ptr<ssl::context>, std::less<>> exact;
+  std::map<std::string, std::shared_ptr<ssl::context>, std::less<>> wildcard;  // by suffix after "*."
+  std::shared_ptr<ssl::context> fallback;
+  std::size_t count = 0;
+  std::vector<std::string> hosts;
+};
+
+std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& error) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  configure(ctx->native_handle());
+  boost::system::error_code ec;
+  ctx->use_certificate_chain(boost::asio::buffer(c.cert_pem), ec);
+  if (ec) {
+    error = fmt::format("{}: the certificate does not load: {}", c.source, openssl_error());
+    return nullptr;
+  }
+  ctx->use_private_key(boost::asio::buffer(c.key_pem), ssl::context::pem, ec);
+  if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    error = fmt::format("{}: the key does not load or does not match the certificate: {}", c.source, openssl_error());
+    return nullptr;
+  }
+  return ctx;
+}
+
+}  // namespace
+
+struct TlsStore::Impl {
+  ssl::context base{ssl::context::tls_server};
+  mutable std::mutex mutex;
+  std::shared_ptr<const CertSet> set = std::make_shared<CertSet>();
+
+  std::shared_ptr<const CertSet> current() const {
+    std::lock_guard lock(mutex);
+    return set;
+  }
+
+  // OpenSSL's SNI callback: switch the handshake to the certificate for the name asked.
+  static int on_servername(SSL* ssl, int* alert, void* arg) {
+    const auto set = static_cast<Impl*>(arg)->current();
+    std::shared_ptr<ssl::context> chosen = set->fallback;
+    if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
+      const std::string host = normalise_host(name);
+      if (auto it = set->exact.find(host); it != set->exact.end()) {
+        chosen = it->second;
+      } else if (const auto dot = host.find('.'); dot != std::string::npos) {
+        if (auto w = set->wildcard.find(std::string_view(host).substr(dot + 1)); w != set->wildcard.end()) chosen = w->second;
+      }
+    }
+    if (!chosen) {
+      *alert = SSL_AD_UNRECOGNIZED_NAME;
+      return SSL_TLSEXT_ERR_ALERT_FATAL;
+    }
+    SSL_set_SSL_CTX(ssl, chosen->native_handle());  // the SSL keeps its own reference
+    return SSL_TLSEXT_ERR_OK;
+  }
+};
+
+TlsStore::TlsStore() : impl_(std::make_unique<Impl>()) {
+  SSL_CTX* base = impl_->base.native_handle();
+  configure(base);
+  SSL_CTX_set_tlsext_servername_callback(base, &Impl::on_servername);
+  SSL_CTX_set_tlsext_servername_arg(base, impl_.get());
+}
+
+TlsStore::~TlsStore() = default;
+
+std::vector<std::string> TlsStore::load(const std::vector<Certificate>& certs, const Certificate* default_cert) {
+  std::vector<std::string> errors;
+  auto set = std::make_shared<CertSet>();
+  auto add = [&](const Certificate& c) -> std::shared_ptr<ssl::context> {
+    std::string error;
+    auto ctx = make_context(c, error);
+    if (!ctx) {
+      errors.push_back(error);
+      return nullptr;
+    }
+    ++set->count;
+    for (const auto& h : c.hosts.empty() ? names_in(c.cert_pem) : c.hosts) {
+      const std::string host = normalise_host(h);
+      if (host.starts_with("*.")) set->wildcard.try_emplace(host.substr(2), ctx);
+      else set->exact.try_emplace(host, ctx);
+      set->hosts.push_back(host);
+    }
+    if (!set->fallback) set->fallback = ctx;
+    return ctx;
+  };
+  if (default_cert != nullptr) {
+    if (auto ctx = add(*default_cert)) set->fallback = ctx;
+  }
+  for (const auto& c : certs) add(c);
+  std::lock_guard lock(impl_->mutex);
+  impl_->set = std::move(set);
+  return errors;
+}
+
+std::size_t TlsStore::size() const { return impl_->current()->count; }
+
+std::vector<std::string> TlsStore::hosts() const { return impl_->current()->hosts; }
+
+ssl::context& TlsStore::context() { return impl_->base; }
+
+}  // namespace prisn::proxy
