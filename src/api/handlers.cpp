@@ -8,6 +8,7 @@
 
 #include "api/dns_routes.hpp"
 #include "api/handler_util.hpp"
+#include "api/proxy_routes.hpp"
 #include "api/resource_routes.hpp"
 #include "api/event_stream.hpp"
 #include "prisn/core/names.hpp"
@@ -257,6 +258,7 @@ void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executo
   add_secret_routes(r, ctl);
   add_dns_routes(r, ctl, executor);
   add_resource_routes(r, ctl);
+  add_proxy_routes(r, ctl, executor);
 }
 
 }  // namespace prisn::api

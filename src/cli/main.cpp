@@ -116,6 +116,13 @@ int main(int argc, char** argv) {
   auto* apply_cmd = app.add_subcommand("apply", "create or update what a YAML manifest describes");
   apply_cmd->add_option("-f,--filename", manifest_file, "the manifest (- reads stdin)")->required();
 
+  std::string trace_target;
+  auto* proxy_cmd = app.add_subcommand("proxy", "the L4/L7 proxy");
+  proxy_cmd->require_subcommand(1);
+  auto* proxy_stats = proxy_cmd->add_subcommand("stats", "requests, errors and latency per route");
+  auto* proxy_trace = proxy_cmd->add_subcommand("trace", "where a request to HOST:PORT[/PATH] goes");
+  proxy_trace->add_option("target", trace_target, "e.g. api.default.prisn.local:8080/health")->required();
+
   std::string record_type = "A";
   auto* dns_cmd = app.add_subcommand("dns", "prisn DNS");
   dns_cmd->require_subcommand(1);
@@ -159,6 +166,8 @@ int main(int argc, char** argv) {
     if (version_cmd->parsed()) return version_command(cli);
     if (dns_lookup->parsed()) return dns_lookup_command(cli, name, record_type);
     if (apply_cmd->parsed()) return apply_command(cli, manifest_file);
+    if (proxy_stats->parsed()) return proxy_stats_command(cli);
+    if (proxy_trace->parsed()) return proxy_trace_command(cli, trace_target);
   } catch (const UsageError& e) {
     std::cerr << "prisn: " << e.what() << "\n";
     return 2;

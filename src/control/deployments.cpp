@@ -138,7 +138,7 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
               existing != nullptr ? "updated" : "created", rec.generation);
   d.services.reconcile(key.first, key.second);
   d.cron.sync(key.first, key.second);
-  d.schedule_publish();
+  d.publish_endpoints();  // now: routes, names and ports are in place before the API answers
   if (rec.spec.expose.tls || (existing != nullptr && existing->spec.expose.tls)) d.publish_certificates();
   d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
   const auto* stored = d.ctx.store.find_deployment(key.first, key.second);
@@ -159,7 +159,7 @@ Result<void> Controller::delete_deployment(const std::string& ns, const std::str
   d.close_listeners_except({ns, name}, {});
   d.services.reconcile(ns, name);
   d.cron.sync(ns, name);
-  d.schedule_publish();
+  d.publish_endpoints();  // now: routes, names and ports are in place before the API answers
   if (d.events.has_subscribers()) {
     d.events.publish({"DELETED", "deployment", last});
   }

@@ -92,7 +92,7 @@ Result<Controller::PutResult> Controller::Impl::put_resource(const char* kind, c
   const bool ingress = kind == std::string(kIngress);
   Json out = ingress ? ingress_json(rec) : policy_json(rec);
   if (ingress) {
-    schedule_publish();
+    publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
   }
   if (events.has_subscribers()) {
@@ -109,7 +109,7 @@ Result<void> Controller::Impl::delete_resource(const char* kind, const std::stri
   if (auto removed = ctx.store.delete_resource(kind, ns, name); !removed) return removed;
   logger("control")->info("{} {}/{} deleted", kind, ns, name);
   if (ingress) {
-    schedule_publish();
+    publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
   }
   if (events.has_subscribers()) events.publish({"DELETED", ingress ? "ingress" : "networkpolicy", last});

@@ -174,7 +174,9 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
       }
     }
     const auto* hit = routes.match(host, path);
-    if (hit == nullptr) return Error::not_found(fmt::format("'{}{}' is neither a service nor an ingress route", host, path));
+    if (hit == nullptr) {
+      return Error::not_found(fmt::format("'{}:{}{}' is neither a service nor an ingress route", host, port, path));
+    }
     ns = hit->first;
     name = hit->second;
     via = "ingress";

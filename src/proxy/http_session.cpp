@@ -115,9 +115,11 @@ struct InFlight {
   std::shared_ptr<std::atomic<int>> backend;
   int status = 0;
   explicit InFlight(RouteStats& s) : stats(s) { stats.active.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts the request on instance `b` (and no longer on the one tried before).
   void on(const std::shared_ptr<std::atomic<int>>& b) {
+    if (backend) backend->fetch_sub(1, std::memory_order_relaxed);
     backend = b;
-    backend->fetch_add(1, std::memory_order_relaxed);
+    if (backend) backend->fetch_add(1, std::memory_order_relaxed);
   }
   ~InFlight() {
     stats.active.fetch_sub(1, std::memory_order_relaxed);
@@ -128,20 +130,22 @@ struct InFlight {
 
 struct Picked {
   std::unique_ptr<Upstream> conn;
-  const L7Backend* backend = nullptr;
+  std::size_t index = 0;
   bool set_cookie = false;
 };
 
-// Chooses an instance and connects, skipping instances that refuse (nothing was sent yet).
-asio::awaitable<Picked> pick(Worker& w, const L7Target& target, const Balancer::Request& info) {
+// Chooses an instance and connects, skipping instances in `excluded` and those that refuse
+// (nothing was sent to them, so trying another is always safe).
+asio::awaitable<Picked> pick(Worker& w, const L7Target& target, const Balancer::Request& info,
+                             std::vector<bool>& excluded) {
   std::vector<Balancer::Candidate> candidates;
   for (const auto& b : target.backends) candidates.push_back({b.instance, b.active ? b.active->load() : 0});
-  std::vector<bool> excluded(candidates.size(), false);
   for (;;) {
     auto choice = target.balancer->choose(candidates, info, excluded, Balancer::Clock::now(), w.rng());
     if (!choice) co_return Picked{};
-    const auto& backend = target.backends[choice->index];
-    if (auto conn = co_await connect(w, backend, false)) co_return Picked{std::move(conn), &backend, choice->set_cookie};
+    if (auto conn = co_await connect(w, target.backends[choice->index], false)) {
+      co_return Picked{std::move(conn), choice->index, choice->set_cookie};
+    }
     excluded[choice->index] = true;
   }
 }
@@ -202,36 +206,42 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
   const auto& lb = target.balancer->options();
   const Balancer::Request info{client_ip, cookie_value(req[http::field::cookie], Balancer::kCookie),
                                lb.affinity == Affinity::kHeader ? std::string_view(req[lb.header]) : std::string_view()};
-  Picked picked = co_await pick(w, target, info);
-  if (!picked.conn) {
-    flight.status = 502;
-    co_return co_await reply(client, version, http::status::bad_gateway,
-                             fmt::format("no instance of {} accepted a connection\n", target.label), keep_if_error);
-  }
-  flight.on(picked.backend->active);
-  if (beast::iequals(req[http::field::expect], "100-continue")) {
-    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kNoThrow);
-  }
   const ForwardInfo forward{client_ip, tls, is_upgrade(req)};
   const http::verb method = req.method();
+  const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
   prepare_upstream_request(req, forward);
-
+  // An idempotent request without a body that got no answer may go to another instance
+  // (or, when a kept-alive connection had gone stale, to the same one on a new connection).
+  const bool retryable = idempotent(method) && !body_pending && !forward.upgrade;
+  std::vector<bool> excluded(target.backends.size(), false);
   std::optional<ResponseParser> rp;
-  auto ec = co_await exchange(w, client, buffer, parser, *picked.conn, rp, method == http::verb::head);
-  if (ec && picked.conn->reused && !body_pending && idempotent(method)) {
-    // The instance had closed the kept-alive connection: once more on a new one.
-    picked.conn = co_await connect(w, *picked.backend, true);
-    ec = picked.conn ? co_await exchange(w, client, buffer, parser, *picked.conn, rp, method == http::verb::head)
-                     : beast::error_code(asio::error::connection_refused);
+  Picked picked;
+  beast::error_code ec;
+  for (int attempt = 0;; ++attempt) {
+    picked = co_await pick(w, target, info, excluded);
+    if (!picked.conn) {
+      flight.status = 502;
+      const auto why = ec ? fmt::format("upstream error from {}: {}", target.label, ec.message())
+                          : fmt::format("no instance of {} accepted a connection", target.label);
+      co_return co_await reply(client, version, http::status::bad_gateway, why + "\n", keep_if_error && !ec);
+    }
+    flight.on(target.backends[picked.index].active);
+    if (expect_continue && attempt == 0) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kNoThrow);
+    }
+    ec = co_await exchange(w, client, buffer, parser, *picked.conn, rp, method == http::verb::head);
+    if (!ec) break;
+    if (!retryable || attempt >= 2) {
+      flight.status = 502;
+      co_return co_await reply(client, version, http::status::bad_gateway,
+                               fmt::format("upstream error from {} ({}): {}\n", target.label,
+                                           target.backends[picked.index].instance, ec.message()),
+                               false);
+    }
+    if (!picked.conn->reused) excluded[picked.index] = true;  // a fresh connection failed: that instance is in trouble
   }
-  if (ec) {
-    flight.status = 502;
-    co_return co_await reply(client, version, http::status::bad_gateway,
-                             fmt::format("upstream error from {} ({}): {}\n", target.label, picked.backend->instance,
-                                         ec.message()),
-                             false);
-  }
+  const L7Backend& backend = target.backends[picked.index];
   auto& res = rp->get();
   flight.status = static_cast<int>(res.result_int());
   if (forward.upgrade && res.result() == http::status::switching_protocols) {
@@ -259,7 +269,7 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
   if (picked.set_cookie) {
     res.insert(http::field::set_cookie,
                fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax", Balancer::kCookie,
-                           target.balancer->cookie_value(picked.backend->instance, Balancer::Clock::now()),
+                           target.balancer->cookie_value(backend.instance, Balancer::Clock::now()),
                            lb.ttl.count()));
   }
   prepare_client_response(res, version, keep, false);

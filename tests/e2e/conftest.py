@@ -87,8 +87,9 @@ class Prisnd:
         if listen.exists():
             listen.unlink()
         dns = [] if "--dns" in self.extra_args else ["--dns", "127.0.0.1:0"]
-        args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns,
-                "--http", "off", "--tcp-ports", self.tcp_ports, "--network", "host"] + self.extra_args
+        http = [] if "--http" in self.extra_args else ["--http", "127.0.0.1:0"]
+        args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns, *http,
+                "--tcp-ports", self.tcp_ports, "--network", "host"] + self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if wait:
@@ -101,6 +102,8 @@ class Prisnd:
             if bound.get("dns"):
                 host, port = bound["dns"].rsplit(":", 1)
                 self.dns = (host, int(port))
+            self.http = "http://" + bound["http"] if bound.get("http") else None
+            self.https = bound.get("https")
         return self
 
     def stop(self, timeout=30):

@@ -284,7 +284,7 @@ def test_listen_json_and_private_files(prisnd):
     assert host == "127.0.0.1" and int(port) > 0
     dns_host, dns_port = listen["dns"].rsplit(":", 1)  # the harness asks for --dns 127.0.0.1:0
     assert dns_host == "127.0.0.1" and int(dns_port) > 0
-    assert listen["http"] is None and listen["https"] is None
+    assert listen["http"].startswith("127.0.0.1:") and listen["https"] is None
     assert requests.get(f"http://{listen['api']}/health", timeout=5).json() == {"status": "ok"}
 
     assert prisnd.cli("secret", "create", "s1", "--value", "v").returncode == 0

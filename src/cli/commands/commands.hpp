@@ -45,6 +45,9 @@ int get_network_policies(Cli& cli, const std::string& name);
 /// `prisn apply -f FILE`: sends the manifest with the scripts its Deployments name
 /// (spec.file, relative to the manifest) and prints what happened to each object.
 int apply_command(Cli& cli, const std::string& file);
+int proxy_stats_command(Cli& cli);
+/// `prisn proxy trace HOST:PORT[/PATH]`: exit 1 when no instance answered.
+int proxy_trace_command(Cli& cli, const std::string& target);
 int logs_command(Cli& cli, const std::string& target, bool follow, std::optional<long> tail);
 int scale_command(Cli& cli, const std::string& name, int replicas);
 int restart_command(Cli& cli, const std::string& name);

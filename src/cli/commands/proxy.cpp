@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: MIT
+// prisn proxy stats, prisn proxy trace: the routers' view, through the API.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/commands/commands.hpp"
+#include "cli/fields.hpp"
+#include "cli/table.hpp"
+
+namespace prisn::cli {
+namespace {
+
+std::string millis(const Json& v) {
+  if (!v.is_number()) return "-";
+  const double ms = v.get<double>();
+  return ms < 10 ? fmt::format("{:.1f}ms", ms) : fmt::format("{:.0f}ms", ms);
+}
+
+}  // namespace
+
+int proxy_stats_command(Cli& cli) {
+  const Json stats = cli.call("GET", "/api/v1/proxy/stats");
+  if (cli.structured_output()) {
+    cli.print_structured(stats);
+    return 0;
+  }
+  std::vector<std::string> headers = {"Service", "Requests", "Errors", "Latency (p99)"};
+  if (cli.wide()) headers.insert(headers.end(), {"Latency (p50)", "Active", "Protocol"});
+  Table t(headers);
+  for (const auto& s : stats["items"]) {
+    std::vector<std::string> row = {str(s, "route"), str(s, "requests", "0"), str(s, "errors", "0"),
+                                    millis(s.contains("p99_ms") ? s["p99_ms"] : Json())};
+    if (cli.wide()) {
+      row.insert(row.end(), {millis(s.contains("p50_ms") ? s["p50_ms"] : Json()), str(s, "active", "0"), str(s, "protocol")});
+    }
+    t.add(row);
+  }
+  std::cout << (t.empty() ? "No traffic yet.\n" : t.render());
+  return 0;
+}
+
+int proxy_trace_command(Cli& cli, const std::string& target) {
+  const Json trace = cli.call("POST", "/api/v1/proxy/trace", Json{{"target", target}});
+  if (cli.structured_output()) {
+    cli.print_structured(trace);
+    return 0;
+  }
+  std::vector<std::string> resolved;
+  for (const auto& r : trace["resolved"]) resolved.push_back(r.get<std::string>());
+  std::string list;
+  for (const auto& r : resolved) list += (list.empty() ? "" : ", ") + r;
+  std::cout << fmt::format("Resolves to: {} ({} {}/{})\n", list.empty() ? "no healthy instance" : list,
+                           str(trace, "via"), str(trace, "namespace"), str(trace, "deployment"));
+  if (trace["selected"].is_null()) Cli::fail(fmt::format("{}: no healthy instance to send to", target));
+  const auto& sel = trace["selected"];
+  std::cout << fmt::format("Selected: {} ({}, {})\n", str(sel, "address"), str(sel, "instance"), str(sel, "reason"));
+  if (trace["response"].is_null()) {
+    Cli::fail(fmt::format("Response: none ({})", str(trace, "error")));
+  }
+  std::cout << fmt::format("Response: {} {} ({})\n", trace["response"].value("status", 0),
+                           trace["response"].value("reason", ""), millis(trace["latency_ms"]));
+  return 0;
+}
+
+}  // namespace prisn::cli

@@ -1,0 +1,444 @@
+# SPDX-License-Identifier: MIT
+"""The L7 router (SPEC §7.5) against a real prisnd and real Python services: routing by the
+seed's Ingress YAML, wildcard hosts, 404/502/503, balancing algorithms and affinity,
+X-Forwarded headers, streamed bodies, chunked encoding, 100-continue, WebSocket, and no
+failed idempotent request when an instance is killed under load."""
+import base64
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import free_port, wait_until
+
+# Answers JSON about itself and the request; /slow?ms=N waits; /upload counts and hashes the
+# body (Content-Length or chunked); /download?bytes=N streams N bytes; /ws echoes one
+# WebSocket text frame; /close closes without answering.
+ECHO = r'''
+import hashlib, json, os, sys, time, base64, socket
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlparse, parse_qs
+NAME = os.environ["PRISN_INSTANCE"]
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def log_message(self, *a):
+        pass
+    def send_json(self, obj, status=200):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def read_body(self):
+        h = hashlib.sha256()
+        n = 0
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                left = size
+                while left:
+                    data = self.rfile.read(min(left, 1 << 16))
+                    h.update(data); n += len(data); left -= len(data)
+                self.rfile.readline()
+        else:
+            left = int(self.headers.get("Content-Length", "0"))
+            while left:
+                data = self.rfile.read(min(left, 1 << 16))
+                h.update(data); n += len(data); left -= len(data)
+        return n, h.hexdigest()
+    def do_GET(self):
+        url = urlparse(self.path)
+        q = parse_qs(url.query)
+        if url.path == "/close":
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        if url.path == "/slow":
+            time.sleep(int(q.get("ms", ["500"])[0]) / 1000)
+        if url.path == "/download":
+            n = int(q["bytes"][0])
+            self.send_response(200)
+            chunked = "chunked" in q
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(n))
+            self.end_headers()
+            block = b"x" * 65536
+            while n:
+                part = block[:min(n, len(block))]
+                if chunked:
+                    self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                else:
+                    self.wfile.write(part)
+                n -= len(part)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            return
+        if url.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] +
+                                      "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept", accept)
+            self.end_headers()
+            self.wfile.flush()
+            head = self.rfile.read(2)
+            length = head[1] & 0x7F
+            mask = self.rfile.read(4)
+            payload = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(length)))
+            reply = (NAME + ":" + payload.decode()).encode()
+            self.wfile.write(bytes([0x81, len(reply)]) + reply)
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.send_json({"instance": NAME, "path": self.path, "headers": dict(self.headers.items())})
+    def do_POST(self):
+        n, digest = self.read_body()
+        self.send_json({"instance": NAME, "bytes": n, "sha256": digest})
+    do_PUT = do_POST
+ThreadingHTTPServer.allow_reuse_address = True
+ThreadingHTTPServer.daemon_threads = True
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
+'''
+
+
+def deploy(d, name, replicas=1, **extra):
+    body = {"name": name, "filename": name + ".py", "source": ECHO, "port": free_port(), "replicas": replicas,
+            "healthCheck": {"tcp": {}, "interval": "1s", "timeout": "1s"}}
+    body.update(extra)
+    r = d.post("/api/v1/deployments", body)
+    assert r.status_code == 201, r.text
+    d.wait_ready(name, replicas, timeout=30)
+    return body["port"]
+
+
+def ingress(d, name, rules, tls=None):
+    body = {"name": name, "rules": rules}
+    if tls:
+        body["tls"] = tls
+    r = d.post("/api/v1/ingresses", body)
+    assert r.status_code == 201, r.text
+
+
+def get(d, host, path="/", **kw):
+    headers = kw.pop("headers", {})
+    headers["Host"] = host
+    return requests.get(d.http + path, headers=headers, timeout=kw.pop("timeout", 10), **kw)
+
+
+def http_addr(d):
+    host, port = d.http[len("http://"):].rsplit(":", 1)
+    return host, int(port)
+
+
+def instance_of(r):
+    assert r.status_code == 200, (r.status_code, r.text)
+    return r.json()["instance"]
+
+
+SEED_MANIFEST = """\
+apiVersion: prisn.io/v1
+kind: Ingress
+metadata:
+  name: api-ingress
+spec:
+  rules:
+    - host: api.example.com
+      paths:
+        - path: /
+          deployment: api
+          port: {api_port}
+        - path: /admin
+          deployment: admin-ui
+          port: {admin_port}
+"""
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+def test_the_seeds_ingress_routes_by_host_and_longest_path(prisnd, tmp_path):
+    api_port = deploy(prisnd, "api")
+    admin_port = deploy(prisnd, "admin-ui")
+    manifest = tmp_path / "ingress.yaml"
+    manifest.write_text(SEED_MANIFEST.format(api_port=api_port, admin_port=admin_port))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0 and "ingress/api-ingress created" in out.stdout, out.stdout + out.stderr
+    assert instance_of(get(prisnd, "api.example.com", "/")) == "api-0"
+    assert instance_of(get(prisnd, "api.example.com", "/users/7?x=1")) == "api-0"
+    assert instance_of(get(prisnd, "api.example.com", "/admin")) == "admin-ui-0"
+    assert instance_of(get(prisnd, "API.Example.com:80", "/admin/settings")) == "admin-ui-0"
+    assert instance_of(get(prisnd, "api.example.com", "/administrator")) == "api-0"  # whole segments only
+    r = get(prisnd, "other.example.com", "/")
+    assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain") and "no route" in r.text
+    listed = prisnd.cli("get", "ingresses")
+    assert "api-ingress" in listed.stdout and "api.example.com" in listed.stdout
+
+
+def test_wildcard_hosts_match_one_label_and_exact_hosts_win(prisnd):
+    deploy(prisnd, "wild")
+    deploy(prisnd, "exact")
+    ingress(prisnd, "hosts", [{"host": "*.example.com", "paths": [{"path": "/", "deployment": "wild"}]},
+                              {"host": "www.example.com", "paths": [{"path": "/", "deployment": "exact"}]}])
+    assert instance_of(get(prisnd, "a.example.com")) == "wild-0"
+    assert instance_of(get(prisnd, "www.example.com")) == "exact-0"
+    assert get(prisnd, "example.com").status_code == 404
+    assert get(prisnd, "a.b.example.com").status_code == 404
+
+
+def test_expose_ingress_routes_a_deployment_by_itself(prisnd):
+    deploy(prisnd, "exposed", expose={"type": "ingress", "host": "exposed.example.com", "path": "/"})
+    assert instance_of(get(prisnd, "exposed.example.com", "/x")) == "exposed-0"
+
+
+def test_no_healthy_instance_is_503_and_a_failing_instance_502(prisnd):
+    deploy(prisnd, "svc")
+    ingress(prisnd, "svc", [{"host": "svc.example.com", "paths": [{"path": "/", "deployment": "svc"},
+                                                                  {"path": "/gone", "deployment": "missing"}]}])
+    r = get(prisnd, "svc.example.com", "/close")
+    assert r.status_code == 502 and "upstream" in r.text
+    r = get(prisnd, "svc.example.com", "/gone")
+    assert r.status_code == 503 and "missing" in r.text
+    assert prisnd.cli("scale", "svc", "0").returncode == 0
+    wait_until(lambda: get(prisnd, "svc.example.com").status_code == 503, 15, message="503 at 0 replicas")
+    r = get(prisnd, "svc.example.com")
+    assert "no healthy instance" in r.text and r.headers["Content-Type"].startswith("text/plain")
+    stats = prisnd.get("/api/v1/proxy/stats").json()["items"]
+    svc = next(s for s in stats if s["route"] == "svc.default")
+    assert svc["requests"] >= 3 and svc["errors"] >= 2
+    metrics = prisnd.get("/metrics").text
+    assert 'prisn_proxy_requests_total{route="svc.default",code="502"} 1' in metrics
+    assert 'prisn_proxy_request_duration_seconds_count{route="svc.default"}' in metrics
+
+
+def test_forwarded_headers_reach_the_instance_and_hop_by_hop_ones_do_not(prisnd):
+    deploy(prisnd, "hdr")
+    ingress(prisnd, "hdr", [{"host": "hdr.example.com", "paths": [{"path": "/", "deployment": "hdr"}]}])
+    r = get(prisnd, "hdr.example.com", headers={"X-Forwarded-For": "203.0.113.9", "Keep-Alive": "timeout=5",
+                                                "Connection": "keep-alive, X-Private", "X-Private": "secret",
+                                                "X-Kept": "yes"})
+    seen = {k.lower(): v for k, v in r.json()["headers"].items()}
+    assert seen["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    assert seen["x-forwarded-proto"] == "http"
+    assert seen["x-forwarded-host"] == "hdr.example.com"
+    assert seen["host"] == "hdr.example.com"
+    assert seen["x-kept"] == "yes"
+    assert "keep-alive" not in seen and "x-private" not in seen
+
+
+# --- balancing --------------------------------------------------------------------------------
+
+def route(d, name, replicas, **lb):
+    deploy(d, name, replicas=replicas, loadBalancing=lb)
+    ingress(d, name, [{"host": f"{name}.example.com", "paths": [{"path": "/", "deployment": name}]}])
+    return f"{name}.example.com"
+
+
+def test_round_robin_spreads_evenly(prisnd):
+    host = route(prisnd, "rr", 3, algorithm="round-robin")
+    seen = [instance_of(get(prisnd, host)) for _ in range(30)]
+    assert {n: seen.count(n) for n in set(seen)} == {"rr-0": 10, "rr-1": 10, "rr-2": 10}
+
+
+def test_random_reaches_every_instance(prisnd):
+    host = route(prisnd, "rnd", 3, algorithm="random")
+    assert {instance_of(get(prisnd, host)) for _ in range(60)} == {"rnd-0", "rnd-1", "rnd-2"}
+
+
+def test_ip_hash_keeps_a_client_on_one_instance(prisnd):
+    host = route(prisnd, "iph", 3, algorithm="ip-hash")
+    assert len({instance_of(get(prisnd, host)) for _ in range(20)}) == 1
+
+
+def test_least_connections_avoids_the_busy_instance(prisnd):
+    host = route(prisnd, "lc", 2, algorithm="least-connections")
+    busy = []
+
+    def slow():
+        busy.append(instance_of(get(prisnd, host, "/slow?ms=3000")))
+
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.5)  # the slow request holds one instance
+    stats = next(s for s in prisnd.get("/api/v1/proxy/stats").json()["items"] if s["route"] == "lc.default")
+    assert stats["active"] == 1
+    quick = [instance_of(get(prisnd, host)) for _ in range(10)]
+    t.join()
+    assert len(set(quick)) == 1 and quick[0] != busy[0], (quick, busy)
+
+
+def test_cookie_affinity_sticks_and_expires(prisnd):
+    host = route(prisnd, "sticky", 3, sessionAffinity={"enabled": True, "type": "cookie", "ttl": "2s"})
+    session = requests.Session()
+    first = session.get(prisnd.http + "/", headers={"Host": host}, timeout=10)
+    cookie = first.headers["Set-Cookie"]
+    assert cookie.startswith("prisn_affinity=") and "Max-Age=2" in cookie and "HttpOnly" in cookie
+    name = instance_of(first)
+    for _ in range(10):
+        r = session.get(prisnd.http + "/", headers={"Host": host}, timeout=10)
+        assert instance_of(r) == name and "Set-Cookie" not in r.headers
+    value = session.cookies["prisn_affinity"]
+    time.sleep(2.5)
+    # A client that keeps the cookie past its Max-Age: prisn no longer honours it.
+    r = requests.get(prisnd.http + "/", headers={"Host": host, "Cookie": "prisn_affinity=" + value}, timeout=10)
+    assert "Set-Cookie" in r.headers
+
+
+def test_header_affinity_keys_on_the_header(prisnd):
+    host = route(prisnd, "byhdr", 3, sessionAffinity={"enabled": True, "type": "header", "header": "X-User", "ttl": "1h"})
+    for user in ("alice", "bob", "carol"):
+        assert len({instance_of(get(prisnd, host, headers={"X-User": user})) for _ in range(8)}) == 1
+    assert len({instance_of(get(prisnd, host)) for _ in range(9)}) == 3  # no header: round-robin
+
+
+# --- bodies -----------------------------------------------------------------------------------
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+def test_large_bodies_stream_both_ways_with_flat_memory(prisnd):
+    host = route(prisnd, "bulk", 1)
+    size = 256 << 20
+    before = rss_kib(prisnd.proc.pid)
+
+    def body():
+        block = os.urandom(1 << 20)
+        for _ in range(size >> 20):
+            yield block
+
+    up = requests.post(prisnd.http + "/upload", data=body(), headers={"Host": host}, timeout=120)  # chunked
+    assert up.status_code == 200 and up.json()["bytes"] == size
+    down = requests.get(prisnd.http + f"/download?bytes={size}", headers={"Host": host}, stream=True, timeout=120)
+    assert down.status_code == 200 and int(down.headers["Content-Length"]) == size
+    assert sum(len(c) for c in down.iter_content(1 << 20)) == size
+    chunked = requests.get(prisnd.http + f"/download?bytes={3 << 20}&chunked=1", headers={"Host": host}, timeout=60)
+    assert chunked.headers.get("Transfer-Encoding") == "chunked" and len(chunked.content) == 3 << 20
+    grew = (rss_kib(prisnd.proc.pid) - before) / 1024
+    assert grew < 16, f"prisnd grew {grew:.1f} MiB relaying 512 MiB"
+
+
+def test_content_length_upload_with_expect_100_continue(prisnd, tmp_path):
+    host = route(prisnd, "cont", 1)
+    payload = tmp_path / "payload"
+    payload.write_bytes(os.urandom(3 << 20))
+    out = subprocess.run(["curl", "-sS", "-H", f"Host: {host}", "-H", "Expect: 100-continue", "--data-binary",
+                          f"@{payload}", prisnd.http + "/upload", "-w", "\n%{http_code}"],
+                         capture_output=True, text=True, timeout=60)
+    body, code = out.stdout.rsplit("\n", 1)
+    assert code == "200", out.stdout + out.stderr
+    assert json.loads(body)["sha256"] == hashlib.sha256(payload.read_bytes()).hexdigest()
+
+
+def test_keep_alive_carries_many_requests_on_one_connection(prisnd):
+    host = route(prisnd, "ka", 2)
+    with socket.create_connection(http_addr(prisnd), timeout=5) as s:
+        for i in range(5):
+            s.sendall(f"GET /n{i} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(4096)
+            head, rest = data.split(b"\r\n\r\n", 1)
+            length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0].split(b":")[1])
+            while len(rest) < length:
+                rest += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 200") and json.loads(rest)["path"] == f"/n{i}"
+
+
+def test_websocket_upgrade_is_tunnelled(prisnd):
+    host = route(prisnd, "ws", 1)
+    with socket.create_connection(http_addr(prisnd), timeout=5) as s:
+        key = base64.b64encode(os.urandom(16)).decode()
+        s.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(4096)
+        head, rest = data.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest())
+        assert b"Sec-WebSocket-Accept: " + expected in head
+        mask = os.urandom(4)
+        msg = b"hello"
+        s.sendall(bytes([0x81, 0x80 | len(msg)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(msg)))
+        while len(rest) < 2 or len(rest) < 2 + rest[1]:
+            rest += s.recv(4096)
+        assert rest[0] == 0x81 and rest[2:2 + rest[1]] == b"ws-0:hello"
+
+
+# --- failures under load ----------------------------------------------------------------------
+
+def test_a_killed_instance_fails_no_idempotent_request(prisnd):
+    host = route(prisnd, "sturdy", 3)
+    failures, done, stop = [], [0], threading.Event()
+
+    def load():
+        s = requests.Session()
+        while not stop.is_set():
+            try:
+                r = s.get(prisnd.http + "/", headers={"Host": host}, timeout=10)
+                if r.status_code != 200:
+                    failures.append(r.status_code)
+            except requests.RequestException as e:
+                failures.append(repr(e))
+            done[0] += 1
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(1)
+        victim = next(ep for ep in prisnd.endpoints("sturdy") if ep["instance"] == "sturdy-1")
+        os.kill(victim["pid"], signal.SIGKILL)
+        time.sleep(2)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert done[0] > 100
+    assert failures == [], failures[:5]
+    prisnd.wait_ready("sturdy", 3, timeout=30)
+
+
+def test_proxy_trace_and_stats_from_the_cli(prisnd):
+    host = route(prisnd, "traced", 2)
+    for _ in range(5):
+        get(prisnd, host)
+    out = prisnd.cli("proxy", "trace", f"{host}:80/")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Resolves to: 127.0.0.1:") and "ingress default/traced" in lines[0]
+    assert lines[1].startswith("Selected: 127.0.0.1:") and "round-robin" in lines[1]
+    assert lines[2].startswith("Response: 200 OK (")
+    service = prisnd.cli("proxy", "trace", "traced.default.prisn.local:" + str(prisnd.deployment("traced")["port"]))
+    assert service.returncode == 0 and "service default/traced" in service.stdout, service.stdout + service.stderr
+    stats = prisnd.cli("proxy", "stats")
+    assert stats.stdout.splitlines()[0].split() == ["Service", "Requests", "Errors", "Latency", "(p99)"]
+    row = next(l for l in stats.stdout.splitlines() if l.startswith("traced.default"))
+    assert row.split()[1] == "5" and row.split()[2] == "0"
+    assert prisnd.cli("proxy", "trace", "nothing.example.com:80").returncode == 1
+
+
+def test_http_port_in_use_is_a_startup_error(daemon_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        d = daemon_factory(extra_args=["--http", f"127.0.0.1:{port}"], start=False)
+        d.start(wait=False)
+        assert d.proc.wait(20) == 1
+        assert f"cannot bind the HTTP router on 127.0.0.1:{port}" in d.read_log() and "--http off" in d.read_log()
