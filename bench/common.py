@@ -50,7 +50,7 @@ def rss_kib(pid):
 class Daemon:
     """prisnd on a temporary data dir with an ephemeral API port; stopped on exit."""
 
-    def __init__(self, data_dir=None, extra=(), dns="off"):
+    def __init__(self, data_dir=None, extra=(), dns="off", http="off"):
         self.tmp = None
         if data_dir is None:
             self.tmp = tempfile.mkdtemp(prefix="prisn-bench-")
@@ -58,6 +58,7 @@ class Daemon:
         self.data_dir = pathlib.Path(data_dir)
         self.extra = list(extra)
         self.dns_flag = dns
+        self.http_flag = http
 
     def __enter__(self):
         listen = self.data_dir / "listen.json"
@@ -65,7 +66,7 @@ class Daemon:
             listen.unlink()
         self.log = open(self.data_dir.parent / (self.data_dir.name + ".log"), "ab")
         self.proc = subprocess.Popen([str(PRISND), "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0",
-                                      "--dns", self.dns_flag, "--http", "off", "--network", "host",
+                                      "--dns", self.dns_flag, "--http", self.http_flag, "--network", "host",
                                       "--log-level", "warn"] + self.extra,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):

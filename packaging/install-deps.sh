@@ -12,7 +12,7 @@ build_packages=(
 test_packages=(
   libgtest-dev libgmock-dev
   python3 python3-pytest python3-requests python3-dnspython curl
-  bind9-dnsutils dnsmasq-base
+  bind9-dnsutils dnsmasq-base openssl pebble
   clang libclang-rt-14-dev
 )
 

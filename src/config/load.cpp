@@ -186,6 +186,7 @@ void read_tls(Reader& r, const YAML::Node& n, const std::string& p, AcmeOptions&
              {"email", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.email); }},
              {"staging", [&](auto& v2, auto& k2) { r.boolean(v2, k2, acme.staging); }},
              {"directory", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.directory); }},
+             {"caFile", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.ca_file); }},
          });
        }},
   });

@@ -61,6 +61,8 @@ struct Controller::Impl {
   /// tls and deployments' expose.tls.
   void publish_certificates();
   std::optional<proxy::Certificate> config_certificate;
+  /// Tells ACME which hosts need a certificate: those the secrets do not cover.
+  void sync_acme(const std::vector<proxy::Certificate>& from_secrets);
 
   /// A route target's state that outlives snapshots: its balancer and its stats.
   struct TargetState {

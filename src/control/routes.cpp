@@ -5,6 +5,8 @@
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
 
+#include <set>
+
 namespace prisn::control {
 using model::Json;
 
@@ -83,7 +85,13 @@ void Controller::Impl::publish_routes() {
       snapshot->routes.add(spec.expose.host, spec.expose.path, target(spec.ns, spec.name, 0));
     }
   }
+  if (options.acme != nullptr) snapshot->acme_challenges = options.acme->challenges();
   options.http->publish(std::move(snapshot));
+}
+
+void Controller::on_acme_change() {
+  impl_->publish_routes();
+  impl_->publish_certificates();
 }
 
 void Controller::Impl::publish_certificates() {
@@ -113,9 +121,33 @@ void Controller::Impl::publish_certificates() {
       from_secret(rec->spec.ns, e.tls_cert, {e.host});
     }
   }
+  sync_acme(certs);
+  if (options.acme != nullptr) {
+    for (const auto& c : options.acme->certificates()) certs.push_back({"acme " + c.host, c.cert_pem, c.key_pem, {c.host}});
+  }
   const auto errors = options.tls->load(certs, config_certificate ? &*config_certificate : nullptr);
   for (const auto& e : errors) log()->warn("TLS: {}", e);
   log()->debug("TLS: {} certificates loaded", options.tls->size());
+}
+
+void Controller::Impl::sync_acme(const std::vector<proxy::Certificate>& from_secrets) {
+  if (options.acme == nullptr) return;
+  // Every exact ingress host without a certificate of its own (HTTP-01 cannot do wildcards).
+  std::set<std::string> covered;
+  for (const auto& c : from_secrets) covered.insert(c.hosts.begin(), c.hosts.end());
+  std::set<std::string> hosts;
+  auto want = [&](const std::string& host) {
+    if (!host.empty() && !host.starts_with("*.") && !covered.contains(host)) hosts.insert(host);
+  };
+  for (const auto* rec : ctx.store.list_resources("Ingress", "")) {
+    auto spec = model::decode_ingress(rec->spec, {});
+    if (!spec) continue;
+    for (const auto& rule : spec->rules) want(rule.host);
+  }
+  for (const auto* rec : ctx.store.list_deployments("")) {
+    if (rec->spec.expose.kind == model::Expose::Kind::kIngress) want(rec->spec.expose.host);
+  }
+  options.acme->sync({hosts.begin(), hosts.end()});
 }
 
 void Controller::set_config_certificate(std::optional<proxy::Certificate> cert) {

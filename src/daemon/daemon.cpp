@@ -211,7 +211,23 @@ int Daemon::run() {
     log.error("{}", config_cert.error().message);
     return 1;
   }
+  // ACME calls back into the controller, which is built after it.
+  control::Controller* controller_ref = nullptr;
+  std::unique_ptr<acme::Manager> acme_manager;
+  if (cfg.acme.enabled) {
+    acme::Options ao;
+    ao.directory = !cfg.acme.directory.empty() ? cfg.acme.directory
+                                               : (cfg.acme.staging ? acme::kLetsEncryptStaging : acme::kLetsEncrypt);
+    ao.email = cfg.acme.email;
+    ao.ca_file = cfg.acme.ca_file;
+    ao.dir = paths.data_dir / "acme";
+    acme_manager = std::make_unique<acme::Manager>(d.control_io.get_executor(), ao, [&controller_ref]() {
+      if (controller_ref != nullptr) controller_ref->on_acme_change();
+    });
+    log.info("ACME: certificates for ingress hosts from {}", ao.directory);
+  }
   control::ControllerOptions copts;
+  copts.acme = acme_manager.get();
   copts.http = routers->router.get();
   copts.tls = routers->tls;
   copts.publish_address = cfg.proxy.publish_address;
@@ -224,6 +240,7 @@ int Daemon::run() {
   const auto ns_ip = asio::ip::make_address_v4(dns_client_address(cfg.dns.listen), not_v4);
   if (!not_v4) copts.dns_zone.server_ip = ns_ip.to_bytes();
   control::Controller controller(ctx, l4, copts);
+  controller_ref = &controller;
 
   api::Server server(d.control_io, controller, {cfg.api.auth, cfg.api.body_limit, *token});
   auto api_bound = server.listen(cfg.api.listen);

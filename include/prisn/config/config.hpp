@@ -70,7 +70,8 @@ struct AcmeOptions {
   bool enabled = false;
   std::string email;
   bool staging = false;
-  std::string directory;
+  std::string directory;  ///< empty: Let's Encrypt (its staging directory with `staging`)
+  std::string ca_file;    ///< a CA to trust for the ACME server (test servers such as pebble)
 };
 
 struct NetworkOptions {

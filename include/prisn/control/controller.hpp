@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "prisn/acme/manager.hpp"
 #include "prisn/config/config.hpp"
 #include "prisn/control/events.hpp"
 #include "prisn/control/log_stream.hpp"
@@ -39,6 +40,8 @@ struct ControllerOptions {
   /// The HTTPS listener's certificates, when it is on: reloaded when a secret, an ingress or
   /// the config file's certificate changes.
   std::shared_ptr<proxy::TlsStore> tls;
+  /// ACME, when tls.acme is on: asked for certificates for the ingress hosts that have none.
+  acme::Manager* acme = nullptr;
 };
 
 /// The control plane: every change to deployments, executions and secrets goes through here,
@@ -111,6 +114,8 @@ class Controller {
   Result<PutResult> put_secret(const model::SecretWrite& write, bool create_only);
   Result<void> delete_secret(const std::string& ns, const std::string& name);
 
+  /// ACME's challenges or certificates changed: new routes and certificates.
+  void on_acme_change();
   /// The config file's certificate (SIGHUP reloads it); the default for clients without SNI.
   void set_config_certificate(std::optional<proxy::Certificate> cert);
   /// Per route target: requests, errors, p50/p99 latency, active requests (SPEC §4

@@ -12,6 +12,9 @@ namespace prisn {
 /// lives in the one module (store) that may link it.
 std::string base64_encode(std::string_view bytes);
 
+/// base64url without padding (RFC 4648 §5), as JWS and ACME use it (RFC 7515 §2).
+std::string base64url_encode(std::string_view bytes);
+
 /// Strict decoding: nullopt on a character outside the alphabet, bad padding or length.
 std::optional<std::string> base64_decode(std::string_view text);
 

@@ -31,3 +31,9 @@ TEST(Utf8, Validation) {
 }
 
 }  // namespace prisn
+
+TEST(Base64, UrlVariantHasNoPaddingAndUrlSafeLetters) {
+  EXPECT_EQ(prisn::base64url_encode(std::string("\xfb\xff\xbf", 3)), "-_-_");
+  EXPECT_EQ(prisn::base64url_encode("a"), "YQ");
+  EXPECT_EQ(prisn::base64url_encode(""), "");
+}

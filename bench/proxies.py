@@ -1,0 +1,233 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""prisn's L7 router, L4 proxy and TLS termination against nginx and HAProxy, with wrk, in one
+run, all in front of the same backend: nginx answering `return 200 "ok"`, run as a prisn
+service (one instance). Every proxy gets the same number of worker threads as prisn's router
+(one per core) and a second nginx/HAProxy run with one worker is reported beside it.
+  L7:  direct | nginx proxy_pass (upstream keepalive) | HAProxy mode http | prisn ingress route
+  L4:  direct | HAProxy mode tcp | prisn published port
+  TLS: nginx ssl | prisn --https, keep-alive requests/s and new-connection handshakes/s
+Each measurement: wrk -t2 -c50 -d DURATION --latency, alternating, best of ROUNDS.
+Targets: L7 >= 1.0x nginx req/s with p99 no worse; L4 >= 1.0x HAProxy; TLS >= 1.0x nginx.
+Needs nginx, haproxy, wrk and openssl (packaging/install-deps.sh --bench)."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from common import TICKS, Daemon, cpu_ticks, free_port, machine, wait_ready
+
+DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+WORKERS = os.cpu_count() or 2
+
+BACKEND = """\
+#!/bin/bash
+cat > nginx.conf <<CONF
+worker_processes 1;
+pid $PWD/nginx.pid;
+error_log stderr warn;
+user root;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$PORT; location / { return 200 "ok\\n"; } }
+}
+CONF
+exec nginx -p "$PWD" -c "$PWD/nginx.conf" -g 'daemon off;'
+"""
+
+
+def start(cmd, cwd):
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def tree(pid):
+    parents = {}
+    for entry in pathlib.Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    out = [pid]
+    for p in out:
+        out += [c for c, parent in parents.items() if parent == p]
+    return out
+
+
+def nginx_proxy(work, port, backend, workers, tls=None):
+    d = work / f"nginx-{port}"
+    d.mkdir()
+    ssl = ""
+    listen = f"127.0.0.1:{port}"
+    if tls:
+        listen += " ssl"
+        ssl = (f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}; ssl_protocols TLSv1.2 TLSv1.3; "
+               "ssl_session_cache shared:SSL:10m;")
+    (d / "nginx.conf").write_text(f"""worker_processes {workers};
+pid {d}/nginx.pid;
+error_log stderr warn;
+user root;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  upstream up {{ server 127.0.0.1:{backend}; keepalive 64; }}
+  server {{
+    listen {listen};
+    {ssl}
+    location / {{ proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+""")
+    return start(["nginx", "-p", str(d), "-c", str(d / "nginx.conf"), "-g", "daemon off;"], d)
+
+
+def haproxy(work, port, backend, mode, workers):
+    d = work / f"haproxy-{port}"
+    d.mkdir()
+    http = "option http-keep-alive\n  http-reuse always" if mode == "http" else ""
+    (d / "haproxy.cfg").write_text(f"""global
+  nbthread {workers}
+  maxconn 8000
+defaults
+  mode {mode}
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend f
+  bind 127.0.0.1:{port}
+  default_backend b
+backend b
+  {http}
+  server s1 127.0.0.1:{backend}
+""")
+    return start(["haproxy", "-f", str(d / "haproxy.cfg"), "-db"], d)
+
+
+def wrk(url, pids, host=None, close=False):
+    cmd = ["wrk", "-t2", "-c50", f"-d{DURATION}", "--latency"]
+    if host:
+        cmd += ["-H", f"Host: {host}"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    before, t0 = cpu_ticks(pids), time.monotonic()
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    cpu = (cpu_ticks(pids) - before) / TICKS / (time.monotonic() - t0) * 100
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    p99_ms = float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    return {"req_per_s": round(rps), "p99_ms": round(p99_ms, 3), "cpu_pct_of_core": round(cpu, 1),
+            "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
+
+
+def best(runs):
+    return max(runs, key=lambda m: m["req_per_s"])
+
+
+def make_cert(work):
+    key, crt = work / "tls.key", work / "tls.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "2", "-subj", "/CN=bench.local",
+                    "-addext", "subjectAltName=DNS:bench.local"], check=True, capture_output=True)
+    return str(crt), str(key)
+
+
+def main():
+    for tool in ("nginx", "haproxy", "wrk", "openssl"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"proxies benchmark: needs {tool} (packaging/install-deps.sh --bench)")
+    os.environ["PATH"] += ":/usr/sbin"
+    work = pathlib.Path(tempfile.mkdtemp(prefix="prisn-bench-proxies-"))
+    crt, key = make_cert(work)
+    (work / "config.yaml").write_text(json.dumps({"proxy": {"https": {"cert": crt, "key": key}}}))
+    http_port, https_port = free_port(), free_port()
+    extra = ["--https", f"127.0.0.1:{https_port}", "--config", str(work / "config.yaml")]
+    procs = []
+    results = {"benchmark": "proxies", "machine": machine(), "wrk": f"-t2 -c50 -d{DURATION}", "rounds": ROUNDS,
+               "workers": WORKERS}
+    try:
+        with Daemon(extra=extra, http=f"127.0.0.1:{http_port}") as d:
+            script = work / "backend.sh"
+            script.write_text(BACKEND)
+            published = free_port()
+            d.cli("deploy", str(script), "--name", "backend", "--port", str(published), "--replicas", "1")
+            wait_ready(d, "backend", 1)
+            body = json.dumps({"name": "bench", "rules": [{"host": "bench.local", "paths": [{"path": "/", "deployment": "backend"}]}]})
+            urllib.request.urlopen(urllib.request.Request(f"http://{d.api}/api/v1/ingresses", body.encode(),
+                                                          {"Content-Type": "application/json"})).read()
+            with urllib.request.urlopen(f"http://{d.api}/api/v1/endpoints/backend") as r:
+                backend = json.load(r)["endpoints"][0]["port"]
+            ports = {name: free_port() for name in ("nginx", "nginx1", "haproxy", "haproxy1", "haproxy_tcp", "haproxy_tcp1", "nginx_tls")}
+            procs = [nginx_proxy(work, ports["nginx"], backend, WORKERS), nginx_proxy(work, ports["nginx1"], backend, 1),
+                     haproxy(work, ports["haproxy"], backend, "http", WORKERS), haproxy(work, ports["haproxy1"], backend, "http", 1),
+                     haproxy(work, ports["haproxy_tcp"], backend, "tcp", WORKERS),
+                     haproxy(work, ports["haproxy_tcp1"], backend, "tcp", 1),
+                     nginx_proxy(work, ports["nginx_tls"], backend, WORKERS, tls=(crt, key))]
+            time.sleep(1)
+            prisn = [d.proc.pid]
+            p = {name: tree(proc.pid) for name, proc in zip(ports, procs)}
+            cases = {
+                "l7": {"direct": (f"http://127.0.0.1:{backend}/", [], None),
+                       f"nginx ({WORKERS} workers)": (f"http://127.0.0.1:{ports['nginx']}/", p["nginx"], None),
+                       "nginx (1 worker)": (f"http://127.0.0.1:{ports['nginx1']}/", p["nginx1"], None),
+                       f"haproxy ({WORKERS} threads)": (f"http://127.0.0.1:{ports['haproxy']}/", p["haproxy"], None),
+                       "haproxy (1 thread)": (f"http://127.0.0.1:{ports['haproxy1']}/", p["haproxy1"], None),
+                       "prisn": (f"http://127.0.0.1:{http_port}/", prisn, "bench.local")},
+                "l4": {"direct": (f"http://127.0.0.1:{backend}/", [], None),
+                       f"haproxy tcp ({WORKERS} threads)": (f"http://127.0.0.1:{ports['haproxy_tcp']}/", p["haproxy_tcp"], None),
+                       "haproxy tcp (1 thread)": (f"http://127.0.0.1:{ports['haproxy_tcp1']}/", p["haproxy_tcp1"], None),
+                       "prisn": (f"http://127.0.0.1:{published}/", prisn, None)},
+                "tls_requests": {"nginx": (f"https://127.0.0.1:{ports['nginx_tls']}/", p["nginx_tls"], None),
+                                 "prisn": (f"https://127.0.0.1:{https_port}/", prisn, "bench.local")},
+                "tls_handshakes": {"nginx": (f"https://127.0.0.1:{ports['nginx_tls']}/", p["nginx_tls"], None),
+                                   "prisn": (f"https://127.0.0.1:{https_port}/", prisn, "bench.local")},
+            }
+            runs = {case: {name: [] for name in targets} for case, targets in cases.items()}
+            for r in range(ROUNDS):
+                for case, targets in cases.items():
+                    names = list(targets)
+                    for name in names[r % len(names):] + names[:r % len(names)]:
+                        url, pids, host = targets[name]
+                        runs[case][name].append(wrk(url, pids, host, close=case == "tls_handshakes"))
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    results["runs"] = runs
+    summary = {case: {name: best(ms) for name, ms in by.items()} for case, by in runs.items()}
+    results["best"] = summary
+    l7, l4 = summary["l7"], summary["l4"]
+    nginx = max((v for k, v in l7.items() if k.startswith("nginx")), key=lambda m: m["req_per_s"])
+    hap_tcp = max((v for k, v in l4.items() if k.startswith("haproxy")), key=lambda m: m["req_per_s"])
+    results["ratios"] = {
+        "l7_prisn_vs_best_nginx": round(l7["prisn"]["req_per_s"] / nginx["req_per_s"], 3),
+        "l7_prisn_p99_ms_vs_nginx_p99_ms": [l7["prisn"]["p99_ms"], nginx["p99_ms"]],
+        "l7_prisn_vs_direct": round(l7["prisn"]["req_per_s"] / l7["direct"]["req_per_s"], 3),
+        "l4_prisn_vs_best_haproxy_tcp": round(l4["prisn"]["req_per_s"] / hap_tcp["req_per_s"], 3),
+        "tls_requests_prisn_vs_nginx": round(summary["tls_requests"]["prisn"]["req_per_s"] /
+                                             summary["tls_requests"]["nginx"]["req_per_s"], 3),
+        "tls_handshakes_prisn_vs_nginx": round(summary["tls_handshakes"]["prisn"]["req_per_s"] /
+                                               summary["tls_handshakes"]["nginx"]["req_per_s"], 3),
+    }
+    ratios = results["ratios"]
+    results["target"] = "L7 >= 1.0x nginx with p99 no worse; L4 >= 1.0x HAProxy tcp; TLS >= 1.0x nginx"
+    results["pass"] = (ratios["l7_prisn_vs_best_nginx"] >= 1.0 and l7["prisn"]["p99_ms"] <= nginx["p99_ms"] and
+                       ratios["l4_prisn_vs_best_haproxy_tcp"] >= 1.0 and ratios["tls_requests_prisn_vs_nginx"] >= 1.0 and
+                       ratios["tls_handshakes_prisn_vs_nginx"] >= 1.0)
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

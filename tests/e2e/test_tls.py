@@ -1,0 +1,236 @@
+# SPDX-License-Identifier: MIT
+"""TLS termination (SPEC §7.5) against a real prisnd: certificates from secrets chosen by SNI,
+the config file's certificate for everything else, ALPN, X-Forwarded-Proto, rotation of a
+secret under load with no failed handshake, SIGHUP reloading the config file's certificate,
+and a certificate obtained with ACME HTTP-01 from Debian's pebble, started by the test."""
+import json
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from conftest import free_port, wait_until
+from test_ingress import ECHO
+
+
+def make_cert(tmp_path, name, cn, sans):
+    key, crt = tmp_path / f"{name}.key", tmp_path / f"{name}.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "2", "-subj", f"/CN={cn}",
+                    "-addext", "subjectAltName=" + ",".join(f"DNS:{s}" for s in sans)],
+                   check=True, capture_output=True)
+    return crt, key
+
+
+def tls_get(port, server_name, cafile, path="/"):
+    """One HTTPS request with SNI `server_name`, verified against `cafile`; (cert CN, response)."""
+    ctx = ssl.create_default_context(cafile=str(cafile))
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as s:
+            cn = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]
+            alpn = s.selected_alpn_protocol()
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: {server_name}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    return cn, alpn, head.decode(), body
+
+
+def secret(d, name, crt, key):
+    r = d.put(f"/api/v1/secrets/{name}", {"name": name, "data": {"tls.crt": crt.read_text(), "tls.key": key.read_text()}})
+    assert r.status_code in (200, 201), r.text
+
+
+@pytest.fixture
+def tls_daemon(daemon_factory, tmp_path):
+    default_crt, default_key = make_cert(tmp_path, "default", "default.test", ["default.test"])
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"proxy": {"https": {"cert": str(default_crt), "key": str(default_key)}}}))
+    d = daemon_factory(extra_args=["--https", "127.0.0.1:0", "--config", str(config)])
+    assert d.https, "listen.json has no https address"
+    d.https_port = int(d.https.rsplit(":", 1)[1])
+    d.default_cert = (default_crt, default_key)
+    d.config_path = config
+    return d
+
+
+def deploy_with_tls(d, tmp_path, name, hosts):
+    body = {"name": name, "filename": "echo.py", "source": ECHO, "port": free_port(),
+            "healthCheck": {"tcp": {}, "interval": "1s"}}
+    assert d.post("/api/v1/deployments", body).status_code == 201
+    d.wait_ready(name, 1)
+    certs = {}
+    tls = []
+    for host in hosts:
+        crt, key = make_cert(tmp_path, host, host, [host])
+        secret(d, f"{host.split('.')[0]}-tls", crt, key)
+        certs[host] = (crt, key)
+        tls.append({"hosts": [host], "secretName": f"{host.split('.')[0]}-tls"})
+    rules = [{"host": h, "paths": [{"path": "/", "deployment": name}]} for h in hosts]
+    r = d.post("/api/v1/ingresses", {"name": name, "rules": rules, "tls": tls})
+    assert r.status_code == 201, r.text
+    return certs
+
+
+def test_sni_chooses_among_secret_certificates_and_the_default(tls_daemon, tmp_path):
+    d = tls_daemon
+    certs = deploy_with_tls(d, tmp_path, "web", ["a.example.com", "b.example.com"])
+    for host, (crt, _) in certs.items():
+        cn, alpn, head, body = tls_get(d.https_port, host, crt)
+        assert cn == host and alpn == "http/1.1"
+        assert head.startswith("HTTP/1.1 200")
+        seen = {k.lower(): v for k, v in json.loads(body)["headers"].items()}
+        assert seen["x-forwarded-proto"] == "https" and seen["host"] == host
+    # A name no secret covers gets the config file's certificate.
+    cn, _, head, _ = tls_get(d.https_port, "default.test", d.default_cert[0])
+    assert cn == "default.test" and head.startswith("HTTP/1.1 404")
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{d.https_port}", "-servername", "b.example.com",
+                          "-alpn", "http/1.1", "-brief"], input="", capture_output=True, text=True, timeout=20)
+    assert "b.example.com" in out.stderr + out.stdout and "TLSv1.3" in out.stderr + out.stdout
+    old = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{d.https_port}", "-servername", "a.example.com",
+                          "-tls1_1"], input="", capture_output=True, text=True, timeout=20)
+    assert old.returncode != 0, "TLS 1.1 must be refused"
+
+
+def test_secret_rotation_under_load_fails_no_handshake(tls_daemon, tmp_path):
+    d = tls_daemon
+    certs = deploy_with_tls(d, tmp_path, "rot", ["rot.example.com"])
+    old_crt, _ = certs["rot.example.com"]
+    new_crt, new_key = make_cert(tmp_path, "rot-new", "rot.example.com", ["rot.example.com"])
+    both = tmp_path / "both.pem"
+    both.write_text(old_crt.read_text() + new_crt.read_text())
+    failures, serials, stop = [], set(), threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                ctx = ssl.create_default_context(cafile=str(both))
+                with socket.create_connection(("127.0.0.1", d.https_port), timeout=10) as raw:
+                    with ctx.wrap_socket(raw, server_hostname="rot.example.com") as s:
+                        serials.add(s.getpeercert()["serialNumber"])
+            except (OSError, ssl.SSLError) as e:
+                failures.append(repr(e))
+
+    workers = [threading.Thread(target=load) for _ in range(3)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(1)
+        secret(d, "rot-tls", new_crt, new_key)
+        out = subprocess.run(["openssl", "x509", "-noout", "-serial", "-in", str(new_crt)], capture_output=True, text=True)
+        new_serial = out.stdout.strip().split("=", 1)[1].upper()
+        wait_until(lambda: new_serial in serials, 10, message="the new certificate in handshakes")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert failures == [], failures[:3]
+    assert len(serials) == 2
+
+
+def test_sighup_reloads_the_config_file_certificate(tls_daemon, tmp_path):
+    d = tls_daemon
+    new_crt, new_key = make_cert(tmp_path, "default2", "renewed.test", ["renewed.test"])
+    shutil.copy(new_crt, d.default_cert[0])
+    shutil.copy(new_key, d.default_cert[1])
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: tls_get(d.https_port, "renewed.test", new_crt)[0] == "renewed.test", 10,
+               message="the reloaded certificate")
+
+
+# --- ACME with pebble ------------------------------------------------------------------------
+
+def start(cmd, env=None, log=None):
+    return subprocess.Popen(cmd, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT, env=env)
+
+
+@pytest.fixture
+def pebble(tmp_path):
+    """Debian's pebble ACME test server, resolving *.example.test to 127.0.0.1 through a
+    dnsmasq this fixture starts, validating HTTP-01 on the port the test hands it."""
+    for tool in ("pebble", "dnsmasq"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            pytest.fail(f"{tool} is missing: packaging/install-deps.sh --test installs it")
+    crt, key = make_cert(tmp_path, "pebble", "localhost", ["localhost"])
+    dns_port = free_port()
+    dnsmasq = start([shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "-k", "--no-resolv", "--no-hosts", "-C", "/dev/null",
+                     f"--port={dns_port}", "--listen-address=127.0.0.1", "--bind-interfaces",
+                     "--address=/example.test/127.0.0.1"] + (["--user=root"] if os.geteuid() == 0 else []))
+    servers = []
+
+    def launch(http_port):
+        acme_port, mgmt_port = free_port(), free_port()
+        config = tmp_path / "pebble.json"
+        config.write_text(json.dumps({"pebble": {
+            "listenAddress": f"127.0.0.1:{acme_port}", "managementListenAddress": f"127.0.0.1:{mgmt_port}",
+            "certificate": str(crt), "privateKey": str(key), "httpPort": http_port, "tlsPort": free_port(),
+            "ocspResponderURL": "", "externalAccountBindingRequired": False}}))
+        env = dict(os.environ, PEBBLE_VA_NOSLEEP="1", PEBBLE_WFE_NONCEREJECT="10")
+        log = open(tmp_path / "pebble.log", "ab")
+        proc = start(["pebble", "-config", str(config), "-dnsserver", f"127.0.0.1:{dns_port}"], env=env, log=log)
+        servers.append(proc)
+        ctx = ssl.create_default_context(cafile=str(crt))
+        wait_until(lambda: socket.create_connection(("127.0.0.1", acme_port), timeout=1).close() or True, 10,
+                   message="pebble listening")
+        return {"directory": f"https://localhost:{acme_port}/dir", "ca": str(crt), "mgmt": mgmt_port, "ctx": ctx}
+
+    yield launch
+    for p in servers + [dnsmasq]:
+        if p.poll() is None:
+            p.terminate()
+            p.wait(10)
+
+
+def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
+    http_port = free_port()
+    server = pebble(http_port)
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"tls": {"acme": {"enabled": True, "email": "ops@example.test",
+                                                   "directory": server["directory"], "caFile": server["ca"]}}}))
+    d = daemon_factory(extra_args=["--http", f"127.0.0.1:{http_port}", "--https", "127.0.0.1:0",
+                                   "--config", str(config)])
+    https_port = int(d.https.rsplit(":", 1)[1])
+    body = {"name": "shop", "filename": "echo.py", "source": ECHO, "port": free_port(),
+            "healthCheck": {"tcp": {}, "interval": "1s"}}
+    assert d.post("/api/v1/deployments", body).status_code == 201
+    d.wait_ready("shop", 1)
+    r = d.post("/api/v1/ingresses", {"name": "shop", "rules": [{"host": "shop.example.test",
+                                                                "paths": [{"path": "/", "deployment": "shop"}]}]})
+    assert r.status_code == 201, r.text
+    # Pebble's root is made at start: fetch it to verify what prisn serves.
+    root = requests.get(f"https://localhost:{server['mgmt']}/roots/0", verify=server["ca"], timeout=10).text
+    chain = tmp_path / "pebble-root.pem"
+    chain.write_text(root)
+
+    def issued():
+        try:
+            return tls_get(https_port, "shop.example.test", chain)
+        except (OSError, ssl.SSLError):
+            return None
+
+    cn, _, head, _ = wait_until(issued, 60, interval=0.5, message="a pebble-issued certificate")
+    assert head.startswith("HTTP/1.1 200")
+    assert (d.data_dir / "acme" / "shop.example.test.crt").exists()
+    assert oct((d.data_dir / "acme" / "shop.example.test.key").stat().st_mode & 0o777) == "0o600"
+    # After a restart the stored certificate is served at once, without a new order.
+    d.stop()
+    d.start()
+    https_port = int(d.https.rsplit(":", 1)[1])
+    cn, _, _, _ = tls_get(https_port, "shop.example.test", chain)
+    assert cn == "shop.example.test"
+    d.wait_ready("shop", 1)
+    wait_until(lambda: tls_get(https_port, "shop.example.test", chain)[2].startswith("HTTP/1.1 200"), 10,
+               message="the service behind the stored certificate")
