@@ -68,7 +68,14 @@ Json scalar(const YAML::Node& n) {
   return text;
 }
 
-Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines) {
+// Aliases are shared nodes: a few nested ones expand to billions ("billion laughs"), so the
+// conversion has a budget of nodes.
+constexpr std::size_t kMaxNodes = 200'000;
+
+struct TooLarge {};
+
+Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, std::size_t& budget) {
+  if (budget-- == 0) throw TooLarge{};
   lines[path] = n.Mark().line + 1;
   switch (n.Type()) {
     case YAML::NodeType::Scalar:
@@ -76,14 +83,14 @@ Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string,
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
       std::size_t i = 0;
-      for (const auto& item : n) out.push_back(to_json(item, fmt::format("{}[{}]", path, i++), lines));
+      for (const auto& item : n) out.push_back(to_json(item, fmt::format("{}[{}]", path, i++), lines, budget));
       return out;
     }
     case YAML::NodeType::Map: {
       Json out = Json::object();
       for (auto it = n.begin(); it != n.end(); ++it) {
         const std::string key = it->first.Scalar();
-        out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines);
+        out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines, budget);
       }
       return out;
     }
@@ -209,9 +216,47 @@ std::pair<std::string, std::string> names_of(const Item& item) {
   return std::visit([](const auto& s) { return std::pair{s.ns, s.name}; }, item.spec);
 }
 
+// yaml-cpp recurses once per nesting level and has no limit of its own: bound flow nesting
+// ([ and {) and indentation before handing it the text, so a hostile body cannot exhaust
+// the stack. Quotes are tracked roughly; a false alarm only rejects an absurd manifest.
+constexpr int kMaxFlowDepth = 64;
+constexpr std::size_t kMaxIndent = 256;
+
+Result<void> check_nesting(std::string_view text) {
+  int depth = 0;
+  char quote = 0;
+  std::size_t indent = 0;
+  bool line_start = true;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      line_start = true;
+      indent = 0;
+      continue;
+    }
+    if (line_start && (c == ' ' || c == '-' || c == '\t')) {
+      if (++indent > kMaxIndent) return Error::invalid(fmt::format("the manifest is indented more than {} columns", kMaxIndent));
+      continue;
+    }
+    line_start = false;
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxFlowDepth) return Error::invalid(fmt::format("the manifest nests deeper than {} levels", kMaxFlowDepth));
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<Document>> parse(std::string_view text) {
+  if (auto ok = check_nesting(text); !ok) return ok.error();
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(std::string(text));
@@ -220,10 +265,16 @@ Result<std::vector<Document>> parse(std::string_view text) {
                                           e.mark.column + 1, e.msg));
   }
   std::vector<Document> out;
+  std::size_t budget = kMaxNodes;
   for (const auto& node : nodes) {
     if (node.IsNull()) continue;  // an empty document ("---" at the end)
     std::map<std::string, int> lines;
-    Json body = to_json(node, "", lines);
+    Json body;
+    try {
+      body = to_json(node, "", lines, budget);
+    } catch (const TooLarge&) {
+      return Error::invalid(fmt::format("the manifest expands to more than {} values (aliases?)", kMaxNodes));
+    }
     add_documents(std::move(body), std::move(lines), out);
   }
   if (out.empty()) return Error::invalid("the manifest has no documents");

@@ -142,3 +142,23 @@ TEST(Manifest, JsonListsAndItemsAreDocuments) {
 
 }  // namespace
 }  // namespace prisn::manifest
+
+namespace prisn::manifest {
+namespace {
+
+TEST(Manifest, HostileNestingAndAliasesAreRefused) {
+  EXPECT_FALSE(parse("a: " + std::string(100000, '[') + std::string(100000, ']') + "\n"));
+  std::string laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    laughs += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) laughs += (k ? ", *a" : "*a") + std::to_string(i - 1);
+    laughs += "]\n";
+  }
+  auto r = parse(laughs);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("aliases"), std::string::npos);
+  EXPECT_TRUE(parse("a: [[1, 2], {b: [3]}]\n"));
+}
+
+}  // namespace
+}  // namespace prisn::manifest
