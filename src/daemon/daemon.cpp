@@ -251,6 +251,9 @@ int Daemon::run() {
   ctx.options.api_url = api_url(*api_bound);
 
   controller.set_config_certificate(*config_cert);
+  // Signals are caught from here on: a SIGTERM right after READY=1 (or after listen.json
+  // appears) is a graceful shutdown, not the default action.
+  asio::signal_set signals(d.control_io, SIGTERM, SIGINT, SIGHUP);
   controller.start();
   if (routers->router) routers->router->start();
   auto bound_or_null = [](const std::string& s) { return s.empty() ? model::Json(nullptr) : model::Json(s); };
@@ -269,7 +272,6 @@ int Daemon::run() {
   log.info("prisnd {} ready: API {} (data in {})", PRISN_VERSION, *api_bound, cfg.data_dir.string());
   sd_notify("READY=1");
 
-  asio::signal_set signals(d.control_io, SIGTERM, SIGINT, SIGHUP);
   std::function<void()> wait_signal;
   wait_signal = [&]() {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {

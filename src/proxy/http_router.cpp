@@ -22,9 +22,22 @@ using asio::ip::tcp;
 struct HttpRouter::Impl {
   explicit Impl(HttpRouterOptions o) : options(std::move(o)) {
     const std::size_t n = std::max<std::size_t>(options.workers, 1);
-    for (std::size_t i = 0; i < n; ++i) workers.push_back(std::make_shared<Worker>(options));
+    for (std::size_t i = 0; i < n; ++i) {
+      contexts.push_back(std::make_unique<asio::io_context>(1));
+      workers.push_back(std::make_shared<Worker>(*contexts.back(), options));
+    }
+  }
+  ~Impl() {
+    // Sockets the workers own go while their io_contexts live; then the io_contexts, whose
+    // destruction destroys the coroutines still parked on them (and their hold on workers).
+    for (auto& w : workers) {
+      w->acceptors.clear();
+      w->pool.clear();
+    }
+    contexts.clear();
   }
   HttpRouterOptions options;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<std::shared_ptr<Worker>> workers;
   bool started = false;
   std::shared_ptr<spdlog::logger> log = logger("proxy");

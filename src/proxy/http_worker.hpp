@@ -51,9 +51,12 @@ class UpstreamPool {
 
 class TlsListener;
 
+/// A worker's state. Its io_context is owned by the router, not by the worker: coroutines on
+/// it hold the worker, and the io_context must be destroyed (destroying them) first.
 struct Worker {
-  Worker(const HttpRouterOptions& o) : options(o), pool(o.idle_upstreams_per_instance), rng(std::random_device{}()) {}
-  asio::io_context io{1};
+  Worker(asio::io_context& context, const HttpRouterOptions& o)
+      : io(context), options(o), pool(o.idle_upstreams_per_instance), rng(std::random_device{}()) {}
+  asio::io_context& io;
   HttpRouterOptions options;
   std::shared_ptr<const L7Snapshot> snapshot = std::make_shared<L7Snapshot>();  // this thread only
   UpstreamPool pool;                                                           // this thread only

@@ -329,7 +329,9 @@ def test_large_bodies_stream_both_ways_with_flat_memory(prisnd):
     chunked = requests.get(prisnd.http + f"/download?bytes={3 << 20}&chunked=1", headers={"Host": host}, timeout=60)
     assert chunked.headers.get("Transfer-Encoding") == "chunked" and len(chunked.content) == 3 << 20
     grew = (rss_kib(prisnd.proc.pid) - before) / 1024
-    assert grew < 16, f"prisnd grew {grew:.1f} MiB relaying 512 MiB"
+    # Under AddressSanitizer freed memory sits in its quarantine (256 MiB): no bound to check.
+    if "ASAN_OPTIONS" not in os.environ:
+        assert grew < 16, f"prisnd grew {grew:.1f} MiB relaying 512 MiB"
 
 
 def test_content_length_upload_with_expect_100_continue(prisnd, tmp_path):
