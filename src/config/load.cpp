@@ -175,6 +175,7 @@ void read_proxy(Reader& r, const YAML::Node& n, const std::string& p, ProxyOptio
          });
        }},
       {"publishAddress", [&](auto& v, auto& k) { r.scalar(v, k, proxy.publish_address); }},
+      {"workers", [&](auto& v, auto& k) { r.integer(v, k, proxy.workers, 0, 64); }},
   });
 }
 

@@ -51,7 +51,8 @@ Result<Routers> bind_routers(const config::Config& cfg, const store::Store& stor
       config::ListenAddress{any_certificate_source(cfg, store), "0.0.0.0", 443});
   if (!http.enabled && !https.enabled) return out;
   proxy::HttpRouterOptions options;
-  options.workers = std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  options.workers = cfg.proxy.workers != 0 ? cfg.proxy.workers
+                                           : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
   out.router = std::make_unique<proxy::HttpRouter>(options);
   auto flag_hint = [](const char* flag) { return fmt::format(" (use --{} HOST:PORT or --{} off)", flag, flag); };
   if (http.enabled) {

@@ -28,12 +28,16 @@ bool idempotent(http::verb v) {
 template <bool isRequest, class In, class Out>
 asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
                                          http::parser<isRequest, http::buffer_body>& p, Out& out,
-                                         std::chrono::seconds timeout, bool header_only) {
+                                         std::vector<char>& buf, std::chrono::seconds timeout, bool header_only) {
   http::serializer<isRequest, http::buffer_body> sr{p.get()};
-  beast::get_lowest_layer(out).expires_after(timeout);
-  if (auto [ec, n] = co_await http::async_write_header(out, sr, kNoThrow); ec) co_return ec;
-  if (header_only) co_return beast::error_code{};
-  std::array<char, kChunk> buf;
+  // When body bytes came in with the header, header and body go out in one write (a small
+  // message costs one send); otherwise the header goes at once, ahead of a slow body.
+  const bool body_buffered = !p.is_done() && in_buffer.size() > 0;
+  if (header_only || !body_buffered) {
+    beast::get_lowest_layer(out).expires_after(timeout);
+    if (auto [ec, n] = co_await http::async_write_header(out, sr, kNoThrow); ec) co_return ec;
+    if (header_only) co_return beast::error_code{};
+  }
   for (;;) {
     auto& body = p.get().body();
     if (!p.is_done()) {
@@ -157,9 +161,9 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 // other than 101. A kept-alive connection the instance closed meanwhile fails here.
 template <class Stream>
 asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::flat_buffer& buffer,
-                                            RequestParser& parser, Upstream& up, std::optional<ResponseParser>& rp,
-                                            bool head) {
-  if (auto ec = co_await relay(client, buffer, parser, up.stream, w.options.idle_timeout, false)) co_return ec;
+                                            std::vector<char>& chunk, RequestParser& parser, Upstream& up,
+                                            std::optional<ResponseParser>& rp, bool head) {
+  if (auto ec = co_await relay(client, buffer, parser, up.stream, chunk, w.options.idle_timeout, false)) co_return ec;
   for (;;) {
     rp.emplace();
     rp->body_limit(boost::none);
@@ -174,8 +178,8 @@ asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::fl
 
 // One request: route, choose, forward, answer. Returns whether the connection goes on.
 template <class Stream>
-asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buffer, RequestParser& parser,
-                             const std::string& client_ip, bool tls) {
+asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buffer, std::vector<char>& chunk,
+                             RequestParser& parser, const std::string& client_ip, bool tls) {
   auto& req = parser.get();
   const unsigned version = req.version();
   const bool body_pending = !parser.is_done();
@@ -230,7 +234,7 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kNoThrow);
     }
-    ec = co_await exchange(w, client, buffer, parser, *picked.conn, rp, method == http::verb::head);
+    ec = co_await exchange(w, client, buffer, chunk, parser, *picked.conn, rp, method == http::verb::head);
     if (!ec) break;
     if (!retryable || attempt >= 2) {
       flight.status = 502;
@@ -273,7 +277,8 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
                            lb.ttl.count()));
   }
   prepare_client_response(res, version, keep, false);
-  const auto rec = co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, w.options.idle_timeout, header_only);
+  const auto rec =
+      co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, chunk, w.options.idle_timeout, header_only);
   if (rec) co_return false;
   if (upstream_keep && rp->is_done()) {
     picked.conn->idle_since = Clock::now();
@@ -287,6 +292,7 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
 template <class Stream>
 asio::awaitable<void> serve(std::shared_ptr<Worker> w, Stream& client, std::string client_ip, bool tls) {
   beast::flat_buffer buffer;
+  std::vector<char> chunk(kChunk);  // body pieces, both ways: allocated once per connection
   auto& lowest = beast::get_lowest_layer(client);
   for (bool first = true; !w->stopping; first = false) {
     RequestParser parser;
@@ -306,7 +312,7 @@ asio::awaitable<void> serve(std::shared_ptr<Worker> w, Stream& client, std::stri
       break;
     }
     ++w->active_requests;
-    const bool keep = co_await handle(*w, client, buffer, parser, client_ip, tls);
+    const bool keep = co_await handle(*w, client, buffer, chunk, parser, client_ip, tls);
     --w->active_requests;
     if (!keep) break;
   }
