@@ -171,7 +171,18 @@ Json Controller::proxy_stats() const {
                      {"active", s.active.load()}});
   }
   for (const auto& [listener, s] : impl_->l4.stats()) {
-    items.push_back({{"route", listener},
+    // "ns/name/portname:port" → "tcp:port -> deployment/name", as the seed writes TCP routes.
+    const auto first = listener.find('/'), second = listener.find('/', first + 1), colon = listener.rfind(':');
+    std::string route = listener, ns, name;
+    if (first != std::string::npos && second != std::string::npos && colon != std::string::npos) {
+      ns = listener.substr(0, first);
+      name = listener.substr(first + 1, second - first - 1);
+      route = fmt::format("tcp:{} -> deployment/{}", listener.substr(colon + 1), name);
+    }
+    items.push_back({{"route", route},
+                     {"namespace", ns},
+                     {"deployment", name},
+                     {"listener", listener},
                      {"protocol", "tcp"},
                      {"requests", s->connections.load()},
                      {"errors", s->failed.load()},

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: MIT
+"""L4 routes (SPEC §7.4): a service's port and an `expose.type: nodePort` port, both published
+through the health-aware L4 proxy; TCP routes from --tcp-ports with --port auto; stats."""
+import socket
+
+import requests
+
+from conftest import HTTP_SERVICE, free_port, wait_until
+
+
+def test_node_port_publishes_on_every_address_and_balances(prisnd, scripts):
+    port, node_port = free_port(), free_port()
+    out = prisnd.cli("deploy", scripts("np.py", HTTP_SERVICE), "--name", "np", "--port", str(port), "--replicas", "2",
+                     "--expose", f"nodePort:{node_port}")
+    assert out.returncode == 0, out.stderr
+    prisnd.wait_ready("np", 2)
+    assert prisnd.deployment("np")["expose"] == {"type": "nodePort", "nodePort": node_port}
+    seen = {requests.get(f"http://127.0.0.1:{node_port}/", timeout=5).text.split()[0] for _ in range(6)}
+    assert seen == {"np-0", "np-1"}
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200  # the service port too
+    # On every address of the node, not just loopback.
+    addresses = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1"}
+    for addr in list(addresses)[:1]:
+        assert requests.get(f"http://{addr}:{node_port}/", timeout=5).status_code == 200
+    # Another deployment cannot take the node port.
+    clash = prisnd.post("/api/v1/deployments", {"name": "clash", "filename": "c.py", "source": HTTP_SERVICE,
+                                                "port": free_port(), "expose": {"type": "nodePort", "nodePort": node_port}})
+    assert clash.status_code == 409 and str(node_port) in clash.json()["error"]["message"]
+
+
+def test_tcp_routes_from_the_port_range_show_in_proxy_stats(prisnd, scripts):
+    out = prisnd.cli("deploy", scripts("tcpr.py", HTTP_SERVICE), "--name", "tcpr", "--port", "auto")
+    assert out.returncode == 0, out.stderr
+    port = prisnd.deployment("tcpr")["port"]
+    lo, hi = map(int, prisnd.tcp_ports.split("-"))
+    assert lo <= port <= hi and str(port) in out.stdout
+    prisnd.wait_ready("tcpr", 1)
+    for _ in range(3):
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    stats = prisnd.cli("proxy", "stats")
+    row = next(l for l in stats.stdout.splitlines() if l.startswith(f"tcp:{port} -> deployment/tcpr"))
+    assert row.split()[-3] == "3", stats.stdout  # Requests: connections
+    item = next(i for i in prisnd.get("/api/v1/proxy/stats").json()["items"] if i.get("deployment") == "tcpr")
+    assert item["protocol"] == "tcp" and item["requests"] == 3 and item["errors"] == 0
+
+
+def test_unhealthy_instances_get_no_l4_connections(prisnd, scripts, tmp_path):
+    flag = tmp_path / "sick"
+    svc = HTTP_SERVICE.replace('def do_GET(self):', f'''def do_GET(self):
+        import os
+        if self.path == "/health" and os.path.exists({str(flag)!r} + os.environ["PRISN_INSTANCE"]):
+            self.send_response(503); self.send_header("Content-Length", "0"); self.end_headers(); return''')
+    port = free_port()
+    r = prisnd.post("/api/v1/deployments", {"name": "gate", "filename": "gate.py", "source": svc, "port": port,
+                                            "replicas": 2, "healthCheck": {"http": {"path": "/health"}, "interval": "1s",
+                                                                           "failureThreshold": 1}})
+    assert r.status_code == 201, r.text
+    prisnd.wait_ready("gate", 2)
+    (tmp_path / "sickgate-1").touch()
+    wait_until(lambda: [e["healthy"] for e in prisnd.endpoints("gate")] == [True, False], 10, message="gate-1 unhealthy")
+    seen = {requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.split()[0] for _ in range(8)}
+    assert seen == {"gate-0"}
