@@ -11,7 +11,7 @@ build_packages=(
 )
 test_packages=(
   libgtest-dev libgmock-dev
-  python3 python3-pytest python3-requests python3-dnspython curl
+  python3 python3-pytest python3-requests python3-dnspython python3-yaml curl
   bind9-dnsutils dnsmasq-base openssl pebble
   clang libclang-rt-14-dev
 )

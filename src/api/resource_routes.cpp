@@ -102,6 +102,18 @@ void add_resource_routes(Router& r, Controller& ctl) {
                  return ctl.put_network_policy(*spec, create_only);
                },
                [&ctl](const std::string& ns, const std::string& n) { return ctl.delete_network_policy(ns, n); }});
+  r.add("GET", "/api/v1/k8s/manifests", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    const std::string name = req.param("deployment");
+    if (!name.empty() && !is_valid_name(name)) return error(Error::invalid("deployment: not a valid name"));
+    // No deployment (or ?all=true): everything in the namespace.
+    auto yaml = ctl.k8s_manifests(*ns, name);
+    if (!yaml) return error(yaml.error());
+    Response out = text(200, std::move(*yaml));
+    out.content_type = "application/yaml";
+    return out;
+  });
   r.add("POST", "/api/v1/apply", [&ctl](const Request& req, const Params&) {
     auto ns = namespace_of(req);
     if (!ns) return error(ns.error());

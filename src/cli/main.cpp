@@ -123,6 +123,14 @@ int main(int argc, char** argv) {
   auto* proxy_trace = proxy_cmd->add_subcommand("trace", "where a request to HOST:PORT[/PATH] goes");
   proxy_trace->add_option("target", trace_target, "e.g. api.default.prisn.local:8080/health")->required();
 
+  std::string k8s_name;
+  bool k8s_all = false;
+  auto* k8s_cmd = app.add_subcommand("k8s", "Kubernetes");
+  k8s_cmd->require_subcommand(1);
+  auto* k8s_render = k8s_cmd->add_subcommand("render", "the Kubernetes YAML prisn would create");
+  k8s_render->add_option("name", k8s_name, "deployment");
+  k8s_render->add_flag("--all", k8s_all, "every deployment, ingress and policy of the namespace");
+
   std::string record_type = "A";
   auto* dns_cmd = app.add_subcommand("dns", "prisn DNS");
   dns_cmd->require_subcommand(1);
@@ -167,6 +175,7 @@ int main(int argc, char** argv) {
     if (dns_lookup->parsed()) return dns_lookup_command(cli, name, record_type);
     if (apply_cmd->parsed()) return apply_command(cli, manifest_file);
     if (proxy_stats->parsed()) return proxy_stats_command(cli);
+    if (k8s_render->parsed()) return k8s_render_command(cli, k8s_name, k8s_all);
     if (proxy_trace->parsed()) return proxy_trace_command(cli, trace_target);
   } catch (const UsageError& e) {
     std::cerr << "prisn: " << e.what() << "\n";

@@ -126,6 +126,10 @@ class Controller {
   /// then sends the request to the picked instance.
   Result<model::Json> trace(const std::string& host, std::uint16_t port, const std::string& path) const;
 
+  /// The Kubernetes objects for one deployment (and the ingresses and policies that name it)
+  /// or, with `deployment` empty, for the whole namespace, as YAML (SPEC §9).
+  Result<std::string> k8s_manifests(const std::string& ns, const std::string& deployment) const;
+
   /// The DNS server's address ("HOST:PORT"), or empty when DNS is off.
   const std::string& dns_address() const;
 

@@ -46,6 +46,8 @@ int get_network_policies(Cli& cli, const std::string& name);
 /// (spec.file, relative to the manifest) and prints what happened to each object.
 int apply_command(Cli& cli, const std::string& file);
 int proxy_stats_command(Cli& cli);
+/// `prisn k8s render NAME | --all`: the Kubernetes YAML on stdout.
+int k8s_render_command(Cli& cli, const std::string& name, bool all);
 /// `prisn proxy trace HOST:PORT[/PATH]`: exit 1 when no instance answered.
 int proxy_trace_command(Cli& cli, const std::string& target);
 int logs_command(Cli& cli, const std::string& target, bool follow, std::optional<long> tail);

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "prisn/model/deployment.hpp"
+#include "prisn/model/ingress.hpp"
+#include "prisn/model/json.hpp"
+#include "prisn/model/network_policy.hpp"
+
+namespace prisn::k8s {
+
+/// What prisn would create in a Kubernetes cluster (SPEC §9), as objects of the stable APIs:
+///  - every deployment: a ConfigMap `NAME-script` holding the script, mounted at /app;
+///  - a service: an apps/v1 Deployment (replicas, PORT, env, secrets as secretKeyRef,
+///    readiness probe from its health check, resources) and a v1 Service labelled and
+///    selected by `prisn.io/deployment: NAME` (type NodePort for `expose.type: nodePort`),
+///    plus a networking.k8s.io/v1 Ingress for `expose.type: ingress`;
+///  - a cron job: a batch/v1 CronJob (concurrencyPolicy Forbid: no overlapping runs);
+///  - a job: a suspended batch/v1 CronJob, run on demand with
+///    `kubectl create job --from=cronjob/NAME`;
+///  - ingresses and network policies: their networking.k8s.io/v1 counterparts.
+/// Secrets are referenced by name only: their values never leave prisn.
+std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deployments,
+                                 const std::vector<model::IngressSpec>& ingresses,
+                                 const std::vector<model::NetworkPolicySpec>& policies);
+
+/// The objects as one YAML stream ("---" between documents), for `kubectl apply -f -`.
+std::string to_yaml(const std::vector<model::Json>& objects);
+
+/// The container image a runtime runs in ("python3" → "python:3.11-slim").
+std::string image_for(const std::string& runtime);
+
+}  // namespace prisn::k8s

@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/k8s/render.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <set>
+#include <utility>
+
+namespace prisn::k8s {
+namespace {
+
+using model::Json;
+
+constexpr const char* kLabel = "prisn.io/deployment";
+constexpr int kNodePortMin = 30000, kNodePortMax = 32767;  // Kubernetes' default node port range
+
+Json labels(const std::string& name) { return {{kLabel, name}, {"app.kubernetes.io/managed-by", "prisn"}}; }
+
+/// An object of deployment `owner`, named `name` (its ConfigMap is "OWNER-script").
+Json metadata(const std::string& name, const std::string& ns, const std::string& owner = {}) {
+  return {{"name", name}, {"namespace", ns}, {"labels", labels(owner.empty() ? name : owner)}};
+}
+
+std::string interpreter(const std::string& runtime) { return runtime == "python3" ? "python3" : runtime; }
+
+// ConfigMap keys are [-._a-zA-Z0-9]+.
+std::string script_key(const model::DeploymentSpec& s) {
+  const bool ok = !s.filename.empty() && std::all_of(s.filename.begin(), s.filename.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
+  return ok ? s.filename : "script";
+}
+
+// Port names are IANA service names: 1-15 lowercase letters, digits and single '-' inside,
+// with at least one letter. prisn's names are looser ("8080", long names): those are mapped.
+std::string port_name(const std::string& name, std::size_t index) {
+  std::string out;
+  for (char c : name) {
+    const char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const bool alnum = std::isalnum(static_cast<unsigned char>(l)) != 0;
+    if (!alnum && (out.empty() || out.back() == '-')) continue;
+    out += alnum ? l : '-';
+    if (out.size() == 15) break;
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  const bool has_letter = std::any_of(out.begin(), out.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  return has_letter ? out : fmt::format("port-{}", index);
+}
+
+// Quantities in Kubernetes' canonical form, from the parsed values (prisn also accepts "1G").
+std::string memory_quantity(std::uint64_t bytes) {
+  for (const auto& [unit, size] : {std::pair{"Gi", 1ULL << 30}, std::pair{"Mi", 1ULL << 20}, std::pair{"Ki", 1ULL << 10}}) {
+    if (bytes % size == 0) return fmt::format("{}{}", bytes / size, unit);
+  }
+  return std::to_string(bytes);
+}
+
+long seconds(Millis ms) {
+  return std::max<long>(1, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(ms).count()));
+}
+
+Json probe(const model::DeploymentSpec& s) {
+  const auto check = model::effective_health_check(s);
+  if (!check) return nullptr;
+  const int port = check->port != 0 ? check->port : s.port;
+  Json p;
+  switch (check->kind) {
+    case model::HealthCheck::Kind::kTcp: p["tcpSocket"] = {{"port", port}}; break;
+    case model::HealthCheck::Kind::kHttp: p["httpGet"] = {{"path", check->path}, {"port", port}}; break;
+    case model::HealthCheck::Kind::kExec: p["exec"] = {{"command", check->command}}; break;
+  }
+  p["periodSeconds"] = seconds(check->interval);
+  p["timeoutSeconds"] = seconds(check->timeout);
+  p["failureThreshold"] = check->failure_threshold;
+  p["successThreshold"] = check->success_threshold;
+  return p;
+}
+
+Json container(const model::DeploymentSpec& s) {
+  Json env = Json::array({Json{{"name", "PRISN_DEPLOYMENT"}, {"value", s.name}},
+                          Json{{"name", "PRISN_NAMESPACE"}, {"value", s.ns}}});
+  if (s.port != 0) env.push_back({{"name", "PORT"}, {"value", std::to_string(s.port)}});
+  for (const auto& [k, v] : s.env) env.push_back({{"name", k}, {"value", v}});
+  for (const auto& ref : s.secrets) {
+    env.push_back({{"name", ref.env},
+                   {"valueFrom", {{"secretKeyRef", {{"name", ref.secret}, {"key", ref.key.empty() ? "value" : ref.key}}}}}});
+  }
+  Json command = Json::array({interpreter(s.runtime), "/app/" + script_key(s)});
+  for (const auto& a : s.args) command.push_back(a);
+  Json c = {{"name", s.name},
+            {"image", image_for(s.runtime)},
+            {"command", command},
+            {"env", env},
+            {"volumeMounts", Json::array({Json{{"name", "script"}, {"mountPath", "/app"}, {"readOnly", true}}})}};
+  if (!s.ports.empty()) {
+    Json ports = Json::array();
+    for (const auto& p : s.ports) {
+      ports.push_back({{"name", port_name(p.name, ports.size())}, {"containerPort", p.port}, {"protocol", "TCP"}});
+    }
+    c["ports"] = ports;
+  }
+  if (auto p = probe(s); !p.is_null()) c["readinessProbe"] = p;
+  Json limits = Json::object();
+  if (s.resources.memory_bytes != 0) limits["memory"] = memory_quantity(s.resources.memory_bytes);
+  if (s.resources.cpu_millis != 0) limits["cpu"] = fmt::format("{}m", s.resources.cpu_millis);
+  if (!limits.empty()) c["resources"] = {{"limits", limits}};
+  return c;
+}
+
+// Secret values never leave prisn: the workload names the secrets it needs, created in the
+// cluster with `kubectl create secret generic NAME --from-literal=value=...`.
+void note_secrets(Json& object, const model::DeploymentSpec& s) {
+  if (s.secrets.empty()) return;
+  std::set<std::string> names;
+  for (const auto& ref : s.secrets) names.insert(ref.secret);
+  object["metadata"]["annotations"]["prisn.io/secrets"] = fmt::format("{}", fmt::join(names, ","));
+}
+
+Json pod_spec(const model::DeploymentSpec& s, const char* restart_policy) {
+  return {{"restartPolicy", restart_policy},
+          {"containers", Json::array({container(s)})},
+          {"volumes", Json::array({Json{{"name", "script"}, {"configMap", {{"name", s.name + "-script"}}}}})}};
+}
+
+Json config_map(const model::DeploymentSpec& s) {
+  return {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"metadata", metadata(s.name + "-script", s.ns, s.name)},
+          {"data", {{script_key(s), s.source}}}};
+}
+
+Json deployment(const model::DeploymentSpec& s) {
+  Json template_meta = {{"labels", labels(s.name)}};
+  Json out = {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", metadata(s.name, s.ns)},
+          {"spec", {{"replicas", s.replicas},
+                    {"selector", {{"matchLabels", {{kLabel, s.name}}}}},
+                    {"template", {{"metadata", template_meta}, {"spec", pod_spec(s, "Always")}}}}}};
+  note_secrets(out, s);
+  return out;
+}
+
+Json service(const model::DeploymentSpec& s) {
+  Json ports = Json::array();
+  for (std::size_t i = 0; i < s.ports.size(); ++i) {
+    Json p = {{"name", port_name(s.ports[i].name, i)}, {"port", s.ports[i].port}, {"targetPort", s.ports[i].port},
+              {"protocol", "TCP"}};
+    const int node_port = s.expose.node_port;
+    if (i == 0 && s.expose.kind == model::Expose::Kind::kNodePort && node_port >= kNodePortMin && node_port <= kNodePortMax) {
+      p["nodePort"] = node_port;
+    }
+    ports.push_back(p);
+  }
+  Json out = {{"apiVersion", "v1"},
+              {"kind", "Service"},
+              {"metadata", metadata(s.name, s.ns)},
+              {"spec", {{"selector", {{kLabel, s.name}}}, {"ports", ports}}}};
+  if (s.expose.kind == model::Expose::Kind::kNodePort) {
+    out["spec"]["type"] = "NodePort";
+    if (s.expose.node_port < kNodePortMin || s.expose.node_port > kNodePortMax) {
+      // Outside the cluster's range: the cluster picks one; the wanted port is noted.
+      out["metadata"]["annotations"] = {{"prisn.io/node-port", std::to_string(s.expose.node_port)}};
+    }
+  }
+  return out;
+}
+
+Json ingress_rule(const std::string& host, const std::string& path, const std::string& service, int port) {
+  Json rule = {{"http", {{"paths", Json::array({Json{{"path", path},
+                                                      {"pathType", "Prefix"},
+                                                      {"backend", {{"service", {{"name", service},
+                                                                                {"port", {{"number", port}}}}}}}}})}}}};
+  if (!host.empty()) rule["host"] = host;
+  return rule;
+}
+
+Json exposed_ingress(const model::DeploymentSpec& s) {
+  Json spec = {{"rules", Json::array({ingress_rule(s.expose.host, s.expose.path, s.name, s.port)})}};
+  if (s.expose.tls && !s.expose.tls_cert.empty()) {
+    spec["tls"] = Json::array({Json{{"hosts", Json::array({s.expose.host})}, {"secretName", s.expose.tls_cert}}});
+  }
+  return {{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"}, {"metadata", metadata(s.name, s.ns)}, {"spec", spec}};
+}
+
+Json cron_job(const model::DeploymentSpec& s) {
+  const bool on_demand = s.type == model::DeploymentType::kJob;
+  Json job_spec = {{"backoffLimit", s.restart_policy == model::RestartPolicy::kOnFailure ? 6 : 0},
+                   {"template", {{"metadata", {{"labels", labels(s.name)}}},
+                                 {"spec", pod_spec(s, s.restart_policy == model::RestartPolicy::kOnFailure ? "OnFailure" : "Never")}}}};
+  if (s.timeout) job_spec["activeDeadlineSeconds"] = seconds(*s.timeout);
+  Json out = {{"apiVersion", "batch/v1"},
+              {"kind", "CronJob"},
+              {"metadata", metadata(s.name, s.ns)},
+              {"spec", {{"schedule", on_demand ? "0 0 1 1 *" : s.schedule},
+                        {"concurrencyPolicy", "Forbid"},
+                        {"suspend", on_demand},
+                        {"successfulJobsHistoryLimit", 3},
+                        {"failedJobsHistoryLimit", 3},
+                        {"jobTemplate", {{"spec", job_spec}}}}}};
+  if (on_demand) {
+    out["metadata"]["annotations"]["prisn.io/trigger"] =
+        fmt::format("kubectl create job --from=cronjob/{} {}-manual", s.name, s.name);
+  }
+  note_secrets(out, s);
+  return out;
+}
+
+int port_of(const std::vector<model::DeploymentSpec>& deployments, const std::string& ns, const std::string& name,
+            int port) {
+  if (port != 0) return port;
+  for (const auto& d : deployments) {
+    if (d.ns == ns && d.name == name && d.port != 0) return d.port;
+  }
+  return 80;
+}
+
+Json ingress(const model::IngressSpec& ing, const std::vector<model::DeploymentSpec>& deployments) {
+  Json rules = Json::array();
+  for (const auto& rule : ing.rules) {
+    Json paths = Json::array();
+    for (const auto& p : rule.paths) {
+      paths.push_back(ingress_rule("", p.path, p.deployment, port_of(deployments, ing.ns, p.deployment, p.port))
+                          ["http"]["paths"][0]);
+    }
+    Json r = {{"http", {{"paths", paths}}}};
+    if (!rule.host.empty()) r["host"] = rule.host;
+    rules.push_back(r);
+  }
+  Json spec = {{"rules", rules}};
+  if (!ing.tls.empty()) {
+    Json tls = Json::array();
+    for (const auto& t : ing.tls) tls.push_back({{"hosts", t.hosts}, {"secretName", t.secret_name}});
+    spec["tls"] = tls;
+  }
+  return {{"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "Ingress"},
+          {"metadata", {{"name", ing.name}, {"namespace", ing.ns}, {"labels", {{"app.kubernetes.io/managed-by", "prisn"}}}}},
+          {"spec", spec}};
+}
+
+Json network_policy(const model::NetworkPolicySpec& pol) {
+  Json rules = Json::array();
+  for (const auto& rule : pol.ingress) {
+    Json from = Json::array();
+    for (const auto& d : rule.from) from.push_back({{"podSelector", {{"matchLabels", {{kLabel, d}}}}}});
+    Json r = {{"from", from}};
+    if (!rule.ports.empty()) {
+      Json ports = Json::array();
+      for (auto p : rule.ports) ports.push_back({{"protocol", "TCP"}, {"port", p}});
+      r["ports"] = ports;
+    }
+    rules.push_back(r);
+  }
+  return {{"apiVersion", "networking.k8s.io/v1"},
+          {"kind", "NetworkPolicy"},
+          {"metadata", {{"name", pol.name}, {"namespace", pol.ns}, {"labels", {{"app.kubernetes.io/managed-by", "prisn"}}}}},
+          {"spec", {{"podSelector", {{"matchLabels", {{kLabel, pol.target}}}}},
+                    {"policyTypes", Json::array({"Ingress"})},
+                    {"ingress", rules}}}};
+}
+
+// Strings are double-quoted ("8080" stays a string), scripts are literal blocks when that
+// keeps them byte-exact.
+void emit(YAML::Emitter& out, const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, child] : v.items()) {
+        out << YAML::Key << k << YAML::Value;
+        emit(out, child);
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& child : v) emit(out, child);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      const bool literal = s.size() > 1 && s.back() == '\n' && !s.ends_with("\n\n") && s.find('\r') == std::string::npos &&
+                           s.find(" \n") == std::string::npos && s.find('\t') == std::string::npos &&
+                           s.front() != ' ' && s.front() != '\n';
+      out << (literal ? YAML::Literal : YAML::DoubleQuoted) << s;
+      break;
+    }
+    case Json::value_t::boolean:
+      out << v.get<bool>();
+      break;
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned:
+      out << v.get<long long>();
+      break;
+    case Json::value_t::number_float:
+      out << v.get<double>();
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+}  // namespace
+
+std::string image_for(const std::string& runtime) {
+  if (runtime == "python3") return "python:3.11-slim";
+  if (runtime == "bash") return "bash:5.2";
+  if (runtime == "sh") return "busybox:1.36";
+  if (runtime == "node") return "node:20-slim";
+  if (runtime == "ruby") return "ruby:3.2-slim";
+  if (runtime == "perl") return "perl:5.38-slim";
+  if (runtime == "php") return "php:8.2-cli";
+  return "debian:12-slim";
+}
+
+std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
+                          const std::vector<model::IngressSpec>& ingresses,
+                          const std::vector<model::NetworkPolicySpec>& policies) {
+  std::vector<Json> out;
+  for (const auto& d : deployments) {
+    out.push_back(config_map(d));
+    if (d.type == model::DeploymentType::kService) {
+      out.push_back(deployment(d));
+      if (!d.ports.empty()) out.push_back(service(d));
+      if (d.expose.kind == model::Expose::Kind::kIngress) out.push_back(exposed_ingress(d));
+    } else {
+      out.push_back(cron_job(d));
+    }
+  }
+  for (const auto& i : ingresses) out.push_back(ingress(i, deployments));
+  for (const auto& p : policies) out.push_back(network_policy(p));
+  return out;
+}
+
+std::string to_yaml(const std::vector<Json>& objects) {
+  std::string out;
+  for (const auto& o : objects) {
+    YAML::Emitter e;
+    emit(e, o);
+    out += "---\n";
+    out += e.c_str();
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace prisn::k8s

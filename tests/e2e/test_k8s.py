@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: MIT
+"""Kubernetes mode (SPEC §9): `prisn k8s render` and GET /api/v1/k8s/manifests turn what a real
+prisnd runs into Kubernetes objects. The YAML is parsed back (python3-yaml) and checked
+against the fields the Kubernetes API requires of each kind."""
+import re
+
+import yaml
+
+from conftest import HTTP_SERVICE
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+IANA_PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]?$")
+
+INGRESS = """\
+apiVersion: prisn.io/v1
+kind: Ingress
+metadata:
+  name: web
+spec:
+  rules:
+    - host: api.example.com
+      paths:
+        - path: /v1
+          deployment: api
+---
+apiVersion: prisn.io/v1
+kind: NetworkPolicy
+metadata:
+  name: api-from-worker
+spec:
+  target:
+    deployment: api
+  ingress:
+    - from:
+        - deployment: worker
+      ports:
+        - 8080
+"""
+
+
+def check_metadata(obj):
+    meta = obj["metadata"]
+    assert DNS_LABEL.match(meta["name"]) or re.match(r"^[a-z0-9.-]+$", meta["name"]), meta
+    assert isinstance(meta.get("namespace"), str)
+    for k, v in meta.get("labels", {}).items():
+        assert isinstance(k, str) and isinstance(v, str), (k, v)
+    for k, v in meta.get("annotations", {}).items():
+        assert isinstance(k, str) and isinstance(v, str), (k, v)
+
+
+def check_pod_spec(spec):
+    assert spec["restartPolicy"] in ("Always", "OnFailure", "Never")
+    volumes = {v["name"] for v in spec.get("volumes", [])}
+    for c in spec["containers"]:
+        assert DNS_LABEL.match(c["name"]) and isinstance(c["image"], str) and c["image"]
+        assert all(isinstance(a, str) for a in c["command"])
+        for e in c.get("env", []):
+            assert isinstance(e["name"], str)
+            assert ("value" in e) != ("valueFrom" in e), e
+            if "value" in e:
+                assert isinstance(e["value"], str), e
+        for p in c.get("ports", []):
+            assert isinstance(p["containerPort"], int) and IANA_PORT_NAME.match(p["name"]), p
+        for m in c.get("volumeMounts", []):
+            assert m["name"] in volumes
+
+
+def check_object(obj):
+    """The fields the API server requires, with their types (the OpenAPI schemas' essentials)."""
+    check_metadata(obj)
+    kind, api = obj["kind"], obj["apiVersion"]
+    if kind == "ConfigMap":
+        assert api == "v1" and all(isinstance(v, str) for v in obj["data"].values())
+    elif kind == "Deployment":
+        assert api == "apps/v1"
+        spec = obj["spec"]
+        assert isinstance(spec["replicas"], int)
+        selector = spec["selector"]["matchLabels"]
+        labels = spec["template"]["metadata"]["labels"]
+        assert all(labels.get(k) == v for k, v in selector.items()), "selector must match the template"
+        check_pod_spec(spec["template"]["spec"])
+        assert spec["template"]["spec"]["restartPolicy"] == "Always"
+    elif kind == "Service":
+        assert api == "v1"
+        for p in obj["spec"]["ports"]:
+            assert isinstance(p["port"], int) and isinstance(p["targetPort"], int)
+            assert IANA_PORT_NAME.match(p["name"])
+    elif kind == "CronJob":
+        assert api == "batch/v1"
+        assert len(obj["spec"]["schedule"].split()) == 5
+        check_pod_spec(obj["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+    elif kind == "Ingress":
+        assert api == "networking.k8s.io/v1"
+        for rule in obj["spec"]["rules"]:
+            for p in rule["http"]["paths"]:
+                assert p["pathType"] in ("Prefix", "Exact", "ImplementationSpecific")
+                assert isinstance(p["backend"]["service"]["port"]["number"], int)
+    elif kind == "NetworkPolicy":
+        assert api == "networking.k8s.io/v1"
+        assert "matchLabels" in obj["spec"]["podSelector"]
+    else:
+        raise AssertionError(f"unexpected kind {kind}")
+
+
+def render(prisnd, *args):
+    p = prisnd.cli("k8s", "render", *args)
+    assert p.returncode == 0, p.stderr
+    docs = [d for d in yaml.safe_load_all(p.stdout) if d is not None]
+    for d in docs:
+        check_object(d)
+    return docs
+
+
+def by_kind(docs, kind, name):
+    found = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(found) == 1, f"{kind}/{name} in {[(d['kind'], d['metadata']['name']) for d in docs]}"
+    return found[0]
+
+
+def test_service_renders_deployment_service_and_configmap(prisnd, scripts):
+    source = HTTP_SERVICE + "\n# a comment: with 'quotes' and \"more\"\n"
+    f = scripts("api.py", source)
+    prisnd.cli("secret", "create", "db-password", "--value", "hunter2", check=True)
+    prisnd.cli("deploy", f, "--name", "api", "--port", "8080", "--replicas", "2", "--health-path", "/health",
+               "-e", "LOG_LEVEL=info", "-e", "COUNT=10", "--secret", "db-password:DATABASE_PASSWORD", check=True)
+    docs = render(prisnd, "api")
+    assert sorted(d["kind"] for d in docs) == ["ConfigMap", "Deployment", "Service"]
+
+    cm = by_kind(docs, "ConfigMap", "api-script")
+    assert list(cm["data"].values()) == [source], "the script is carried byte-exact"
+
+    dep = by_kind(docs, "Deployment", "api")
+    assert dep["spec"]["replicas"] == 2
+    assert dep["metadata"]["labels"]["prisn.io/deployment"] == "api"
+    c = dep["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e for e in c["env"]}
+    assert env["PORT"]["value"] == "8080"
+    assert env["LOG_LEVEL"]["value"] == "info" and env["COUNT"]["value"] == "10"
+    assert env["DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "db-password", "key": "value"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/health", "port": 8080}
+    assert dep["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"] == "api-script"
+
+    svc = by_kind(docs, "Service", "api")
+    assert svc["spec"]["selector"] == {"prisn.io/deployment": "api"}
+    assert svc["spec"]["ports"][0]["port"] == 8080
+
+    out = prisnd.cli("k8s", "render", "api").stdout
+    assert "hunter2" not in out, "secret values never leave prisn"
+
+
+def test_cron_job_and_all(prisnd, scripts):
+    prisnd.cli("deploy", scripts("report.py", "print('report')\n"), "--name", "nightly-report",
+               "--schedule", "0 3 * * *", check=True)
+    prisnd.cli("deploy", scripts("backup.sh", "#!/bin/bash\necho backup\n"), "--name", "backup-job", check=True)
+    prisnd.cli("deploy", scripts("api.py", HTTP_SERVICE), "--name", "api", "--port", "8080", check=True)
+    prisnd.cli("deploy", scripts("worker.py", HTTP_SERVICE), "--name", "worker", "--port", "8081", check=True)
+    p = prisnd.post("/api/v1/apply", data=INGRESS, headers={"Content-Type": "application/yaml"})
+    assert p.status_code == 200, p.text
+
+    docs = render(prisnd, "--all")
+    cron = by_kind(docs, "CronJob", "nightly-report")
+    assert cron["spec"]["schedule"] == "0 3 * * *" and cron["spec"]["suspend"] is False
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    job = by_kind(docs, "CronJob", "backup-job")
+    assert job["spec"]["suspend"] is True, "a job runs on demand: kubectl create job --from=cronjob/..."
+    assert job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"][0] == "bash"
+    ing = by_kind(docs, "Ingress", "web")
+    path = ing["spec"]["rules"][0]["http"]["paths"][0]
+    assert ing["spec"]["rules"][0]["host"] == "api.example.com"
+    assert path["path"] == "/v1" and path["backend"]["service"] == {"name": "api", "port": {"number": 8080}}
+    pol = by_kind(docs, "NetworkPolicy", "api-from-worker")
+    assert pol["spec"]["podSelector"]["matchLabels"] == {"prisn.io/deployment": "api"}
+    assert pol["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    for name in ("nightly-report", "backup-job", "api", "worker"):
+        by_kind(docs, "ConfigMap", f"{name}-script")
+
+    # One deployment: its objects, and the ingress and policy that name it.
+    kinds = sorted(d["kind"] for d in render(prisnd, "api"))
+    assert kinds == ["ConfigMap", "Deployment", "Ingress", "NetworkPolicy", "Service"]
+
+
+def test_api_endpoint_and_errors(prisnd, scripts):
+    prisnd.cli("deploy", scripts("api.py", HTTP_SERVICE), "--name", "api", "--port", "8080", check=True)
+    r = prisnd.get("/api/v1/k8s/manifests?deployment=api")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/yaml")
+    assert {d["kind"] for d in yaml.safe_load_all(r.text)} == {"ConfigMap", "Deployment", "Service"}
+
+    r = prisnd.get("/api/v1/k8s/manifests?deployment=missing")
+    assert r.status_code == 404 and "missing" in r.json()["error"]["message"]
+    r = prisnd.get("/api/v1/k8s/manifests?deployment=Bad_Name")
+    assert r.status_code == 422 and "error" in r.json()
+
+    p = prisnd.cli("k8s", "render", "missing")
+    assert p.returncode != 0 and "not found" in p.stderr
+    p = prisnd.cli("k8s", "render")
+    assert p.returncode != 0 and p.stderr

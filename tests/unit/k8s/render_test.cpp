@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/k8s/render.hpp"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include "prisn/model/deployment_json.hpp"
+
+namespace prisn::k8s {
+namespace {
+
+using model::Json;
+
+model::DeploymentSpec deployment(const char* json) {
+  auto spec = model::decode_deployment(Json::parse(json), {});
+  EXPECT_TRUE(spec) << (spec ? "" : spec.error().message);
+  return spec.value();
+}
+
+std::vector<Json> render(const std::vector<model::DeploymentSpec>& ds) { return objects(ds, {}, {}); }
+
+const Json& of_kind(const std::vector<Json>& objs, const std::string& kind) {
+  for (const auto& o : objs) {
+    if (o["kind"] == kind) return o;
+  }
+  ADD_FAILURE() << "no " << kind;
+  static const Json none;
+  return none;
+}
+
+std::vector<std::string> kinds(const std::vector<Json>& objs) {
+  std::vector<std::string> out;
+  for (const auto& o : objs) out.push_back(o["kind"].get<std::string>());
+  return out;
+}
+
+const Json& env_named(const Json& container, const std::string& name) {
+  for (const auto& e : container["env"]) {
+    if (e["name"] == name) return e;
+  }
+  ADD_FAILURE() << "no env " << name;
+  static const Json none;
+  return none;
+}
+
+TEST(K8sRender, ServiceBecomesConfigMapDeploymentAndService) {
+  auto s = deployment(R"j({"name":"api","source":"print('hi')\n","filename":"api.py","port":8080,"replicas":3,
+      "env":{"MODE":"prod","N":"8080"},"secrets":[{"secret":"db","env":"DB_PASSWORD"}],
+      "healthCheck":{"http":{"path":"/health"}},"resources":{"memory":"256Mi","cpu":"500m"}})j");
+  s.secrets[0].key = "value";
+  auto objs = render({s});
+  EXPECT_EQ(kinds(objs), (std::vector<std::string>{"ConfigMap", "Deployment", "Service"}));
+
+  const auto& cm = of_kind(objs, "ConfigMap");
+  EXPECT_EQ(cm["metadata"]["name"], "api-script");
+  EXPECT_EQ(cm["data"]["api.py"], "print('hi')\n");
+  EXPECT_EQ(cm["metadata"]["labels"]["prisn.io/deployment"], "api");
+
+  const auto& d = of_kind(objs, "Deployment");
+  EXPECT_EQ(d["apiVersion"], "apps/v1");
+  EXPECT_EQ(d["spec"]["replicas"], 3);
+  EXPECT_EQ(d["spec"]["selector"]["matchLabels"]["prisn.io/deployment"], "api");
+  EXPECT_EQ(d["spec"]["template"]["metadata"]["labels"]["prisn.io/deployment"], "api");
+  EXPECT_EQ(d["metadata"]["annotations"]["prisn.io/secrets"], "db");
+  const auto& c = d["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["image"], "python:3.11-slim");
+  EXPECT_EQ(c["command"], Json::parse(R"(["python3","/app/api.py"])"));
+  EXPECT_EQ(env_named(c, "PORT")["value"], "8080");
+  EXPECT_EQ(env_named(c, "N")["value"], "8080");
+  EXPECT_EQ(env_named(c, "DB_PASSWORD")["valueFrom"]["secretKeyRef"],
+            Json::parse(R"({"name":"db","key":"value"})"));
+  EXPECT_EQ(c["readinessProbe"]["httpGet"], Json::parse(R"({"path":"/health","port":8080})"));
+  EXPECT_EQ(c["resources"]["limits"], Json::parse(R"({"memory":"256Mi","cpu":"500m"})"));
+  EXPECT_EQ(c["ports"][0]["containerPort"], 8080);
+  EXPECT_EQ(d["spec"]["template"]["spec"]["volumes"][0]["configMap"]["name"], "api-script");
+
+  const auto& svc = of_kind(objs, "Service");
+  EXPECT_EQ(svc["spec"]["selector"]["prisn.io/deployment"], "api");
+  EXPECT_EQ(svc["spec"]["ports"][0]["port"], 8080);
+  EXPECT_FALSE(svc["spec"].contains("type"));
+}
+
+TEST(K8sRender, QuantitiesAreCanonical) {
+  auto s = deployment(R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"1G","cpu":"1"}})j");
+  const auto objs = render({s});
+  const auto& limits = of_kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+  EXPECT_EQ(limits["memory"], "1000000000");
+  EXPECT_EQ(limits["cpu"], "1000m");
+}
+
+TEST(K8sRender, NodePortInsideTheClusterRangeIsKept) {
+  auto in = deployment(R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"nodePort","nodePort":30080}})j");
+  const auto in_objs = render({in});
+  const auto& svc = of_kind(in_objs, "Service");
+  EXPECT_EQ(svc["spec"]["type"], "NodePort");
+  EXPECT_EQ(svc["spec"]["ports"][0]["nodePort"], 30080);
+  auto out = deployment(R"j({"name":"b","source":"x","filename":"b.py","port":80,"expose":{"type":"nodePort","nodePort":9000}})j");
+  const auto out_objs = render({out});
+  const auto& svc2 = of_kind(out_objs, "Service");
+  EXPECT_FALSE(svc2["spec"]["ports"][0].contains("nodePort"));
+  EXPECT_EQ(svc2["metadata"]["annotations"]["prisn.io/node-port"], "9000");
+}
+
+TEST(K8sRender, CronAndJobBecomeCronJobs) {
+  auto cron = deployment(R"j({"name":"report","source":"x","filename":"r.py","schedule":"0 3 * * *"})j");
+  auto job = deployment(R"j({"name":"backup","source":"#!/bin/bash\necho\n","filename":"backup.sh"})j");
+  auto objs = render({cron, job});
+  EXPECT_EQ(kinds(objs), (std::vector<std::string>{"ConfigMap", "CronJob", "ConfigMap", "CronJob"}));
+  EXPECT_EQ(objs[1]["apiVersion"], "batch/v1");
+  EXPECT_EQ(objs[1]["spec"]["schedule"], "0 3 * * *");
+  EXPECT_EQ(objs[1]["spec"]["concurrencyPolicy"], "Forbid");
+  EXPECT_EQ(objs[1]["spec"]["suspend"], false);
+  EXPECT_EQ(objs[3]["spec"]["suspend"], true);
+  EXPECT_NE(objs[3]["metadata"]["annotations"]["prisn.io/trigger"].get<std::string>().find("--from=cronjob/backup"),
+            std::string::npos);
+  const auto& pod = objs[3]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["restartPolicy"], "Never");
+  EXPECT_EQ(pod["containers"][0]["image"], "bash:5.2");
+}
+
+TEST(K8sRender, PortNamesAreServiceNames) {
+  auto s = deployment(R"j({"name":"a","source":"x","filename":"a.py",
+      "ports":[{"name":"metrics-endpoint-long","port":9100},{"name":"8080","port":8080}]})j");
+  const auto objs = render({s});
+  const auto& ports = of_kind(objs, "Service")["spec"]["ports"];
+  EXPECT_EQ(ports[0]["name"], "metrics-endpoin");
+  EXPECT_EQ(ports[1]["name"], "port-1");
+}
+
+TEST(K8sRender, IngressAndPolicy) {
+  auto api = deployment(R"j({"name":"api","source":"x","filename":"a.py","port":8080})j");
+  auto ing = model::decode_ingress(Json::parse(R"j({"name":"web","rules":[{"host":"api.example.com",
+      "paths":[{"path":"/v1","deployment":"api"}]}],"tls":[{"hosts":["api.example.com"],"secretName":"api-tls"}]})j"), {});
+  ASSERT_TRUE(ing) << ing.error().message;
+  auto pol = model::decode_network_policy(Json::parse(R"j({"name":"db-access","target":{"deployment":"api"},
+      "ingress":[{"from":[{"deployment":"worker"}],"ports":[8080]}]})j"), {});
+  ASSERT_TRUE(pol) << pol.error().message;
+  auto objs = objects({api}, {*ing}, {*pol});
+  const auto& i = of_kind(objs, "Ingress");
+  EXPECT_EQ(i["apiVersion"], "networking.k8s.io/v1");
+  EXPECT_EQ(i["spec"]["rules"][0]["host"], "api.example.com");
+  const auto& path = i["spec"]["rules"][0]["http"]["paths"][0];
+  EXPECT_EQ(path["pathType"], "Prefix");
+  EXPECT_EQ(path["backend"]["service"], Json::parse(R"({"name":"api","port":{"number":8080}})"));
+  EXPECT_EQ(i["spec"]["tls"][0]["secretName"], "api-tls");
+  const auto& p = of_kind(objs, "NetworkPolicy");
+  EXPECT_EQ(p["spec"]["podSelector"]["matchLabels"]["prisn.io/deployment"], "api");
+  EXPECT_EQ(p["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["prisn.io/deployment"], "worker");
+  EXPECT_EQ(p["spec"]["ingress"][0]["ports"][0]["port"], 8080);
+}
+
+// The YAML reads back as the same objects: strings stay strings ("8080", "true", "~"),
+// and scripts are byte-exact whatever they hold.
+TEST(K8sRender, YamlRoundTrips) {
+  const char* scripts[] = {"print('hi')\n", "no newline", "two\n\n", "  indented\n", "tab\there\n", "crlf\r\n",
+                           "trailing \nspace\n", "\nleading newline\n", "#!/bin/sh\necho \"$1\" # c: d\n", "ünïcode ✓\n"};
+  for (const char* script : scripts) {
+    auto s = deployment(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"env":{"T":"true","Z":"~","E":""}})j");
+    s.source = script;
+    auto objs = render({s});
+    auto docs = YAML::LoadAll(to_yaml(objs));
+    ASSERT_EQ(docs.size(), objs.size());
+    EXPECT_EQ(docs[0]["data"]["a.py"].as<std::string>(), script);
+    EXPECT_EQ(docs[0]["data"]["a.py"].Tag(), "!") << "a quoted or literal string";
+    const auto env = docs[1]["spec"]["template"]["spec"]["containers"][0]["env"];
+    for (const auto& e : env) {
+      if (e["value"]) {
+        EXPECT_EQ(e["value"].Tag(), "!") << e["name"].as<std::string>() << " is not quoted";
+      }
+    }
+    EXPECT_EQ(env[2]["value"].as<std::string>(), "8080");
+    EXPECT_EQ(docs[1]["spec"]["replicas"].as<int>(), 1);
+  }
+}
+
+TEST(K8sRender, ImagesPerRuntime) {
+  EXPECT_EQ(image_for("python3"), "python:3.11-slim");
+  EXPECT_EQ(image_for("node"), "node:20-slim");
+  EXPECT_EQ(image_for("unknown"), "debian:12-slim");
+}
+
+}  // namespace
+}  // namespace prisn::k8s
