@@ -25,11 +25,15 @@ bool idempotent(http::verb v) {
 
 // Relays one message — header, then its body in kChunk pieces as they come — from `in` to
 // `out`, each read and write bounded by `timeout`. `header_only` for answers without a body.
-template <bool isRequest, class In, class Out>
+// `read_all` runs once the whole message has been read, before its last bytes are written:
+// whoever receives them may act at once (send the next request) and must see its effects.
+template <bool isRequest, class In, class Out, class ReadAll>
 asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
                                          http::parser<isRequest, http::buffer_body>& p, Out& out,
-                                         std::vector<char>& buf, std::chrono::seconds timeout, bool header_only) {
+                                         std::vector<char>& buf, std::chrono::seconds timeout, bool header_only,
+                                         ReadAll read_all) {
   http::serializer<isRequest, http::buffer_body> sr{p.get()};
+  if (header_only || p.is_done()) read_all();
   // When body bytes came in with the header, header and body go out in one write (a small
   // message costs one send); otherwise the header goes at once, ahead of a slow body.
   const bool body_buffered = !p.is_done() && in_buffer.size() > 0;
@@ -50,6 +54,7 @@ asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
       body.size = buf.size() - body.size;
       body.data = buf.data();
       body.more = !p.is_done();
+      if (p.is_done()) read_all();
     } else {
       body.data = nullptr;
       body.size = 0;
@@ -119,7 +124,8 @@ struct InFlight {
   std::shared_ptr<std::atomic<int>> backend;
   int status = 0;
   explicit InFlight(RouteStats& s) : stats(s) { stats.active.fetch_add(1, std::memory_order_relaxed); }
-  /// Counts the request on instance `b` (and no longer on the one tried before).
+  /// Counts the request on instance `b` (and no longer on the one tried before); nullptr:
+  /// on no instance, once the instance has answered.
   void on(const std::shared_ptr<std::atomic<int>>& b) {
     if (backend) backend->fetch_sub(1, std::memory_order_relaxed);
     backend = b;
@@ -163,7 +169,9 @@ template <class Stream>
 asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::flat_buffer& buffer,
                                             std::vector<char>& chunk, RequestParser& parser, Upstream& up,
                                             std::optional<ResponseParser>& rp, bool head) {
-  if (auto ec = co_await relay(client, buffer, parser, up.stream, chunk, w.options.idle_timeout, false)) co_return ec;
+  if (auto ec = co_await relay(client, buffer, parser, up.stream, chunk, w.options.idle_timeout, false, [] {})) {
+    co_return ec;
+  }
   for (;;) {
     rp.emplace();
     rp->body_limit(boost::none);
@@ -277,8 +285,10 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
                            lb.ttl.count()));
   }
   prepare_client_response(res, version, keep, false);
-  const auto rec =
-      co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, chunk, w.options.idle_timeout, header_only);
+  // The instance is done once its answer is read: least-connections must not count it busy
+  // while the last bytes reach a client that may already be sending its next request.
+  const auto rec = co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, chunk,
+                                  w.options.idle_timeout, header_only, [&flight] { flight.on(nullptr); });
   if (rec) co_return false;
   if (upstream_keep && rp->is_done()) {
     picked.conn->idle_since = Clock::now();
