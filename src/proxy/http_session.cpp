@@ -3,11 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <boost/asio/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "prisn/proxy/tls_store.hpp"
 #include "proxy/http_rewrite.hpp"
+#include "proxy/http_wire.hpp"
 #include "proxy/pump.hpp"
 
 namespace prisn::proxy::detail {
@@ -23,48 +25,64 @@ bool idempotent(http::verb v) {
          v == http::verb::put || v == http::verb::delete_;
 }
 
+// A connection's reusable buffers: body pieces (both ways) and the framing written around them.
+struct Scratch {
+  std::vector<char> body = std::vector<char>(kChunk);
+  std::string wire;
+};
+
+// Writes all of `buffers` within `timeout`; co_await gives (error_code, bytes).
+template <class Stream, class Buffers>
+auto send(Stream& out, const Buffers& buffers, std::chrono::seconds timeout) {
+  beast::get_lowest_layer(out).expires_after(timeout);
+  return asio::async_write(out, buffers, kNoThrow);
+}
+
 // Relays one message — header, then its body in kChunk pieces as they come — from `in` to
-// `out`, each read and write bounded by `timeout`. `header_only` for answers without a body.
-// `read_all` runs once the whole message has been read, before its last bytes are written:
-// whoever receives them may act at once (send the next request) and must see its effects.
+// `out`, each read and write bounded by `timeout`, the body framed as the header says
+// (chunked, or as is). `header_only` for answers without a body. `read_all` runs once the
+// whole message has been read, before its last bytes are written: whoever receives them may
+// act at once (send the next request) and must see its effects.
 template <bool isRequest, class In, class Out, class ReadAll>
 asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
-                                         http::parser<isRequest, http::buffer_body>& p, Out& out,
-                                         std::vector<char>& buf, std::chrono::seconds timeout, bool header_only,
-                                         ReadAll read_all) {
-  http::serializer<isRequest, http::buffer_body> sr{p.get()};
-  if (header_only || p.is_done()) read_all();
+                                         http::parser<isRequest, http::buffer_body>& p, Out& out, Scratch& s,
+                                         std::chrono::seconds timeout, bool header_only, ReadAll read_all) {
+  auto& message = p.get();
+  const bool chunked = !header_only && message.chunked();
+  std::string& wire = s.wire;
+  wire.clear();
+  append_header(wire, message);
+  if (header_only || p.is_done()) {
+    read_all();
+    if (chunked) wire += chunk_tail(false, true);
+    auto [ec, n] = co_await send(out, asio::buffer(wire), timeout);
+    co_return ec;
+  }
   // When body bytes came in with the header, header and body go out in one write (a small
   // message costs one send); otherwise the header goes at once, ahead of a slow body.
-  const bool body_buffered = !p.is_done() && in_buffer.size() > 0;
-  if (header_only || !body_buffered) {
-    beast::get_lowest_layer(out).expires_after(timeout);
-    if (auto [ec, n] = co_await http::async_write_header(out, sr, kNoThrow); ec) co_return ec;
-    if (header_only) co_return beast::error_code{};
+  if (in_buffer.size() == 0) {
+    if (auto [ec, n] = co_await send(out, asio::buffer(wire), timeout); ec) co_return ec;
+    wire.clear();
   }
-  for (;;) {
-    auto& body = p.get().body();
-    if (!p.is_done()) {
-      body.data = buf.data();
-      body.size = buf.size();
-      beast::get_lowest_layer(in).expires_after(timeout);
-      auto [rec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
-      if (rec == http::error::need_buffer) rec = {};
-      if (rec) co_return rec;
-      body.size = buf.size() - body.size;
-      body.data = buf.data();
-      body.more = !p.is_done();
-      if (p.is_done()) read_all();
-    } else {
-      body.data = nullptr;
-      body.size = 0;
-      body.more = false;
+  while (!p.is_done()) {
+    auto& body = message.body();
+    body.data = s.body.data();
+    body.size = s.body.size();
+    beast::get_lowest_layer(in).expires_after(timeout);
+    auto [rec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
+    if (rec == http::error::need_buffer) rec = {};
+    if (rec) co_return rec;
+    const std::size_t n = s.body.size() - body.size;
+    const bool last = p.is_done();
+    if (last) read_all();
+    if (chunked && n > 0) append_chunk_size(wire, n);
+    const auto tail = chunked ? chunk_tail(n > 0, last) : std::string_view();
+    const std::array<asio::const_buffer, 3> parts{asio::buffer(wire), asio::buffer(s.body.data(), n),
+                                                  asio::buffer(tail.data(), tail.size())};
+    if (asio::buffer_size(parts) > 0) {
+      if (auto [ec, sent] = co_await send(out, parts, timeout); ec) co_return ec;
     }
-    beast::get_lowest_layer(out).expires_after(timeout);
-    auto [wec, wn] = co_await http::async_write(out, sr, kNoThrow);
-    if (wec == http::error::need_buffer) wec = {};
-    if (wec) co_return wec;
-    if (sr.is_done()) break;
+    wire.clear();
   }
   co_return beast::error_code{};
 }
@@ -167,9 +185,9 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 // other than 101. A kept-alive connection the instance closed meanwhile fails here.
 template <class Stream>
 asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::flat_buffer& buffer,
-                                            std::vector<char>& chunk, RequestParser& parser, Upstream& up,
+                                            Scratch& scratch, RequestParser& parser, Upstream& up,
                                             std::optional<ResponseParser>& rp, bool head) {
-  if (auto ec = co_await relay(client, buffer, parser, up.stream, chunk, w.options.idle_timeout, false, [] {})) {
+  if (auto ec = co_await relay(client, buffer, parser, up.stream, scratch, w.options.idle_timeout, false, [] {})) {
     co_return ec;
   }
   for (;;) {
@@ -186,7 +204,7 @@ asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::fl
 
 // One request: route, choose, forward, answer. Returns whether the connection goes on.
 template <class Stream>
-asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buffer, std::vector<char>& chunk,
+asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buffer, Scratch& scratch,
                              RequestParser& parser, const std::string& client_ip, bool tls) {
   auto& req = parser.get();
   const unsigned version = req.version();
@@ -242,7 +260,7 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kNoThrow);
     }
-    ec = co_await exchange(w, client, buffer, chunk, parser, *picked.conn, rp, method == http::verb::head);
+    ec = co_await exchange(w, client, buffer, scratch, parser, *picked.conn, rp, method == http::verb::head);
     if (!ec) break;
     if (!retryable || attempt >= 2) {
       flight.status = 502;
@@ -258,8 +276,9 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
   flight.status = static_cast<int>(res.result_int());
   if (forward.upgrade && res.result() == http::status::switching_protocols) {
     prepare_client_response(res, version, true, true);
-    http::response_serializer<http::buffer_body> sr{res};
-    if (auto [wec, n] = co_await http::async_write_header(client, sr, kNoThrow); !wec) {
+    scratch.wire.clear();
+    append_header(scratch.wire, res);
+    if (auto [wec, n] = co_await send(client, asio::buffer(scratch.wire), w.options.idle_timeout); !wec) {
       co_await tunnel(client, buffer, *picked.conn);
     }
     co_return false;
@@ -287,7 +306,7 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
   prepare_client_response(res, version, keep, false);
   // The instance is done once its answer is read: least-connections must not count it busy
   // while the last bytes reach a client that may already be sending its next request.
-  const auto rec = co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, chunk,
+  const auto rec = co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, scratch,
                                   w.options.idle_timeout, header_only, [&flight] { flight.on(nullptr); });
   if (rec) co_return false;
   if (upstream_keep && rp->is_done()) {
@@ -302,7 +321,7 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
 template <class Stream>
 asio::awaitable<void> serve(std::shared_ptr<Worker> w, Stream& client, std::string client_ip, bool tls) {
   beast::flat_buffer buffer;
-  std::vector<char> chunk(kChunk);  // body pieces, both ways: allocated once per connection
+  Scratch scratch;  // allocated once per connection
   auto& lowest = beast::get_lowest_layer(client);
   for (bool first = true; !w->stopping; first = false) {
     RequestParser parser;
@@ -322,7 +341,7 @@ asio::awaitable<void> serve(std::shared_ptr<Worker> w, Stream& client, std::stri
       break;
     }
     ++w->active_requests;
-    const bool keep = co_await handle(*w, client, buffer, chunk, parser, client_ip, tls);
+    const bool keep = co_await handle(*w, client, buffer, scratch, parser, client_ip, tls);
     --w->active_requests;
     if (!keep) break;
   }
