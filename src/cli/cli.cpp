@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <iostream>
+
+#include "prisn/model/yaml.hpp"
 
 namespace prisn::cli {
 
@@ -78,53 +78,10 @@ std::string Cli::ns_query(bool more) const {
 
 void Cli::print_structured(const Json& value) const {
   if (globals_.output == "yaml") {
-    std::cout << to_yaml(value);
+    std::cout << model::to_yaml(value, model::YamlStrings::kReadable);
   } else {
     std::cout << value.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
   }
-}
-
-namespace {
-
-void emit(YAML::Emitter& out, const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::object:
-      out << YAML::BeginMap;
-      for (const auto& [k, item] : v.items()) {
-        out << YAML::Key << k << YAML::Value;
-        emit(out, item);
-      }
-      out << YAML::EndMap;
-      break;
-    case Json::value_t::array:
-      out << YAML::BeginSeq;
-      for (const auto& item : v) emit(out, item);
-      out << YAML::EndSeq;
-      break;
-    case Json::value_t::string: {
-      const auto& s = v.get_ref<const std::string&>();
-      if (s.find('\n') != std::string::npos) out << YAML::Literal;
-      out << s;
-      break;
-    }
-    case Json::value_t::boolean:
-      out << v.get<bool>();
-      break;
-    case Json::value_t::null:
-      out << YAML::Null;
-      break;
-    default:
-      out << v.dump();
-      break;
-  }
-}
-
-}  // namespace
-
-std::string to_yaml(const Json& value) {
-  YAML::Emitter out;
-  emit(out, value);
-  return std::string(out.c_str()) + "\n";
 }
 
 }  // namespace prisn::cli

@@ -59,7 +59,4 @@ class Cli {
   std::optional<client::HttpClient> http_;
 };
 
-/// JSON as YAML (for -o yaml).
-std::string to_yaml(const Json& value);
-
 }  // namespace prisn::cli

@@ -3,13 +3,14 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <set>
 #include <utility>
+
+#include "prisn/model/yaml.hpp"
 
 namespace prisn::k8s {
 namespace {
@@ -263,46 +264,6 @@ Json network_policy(const model::NetworkPolicySpec& pol) {
                     {"ingress", rules}}}};
 }
 
-// Strings are double-quoted ("8080" stays a string), scripts are literal blocks when that
-// keeps them byte-exact.
-void emit(YAML::Emitter& out, const Json& v) {
-  switch (v.type()) {
-    case Json::value_t::object:
-      out << YAML::BeginMap;
-      for (const auto& [k, child] : v.items()) {
-        out << YAML::Key << k << YAML::Value;
-        emit(out, child);
-      }
-      out << YAML::EndMap;
-      break;
-    case Json::value_t::array:
-      out << YAML::BeginSeq;
-      for (const auto& child : v) emit(out, child);
-      out << YAML::EndSeq;
-      break;
-    case Json::value_t::string: {
-      const auto& s = v.get_ref<const std::string&>();
-      const bool literal = s.size() > 1 && s.back() == '\n' && !s.ends_with("\n\n") && s.find('\r') == std::string::npos &&
-                           s.find(" \n") == std::string::npos && s.find('\t') == std::string::npos &&
-                           s.front() != ' ' && s.front() != '\n';
-      out << (literal ? YAML::Literal : YAML::DoubleQuoted) << s;
-      break;
-    }
-    case Json::value_t::boolean:
-      out << v.get<bool>();
-      break;
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-      out << v.get<long long>();
-      break;
-    case Json::value_t::number_float:
-      out << v.get<double>();
-      break;
-    default:
-      out << YAML::Null;
-  }
-}
-
 }  // namespace
 
 std::string image_for(const std::string& runtime) {
@@ -338,11 +299,8 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
 std::string to_yaml(const std::vector<Json>& objects) {
   std::string out;
   for (const auto& o : objects) {
-    YAML::Emitter e;
-    emit(e, o);
     out += "---\n";
-    out += e.c_str();
-    out += "\n";
+    out += model::to_yaml(o, model::YamlStrings::kQuoted);
   }
   return out;
 }

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/yaml.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <string_view>
+
+namespace prisn::model {
+namespace {
+
+// A literal block reads back byte-exact only for text ending in exactly one newline, without
+// leading blanks, trailing spaces on a line, tabs or carriage returns.
+bool fits_literal_block(const std::string& s) {
+  return s.size() > 1 && s.back() == '\n' && !s.ends_with("\n\n") && s.find('\r') == std::string::npos &&
+         s.find(" \n") == std::string::npos && s.find('\t') == std::string::npos && s.front() != ' ' &&
+         s.front() != '\n';
+}
+
+// yaml-cpp writes "8080" or "yes" plain, and a reader resolves them as a number or a boolean.
+// Conservatively (by hand: yaml-cpp has no resolver to ask), a string made only of number
+// characters, or one of YAML 1.1's null and boolean words, is quoted.
+bool reads_as_another_type(const std::string& s) {
+  if (s.empty() || s.front() == '.') return true;  // "" is null; ".inf", ".nan"
+  constexpr std::string_view kNumberChars = "0123456789abcdefABCDEFxXoO+-._:";
+  if (std::all_of(s.begin(), s.end(), [&](char c) { return kNumberChars.find(c) != std::string_view::npos; })) {
+    return true;
+  }
+  std::string lower(s);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  constexpr std::array<std::string_view, 10> kWords{"~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"};
+  return std::find(kWords.begin(), kWords.end(), lower) != kWords.end();
+}
+
+void emit(YAML::Emitter& out, const Json& v, YamlStrings strings) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      out << YAML::BeginMap;
+      for (const auto& [k, child] : v.items()) {
+        out << YAML::Key << k << YAML::Value;
+        emit(out, child, strings);
+      }
+      out << YAML::EndMap;
+      break;
+    case Json::value_t::array:
+      out << YAML::BeginSeq;
+      for (const auto& child : v) emit(out, child, strings);
+      out << YAML::EndSeq;
+      break;
+    case Json::value_t::string: {
+      const auto& s = v.get_ref<const std::string&>();
+      if (fits_literal_block(s)) out << YAML::Literal;
+      else if (strings == YamlStrings::kQuoted || reads_as_another_type(s)) out << YAML::DoubleQuoted;
+      out << s;
+      break;
+    }
+    case Json::value_t::boolean:
+      out << v.get<bool>();
+      break;
+    case Json::value_t::number_integer:
+      out << v.get<long long>();
+      break;
+    case Json::value_t::number_unsigned:
+      out << v.get<unsigned long long>();
+      break;
+    case Json::value_t::number_float:
+      out << v.get<double>();
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+}  // namespace
+
+std::string to_yaml(const Json& value, YamlStrings strings) {
+  YAML::Emitter out;
+  emit(out, value, strings);
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace prisn::model

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/model/yaml.hpp"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+namespace prisn::model {
+namespace {
+
+const Json kValue = Json::parse(R"j({
+  "name": "alpha", "port": "8080", "flag": "yes", "off": "Off", "tilde": "~", "hex": "0x1F", "time": "1:20",
+  "inf": ".inf", "empty": "", "colon": "a: b", "script": "print('hi')\n", "crlf": "a\r\n",
+  "n": 8080, "big": 18446744073709551615, "neg": -3, "ratio": 0.5, "yes": true, "none": null,
+  "list": ["x", 1]
+})j");
+
+TEST(Yaml, ReadsBackAsTheSameValues) {
+  for (auto style : {YamlStrings::kReadable, YamlStrings::kQuoted}) {
+    const auto doc = YAML::Load(to_yaml(kValue, style));
+    for (const auto& [key, value] : kValue.items()) {
+      ASSERT_TRUE(doc[key]) << key;
+      if (value.is_string()) {
+        EXPECT_EQ(doc[key].as<std::string>(), value.get<std::string>()) << key;
+      }
+    }
+    EXPECT_EQ(doc["n"].as<int>(), 8080);
+    EXPECT_EQ(doc["big"].as<unsigned long long>(), 18446744073709551615ULL);
+    EXPECT_EQ(doc["neg"].as<int>(), -3);
+    EXPECT_DOUBLE_EQ(doc["ratio"].as<double>(), 0.5);
+    EXPECT_TRUE(doc["yes"].as<bool>());
+    EXPECT_TRUE(doc["none"].IsNull());
+    EXPECT_EQ(doc["list"][0].as<std::string>(), "x");
+  }
+}
+
+// A plain scalar has the tag "?" and is resolved by the reader: only safe strings may be plain.
+TEST(Yaml, ReadableQuotesOnlyStringsThatWouldReadAsAnotherType) {
+  const std::string text = to_yaml(kValue, YamlStrings::kReadable);
+  EXPECT_NE(text.find("name: alpha\n"), std::string::npos) << text;
+  const auto doc = YAML::Load(text);
+  EXPECT_EQ(doc["name"].Tag(), "?");
+  for (const char* key : {"port", "flag", "off", "tilde", "hex", "time", "inf", "empty"}) {
+    EXPECT_EQ(doc[key].Tag(), "!") << key << " must be quoted";
+  }
+  EXPECT_EQ(doc["script"].Tag(), "!") << "a literal block";
+  EXPECT_NE(text.find("script: |\n"), std::string::npos) << text;
+}
+
+TEST(Yaml, QuotedQuotesEveryString) {
+  const auto doc = YAML::Load(to_yaml(kValue, YamlStrings::kQuoted));
+  for (const auto& [key, value] : kValue.items()) {
+    if (value.is_string()) {
+      EXPECT_EQ(doc[key].Tag(), "!") << key;
+    }
+  }
+  EXPECT_EQ(doc["n"].Tag(), "?") << "numbers stay numbers";
+}
+
+}  // namespace
+}  // namespace prisn::model
