@@ -235,7 +235,7 @@ Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::D
       return bound.error();
     }
     opened.push_back(name);
-    published[name] = {{spec.ns, spec.name}, port_and_index.second};
+    published[name] = {{spec.ns, spec.name}, port_and_index.second, port_and_index.first};
   }
   return names;
 }

@@ -35,6 +35,7 @@ struct Controller::Impl {
   struct Published {
     Key deployment;
     std::size_t port_index = 0;
+    std::uint16_t port = 0;  ///< where it listens on the node
   };
   std::map<std::string, Published> published;
   bool publish_scheduled = false;

@@ -171,13 +171,13 @@ Json Controller::proxy_stats() const {
                      {"active", s.active.load()}});
   }
   for (const auto& [listener, s] : impl_->l4.stats()) {
-    // "ns/name/portname:port" → "tcp:port -> deployment/name", as the seed writes TCP routes.
-    const auto first = listener.find('/'), second = listener.find('/', first + 1), colon = listener.rfind(':');
+    // As the seed writes TCP routes: "tcp:PORT -> deployment/NAME".
     std::string route = listener, ns, name;
-    if (first != std::string::npos && second != std::string::npos && colon != std::string::npos) {
-      ns = listener.substr(0, first);
-      name = listener.substr(first + 1, second - first - 1);
-      route = fmt::format("tcp:{} -> deployment/{}", listener.substr(colon + 1), name);
+    if (auto it = impl_->published.find(listener); it != impl_->published.end()) {
+      const auto& p = it->second;
+      ns = p.deployment.first;
+      name = p.deployment.second;
+      route = fmt::format("tcp:{} -> deployment/{}", p.port, name);
     }
     items.push_back({{"route", route},
                      {"namespace", ns},
