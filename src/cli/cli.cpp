@@ -38,6 +38,10 @@ std::string api_error_message(const client::HttpResponse& r) {
 
 }  // namespace
 
+void Cli::fail_unless_ok(const client::HttpResponse& response) {
+  if (response.status < 200 || response.status >= 300) fail(api_error_message(response));
+}
+
 Json Cli::call(const std::string& method, const std::string& target, const std::optional<Json>& body) {
   auto r = http().request(method, target,
                           body ? std::optional<std::string>(body->dump(-1, ' ', false, Json::error_handler_t::replace))
@@ -45,9 +49,7 @@ Json Cli::call(const std::string& method, const std::string& target, const std::
   if (!r) {
     fail(r.error().message);
   }
-  if (r->status < 200 || r->status >= 300) {
-    fail(api_error_message(*r));
-  }
+  fail_unless_ok(*r);
   if (r->body.empty()) {
     return Json::object();
   }
@@ -58,6 +60,13 @@ Json Cli::call(const std::string& method, const std::string& target, const std::
   return parsed;
 }
 
+std::string Cli::call_text(const std::string& method, const std::string& target) {
+  auto r = http().request(method, target);
+  if (!r) fail(r.error().message);
+  fail_unless_ok(*r);
+  return std::move(r->body);
+}
+
 std::optional<Json> Cli::find(const std::string& target) {
   auto r = http().request("GET", target);
   if (!r) {
@@ -66,9 +75,7 @@ std::optional<Json> Cli::find(const std::string& target) {
   if (r->status == 404) {
     return std::nullopt;
   }
-  if (r->status < 200 || r->status >= 300) {
-    fail(api_error_message(*r));
-  }
+  fail_unless_ok(*r);
   return Json::parse(r->body, nullptr, false);
 }
 

@@ -41,6 +41,8 @@ class Cli {
 
   /// Calls the API; on a non-2xx answer prints the API's error message and throws Exit{1}.
   Json call(const std::string& method, const std::string& target, const std::optional<Json>& body = std::nullopt);
+  /// Like call(), for answers that are not JSON (YAML manifests): the body as it came.
+  std::string call_text(const std::string& method, const std::string& target);
   /// Like call(), but returns nullopt on 404 instead of failing.
   std::optional<Json> find(const std::string& target);
   /// "?namespace=NS" (or "&namespace=NS" when `more`).
@@ -53,6 +55,8 @@ class Cli {
 
   /// Prints "prisn: MESSAGE" on stderr and throws Exit{1}.
   [[noreturn]] static void fail(const std::string& message);
+  /// fail() with the API's error message unless `response` is a 2xx.
+  static void fail_unless_ok(const client::HttpResponse& response);
 
  private:
   Globals globals_;

@@ -26,12 +26,7 @@ int logs_command(Cli& cli, const std::string& target, bool follow, std::optional
     return true;
   });
   if (!r) Cli::fail(r.error().message);
-  if (r->status < 200 || r->status >= 300) {
-    Json body = Json::parse(r->body, nullptr, false);
-    std::string message = "HTTP " + std::to_string(r->status);
-    if (body.is_object() && body.contains("error")) message = body["error"].value("message", message);
-    Cli::fail(message);
-  }
+  Cli::fail_unless_ok(*r);
   return 0;
 }
 

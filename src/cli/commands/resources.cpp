@@ -131,13 +131,7 @@ int k8s_render_command(Cli& cli, const std::string& name, bool all) {
   if (name.empty() == !all) throw UsageError("k8s render NAME | --all");
   const std::string target = all ? "/api/v1/k8s/manifests?all=true" + cli.ns_query(true)
                                  : "/api/v1/k8s/manifests?deployment=" + client::url_encode(name) + cli.ns_query(true);
-  auto r = cli.http().request("GET", target);
-  if (!r) Cli::fail(r.error().message);
-  if (r->status != 200) {
-    const Json body = Json::parse(r->body, nullptr, false);
-    Cli::fail(body.is_object() && body.contains("error") ? body["error"].value("message", r->body) : r->body);
-  }
-  std::cout << r->body;
+  std::cout << cli.call_text("GET", target);
   return 0;
 }
 
