@@ -69,13 +69,18 @@ Json scalar(const YAML::Node& n) {
 }
 
 // Aliases are shared nodes: a few nested ones expand to billions ("billion laughs"), so the
-// conversion has a budget of nodes.
+// conversion has a budget of nodes. An alias inside its own anchor ("&a [*a]") makes a cycle,
+// and the conversion recurses: depth is bounded too, far below the stack's limit.
 constexpr std::size_t kMaxNodes = 200'000;
+constexpr std::size_t kMaxDepth = 64;
 
 struct TooLarge {};
+struct TooDeep {};
 
-Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, std::size_t& budget) {
+Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, std::size_t& budget,
+             std::size_t depth = 0) {
   if (budget-- == 0) throw TooLarge{};
+  if (depth > kMaxDepth) throw TooDeep{};
   lines[path] = n.Mark().line + 1;
   switch (n.Type()) {
     case YAML::NodeType::Scalar:
@@ -83,14 +88,16 @@ Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string,
     case YAML::NodeType::Sequence: {
       Json out = Json::array();
       std::size_t i = 0;
-      for (const auto& item : n) out.push_back(to_json(item, fmt::format("{}[{}]", path, i++), lines, budget));
+      for (const auto& item : n) {
+        out.push_back(to_json(item, fmt::format("{}[{}]", path, i++), lines, budget, depth + 1));
+      }
       return out;
     }
     case YAML::NodeType::Map: {
       Json out = Json::object();
       for (auto it = n.begin(); it != n.end(); ++it) {
         const std::string key = it->first.Scalar();
-        out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines, budget);
+        out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines, budget, depth + 1);
       }
       return out;
     }
@@ -274,6 +281,9 @@ Result<std::vector<Document>> parse(std::string_view text) {
       body = to_json(node, "", lines, budget);
     } catch (const TooLarge&) {
       return Error::invalid(fmt::format("the manifest expands to more than {} values (aliases?)", kMaxNodes));
+    } catch (const TooDeep&) {
+      return Error::invalid(fmt::format("the manifest nests more than {} levels deep (an alias inside its own anchor?)",
+                                        kMaxDepth));
     }
     add_documents(std::move(body), std::move(lines), out);
   }

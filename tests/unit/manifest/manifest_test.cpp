@@ -160,5 +160,14 @@ TEST(Manifest, HostileNestingAndAliasesAreRefused) {
   EXPECT_TRUE(parse("a: [[1, 2], {b: [3]}]\n"));
 }
 
+// Found by fuzz_manifest: an alias inside its own anchor is a cycle, and converting it
+// recursed until the stack overflowed.
+TEST(Manifest, SelfReferencingAliasIsRefused) {
+  auto r = parse("a0: &a0 [x, x]\na1: &a1 [*a0, *a1]\n");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("levels deep"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(parse("a: " + std::string(60, '[') + "1" + std::string(60, ']') + "\n")) << "real nesting still fits";
+}
+
 }  // namespace
 }  // namespace prisn::manifest
