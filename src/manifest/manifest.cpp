@@ -2,11 +2,14 @@
 #include "prisn/manifest/manifest.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
 #include <filesystem>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/document.hpp"
@@ -260,13 +263,55 @@ Result<void> check_nesting(std::string_view text) {
   return {};
 }
 
+// Debian 12's yaml-cpp 0.7.0 loops forever in LoadAll, allocating as it goes, on a flow
+// indicator where a document should start ("," alone, or after a top-level list): each next
+// document comes back empty without consuming the token (yaml-cpp issue #1040, fixed upstream
+// by PR #1319). A first pass with the event parser stops where a document starts at the same
+// place as the one before. Written by hand because the library cannot be told to stop.
+class StuckDocumentFinder : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> stuck_at;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (last_start_ && last_start_->pos == mark.pos) stuck_at = mark;
+    last_start_ = mark;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+ private:
+  std::optional<YAML::Mark> last_start_;
+};
+
+// Throws YAML::Exception for malformed YAML, as LoadAll would.
+Result<void> check_documents_advance(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  StuckDocumentFinder finder;
+  while (!finder.stuck_at && parser.HandleNextDocument(finder)) {
+  }
+  if (!finder.stuck_at) return {};
+  const auto& m = *finder.stuck_at;
+  const char c = m.pos >= 0 && static_cast<std::size_t>(m.pos) < text.size() ? text[static_cast<std::size_t>(m.pos)] : '?';
+  return Error::bad_request(fmt::format("malformed YAML at line {}, column {}: unexpected '{}'", m.line + 1,
+                                        m.column + 1, c));
+}
+
 }  // namespace
 
 Result<std::vector<Document>> parse(std::string_view text) {
   if (auto ok = check_nesting(text); !ok) return ok.error();
   std::vector<YAML::Node> nodes;
   try {
-    nodes = YAML::LoadAll(std::string(text));
+    const std::string copy(text);
+    if (auto ok = check_documents_advance(copy); !ok) return ok.error();
+    nodes = YAML::LoadAll(copy);
   } catch (const YAML::Exception& e) {
     return Error::bad_request(fmt::format("malformed YAML at line {}, column {}: {}", e.mark.line + 1,
                                           e.mark.column + 1, e.msg));

@@ -160,6 +160,18 @@ TEST(Manifest, HostileNestingAndAliasesAreRefused) {
   EXPECT_TRUE(parse("a: [[1, 2], {b: [3]}]\n"));
 }
 
+// Found by fuzz_manifest: yaml-cpp 0.7's LoadAll loops forever on these (issue #1040).
+TEST(Manifest, StrayCommaWhereADocumentStartsIsAnErrorNotAHang) {
+  for (const char* text : {",\n", "- a\n,b\n", "---\n,a\n", "  ,a\n", ",a: &x  :`1\nrt: 80}="}) {
+    auto r = parse(text);
+    ASSERT_FALSE(r) << text;
+    EXPECT_NE(r.error().message.find("malformed YAML at line"), std::string::npos) << r.error().message;
+  }
+  auto many = parse("a: 1\n---\nb: 2\n---\n");
+  ASSERT_TRUE(many);
+  EXPECT_EQ(many->size(), 2u);
+}
+
 // Found by fuzz_manifest: an alias inside its own anchor is a cycle, and converting it
 // recursed until the stack overflowed.
 TEST(Manifest, SelfReferencingAliasIsRefused) {
