@@ -188,6 +188,16 @@ def test_the_seeds_ingress_routes_by_host_and_longest_path(prisnd, tmp_path):
     assert "api-ingress" in listed.stdout and "api.example.com" in listed.stdout
 
 
+def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
+    # A stray "," where a document starts made yaml-cpp 0.7 loop forever; a self-referencing
+    # alias made the conversion recurse until the stack overflowed.
+    for body, status in ((",\n", 400), ("- a\n,b\n", 400), ("a0: &a0 [x]\na1: &a1 [*a0, *a1]\n", 422)):
+        r = prisnd.post("/api/v1/apply", data=body, headers={"Content-Type": "application/yaml"}, timeout=10)
+        assert r.status_code == status and r.json()["error"]["message"], (body, r.status_code, r.text)
+    assert prisnd.get("/health").status_code == 200
+    assert prisnd.get("/api/v1/ingresses").json()["items"] == []
+
+
 def test_wildcard_hosts_match_one_label_and_exact_hosts_win(prisnd):
     deploy(prisnd, "wild")
     deploy(prisnd, "exact")
