@@ -58,7 +58,9 @@ std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::st
     index = static_cast<std::size_t>(it - ports.begin());
   }
   for (const auto& ep : services.endpoints(ns, name)) {
-    if (ep.healthy && index < ep.ports.size()) t->backends.push_back({ep.instance, ep.ip, ep.ports[index], ep.connections});
+    if (!ep.healthy || index >= ep.ports.size()) continue;
+    const std::uint16_t p = ep.ports[index];
+    t->backends.push_back({ep.instance, ep.ip, p, ep.connections, fmt::format("{}:{}", ep.ip, p)});
   }
   return t;
 }

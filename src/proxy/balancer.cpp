@@ -51,14 +51,15 @@ std::optional<std::size_t> Balancer::by_algorithm(std::span<const Candidate> c, 
   const std::size_t n = c.size();
   switch (options_.algorithm) {
     case Algorithm::kRoundRobin:
-      return first_from(static_cast<std::size_t>(next_++ % n), n, excluded);
+      return first_from(n == 1 ? 0 : static_cast<std::size_t>(next_.fetch_add(1, std::memory_order_relaxed) % n), n,
+                        excluded);
     case Algorithm::kRandom:
       return first_from(static_cast<std::size_t>(random % n), n, excluded);
     case Algorithm::kIpHash:
       return first_from(std::hash<std::string_view>{}(r.client_ip) % n, n, excluded);
     case Algorithm::kLeastConnections: {
       // Ties go round-robin, so equally idle instances share the load.
-      const std::size_t start = static_cast<std::size_t>(next_++ % n);
+      const std::size_t start = static_cast<std::size_t>(next_.fetch_add(1, std::memory_order_relaxed) % n);
       std::optional<std::size_t> best;
       for (std::size_t k = 0; k < n; ++k) {
         const std::size_t i = (start + k) % n;
@@ -92,7 +93,6 @@ std::optional<Balancer::Choice> Balancer::choose(std::span<const Candidate> c, c
                                                  const std::vector<bool>& excluded, Clock::time_point now,
                                                  std::uint64_t random) {
   if (c.empty()) return std::nullopt;
-  std::lock_guard lock(mutex_);
   switch (options_.affinity) {
     case Affinity::kNone:
       break;
@@ -119,6 +119,7 @@ std::optional<Balancer::Choice> Balancer::choose(std::span<const Candidate> c, c
     case Affinity::kHeader: {
       const std::string key(options_.affinity == Affinity::kIpHash ? r.client_ip : r.header);
       if (key.empty()) break;  // no header: no session to keep
+      std::lock_guard lock(mutex_);
       auto i = sticky(c, key, excluded, now);
       if (!i) i = by_algorithm(c, r, excluded, random);
       if (!i) return std::nullopt;

@@ -23,7 +23,8 @@ struct HttpRouter::Impl {
   explicit Impl(HttpRouterOptions o) : options(std::move(o)) {
     const std::size_t n = std::max<std::size_t>(options.workers, 1);
     for (std::size_t i = 0; i < n; ++i) {
-      contexts.push_back(std::make_unique<asio::io_context>(1));
+      // One thread per io_context and no socket shared across them: no per-descriptor locks.
+      contexts.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
       workers.push_back(std::make_shared<Worker>(*contexts.back(), options));
     }
   }
@@ -33,6 +34,7 @@ struct HttpRouter::Impl {
     for (auto& w : workers) {
       w->acceptors.clear();
       w->pool.clear();
+      w->sweep.reset();
     }
     contexts.clear();
   }
@@ -53,7 +55,7 @@ std::unique_ptr<Upstream> UpstreamPool::take(const std::string& key) {
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < std::chrono::seconds(30) && conn->stream.socket().is_open()) {
+    if (now - conn->idle_since < std::chrono::seconds(30) && conn->socket.is_open()) {
       conn->reused = true;
       return conn;
     }
@@ -65,6 +67,24 @@ void UpstreamPool::give(std::unique_ptr<Upstream> conn) {
   auto& list = idle_[conn->key];
   if (list.size() >= per_key_) list.erase(list.begin());  // the oldest goes
   list.push_back(std::move(conn));
+}
+
+void Worker::start_sweep() {
+  sweeping = true;
+  sweep->expires_after(Deadline::kSweep);
+  sweep->async_wait([this](boost::system::error_code ec) {
+    if (ec) return;  // the router is going away
+    const auto now = Clock::now();
+    for (Deadline* d : deadlines) {
+      if (d->at > now) continue;
+      d->at = Clock::time_point::max();
+      d->expired = true;
+      boost::system::error_code ignored;
+      d->client->cancel(ignored);
+      if (d->upstream) d->upstream->cancel(ignored);
+    }
+    start_sweep();
+  });
 }
 
 }  // namespace detail
@@ -80,9 +100,9 @@ void log_escaped(const std::shared_ptr<spdlog::logger>& log, std::exception_ptr 
   }
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<Worker> w, tcp::acceptor* acceptor, std::shared_ptr<TlsStore> tls,
-                                  std::shared_ptr<spdlog::logger> log) {
-  constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+detail::Task<> accept_loop(std::shared_ptr<Worker> w, detail::Acceptor* acceptor, std::shared_ptr<TlsStore> tls,
+                           std::shared_ptr<spdlog::logger> log) {
+  using detail::kNoThrow;
   while (acceptor->is_open() && !w->stopping) {
     auto [ec, socket] = co_await acceptor->async_accept(kNoThrow);
     if (ec) {
@@ -98,9 +118,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Worker> w, tcp::acceptor* acce
   }
 }
 
-Result<std::unique_ptr<tcp::acceptor>> bind_reuseport(asio::io_context& io, const tcp::endpoint& ep) {
+Result<std::unique_ptr<detail::Acceptor>> bind_reuseport(asio::io_context& io, const tcp::endpoint& ep) {
   using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-  auto a = std::make_unique<tcp::acceptor>(io);
+  auto a = std::make_unique<detail::Acceptor>(io.get_executor());
   boost::system::error_code ec;
   if (a->open(ep.protocol(), ec); !ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a->set_option(reuse_port(true), ec);  // one listener per worker: the kernel spreads connections
@@ -120,7 +140,7 @@ Result<std::string> HttpRouter::listen(const std::string& host, std::uint16_t po
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return Error::invalid(fmt::format("'{}' is not an IP address", host));
-  std::vector<std::unique_ptr<tcp::acceptor>> bound;
+  std::vector<std::unique_ptr<detail::Acceptor>> bound;
   std::uint16_t actual = port;
   for (auto& w : impl_->workers) {
     auto a = bind_reuseport(w->io, tcp::endpoint(address, actual));
@@ -144,6 +164,9 @@ void HttpRouter::start() {
   if (impl_->started) return;
   impl_->started = true;
   for (auto& w : impl_->workers) {
+    asio::post(w->io, [w]() {
+      if (!w->sweeping) w->start_sweep();
+    });
     w->thread = std::thread([w]() {
       auto guard = asio::make_work_guard(w->io);
       w->io.run();
@@ -165,7 +188,9 @@ void HttpRouter::stop(std::chrono::milliseconds grace) {
       w->stopping = true;
       boost::system::error_code ec;
       for (auto& a : w->acceptors) a->close(ec);
-      for (auto* idle : w->idle_clients) idle->socket().cancel(ec);  // between requests: leave now
+      for (auto* d : w->deadlines) {
+        if (d->idle) d->client->cancel(ec);  // between requests: leave now
+      }
       w->pool.clear();
     });
   }

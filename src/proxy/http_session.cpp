@@ -1,22 +1,30 @@
 // SPDX-License-Identifier: MIT
-#include "proxy/http_session.hpp"
-
+// One client connection of the L7 router, over plain TCP or TLS: requests read, routed,
+// relayed to an instance and answered.
 #include <fmt/format.h>
 
 #include <array>
 #include <boost/asio/write.hpp>
+#include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <optional>
 
 #include "prisn/proxy/tls_store.hpp"
 #include "proxy/http_rewrite.hpp"
 #include "proxy/http_wire.hpp"
+#include "proxy/http_worker.hpp"
 #include "proxy/pump.hpp"
 
 namespace prisn::proxy::detail {
+
+namespace http = beast::http;
+
+boost::system::error_code Deadline::why(boost::system::error_code ec) const {
+  return expired && ec == asio::error::operation_aborted ? beast::error::timeout : ec;
+}
+
 namespace {
 
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-using Clock = std::chrono::steady_clock;
 constexpr std::size_t kChunk = 16 * 1024;
 constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
 
@@ -25,17 +33,36 @@ bool idempotent(http::verb v) {
          v == http::verb::put || v == http::verb::delete_;
 }
 
-// A connection's reusable buffers: body pieces (both ways) and the framing written around them.
-struct Scratch {
+// One client connection's state across its requests: its deadline, and buffers allocated
+// once and reused by every request — body pieces (both ways), the framing written around
+// them, the balancer's scratch lists.
+struct Session {
+  Session(Worker& worker, Socket& socket, std::string ip, bool is_tls)
+      : w(worker), client_ip(std::move(ip)), tls(is_tls) {
+    deadline.client = &socket;
+    w.deadlines.insert(&deadline);
+  }
+  ~Session() { w.deadlines.erase(&deadline); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Worker& w;
+  Deadline deadline;
+  std::string client_ip;
+  bool tls;
+  beast::flat_buffer buffer;  // the client's bytes read past the current request's header
   std::vector<char> body = std::vector<char>(kChunk);
   std::string wire;
+  std::vector<Balancer::Candidate> candidates;
+  std::vector<bool> excluded;
 };
 
-// Writes all of `buffers` within `timeout`; co_await gives (error_code, bytes).
+// Writes all of `buffers` within `timeout`; gives the error, if any.
 template <class Stream, class Buffers>
-auto send(Stream& out, const Buffers& buffers, std::chrono::seconds timeout) {
-  beast::get_lowest_layer(out).expires_after(timeout);
-  return asio::async_write(out, buffers, kNoThrow);
+Task<beast::error_code> send(Stream& out, const Buffers& buffers, Deadline& deadline, std::chrono::seconds timeout) {
+  deadline.after(timeout);
+  auto [ec, n] = co_await asio::async_write(out, buffers, kNoThrow);
+  co_return deadline.why(ec);
 }
 
 // Relays one message — header, then its body in kChunk pieces as they come — from `in` to
@@ -44,9 +71,9 @@ auto send(Stream& out, const Buffers& buffers, std::chrono::seconds timeout) {
 // whole message has been read, before its last bytes are written: whoever receives them may
 // act at once (send the next request) and must see its effects.
 template <bool isRequest, class In, class Out, class ReadAll>
-asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
-                                         http::parser<isRequest, http::buffer_body>& p, Out& out, Scratch& s,
-                                         std::chrono::seconds timeout, bool header_only, ReadAll read_all) {
+Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
+                              Out& out, Session& s, std::chrono::seconds timeout, bool header_only,
+                              ReadAll read_all) {
   auto& message = p.get();
   const bool chunked = !header_only && message.chunked();
   std::string& wire = s.wire;
@@ -55,23 +82,22 @@ asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
   if (header_only || p.is_done()) {
     read_all();
     if (chunked) wire += chunk_tail(false, true);
-    auto [ec, n] = co_await send(out, asio::buffer(wire), timeout);
-    co_return ec;
+    co_return co_await send(out, asio::buffer(wire), s.deadline, timeout);
   }
   // When body bytes came in with the header, header and body go out in one write (a small
   // message costs one send); otherwise the header goes at once, ahead of a slow body.
   if (in_buffer.size() == 0) {
-    if (auto [ec, n] = co_await send(out, asio::buffer(wire), timeout); ec) co_return ec;
+    if (auto ec = co_await send(out, asio::buffer(wire), s.deadline, timeout)) co_return ec;
     wire.clear();
   }
   while (!p.is_done()) {
     auto& body = message.body();
     body.data = s.body.data();
     body.size = s.body.size();
-    beast::get_lowest_layer(in).expires_after(timeout);
+    s.deadline.after(timeout);
     auto [rec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
     if (rec == http::error::need_buffer) rec = {};
-    if (rec) co_return rec;
+    if (rec) co_return s.deadline.why(rec);
     const std::size_t n = s.body.size() - body.size;
     const bool last = p.is_done();
     if (last) read_all();
@@ -80,7 +106,7 @@ asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
     const std::array<asio::const_buffer, 3> parts{asio::buffer(wire), asio::buffer(s.body.data(), n),
                                                   asio::buffer(tail.data(), tail.size())};
     if (asio::buffer_size(parts) > 0) {
-      if (auto [ec, sent] = co_await send(out, parts, timeout); ec) co_return ec;
+      if (auto ec = co_await send(out, parts, s.deadline, timeout)) co_return ec;
     }
     wire.clear();
   }
@@ -89,50 +115,49 @@ asio::awaitable<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer,
 
 // A short plain-text answer of the router's own; true when the connection may go on.
 template <class Stream>
-asio::awaitable<bool> reply(Stream& client, unsigned version, http::status status, std::string body, bool keep_alive,
-                            std::string content_type = "text/plain; charset=utf-8") {
+Task<bool> reply(Stream& client, Deadline& deadline, unsigned version, http::status status, std::string body,
+                 bool keep_alive, std::string content_type = "text/plain; charset=utf-8") {
   http::response<http::string_body> res{status, version};
   res.set(http::field::server, "prisn");
   res.set(http::field::content_type, content_type);
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
-  beast::get_lowest_layer(client).expires_after(std::chrono::seconds(10));
+  deadline.after(std::chrono::seconds(10));
   auto [ec, n] = co_await http::async_write(client, res, kNoThrow);
   co_return !ec && keep_alive;
 }
 
-asio::awaitable<std::unique_ptr<Upstream>> connect(Worker& w, const L7Backend& b, bool fresh) {
-  const std::string key = fmt::format("{}:{}", b.host, b.port);
-  if (!fresh) {
-    if (auto pooled = w.pool.take(key)) co_return pooled;
-  }
+// A kept-alive connection to `b` from the pool, or a new one.
+Task<std::unique_ptr<Upstream>> connect(Session& s, const L7Backend& b) {
+  if (auto pooled = s.w.pool.take(b.address)) co_return pooled;
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(b.host, ec);
   if (ec) co_return nullptr;
-  auto conn = std::make_unique<Upstream>(w.io.get_executor());
-  conn->key = key;
-  conn->stream.expires_after(w.options.connect_timeout);
-  auto [cec] = co_await conn->stream.async_connect(tcp::endpoint(address, b.port), kNoThrow);
+  auto conn = std::make_unique<Upstream>(s.w.io.get_executor());
+  conn->key = b.address;
+  s.deadline.upstream = &conn->socket;
+  s.deadline.after(s.w.options.connect_timeout);
+  auto [cec] = co_await conn->socket.async_connect(tcp::endpoint(address, b.port), kNoThrow);
+  s.deadline.upstream = nullptr;
   if (cec) co_return nullptr;
-  conn->stream.socket().set_option(tcp::no_delay(true), ec);
+  conn->socket.set_option(tcp::no_delay(true), ec);
   co_return conn;
 }
 
 // After a 101: whatever each side sent early, then raw bytes both ways until both end.
 template <class Stream>
-asio::awaitable<void> tunnel(Stream& client, beast::flat_buffer& client_buffer, Upstream& up) {
-  beast::get_lowest_layer(client).expires_never();
-  up.stream.expires_never();
-  if (client_buffer.size() > 0) {
-    co_await asio::async_write(up.stream, client_buffer.data(), kNoThrow);
-    client_buffer.consume(client_buffer.size());
+Task<> tunnel(Stream& client, Session& s, Upstream& up) {
+  s.deadline.never();
+  if (s.buffer.size() > 0) {
+    co_await asio::async_write(up.socket, s.buffer.data(), kNoThrow);
+    s.buffer.consume(s.buffer.size());
   }
   if (up.buffer.size() > 0) {
     co_await asio::async_write(client, up.buffer.data(), kNoThrow);
     up.buffer.consume(up.buffer.size());
   }
-  co_await splice(client, up.stream);
+  co_await splice(client, up.socket);
 }
 
 // Counts a request in flight on a target and an instance, and records how it ended.
@@ -164,17 +189,17 @@ struct Picked {
 
 // Chooses an instance and connects, skipping instances in `excluded` and those that refuse
 // (nothing was sent to them, so trying another is always safe).
-asio::awaitable<Picked> pick(Worker& w, const L7Target& target, const Balancer::Request& info,
-                             std::vector<bool>& excluded) {
-  std::vector<Balancer::Candidate> candidates;
+Task<Picked> pick(Session& s, const L7Target& target, const Balancer::Request& info) {
+  auto& candidates = s.candidates;
+  candidates.clear();
   for (const auto& b : target.backends) candidates.push_back({b.instance, b.active ? b.active->load() : 0});
   for (;;) {
-    auto choice = target.balancer->choose(candidates, info, excluded, Balancer::Clock::now(), w.rng());
+    auto choice = target.balancer->choose(candidates, info, s.excluded, Balancer::Clock::now(), s.w.rng());
     if (!choice) co_return Picked{};
-    if (auto conn = co_await connect(w, target.backends[choice->index], false)) {
+    if (auto conn = co_await connect(s, target.backends[choice->index])) {
       co_return Picked{std::move(conn), choice->index, choice->set_cookie};
     }
-    excluded[choice->index] = true;
+    s.excluded[choice->index] = true;
   }
 }
 
@@ -184,19 +209,18 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 // Sends the request (header and body) and reads the answer's header, skipping 1xx answers
 // other than 101. A kept-alive connection the instance closed meanwhile fails here.
 template <class Stream>
-asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::flat_buffer& buffer,
-                                            Scratch& scratch, RequestParser& parser, Upstream& up,
-                                            std::optional<ResponseParser>& rp, bool head) {
-  if (auto ec = co_await relay(client, buffer, parser, up.stream, scratch, w.options.idle_timeout, false, [] {})) {
+Task<beast::error_code> exchange(Stream& client, Session& s, RequestParser& parser, Upstream& up,
+                                 std::optional<ResponseParser>& rp, bool head) {
+  if (auto ec = co_await relay(client, s.buffer, parser, up.socket, s, s.w.options.idle_timeout, false, [] {})) {
     co_return ec;
   }
   for (;;) {
     rp.emplace();
     rp->body_limit(boost::none);
     if (head) rp->skip(true);
-    up.stream.expires_after(w.options.upstream_timeout);
-    auto [ec, n] = co_await http::async_read_header(up.stream, up.buffer, *rp, kNoThrow);
-    if (ec) co_return ec;
+    s.deadline.after(s.w.options.upstream_timeout);
+    auto [ec, n] = co_await http::async_read_header(up.socket, up.buffer, *rp, kNoThrow);
+    if (ec) co_return s.deadline.why(ec);
     const unsigned code = rp->get().result_int();
     if (code < 100 || code >= 200 || code == 101) co_return beast::error_code{};
   }
@@ -204,26 +228,30 @@ asio::awaitable<beast::error_code> exchange(Worker& w, Stream& client, beast::fl
 
 // One request: route, choose, forward, answer. Returns whether the connection goes on.
 template <class Stream>
-asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buffer, Scratch& scratch,
-                             RequestParser& parser, const std::string& client_ip, bool tls) {
+Task<bool> handle(Stream& client, Session& s, RequestParser& parser) {
+  Worker& w = s.w;
   auto& req = parser.get();
   const unsigned version = req.version();
   const bool body_pending = !parser.is_done();
   const bool wants_keep = req.keep_alive();
   const bool keep_if_error = wants_keep && !body_pending;  // an unread body cannot be skipped safely
   const auto snapshot = w.snapshot;  // one consistent view for the whole request
-  const std::string host(req[http::field::host]);
-  const std::string path(request_path(req.target()));
+  // Views into the request: valid until prepare_upstream_request rewrites it.
+  const std::string_view host = req[http::field::host];
+  const std::string_view path = request_path(req.target());
 
   if (path.starts_with(kAcmePrefix)) {
-    if (auto it = snapshot->acme_challenges.find(path.substr(kAcmePrefix.size())); it != snapshot->acme_challenges.end()) {
-      co_return co_await reply(client, version, http::status::ok, it->second, keep_if_error, "application/octet-stream");
+    if (auto it = snapshot->acme_challenges.find(std::string(path.substr(kAcmePrefix.size())));
+        it != snapshot->acme_challenges.end()) {
+      co_return co_await reply(client, s.deadline, version, http::status::ok, it->second, keep_if_error,
+                               "application/octet-stream");
     }
   }
   const auto* route = snapshot->routes.match(host, req.target());
   if (route == nullptr) {
-    co_return co_await reply(client, version, http::status::not_found,
-                             fmt::format("no route for {}{}\n", normalise_host(host), path), keep_if_error);
+    co_return co_await reply(client, s.deadline, version, http::status::not_found,
+                             fmt::format("no route for {}{}\n", normalise_host(std::string(host)), path),
+                             keep_if_error);
   }
   const L7Target& target = **route;
   InFlight flight(*target.stats);
@@ -231,56 +259,60 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
     flight.status = 503;
     const auto why = target.problem.empty() ? fmt::format("no healthy instance of deployment {}/{}", target.ns, target.deployment)
                                             : target.problem;
-    co_return co_await reply(client, version, http::status::service_unavailable, why + "\n", keep_if_error);
+    co_return co_await reply(client, s.deadline, version, http::status::service_unavailable, why + "\n", keep_if_error);
   }
   const auto& lb = target.balancer->options();
-  const Balancer::Request info{client_ip, cookie_value(req[http::field::cookie], Balancer::kCookie),
+  const Balancer::Request info{s.client_ip, cookie_value(req[http::field::cookie], Balancer::kCookie),
                                lb.affinity == Affinity::kHeader ? std::string_view(req[lb.header]) : std::string_view()};
-  const ForwardInfo forward{client_ip, tls, is_upgrade(req)};
+  const ForwardInfo forward{s.client_ip, s.tls, is_upgrade(req)};
   const http::verb method = req.method();
   const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
   prepare_upstream_request(req, forward);
   // An idempotent request without a body that got no answer may go to another instance
   // (or, when a kept-alive connection had gone stale, to the same one on a new connection).
   const bool retryable = idempotent(method) && !body_pending && !forward.upgrade;
-  std::vector<bool> excluded(target.backends.size(), false);
+  s.excluded.assign(target.backends.size(), false);
   std::optional<ResponseParser> rp;
   Picked picked;
   beast::error_code ec;
   for (int attempt = 0;; ++attempt) {
-    picked = co_await pick(w, target, info, excluded);
+    picked = co_await pick(s, target, info);
     if (!picked.conn) {
       flight.status = 502;
       const auto why = ec ? fmt::format("upstream error from {}: {}", target.label, ec.message())
                           : fmt::format("no instance of {} accepted a connection", target.label);
-      co_return co_await reply(client, version, http::status::bad_gateway, why + "\n", keep_if_error && !ec);
+      co_return co_await reply(client, s.deadline, version, http::status::bad_gateway, why + "\n",
+                               keep_if_error && !ec);
     }
     flight.on(target.backends[picked.index].active);
     if (expect_continue && attempt == 0) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await asio::async_write(client, asio::buffer(kContinue.data(), kContinue.size()), kNoThrow);
+      co_await send(client, asio::buffer(kContinue.data(), kContinue.size()), s.deadline, w.options.idle_timeout);
     }
-    ec = co_await exchange(w, client, buffer, scratch, parser, *picked.conn, rp, method == http::verb::head);
+    s.deadline.upstream = &picked.conn->socket;
+    ec = co_await exchange(client, s, parser, *picked.conn, rp, method == http::verb::head);
     if (!ec) break;
+    s.deadline.upstream = nullptr;
     if (!retryable || attempt >= 2) {
       flight.status = 502;
-      co_return co_await reply(client, version, http::status::bad_gateway,
+      co_return co_await reply(client, s.deadline, version, http::status::bad_gateway,
                                fmt::format("upstream error from {} ({}): {}\n", target.label,
                                            target.backends[picked.index].instance, ec.message()),
                                false);
     }
-    if (!picked.conn->reused) excluded[picked.index] = true;  // a fresh connection failed: that instance is in trouble
+    if (!picked.conn->reused) s.excluded[picked.index] = true;  // a fresh connection failed: that instance is in trouble
   }
   const L7Backend& backend = target.backends[picked.index];
   auto& res = rp->get();
   flight.status = static_cast<int>(res.result_int());
   if (forward.upgrade && res.result() == http::status::switching_protocols) {
     prepare_client_response(res, version, true, true);
-    scratch.wire.clear();
-    append_header(scratch.wire, res);
-    if (auto [wec, n] = co_await send(client, asio::buffer(scratch.wire), w.options.idle_timeout); !wec) {
-      co_await tunnel(client, buffer, *picked.conn);
+    s.wire.clear();
+    append_header(s.wire, res);
+    if (!co_await send(client, asio::buffer(s.wire), s.deadline, w.options.idle_timeout)) {
+      co_await tunnel(client, s, *picked.conn);
     }
+    s.deadline.upstream = nullptr;
     co_return false;
   }
   const bool upstream_keep = res.keep_alive();
@@ -306,8 +338,9 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
   prepare_client_response(res, version, keep, false);
   // The instance is done once its answer is read: least-connections must not count it busy
   // while the last bytes reach a client that may already be sending its next request.
-  const auto rec = co_await relay(picked.conn->stream, picked.conn->buffer, *rp, client, scratch,
-                                  w.options.idle_timeout, header_only, [&flight] { flight.on(nullptr); });
+  const auto rec = co_await relay(picked.conn->socket, picked.conn->buffer, *rp, client, s, w.options.idle_timeout,
+                                  header_only, [&flight] { flight.on(nullptr); });
+  s.deadline.upstream = nullptr;
   if (rec) co_return false;
   if (upstream_keep && rp->is_done()) {
     picked.conn->idle_since = Clock::now();
@@ -316,59 +349,63 @@ asio::awaitable<bool> handle(Worker& w, Stream& client, beast::flat_buffer& buff
   co_return keep;
 }
 
-}  // namespace
-
+// Reads requests from `client` and answers each through the route it matches, until the
+// client closes, a timeout passes or an answer cannot be kept alive.
 template <class Stream>
-asio::awaitable<void> serve(std::shared_ptr<Worker> w, Stream& client, std::string client_ip, bool tls) {
-  beast::flat_buffer buffer;
-  Scratch scratch;  // allocated once per connection
-  auto& lowest = beast::get_lowest_layer(client);
-  for (bool first = true; !w->stopping; first = false) {
+Task<> serve(Stream& client, Session& s) {
+  Worker& w = s.w;
+  for (bool first = true; !w.stopping; first = false) {
     RequestParser parser;
-    parser.header_limit(static_cast<std::uint32_t>(w->options.header_limit));
+    parser.header_limit(static_cast<std::uint32_t>(w.options.header_limit));
     parser.body_limit(boost::none);  // bodies are streamed, never held
-    lowest.expires_after(first ? w->options.header_timeout : w->options.idle_timeout);
-    w->idle_clients.insert(&lowest);
-    auto [ec, n] = co_await http::async_read_header(client, buffer, parser, kNoThrow);
-    w->idle_clients.erase(&lowest);
+    s.deadline.after(first ? w.options.header_timeout : w.options.idle_timeout);
+    s.deadline.idle = true;
+    auto [ec, n] = co_await http::async_read_header(client, s.buffer, parser, kNoThrow);
+    s.deadline.idle = false;
     if (ec) {
       if (ec == http::error::header_limit) {
-        co_await reply(client, 11, http::status::request_header_fields_too_large, "request header too large\n", false);
+        co_await reply(client, s.deadline, 11, http::status::request_header_fields_too_large,
+                       "request header too large\n", false);
       } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
                  ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        co_await reply(client, 11, http::status::bad_request, "malformed request: " + ec.message() + "\n", false);
+        co_await reply(client, s.deadline, 11, http::status::bad_request, "malformed request: " + ec.message() + "\n",
+                       false);
       }
       break;
     }
-    ++w->active_requests;
-    const bool keep = co_await handle(*w, client, buffer, scratch, parser, client_ip, tls);
-    --w->active_requests;
+    ++w.active_requests;
+    const bool keep = co_await handle(client, s, parser);
+    --w.active_requests;
     if (!keep) break;
   }
   boost::system::error_code ignored;
-  lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  beast::get_lowest_layer(client).shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-asio::awaitable<void> serve_plain(std::shared_ptr<Worker> worker, tcp::socket socket) {
-  boost::system::error_code ec;
+std::string peer_ip(Socket& socket) {
+  boost::system::error_code ec, ignored;
   const auto peer = socket.remote_endpoint(ec);
-  const std::string ip = ec ? std::string() : peer.address().to_string();
-  socket.set_option(tcp::no_delay(true), ec);
-  beast::tcp_stream stream(std::move(socket));
-  co_await serve(std::move(worker), stream, ip, false);
+  socket.set_option(tcp::no_delay(true), ignored);
+  return ec ? std::string() : peer.address().to_string();
 }
 
-asio::awaitable<void> serve_tls(std::shared_ptr<Worker> worker, tcp::socket socket, std::shared_ptr<TlsStore> tls) {
-  boost::system::error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  const std::string ip = ec ? std::string() : peer.address().to_string();
-  socket.set_option(tcp::no_delay(true), ec);
-  beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), tls->context());
-  beast::get_lowest_layer(stream).expires_after(worker->options.header_timeout);
+}  // namespace
+
+Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket) {
+  Session s(*worker, socket, peer_ip(socket), false);
+  co_await serve(socket, s);
+}
+
+Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, std::shared_ptr<TlsStore> tls) {
+  std::string ip = peer_ip(socket);
+  beast::ssl_stream<Socket> stream(std::move(socket), tls->context());
+  Session s(*worker, beast::get_lowest_layer(stream), std::move(ip), true);
+  s.deadline.after(worker->options.header_timeout);
+  s.deadline.idle = true;
   auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
   if (hec) co_return;  // not TLS, no certificate for the name, or the client gave up
-  co_await serve(worker, stream, ip, true);
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(2));
+  co_await serve(stream, s);
+  s.deadline.after(std::chrono::seconds(2));
   co_await stream.async_shutdown(kNoThrow);  // close_notify; the client may not answer
 }
 

@@ -1,20 +1,22 @@
 // SPDX-License-Identifier: MIT
-// One worker of the L7 router: its io_context, listeners, snapshot and upstream pool
-// (private to prisn_proxy).
+// One worker of the L7 router: its io_context, listeners, snapshot, upstream pool and the
+// deadlines of its connections (private to prisn_proxy).
 #pragma once
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
-#include <list>
 #include <memory>
 #include <random>
-#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "prisn/proxy/http_router.hpp"
@@ -25,13 +27,49 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 
+// The data path names its io_context's executor type rather than any_io_executor: every
+// operation would otherwise copy and destroy a type-erased executor, a measurable share of
+// a relayed request's CPU.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using Acceptor = asio::basic_socket_acceptor<tcp, Executor>;
+template <class T = void>
+using Task = asio::awaitable<T, Executor>;
+inline constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
+using Clock = std::chrono::steady_clock;
+
+/// When a connection's current wait must end. Setting one is two stores; the worker's sweep
+/// (every kSweep) cancels the sockets of the connections past theirs, so the waiting
+/// operation ends with operation_aborted and `expired` says it was the deadline. A timer per
+/// operation, as beast::tcp_stream arms, costs a timer-queue insert and removal and an
+/// allocation on every read and write.
+struct Deadline {
+  static constexpr auto kSweep = std::chrono::milliseconds(250);
+  Clock::time_point at = Clock::time_point::max();
+  Socket* client = nullptr;    ///< the connection's own socket (the lowest layer under TLS)
+  Socket* upstream = nullptr;  ///< the instance connection it is using, if any
+  bool idle = false;           ///< waiting for the next request: closed at once on stop
+  bool expired = false;
+
+  void after(std::chrono::seconds timeout) {
+    at = Clock::now() + timeout;
+    expired = false;
+  }
+  void never() {
+    at = Clock::time_point::max();
+    expired = false;
+  }
+  /// `ec`, or beast::error::timeout when the deadline is what ended the operation.
+  boost::system::error_code why(boost::system::error_code ec) const;
+};
+
 /// A connection to an instance, with the bytes read past the last response.
 struct Upstream {
-  explicit Upstream(asio::any_io_executor ex) : stream(ex) {}
-  beast::tcp_stream stream;
+  explicit Upstream(Executor ex) : socket(ex) {}
+  Socket socket;
   beast::flat_buffer buffer;
-  std::string key;  ///< "host:port"
-  std::chrono::steady_clock::time_point idle_since;
+  std::string key;  ///< L7Backend::address
+  Clock::time_point idle_since;
   bool reused = false;  ///< taken from the pool (it may have been closed by the instance meanwhile)
 };
 
@@ -40,6 +78,7 @@ struct Upstream {
 class UpstreamPool {
  public:
   explicit UpstreamPool(std::size_t per_key) : per_key_(per_key) {}
+  /// An idle connection to `key`, or nullptr.
   std::unique_ptr<Upstream> take(const std::string& key);
   void give(std::unique_ptr<Upstream> conn);
   void clear() { idle_.clear(); }
@@ -55,22 +94,28 @@ class TlsListener;
 /// it hold the worker, and the io_context must be destroyed (destroying them) first.
 struct Worker {
   Worker(asio::io_context& context, const HttpRouterOptions& o)
-      : io(context), options(o), pool(o.idle_upstreams_per_instance), rng(std::random_device{}()) {}
+      : io(context), options(o), pool(o.idle_upstreams_per_instance), rng(std::random_device{}()),
+        sweep(std::make_unique<asio::steady_timer>(context)) {}
   asio::io_context& io;
   HttpRouterOptions options;
   std::shared_ptr<const L7Snapshot> snapshot = std::make_shared<L7Snapshot>();  // this thread only
   UpstreamPool pool;                                                           // this thread only
   std::mt19937_64 rng;                                                         // this thread only
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-  std::set<beast::tcp_stream*> idle_clients;  // waiting between requests: closed at stop
+  std::vector<std::unique_ptr<Acceptor>> acceptors;
+  std::unordered_set<Deadline*> deadlines;  // one per open client connection
+  std::unique_ptr<asio::steady_timer> sweep;  // reset before the io_context goes
+  bool sweeping = false;
   std::size_t active_requests = 0;
   bool stopping = false;
   std::thread thread;
+
+  /// Cancels what waits on each connection past its deadline, then runs again in kSweep.
+  void start_sweep();
 };
 
 /// Serves one accepted client connection until it closes (plain HTTP).
-asio::awaitable<void> serve_plain(std::shared_ptr<Worker> worker, tcp::socket socket);
+Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket);
 /// Serves one accepted client connection after a TLS handshake chosen by SNI.
-asio::awaitable<void> serve_tls(std::shared_ptr<Worker> worker, tcp::socket socket, std::shared_ptr<TlsStore> tls);
+Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, std::shared_ptr<TlsStore> tls);
 
 }  // namespace prisn::proxy::detail

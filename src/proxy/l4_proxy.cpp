@@ -4,7 +4,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -13,11 +12,11 @@
 #include <mutex>
 
 #include "prisn/core/log.hpp"
+#include "proxy/pump.hpp"
 
 namespace prisn::proxy {
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using namespace asio::experimental::awaitable_operators;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
 struct Listener {
@@ -42,38 +41,13 @@ struct L4Proxy::Impl {
 
 namespace {
 
-// Copies one direction until EOF or error, then half-closes the other side.
-asio::awaitable<void> pump(tcp::socket& from, tcp::socket& to) {
-  std::array<char, 16384> buf;
-  for (;;) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kNoThrow);
-    if (n > 0) {
-      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf, n), kNoThrow);
-      if (wec) {
-        break;
-      }
-    }
-    if (ec) {
-      break;
-    }
-  }
-  boost::system::error_code ignored;
-  to.shutdown(tcp::socket::shutdown_send, ignored);
-  from.shutdown(tcp::socket::shutdown_receive, ignored);
-}
-
-// Both directions at once; each ends on its own EOF, the connection when both have.
-asio::awaitable<void> splice(std::shared_ptr<tcp::socket> client, std::shared_ptr<tcp::socket> upstream) {
-  co_await (pump(*client, *upstream) && pump(*upstream, *client));
-}
-
 asio::awaitable<void> serve(std::shared_ptr<L4Proxy::Impl> impl, std::shared_ptr<Listener> listener,
                             tcp::socket client) {
   ListenerStats& stats = *listener->stats;
   stats.connections.fetch_add(1, std::memory_order_relaxed);
   const auto snapshot = impl->snapshot;  // one consistent view for this connection
   auto it = snapshot->routes.find(listener->name);
-  auto upstream = std::make_shared<tcp::socket>(client.get_executor());
+  tcp::socket upstream(client.get_executor());
   const Backend* chosen = nullptr;
   if (it != snapshot->routes.end() && !it->second.empty()) {
     const auto& backends = it->second;
@@ -83,12 +57,12 @@ asio::awaitable<void> serve(std::shared_ptr<L4Proxy::Impl> impl, std::shared_ptr
       boost::system::error_code ec;
       const auto address = asio::ip::make_address(b.host, ec);
       if (ec) continue;
-      auto [cec] = co_await upstream->async_connect(tcp::endpoint(address, b.port), kNoThrow);
+      auto [cec] = co_await upstream.async_connect(tcp::endpoint(address, b.port), kNoThrow);
       if (!cec) {
         chosen = &b;
         break;
       }
-      upstream->close(ec);  // refused: try the next instance before the client sees anything
+      upstream.close(ec);  // refused: try the next instance before the client sees anything
     }
   }
   if (chosen == nullptr) {
@@ -101,9 +75,8 @@ asio::awaitable<void> serve(std::shared_ptr<L4Proxy::Impl> impl, std::shared_ptr
   stats.active.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
   client.set_option(tcp::no_delay(true), ignored);
-  upstream->set_option(tcp::no_delay(true), ignored);
-  auto down = std::make_shared<tcp::socket>(std::move(client));
-  co_await splice(down, upstream);
+  upstream.set_option(tcp::no_delay(true), ignored);
+  co_await detail::splice(client, upstream);
   chosen->connections->fetch_sub(1, std::memory_order_relaxed);
   stats.active.fetch_sub(1, std::memory_order_relaxed);
 }

@@ -9,7 +9,6 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <array>
 
 namespace prisn::proxy::detail {
@@ -17,17 +16,19 @@ namespace prisn::proxy::detail {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-inline tcp::socket& raw_socket(tcp::socket& s) { return s; }
-inline tcp::socket& raw_socket(boost::beast::tcp_stream& s) { return s.socket(); }
+template <class Executor>
+asio::basic_stream_socket<tcp, Executor>& raw_socket(asio::basic_stream_socket<tcp, Executor>& s) {
+  return s;
+}
 template <class Next>
-tcp::socket& raw_socket(Next& s) requires requires { s.next_layer(); } {
+auto& raw_socket(Next& s) requires requires { s.next_layer(); } {
   return raw_socket(s.next_layer());
 }
 
 /// Copies `from` to `to` until EOF or an error, then half-closes `to` for sending.
 template <class From, class To>
-asio::awaitable<void> pump(From& from, To& to) {
-  constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+asio::awaitable<void, typename From::executor_type> pump(From& from, To& to) {
+  constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<typename From::executor_type>{});
   std::array<char, 16384> buf;
   for (;;) {
     auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kNoThrow);
@@ -44,7 +45,7 @@ asio::awaitable<void> pump(From& from, To& to) {
 
 /// Both directions at once; returns when both have ended.
 template <class A, class B>
-asio::awaitable<void> splice(A& a, B& b) {
+asio::awaitable<void, typename A::executor_type> splice(A& a, B& b) {
   using namespace asio::experimental::awaitable_operators;
   co_await (pump(a, b) && pump(b, a));
 }

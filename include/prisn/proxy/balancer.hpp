@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -69,8 +70,8 @@ class Balancer {
   void remember(const std::string& key, std::string_view name, Clock::time_point now);
 
   BalanceOptions options_;
-  std::mutex mutex_;  // guards everything below
-  std::uint64_t next_ = 0;
+  std::atomic<std::uint64_t> next_{0};  // round-robin position, shared by the router's workers
+  std::mutex mutex_;                     // guards everything below
   struct Sticky {
     std::string name;
     Clock::time_point expires;

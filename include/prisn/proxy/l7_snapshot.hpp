@@ -39,6 +39,7 @@ struct L7Backend {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::shared_ptr<std::atomic<int>> active;  ///< requests and connections in flight (drain waits on it)
+  std::string address;                       ///< "host:port": kept-alive connections are pooled by it
 };
 
 /// Where a route sends requests: one port of one deployment.
