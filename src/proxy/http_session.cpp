@@ -5,9 +5,11 @@
 
 #include <array>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <optional>
+#include <type_traits>
 
 #include "prisn/proxy/tls_store.hpp"
 #include "proxy/http_rewrite.hpp"
@@ -33,9 +35,13 @@ bool idempotent(http::verb v) {
          v == http::verb::put || v == http::verb::delete_;
 }
 
-// One client connection's state across its requests: its deadline, and buffers allocated
-// once and reused by every request — body pieces (both ways), the framing written around
-// them, the balancer's scratch lists.
+using RequestParser = http::request_parser<http::buffer_body>;
+using ResponseParser = http::response_parser<http::buffer_body>;
+
+// One client connection's state across its requests: its deadline, and what every request
+// reuses rather than allocates — the parsers, body pieces (both ways), the framing written
+// around them, the balancer's scratch lists. (Kept out of the coroutine frames, which are
+// allocated per call: small frames are recycled, large ones go to malloc every time.)
 struct Session {
   Session(Worker& worker, Socket& socket, std::string ip, bool is_tls)
       : w(worker), client_ip(std::move(ip)), tls(is_tls) {
@@ -51,18 +57,48 @@ struct Session {
   std::string client_ip;
   bool tls;
   beast::flat_buffer buffer;  // the client's bytes read past the current request's header
+  std::optional<RequestParser> request;
+  std::optional<ResponseParser> response;  // the instance's answer to it
   std::vector<char> body = std::vector<char>(kChunk);
   std::string wire;
   std::vector<Balancer::Candidate> candidates;
   std::vector<bool> excluded;
 };
 
-// Writes all of `buffers` within `timeout`; gives the error, if any.
+// Writes all of `buffers`, the first `skip` bytes excepted, within `timeout`.
+template <class Stream, class Buffers>
+Task<beast::error_code> send_rest(Stream& out, const Buffers& buffers, std::size_t skip, Deadline& deadline,
+                                  std::chrono::seconds timeout) {
+  beast::buffers_suffix<Buffers> rest(buffers);
+  rest.consume(skip);
+  deadline.after(timeout);
+  auto [ec, n] = co_await asio::async_write(out, rest, kNoThrow);
+  co_return deadline.why(ec);
+}
+
+// Writes all of `buffers` within `timeout`. A plain socket is written at once, without
+// suspending, as far as its send buffer takes (for a small message, all of it); only what
+// is left goes through the io_context. Under TLS everything goes the asynchronous way: a
+// synchronous SSL_write cut short by a full socket cannot be resumed asynchronously.
 template <class Stream, class Buffers>
 Task<beast::error_code> send(Stream& out, const Buffers& buffers, Deadline& deadline, std::chrono::seconds timeout) {
-  deadline.after(timeout);
-  auto [ec, n] = co_await asio::async_write(out, buffers, kNoThrow);
-  co_return deadline.why(ec);
+  std::size_t sent = 0;
+  if constexpr (std::is_same_v<Stream, Socket>) {
+    beast::error_code ec;
+    sent = asio::write(out, buffers, ec);  // the socket is non-blocking: stops at would_block
+    if (ec != asio::error::would_block) co_return ec;
+  }
+  co_return co_await send_rest(out, buffers, sent, deadline, timeout);
+}
+
+// Feeds the parser the bytes already buffered, without reading: true when it took any.
+template <bool isRequest>
+bool parse_buffered(http::parser<isRequest, http::buffer_body>& p, beast::flat_buffer& buffer, beast::error_code& ec) {
+  if (buffer.size() == 0) return false;
+  const std::size_t used = p.put(buffer.data(), ec);
+  buffer.consume(used);
+  if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
+  return used > 0 || ec;
 }
 
 // Relays one message — header, then its body in kChunk pieces as they come — from `in` to
@@ -94,10 +130,13 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
     auto& body = message.body();
     body.data = s.body.data();
     body.size = s.body.size();
-    s.deadline.after(timeout);
-    auto [rec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
-    if (rec == http::error::need_buffer) rec = {};
-    if (rec) co_return s.deadline.why(rec);
+    beast::error_code rec;
+    if (!parse_buffered(p, in_buffer, rec)) {  // nothing buffered to go on with: read
+      s.deadline.after(timeout);
+      auto [ec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
+      rec = ec == http::error::need_buffer ? beast::error_code{} : s.deadline.why(ec);
+    }
+    if (rec) co_return rec;
     const std::size_t n = s.body.size() - body.size;
     const bool last = p.is_done();
     if (last) read_all();
@@ -142,6 +181,7 @@ Task<std::unique_ptr<Upstream>> connect(Session& s, const L7Backend& b) {
   s.deadline.upstream = nullptr;
   if (cec) co_return nullptr;
   conn->socket.set_option(tcp::no_delay(true), ec);
+  conn->socket.non_blocking(true, ec);  // for send()'s immediate writes
   co_return conn;
 }
 
@@ -203,17 +243,14 @@ Task<Picked> pick(Session& s, const L7Target& target, const Balancer::Request& i
   }
 }
 
-using RequestParser = http::request_parser<http::buffer_body>;
-using ResponseParser = http::response_parser<http::buffer_body>;
-
 // Sends the request (header and body) and reads the answer's header, skipping 1xx answers
 // other than 101. A kept-alive connection the instance closed meanwhile fails here.
 template <class Stream>
-Task<beast::error_code> exchange(Stream& client, Session& s, RequestParser& parser, Upstream& up,
-                                 std::optional<ResponseParser>& rp, bool head) {
-  if (auto ec = co_await relay(client, s.buffer, parser, up.socket, s, s.w.options.idle_timeout, false, [] {})) {
+Task<beast::error_code> exchange(Stream& client, Session& s, Upstream& up, bool head) {
+  if (auto ec = co_await relay(client, s.buffer, *s.request, up.socket, s, s.w.options.idle_timeout, false, [] {})) {
     co_return ec;
   }
+  auto& rp = s.response;
   for (;;) {
     rp.emplace();
     rp->body_limit(boost::none);
@@ -228,8 +265,9 @@ Task<beast::error_code> exchange(Stream& client, Session& s, RequestParser& pars
 
 // One request: route, choose, forward, answer. Returns whether the connection goes on.
 template <class Stream>
-Task<bool> handle(Stream& client, Session& s, RequestParser& parser) {
+Task<bool> handle(Stream& client, Session& s) {
   Worker& w = s.w;
+  RequestParser& parser = *s.request;
   auto& req = parser.get();
   const unsigned version = req.version();
   const bool body_pending = !parser.is_done();
@@ -272,7 +310,6 @@ Task<bool> handle(Stream& client, Session& s, RequestParser& parser) {
   // (or, when a kept-alive connection had gone stale, to the same one on a new connection).
   const bool retryable = idempotent(method) && !body_pending && !forward.upgrade;
   s.excluded.assign(target.backends.size(), false);
-  std::optional<ResponseParser> rp;
   Picked picked;
   beast::error_code ec;
   for (int attempt = 0;; ++attempt) {
@@ -290,7 +327,7 @@ Task<bool> handle(Stream& client, Session& s, RequestParser& parser) {
       co_await send(client, asio::buffer(kContinue.data(), kContinue.size()), s.deadline, w.options.idle_timeout);
     }
     s.deadline.upstream = &picked.conn->socket;
-    ec = co_await exchange(client, s, parser, *picked.conn, rp, method == http::verb::head);
+    ec = co_await exchange(client, s, *picked.conn, method == http::verb::head);
     if (!ec) break;
     s.deadline.upstream = nullptr;
     if (!retryable || attempt >= 2) {
@@ -303,6 +340,7 @@ Task<bool> handle(Stream& client, Session& s, RequestParser& parser) {
     if (!picked.conn->reused) s.excluded[picked.index] = true;  // a fresh connection failed: that instance is in trouble
   }
   const L7Backend& backend = target.backends[picked.index];
+  auto& rp = s.response;
   auto& res = rp->get();
   flight.status = static_cast<int>(res.result_int());
   if (forward.upgrade && res.result() == http::status::switching_protocols) {
@@ -355,7 +393,7 @@ template <class Stream>
 Task<> serve(Stream& client, Session& s) {
   Worker& w = s.w;
   for (bool first = true; !w.stopping; first = false) {
-    RequestParser parser;
+    auto& parser = s.request.emplace();
     parser.header_limit(static_cast<std::uint32_t>(w.options.header_limit));
     parser.body_limit(boost::none);  // bodies are streamed, never held
     s.deadline.after(first ? w.options.header_timeout : w.options.idle_timeout);
@@ -374,7 +412,7 @@ Task<> serve(Stream& client, Session& s) {
       break;
     }
     ++w.active_requests;
-    const bool keep = co_await handle(client, s, parser);
+    const bool keep = co_await handle(client, s);
     --w.active_requests;
     if (!keep) break;
   }
@@ -392,6 +430,8 @@ std::string peer_ip(Socket& socket) {
 }  // namespace
 
 Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket) {
+  boost::system::error_code ec;
+  socket.non_blocking(true, ec);  // for send()'s immediate writes
   Session s(*worker, socket, peer_ip(socket), false);
   co_await serve(socket, s);
 }
