@@ -182,7 +182,7 @@ int Daemon::run() {
   const auto cgroups = process::Cgroups::detect(cfg.data_dir);
   log.info("process trees: {}", cgroups.description());
   logs::LogMonitor log_monitor(d.control_io.get_executor(), std::chrono::milliseconds(250));
-  proxy::L4Proxy l4(d.data_io);
+  proxy::L4Proxy l4(proxy_workers(cfg));
 
   supervisor::Options sup;
   sup.stop_grace = cfg.supervisor.stop_grace;

@@ -44,6 +44,10 @@ Result<std::optional<proxy::Certificate>> config_certificate(const config::Confi
   return std::optional<proxy::Certificate>(proxy::Certificate{"config file " + https.cert, *cert, *key, {}});
 }
 
+std::size_t proxy_workers(const config::Config& cfg) {
+  return cfg.proxy.workers != 0 ? cfg.proxy.workers : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+}
+
 Result<Routers> bind_routers(const config::Config& cfg, const store::Store& store, spdlog::logger& log) {
   Routers out;
   const auto& http = cfg.proxy.http;
@@ -51,8 +55,7 @@ Result<Routers> bind_routers(const config::Config& cfg, const store::Store& stor
       config::ListenAddress{any_certificate_source(cfg, store), "0.0.0.0", 443});
   if (!http.enabled && !https.enabled) return out;
   proxy::HttpRouterOptions options;
-  options.workers = cfg.proxy.workers != 0 ? cfg.proxy.workers
-                                           : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 4);
+  options.workers = proxy_workers(cfg);
   out.router = std::make_unique<proxy::HttpRouter>(options);
   auto flag_hint = [](const char* flag) { return fmt::format(" (use --{} HOST:PORT or --{} off)", flag, flag); };
   if (http.enabled) {

@@ -24,6 +24,10 @@ struct Routers {
   std::string https;
 };
 
+/// Threads for the L7 router, and as many for the L4 proxy: proxy.workers, else one per
+/// core, at most 4.
+std::size_t proxy_workers(const config::Config& cfg);
+
 /// Binds the HTTP and HTTPS listeners (not started yet). HTTPS is on when --https or the
 /// config says so, or by default when any certificate source exists: the config file's
 /// certificate, ACME, or an ingress or deployment with TLS in the store.

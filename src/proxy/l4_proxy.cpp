@@ -4,12 +4,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 #include <mutex>
+#include <thread>
 
 #include "prisn/core/log.hpp"
 #include "proxy/pump.hpp"
@@ -19,20 +21,27 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 
+// One published port: an SO_REUSEPORT acceptor on every worker, so the kernel spreads its
+// connections across the workers' threads.
 struct Listener {
-  Listener(asio::io_context& io, std::string n) : name(std::move(n)), acceptor(io) {}
+  explicit Listener(std::string n) : name(std::move(n)) {}
   std::string name;
-  tcp::acceptor acceptor;
+  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // [i] on workers[i]
   std::string address;
   std::shared_ptr<ListenerStats> stats;
   std::atomic<std::uint64_t> next{0};
 };
 
+// A thread with its own io_context and the snapshot it was last handed.
+struct L4Worker {
+  // One thread per io_context and no socket shared across them: no per-descriptor locks.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  std::shared_ptr<const L4Snapshot> snapshot = std::make_shared<L4Snapshot>();  // its thread only
+  std::thread thread;
+};
+
 struct L4Proxy::Impl {
-  explicit Impl(asio::io_context& io) : io(io) {}
-  asio::io_context& io;
-  // Data-plane thread only:
-  std::shared_ptr<const L4Snapshot> snapshot = std::make_shared<L4Snapshot>();
+  std::vector<std::unique_ptr<L4Worker>> workers;
   // Control thread only:
   std::map<std::string, std::shared_ptr<Listener>> listeners;
   mutable std::mutex stats_mutex;  // guards the map, not the counters
@@ -41,11 +50,10 @@ struct L4Proxy::Impl {
 
 namespace {
 
-asio::awaitable<void> serve(std::shared_ptr<L4Proxy::Impl> impl, std::shared_ptr<Listener> listener,
-                            tcp::socket client) {
+asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener, tcp::socket client) {
   ListenerStats& stats = *listener->stats;
   stats.connections.fetch_add(1, std::memory_order_relaxed);
-  const auto snapshot = impl->snapshot;  // one consistent view for this connection
+  const auto snapshot = worker.snapshot;  // one consistent view for this connection
   auto it = snapshot->routes.find(listener->name);
   tcp::socket upstream(client.get_executor());
   const Backend* chosen = nullptr;
@@ -74,38 +82,72 @@ asio::awaitable<void> serve(std::shared_ptr<L4Proxy::Impl> impl, std::shared_ptr
   chosen->connections->fetch_add(1, std::memory_order_relaxed);
   stats.active.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;
-  client.set_option(tcp::no_delay(true), ignored);
-  upstream.set_option(tcp::no_delay(true), ignored);
+  for (tcp::socket* s : {&client, &upstream}) {
+    s->set_option(tcp::no_delay(true), ignored);
+    s->non_blocking(true, ignored);  // splice reads and writes at once, waiting only for readiness
+  }
   co_await detail::splice(client, upstream);
   chosen->connections->fetch_sub(1, std::memory_order_relaxed);
   stats.active.fetch_sub(1, std::memory_order_relaxed);
 }
 
-asio::awaitable<void> accept_loop(std::shared_ptr<L4Proxy::Impl> impl, std::shared_ptr<Listener> listener) {
+asio::awaitable<void> accept_loop(L4Worker& worker, std::shared_ptr<Listener> listener, tcp::acceptor& acceptor) {
   for (;;) {
-    auto [ec, socket] = co_await listener->acceptor.async_accept(kNoThrow);
+    auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
     if (ec) {
-      if (ec == asio::error::operation_aborted || !listener->acceptor.is_open()) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
         co_return;
       }
       continue;  // EMFILE and friends: keep serving the others
     }
-    asio::co_spawn(listener->acceptor.get_executor(), serve(impl, listener, std::move(socket)),
-                   asio::detached);
+    asio::co_spawn(worker.io, serve(worker, listener, std::move(socket)), asio::detached);
   }
+}
+
+// Closes a listener's acceptors, each on its worker's thread, which owns its pending accept.
+// Established connections are left to finish.
+void close_acceptors(L4Proxy::Impl& impl, const std::shared_ptr<Listener>& listener) {
+  for (std::size_t i = 0; i < listener->acceptors.size(); ++i) {
+    asio::post(impl.workers[i]->io, [listener, i]() {
+      boost::system::error_code ignored;
+      listener->acceptors[i]->close(ignored);
+    });
+  }
+}
+
+Result<std::unique_ptr<tcp::acceptor>> bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint) {
+  using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+  auto a = std::make_unique<tcp::acceptor>(io);
+  boost::system::error_code ec;
+  if (a->open(endpoint.protocol(), ec); !ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) a->set_option(reuse_port(true), ec);
+  if (!ec) a->bind(endpoint, ec);
+  if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Error::conflict(ec.message());
+  return a;
 }
 
 }  // namespace
 
-L4Proxy::L4Proxy(asio::io_context& data_plane) : impl_(std::make_shared<Impl>(data_plane)) {}
-
-L4Proxy::~L4Proxy() {
-  for (auto& [name, l] : impl_->listeners) {
-    asio::post(impl_->io, [l]() {
-      boost::system::error_code ignored;
-      l->acceptor.close(ignored);
+L4Proxy::L4Proxy(std::size_t workers) : impl_(std::make_shared<Impl>()) {
+  for (std::size_t i = 0; i < std::max<std::size_t>(workers, 1); ++i) {
+    auto& w = *impl_->workers.emplace_back(std::make_unique<L4Worker>());
+    w.thread = std::thread([&w]() {
+      auto guard = asio::make_work_guard(w.io);
+      w.io.run();
     });
   }
+}
+
+L4Proxy::~L4Proxy() {
+  for (auto& w : impl_->workers) {
+    w->io.stop();
+    w->thread.join();
+  }
+  // Acceptors go while their io_contexts live; then the io_contexts, whose destruction
+  // destroys the connections still parked on them.
+  for (auto& [name, l] : impl_->listeners) l->acceptors.clear();
+  impl_->workers.clear();
 }
 
 Result<std::uint16_t> L4Proxy::open(const std::string& name, const std::string& host, std::uint16_t port) {
@@ -115,16 +157,14 @@ Result<std::uint16_t> L4Proxy::open(const std::string& name, const std::string& 
   if (ec) {
     return Error::invalid(fmt::format("'{}' is not an IP address", host));
   }
-  auto listener = std::make_shared<Listener>(impl_->io, name);
-  const tcp::endpoint endpoint(address, port);
-  auto& a = listener->acceptor;
-  if (a.open(endpoint.protocol(), ec); !ec) a.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) a.bind(endpoint, ec);
-  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Error::conflict(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  auto listener = std::make_shared<Listener>(name);
+  std::uint16_t bound = port;
+  for (auto& w : impl_->workers) {
+    auto a = bind_reuseport(w->io, tcp::endpoint(address, bound));
+    if (!a) return Error::conflict(fmt::format("cannot listen on {}:{}: {}", host, bound, a.error().message));
+    bound = (*a)->local_endpoint(ec).port();  // port 0: every worker takes the one the first got
+    listener->acceptors.push_back(std::move(*a));
   }
-  const auto bound = a.local_endpoint(ec).port();
   listener->address = fmt::format("{}:{}", host, bound);
   {
     std::lock_guard lock(impl_->stats_mutex);
@@ -133,7 +173,10 @@ Result<std::uint16_t> L4Proxy::open(const std::string& name, const std::string& 
     listener->stats = stats;
   }
   impl_->listeners[name] = listener;
-  asio::co_spawn(impl_->io, accept_loop(impl_, listener), asio::detached);
+  for (std::size_t i = 0; i < impl_->workers.size(); ++i) {
+    auto& w = *impl_->workers[i];
+    asio::co_spawn(w.io, accept_loop(w, listener, *listener->acceptors[i]), asio::detached);
+  }
   return bound;
 }
 
@@ -142,14 +185,8 @@ void L4Proxy::close(const std::string& name) {
   if (it == impl_->listeners.end()) {
     return;
   }
-  auto listener = it->second;
+  close_acceptors(*impl_, it->second);
   impl_->listeners.erase(it);
-  // Close on the data-plane thread, which owns the acceptor's pending accept. Established
-  // connections are left to finish.
-  asio::post(impl_->io, [listener]() {
-    boost::system::error_code ignored;
-    listener->acceptor.close(ignored);
-  });
 }
 
 bool L4Proxy::is_open(const std::string& name) const { return impl_->listeners.contains(name); }
@@ -160,9 +197,9 @@ std::string L4Proxy::address(const std::string& name) const {
 }
 
 void L4Proxy::publish(std::shared_ptr<const L4Snapshot> snapshot) {
-  asio::post(impl_->io, [impl = impl_, snapshot = std::move(snapshot)]() mutable {
-    impl->snapshot = std::move(snapshot);
-  });
+  for (auto& w : impl_->workers) {
+    asio::post(w->io, [&w = *w, snapshot]() { w.snapshot = snapshot; });
+  }
 }
 
 std::map<std::string, std::shared_ptr<ListenerStats>> L4Proxy::stats() const {

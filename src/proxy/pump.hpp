@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
+#include <type_traits>
 
 namespace prisn::proxy::detail {
 
@@ -25,25 +26,64 @@ auto& raw_socket(Next& s) requires requires { s.next_layer(); } {
   return raw_socket(s.next_layer());
 }
 
+template <class T>
+inline constexpr bool kIsTcpSocket = std::is_same_v<T, asio::basic_stream_socket<tcp, typename T::executor_type>>;
+
 /// Copies `from` to `to` until EOF or an error, then half-closes `to` for sending.
+///
+/// Between two plain sockets (both non-blocking) it reads and writes synchronously and waits
+/// only for readiness, as nginx and HAProxy do: a relayed message costs one recv and one
+/// send. Asio's async_read_some would first try a recv that, in a request/answer exchange,
+/// always finds nothing yet — a third system call per message. Readiness is tracked as
+/// epoll's edge-triggered contract requires: the pump waits only right after a read found
+/// `from` empty (EAGAIN, or fewer bytes than asked), with nothing run in between that could
+/// have taken the wake-up meant for it; after a write that had to wait, it reads first.
 template <class From, class To>
 asio::awaitable<void, typename From::executor_type> pump(From& from, To& to) {
   constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<typename From::executor_type>{});
   std::array<char, 16384> buf;
-  for (;;) {
-    auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kNoThrow);
-    if (n > 0) {
-      auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kNoThrow);
-      if (wec) break;
+  if constexpr (kIsTcpSocket<From> && kIsTcpSocket<To>) {
+    bool may_have_data = true;
+    for (;;) {
+      if (!may_have_data) {
+        if (auto [wec] = co_await from.async_wait(tcp::socket::wait_read, kNoThrow); wec) break;
+      }
+      boost::system::error_code ec;
+      const std::size_t n = from.read_some(asio::buffer(buf), ec);
+      if (ec == asio::error::would_block) {
+        may_have_data = false;
+        continue;
+      }
+      may_have_data = n == buf.size();
+      if (n > 0) {
+        boost::system::error_code wec;
+        const std::size_t now = asio::write(to, asio::buffer(buf.data(), n), wec);
+        if (wec == asio::error::would_block) {
+          auto [aec, rest] = co_await asio::async_write(to, asio::buffer(buf.data() + now, n - now), kNoThrow);
+          wec = aec;
+          may_have_data = true;  // while it waited, the reactor may have taken our wake-up
+        }
+        if (wec) break;
+      }
+      if (ec) break;
     }
-    if (ec) break;
+  } else {
+    for (;;) {
+      auto [ec, n] = co_await from.async_read_some(asio::buffer(buf), kNoThrow);
+      if (n > 0) {
+        auto [wec, written] = co_await asio::async_write(to, asio::buffer(buf.data(), n), kNoThrow);
+        if (wec) break;
+      }
+      if (ec) break;
+    }
   }
   boost::system::error_code ignored;
   raw_socket(to).shutdown(tcp::socket::shutdown_send, ignored);
   raw_socket(from).shutdown(tcp::socket::shutdown_receive, ignored);
 }
 
-/// Both directions at once; returns when both have ended.
+/// Both directions at once; returns when both have ended. Plain sockets must be
+/// non-blocking (see pump).
 template <class A, class B>
 asio::awaitable<void, typename A::executor_type> splice(A& a, B& b) {
   using namespace asio::experimental::awaitable_operators;

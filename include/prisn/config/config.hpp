@@ -64,7 +64,7 @@ struct ProxyOptions {
   bool tcp_enabled = true;
   PortRange tcp_ports;
   std::string publish_address = "0.0.0.0";
-  std::size_t workers = 0;  ///< L7 router threads; 0 = one per core, at most 4
+  std::size_t workers = 0;  ///< L7 router threads, and as many L4 proxy threads; 0 = one per core, at most 4
 };
 
 struct AcmeOptions {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -37,11 +36,15 @@ struct ListenerStats {
 /// round-robin, retry the next one when a connect fails, splice bytes both ways and close
 /// both sides cleanly.
 ///
-/// Thread: open()/close()/publish() on the control thread; listeners and connections run on
-/// the data-plane io_context, which reads the snapshot it was last handed, lock-free.
+/// Thread: open()/close()/publish() on the control thread. The proxy runs its own worker
+/// threads, each with its own io_context and an SO_REUSEPORT acceptor per listener (the
+/// kernel spreads connections across them); each reads the snapshot it was last handed,
+/// lock-free.
 class L4Proxy {
  public:
-  explicit L4Proxy(boost::asio::io_context& data_plane);
+  /// Starts `workers` threads (at least one); the destructor stops them, ending the
+  /// connections still open.
+  explicit L4Proxy(std::size_t workers);
   ~L4Proxy();
 
   /// Binds `host:port` now (so a conflict is reported to the caller) and starts accepting
