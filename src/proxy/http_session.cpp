@@ -59,7 +59,7 @@ struct Session {
   beast::flat_buffer buffer;  // the client's bytes read past the current request's header
   std::optional<RequestParser> request;
   std::optional<ResponseParser> response;  // the instance's answer to it
-  std::vector<char> body = std::vector<char>(kChunk);
+  std::unique_ptr<char[]> body = std::make_unique_for_overwrite<char[]>(kChunk);  // not zeroed: always written first
   std::string wire;
   std::vector<Balancer::Candidate> candidates;
   std::vector<bool> excluded;
@@ -128,8 +128,8 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
   }
   while (!p.is_done()) {
     auto& body = message.body();
-    body.data = s.body.data();
-    body.size = s.body.size();
+    body.data = s.body.get();
+    body.size = kChunk;
     beast::error_code rec;
     if (!parse_buffered(p, in_buffer, rec)) {  // nothing buffered to go on with: read
       s.deadline.after(timeout);
@@ -137,12 +137,12 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
       rec = ec == http::error::need_buffer ? beast::error_code{} : s.deadline.why(ec);
     }
     if (rec) co_return rec;
-    const std::size_t n = s.body.size() - body.size;
+    const std::size_t n = kChunk - body.size;
     const bool last = p.is_done();
     if (last) read_all();
     if (chunked && n > 0) append_chunk_size(wire, n);
     const auto tail = chunked ? chunk_tail(n > 0, last) : std::string_view();
-    const std::array<asio::const_buffer, 3> parts{asio::buffer(wire), asio::buffer(s.body.data(), n),
+    const std::array<asio::const_buffer, 3> parts{asio::buffer(wire), asio::buffer(s.body.get(), n),
                                                   asio::buffer(tail.data(), tail.size())};
     if (asio::buffer_size(parts) > 0) {
       if (auto ec = co_await send(out, parts, s.deadline, timeout)) co_return ec;
