@@ -3,7 +3,8 @@
 
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
-#include <vector>
+#include <iterator>
+#include <string>
 
 namespace prisn::proxy::detail {
 namespace beast = boost::beast;
@@ -16,24 +17,31 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// The comma-separated tokens of a header value.
-std::vector<std::string> tokens(std::string_view value) {
-  std::vector<std::string> out;
+// True when the comma-separated list `value` has `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) {
   std::size_t start = 0;
   while (start <= value.size()) {
     const auto comma = std::min(value.find(',', start), value.size());
-    const auto token = trim(value.substr(start, comma - start));
-    if (!token.empty()) out.emplace_back(token);
+    if (beast::iequals(trim(value.substr(start, comma - start)), token)) return true;
     start = comma + 1;
   }
-  return out;
+  return false;
 }
 
-bool has_token(std::string_view value, std::string_view token) {
-  for (const auto& t : tokens(value)) {
-    if (beast::iequals(t, token)) return true;
+bool always_hop_by_hop(http::field f) {
+  switch (f) {
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_connection:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::upgrade:
+      return true;
+    default:
+      return false;
   }
-  return false;
 }
 
 }  // namespace
@@ -43,20 +51,20 @@ bool is_upgrade(const http::request_header<>& req) {
 }
 
 void strip_hop_by_hop(http::fields& fields) {
-  for (const auto& name : tokens(fields[http::field::connection])) {
-    if (!beast::iequals(name, "transfer-encoding")) fields.erase(name);
-  }
-  for (auto f : {http::field::connection, http::field::keep_alive, http::field::proxy_connection,
-                 http::field::proxy_authenticate, http::field::proxy_authorization, http::field::te,
-                 http::field::trailer, http::field::upgrade}) {
-    fields.erase(f);
+  // One pass over the fields (a request has a handful) rather than a lookup per name. The
+  // Connection value is copied first: its field goes in the same pass.
+  const std::string connection(fields[http::field::connection]);
+  for (auto it = fields.begin(); it != fields.end();) {
+    const bool named = !connection.empty() && it->name() != http::field::transfer_encoding &&
+                       has_token(connection, it->name_string());
+    it = always_hop_by_hop(it->name()) || named ? fields.erase(it) : std::next(it);
   }
 }
 
 void prepare_upstream_request(http::request_header<>& req, const ForwardInfo& info) {
   // Beast has no enumerators for the de-facto X-Forwarded-* headers: they go by name.
   static constexpr std::string_view kFor = "X-Forwarded-For", kProto = "X-Forwarded-Proto", kHost = "X-Forwarded-Host";
-  const std::string upgrade(req[http::field::upgrade]);
+  const std::string upgrade(info.upgrade ? std::string_view(req[http::field::upgrade]) : std::string_view());
   strip_hop_by_hop(req);
   req.erase(http::field::expect);
   const std::string xff(req[kFor]);
@@ -74,7 +82,7 @@ void prepare_upstream_request(http::request_header<>& req, const ForwardInfo& in
 }
 
 void prepare_client_response(http::response_header<>& res, unsigned client_version, bool keep_alive, bool upgrade) {
-  const std::string up(res[http::field::upgrade]);
+  const std::string up(upgrade ? std::string_view(res[http::field::upgrade]) : std::string_view());
   strip_hop_by_hop(res);
   res.version(client_version == 10 ? 10 : 11);
   if (upgrade) {
