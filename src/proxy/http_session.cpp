@@ -76,19 +76,26 @@ Task<beast::error_code> send_rest(Stream& out, const Buffers& buffers, std::size
   co_return deadline.why(ec);
 }
 
-// Writes all of `buffers` within `timeout`. A plain socket is written at once, without
-// suspending, as far as its send buffer takes (for a small message, all of it); only what
-// is left goes through the io_context. Under TLS everything goes the asynchronous way: a
-// synchronous SSL_write cut short by a full socket cannot be resumed asynchronously.
+// Writes what `out` takes at once, without suspending: a plain socket (non-blocking) as far
+// as its send buffer takes, which for a small message is all of it. `sent` is what went;
+// would_block means the rest must be written asynchronously (send_rest). Under TLS nothing
+// is written here: a synchronous SSL_write cut short by a full socket cannot be resumed
+// asynchronously.
+template <class Stream, class Buffers>
+beast::error_code write_now(Stream& out, const Buffers& buffers, std::size_t& sent) {
+  sent = 0;
+  beast::error_code ec = asio::error::would_block;
+  if constexpr (std::is_same_v<Stream, Socket>) sent = asio::write(out, buffers, ec);
+  return ec;
+}
+
+// Writes all of `buffers` within `timeout`, at once when the socket takes them.
 template <class Stream, class Buffers>
 Task<beast::error_code> send(Stream& out, const Buffers& buffers, Deadline& deadline, std::chrono::seconds timeout) {
   std::size_t sent = 0;
-  if constexpr (std::is_same_v<Stream, Socket>) {
-    beast::error_code ec;
-    sent = asio::write(out, buffers, ec);  // the socket is non-blocking: stops at would_block
-    if (ec != asio::error::would_block) co_return ec;
-  }
-  co_return co_await send_rest(out, buffers, sent, deadline, timeout);
+  auto ec = write_now(out, buffers, sent);
+  if (ec == asio::error::would_block) ec = co_await send_rest(out, buffers, sent, deadline, timeout);
+  co_return ec;
 }
 
 // Feeds the parser the bytes already buffered, without reading: true when it took any.
@@ -118,7 +125,10 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
   if (header_only || p.is_done()) {
     read_all();
     if (chunked) wire += chunk_tail(false, true);
-    co_return co_await send(out, asio::buffer(wire), s.deadline, timeout);
+    std::size_t sent = 0;
+    auto ec = write_now(out, asio::buffer(wire), sent);
+    if (ec == asio::error::would_block) ec = co_await send_rest(out, asio::buffer(wire), sent, s.deadline, timeout);
+    co_return ec;
   }
   // When body bytes came in with the header, header and body go out in one write (a small
   // message costs one send); otherwise the header goes at once, ahead of a slow body.
@@ -145,7 +155,10 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
     const std::array<asio::const_buffer, 3> parts{asio::buffer(wire), asio::buffer(s.body.get(), n),
                                                   asio::buffer(tail.data(), tail.size())};
     if (asio::buffer_size(parts) > 0) {
-      if (auto ec = co_await send(out, parts, s.deadline, timeout)) co_return ec;
+      std::size_t sent = 0;
+      auto ec = write_now(out, parts, sent);
+      if (ec == asio::error::would_block) ec = co_await send_rest(out, parts, sent, s.deadline, timeout);
+      if (ec) co_return ec;
     }
     wire.clear();
   }
@@ -167,9 +180,8 @@ Task<bool> reply(Stream& client, Deadline& deadline, unsigned version, http::sta
   co_return !ec && keep_alive;
 }
 
-// A kept-alive connection to `b` from the pool, or a new one.
+// A new connection to `b`.
 Task<std::unique_ptr<Upstream>> connect(Session& s, const L7Backend& b) {
-  if (auto pooled = s.w.pool.take(b.address)) co_return pooled;
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(b.host, ec);
   if (ec) co_return nullptr;
@@ -181,7 +193,7 @@ Task<std::unique_ptr<Upstream>> connect(Session& s, const L7Backend& b) {
   s.deadline.upstream = nullptr;
   if (cec) co_return nullptr;
   conn->socket.set_option(tcp::no_delay(true), ec);
-  conn->socket.non_blocking(true, ec);  // for send()'s immediate writes
+  conn->socket.non_blocking(true, ec);  // for write_now()
   co_return conn;
 }
 
@@ -227,20 +239,28 @@ struct Picked {
   bool set_cookie = false;
 };
 
-// Chooses an instance and connects, skipping instances in `excluded` and those that refuse
-// (nothing was sent to them, so trying another is always safe).
-Task<Picked> pick(Session& s, const L7Target& target, const Balancer::Request& info) {
-  auto& candidates = s.candidates;
-  candidates.clear();
-  for (const auto& b : target.backends) candidates.push_back({b.instance, b.active ? b.active->load() : 0});
-  for (;;) {
-    auto choice = target.balancer->choose(candidates, info, s.excluded, Balancer::Clock::now(), s.w.rng());
-    if (!choice) co_return Picked{};
+// The balancer's choice among the target's instances not in `s.excluded`.
+std::optional<Balancer::Choice> choose(Session& s, const L7Target& target, const Balancer::Request& info) {
+  return target.balancer->choose(s.candidates, info, s.excluded, Balancer::Clock::now(), s.w.rng());
+}
+
+// `choice` with one of its kept-alive connections, if the pool has one.
+Picked pooled(Session& s, const L7Target& target, const Balancer::Choice& choice) {
+  return Picked{s.w.pool.take(target.backends[choice.index].address), choice.index, choice.set_cookie};
+}
+
+// Connects to `choice`, and when an instance refuses, to the balancer's next choice
+// (nothing was sent to it, so trying another is always safe). No conn: none is left.
+Task<Picked> pick(Session& s, const L7Target& target, const Balancer::Request& info,
+                  std::optional<Balancer::Choice> choice) {
+  for (; choice; choice = choose(s, target, info)) {
+    if (auto picked = pooled(s, target, *choice); picked.conn) co_return picked;
     if (auto conn = co_await connect(s, target.backends[choice->index])) {
       co_return Picked{std::move(conn), choice->index, choice->set_cookie};
     }
     s.excluded[choice->index] = true;
   }
+  co_return Picked{};
 }
 
 // Sends the request (header and body) and reads the answer's header, skipping 1xx answers
@@ -313,7 +333,12 @@ Task<bool> handle(Stream& client, Session& s) {
   Picked picked;
   beast::error_code ec;
   for (int attempt = 0;; ++attempt) {
-    picked = co_await pick(s, target, info);
+    s.candidates.clear();
+    for (const auto& b : target.backends) s.candidates.push_back({b.instance, b.active ? b.active->load() : 0});
+    // The common case, a kept-alive connection to the chosen instance, needs no suspension.
+    const auto choice = choose(s, target, info);
+    picked = choice ? pooled(s, target, *choice) : Picked{};
+    if (!picked.conn) picked = co_await pick(s, target, info, choice);
     if (!picked.conn) {
       flight.status = 502;
       const auto why = ec ? fmt::format("upstream error from {}: {}", target.label, ec.message())
@@ -431,7 +456,7 @@ std::string peer_ip(Socket& socket) {
 
 Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket) {
   boost::system::error_code ec;
-  socket.non_blocking(true, ec);  // for send()'s immediate writes
+  socket.non_blocking(true, ec);  // for write_now()
   Session s(*worker, socket, peer_ip(socket), false);
   co_await serve(socket, s);
 }
