@@ -98,7 +98,8 @@ Task<beast::error_code> send(Stream& out, const Buffers& buffers, Deadline& dead
   co_return ec;
 }
 
-// Feeds the parser the bytes already buffered, without reading: true when it took any.
+// Feeds the parser the bytes already buffered, without reading: true when it took any or
+// found them malformed (`ec`).
 template <bool isRequest>
 bool parse_buffered(http::parser<isRequest, http::buffer_body>& p, beast::flat_buffer& buffer, beast::error_code& ec) {
   if (buffer.size() == 0) return false;
@@ -112,7 +113,8 @@ bool parse_buffered(http::parser<isRequest, http::buffer_body>& p, beast::flat_b
 // `out`, each read and write bounded by `timeout`, the body framed as the header says
 // (chunked, or as is). `header_only` for answers without a body. `read_all` runs once the
 // whole message has been read, before its last bytes are written: whoever receives them may
-// act at once (send the next request) and must see its effects.
+// act at once (send the next request) and must see its effects. Its writes call write_now
+// inline rather than send(): a coroutine call costs a frame even when nothing waits.
 template <bool isRequest, class In, class Out, class ReadAll>
 Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parser<isRequest, http::buffer_body>& p,
                               Out& out, Session& s, std::chrono::seconds timeout, bool header_only,
