@@ -38,11 +38,11 @@ using Task = asio::awaitable<T, Executor>;
 inline constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
 using Clock = std::chrono::steady_clock;
 
-/// When a connection's current wait must end. Setting one is two stores; the worker's sweep
-/// (every kSweep) cancels the sockets of the connections past theirs, so the waiting
-/// operation ends with operation_aborted and `expired` says it was the deadline. A timer per
-/// operation, as beast::tcp_stream arms, costs a timer-queue insert and removal and an
-/// allocation on every read and write.
+/// When a connection's current wait must end. Setting one reads the clock and stores it;
+/// the worker's sweep (every kSweep) cancels the sockets of the connections past theirs, so
+/// the waiting operation ends with operation_aborted and `expired` says it was the
+/// deadline. A timer per operation, as beast::tcp_stream arms, costs a timer-queue insert
+/// and removal and an allocation on every read and write.
 struct Deadline {
   static constexpr auto kSweep = std::chrono::milliseconds(250);
   Clock::time_point at = Clock::time_point::max();
