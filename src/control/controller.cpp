@@ -119,7 +119,9 @@ void Controller::Impl::announce(const std::string& type, const std::string& ns, 
 }
 
 void Controller::Impl::on_deployment_changed(const std::string& ns, const std::string& name) {
-  schedule_publish();
+  // At once, as for the API's own writes: an answer or an event that shows an instance ready
+  // or gone must not reach a client before the proxies and DNS have been handed the same view.
+  publish_endpoints();
   announce("MODIFIED", ns, name);
 }
 
@@ -136,17 +138,6 @@ void Controller::Impl::on_execution_changed(const model::Execution& e) {
   if (!e.deployment.empty()) {
     announce("MODIFIED", e.ns, e.deployment);
   }
-}
-
-void Controller::Impl::schedule_publish() {
-  if (publish_scheduled) {
-    return;
-  }
-  publish_scheduled = true;
-  boost::asio::post(ctx.executor, [this]() {
-    publish_scheduled = false;
-    publish_endpoints();
-  });
 }
 
 void Controller::Impl::publish_endpoints() {

@@ -38,7 +38,6 @@ struct Controller::Impl {
     std::uint16_t port = 0;  ///< where it listens on the node
   };
   std::map<std::string, Published> published;
-  bool publish_scheduled = false;
 
   // Metrics kept here (the rest is read from the modules when /metrics is scraped).
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> executions_total;
@@ -52,7 +51,6 @@ struct Controller::Impl {
   void announce(const std::string& type, const std::string& ns, const std::string& name);
 
   /// Rebuilds the L4 snapshot once per event-loop turn, however many changes came in it.
-  void schedule_publish();
   void publish_endpoints();
   /// The zone prisn DNS answers from, built from every service's endpoints.
   void publish_zone();

@@ -7,7 +7,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
@@ -51,30 +50,10 @@ struct L4Proxy::Impl {
 
 namespace {
 
-// The snapshot to serve a new connection of `listener` with. Without a healthy backend in
-// the current one, waits up to kNoBackendWait for one that has: the control plane publishes
-// shortly after an instance turns ready (a client told "ready" by the API may connect
-// first), and a connection to a service that is starting should wait for it, not be reset.
-asio::awaitable<std::shared_ptr<const L4Snapshot>> snapshot_with_backends(L4Worker& worker, const std::string& listener) {
-  constexpr auto kNoBackendWait = std::chrono::seconds(1);
-  constexpr auto kStep = std::chrono::milliseconds(25);
-  auto has_backends = [&](const L4Snapshot& s) {
-    auto it = s.routes.find(listener);
-    return it != s.routes.end() && !it->second.empty();
-  };
-  asio::steady_timer wait(worker.io);
-  for (auto waited = std::chrono::milliseconds(0); !has_backends(*worker.snapshot) && waited < kNoBackendWait;
-       waited += kStep) {
-    wait.expires_after(kStep);
-    co_await wait.async_wait(kNoThrow);
-  }
-  co_return worker.snapshot;
-}
-
 asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener, tcp::socket client) {
   ListenerStats& stats = *listener->stats;
   stats.connections.fetch_add(1, std::memory_order_relaxed);
-  const auto snapshot = co_await snapshot_with_backends(worker, listener->name);  // one view for this connection
+  const auto snapshot = worker.snapshot;  // one consistent view for this connection
   auto it = snapshot->routes.find(listener->name);
   tcp::socket upstream(client.get_executor());
   const Backend* chosen = nullptr;
