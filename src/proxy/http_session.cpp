@@ -4,18 +4,18 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 #include <optional>
-#include <type_traits>
 
 #include "prisn/proxy/tls_store.hpp"
 #include "proxy/http_rewrite.hpp"
 #include "proxy/http_wire.hpp"
 #include "proxy/http_worker.hpp"
 #include "proxy/pump.hpp"
+#include "proxy/tls_stream.hpp"
 
 namespace prisn::proxy::detail {
 
@@ -76,16 +76,13 @@ Task<beast::error_code> send_rest(Stream& out, const Buffers& buffers, std::size
   co_return deadline.why(ec);
 }
 
-// Writes what `out` takes at once, without suspending: a plain socket (non-blocking) as far
-// as its send buffer takes, which for a small message is all of it. `sent` is what went;
-// would_block means the rest must be written asynchronously (send_rest). Under TLS nothing
-// is written here: a synchronous SSL_write cut short by a full socket cannot be resumed
-// asynchronously.
+// Writes what `out` takes at once, without suspending: as far as the socket's send buffer
+// takes, which for a small message is all of it. `sent` is what went; would_block means the
+// rest must be written asynchronously (send_rest).
 template <class Stream, class Buffers>
 beast::error_code write_now(Stream& out, const Buffers& buffers, std::size_t& sent) {
-  sent = 0;
-  beast::error_code ec = asio::error::would_block;
-  if constexpr (std::is_same_v<Stream, Socket>) sent = asio::write(out, buffers, ec);
+  beast::error_code ec;
+  sent = asio::write(out, buffers, ec);
   return ec;
 }
 
@@ -443,8 +440,6 @@ Task<> serve(Stream& client, Session& s) {
     --w.active_requests;
     if (!keep) break;
   }
-  boost::system::error_code ignored;
-  beast::get_lowest_layer(client).shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 std::string peer_ip(Socket& socket) {
@@ -461,19 +456,22 @@ Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket) {
   socket.non_blocking(true, ec);  // for write_now()
   Session s(*worker, socket, peer_ip(socket), false);
   co_await serve(socket, s);
+  socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
 Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, std::shared_ptr<TlsStore> tls) {
   std::string ip = peer_ip(socket);
-  beast::ssl_stream<Socket> stream(std::move(socket), tls->context());
-  Session s(*worker, beast::get_lowest_layer(stream), std::move(ip), true);
+  TlsStream stream(std::move(socket), tls->context().native_handle());
+  Session s(*worker, stream.next_layer(), std::move(ip), true);
   s.deadline.after(worker->options.header_timeout);
   s.deadline.idle = true;
-  auto [hec] = co_await stream.async_handshake(asio::ssl::stream_base::server, kNoThrow);
+  auto [hec] = co_await stream.async_handshake(kNoThrow);
   if (hec) co_return;  // not TLS, no certificate for the name, or the client gave up
   co_await serve(stream, s);
   s.deadline.after(std::chrono::seconds(2));
-  co_await stream.async_shutdown(kNoThrow);  // close_notify; the client may not answer
+  co_await stream.async_shutdown(kNoThrow);  // close_notify
+  boost::system::error_code ignored;
+  stream.next_layer().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace prisn::proxy::detail

@@ -4,45 +4,20 @@
 // sockets on the test's side, so what is measured is the router's behaviour alone.
 #include "prisn/proxy/http_router.hpp"
 
-#include <arpa/inet.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <string>
 #include <thread>
-#include <utility>
+
+#include "unit/proxy/loopback.hpp"
 
 namespace prisn::proxy {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-sockaddr_in loopback(std::uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
+using test_support::connect_to;
+using test_support::Fd;
+using test_support::loopback;
 
 // A listening socket on a free loopback port: the kernel completes connections to it even
 // though nobody calls accept(), which makes it an instance that never answers.
@@ -53,15 +28,6 @@ std::uint16_t listen_on_free_port(const Fd& fd) {
   socklen_t len = sizeof a;
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &len);
   return ntohs(a.sin_port);
-}
-
-Fd connect_to(std::uint16_t port) {
-  Fd fd(::socket(AF_INET, SOCK_STREAM, 0));
-  const timeval wait{5, 0};  // no test waits longer for the router
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-  auto a = loopback(port);
-  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  return fd;
 }
 
 void send_all(const Fd& fd, std::string_view bytes) {
@@ -81,7 +47,7 @@ std::string read_until_closed(const Fd& fd) {
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-class HttpRouterDeadlines : public ::testing::Test {
+class HttpRouterDeadlines : public test_support::RouterTest {
  protected:
   void SetUp() override {
     HttpRouterOptions o;
@@ -89,32 +55,8 @@ class HttpRouterDeadlines : public ::testing::Test {
     o.header_timeout = 1s;
     o.idle_timeout = 1s;
     o.upstream_timeout = 1s;
-    router_ = std::make_unique<HttpRouter>(o);
-    auto bound = router_->listen("127.0.0.1", 0);
-    ASSERT_TRUE(bound) << bound.error().message;
-    port_ = static_cast<std::uint16_t>(std::stoi(bound->substr(bound->rfind(':') + 1)));
-    router_->start();
+    start(o);
   }
-  void TearDown() override { router_->stop(0ms); }
-
-  // Routes host t.test to one instance listening on `instance_port`.
-  void route_to(std::uint16_t instance_port) {
-    auto target = std::make_shared<L7Target>();
-    target->ns = "default";
-    target->deployment = "t";
-    target->label = "t.default";
-    target->balancer = std::make_shared<Balancer>(BalanceOptions{});
-    target->stats = std::make_shared<RouteStats>();
-    target->backends.push_back({"t-0", "127.0.0.1", instance_port, std::make_shared<std::atomic<int>>(0),
-                                "127.0.0.1:" + std::to_string(instance_port)});
-    auto snapshot = std::make_shared<L7Snapshot>();
-    snapshot->routes.add("t.test", "/", target);
-    router_->publish(snapshot);
-    std::this_thread::sleep_for(50ms);  // the workers take it on their own threads
-  }
-
-  std::unique_ptr<HttpRouter> router_;
-  std::uint16_t port_ = 0;
 };
 
 TEST_F(HttpRouterDeadlines, ClosesAConnectionThatSendsNoHeaderInTime) {
