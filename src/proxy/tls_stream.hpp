@@ -31,7 +31,8 @@ enum class TlsWant { kNothing, kRead, kWrite };
 ///
 /// An AsyncReadStream and AsyncWriteStream for Beast and Asio, with a synchronous
 /// write_some that takes what the socket takes now (would_block for the rest); next_layer()
-/// is the socket. Not movable: operations in progress refer to it.
+/// is the socket. Not movable: operations in progress refer to it. OpenSSL writes with
+/// write(2), not send(MSG_NOSIGNAL): the process must ignore SIGPIPE, as prisnd does.
 class TlsStream {
  public:
   using executor_type = Executor;

@@ -122,6 +122,12 @@ class TlsClient {
     return {data.substr(0, end + 4), data.substr(end + 4)};
   }
   bool closed_cleanly() const { return closed_cleanly_; }
+  /// Closes the connection at once with a reset, as a client that crashed.
+  void abort() {
+    const linger reset{1, 0};
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::shutdown(fd_.get(), SHUT_RDWR);
+  }
 
  private:
   CtxPtr ctx_;
@@ -131,7 +137,8 @@ class TlsClient {
   bool closed_cleanly_ = false;
 };
 
-// The instance: answers each request on a connection by `answer(request head, body)`.
+// The instance: answers each request by `answer(request head, body size, connection)`, on
+// one connection after another.
 class Instance {
  public:
   using Answer = std::function<std::string(const std::string& head, std::size_t body_bytes, int fd)>;
@@ -142,7 +149,7 @@ class Instance {
     socklen_t len = sizeof a;
     ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this, answer = std::move(answer)] { serve_one_connection(answer); });
+    thread_ = std::thread([this, answer = std::move(answer)] { serve(answer); });
   }
   ~Instance() {
     ::shutdown(listener_.get(), SHUT_RDWR);  // ends an accept() still waiting
@@ -152,10 +159,19 @@ class Instance {
   std::uint16_t port() const { return port_; }
 
  private:
-  void serve_one_connection(const Answer& answer) {
-    const Fd conn(::accept(listener_.get(), nullptr, nullptr));
-    if (conn.get() < 0) return;
-    conn_fd_ = conn.get();
+  void serve(const Answer& answer) {
+    for (;;) {
+      const Fd conn(::accept(listener_.get(), nullptr, nullptr));
+      if (conn.get() < 0) return;
+      const timeval wait{5, 0};  // should the destructor's shutdown() miss it
+      ::setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+      conn_fd_ = conn.get();
+      serve_connection(conn, answer);
+      conn_fd_ = -1;
+    }
+  }
+
+  void serve_connection(const Fd& conn, const Answer& answer) {
     std::string data;
     char buf[65536];
     for (;;) {
@@ -233,6 +249,28 @@ TEST_F(HttpsRouter, RelaysAnAnswerLargerThanTheSocketBuffersToASlowReader) {
   EXPECT_EQ(wrong, 0U);
   client.write("GET /big HTTP/1.1\r\nHost: t.test\r\nConnection: close\r\n\r\n");  // still alive
   EXPECT_TRUE(client.read_header().first.starts_with("HTTP/1.1 200 OK\r\n"));
+}
+
+TEST_F(HttpsRouter, GoesOnServingAfterAClientLeavesMidAnswer) {
+  constexpr std::size_t kSize = 8 << 20;
+  Instance instance([](const std::string& head, std::size_t, int) {
+    const std::size_t size = head.starts_with("GET /big ") ? kSize : 3;
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" + std::string(size, 'x');
+  });
+  route_to(instance.port());
+  {
+    TlsClient leaver(port_, 16384);
+    ASSERT_TRUE(leaver.handshake_ok());
+    leaver.write("GET /big HTTP/1.1\r\nHost: t.test\r\n\r\n");
+    ASSERT_TRUE(leaver.read_header().first.starts_with("HTTP/1.1 200 OK\r\n"));
+    leaver.abort();  // with most of the answer still to come
+  }
+  TlsClient next(port_);
+  ASSERT_TRUE(next.handshake_ok());
+  next.write("GET /small HTTP/1.1\r\nHost: t.test\r\n\r\n");
+  auto [head, body] = next.read_header();
+  EXPECT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  EXPECT_EQ(body, "xxx");
 }
 
 TEST_F(HttpsRouter, StreamsAnUploadToTheInstanceAndClosesWithCloseNotify) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <string>
 #include <thread>
@@ -82,6 +83,7 @@ class RouterTest : public ::testing::Test {
  protected:
   /// Starts the router; with `tls`, its listener terminates TLS.
   void start(const HttpRouterOptions& options, std::shared_ptr<TlsStore> tls = nullptr) {
+    ::signal(SIGPIPE, SIG_IGN);  // as prisnd's main does: OpenSSL writes with write(), not send(MSG_NOSIGNAL)
     router_ = std::make_unique<HttpRouter>(options);
     auto bound = router_->listen("127.0.0.1", 0, std::move(tls));
     ASSERT_TRUE(bound) << bound.error().message;
