@@ -348,7 +348,9 @@ Task<bool> handle(Stream& client, Session& s) {
     flight.on(target.backends[picked.index].active);
     if (expect_continue && attempt == 0) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      co_await send(client, asio::buffer(kContinue.data(), kContinue.size()), s.deadline, w.options.idle_timeout);
+      if (co_await send(client, asio::buffer(kContinue.data(), kContinue.size()), s.deadline, w.options.idle_timeout)) {
+        co_return false;  // the client is gone or stopped reading
+      }
     }
     s.deadline.upstream = &picked.conn->socket;
     ec = co_await exchange(client, s, *picked.conn, method == http::verb::head);

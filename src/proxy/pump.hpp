@@ -77,6 +77,9 @@ asio::awaitable<void, typename From::executor_type> pump(From& from, To& to) {
       if (ec) break;
     }
   }
+  if constexpr (requires { to.async_shutdown(kNoThrow); }) {
+    co_await to.async_shutdown(kNoThrow);  // TLS: close_notify before the TCP half-close that ends `to`
+  }
   boost::system::error_code ignored;
   raw_socket(to).shutdown(tcp::socket::shutdown_send, ignored);
   raw_socket(from).shutdown(tcp::socket::shutdown_receive, ignored);

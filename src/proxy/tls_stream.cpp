@@ -38,18 +38,19 @@ TlsWant TlsStream::fail(int result, boost::system::error_code& ec) {
       ec = asio::error::eof;
       break;
     case SSL_ERROR_SYSCALL:
-      broken_ = true;
-      ec = errno != 0 ? boost::system::error_code(errno, boost::system::system_category())
-                      : boost::system::error_code(asio::ssl::error::stream_truncated);
+      failure_ = ec = errno != 0 ? boost::system::error_code(errno, boost::system::system_category())
+                                 : boost::system::error_code(asio::ssl::error::stream_truncated);
       break;
     default: {
-      broken_ = true;
       const unsigned long last = ERR_peek_last_error();
-      if (ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      if (ERR_GET_LIB(last) == ERR_LIB_SSL && ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
         ec = asio::ssl::error::stream_truncated;  // closed without close_notify
-      } else {
+      } else if (last != 0) {
         ec = boost::system::error_code(static_cast<int>(last), asio::error::get_ssl_category());
+      } else {
+        ec = asio::error::connection_aborted;  // a failure OpenSSL gave no reason for
       }
+      failure_ = ec;
     }
   }
   ERR_clear_error();
@@ -61,10 +62,15 @@ TlsWant TlsStream::handshake_step(boost::system::error_code& ec) {
     ec = asio::error::no_memory;
     return TlsWant::kNothing;
   }
-  ERR_clear_error();  // once per connection: whatever a callback on this thread left
+  if (failure_) {
+    ec = failure_;
+    return TlsWant::kNothing;
+  }
+  ERR_clear_error();  // whatever else ran on this thread left
   const int result = SSL_do_handshake(ssl_.get());
   if (result == 1) {
     established_ = true;
+    ERR_clear_error();  // what callbacks (SNI, ALPN, session cache) may have left
     return TlsWant::kNothing;
   }
   return fail(result, ec);
@@ -72,6 +78,10 @@ TlsWant TlsStream::handshake_step(boost::system::error_code& ec) {
 
 TlsWant TlsStream::read_step(asio::mutable_buffer into, std::size_t& n, boost::system::error_code& ec) {
   n = 0;
+  if (failure_) {
+    ec = failure_;
+    return TlsWant::kNothing;
+  }
   if (into.size() == 0) return TlsWant::kNothing;
   if (SSL_read_ex(ssl_.get(), into.data(), into.size(), &n) == 1) return TlsWant::kNothing;
   return fail(0, ec);
@@ -79,13 +89,22 @@ TlsWant TlsStream::read_step(asio::mutable_buffer into, std::size_t& n, boost::s
 
 TlsWant TlsStream::write_step(asio::const_buffer from, std::size_t& n, boost::system::error_code& ec) {
   n = 0;
+  if (failure_) {
+    ec = failure_;
+    return TlsWant::kNothing;
+  }
   if (from.size() == 0) return TlsWant::kNothing;
-  if (SSL_write_ex(ssl_.get(), from.data(), from.size(), &n) == 1) return TlsWant::kNothing;
-  return fail(0, ec);
+  if (SSL_write_ex(ssl_.get(), from.data(), from.size(), &n) == 1) {
+    write_pending_ = false;
+    return TlsWant::kNothing;
+  }
+  const TlsWant want = fail(0, ec);
+  write_pending_ = want == TlsWant::kWrite;
+  return want;
 }
 
 TlsWant TlsStream::shutdown_step(boost::system::error_code& ec) {
-  if (!ssl_ || broken_ || !established_) return TlsWant::kNothing;
+  if (!ssl_ || failure_ || write_pending_ || !established_) return TlsWant::kNothing;
   const int result = SSL_shutdown(ssl_.get());
   if (result >= 0) return TlsWant::kNothing;  // sent (0: the peer's not yet read, and not awaited)
   const TlsWant want = fail(result, ec);

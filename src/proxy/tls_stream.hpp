@@ -33,6 +33,11 @@ enum class TlsWant { kNothing, kRead, kWrite };
 /// write_some that takes what the socket takes now (would_block for the rest); next_layer()
 /// is the socket. Not movable: operations in progress refer to it. OpenSSL writes with
 /// write(2), not send(MSG_NOSIGNAL): the process must ignore SIGPIPE, as prisnd does.
+///
+/// A read and a write may wait at once (a tunnel). SSL_write reads the socket only in the
+/// middle of a handshake message: with renegotiation off, only for a TLS 1.3 post-handshake
+/// message split across records, the one case in which a waiting reader could miss bytes
+/// such a write took in.
 class TlsStream {
  public:
   using executor_type = Executor;
@@ -109,6 +114,7 @@ class TlsStream {
 
     template <class Self>
     void operator()(Self& self, boost::system::error_code ec = {}, std::size_t n = 0) {
+      if (ec && waited) stream.wait_ended(ec);
       if (!posted && !ec) {
         const TlsWant want = step(ec, n);
         if (want != TlsWant::kNothing) {
@@ -158,11 +164,19 @@ class TlsStream {
   }
 
   TlsWant fail(int result, boost::system::error_code& ec);
+  /// A wait ended by `ec` (cancelled by the deadline, or the socket failed). A record that
+  /// SSL_write left half-sent can then never be completed with the same bytes, as OpenSSL
+  /// requires: the next write would send that record and count the first bytes of whatever
+  /// it is given as its own. So no further write may follow.
+  void wait_ended(boost::system::error_code ec) {
+    if (write_pending_ && !failure_) failure_ = ec;
+  }
 
   Socket socket_;
   std::unique_ptr<SSL, FreeSsl> ssl_;
   std::unique_ptr<char[]> scratch_;  // for gather, allocated the first time it is needed
-  bool broken_ = false;              // a fatal error: no further SSL call, not even shutdown
+  boost::system::error_code failure_;  // fatal: every later step returns it, and no shutdown is tried
+  bool write_pending_ = false;         // SSL_write said want-write: it must be retried with the same bytes
   bool established_ = false;
 };
 

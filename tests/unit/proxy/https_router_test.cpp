@@ -305,12 +305,15 @@ TEST_F(HttpsRouter, TunnelsAnUpgradedConnectionBothWays) {
     const std::string hello = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n";
     ::send(fd, hello.data(), hello.size(), MSG_NOSIGNAL);
     char buf[4096];
-    for (;;) {  // echoes, upper-cased, until the client ends
+    std::string seen;
+    while (!seen.ends_with("world")) {  // echoes, upper-cased, then ends the tunnel
       const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return std::string();
+      if (n <= 0) break;
+      seen.append(buf, static_cast<std::size_t>(n));
       for (ssize_t i = 0; i < n; ++i) buf[i] = static_cast<char>(std::toupper(buf[i]));
       ::send(fd, buf, static_cast<std::size_t>(n), MSG_NOSIGNAL);
     }
+    return std::string();
   });
   route_to(instance.port());
   TlsClient client(port_);
@@ -331,6 +334,34 @@ TEST_F(HttpsRouter, TunnelsAnUpgradedConnectionBothWays) {
     for (char& c : upper) c = static_cast<char>(std::toupper(c));
     EXPECT_EQ(echoed, upper);
   }
+  EXPECT_EQ(client.read(), "");  // the instance ended the tunnel...
+  EXPECT_TRUE(client.closed_cleanly());  // ...and the router ended TLS before TCP
+}
+
+TEST_F(HttpsRouter, CutsOffAClientThatStopsReadingAfterTheIdleTimeout) {
+  constexpr std::size_t kSize = 8 << 20;
+  Instance instance([](const std::string&, std::size_t, int) {
+    std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n";
+    for (std::size_t i = 0; i < kSize; ++i) out += pattern(i);
+    return out;
+  });
+  route_to(instance.port());
+  TlsClient client(port_, 16384);
+  ASSERT_TRUE(client.handshake_ok());
+  client.write("GET /big HTTP/1.1\r\nHost: t.test\r\n\r\n");
+  std::this_thread::sleep_for(3s);  // past the 2 s idle timeout, with the router's write waiting
+  auto [head, body] = client.read_header();
+  ASSERT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
+  while (body.size() < kSize) {
+    auto more = client.read();
+    if (more.empty()) break;
+    body += more;
+  }
+  EXPECT_LT(body.size(), kSize);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < body.size(); ++i) wrong += body[i] != pattern(i);
+  EXPECT_EQ(wrong, 0U);  // what came is intact: no record after the one the write left half-sent
+  EXPECT_FALSE(client.closed_cleanly());  // cut off, not ended
 }
 
 TEST_F(HttpsRouter, ClosesAConnectionThatNeverStartsItsHandshake) {
