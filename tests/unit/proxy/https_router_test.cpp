@@ -209,6 +209,23 @@ class Instance {
 
 char pattern(std::size_t i) { return static_cast<char>('a' + (i * 7 + i / 4096) % 26); }
 
+// An answer larger than every socket buffer on the way, its body in pattern().
+constexpr std::size_t kLarge = 8 << 20;
+std::string large_answer() {
+  std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kLarge) + "\r\n\r\n";
+  for (std::size_t i = 0; i < kLarge; ++i) out += pattern(i);
+  return out;
+}
+
+// Reads into `body` until it holds `size` bytes or the stream ends.
+void read_rest(TlsClient& client, std::string& body, std::size_t size) {
+  while (body.size() < size) {
+    auto more = client.read();
+    if (more.empty()) return;
+    body += more;
+  }
+}
+
 class HttpsRouter : public test_support::RouterTest {
  protected:
   void SetUp() override {
@@ -225,12 +242,7 @@ class HttpsRouter : public test_support::RouterTest {
 };
 
 TEST_F(HttpsRouter, RelaysAnAnswerLargerThanTheSocketBuffersToASlowReader) {
-  constexpr std::size_t kSize = 8 << 20;
-  Instance instance([](const std::string&, std::size_t, int) {
-    std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n";
-    for (std::size_t i = 0; i < kSize; ++i) out += pattern(i);
-    return out;
-  });
+  Instance instance([](const std::string&, std::size_t, int) { return large_answer(); });
   route_to(instance.port());
   TlsClient client(port_, 16384);
   ASSERT_TRUE(client.handshake_ok());
@@ -238,23 +250,18 @@ TEST_F(HttpsRouter, RelaysAnAnswerLargerThanTheSocketBuffersToASlowReader) {
   auto [head, body] = client.read_header();
   ASSERT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
   std::this_thread::sleep_for(300ms);  // the router's writes meet a full socket and must wait
-  while (body.size() < kSize) {
-    auto more = client.read();
-    if (more.empty()) break;
-    body += more;
-  }
-  ASSERT_EQ(body.size(), kSize);
+  read_rest(client, body, kLarge);
+  ASSERT_EQ(body.size(), kLarge);
   std::size_t wrong = 0;
-  for (std::size_t i = 0; i < kSize; ++i) wrong += body[i] != pattern(i);
+  for (std::size_t i = 0; i < kLarge; ++i) wrong += body[i] != pattern(i);
   EXPECT_EQ(wrong, 0U);
   client.write("GET /big HTTP/1.1\r\nHost: t.test\r\nConnection: close\r\n\r\n");  // still alive
   EXPECT_TRUE(client.read_header().first.starts_with("HTTP/1.1 200 OK\r\n"));
 }
 
 TEST_F(HttpsRouter, GoesOnServingAfterAClientLeavesMidAnswer) {
-  constexpr std::size_t kSize = 8 << 20;
   Instance instance([](const std::string& head, std::size_t, int) {
-    const std::size_t size = head.starts_with("GET /big ") ? kSize : 3;
+    const std::size_t size = head.starts_with("GET /big ") ? kLarge : 3;
     return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(size) + "\r\n\r\n" + std::string(size, 'x');
   });
   route_to(instance.port());
@@ -339,12 +346,7 @@ TEST_F(HttpsRouter, TunnelsAnUpgradedConnectionBothWays) {
 }
 
 TEST_F(HttpsRouter, CutsOffAClientThatStopsReadingAfterTheIdleTimeout) {
-  constexpr std::size_t kSize = 8 << 20;
-  Instance instance([](const std::string&, std::size_t, int) {
-    std::string out = "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kSize) + "\r\n\r\n";
-    for (std::size_t i = 0; i < kSize; ++i) out += pattern(i);
-    return out;
-  });
+  Instance instance([](const std::string&, std::size_t, int) { return large_answer(); });
   route_to(instance.port());
   TlsClient client(port_, 16384);
   ASSERT_TRUE(client.handshake_ok());
@@ -352,12 +354,8 @@ TEST_F(HttpsRouter, CutsOffAClientThatStopsReadingAfterTheIdleTimeout) {
   std::this_thread::sleep_for(3s);  // past the 2 s idle timeout, with the router's write waiting
   auto [head, body] = client.read_header();
   ASSERT_TRUE(head.starts_with("HTTP/1.1 200 OK\r\n")) << head;
-  while (body.size() < kSize) {
-    auto more = client.read();
-    if (more.empty()) break;
-    body += more;
-  }
-  EXPECT_LT(body.size(), kSize);
+  read_rest(client, body, kLarge);
+  EXPECT_LT(body.size(), kLarge);
   std::size_t wrong = 0;
   for (std::size_t i = 0; i < body.size(); ++i) wrong += body[i] != pattern(i);
   EXPECT_EQ(wrong, 0U);  // what came is intact: no record after the one the write left half-sent
