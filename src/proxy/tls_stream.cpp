@@ -14,6 +14,7 @@ TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), 
   if (!ssl_ || SSL_set_fd(ssl_.get(), socket_.native_handle()) != 1) {  // the socket keeps the descriptor
     ssl_.reset();
     ERR_clear_error();
+    failure_ = asio::error::no_memory;  // every step fails with it
     return;
   }
   // As Asio's engine and nginx set them: a write may end after a record and resume from
@@ -24,9 +25,10 @@ TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), 
   SSL_set_accept_state(ssl_.get());
 }
 
-// The SSL error queue is emptied whenever a call fails, so that the next call's
-// SSL_get_error sees only its own: clearing it before every call, as OpenSSL otherwise
-// asks, costs a thread-local lookup per read and write.
+// The SSL error queue is cleared around the handshake (callbacks may leave entries) and
+// after every failure, so that each later call's SSL_get_error sees only its own: clearing
+// it before every read and write, as OpenSSL otherwise asks, costs a thread-local lookup
+// each.
 TlsWant TlsStream::fail(int result, boost::system::error_code& ec) {
   const int error = SSL_get_error(ssl_.get(), result);
   switch (error) {
@@ -58,14 +60,7 @@ TlsWant TlsStream::fail(int result, boost::system::error_code& ec) {
 }
 
 TlsWant TlsStream::handshake_step(boost::system::error_code& ec) {
-  if (!ssl_) {
-    ec = asio::error::no_memory;
-    return TlsWant::kNothing;
-  }
-  if (failure_) {
-    ec = failure_;
-    return TlsWant::kNothing;
-  }
+  if (already_failed(ec)) return TlsWant::kNothing;
   ERR_clear_error();  // whatever else ran on this thread left
   const int result = SSL_do_handshake(ssl_.get());
   if (result == 1) {
@@ -78,10 +73,7 @@ TlsWant TlsStream::handshake_step(boost::system::error_code& ec) {
 
 TlsWant TlsStream::read_step(asio::mutable_buffer into, std::size_t& n, boost::system::error_code& ec) {
   n = 0;
-  if (failure_) {
-    ec = failure_;
-    return TlsWant::kNothing;
-  }
+  if (already_failed(ec)) return TlsWant::kNothing;
   if (into.size() == 0) return TlsWant::kNothing;
   if (SSL_read_ex(ssl_.get(), into.data(), into.size(), &n) == 1) return TlsWant::kNothing;
   return fail(0, ec);
@@ -89,10 +81,7 @@ TlsWant TlsStream::read_step(asio::mutable_buffer into, std::size_t& n, boost::s
 
 TlsWant TlsStream::write_step(asio::const_buffer from, std::size_t& n, boost::system::error_code& ec) {
   n = 0;
-  if (failure_) {
-    ec = failure_;
-    return TlsWant::kNothing;
-  }
+  if (already_failed(ec)) return TlsWant::kNothing;
   if (from.size() == 0) return TlsWant::kNothing;
   if (SSL_write_ex(ssl_.get(), from.data(), from.size(), &n) == 1) {
     write_pending_ = false;
@@ -104,7 +93,7 @@ TlsWant TlsStream::write_step(asio::const_buffer from, std::size_t& n, boost::sy
 }
 
 TlsWant TlsStream::shutdown_step(boost::system::error_code& ec) {
-  if (!ssl_ || failure_ || write_pending_ || !established_) return TlsWant::kNothing;
+  if (failure_ || write_pending_ || !established_) return TlsWant::kNothing;
   const int result = SSL_shutdown(ssl_.get());
   if (result >= 0) return TlsWant::kNothing;  // sent (0: the peer's not yet read, and not awaited)
   const TlsWant want = fail(result, ec);

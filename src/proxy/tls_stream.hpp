@@ -51,22 +51,6 @@ class TlsStream {
   executor_type get_executor() { return socket_.get_executor(); }
   Socket& next_layer() { return socket_; }
 
-  /// One attempt at each step; kNothing with `ec` set when it failed, or when done.
-  TlsWant handshake_step(boost::system::error_code& ec);
-  TlsWant read_step(asio::mutable_buffer into, std::size_t& n, boost::system::error_code& ec);
-  TlsWant write_step(asio::const_buffer from, std::size_t& n, boost::system::error_code& ec);
-  /// Sends close_notify; the peer's is not waited for (it may never come).
-  TlsWant shutdown_step(boost::system::error_code& ec);
-
-  template <class MutableBuffers>
-  TlsWant read_step(const MutableBuffers& buffers, std::size_t& n, boost::system::error_code& ec) {
-    return read_step(first_nonempty(buffers), n, ec);
-  }
-  template <class ConstBuffers>
-  TlsWant write_step(const ConstBuffers& buffers, std::size_t& n, boost::system::error_code& ec) {
-    return write_step(gather(buffers), n, ec);
-  }
-
   /// What the socket takes now, as asio::write expects of a SyncWriteStream.
   template <class ConstBuffers>
   std::size_t write_some(const ConstBuffers& buffers, boost::system::error_code& ec) {
@@ -76,6 +60,8 @@ class TlsStream {
     return n;
   }
 
+  // Asio's stream operations, then the server handshake and close_notify; each completes
+  // with operation_aborted when the socket is cancelled (the connection's deadline).
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     auto step = [this, buffers](boost::system::error_code& ec, std::size_t& n) { return read_step(buffers, n, ec); };
@@ -98,6 +84,22 @@ class TlsStream {
   }
 
  private:
+  /// One attempt at each step; kNothing with `ec` set when it failed, or when done.
+  TlsWant handshake_step(boost::system::error_code& ec);
+  TlsWant read_step(asio::mutable_buffer into, std::size_t& n, boost::system::error_code& ec);
+  TlsWant write_step(asio::const_buffer from, std::size_t& n, boost::system::error_code& ec);
+  /// Sends close_notify; the peer's is not waited for (it may never come).
+  TlsWant shutdown_step(boost::system::error_code& ec);
+
+  template <class MutableBuffers>
+  TlsWant read_step(const MutableBuffers& buffers, std::size_t& n, boost::system::error_code& ec) {
+    return read_step(first_nonempty(buffers), n, ec);
+  }
+  template <class ConstBuffers>
+  TlsWant write_step(const ConstBuffers& buffers, std::size_t& n, boost::system::error_code& ec) {
+    return write_step(gather(buffers), n, ec);
+  }
+
   struct FreeSsl {
     void operator()(SSL* ssl) const { SSL_free(ssl); }
   };
@@ -164,6 +166,11 @@ class TlsStream {
   }
 
   TlsWant fail(int result, boost::system::error_code& ec);
+  /// True, with `ec` set, after a fatal error.
+  bool already_failed(boost::system::error_code& ec) const {
+    if (failure_) ec = failure_;
+    return static_cast<bool>(failure_);
+  }
   /// A wait ended by `ec` (cancelled by the deadline, or the socket failed). A record that
   /// SSL_write left half-sent can then never be completed with the same bytes, as OpenSSL
   /// requires: the next write would send that record and count the first bytes of whatever
