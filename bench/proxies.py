@@ -6,7 +6,9 @@ service (one instance). Every proxy gets the same number of worker threads as pr
 (one per core) and a second nginx/HAProxy run with one worker is reported beside it.
   L7:  direct | nginx proxy_pass (upstream keepalive) | HAProxy mode http | prisn ingress route
   L4:  direct | HAProxy mode tcp | prisn published port
-  TLS: nginx ssl | prisn --https, keep-alive requests/s and new-connection handshakes/s
+  TLS: nginx ssl | prisn --https, keep-alive requests/s and new-connection handshakes/s, and
+       resident memory per idle keep-alive connection (IDLE connections, one request each,
+       measured first, before any load)
 Each measurement: wrk -t2 -c50 -d DURATION --latency, alternating, best of ROUNDS.
 Targets: L7 >= 1.0x nginx req/s with p99 no worse; L4 >= 1.0x HAProxy; TLS >= 1.0x nginx.
 Needs nginx, haproxy, wrk and openssl (packaging/install-deps.sh --bench)."""
@@ -15,17 +17,20 @@ import os
 import pathlib
 import re
 import shutil
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
-from common import TICKS, Daemon, cpu_ticks, free_port, machine, wait_ready
+from common import TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 WORKERS = os.cpu_count() or 2
+IDLE = 500
 
 BACKEND = """\
 #!/bin/bash
@@ -131,6 +136,33 @@ def wrk(url, pids, host=None, close=False):
             "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
+def idle_tls_kib(port, pids):
+    """KiB of resident memory (all of `pids`) per idle TLS keep-alive connection."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    before = sum(rss_kib(pid) for pid in pids)
+    conns = []
+    try:
+        for _ in range(IDLE):
+            conn = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
+                                       server_hostname="bench.local")
+            conns.append(conn)
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: bench.local\r\n\r\n")
+            answer = b""
+            while not answer.endswith(b"ok\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    raise RuntimeError(f"port {port} closed a connection before answering: {answer!r}")
+                answer += chunk
+        time.sleep(1)
+        after = sum(rss_kib(pid) for pid in pids)
+    finally:
+        for conn in conns:
+            conn.close()
+    return round((after - before) / IDLE, 1)
+
+
 def best(runs):
     return max(runs, key=lambda m: m["req_per_s"])
 
@@ -193,6 +225,8 @@ def main():
                 "tls_handshakes": {"nginx": (f"https://127.0.0.1:{ports['nginx_tls']}/", p["nginx_tls"], None),
                                    "prisn": (f"https://127.0.0.1:{https_port}/", prisn, "bench.local")},
             }
+            results["idle_tls_kib_per_connection"] = {"nginx": idle_tls_kib(ports["nginx_tls"], p["nginx_tls"]),
+                                                      "prisn": idle_tls_kib(https_port, prisn)}
             runs = {case: {name: [] for name in targets} for case, targets in cases.items()}
             for r in range(ROUNDS):
                 for case, targets in cases.items():

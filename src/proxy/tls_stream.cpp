@@ -25,6 +25,11 @@ TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), 
   SSL_set_accept_state(ssl_.get());
 }
 
+char* TlsStream::thread_scratch() {
+  thread_local const std::unique_ptr<char[]> scratch = std::make_unique_for_overwrite<char[]>(kRecord);
+  return scratch.get();
+}
+
 // The SSL error queue is cleared around the handshake (callbacks may leave entries) and
 // after every failure, so that each later call's SSL_get_error sees only its own: clearing
 // it before every read and write, as OpenSSL otherwise asks, costs a thread-local lookup

@@ -152,7 +152,10 @@ class TlsStream {
   /// One record's worth of `buffers` in one piece: the first buffer when it is the only
   /// one or fills a record, else a copy of the first kRecord bytes (one record instead of a
   /// small record per piece, as Beast's flat_stream does). Deterministic, as a retried
-  /// SSL_write requires: the same buffers give the same bytes.
+  /// SSL_write requires: the same buffers give the same bytes. The copy goes to a buffer of
+  /// the thread's, not the connection's: SSL_write encrypts it at once, and a retry gathers
+  /// again (OpenSSL keeps the pending record itself, and ACCEPT_MOVING_WRITE_BUFFER lets
+  /// the retry come from anywhere), so an idle connection holds no such buffer.
   template <class ConstBuffers>
   asio::const_buffer gather(const ConstBuffers& buffers) {
     auto it = asio::buffer_sequence_begin(buffers);
@@ -161,10 +164,11 @@ class TlsStream {
     if (it == end) return {};
     const asio::const_buffer first(*it);
     if (first.size() >= kRecord || std::next(it) == end) return first;
-    if (!scratch_) scratch_ = std::make_unique_for_overwrite<char[]>(kRecord);
-    return {scratch_.get(), asio::buffer_copy(asio::buffer(scratch_.get(), kRecord), buffers)};
+    char* scratch = thread_scratch();
+    return {scratch, asio::buffer_copy(asio::buffer(scratch, kRecord), buffers)};
   }
 
+  static char* thread_scratch();  // kRecord bytes of this thread's, for gather()
   TlsWant fail(int result, boost::system::error_code& ec);
   /// True, with `ec` set, after a fatal error.
   bool already_failed(boost::system::error_code& ec) const {
@@ -181,7 +185,6 @@ class TlsStream {
 
   Socket socket_;
   std::unique_ptr<SSL, FreeSsl> ssl_;
-  std::unique_ptr<char[]> scratch_;  // for gather, allocated the first time it is needed
   boost::system::error_code failure_;  // fatal: every later step returns it, and no shutdown is tried
   bool write_pending_ = false;         // SSL_write said want-write: it must be retried with the same bytes
   bool established_ = false;
