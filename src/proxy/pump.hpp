@@ -29,7 +29,8 @@ auto& raw_socket(Next& s) requires requires { s.next_layer(); } {
 template <class T>
 inline constexpr bool kIsTcpSocket = std::is_same_v<T, asio::basic_stream_socket<tcp, typename T::executor_type>>;
 
-/// Copies `from` to `to` until EOF or an error, then half-closes `to` for sending.
+/// Copies `from` to `to` until EOF or an error, then half-closes `to` for sending (after
+/// close_notify when `to` is TLS).
 ///
 /// Between two plain sockets (both non-blocking) it reads and writes synchronously and waits
 /// only for readiness, as nginx and HAProxy do: a relayed message costs one recv and one
