@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // TLS termination in the L7 router against real sockets on loopback: answers larger than
-// the socket buffers to a slow reader, uploads, an upgraded connection, close_notify, and a
-// handshake that never comes. The test's side is blocking OpenSSL on POSIX sockets; the
-// instance is a thread of the test.
+// the socket buffers to a slow reader, clients that reset or stop reading, uploads, an
+// upgraded connection, close_notify, and a handshake that never comes. The test's side is
+// blocking OpenSSL on POSIX sockets; the instance is a thread of the test.
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
