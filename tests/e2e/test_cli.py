@@ -468,7 +468,9 @@ def test_redeploy_keeps_scaled_replicas(prisnd, scripts):
     wait_until(lambda: all(requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.endswith(" v2\n")
                            for _ in range(6)), 25, interval=0.3, message="roll to v2")
     prisnd.wait_ready("web", 3)
-    assert len(prisnd.endpoints("web")) == 3
+    # the last old instance drains (out of rotation, still listed) before it stops
+    wait_until(lambda: len(prisnd.endpoints("web")) == 3, 10, message="old instances gone")
+    assert all(e["healthy"] for e in prisnd.endpoints("web"))
     # an explicit --replicas still wins
     assert prisnd.cli("deploy", f, "--name", "web", "--port", str(port), "-e", "VERSION=v2",
                       "--replicas", "1").returncode == 0
