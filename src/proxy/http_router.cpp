@@ -103,17 +103,18 @@ void log_escaped(const std::shared_ptr<spdlog::logger>& log, std::exception_ptr 
 detail::Task<> accept_loop(std::shared_ptr<Worker> w, detail::Acceptor* acceptor, std::shared_ptr<TlsStore> tls,
                            std::shared_ptr<spdlog::logger> log) {
   using detail::kNoThrow;
+  tcp::endpoint peer;  // from accept() itself: a getpeername() less per connection
   while (acceptor->is_open() && !w->stopping) {
-    auto [ec, socket] = co_await acceptor->async_accept(kNoThrow);
+    auto [ec, socket] = co_await acceptor->async_accept(peer, kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || w->stopping) co_return;
       continue;  // EMFILE and friends: keep serving the connections we have
     }
     auto done = [log](std::exception_ptr e) { log_escaped(log, e); };
     if (tls) {
-      asio::co_spawn(w->io, detail::serve_tls(w, std::move(socket), tls), done);
+      asio::co_spawn(w->io, detail::serve_tls(w, std::move(socket), peer, tls), done);
     } else {
-      asio::co_spawn(w->io, detail::serve_plain(w, std::move(socket)), done);
+      asio::co_spawn(w->io, detail::serve_plain(w, std::move(socket), peer), done);
     }
   }
 }

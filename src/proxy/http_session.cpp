@@ -444,25 +444,24 @@ Task<> serve(Stream& client, Session& s) {
   }
 }
 
-std::string peer_ip(Socket& socket) {
-  boost::system::error_code ec, ignored;
-  const auto peer = socket.remote_endpoint(ec);
+std::string peer_ip(Socket& socket, const tcp::endpoint& peer) {
+  boost::system::error_code ignored;
   socket.set_option(tcp::no_delay(true), ignored);
-  return ec ? std::string() : peer.address().to_string();
+  return peer.address().to_string();
 }
 
 }  // namespace
 
-Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket) {
+Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint peer) {
   boost::system::error_code ec;
   socket.non_blocking(true, ec);  // for write_now()
-  Session s(*worker, socket, peer_ip(socket), false);
+  Session s(*worker, socket, peer_ip(socket, peer), false);
   co_await serve(socket, s);
   socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
-Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, std::shared_ptr<TlsStore> tls) {
-  std::string ip = peer_ip(socket);
+Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint peer, std::shared_ptr<TlsStore> tls) {
+  std::string ip = peer_ip(socket, peer);
   TlsStream stream(std::move(socket), tls->context().native_handle());
   Session s(*worker, stream.next_layer(), std::move(ip), true);
   s.deadline.after(worker->options.header_timeout);

@@ -113,9 +113,9 @@ struct Worker {
   void start_sweep();
 };
 
-/// Serves one accepted client connection until it closes (plain HTTP).
-Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket);
-/// Serves one accepted client connection after a TLS handshake chosen by SNI.
-Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, std::shared_ptr<TlsStore> tls);
+/// Serves one accepted client connection from `peer` until it closes (plain HTTP).
+Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint peer);
+/// Serves one accepted client connection from `peer` after a TLS handshake chosen by SNI.
+Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint peer, std::shared_ptr<TlsStore> tls);
 
 }  // namespace prisn::proxy::detail
