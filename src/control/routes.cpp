@@ -21,6 +21,22 @@ std::string label_of(const std::string& ns, const std::string& name, std::uint16
   return port == 0 ? fmt::format("{}.{}", name, ns) : fmt::format("{}.{}:{}", name, ns, port);
 }
 
+// Calls add(host, path, ns, deployment, port) for every L7 route: each path of each Ingress
+// rule, then each deployment's `expose.type: ingress` (port 0: the deployment's first port).
+void for_each_route(const auto& store, const auto& add) {
+  for (const auto* rec : store.list_resources("Ingress", "")) {
+    auto spec = model::decode_ingress(rec->spec, {});
+    if (!spec) continue;
+    for (const auto& rule : spec->rules) {
+      for (const auto& p : rule.paths) add(rule.host, p.path, spec->ns, p.deployment, p.port);
+    }
+  }
+  for (const auto* rec : store.list_deployments("")) {
+    const auto& spec = rec->spec;
+    if (spec.expose.kind == model::Expose::Kind::kIngress) add(spec.expose.host, spec.expose.path, spec.ns, spec.name, 0);
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::string& ns, const std::string& name,
@@ -74,19 +90,10 @@ void Controller::Impl::publish_routes() {
     if (!t) t = l7_target(ns, name, port);
     return t;
   };
-  for (const auto* rec : ctx.store.list_resources("Ingress", "")) {
-    auto spec = model::decode_ingress(rec->spec, {});
-    if (!spec) continue;
-    for (const auto& rule : spec->rules) {
-      for (const auto& p : rule.paths) snapshot->routes.add(rule.host, p.path, target(spec->ns, p.deployment, p.port));
-    }
-  }
-  for (const auto* rec : ctx.store.list_deployments("")) {
-    const auto& spec = rec->spec;
-    if (spec.expose.kind == model::Expose::Kind::kIngress) {
-      snapshot->routes.add(spec.expose.host, spec.expose.path, target(spec.ns, spec.name, 0));
-    }
-  }
+  for_each_route(ctx.store, [&](const std::string& host, const std::string& path, const std::string& ns,
+                                const std::string& name, std::uint16_t port) {
+    snapshot->routes.add(host, path, target(ns, name, port));
+  });
   if (options.acme != nullptr) snapshot->acme_challenges = options.acme->challenges();
   options.http->publish(std::move(snapshot));
 }
@@ -209,28 +216,25 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
     ns = "default";
   }
   std::string via;
+  std::uint16_t route_port = port;  // which of the deployment's ports: the target's, or the route's
   if (name.empty()) {
-    proxy::RouteTable<std::pair<std::string, std::string>> routes;
-    for (const auto* rec : d.ctx.store.list_resources("Ingress", "")) {
-      auto spec = model::decode_ingress(rec->spec, {});
-      if (!spec) continue;
-      for (const auto& rule : spec->rules) {
-        for (const auto& p : rule.paths) routes.add(rule.host, p.path, {spec->ns, p.deployment});
-      }
-    }
+    proxy::RouteTable<std::tuple<std::string, std::string, std::uint16_t>> routes;
+    for_each_route(d.ctx.store, [&](const std::string& route_host, const std::string& route_path,
+                                    const std::string& route_ns, const std::string& deployment, std::uint16_t p) {
+      routes.add(route_host, route_path, {route_ns, deployment, p});
+    });
     const auto* hit = routes.match(host, path);
     if (hit == nullptr) {
       return Error::not_found(fmt::format("'{}:{}{}' is neither a service nor an ingress route", host, port, path));
     }
-    ns = hit->first;
-    name = hit->second;
+    std::tie(ns, name, route_port) = *hit;
     via = "ingress";
   }
   const auto* rec = d.ctx.store.find_deployment(ns, name);
   if (rec == nullptr) return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
   std::size_t index = 0;
   for (std::size_t i = 0; i < rec->spec.ports.size(); ++i) {
-    if (rec->spec.ports[i].port == port) index = i;
+    if (rec->spec.ports[i].port == route_port) index = i;
   }
   Json resolved = Json::array();
   std::vector<proxy::Balancer::Candidate> candidates;

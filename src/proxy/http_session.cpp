@@ -164,16 +164,18 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
   co_return beast::error_code{};
 }
 
-// A short plain-text answer of the router's own; true when the connection may go on.
+// A short plain-text answer of the router's own; true when the connection may go on. The
+// answer to a HEAD request has the same header and no body (RFC 9110 §9.3.2).
 template <class Stream>
 Task<bool> reply(Stream& client, Deadline& deadline, unsigned version, http::status status, std::string body,
-                 bool keep_alive, std::string content_type = "text/plain; charset=utf-8") {
+                 bool keep_alive, bool head, std::string content_type = "text/plain; charset=utf-8") {
   http::response<http::string_body> res{status, version};
   res.set(http::field::server, "prisn");
   res.set(http::field::content_type, content_type);
   res.body() = std::move(body);
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  if (head) res.body().clear();  // Content-Length stays the body's
   deadline.after(std::chrono::seconds(10));
   auto [ec, n] = co_await http::async_write(client, res, kNoThrow);
   co_return !ec && keep_alive;
@@ -292,7 +294,16 @@ Task<bool> handle(Stream& client, Session& s) {
   const bool body_pending = !parser.is_done();
   const bool wants_keep = req.keep_alive();
   const bool keep_if_error = wants_keep && !body_pending;  // an unread body cannot be skipped safely
+  const bool head = req.method() == http::verb::head;
   const auto snapshot = w.snapshot;  // one consistent view for the whole request
+  // An absolute-form target names the host itself, and it wins over Host (RFC 9112 §3.2.2).
+  if (const auto authority = absolute_authority(req.target()); !authority.empty()) {
+    req.set(http::field::host, std::string(authority));
+  }
+  if (version >= 11 && req.find(http::field::host) == req.end()) {  // RFC 9112 §3.2
+    co_return co_await reply(client, s.deadline, version, http::status::bad_request, "missing Host header\n",
+                             keep_if_error, head);
+  }
   // Views into the request: valid until prepare_upstream_request rewrites it.
   const std::string_view host = req[http::field::host];
   const std::string_view path = request_path(req.target());
@@ -301,14 +312,14 @@ Task<bool> handle(Stream& client, Session& s) {
     if (auto it = snapshot->acme_challenges.find(std::string(path.substr(kAcmePrefix.size())));
         it != snapshot->acme_challenges.end()) {
       co_return co_await reply(client, s.deadline, version, http::status::ok, it->second, keep_if_error,
-                               "application/octet-stream");
+                               head, "application/octet-stream");
     }
   }
   const auto* route = snapshot->routes.match(host, req.target());
   if (route == nullptr) {
     co_return co_await reply(client, s.deadline, version, http::status::not_found,
                              fmt::format("no route for {}{}\n", normalise_host(std::string(host)), path),
-                             keep_if_error);
+                             keep_if_error, head);
   }
   const L7Target& target = **route;
   InFlight flight(*target.stats);
@@ -316,7 +327,8 @@ Task<bool> handle(Stream& client, Session& s) {
     flight.status = 503;
     const auto why = target.problem.empty() ? fmt::format("no healthy instance of deployment {}/{}", target.ns, target.deployment)
                                             : target.problem;
-    co_return co_await reply(client, s.deadline, version, http::status::service_unavailable, why + "\n", keep_if_error);
+    co_return co_await reply(client, s.deadline, version, http::status::service_unavailable, why + "\n", keep_if_error,
+                             head);
   }
   const auto& lb = target.balancer->options();
   const Balancer::Request info{s.client_ip, cookie_value(req[http::field::cookie], Balancer::kCookie),
@@ -343,7 +355,7 @@ Task<bool> handle(Stream& client, Session& s) {
       const auto why = ec ? fmt::format("upstream error from {}: {}", target.label, ec.message())
                           : fmt::format("no instance of {} accepted a connection", target.label);
       co_return co_await reply(client, s.deadline, version, http::status::bad_gateway, why + "\n",
-                               keep_if_error && !ec);
+                               keep_if_error && !ec, head);
     }
     flight.on(target.backends[picked.index].active);
     if (expect_continue && attempt == 0) {
@@ -361,7 +373,7 @@ Task<bool> handle(Stream& client, Session& s) {
       co_return co_await reply(client, s.deadline, version, http::status::bad_gateway,
                                fmt::format("upstream error from {} ({}): {}\n", target.label,
                                            target.backends[picked.index].instance, ec.message()),
-                               false);
+                               false, head);
     }
     if (!picked.conn->reused) s.excluded[picked.index] = true;  // a fresh connection failed: that instance is in trouble
   }
@@ -429,11 +441,11 @@ Task<> serve(Stream& client, Session& s) {
     if (ec) {
       if (ec == http::error::header_limit) {
         co_await reply(client, s.deadline, 11, http::status::request_header_fields_too_large,
-                       "request header too large\n", false);
+                       "request header too large\n", false, false);
       } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
                  ec != http::error::end_of_stream && ec != http::error::partial_message) {
         co_await reply(client, s.deadline, 11, http::status::bad_request, "malformed request: " + ec.message() + "\n",
-                       false);
+                       false, false);
       }
       break;
     }

@@ -28,6 +28,20 @@ std::string_view request_path(std::string_view target) {
   return path.empty() ? std::string_view("/") : path;
 }
 
+std::string_view absolute_authority(std::string_view target) {
+  std::size_t start = 0;
+  if (target.starts_with("http://")) {
+    start = 7;
+  } else if (target.starts_with("https://")) {
+    start = 8;
+  } else {
+    return {};
+  }
+  auto authority = target.substr(start, target.find_first_of("/?#", start) - start);
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);  // userinfo
+  return authority;
+}
+
 bool path_has_prefix(std::string_view path, std::string_view prefix) {
   if (prefix == "/") return true;
   if (!path.starts_with(prefix)) return false;

@@ -212,6 +212,11 @@ def test_wildcard_hosts_match_one_label_and_exact_hosts_win(prisnd):
 def test_expose_ingress_routes_a_deployment_by_itself(prisnd):
     deploy(prisnd, "exposed", expose={"type": "ingress", "host": "exposed.example.com", "path": "/"})
     assert instance_of(get(prisnd, "exposed.example.com", "/x")) == "exposed-0"
+    # a trace follows the same route the router takes
+    trace = prisnd.post("/api/v1/proxy/trace", {"target": "exposed.example.com:80", "path": "/x"})
+    assert trace.status_code == 200, trace.text
+    assert trace.json()["deployment"] == "exposed" and trace.json()["via"] == "ingress"
+    assert trace.json()["selected"]["instance"] == "exposed-0"
 
 
 def test_no_healthy_instance_is_503_and_a_failing_instance_502(prisnd):
@@ -232,6 +237,46 @@ def test_no_healthy_instance_is_503_and_a_failing_instance_502(prisnd):
     metrics = prisnd.get("/metrics").text
     assert 'prisn_proxy_requests_total{route="svc.default",code="502"} 1' in metrics
     assert 'prisn_proxy_request_duration_seconds_count{route="svc.default"}' in metrics
+
+
+def raw_exchange(d, data, until, timeout=10):
+    """Sends raw bytes to the HTTP router and reads until `until` answers have come (by status line)."""
+    with socket.create_connection(http_addr(d), timeout=timeout) as c:
+        c.sendall(data)
+        got = b""
+        while got.count(b"HTTP/1.1 ") < until:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        c.settimeout(0.3)
+        try:
+            got += c.recv(65536)  # anything more would be a stray body
+        except socket.timeout:
+            pass
+        return got
+
+
+def test_router_answers_to_head_carry_no_body(prisnd):
+    got = raw_exchange(prisnd, b"HEAD /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
+                               b"GET /y HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)
+    first, rest = got.split(b"\r\n\r\n", 1)
+    assert first.startswith(b"HTTP/1.1 404") and b"Content-Length: 35" in first, got
+    assert rest.startswith(b"HTTP/1.1 404"), got  # the next answer follows the header at once
+    assert rest.endswith(b"no route for nothere.example.com/y\n"), got
+
+
+def test_request_without_host_is_400_and_an_absolute_target_names_the_host(prisnd):
+    deploy(prisnd, "absolute")
+    ingress(prisnd, "absolute", [{"host": "absolute.example.com", "paths": [{"path": "/", "deployment": "absolute"}]}])
+    got = raw_exchange(prisnd, b"GET / HTTP/1.1\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 400") and got.endswith(b"missing Host header\n"), got
+    got = raw_exchange(prisnd, b"GET http://absolute.example.com/p HTTP/1.1\r\nHost: other.example.com\r\n"
+                               b"Connection: close\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 200"), got
+    answer = json.loads(got.split(b"\r\n\r\n", 1)[1])
+    assert answer["instance"] == "absolute-0"
+    assert {k.lower(): v for k, v in answer["headers"].items()}["host"] == "absolute.example.com"
 
 
 def test_forwarded_headers_reach_the_instance_and_hop_by_hop_ones_do_not(prisnd):

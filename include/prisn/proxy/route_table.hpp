@@ -45,6 +45,9 @@ class RouteTable {
 std::string normalise_host(std::string_view host);
 /// The path of a request target, without the query ("/a/b?x" → "/a/b").
 std::string_view request_path(std::string_view target);
+/// The host[:port] of an absolute-form request target ("http://a.example:8080/x" → "a.example:8080"),
+/// empty for the usual origin-form ("/x").
+std::string_view absolute_authority(std::string_view target);
 /// True when `path` is `prefix` or lies below it on a segment boundary.
 bool path_has_prefix(std::string_view path, std::string_view prefix);
 

@@ -65,5 +65,14 @@ TEST(RouteTable, Helpers) {
   EXPECT_FALSE(path_has_prefix("/ab", "/a"));
 }
 
+TEST(RouteTable, AbsoluteFormTargetsNameTheirHost) {
+  EXPECT_EQ(absolute_authority("http://api.example.com/x?y"), "api.example.com");
+  EXPECT_EQ(absolute_authority("https://a.example:8443"), "a.example:8443");
+  EXPECT_EQ(absolute_authority("http://user:pw@a.example/"), "a.example");
+  EXPECT_EQ(absolute_authority("/http://a.example/"), "");
+  EXPECT_EQ(absolute_authority("*"), "");
+  EXPECT_EQ(request_path("http://api.example.com/x?y"), "/x");
+}
+
 }  // namespace
 }  // namespace prisn::proxy
