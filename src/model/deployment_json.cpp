@@ -9,6 +9,7 @@
 #include "prisn/core/names.hpp"
 #include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/document.hpp"
+#include "prisn/model/ingress.hpp"
 #include "prisn/model/quantity.hpp"
 #include "prisn/model/runtime.hpp"
 
@@ -297,10 +298,14 @@ Result<void> expose(const Json& v, const std::string& path, DeploymentSpec& spec
     auto host = r.string("host");
     if (!host) return host.error();
     if (host->empty()) return invalid(path + ".host: required for type ingress");
+    if (!is_valid_ingress_host(*host)) {
+      return invalid(fmt::format("{}.host: '{}' is not a host name (lowercase, or *.example.com)", path,
+                                 host->substr(0, 80)));
+    }
     spec.expose.host = *host;
     auto p = r.string("path", "/");
     if (!p) return p.error();
-    if (p->empty() || (*p)[0] != '/') return invalid(path + ".path: must start with '/'");
+    if (!is_valid_ingress_path(*p)) return invalid(path + ".path: must start with '/' and hold no spaces, '?' or '#'");
     spec.expose.path = *p;
     if (const Json* tls = r.get("tls")) {
       if (!tls->is_object()) return invalid(path + ".tls: must be an object");

@@ -41,8 +41,7 @@ Result<IngressPath> decode_path(const Json& v, const std::string& at) {
   IngressPath p;
   auto path = r.string("path", "/");
   if (!path) return path.error();
-  if (path->empty() || path->front() != '/' || path->size() > kMaxPathLength ||
-      path->find_first_of(" \t\r\n?#") != std::string::npos) {
+  if (!is_valid_ingress_path(*path)) {
     return invalid(fmt::format("{}: must start with '/' and hold no spaces, '?' or '#'", r.path("path")));
   }
   p.path = *path;
@@ -113,6 +112,11 @@ Result<void> check_unique_routes(const IngressSpec& spec) {
 }
 
 }  // namespace
+
+bool is_valid_ingress_path(std::string_view path) {
+  return !path.empty() && path.front() == '/' && path.size() <= kMaxPathLength &&
+         path.find_first_of(" \t\r\n?#") == std::string_view::npos;
+}
 
 bool is_valid_ingress_host(std::string_view host) {
   if (host.starts_with("*.")) host.remove_prefix(2);

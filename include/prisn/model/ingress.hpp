@@ -47,5 +47,7 @@ Json encode_ingress(const IngressSpec& spec);
 
 /// True for "api.example.com" (lowercase labels) and "*.example.com".
 bool is_valid_ingress_host(std::string_view host);
+/// True for a route's path prefix: starts with '/', at most 1 KiB, no whitespace, '?' or '#'.
+bool is_valid_ingress_path(std::string_view path);
 
 }  // namespace prisn::model

@@ -71,6 +71,9 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{"port":81}}})j", "healthCheck.port"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"loadBalancing":{"algorithm":"fastest"}})j", "algorithm"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"nodePort"}})j", "nodePort"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"Bad Host"}})j", "expose.host"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.*.com"}})j", "expose.host"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.com","path":"/a b"}})j", "expose.path"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"lots"}})j", "resources.memory"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":[{"secret":"db","env":"1"}]})j", "secrets[0]"},
        }) {
