@@ -26,10 +26,13 @@ struct RouteStats {
   std::array<std::atomic<std::uint64_t>, 600> by_code{};  ///< index = status code
   std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> latency{};  ///< per bucket; last = +Inf
   std::atomic<std::uint64_t> latency_sum_us{0};
+  std::atomic<std::uint64_t> latency_min_ns{UINT64_MAX};  ///< bounds what interpolation may report
+  std::atomic<std::uint64_t> latency_max_ns{0};
 
   void record(int status, double seconds);
   std::uint64_t errors() const;  ///< 5xx answers
-  /// The q-quantile (0..1) from the histogram, interpolated within its bucket, in seconds.
+  /// The q-quantile (0..1) from the histogram, interpolated within its bucket and kept within
+  /// the fastest and slowest request seen, in seconds.
   double quantile(double q) const;
 };
 
