@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "cli/commands/commands.hpp"
@@ -48,6 +49,12 @@ int restart_command(Cli& cli, const std::string& name) {
 
 int delete_command(Cli& cli, const std::vector<std::string>& args) {
   if (args.empty() || args.size() > 2) throw UsageError("delete NAME | delete secret|ingress|networkpolicy NAME");
+  static const std::set<std::string> kKinds = {"deployment", "deployments", "app", "secret", "secrets",
+                                                "ingress", "ingresses", "networkpolicy", "networkpolicies"};
+  if (args.size() == 1 && kKinds.contains(args[0])) {
+    // As kubectl: a kind alone is a missing name (a deployment of that name: delete deployment NAME).
+    throw UsageError("delete " + args[0] + ": needs a NAME");
+  }
   std::string kind = args.size() == 2 ? args[0] : "deployment";
   const std::string& name = args.back();
   if (kind == "secret" || kind == "secrets") return secret_delete_command(cli, name);
