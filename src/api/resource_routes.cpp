@@ -67,6 +67,9 @@ Result<std::pair<std::vector<manifest::Document>, manifest::Files>> apply_body(c
   std::string text = req.body;
   // The CLI sends the manifest as written, with the scripts its Deployments name.
   const Json envelope = Json::parse(req.body, nullptr, false);
+  if (envelope.is_discarded() && req.content_type.starts_with("application/json")) {
+    return model::parse_json_body(req.body).error();  // says what is wrong with it as JSON
+  }
   if (envelope.is_object() && envelope.contains("manifest") && envelope["manifest"].is_string()) {
     text = envelope["manifest"].get<std::string>();
     if (envelope.contains("files")) {

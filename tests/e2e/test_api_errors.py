@@ -116,6 +116,12 @@ def test_malformed_json_is_400(api, method, path, body):
     assert_error(post_raw(api, path, body, method), 400)
 
 
+def test_malformed_json_sent_to_apply_is_400_about_json(api):
+    r = post_raw(api, "/api/v1/apply", "{bad")
+    assert_error(r, 400)
+    assert "JSON" in r.json()["error"]["message"], r.text
+
+
 def test_json_sent_as_text_plain_is_still_parsed(prisnd):
     body = json.dumps({"name": "plain", "runtime": "python3", "source": "print(1)\n"})
     r = post_raw(prisnd, "/api/v1/deployments", body, content_type="text/plain")
