@@ -94,6 +94,8 @@ void Controller::Impl::publish_routes() {
                                 const std::string& name, std::uint16_t port) {
     snapshot->routes.add(host, path, target(ns, name, port));
   });
+  // A route that is gone takes its counters and balancer state along (stats list live routes).
+  std::erase_if(targets, [&made](const auto& entry) { return !made.contains(entry.first); });
   if (options.acme != nullptr) snapshot->acme_challenges = options.acme->challenges();
   options.http->publish(std::move(snapshot));
 }
@@ -180,14 +182,14 @@ Json Controller::proxy_stats() const {
                      {"active", s.active.load()}});
   }
   for (const auto& [listener, s] : impl_->l4.stats()) {
+    // Closed listeners keep their counters (a redeploy reopens them) but are not listed.
+    const auto it = impl_->published.find(listener);
+    if (it == impl_->published.end()) continue;
+    const auto& p = it->second;
+    const std::string& ns = p.deployment.first;
+    const std::string& name = p.deployment.second;
     // As the seed writes TCP routes: "tcp:PORT -> deployment/NAME".
-    std::string route = listener, ns, name;
-    if (auto it = impl_->published.find(listener); it != impl_->published.end()) {
-      const auto& p = it->second;
-      ns = p.deployment.first;
-      name = p.deployment.second;
-      route = fmt::format("tcp:{} -> deployment/{}", p.port, name);
-    }
+    const std::string route = fmt::format("tcp:{} -> deployment/{}", p.port, name);
     items.push_back({{"route", route},
                      {"namespace", ns},
                      {"deployment", name},

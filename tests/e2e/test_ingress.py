@@ -217,6 +217,9 @@ def test_expose_ingress_routes_a_deployment_by_itself(prisnd):
     assert trace.status_code == 200, trace.text
     assert trace.json()["deployment"] == "exposed" and trace.json()["via"] == "ingress"
     assert trace.json()["selected"]["instance"] == "exposed-0"
+    assert any(i["route"] == "exposed.default" for i in prisnd.get("/api/v1/proxy/stats").json()["items"])
+    assert prisnd.delete("/api/v1/deployments/exposed").status_code == 200
+    assert not any("exposed" in i["route"] for i in prisnd.get("/api/v1/proxy/stats").json()["items"])
 
 
 def test_no_healthy_instance_is_503_and_a_failing_instance_502(prisnd):
