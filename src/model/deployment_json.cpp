@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "prisn/core/names.hpp"
@@ -298,6 +299,11 @@ Result<void> expose(const Json& v, const std::string& path, DeploymentSpec& spec
     auto host = r.string("host");
     if (!host) return host.error();
     if (host->empty()) return invalid(path + ".host: required for type ingress");
+    // Host names are case-blind and the router always matched them so: "API.example.com." is
+    // stored as api.example.com rather than refused (deployments stored so still load).
+    std::transform(host->begin(), host->end(), host->begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    while (host->ends_with('.')) host->pop_back();
     if (!is_valid_ingress_host(*host)) {
       return invalid(fmt::format("{}.host: '{}' is not a host name (lowercase, or *.example.com)", path,
                                  host->substr(0, 80)));

@@ -82,6 +82,12 @@ TEST(DeploymentJson, RejectsBadFields) {
   }
 }
 
+TEST(DeploymentJson, ExposeHostIsCaseBlind) {
+  auto s = decode(R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"API.Example.com."}})j");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->expose.host, "api.example.com");
+}
+
 TEST(DeploymentJson, NameAndNamespaceFromContext) {
   DecodeContext ctx{"prod", "api"};
   auto s = decode(R"j({"source":"x","filename":"a.py"})j", ctx).value();
