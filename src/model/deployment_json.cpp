@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
+#include <boost/algorithm/string/case_conv.hpp>
 #include <set>
 
 #include "prisn/core/names.hpp"
@@ -301,8 +301,7 @@ Result<void> expose(const Json& v, const std::string& path, DeploymentSpec& spec
     if (host->empty()) return invalid(path + ".host: required for type ingress");
     // Host names are case-blind and the router always matched them so: "API.example.com." is
     // stored as api.example.com rather than refused (deployments stored so still load).
-    std::transform(host->begin(), host->end(), host->begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    boost::algorithm::to_lower(*host);
     while (host->ends_with('.')) host->pop_back();
     if (!is_valid_ingress_host(*host)) {
       return invalid(fmt::format("{}.host: '{}' is not a host name (lowercase, or *.example.com)", path,

@@ -474,6 +474,20 @@ def test_a_killed_instance_fails_no_idempotent_request(prisnd):
     prisnd.wait_ready("sturdy", 3, timeout=30)
 
 
+def test_cli_deletes_ingresses_and_policies_by_kind(prisnd):
+    ingress(prisnd, "gone", [{"host": "gone.example.com", "paths": [{"path": "/", "deployment": "x"}]}])
+    r = prisnd.post("/api/v1/networkpolicies", {"name": "gone", "target": {"deployment": "x"}})
+    assert r.status_code == 201, r.text
+    for kind, collection in (("ingress", "ingresses"), ("networkpolicies", "networkpolicies")):
+        out = prisnd.cli("delete", kind, "gone")
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().endswith('"gone" deleted')
+        assert prisnd.get(f"/api/v1/{collection}/gone").status_code == 404
+        again = prisnd.cli("delete", kind, "gone")
+        assert again.returncode == 1 and "not found" in again.stderr
+    assert prisnd.cli("delete", "widgets", "gone").returncode == 2
+
+
 def test_proxy_trace_and_stats_from_the_cli(prisnd):
     host = route(prisnd, "traced", 2)
     for _ in range(5):

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "cli/commands/commands.hpp"
@@ -49,30 +49,25 @@ int restart_command(Cli& cli, const std::string& name) {
 
 int delete_command(Cli& cli, const std::vector<std::string>& args) {
   if (args.empty() || args.size() > 2) throw UsageError("delete NAME | delete secret|ingress|networkpolicy NAME");
-  static const std::set<std::string> kKinds = {"deployment", "deployments", "app", "secret", "secrets",
-                                                "ingress", "ingresses", "networkpolicy", "networkpolicies"};
+  // Each kind as it may be written → the kind itself.
+  static const std::map<std::string, std::string> kKinds = {
+      {"deployment", "deployment"}, {"deployments", "deployment"}, {"app", "deployment"},
+      {"secret", "secret"},         {"secrets", "secret"},         {"ingress", "ingress"},
+      {"ingresses", "ingress"},     {"networkpolicy", "networkpolicy"}, {"networkpolicies", "networkpolicy"}};
   if (args.size() == 1 && kKinds.contains(args[0])) {
     // As kubectl: a kind alone is a missing name (a deployment of that name: delete deployment NAME).
     throw UsageError("delete " + args[0] + ": needs a NAME");
   }
-  std::string kind = args.size() == 2 ? args[0] : "deployment";
+  const auto kind = args.size() == 2 ? kKinds.find(args[0]) : kKinds.find("deployment");
+  if (kind == kKinds.end()) {
+    throw UsageError("delete " + args[0] + ": expected deployment, secret, ingress or networkpolicy");
+  }
   const std::string& name = args.back();
-  if (kind == "secret" || kind == "secrets") return secret_delete_command(cli, name);
-  if (kind == "ingress" || kind == "ingresses") {
-    cli.call("DELETE", "/api/v1/ingresses/" + client::url_encode(name) + cli.ns_query());
-    std::cout << fmt::format("ingress \"{}\" deleted\n", name);
-    return 0;
-  }
-  if (kind == "networkpolicy" || kind == "networkpolicies") {
-    cli.call("DELETE", "/api/v1/networkpolicies/" + client::url_encode(name) + cli.ns_query());
-    std::cout << fmt::format("networkpolicy \"{}\" deleted\n", name);
-    return 0;
-  }
-  if (kind != "deployment" && kind != "app" && kind != "deployments") {
-    throw UsageError("delete " + kind + ": expected deployment, secret, ingress or networkpolicy");
-  }
-  cli.call("DELETE", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
-  std::cout << fmt::format("deployment \"{}\" deleted\n", name);
+  if (kind->second == "secret") return secret_delete_command(cli, name);
+  static const std::map<std::string, std::string> kCollections = {
+      {"deployment", "deployments"}, {"ingress", "ingresses"}, {"networkpolicy", "networkpolicies"}};
+  cli.call("DELETE", "/api/v1/" + kCollections.at(kind->second) + "/" + client::url_encode(name) + cli.ns_query());
+  std::cout << fmt::format("{} \"{}\" deleted\n", kind->second, name);
   return 0;
 }
 
