@@ -76,13 +76,13 @@ void render_l7(MetricsText& m, const Targets& targets) {
     const Labels base = {{"route", port == 0 ? name + "." + ns : fmt::format("{}.{}:{}", name, ns, port)}};
     const auto& s = *state.stats;
     double cumulative = 0;
-    for (std::size_t i = 0; i <= proxy::RouteStats::kBounds.size(); ++i) {
-      cumulative += static_cast<double>(s.latency[i].load(std::memory_order_relaxed));
+    for (std::size_t i = 0; i <= proxy::LatencyHistogram::kBounds.size(); ++i) {
+      cumulative += static_cast<double>(s.latency.buckets[i].load(std::memory_order_relaxed));
       Labels l = base;
-      l.emplace_back("le", i < proxy::RouteStats::kBounds.size() ? fmt::format("{}", proxy::RouteStats::kBounds[i]) : "+Inf");
+      l.emplace_back("le", i < proxy::LatencyHistogram::kBounds.size() ? fmt::format("{}", proxy::LatencyHistogram::kBounds[i]) : "+Inf");
       m.sample("prisn_proxy_request_duration_seconds_bucket", l, cumulative);
     }
-    m.sample("prisn_proxy_request_duration_seconds_sum", base, static_cast<double>(s.latency_sum_us.load()) / 1e6);
+    m.sample("prisn_proxy_request_duration_seconds_sum", base, static_cast<double>(s.latency.sum_us.load()) / 1e6);
     m.sample("prisn_proxy_request_duration_seconds_count", base, cumulative);
   }
 }

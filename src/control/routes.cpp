@@ -177,8 +177,8 @@ Json Controller::proxy_stats() const {
                      {"protocol", "http"},
                      {"requests", s.requests.load()},
                      {"errors", s.errors()},
-                     {"p50_ms", s.quantile(0.5) * 1000},
-                     {"p99_ms", s.quantile(0.99) * 1000},
+                     {"p50_ms", s.latency.quantile(0.5) * 1000},
+                     {"p99_ms", s.latency.quantile(0.99) * 1000},
                      {"active", s.active.load()}});
   }
   for (const auto& [listener, s] : impl_->l4.stats()) {
@@ -197,6 +197,9 @@ Json Controller::proxy_stats() const {
                      {"protocol", "tcp"},
                      {"requests", s->connections.load()},
                      {"errors", s->failed.load()},
+                     // For a byte stream, the time to reach an instance: what the proxy adds.
+                     {"p50_ms", s->connect.quantile(0.5) * 1000},
+                     {"p99_ms", s->connect.quantile(0.99) * 1000},
                      {"active", s->active.load()}});
   }
   return {{"items", items}};

@@ -10,6 +10,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
+
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -53,6 +55,7 @@ namespace {
 asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener, tcp::socket client) {
   ListenerStats& stats = *listener->stats;
   stats.connections.fetch_add(1, std::memory_order_relaxed);
+  const auto accepted = std::chrono::steady_clock::now();
   const auto snapshot = worker.snapshot;  // one consistent view for this connection
   auto it = snapshot->routes.find(listener->name);
   tcp::socket upstream(client.get_executor());
@@ -79,6 +82,7 @@ asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener
     client.close(ignored);
     co_return;
   }
+  stats.connect.record(std::chrono::duration<double>(std::chrono::steady_clock::now() - accepted).count());
   chosen->connections->fetch_add(1, std::memory_order_relaxed);
   stats.active.fetch_add(1, std::memory_order_relaxed);
   boost::system::error_code ignored;

@@ -42,6 +42,9 @@ def test_tcp_routes_from_the_port_range_show_in_proxy_stats(prisnd, scripts):
     assert row.split()[-3] == "3", stats.stdout  # Requests: connections
     item = next(i for i in prisnd.get("/api/v1/proxy/stats").json()["items"] if i.get("deployment") == "tcpr")
     assert item["protocol"] == "tcp" and item["requests"] == 3 and item["errors"] == 0
+    # Latency of a TCP route: accept to connected to an instance, here on loopback.
+    assert 0 < item["p50_ms"] <= item["p99_ms"] < 1000, item
+    assert row.split()[-1].endswith("ms"), stats.stdout
     # a deleted deployment's routes leave the stats
     assert prisnd.cli("delete", "tcpr").returncode == 0
     assert not [i for i in prisnd.get("/api/v1/proxy/stats").json()["items"] if "tcpr" in i["route"]]

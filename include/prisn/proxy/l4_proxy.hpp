@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "prisn/core/error.hpp"
+#include "prisn/proxy/latency_histogram.hpp"
 
 namespace prisn::proxy {
 
@@ -30,6 +31,7 @@ struct ListenerStats {
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> failed{0};  ///< no backend could be reached
   std::atomic<std::int64_t> active{0};
+  LatencyHistogram connect;  ///< accept to the chosen instance's connect, retries included
 };
 
 /// The L4 proxy (SPEC §7.4): for each published port, accept, pick a healthy backend

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "prisn/proxy/balancer.hpp"
+#include "prisn/proxy/latency_histogram.hpp"
 #include "prisn/proxy/route_table.hpp"
 
 namespace prisn::proxy {
@@ -18,22 +19,13 @@ namespace prisn::proxy {
 /// `prisn proxy stats` read. Owned by the control plane and carried from snapshot to
 /// snapshot, so a reload never resets them.
 struct RouteStats {
-  /// Upper bounds of the latency histogram, in seconds.
-  static constexpr std::array<double, 14> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                     0.25,  0.5,    1,     2.5,  5,    10,  30};
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::int64_t> active{0};
   std::array<std::atomic<std::uint64_t>, 600> by_code{};  ///< index = status code
-  std::array<std::atomic<std::uint64_t>, kBounds.size() + 1> latency{};  ///< per bucket; last = +Inf
-  std::atomic<std::uint64_t> latency_sum_us{0};
-  std::atomic<std::uint64_t> latency_min_ns{UINT64_MAX};  ///< bounds what interpolation may report
-  std::atomic<std::uint64_t> latency_max_ns{0};
+  LatencyHistogram latency;                                ///< request header to end of answer
 
   void record(int status, double seconds);
   std::uint64_t errors() const;  ///< 5xx answers
-  /// The q-quantile (0..1) from the histogram, interpolated within its bucket and kept within
-  /// the fastest and slowest request seen, in seconds.
-  double quantile(double q) const;
 };
 
 /// One healthy instance a target may send to.

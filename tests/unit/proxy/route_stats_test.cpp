@@ -9,18 +9,18 @@ namespace {
 TEST(RouteStats, QuantilesInterpolateWithinABucket) {
   RouteStats s;
   for (int i = 0; i < 100; ++i) s.record(200, 0.0011 + 0.0013 * i / 100);  // spread over (1 ms, 2.5 ms]
-  EXPECT_NEAR(s.quantile(0.5), 0.00175, 0.0002);
-  EXPECT_LE(s.quantile(0.99), 0.0025);
+  EXPECT_NEAR(s.latency.quantile(0.5), 0.00175, 0.0002);
+  EXPECT_LE(s.latency.quantile(0.99), 0.0025);
 }
 
 TEST(RouteStats, QuantilesStayWithinWhatWasSeen) {
   RouteStats s;
   for (int i = 0; i < 4; ++i) s.record(200, 3.0);  // one bucket, (2.5 s, 5 s]
-  EXPECT_DOUBLE_EQ(s.quantile(0.5), 3.0);
-  EXPECT_DOUBLE_EQ(s.quantile(0.99), 3.0);
+  EXPECT_DOUBLE_EQ(s.latency.quantile(0.5), 3.0);
+  EXPECT_DOUBLE_EQ(s.latency.quantile(0.99), 3.0);
   s.record(200, 0.0004);
-  EXPECT_GE(s.quantile(0.01), 0.0004);
-  EXPECT_EQ(RouteStats{}.quantile(0.99), 0);
+  EXPECT_GE(s.latency.quantile(0.01), 0.0004);
+  EXPECT_EQ(LatencyHistogram{}.quantile(0.99), 0);
 }
 
 TEST(RouteStats, CountsAnswersAndErrorsByCode) {
