@@ -79,6 +79,10 @@ constexpr std::size_t kMaxDepth = 64;
 
 struct TooLarge {};
 struct TooDeep {};
+struct DuplicateKey {  // YAML forbids them (1.2 §3.2.1.1); last-wins would hide a typo
+  std::string key;
+  int line;
+};
 
 Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, std::size_t& budget,
              std::size_t depth = 0) {
@@ -100,6 +104,7 @@ Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string,
       Json out = Json::object();
       for (auto it = n.begin(); it != n.end(); ++it) {
         const std::string key = it->first.Scalar();
+        if (out.contains(key)) throw DuplicateKey{key, it->first.Mark().line + 1};
         out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines, budget, depth + 1);
       }
       return out;
@@ -326,6 +331,8 @@ Result<std::vector<Document>> parse(std::string_view text) {
       body = to_json(node, "", lines, budget);
     } catch (const TooLarge&) {
       return Error::invalid(fmt::format("the manifest expands to more than {} values (aliases?)", kMaxNodes));
+    } catch (const DuplicateKey& d) {
+      return Error::bad_request(fmt::format("malformed YAML at line {}: duplicate key '{}'", d.line, d.key.substr(0, 63)));
     } catch (const TooDeep&) {
       return Error::invalid(fmt::format("the manifest nests more than {} levels deep (an alias inside its own anchor?)",
                                         kMaxDepth));
@@ -353,13 +360,15 @@ Result<std::vector<Item>> decode(const std::vector<Document>& documents, const s
   return items;
 }
 
-std::vector<std::string> referenced_files(const std::vector<Document>& documents) {
-  std::vector<std::string> out;
+std::vector<FileReference> referenced_files(const std::vector<Document>& documents) {
+  std::vector<FileReference> out;
   for (const auto& doc : documents) {
     const Json& b = doc.body;
     if (b.is_object() && b.contains("kind") && b["kind"] == "Deployment" && b.contains("spec") && b["spec"].is_object() &&
         b["spec"].contains("file") && b["spec"]["file"].is_string()) {
-      out.push_back(b["spec"]["file"].get<std::string>());
+      const int line = line_of(doc, "spec.file");
+      out.push_back({b["spec"]["file"].get<std::string>(),
+                     line == 0 ? describe(doc) : fmt::format("{}, line {}", describe(doc), line)});
     }
   }
   return out;

@@ -45,7 +45,11 @@ using Files = std::map<std::string, std::string>;
 /// spec.replicas: must be between 0 and 1000"); nothing is half-decoded.
 Result<std::vector<Item>> decode(const std::vector<Document>& documents, const std::string& ns, const Files& files);
 
-/// The spec.file values of the Deployment documents, for the CLI to read.
-std::vector<std::string> referenced_files(const std::vector<Document>& documents);
+/// A Deployment document's spec.file, for the CLI to read.
+struct FileReference {
+  std::string path;   ///< as written
+  std::string where;  ///< "document 2 (Deployment api), line 9", for messages
+};
+std::vector<FileReference> referenced_files(const std::vector<Document>& documents);
 
 }  // namespace prisn::manifest

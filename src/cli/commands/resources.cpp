@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -11,6 +10,7 @@
 #include "cli/fields.hpp"
 #include "cli/table.hpp"
 #include "prisn/client/http_client.hpp"
+#include "prisn/core/files.hpp"
 #include "prisn/manifest/manifest.hpp"
 
 namespace prisn::cli {
@@ -25,14 +25,6 @@ std::string joined(const std::vector<std::string>& parts, const char* sep = ",")
   std::string out;
   for (const auto& p : parts) out += (out.empty() ? "" : sep) + p;
   return out.empty() ? "-" : out;
-}
-
-std::optional<std::string> read_file_bytes(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 }  // namespace
@@ -99,8 +91,8 @@ int apply_command(Cli& cli, const std::string& file) {
     in << std::cin.rdbuf();
     text = in.str();
   } else {
-    auto read = read_file_bytes(file);
-    if (!read) Cli::fail(fmt::format("cannot read {}", file));
+    auto read = read_file(file);
+    if (!read) Cli::fail(read.error().message);
     text = std::move(*read);
   }
   // Scripts named by spec.file go along, read relative to the manifest; the server checks
@@ -108,10 +100,11 @@ int apply_command(Cli& cli, const std::string& file) {
   Json files = Json::object();
   if (auto docs = manifest::parse(text)) {
     const auto base = from_stdin ? std::filesystem::current_path() : std::filesystem::path(file).parent_path();
-    for (const auto& path : manifest::referenced_files(*docs)) {
-      auto bytes = read_file_bytes(std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : base / path);
-      if (!bytes) Cli::fail(fmt::format("{}: spec.file '{}' cannot be read", file, path));
-      files[path] = std::move(*bytes);
+    for (const auto& ref : manifest::referenced_files(*docs)) {
+      const std::filesystem::path path(ref.path);
+      auto bytes = read_file(path.is_absolute() ? path : base / path);
+      if (!bytes) Cli::fail(fmt::format("{}: {}: spec.file: {}", file, ref.where, bytes.error().message));
+      files[ref.path] = std::move(*bytes);
     }
   }
   const Json result = cli.call("POST", "/api/v1/apply" + cli.ns_query(), Json{{"manifest", text}, {"files", files}});

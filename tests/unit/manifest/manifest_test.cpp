@@ -67,7 +67,10 @@ TEST(Manifest, ParsesTheSeedsThreeKinds) {
   EXPECT_EQ((*docs)[0].body["spec"]["port"], 8080);  // plain scalars are typed
   EXPECT_EQ((*docs)[1].line, 18);
   EXPECT_EQ((*docs)[0].lines.at("spec.replicas"), 8);
-  EXPECT_EQ(referenced_files(*docs), (std::vector<std::string>{"api.py"}));
+  const auto files = referenced_files(*docs);
+  ASSERT_EQ(files.size(), 1U);
+  EXPECT_EQ(files[0].path, "api.py");
+  EXPECT_EQ(files[0].where, "document 1 (Deployment api), line 6");
   auto items = decode(*docs, "", {{"api.py", "print(1)\n"}});
   ASSERT_TRUE(items) << items.error().message;
   ASSERT_EQ(items->size(), 3U);
@@ -179,6 +182,12 @@ TEST(Manifest, SelfReferencingAliasIsRefused) {
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().message.find("levels deep"), std::string::npos) << r.error().message;
   EXPECT_TRUE(parse("a: " + std::string(60, '[') + "1" + std::string(60, ']') + "\n")) << "real nesting still fits";
+}
+
+TEST(Manifest, ADuplicateKeyIsAnErrorWithItsLine) {
+  auto docs = parse("kind: Ingress\nmetadata:\n  name: a\n  name: b\n");
+  ASSERT_FALSE(docs);
+  EXPECT_EQ(docs.error().message, "malformed YAML at line 4: duplicate key 'name'");
 }
 
 }  // namespace
