@@ -70,8 +70,12 @@ void prepare_upstream_request(http::request_header<>& req, const ForwardInfo& in
   const std::string xff(req[kFor]);
   req.set(kFor, xff.empty() ? info.client_ip : xff + ", " + info.client_ip);
   req.set(kProto, info.tls ? "https" : "http");
-  if (req.count(http::field::host) > 0 && req.count(kHost) == 0) {
+  // The host the request was routed by, whatever the client claimed: like -Proto, it is
+  // prisn's word to the instance (a client-sent one would let anyone spoof it).
+  if (req.count(http::field::host) > 0) {
     req.set(kHost, req[http::field::host]);
+  } else {
+    req.erase(kHost);
   }
   req.version(11);
   if (info.upgrade && !upgrade.empty()) {

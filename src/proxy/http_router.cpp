@@ -8,6 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <future>
 
 #include "prisn/core/log.hpp"
@@ -47,7 +50,20 @@ struct HttpRouter::Impl {
 
 namespace detail {
 
-std::unique_ptr<Upstream> UpstreamPool::take(const std::string& key) {
+namespace {
+
+// Whether nothing came on an idle kept-alive connection: no end of stream, no reset, no
+// bytes. One non-blocking peek; the instance's FIN is usually there long before the next
+// request (a backend that answers and closes, or one that drops idle connections).
+bool still_idle(Socket& socket) {
+  char byte;
+  const auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+std::unique_ptr<Upstream> UpstreamPool::take(const std::string& key, bool verify) {
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   const auto now = std::chrono::steady_clock::now();
@@ -55,7 +71,8 @@ std::unique_ptr<Upstream> UpstreamPool::take(const std::string& key) {
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < std::chrono::seconds(30) && conn->socket.is_open()) {
+    if (now - conn->idle_since < std::chrono::seconds(30) && conn->socket.is_open() &&
+        (!verify || still_idle(conn->socket))) {
       conn->reused = true;
       return conn;
     }

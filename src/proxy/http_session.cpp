@@ -63,6 +63,7 @@ struct Session {
   std::string wire;
   std::vector<Balancer::Candidate> candidates;
   std::vector<bool> excluded;
+  bool retryable = false;  // the current request may be sent again after a failure
 };
 
 // Writes all of `buffers`, the first `skip` bytes excepted, within `timeout`.
@@ -142,7 +143,9 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
     beast::error_code rec;
     if (!parse_buffered(p, in_buffer, rec)) {  // nothing buffered to go on with: read
       s.deadline.after(timeout);
-      auto [ec, rn] = co_await http::async_read(in, in_buffer, p, kNoThrow);
+      // read_some: what has come goes on at once. (async_read would wait for a full piece or
+      // the end, holding back a stream of small chunks: server-sent events, long polls.)
+      auto [ec, rn] = co_await http::async_read_some(in, in_buffer, p, kNoThrow);
       rec = ec == http::error::need_buffer ? beast::error_code{} : s.deadline.why(ec);
     }
     if (rec) co_return rec;
@@ -247,7 +250,7 @@ std::optional<Balancer::Choice> choose(Session& s, const L7Target& target, const
 
 // `choice` with one of its kept-alive connections, if the pool has one.
 Picked pooled(Session& s, const L7Target& target, const Balancer::Choice& choice) {
-  return Picked{s.w.pool.take(target.backends[choice.index].address), choice.index, choice.set_cookie};
+  return Picked{s.w.pool.take(target.backends[choice.index].address, !s.retryable), choice.index, choice.set_cookie};
 }
 
 // Connects to `choice`, and when an instance refuses, to the balancer's next choice
@@ -284,6 +287,14 @@ Task<beast::error_code> exchange(Stream& client, Session& s, Upstream& up, bool 
   }
 }
 
+// Why the request's Host cannot be routed by (RFC 9112 §3.2), or empty when it can.
+std::string_view host_problem(const http::request_header<>& req, unsigned version) {
+  const auto count = req.count(http::field::host);
+  if (count == 0) return version >= 11 ? "missing Host header\n" : "";
+  if (count > 1) return "more than one Host header\n";
+  return is_valid_authority(req[http::field::host]) ? "" : "invalid Host header\n";
+}
+
 // One request: route, choose, forward, answer. Returns whether the connection goes on.
 template <class Stream>
 Task<bool> handle(Stream& client, Session& s) {
@@ -297,12 +308,13 @@ Task<bool> handle(Stream& client, Session& s) {
   const bool head = req.method() == http::verb::head;
   const auto snapshot = w.snapshot;  // one consistent view for the whole request
   // An absolute-form target names the host itself, and it wins over Host (RFC 9112 §3.2.2).
+  // The instance gets the origin-form, as from any client.
   if (const auto authority = absolute_authority(req.target()); !authority.empty()) {
     req.set(http::field::host, std::string(authority));
+    req.target(origin_form(req.target()));
   }
-  if (version >= 11 && req.find(http::field::host) == req.end()) {  // RFC 9112 §3.2
-    co_return co_await reply(client, s.deadline, version, http::status::bad_request, "missing Host header\n",
-                             keep_if_error, head);
+  if (const auto bad = host_problem(req, version); !bad.empty()) {  // RFC 9112 §3.2: 400, and close
+    co_return co_await reply(client, s.deadline, version, http::status::bad_request, std::string(bad), false, head);
   }
   // Views into the request: valid until prepare_upstream_request rewrites it.
   const std::string_view host = req[http::field::host];
@@ -339,7 +351,7 @@ Task<bool> handle(Stream& client, Session& s) {
   prepare_upstream_request(req, forward);
   // An idempotent request without a body that got no answer may go to another instance
   // (or, when a kept-alive connection had gone stale, to the same one on a new connection).
-  const bool retryable = idempotent(method) && !body_pending && !forward.upgrade;
+  const bool retryable = s.retryable = idempotent(method) && !body_pending && !forward.upgrade;
   s.excluded.assign(target.backends.size(), false);
   Picked picked;
   beast::error_code ec;
@@ -440,8 +452,12 @@ Task<> serve(Stream& client, Session& s) {
     s.deadline.idle = false;
     if (ec) {
       if (ec == http::error::header_limit) {
-        co_await reply(client, s.deadline, 11, http::status::request_header_fields_too_large,
-                       "request header too large\n", false, false);
+        // The parser takes the request line first: while it has no target, the line itself is
+        // what is too long (RFC 9110 §15.5.15).
+        const bool long_target = parser.get().target().empty();
+        co_await reply(client, s.deadline, 11,
+                       long_target ? http::status::uri_too_long : http::status::request_header_fields_too_large,
+                       long_target ? "request target too long\n" : "request header too large\n", false, false);
       } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
                  ec != http::error::end_of_stream && ec != http::error::partial_message) {
         co_await reply(client, s.deadline, 11, http::status::bad_request, "malformed request: " + ec.message() + "\n",

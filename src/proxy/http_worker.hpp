@@ -78,8 +78,10 @@ struct Upstream {
 class UpstreamPool {
  public:
   explicit UpstreamPool(std::size_t per_key) : per_key_(per_key) {}
-  /// An idle connection to `key`, or nullptr.
-  std::unique_ptr<Upstream> take(const std::string& key);
+  /// An idle connection to `key`, or nullptr. With `verify`, one the instance has closed (or
+  /// sent unasked bytes on) meanwhile is dropped first: for a request that cannot be retried
+  /// once sent, a stale connection would otherwise mean a 502.
+  std::unique_ptr<Upstream> take(const std::string& key, bool verify);
   void give(std::unique_ptr<Upstream> conn);
   void clear() { idle_.clear(); }
 

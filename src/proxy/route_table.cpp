@@ -1,7 +1,49 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/proxy/route_table.hpp"
 
+#include <vector>
+
 namespace prisn::proxy {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+bool is_unreserved(char c) { return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+
+bool is_sub_delim(char c) { return std::string_view("!$&'()*+,;=").find(c) != std::string_view::npos; }
+
+// `path` with %XX of unreserved characters decoded ("%61" is "a", RFC 3986 §6.2.2.2); other
+// escapes kept, with upper-case digits, so "%2F" stays inside its segment.
+std::string decode_unreserved(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const int hi = path[i] == '%' && i + 2 < path.size() ? hex_value(path[i + 1]) : -1;
+    const int lo = hi >= 0 ? hex_value(path[i + 2]) : -1;
+    if (lo < 0) {
+      out += path[i];
+      continue;
+    }
+    const char c = static_cast<char>(hi * 16 + lo);
+    if (is_unreserved(c)) {
+      out += c;
+    } else {
+      static constexpr char kDigits[] = "0123456789ABCDEF";
+      out += {'%', kDigits[hi], kDigits[lo]};
+    }
+    i += 2;
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string normalise_host(std::string_view host) {
   if (host.starts_with('[')) {  // [v6]:port
@@ -40,6 +82,75 @@ std::string_view absolute_authority(std::string_view target) {
   auto authority = target.substr(start, target.find_first_of("/?#", start) - start);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);  // userinfo
   return authority;
+}
+
+std::string origin_form(std::string_view target) {
+  if (!target.starts_with("http://") && !target.starts_with("https://")) return std::string(target);
+  const auto rest = target.find_first_of("/?#", target.find("//") + 2);
+  if (rest == std::string_view::npos) return "/";
+  const auto tail = target.substr(rest);
+  return tail.starts_with('/') ? std::string(tail) : "/" + std::string(tail);  // "http://a?q" → "/?q"
+}
+
+bool is_valid_authority(std::string_view authority) {
+  std::string_view host = authority, port;
+  if (authority.starts_with('[')) {  // IP-literal: hex digits, ':' and '.' (and "v..." forms, rare)
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    for (const char c : authority.substr(1, close - 1)) {
+      if (!is_unreserved(c) && c != ':' && !is_sub_delim(c)) return false;
+    }
+    host = {};
+    port = authority.substr(close + 1);
+    if (!port.empty() && !port.starts_with(':')) return false;
+    if (!port.empty()) port.remove_prefix(1);
+  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  for (std::size_t i = 0; i < host.size(); ++i) {  // reg-name or IPv4
+    const char c = host[i];
+    if (c == '%') {
+      if (i + 2 >= host.size() || hex_value(host[i + 1]) < 0 || hex_value(host[i + 2]) < 0) return false;
+      i += 2;
+    } else if (!is_unreserved(c) && !is_sub_delim(c)) {
+      return false;
+    }
+  }
+  if (port.size() > 5) return false;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return false;
+  }
+  return true;
+}
+
+std::string_view normalise_path(std::string_view path, std::string& scratch) {
+  if (path.find('%') == std::string_view::npos && path.find("/.") == std::string_view::npos &&
+      path.find("//") == std::string_view::npos) {
+    return path;  // the usual case: nothing to do, nothing allocated
+  }
+  const std::string decoded = decode_unreserved(path);
+  // Remove dot segments (RFC 3986 §5.2.4) and merge repeated slashes, as nginx does.
+  std::vector<std::string_view> segments;
+  std::string_view rest = decoded;
+  const bool trailing_slash = rest.ends_with('/') || rest.ends_with("/.") || rest.ends_with("/..");
+  while (!rest.empty()) {
+    const auto slash = rest.find('/');
+    const auto segment = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
+    if (segment == "..") {
+      if (!segments.empty()) segments.pop_back();
+    } else if (!segment.empty() && segment != ".") {
+      segments.push_back(segment);
+    }
+  }
+  scratch = "/";
+  for (std::size_t i = 0; i < segments.size(); ++i) {
+    if (i > 0) scratch += '/';
+    scratch += segments[i];
+  }
+  if (trailing_slash && !segments.empty()) scratch += '/';
+  return scratch;
 }
 
 bool path_has_prefix(std::string_view path, std::string_view prefix) {

@@ -20,7 +20,8 @@ from conftest import free_port, wait_until
 
 # Answers JSON about itself and the request; /slow?ms=N waits; /upload counts and hashes the
 # body (Content-Length or chunked); /download?bytes=N streams N bytes; /ws echoes one
-# WebSocket text frame; /close closes without answering.
+# WebSocket text frame; /close closes without answering; /events?n=N&ms=M sends N chunks M ms
+# apart; POST /answer-and-close answers, then closes a connection it did not say it would close.
 ECHO = r'''
 import hashlib, json, os, sys, time, base64, socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -87,6 +88,19 @@ class H(BaseHTTPRequestHandler):
             if chunked:
                 self.wfile.write(b"0\r\n\r\n")
             return
+        if url.path == "/events":  # a chunk every ms milliseconds, as server-sent events come
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(int(q["n"][0])):
+                if i:
+                    time.sleep(int(q["ms"][0]) / 1000)
+                event = b"data: %d\n\n" % i
+                self.wfile.write(b"%x\r\n" % len(event) + event + b"\r\n")
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if url.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             accept = base64.b64encode(hashlib.sha1((self.headers["Sec-WebSocket-Key"] +
                                       "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
@@ -109,6 +123,8 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         n, digest = self.read_body()
         self.send_json({"instance": NAME, "bytes": n, "sha256": digest})
+        if self.path == "/answer-and-close":  # kept alive by HTTP/1.1's rules, and closed anyway
+            self.close_connection = True
     do_PUT = do_POST
 ThreadingHTTPServer.allow_reuse_address = True
 ThreadingHTTPServer.daemon_threads = True
@@ -186,6 +202,23 @@ def test_the_seeds_ingress_routes_by_host_and_longest_path(prisnd, tmp_path):
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain") and "no route" in r.text
     listed = prisnd.cli("get", "ingresses")
     assert "api-ingress" in listed.stdout and "api.example.com" in listed.stdout
+
+
+def test_apply_names_the_document_line_and_reason_of_a_bad_manifest(prisnd, tmp_path):
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: first\nspec:\n  rules: []\n"
+                        "---\napiVersion: prisn.io/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n"
+                        "  file: missing.py\n  port: 8080\n")
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1, out.stdout
+    assert "document 2 (Deployment api), line 13: spec.file: no such file: " in out.stderr, out.stderr
+    assert "missing.py" in out.stderr
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: a\n  name: b\nspec:\n  rules: []\n")
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1 and "line 5: duplicate key 'name'" in out.stderr, out.stderr
+    out = prisnd.cli("apply", "-f", str(tmp_path))
+    assert out.returncode == 1 and "directory" in out.stderr.lower(), out.stderr
+    assert prisnd.get("/api/v1/ingresses").json()["items"] == []  # nothing applied
 
 
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
@@ -279,7 +312,42 @@ def test_request_without_host_is_400_and_an_absolute_target_names_the_host(prisn
     assert got.startswith(b"HTTP/1.1 200"), got
     answer = json.loads(got.split(b"\r\n\r\n", 1)[1])
     assert answer["instance"] == "absolute-0"
+    assert answer["path"] == "/p"  # the instance gets the origin-form
     assert {k.lower(): v for k, v in answer["headers"].items()}["host"] == "absolute.example.com"
+
+
+@pytest.mark.parametrize("host_lines, why", [
+    (b"Host: a.example.com\r\nHost: b.example.com\r\n", b"more than one Host header\n"),
+    (b"Host: a example.com\r\n", b"invalid Host header\n"),
+    (b"Host: a.example.com:http\r\n", b"invalid Host header\n"),
+])
+def test_a_bad_host_header_is_400_and_closes_the_connection(prisnd, host_lines, why):
+    # RFC 9112 §3.2; the request after it is not read (the connection closes after a 400).
+    got = raw_exchange(prisnd, b"GET / HTTP/1.1\r\n" + host_lines + b"\r\n"
+                               b"GET / HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)
+    assert got.startswith(b"HTTP/1.1 400") and got.endswith(why), got
+    assert got.count(b"HTTP/1.1 ") == 1, got
+
+
+def test_an_overlong_request_target_is_414_and_an_overlong_header_431(prisnd):
+    got = raw_exchange(prisnd, b"GET /" + b"x" * 100_000 + b" HTTP/1.1\r\nHost: a\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 414"), got[:100]
+    got = raw_exchange(prisnd, b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"x" * 100_000 + b"\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 431"), got[:100]
+
+
+def test_paths_are_routed_as_normalised(prisnd):
+    deploy(prisnd, "norm-root")
+    deploy(prisnd, "norm-admin")
+    ingress(prisnd, "norm", [{"host": "norm.example.com", "paths": [{"path": "/", "deployment": "norm-root"},
+                                                                   {"path": "/admin", "deployment": "norm-admin"}]}])
+    assert instance_of(get(prisnd, "norm.example.com", "/admin/x")) == "norm-admin-0"
+    # No other spelling of a path reaches the instances of another route.
+    for target, expected in [(b"/admin/../x", b"norm-root-0"), (b"/%61dmin/x", b"norm-admin-0"),
+                             (b"//admin", b"norm-admin-0"), (b"/x/./admin", b"norm-root-0")]:
+        got = raw_exchange(prisnd, b"GET " + target + b" HTTP/1.1\r\nHost: norm.example.com\r\n"
+                                   b"Connection: close\r\n\r\n", 1)
+        assert got.startswith(b"HTTP/1.1 200") and expected in got, (target, got)
 
 
 def test_forwarded_headers_reach_the_instance_and_hop_by_hop_ones_do_not(prisnd):
@@ -290,6 +358,9 @@ def test_forwarded_headers_reach_the_instance_and_hop_by_hop_ones_do_not(prisnd)
                                                 "X-Kept": "yes"})
     seen = {k.lower(): v for k, v in r.json()["headers"].items()}
     assert seen["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    spoofed = get(prisnd, "hdr.example.com", headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"})
+    spoofed_seen = {k.lower(): v for k, v in spoofed.json()["headers"].items()}
+    assert spoofed_seen["x-forwarded-host"] == "hdr.example.com" and spoofed_seen["x-forwarded-proto"] == "http"
     assert seen["x-forwarded-proto"] == "http"
     assert seen["x-forwarded-host"] == "hdr.example.com"
     assert seen["host"] == "hdr.example.com"
@@ -402,6 +473,33 @@ def test_content_length_upload_with_expect_100_continue(prisnd, tmp_path):
     body, code = out.stdout.rsplit("\n", 1)
     assert code == "200", out.stdout + out.stderr
     assert json.loads(body)["sha256"] == hashlib.sha256(payload.read_bytes()).hexdigest()
+
+
+def test_a_streamed_answer_reaches_the_client_as_it_comes(prisnd):
+    deploy(prisnd, "sse")
+    ingress(prisnd, "sse", [{"host": "sse.example.com", "paths": [{"path": "/", "deployment": "sse"}]}])
+    started = time.monotonic()
+    arrivals = []
+    with get(prisnd, "sse.example.com", "/events?n=3&ms=800", stream=True) as r:
+        assert r.status_code == 200
+        for piece in r.iter_content(chunk_size=None):
+            arrivals += [time.monotonic() - started] * piece.count(b"data: ")
+    assert len(arrivals) == 3, arrivals
+    # Each event as it is sent, 0.8 s apart, not all of them at the end.
+    assert arrivals[1] - arrivals[0] > 0.5 and arrivals[2] - arrivals[1] > 0.5, arrivals
+
+
+def test_a_post_after_the_instance_closed_a_kept_alive_connection_is_not_a_502(prisnd):
+    # The instance closes every connection after its answer without saying so: the router
+    # must notice before it sends a request that cannot be retried on such a connection.
+    deploy(prisnd, "closer")
+    ingress(prisnd, "closer", [{"host": "closer.example.com", "paths": [{"path": "/", "deployment": "closer"}]}])
+    with requests.Session() as client:
+        for i in range(10):
+            r = client.post(prisnd.http + "/answer-and-close", data=b"x" * (i + 1),
+                            headers={"Host": "closer.example.com"}, timeout=10)
+            assert r.status_code == 200 and r.json()["bytes"] == i + 1, (i, r.status_code, r.text)
+            time.sleep(0.2)
 
 
 def test_keep_alive_carries_many_requests_on_one_connection(prisnd):

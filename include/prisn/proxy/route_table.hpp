@@ -48,6 +48,17 @@ std::string_view request_path(std::string_view target);
 /// The host[:port] of an absolute-form request target ("http://a.example:8080/x" → "a.example:8080"),
 /// empty for the usual origin-form ("/x").
 std::string_view absolute_authority(std::string_view target);
+/// An absolute-form target as the origin-form an instance expects ("http://a.example/x?y" →
+/// "/x?y", "http://a.example" → "/"); any other target as it is.
+std::string origin_form(std::string_view target);
+/// Whether a Host value (or an absolute-form target's authority) is a valid `host[:port]`
+/// (RFC 3986 §3.2.2): a request with any other is answered 400 (RFC 9112 §3.2).
+bool is_valid_authority(std::string_view authority);
+/// `path` as routes compare it: unreserved %XX decoded, "." and ".." segments resolved and
+/// repeated slashes merged ("/admin/../%61pi//x" → "/api/x"), so that no spelling of a path
+/// reaches another route's instances. Returns `path` itself when there is nothing to change,
+/// else a view of `scratch`.
+std::string_view normalise_path(std::string_view path, std::string& scratch);
 /// True when `path` is `prefix` or lies below it on a segment boundary.
 bool path_has_prefix(std::string_view path, std::string_view prefix);
 
@@ -90,7 +101,8 @@ const Target* RouteTable<Target>::longest(const Group& group, std::string_view p
 template <class Target>
 const Target* RouteTable<Target>::match(std::string_view host_header, std::string_view target) const {
   const std::string host = normalise_host(host_header);
-  const std::string_view path = request_path(target);
+  std::string scratch;
+  const std::string_view path = normalise_path(request_path(target), scratch);
   if (auto it = exact_.find(host); it != exact_.end()) return longest(it->second, path);
   if (const auto dot = host.find('.'); dot != std::string::npos && dot > 0) {
     if (auto it = wildcard_.find(std::string_view(host).substr(dot + 1)); it != wildcard_.end()) {

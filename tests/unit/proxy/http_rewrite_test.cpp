@@ -57,6 +57,17 @@ TEST(HttpRewrite, UpstreamRequestGetsForwardedHeadersAndNoExpect) {
   EXPECT_EQ(req.count(http::field::connection), 0U);  // HTTP/1.1: kept alive by default
 }
 
+TEST(HttpRewrite, ForwardedHostAndProtoAreTheRoutersNotTheClients) {
+  auto req = request({{"Host", "api.example.com"}, {"X-Forwarded-Host", "evil.example"}, {"X-Forwarded-Proto", "https"}});
+  prepare_upstream_request(req, ForwardInfo{"127.0.0.1", false, false});
+  EXPECT_EQ(req.count("X-Forwarded-Host"), 1U);
+  EXPECT_EQ(req["X-Forwarded-Host"], "api.example.com");
+  EXPECT_EQ(req["X-Forwarded-Proto"], "http");
+  auto hostless = request({{"X-Forwarded-Host", "evil.example"}});  // HTTP/1.0 without Host
+  prepare_upstream_request(hostless, ForwardInfo{"127.0.0.1", false, false});
+  EXPECT_EQ(hostless.count("X-Forwarded-Host"), 0U);
+}
+
 TEST(HttpRewrite, UpgradeSurvivesOnlyForAnUpgradeRequest) {
   const auto original = request({{"Host", "ws"}, {"Connection", "Upgrade"}, {"Upgrade", "websocket"}});
   EXPECT_TRUE(is_upgrade(original));

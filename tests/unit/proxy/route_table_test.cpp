@@ -72,6 +72,39 @@ TEST(RouteTable, AbsoluteFormTargetsNameTheirHost) {
   EXPECT_EQ(absolute_authority("/http://a.example/"), "");
   EXPECT_EQ(absolute_authority("*"), "");
   EXPECT_EQ(request_path("http://api.example.com/x?y"), "/x");
+  EXPECT_EQ(origin_form("http://api.example.com/x?y"), "/x?y");
+  EXPECT_EQ(origin_form("https://api.example.com"), "/");
+  EXPECT_EQ(origin_form("http://api.example.com?q"), "/?q");
+  EXPECT_EQ(origin_form("/plain?q"), "/plain?q");
+}
+
+TEST(RouteTable, HostValuesAreCheckedAsAuthorities) {
+  for (const char* ok : {"api.example.com", "api.example.com:8080", "127.0.0.1:80", "[::1]:8443", "[::1]", "a_b",
+                         "", "host:"}) {
+    EXPECT_TRUE(is_valid_authority(ok)) << ok;
+  }
+  for (const char* bad : {"api example.com", "api.example.com:abc", "a/b", "[::1", "[::1]x", "a:123456", "a@b",
+                          "h\tab", "a%zz"}) {
+    EXPECT_FALSE(is_valid_authority(bad)) << bad;
+  }
+}
+
+TEST(RouteTable, PathsAreComparedNormalised) {
+  std::string scratch;
+  EXPECT_EQ(normalise_path("/api/x", scratch), "/api/x");
+  EXPECT_EQ(normalise_path("/admin/../etc", scratch), "/etc");
+  EXPECT_EQ(normalise_path("/%61dmin/%7euser", scratch), "/admin/~user");
+  EXPECT_EQ(normalise_path("/x/a%2fb", scratch), "/x/a%2Fb");  // %2F stays inside its segment
+  EXPECT_EQ(normalise_path("/a/%2E%2E/c", scratch), "/c");
+  EXPECT_EQ(normalise_path("//a///b/./", scratch), "/a/b/");
+  EXPECT_EQ(normalise_path("/../..", scratch), "/");
+  EXPECT_EQ(normalise_path("/a/b/..", scratch), "/a/");
+  RouteTable<std::string> t;
+  t.add("", "/admin", "admin");
+  t.add("", "/", "root");
+  EXPECT_EQ(*t.match("h", "/admin/../etc"), "root");
+  EXPECT_EQ(*t.match("h", "/%61dmin/x"), "admin");
+  EXPECT_EQ(*t.match("h", "//admin"), "admin");
 }
 
 }  // namespace
