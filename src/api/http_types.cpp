@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "api/http_types.hpp"
 
+#include "prisn/core/hex.hpp"
+
 namespace prisn::api {
 
 Response json(int status, const model::Json& body) {
@@ -28,17 +30,11 @@ Response text(int status, std::string body) {
 std::optional<std::string> url_decode(std::string_view in, bool plus_as_space) {
   std::string out;
   out.reserve(in.size());
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
   for (std::size_t i = 0; i < in.size(); ++i) {
     if (in[i] == '%') {
       if (i + 2 >= in.size()) return std::nullopt;
-      const int hi = hex(in[i + 1]);
-      const int lo = hex(in[i + 2]);
+      const int hi = hex_digit_value(in[i + 1]);
+      const int lo = hex_digit_value(in[i + 2]);
       if (hi < 0 || lo < 0) return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);
       i += 2;

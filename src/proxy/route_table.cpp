@@ -3,15 +3,10 @@
 
 #include <vector>
 
+#include "prisn/core/hex.hpp"
+
 namespace prisn::proxy {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool is_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
 
@@ -25,8 +20,8 @@ std::string decode_unreserved(std::string_view path) {
   std::string out;
   out.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
-    const int hi = path[i] == '%' && i + 2 < path.size() ? hex_value(path[i + 1]) : -1;
-    const int lo = hi >= 0 ? hex_value(path[i + 2]) : -1;
+    const int hi = path[i] == '%' && i + 2 < path.size() ? hex_digit_value(path[i + 1]) : -1;
+    const int lo = hi >= 0 ? hex_digit_value(path[i + 2]) : -1;
     if (lo < 0) {
       out += path[i];
       continue;
@@ -111,7 +106,7 @@ bool is_valid_authority(std::string_view authority) {
   for (std::size_t i = 0; i < host.size(); ++i) {  // reg-name or IPv4
     const char c = host[i];
     if (c == '%') {
-      if (i + 2 >= host.size() || hex_value(host[i + 1]) < 0 || hex_value(host[i + 2]) < 0) return false;
+      if (i + 2 >= host.size() || hex_digit_value(host[i + 1]) < 0 || hex_digit_value(host[i + 2]) < 0) return false;
       i += 2;
     } else if (!is_unreserved(c) && !is_sub_delim(c)) {
       return false;
