@@ -207,7 +207,6 @@ Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::D
   for (std::size_t i = 0; i < spec.ports.size(); ++i) {
     wanted.push_back({listener_name(spec, i), {spec.ports[i].port, i}});
   }
-  std::string node_address = options.publish_address;
   if (spec.expose.kind == model::Expose::Kind::kNodePort && !spec.ports.empty()) {
     wanted.push_back({node_port_listener_name(spec), {spec.expose.node_port, 0}});
   }
@@ -217,7 +216,8 @@ Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::D
     names.push_back(name);
     if (l4.is_open(name)) continue;
     const bool node_port = name.find("/nodePort:") != std::string::npos;
-    auto bound = l4.open(name, node_port ? "0.0.0.0" : options.publish_address, port_and_index.first);
+    // SPEC 7.4: a NodePort is on every address of the node, IPv6 ones too.
+    auto bound = l4.open(name, node_port ? "::" : options.publish_address, port_and_index.first);
     if (!bound) {
       for (const auto& o : opened) {
         l4.close(o);

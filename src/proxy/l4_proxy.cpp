@@ -6,6 +6,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -119,16 +120,26 @@ void close_acceptors(L4Proxy::Impl& impl, const std::shared_ptr<Listener>& liste
   }
 }
 
-Result<std::unique_ptr<tcp::acceptor>> bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint) {
+std::unique_ptr<tcp::acceptor> bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint,
+                                              boost::system::error_code& ec) {
   using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
   auto a = std::make_unique<tcp::acceptor>(io);
-  boost::system::error_code ec;
   if (a->open(endpoint.protocol(), ec); !ec) a->set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) a->set_option(reuse_port(true), ec);
+  // "::" means every address of the node, IPv4 ones included (as IPv4-mapped), whatever
+  // net.ipv6.bindv6only says.
+  if (!ec && endpoint.address().is_v6()) a->set_option(asio::ip::v6_only(false), ec);
   if (!ec) a->bind(endpoint, ec);
   if (!ec) a->listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Error::conflict(ec.message());
   return a;
+}
+
+// A node without IPv6 cannot open "::"; its "every address" is then 0.0.0.0.
+asio::ip::address any_address_this_node_has(asio::io_context& io) {
+  boost::system::error_code ec;
+  tcp::acceptor probe(io);
+  probe.open(tcp::v6(), ec);
+  return ec ? asio::ip::address(asio::ip::address_v4::any()) : asio::ip::address(asio::ip::address_v6::any());
 }
 
 }  // namespace
@@ -157,19 +168,21 @@ L4Proxy::~L4Proxy() {
 Result<std::uint16_t> L4Proxy::open(const std::string& name, const std::string& host, std::uint16_t port) {
   close(name);
   boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
+  auto address = asio::ip::make_address(host, ec);
   if (ec) {
     return Error::invalid(fmt::format("'{}' is not an IP address", host));
   }
+  if (address == asio::ip::address_v6::any()) address = any_address_this_node_has(impl_->workers.front()->io);
+  const auto shown = address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
   auto listener = std::make_shared<Listener>(name);
   std::uint16_t bound = port;
   for (auto& w : impl_->workers) {
-    auto a = bind_reuseport(w->io, tcp::endpoint(address, bound));
-    if (!a) return Error::conflict(fmt::format("cannot listen on {}:{}: {}", host, bound, a.error().message));
-    bound = (*a)->local_endpoint(ec).port();  // port 0: every worker takes the one the first got
-    listener->acceptors.push_back(std::move(*a));
+    auto a = bind_reuseport(w->io, tcp::endpoint(address, bound), ec);
+    if (ec) return Error::conflict(fmt::format("cannot listen on {}:{}: {}", shown, bound, ec.message()));
+    bound = a->local_endpoint(ec).port();  // port 0: every worker takes the one the first got
+    listener->acceptors.push_back(std::move(a));
   }
-  listener->address = fmt::format("{}:{}", host, bound);
+  listener->address = fmt::format("{}:{}", shown, bound);
   {
     std::lock_guard lock(impl_->stats_mutex);
     auto& stats = impl_->stats[name];

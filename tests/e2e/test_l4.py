@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """L4 routes (SPEC §7.4): a service's port and an `expose.type: nodePort` port, both published
 through the health-aware L4 proxy; TCP routes from --tcp-ports with --port auto; stats."""
+import os
 import socket
 
 import requests
@@ -22,6 +23,8 @@ def test_node_port_publishes_on_every_address_and_balances(prisnd, scripts):
     addresses = {a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)} - {"127.0.0.1"}
     for addr in list(addresses)[:1]:
         assert requests.get(f"http://{addr}:{node_port}/", timeout=5).status_code == 200
+    if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):  # and IPv6 ones
+        assert requests.get(f"http://[::1]:{node_port}/", timeout=5).status_code == 200
     # Another deployment cannot take the node port.
     clash = prisnd.post("/api/v1/deployments", {"name": "clash", "filename": "c.py", "source": HTTP_SERVICE,
                                                 "port": free_port(), "expose": {"type": "nodePort", "nodePort": node_port}})

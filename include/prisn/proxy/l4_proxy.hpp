@@ -50,11 +50,12 @@ class L4Proxy {
   ~L4Proxy();
 
   /// Binds `host:port` now (so a conflict is reported to the caller) and starts accepting
-  /// for listener `name`. Port 0 picks a free port; the bound port is returned.
+  /// for listener `name`. Port 0 picks a free port; the bound port is returned. Host "::"
+  /// is every address of the node, IPv4 and IPv6 (0.0.0.0 on a node without IPv6).
   Result<std::uint16_t> open(const std::string& name, const std::string& host, std::uint16_t port);
   void close(const std::string& name);
   bool is_open(const std::string& name) const;
-  /// The bound address of a listener ("0.0.0.0:8080"), or empty.
+  /// The bound address of a listener ("0.0.0.0:8080", "[::]:30080"), or empty.
   std::string address(const std::string& name) const;
 
   void publish(std::shared_ptr<const L4Snapshot> snapshot);
