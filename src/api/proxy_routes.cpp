@@ -23,7 +23,7 @@ using model::Json;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr std::chrono::seconds kTraceTimeout{5};
 
-// "api.default.prisn.local:8080/health" → host, port, path.
+// "api.default.prisn.local:8080/health" → host, port (0 when the target has none), path.
 Result<std::tuple<std::string, std::uint16_t, std::string>> parse_target(std::string target, std::string path) {
   if (target.starts_with("http://")) target = target.substr(7);
   if (const auto slash = target.find('/'); slash != std::string::npos) {
@@ -31,8 +31,8 @@ Result<std::tuple<std::string, std::uint16_t, std::string>> parse_target(std::st
     target = target.substr(0, slash);
   }
   if (path.empty()) path = "/";
-  std::uint16_t port = 80;
-  if (const auto colon = target.rfind(':'); colon != std::string::npos) {
+  std::uint16_t port = 0;
+  if (const auto colon = target.rfind(':'); colon != std::string::npos && !target.ends_with(']')) {
     const auto digits = target.substr(colon + 1);
     unsigned value = 0;
     auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
@@ -109,7 +109,8 @@ void add_proxy_routes(Router& r, control::Controller& ctl, asio::any_io_executor
     auto trace = ctl.trace(host, port, p);
     if (!trace) return error(trace.error());
     Response out;
-    out.deferred = [executor, t = std::move(*trace), h = host + ":" + std::to_string(port), p]() {
+    auto host_header = port == 0 ? host : host + ":" + std::to_string(port);
+    out.deferred = [executor, t = std::move(*trace), h = std::move(host_header), p]() {
       return trace_response(executor, t, h, p);
     };
     return out;

@@ -1,10 +1,18 @@
 // SPDX-License-Identifier: MIT
 // Controller: the L7 router's routes and certificates, proxy stats and traces.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <boost/asio/ip/address.hpp>
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstring>
 #include <set>
 
 namespace prisn::control {
@@ -35,6 +43,56 @@ void for_each_route(const auto& store, const auto& add) {
     const auto& spec = rec->spec;
     if (spec.expose.kind == model::Expose::Kind::kIngress) add(spec.expose.host, spec.expose.path, spec.ns, spec.name, 0);
   }
+}
+
+// What a trace target names: a deployment, which of its ports, and how it was reached.
+struct TraceHit {
+  std::string ns, name;
+  std::size_t port_index = 0;
+  std::string via;  // "service", "published port", "nodePort", "ingress"
+};
+
+// The index of `port` among the deployment's ports, or an error that lists them.
+Result<std::size_t> port_index_of(const model::DeploymentSpec& spec, std::uint16_t port) {
+  std::vector<std::string> ports;
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    if (spec.ports[i].port == port) return i;
+    ports.push_back(std::to_string(spec.ports[i].port));
+  }
+  if (ports.empty()) return Error::invalid(fmt::format("{}.{} has no port to send to", spec.name, spec.ns));
+  return Error::not_found(fmt::format("{}.{} has no port {} (its ports: {})", spec.name, spec.ns, port,
+                                      fmt::join(ports, ", ")));
+}
+
+// Whether `address` is one of the node's interface addresses.
+bool is_interface_address(const boost::asio::ip::address& address) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (const ifaddrs* i = list; i != nullptr && !found; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      found = address == boost::asio::ip::address_v4(ntohl(in->sin_addr.s_addr));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      boost::asio::ip::address_v6::bytes_type bytes;
+      std::memcpy(bytes.data(), in6->sin6_addr.s6_addr, bytes.size());
+      found = address == boost::asio::ip::address_v6(bytes, in6->sin6_scope_id);
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+// "localhost", a loopback, unspecified or interface address: the node itself, where service
+// ports and NodePorts are published.
+bool names_this_node(std::string host) {
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  return !ec && (address.is_loopback() || address.is_unspecified() || is_interface_address(address));
 }
 
 }  // namespace
@@ -207,40 +265,59 @@ Json Controller::proxy_stats() const {
 
 Result<Json> Controller::trace(const std::string& host, std::uint16_t port, const std::string& path) const {
   auto& d = *impl_;
-  // A service name ({name}.{ns}.{domain}, or {name}.{ns}), else an ingress host.
-  std::string ns, name;
+  const auto shown_port = port == 0 ? std::uint16_t{80} : port;
+  const auto target = fmt::format("{}:{}{}", host, shown_port, path);
+  TraceHit hit;
+  // A service name ({name}.{ns}.{domain}, or {name}.{ns}, or {name} in default)...
   std::string h = host;
   const std::string suffix = "." + d.options.dns_zone.domain;
   if (h.ends_with(suffix)) h.resize(h.size() - suffix.size());
   if (const auto dot = h.find('.'); dot != std::string::npos && h.find('.', dot + 1) == std::string::npos &&
                                     d.ctx.store.find_deployment(h.substr(dot + 1), h.substr(0, dot)) != nullptr) {
-    name = h.substr(0, dot);
-    ns = h.substr(dot + 1);
+    hit = {h.substr(dot + 1), h.substr(0, dot), 0, "service"};
   } else if (d.ctx.store.find_deployment("default", h) != nullptr) {
-    name = h;
-    ns = "default";
+    hit = {"default", h, 0, "service"};
   }
-  std::string via;
-  std::uint16_t route_port = port;  // which of the deployment's ports: the target's, or the route's
-  if (name.empty()) {
+  if (!hit.name.empty()) {
+    const auto& spec = d.ctx.store.find_deployment(hit.ns, hit.name)->spec;
+    // No port in the target: the deployment's first one.
+    auto index = port == 0 ? port_index_of(spec, spec.ports.empty() ? 0 : spec.ports.front().port)
+                           : port_index_of(spec, port);
+    if (!index) return index.error();
+    hit.port_index = *index;
+  }
+  // ...else a port published on the node (a service port or a NodePort)...
+  if (hit.name.empty() && port != 0 && names_this_node(host)) {
+    for (const auto& [listener, pub] : d.published) {
+      if (pub.port != port) continue;
+      const bool node_port = listener.find("/nodePort:") != std::string::npos;
+      hit = {pub.deployment.first, pub.deployment.second, pub.port_index, node_port ? "nodePort" : "published port"};
+      if (!node_port) break;  // both on one port cannot be; prefer the service port's name anyway
+    }
+  }
+  // ...else an ingress route.
+  if (hit.name.empty()) {
     proxy::RouteTable<std::tuple<std::string, std::string, std::uint16_t>> routes;
     for_each_route(d.ctx.store, [&](const std::string& route_host, const std::string& route_path,
                                     const std::string& route_ns, const std::string& deployment, std::uint16_t p) {
       routes.add(route_host, route_path, {route_ns, deployment, p});
     });
-    const auto* hit = routes.match(host, path);
-    if (hit == nullptr) {
-      return Error::not_found(fmt::format("'{}:{}{}' is neither a service nor an ingress route", host, port, path));
+    const auto* route = routes.match(host, path);
+    if (route == nullptr) {
+      return Error::not_found(fmt::format("'{}' is neither a service, a port published on this node, nor an ingress route",
+                                          target));
     }
-    std::tie(ns, name, route_port) = *hit;
-    via = "ingress";
+    const auto& [ns, name, route_port] = *route;
+    hit = {ns, name, 0, "ingress"};
+    if (const auto* rec = d.ctx.store.find_deployment(ns, name); rec != nullptr && route_port != 0) {
+      if (auto index = port_index_of(rec->spec, route_port)) hit.port_index = *index;
+    }
   }
-  const auto* rec = d.ctx.store.find_deployment(ns, name);
-  if (rec == nullptr) return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
-  std::size_t index = 0;
-  for (std::size_t i = 0; i < rec->spec.ports.size(); ++i) {
-    if (rec->spec.ports[i].port == route_port) index = i;
-  }
+  const auto* rec = d.ctx.store.find_deployment(hit.ns, hit.name);
+  if (rec == nullptr) return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", hit.name, hit.ns));
+  const auto& ns = hit.ns;
+  const auto& name = hit.name;
+  const auto index = hit.port_index;
   Json resolved = Json::array();
   std::vector<proxy::Balancer::Candidate> candidates;
   std::vector<std::pair<std::string, std::uint16_t>> addresses;
@@ -251,8 +328,8 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
     candidates.push_back({ep.instance, ep.connections ? ep.connections->load() : 0});
     addresses.emplace_back(ep.ip, ep.ports[index]);
   }
-  Json out = {{"target", fmt::format("{}:{}{}", host, port, path)}, {"namespace", ns}, {"deployment", name},
-              {"via", via.empty() ? "service" : via}, {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
+  Json out = {{"target", target}, {"namespace", ns}, {"deployment", name},
+              {"via", hit.via}, {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
   if (candidates.empty()) {
     out["selected"] = nullptr;
     return out;

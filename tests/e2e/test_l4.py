@@ -69,3 +69,22 @@ def test_unhealthy_instances_get_no_l4_connections(prisnd, scripts, tmp_path):
     wait_until(lambda: [e["healthy"] for e in prisnd.endpoints("gate")] == [True, False], 10, message="gate-1 unhealthy")
     seen = {requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.split()[0] for _ in range(8)}
     assert seen == {"gate-0"}
+
+
+def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
+    port, node_port = free_port(), free_port()
+    out = prisnd.cli("deploy", scripts("tr.py", HTTP_SERVICE), "--name", "tr", "--port", str(port),
+                     "--expose", f"nodePort:{node_port}")
+    assert out.returncode == 0, out.stderr
+    prisnd.wait_ready("tr", 1)
+    for target, via in [(f"localhost:{port}", "published port"), (f"127.0.0.1:{node_port}/x", "nodePort"),
+                        (f"[::1]:{node_port}", "nodePort"), ("tr.default.prisn.local", "service")]:
+        traced = prisnd.cli("proxy", "trace", target)
+        assert traced.returncode == 0, target + ": " + traced.stderr
+        assert f"({via} default/tr)" in traced.stdout.splitlines()[0], traced.stdout
+        assert "Response: 200 OK" in traced.stdout
+    # A port the deployment does not have is an error that lists the ones it has.
+    wrong = prisnd.cli("proxy", "trace", f"tr.default.prisn.local:{port + 1}")
+    assert wrong.returncode == 1 and f"has no port {port + 1} (its ports: {port})" in wrong.stderr, wrong.stderr
+    unused = prisnd.cli("proxy", "trace", f"127.0.0.1:{free_port()}")
+    assert unused.returncode == 1 and "published on this node" in unused.stderr, unused.stderr

@@ -122,8 +122,10 @@ class Controller {
   /// /proxy/stats), and the published L4 ports' connection counts.
   model::Json proxy_stats() const;
   /// What a request to `host:port/path` would meet (SPEC §4 /proxy/trace): the deployment it
-  /// resolves to, its healthy instances, the one the balancer picks and why. No I/O: the API
-  /// then sends the request to the picked instance.
+  /// resolves to (by service name, by a port published on this node, or by ingress route),
+  /// its healthy instances, the one the balancer picks and why. Port 0: none given (a
+  /// service's first port; 80 for an ingress). No I/O: the API then sends the request to the
+  /// picked instance.
   Result<model::Json> trace(const std::string& host, std::uint16_t port, const std::string& path) const;
 
   /// The Kubernetes objects for one deployment (and the ingresses and policies that name it)
