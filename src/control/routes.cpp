@@ -109,8 +109,11 @@ std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::st
   const model::LoadBalancing lb = rec ? rec->spec.load_balancing : model::LoadBalancing{};
   if (!state.balancer || !(state.lb == lb)) {
     state.lb = lb;
-    state.balancer = std::make_shared<proxy::Balancer>(proxy::balance_options(
-        lb.algorithm, lb.affinity.enabled, lb.affinity.type, lb.affinity.header, lb.affinity.ttl));
+    auto options = proxy::balance_options(lb.algorithm, lb.affinity.enabled, lb.affinity.type, lb.affinity.header,
+                                          lb.affinity.ttl);
+    // Signed with a key from secret.key, so cookies stay valid across prisnd restarts.
+    options.cookie_key = ctx.store.derived_key("affinity-cookie");
+    state.balancer = std::make_shared<proxy::Balancer>(std::move(options));
   }
   t->balancer = state.balancer;
   if (rec == nullptr) {

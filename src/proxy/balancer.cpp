@@ -2,6 +2,9 @@
 #include "prisn/proxy/balancer.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <charconv>
@@ -23,6 +26,10 @@ std::optional<std::size_t> first_from(std::size_t start, std::size_t n, const st
 
 bool usable(std::size_t i, const std::vector<bool>& excluded) { return i >= excluded.size() || !excluded[i]; }
 
+long long millis_since_epoch(Balancer::Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
 }  // namespace
 
 BalanceOptions balance_options(const std::string& algorithm, bool affinity_enabled, const std::string& affinity_type,
@@ -41,9 +48,21 @@ BalanceOptions balance_options(const std::string& algorithm, bool affinity_enabl
   return o;
 }
 
+// The first 16 bytes of HMAC-SHA256(key, text), in hex: 128 bits cannot be guessed.
+std::string Balancer::mac(std::string_view text) const {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), options_.cookie_key.data(), static_cast<int>(options_.cookie_key.size()),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest, &length);
+  std::string out;
+  out.reserve(32);
+  for (unsigned int i = 0; i < 16 && i < length; ++i) fmt::format_to(std::back_inserter(out), "{:02x}", digest[i]);
+  return out;
+}
+
 std::string Balancer::cookie_value(std::string_view name, Clock::time_point now) const {
-  const auto expires = std::chrono::duration_cast<std::chrono::seconds>((now + options_.ttl).time_since_epoch());
-  return fmt::format("{}.{}", name, expires.count());
+  const auto signed_part = fmt::format("{}.{}", name, millis_since_epoch(now + options_.ttl));
+  return fmt::format("{}.{}", signed_part, mac(signed_part));
 }
 
 std::optional<std::size_t> Balancer::by_algorithm(std::span<const Candidate> c, const Request& r,
@@ -89,6 +108,34 @@ void Balancer::remember(const std::string& key, std::string_view name, Clock::ti
   table_[key] = Sticky{std::string(name), now + options_.ttl};
 }
 
+std::optional<Balancer::Choice> Balancer::by_cookie(std::span<const Candidate> c, const Request& r,
+                                                    const std::vector<bool>& excluded, Clock::time_point now,
+                                                    std::uint64_t random) {
+  // NAME.EXPIRY.MAC (EXPIRY in Unix ms): honoured while EXPIRY is ahead and MAC is ours, whatever Max-Age the
+  // client kept it for.
+  const auto mac_dot = r.cookie.rfind('.');
+  const auto expiry_dot = mac_dot == std::string_view::npos ? mac_dot : r.cookie.rfind('.', mac_dot - 1);
+  if (expiry_dot != std::string_view::npos && expiry_dot > 0) {
+    const auto signed_part = r.cookie.substr(0, mac_dot);
+    const auto sent_mac = r.cookie.substr(mac_dot + 1);
+    const auto digits = r.cookie.substr(expiry_dot + 1, mac_dot - expiry_dot - 1);
+    long long expires = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), expires);
+    const auto left = expires - millis_since_epoch(now);  // ms
+    const auto ours = mac(signed_part);
+    if (left > 0 && sent_mac.size() == ours.size() && CRYPTO_memcmp(sent_mac.data(), ours.data(), ours.size()) == 0) {
+      const auto name = r.cookie.substr(0, expiry_dot);
+      for (std::size_t i = 0; i < c.size(); ++i) {
+        // Sliding: past half its TTL, the session is renewed with a fresh cookie.
+        if (c[i].name == name && usable(i, excluded)) return Choice{i, left * 2 < std::chrono::milliseconds(options_.ttl).count()};
+      }
+    }
+  }
+  auto i = by_algorithm(c, r, excluded, random);
+  if (!i) return std::nullopt;
+  return Choice{*i, true};
+}
+
 std::optional<Balancer::Choice> Balancer::choose(std::span<const Candidate> c, const Request& r,
                                                  const std::vector<bool>& excluded, Clock::time_point now,
                                                  std::uint64_t random) {
@@ -96,25 +143,8 @@ std::optional<Balancer::Choice> Balancer::choose(std::span<const Candidate> c, c
   switch (options_.affinity) {
     case Affinity::kNone:
       break;
-    case Affinity::kCookie: {
-      // NAME.EXPIRY: honoured until EXPIRY even if the client keeps it longer.
-      const auto dot = r.cookie.rfind('.');
-      long long expires = 0;
-      if (dot != std::string_view::npos) {
-        const auto digits = r.cookie.substr(dot + 1);
-        std::from_chars(digits.data(), digits.data() + digits.size(), expires);
-      }
-      const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-      if (expires > now_s) {
-        const auto name = r.cookie.substr(0, dot);
-        for (std::size_t i = 0; i < c.size(); ++i) {
-          if (c[i].name == name && usable(i, excluded)) return Choice{i, false};
-        }
-      }
-      auto i = by_algorithm(c, r, excluded, random);
-      if (!i) return std::nullopt;
-      return Choice{*i, true};
-    }
+    case Affinity::kCookie:
+      return by_cookie(c, r, excluded, now, random);
     case Affinity::kIpHash:
     case Affinity::kHeader: {
       const std::string key(options_.affinity == Affinity::kIpHash ? r.client_ip : r.header);

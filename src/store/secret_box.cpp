@@ -2,6 +2,7 @@
 #include "prisn/store/secret_box.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <sys/stat.h>
 
 #include <memory>
@@ -91,6 +92,14 @@ Result<std::string> SecretBox::open(std::string_view sealed, std::string_view as
     return Error::internal("stored secret failed authentication (wrong key or corrupted data)");
   }
   return out;
+}
+
+std::string SecretBox::derive_key(std::string_view purpose) const {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  const std::string label = "prisn derived key: " + std::string(purpose);
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()), bytes(label), label.size(), out, &length);
+  return std::string(reinterpret_cast<const char*>(out), length);
 }
 
 }  // namespace prisn::store

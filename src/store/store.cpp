@@ -368,6 +368,8 @@ Result<model::SecretMeta> Store::put_secret(const std::string& ns, const std::st
   return meta;
 }
 
+std::string Store::derived_key(std::string_view purpose) const { return impl_->box.derive_key(purpose); }
+
 Result<std::map<std::string, std::string>> Store::secret_values(const std::string& ns,
                                                                 const std::string& name) const {
   auto& st = impl_->get_secret;

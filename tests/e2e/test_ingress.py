@@ -409,21 +409,34 @@ def test_least_connections_avoids_the_busy_instance(prisnd):
     assert len(set(quick)) == 1 and quick[0] != busy[0], (quick, busy)
 
 
-def test_cookie_affinity_sticks_and_expires(prisnd):
-    host = route(prisnd, "sticky", 3, sessionAffinity={"enabled": True, "type": "cookie", "ttl": "2s"})
+def test_cookie_affinity_sticks_slides_and_expires(prisnd):
+    host = route(prisnd, "sticky", 3, sessionAffinity={"enabled": True, "type": "cookie", "ttl": "4s"})
     session = requests.Session()
+    started = time.monotonic()
     first = session.get(prisnd.http + "/", headers={"Host": host}, timeout=10)
     cookie = first.headers["Set-Cookie"]
-    assert cookie.startswith("prisn_affinity=") and "Max-Age=2" in cookie and "HttpOnly" in cookie
+    assert cookie.startswith("prisn_affinity=") and "Max-Age=4" in cookie and "HttpOnly" in cookie
     name = instance_of(first)
     for _ in range(10):
         r = session.get(prisnd.http + "/", headers={"Host": host}, timeout=10)
         assert instance_of(r) == name and "Set-Cookie" not in r.headers
-    value = session.cookies["prisn_affinity"]
-    time.sleep(2.5)
-    # A client that keeps the cookie past its Max-Age: prisn no longer honours it.
-    r = requests.get(prisnd.http + "/", headers={"Host": host, "Cookie": "prisn_affinity=" + value}, timeout=10)
+    original = session.cookies["prisn_affinity"]
+    # Past half the TTL, a request renews the session: a new cookie for the same instance.
+    time.sleep(max(0.0, started + 2.5 - time.monotonic()))
+    renewed = session.get(prisnd.http + "/", headers={"Host": host}, timeout=10)
+    assert instance_of(renewed) == name and "Max-Age=4" in renewed.headers.get("Set-Cookie", "")
+    time.sleep(max(0.0, started + 4.5 - time.monotonic()))
+    # The renewed session outlives the first cookie's expiry...
+    assert instance_of(session.get(prisnd.http + "/", headers={"Host": host}, timeout=10)) == name
+    # ...while a client that keeps the first cookie past its Max-Age is no longer honoured.
+    r = requests.get(prisnd.http + "/", headers={"Host": host, "Cookie": "prisn_affinity=" + original}, timeout=10)
     assert "Set-Cookie" in r.headers
+    # A cookie whose expiry the client stretched (or whose signature it forged) is not honoured.
+    instance, expiry, mac = original.split(".")
+    for forged in (f"{instance}.{int(expiry) + 3_600_000}.{mac}", f"{instance}.{expiry}.{'0' * len(mac)}",
+                   f"{instance}.{int(expiry) + 3_600_000}"):
+        r = requests.get(prisnd.http + "/", headers={"Host": host, "Cookie": "prisn_affinity=" + forged}, timeout=10)
+        assert "Set-Cookie" in r.headers, forged
 
 
 def test_header_affinity_keys_on_the_header(prisnd):

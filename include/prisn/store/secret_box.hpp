@@ -25,6 +25,10 @@ class SecretBox {
   /// nonce (12 bytes) || ciphertext || tag (16 bytes).
   Result<std::string> seal(std::string_view plaintext, std::string_view associated) const;
   Result<std::string> open(std::string_view sealed, std::string_view associated) const;
+  /// A 32-byte key for another use (`purpose`, e.g. "affinity-cookie"): HMAC-SHA256 of the
+  /// purpose under the box's key. It lasts as long as the key file, and knowing it reveals
+  /// neither the box's key nor another purpose's key.
+  std::string derive_key(std::string_view purpose) const;
 
  private:
   std::array<unsigned char, 32> key_{};

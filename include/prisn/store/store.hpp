@@ -93,6 +93,8 @@ class Store {
   std::vector<const model::SecretMeta*> list_secrets(const std::string& ns) const;
   Result<model::SecretMeta> put_secret(const std::string& ns, const std::string& name,
                                        const std::map<std::string, std::string>& data);
+  /// A key derived from secret.key for `purpose` (SecretBox::derive_key): stable across restarts.
+  std::string derived_key(std::string_view purpose) const;
   Result<std::map<std::string, std::string>> secret_values(const std::string& ns,
                                                            const std::string& name) const;
   Result<void> delete_secret(const std::string& ns, const std::string& name);

@@ -64,13 +64,15 @@ TEST(Balancer, ExcludedInstancesAreSkipped) {
 }
 
 TEST(Balancer, CookieAffinityIsIssuedHonouredAndExpires) {
-  Balancer b({.affinity = Affinity::kCookie, .ttl = 60s});
+  Balancer b({.affinity = Affinity::kCookie, .ttl = 60s, .cookie_key = "k"});
   auto first = b.choose(three(), {}, {}, kNow, 0);
   ASSERT_TRUE(first && first->set_cookie);
   const std::string cookie = b.cookie_value(three()[first->index].name, kNow);
-  EXPECT_EQ(cookie, "api-" + std::to_string(first->index) + ".1800000060");
+  const std::string signed_part = "api-" + std::to_string(first->index) + ".1800000060000";
+  ASSERT_EQ(cookie.substr(0, signed_part.size() + 1), signed_part + ".");
+  EXPECT_EQ(cookie.size(), signed_part.size() + 1 + 32);  // a 128-bit MAC in hex
   for (int i = 0; i < 10; ++i) {
-    auto again = b.choose(three(), {.cookie = cookie}, {}, kNow + 30s, 0);
+    auto again = b.choose(three(), {.cookie = cookie}, {}, kNow + 20s, 0);
     EXPECT_EQ(again->index, first->index);
     EXPECT_FALSE(again->set_cookie);
   }
@@ -83,6 +85,41 @@ TEST(Balancer, CookieAffinityIsIssuedHonouredAndExpires) {
   EXPECT_NE(moved->index, first->index);
   EXPECT_TRUE(moved->set_cookie);
   EXPECT_TRUE(b.choose(three(), {.cookie = "garbage"}, {}, kNow, 0)->set_cookie);
+  EXPECT_TRUE(b.choose(three(), {.cookie = "..."}, {}, kNow, 0)->set_cookie);
+  EXPECT_TRUE(b.choose(three(), {.cookie = ".1800000060000."}, {}, kNow, 0)->set_cookie);
+}
+
+TEST(Balancer, CookieAffinitySlidesPastHalfItsTtl) {
+  Balancer b({.affinity = Affinity::kCookie, .ttl = 60s, .cookie_key = "k"});
+  const std::string cookie = b.cookie_value("api-2", kNow);
+  auto early = b.choose(three(), {.cookie = cookie}, {}, kNow + 29s, 0);
+  EXPECT_EQ(early->index, 2U);
+  EXPECT_FALSE(early->set_cookie);
+  auto late = b.choose(three(), {.cookie = cookie}, {}, kNow + 31s, 0);
+  EXPECT_EQ(late->index, 2U);
+  EXPECT_TRUE(late->set_cookie);  // renewed: the session lasts 60 s after this use
+  const std::string renewed = b.cookie_value("api-2", kNow + 31s);
+  EXPECT_EQ(b.choose(three(), {.cookie = renewed}, {}, kNow + 80s, 0)->index, 2U);
+}
+
+TEST(Balancer, ForgedOrStretchedCookiesAreNotHonoured) {
+  Balancer b({.affinity = Affinity::kCookie, .ttl = 60s, .cookie_key = "k"});
+  const std::string genuine = b.cookie_value("api-2", kNow);
+  const std::string mac = genuine.substr(genuine.rfind('.') + 1);
+  const auto lands_on_2 = [&](const std::string& cookie) {
+    auto c = b.choose(three(), {.cookie = cookie}, {}, kNow + 1s, 0);
+    return c->index == 2U && !c->set_cookie;
+  };
+  ASSERT_TRUE(lands_on_2(genuine));
+  std::string flipped = genuine;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  EXPECT_FALSE(lands_on_2(flipped));
+  EXPECT_FALSE(lands_on_2("api-2.1800000060000"));           // unsigned (the old form)
+  EXPECT_FALSE(lands_on_2("api-2.9999999999000." + mac));    // expiry stretched, MAC kept
+  EXPECT_FALSE(lands_on_2("api-2.1800000060000." + mac.substr(0, 16)));  // MAC cut short
+  // Another key (another node's secret.key) does not honour it either.
+  Balancer other({.affinity = Affinity::kCookie, .ttl = 60s, .cookie_key = "other"});
+  EXPECT_TRUE(other.choose(three(), {.cookie = genuine}, {}, kNow + 1s, 0)->set_cookie);
 }
 
 TEST(Balancer, HeaderAffinityRemembersForTheTtlAfterLastUse) {

@@ -117,6 +117,20 @@ TEST(Store, SecretsAreSealedAndKeyFileIsPrivate) {
   EXPECT_EQ(db.find("supersecret"), std::string::npos);
 }
 
+TEST(Store, DerivedKeysLastAcrossRestartsAndDifferByPurpose) {
+  test::TempDir dir;
+  std::string cookie_key;
+  {
+    auto store = open_store(dir);
+    cookie_key = store->derived_key("affinity-cookie");
+    EXPECT_EQ(cookie_key.size(), 32U);
+    EXPECT_NE(cookie_key, store->derived_key("something-else"));
+  }
+  EXPECT_EQ(open_store(dir)->derived_key("affinity-cookie"), cookie_key);
+  test::TempDir elsewhere;
+  EXPECT_NE(open_store(elsewhere)->derived_key("affinity-cookie"), cookie_key);
+}
+
 TEST(Store, TamperedCiphertextFailsToOpen) {
   test::TempDir dir;
   {
