@@ -240,6 +240,9 @@ def test_wildcard_hosts_match_one_label_and_exact_hosts_win(prisnd):
     assert instance_of(get(prisnd, "www.example.com")) == "exact-0"
     assert get(prisnd, "example.com").status_code == 404
     assert get(prisnd, "a.b.example.com").status_code == 404
+    # With two hosts, each path in `get ingresses` says which host it belongs to.
+    row = next(l for l in prisnd.cli("get", "ingresses").stdout.splitlines() if l.startswith("hosts "))
+    assert "*.example.com/->wild" in row and "www.example.com/->exact" in row, row
 
 
 def test_expose_ingress_routes_a_deployment_by_itself(prisnd):

@@ -40,13 +40,16 @@ int get_ingresses(Cli& cli, const std::string& name) {
   Table t(headers);
   for (const auto& ing : list["items"]) {
     std::vector<std::string> hosts, paths, tls;
+    // With several hosts, each path names its host ("b.example.com/->b"), as a flat list of
+    // paths would not say which host routes where.
+    const bool per_host = ing["rules"].size() > 1;
     for (const auto& rule : ing["rules"]) {
       const std::string host = rule.value("host", "");
       hosts.push_back(host.empty() ? "*" : host);
       for (const auto& p : rule["paths"]) {
         std::string target = p.value("deployment", "");
         if (p.contains("port")) target += ":" + p["port"].dump();
-        paths.push_back(p.value("path", "/") + "->" + target);
+        paths.push_back((per_host ? hosts.back() : "") + p.value("path", "/") + "->" + target);
       }
     }
     for (const auto& t_ : ing["tls"]) tls.push_back(t_.value("secretName", ""));
