@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "prisn/config/config.hpp"
@@ -44,9 +45,14 @@ class Reader {
       }
       return;
     }
+    std::set<std::string> seen;
     for (const auto& entry : map) {
       const auto key = entry.first.as<std::string>();
       const std::string path = prefix.empty() ? key : prefix + "." + key;
+      if (!seen.insert(key).second) {  // YAML forbids it; yaml-cpp would let the last one win
+        fail(entry.first, path, "duplicate key");
+        continue;
+      }
       auto it = handlers.find(key);
       if (it == handlers.end()) {
         fail(entry.first, path, "unknown key");

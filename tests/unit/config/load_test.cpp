@@ -62,6 +62,15 @@ TEST(Load, UnknownKeysAndWrongTypesNameKeyFileAndLine) {
   EXPECT_EQ(cfg.error()[1].to_string(), "/etc/prisn/config.yaml:6: proxy.http.port: expected an integer");
 }
 
+TEST(Load, DuplicateKeysAreErrorsNotLastOneWins) {
+  const char* yaml = "api:\n  listen: 127.0.0.1:7331\n  listen: 0.0.0.0:7331\nproxy: {}\nproxy: {}\n";
+  auto cfg = load_text(yaml, "c.yaml", Config{});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 2U);
+  EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:3: api.listen: duplicate key");
+  EXPECT_EQ(cfg.error()[1].to_string(), "c.yaml:5: proxy: duplicate key");
+}
+
 TEST(Load, DnsUpstreamsAndDomainAreChecked) {
   const char* yaml = "dns:\n  domain: a..b\n  upstreams: [\"10.0.0.2\", \"127.0.0.1:5353\", \"[::1]:53\", \"::1\",\n"
                      "              \"resolver.example\", \"10.0.0.3:0\"]\n";
