@@ -266,58 +266,78 @@ Json Controller::proxy_stats() const {
   return {{"items", items}};
 }
 
-Result<Json> Controller::trace(const std::string& host, std::uint16_t port, const std::string& path) const {
-  auto& d = *impl_;
-  const auto shown_port = port == 0 ? std::uint16_t{80} : port;
-  const auto target = fmt::format("{}:{}{}", host, shown_port, path);
-  TraceHit hit;
-  // A service name ({name}.{ns}.{domain}, or {name}.{ns}, or {name} in default)...
+namespace {
+
+// A service name ({name}.{ns}.{domain}, {name}.{ns}, or {name} in default) and one of its
+// ports (port 0: its first).
+Result<std::optional<TraceHit>> service_hit(const Controller::Impl& d, const std::string& host, std::uint16_t port) {
   std::string h = host;
   const std::string suffix = "." + d.options.dns_zone.domain;
   if (h.ends_with(suffix)) h.resize(h.size() - suffix.size());
+  TraceHit hit;
   if (const auto dot = h.find('.'); dot != std::string::npos && h.find('.', dot + 1) == std::string::npos &&
                                     d.ctx.store.find_deployment(h.substr(dot + 1), h.substr(0, dot)) != nullptr) {
     hit = {h.substr(dot + 1), h.substr(0, dot), 0, "service"};
   } else if (d.ctx.store.find_deployment("default", h) != nullptr) {
     hit = {"default", h, 0, "service"};
+  } else {
+    return std::nullopt;
   }
-  if (!hit.name.empty()) {
-    const auto& spec = d.ctx.store.find_deployment(hit.ns, hit.name)->spec;
-    // No port in the target: the deployment's first one.
-    auto index = port == 0 ? port_index_of(spec, spec.ports.empty() ? 0 : spec.ports.front().port)
-                           : port_index_of(spec, port);
-    if (!index) return index.error();
-    hit.port_index = *index;
+  const auto& spec = d.ctx.store.find_deployment(hit.ns, hit.name)->spec;
+  auto index = port_index_of(spec, port != 0 || spec.ports.empty() ? port : spec.ports.front().port);
+  if (!index) return index.error();
+  hit.port_index = *index;
+  return hit;
+}
+
+// A port published on the node: a service port or a NodePort.
+std::optional<TraceHit> published_hit(const Controller::Impl& d, const std::string& host, std::uint16_t port) {
+  if (port == 0 || !names_this_node(host)) return std::nullopt;
+  for (const auto& [listener, pub] : d.published) {
+    if (pub.port != port) continue;
+    const bool node_port = listener.find("/nodePort:") != std::string::npos;
+    return TraceHit{pub.deployment.first, pub.deployment.second, pub.port_index,
+                    node_port ? "nodePort" : "published port"};
   }
-  // ...else a port published on the node (a service port or a NodePort)...
-  if (hit.name.empty() && port != 0 && names_this_node(host)) {
-    for (const auto& [listener, pub] : d.published) {
-      if (pub.port != port) continue;
-      const bool node_port = listener.find("/nodePort:") != std::string::npos;
-      hit = {pub.deployment.first, pub.deployment.second, pub.port_index, node_port ? "nodePort" : "published port"};
-      if (!node_port) break;  // both on one port cannot be; prefer the service port's name anyway
-    }
+  return std::nullopt;
+}
+
+// The ingress route the L7 router would take for host and path.
+std::optional<TraceHit> ingress_hit(const Controller::Impl& d, const std::string& host, const std::string& path) {
+  proxy::RouteTable<std::tuple<std::string, std::string, std::uint16_t>> routes;
+  for_each_route(d.ctx.store, [&](const std::string& route_host, const std::string& route_path,
+                                  const std::string& route_ns, const std::string& deployment, std::uint16_t p) {
+    routes.add(route_host, route_path, {route_ns, deployment, p});
+  });
+  const auto* route = routes.match(host, path);
+  if (route == nullptr) return std::nullopt;
+  const auto& [ns, name, route_port] = *route;
+  TraceHit hit{ns, name, 0, "ingress"};
+  if (const auto* rec = d.ctx.store.find_deployment(ns, name); rec != nullptr && route_port != 0) {
+    if (auto index = port_index_of(rec->spec, route_port)) hit.port_index = *index;
   }
-  // ...else an ingress route.
-  if (hit.name.empty()) {
-    proxy::RouteTable<std::tuple<std::string, std::string, std::uint16_t>> routes;
-    for_each_route(d.ctx.store, [&](const std::string& route_host, const std::string& route_path,
-                                    const std::string& route_ns, const std::string& deployment, std::uint16_t p) {
-      routes.add(route_host, route_path, {route_ns, deployment, p});
-    });
-    const auto* route = routes.match(host, path);
-    if (route == nullptr) {
-      return Error::not_found(fmt::format("'{}' is neither a service, a port published on this node, nor an ingress route",
-                                          target));
-    }
-    const auto& [ns, name, route_port] = *route;
-    hit = {ns, name, 0, "ingress"};
-    if (const auto* rec = d.ctx.store.find_deployment(ns, name); rec != nullptr && route_port != 0) {
-      if (auto index = port_index_of(rec->spec, route_port)) hit.port_index = *index;
-    }
+  return hit;
+}
+
+}  // namespace
+
+Result<Json> Controller::trace(const std::string& host, std::uint16_t port, const std::string& path) const {
+  auto& d = *impl_;
+  const auto target = fmt::format("{}:{}{}", host, port == 0 ? std::uint16_t{80} : port, path);
+  auto by_service = service_hit(d, host, port);
+  if (!by_service) return by_service.error();
+  std::optional<TraceHit> found = *by_service;
+  if (!found) found = published_hit(d, host, port);
+  if (!found) found = ingress_hit(d, host, path);
+  if (!found) {
+    return Error::not_found(
+        fmt::format("'{}' is neither a service, a port published on this node, nor an ingress route", target));
   }
+  const TraceHit& hit = *found;
   const auto* rec = d.ctx.store.find_deployment(hit.ns, hit.name);
-  if (rec == nullptr) return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", hit.name, hit.ns));
+  if (rec == nullptr) {
+    return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", hit.name, hit.ns));
+  }
   const auto& ns = hit.ns;
   const auto& name = hit.name;
   const auto index = hit.port_index;
@@ -331,8 +351,8 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
     candidates.push_back({ep.instance, ep.connections ? ep.connections->load() : 0});
     addresses.emplace_back(ep.ip, ep.ports[index]);
   }
-  Json out = {{"target", target}, {"namespace", ns}, {"deployment", name},
-              {"via", hit.via}, {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
+  Json out = {{"target", target},     {"namespace", ns},      {"deployment", name},
+              {"via", hit.via},       {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
   if (candidates.empty()) {
     out["selected"] = nullptr;
     return out;

@@ -111,8 +111,8 @@ void Balancer::remember(const std::string& key, std::string_view name, Clock::ti
 std::optional<Balancer::Choice> Balancer::by_cookie(std::span<const Candidate> c, const Request& r,
                                                     const std::vector<bool>& excluded, Clock::time_point now,
                                                     std::uint64_t random) {
-  // NAME.EXPIRY.MAC (EXPIRY in Unix ms): honoured while EXPIRY is ahead and MAC is ours, whatever Max-Age the
-  // client kept it for.
+  // NAME.EXPIRY.MAC (EXPIRY in Unix ms): honoured while EXPIRY is ahead and MAC is ours,
+  // whatever Max-Age the client kept it for.
   const auto mac_dot = r.cookie.rfind('.');
   const auto expiry_dot = mac_dot == std::string_view::npos ? mac_dot : r.cookie.rfind('.', mac_dot - 1);
   if (expiry_dot != std::string_view::npos && expiry_dot > 0) {
@@ -125,9 +125,10 @@ std::optional<Balancer::Choice> Balancer::by_cookie(std::span<const Candidate> c
     const auto ours = mac(signed_part);
     if (left > 0 && sent_mac.size() == ours.size() && CRYPTO_memcmp(sent_mac.data(), ours.data(), ours.size()) == 0) {
       const auto name = r.cookie.substr(0, expiry_dot);
+      // Sliding: past half its TTL, the session is renewed with a fresh cookie.
+      const bool renew = left * 2 < std::chrono::milliseconds(options_.ttl).count();
       for (std::size_t i = 0; i < c.size(); ++i) {
-        // Sliding: past half its TTL, the session is renewed with a fresh cookie.
-        if (c[i].name == name && usable(i, excluded)) return Choice{i, left * 2 < std::chrono::milliseconds(options_.ttl).count()};
+        if (c[i].name == name && usable(i, excluded)) return Choice{i, renew};
       }
     }
   }

@@ -34,8 +34,9 @@ BalanceOptions balance_options(const std::string& algorithm, bool affinity_enabl
 /// a header. Each affinity keeps a session `ttl` after its last use. The cookie,
 /// `prisn_affinity=NAME.EXPIRY.MAC` (EXPIRY in Unix ms), carries the session itself: MAC signs
 /// NAME.EXPIRY, so a client can neither forge a session nor stretch one, and prisn re-issues
-/// it (a new EXPIRY) once half its TTL has passed. IP and header sessions live in a table of who went where.
-/// Instances a request already failed to reach are skipped, so a retry goes elsewhere.
+/// it (a new EXPIRY) once half its TTL has passed. IP and header sessions live in a table of
+/// who went where. Instances a request already failed to reach are skipped, so a retry goes
+/// elsewhere.
 /// Sans-IO: time and randomness are passed in. Thread-safe: the router's workers share one.
 class Balancer {
  public:
