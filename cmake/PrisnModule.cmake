@@ -20,6 +20,7 @@ function(prisn_add_fuzzer name source)
     target_compile_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
     target_link_options(fuzz_${name} PRIVATE -fsanitize=fuzzer)
     target_link_libraries(fuzz_${name} PRIVATE ${ARG_DEPENDS})
+    target_include_directories(fuzz_${name} PRIVATE "${PROJECT_SOURCE_DIR}/src")  # modules' private headers
     # Runs on a scratch copy of the corpus so a run never changes the checked-in seeds.
     set(work "${CMAKE_CURRENT_BINARY_DIR}/corpus_${name}")
     add_test(NAME fuzz.${name}
@@ -30,6 +31,7 @@ function(prisn_add_fuzzer name source)
   else()
     add_executable(replay_${name} ${source} "${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp")
     target_link_libraries(replay_${name} PRIVATE ${ARG_DEPENDS})
+    target_include_directories(replay_${name} PRIVATE "${PROJECT_SOURCE_DIR}/src")
     add_test(NAME fuzz_replay.${name} COMMAND replay_${name} "${corpus}")
     set_tests_properties(fuzz_replay.${name} PROPERTIES LABELS unit)
   endif()

@@ -23,7 +23,10 @@ std::string decode_unreserved(std::string_view path) {
     const int hi = path[i] == '%' && i + 2 < path.size() ? hex_digit_value(path[i + 1]) : -1;
     const int lo = hi >= 0 ? hex_digit_value(path[i + 2]) : -1;
     if (lo < 0) {
-      out += path[i];
+      // A '%' that starts no escape is written as one ("%25"), else it could start a new
+      // escape with the characters decoded after it ("%%341" would become "%41"), and the
+      // result would decode again to another path.
+      out += path[i] == '%' ? std::string_view("%25") : std::string_view(&path[i], 1);
       continue;
     }
     const char c = static_cast<char>(hi * 16 + lo);

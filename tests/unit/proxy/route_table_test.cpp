@@ -98,6 +98,9 @@ TEST(RouteTable, PathsAreComparedNormalised) {
   EXPECT_EQ(normalise_path("/a/%2E%2E/c", scratch), "/c");
   EXPECT_EQ(normalise_path("//a///b/./", scratch), "/a/b/");
   EXPECT_EQ(normalise_path("/../..", scratch), "/");
+  // A stray '%' cannot start a new escape with what is decoded after it: one pass is final.
+  EXPECT_EQ(normalise_path("/%%341", scratch), "/%2541");
+  EXPECT_EQ(normalise_path("/a%", scratch), "/a%25");
   EXPECT_EQ(normalise_path("/a/b/..", scratch), "/a/");
   RouteTable<std::string> t;
   t.add("", "/admin", "admin");
