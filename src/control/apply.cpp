@@ -2,6 +2,8 @@
 // Controller::apply: a manifest's objects, all checked before any is changed.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "control/controller_impl.hpp"
@@ -14,10 +16,23 @@ namespace {
 struct Checked {
   std::map<RouteKey, std::string> routes;          // claimed so far, by the store and earlier items
   std::map<std::uint16_t, std::string> item_ports;  // published by earlier items
+  std::map<std::string, std::string> item_where;    // an earlier item's owner name → where it is
 };
 
+// "document 2 (Deployment api), line 12", or without the line for JSON.
+std::string located(const manifest::Item& item) {
+  return item.line > 0 ? fmt::format("{}, line {}", item.where, item.line) : item.where;
+}
+
 Error where(const manifest::Item& item, const Error& e) {
-  return Error{e.kind, fmt::format("{}: {}", item.where, e.message)};
+  return Error{e.kind, fmt::format("{}: {}", located(item), e.message)};
+}
+
+// Names the earlier document that holds `owner`, when one does ("deployment default/a" →
+// "deployment default/a (document 1 (Deployment a), line 3)").
+std::string with_where(const Checked& seen, const std::string& owner) {
+  auto it = seen.item_where.find(owner);
+  return it == seen.item_where.end() ? owner : fmt::format("{} ({})", owner, it->second);
 }
 
 Result<void> check_item_ports(const model::DeploymentSpec& spec, Checked& seen) {
@@ -29,14 +44,16 @@ Result<void> check_item_ports(const model::DeploymentSpec& spec, Checked& seen) 
   for (auto port : ports) {
     auto [it, inserted] = seen.item_ports.emplace(port, self);
     if (!inserted && it->second != self) {
-      return Error::conflict(fmt::format("port {} is also published by {} in this manifest", port, it->second));
+      return Error::conflict(
+          fmt::format("port {} is also published by {} in this manifest", port, with_where(seen, it->second)));
     }
   }
   return {};
 }
 
 Result<void> claim(const std::vector<RouteKey>& routes, const std::string& self, Checked& seen) {
-  if (auto ok = check_routes(seen.routes, routes, self); !ok) return ok;
+  const auto describe = [&seen](const std::string& owner) { return with_where(seen, owner); };
+  if (auto ok = check_routes(seen.routes, routes, self, describe); !ok) return ok;
   for (const auto& r : routes) seen.routes[r] = self;
   return {};
 }
@@ -79,6 +96,10 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
   Checked seen{d.claimed_routes(), {}};
   for (const auto& item : items) {
     if (auto ok = check(d, item, seen); !ok) return where(item, ok.error());
+    const auto [ns, name] = std::visit([](const auto& s) { return std::pair{s.ns, s.name}; }, item.spec);
+    std::string kind = item.kind;
+    std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
+    seen.item_where.try_emplace(fmt::format("{} {}/{}", kind, ns, name), located(item));
   }
   Json results = Json::array();
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -93,7 +114,7 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
       if (!put) {
         // Only what cannot be checked beforehand gets here (a port taken by another program,
         // a failed write): say what was applied before it.
-        return Error{put.error().kind, fmt::format("{}: {} ({} of {} objects were applied before it)", item.where,
+        return Error{put.error().kind, fmt::format("{}: {} ({} of {} objects were applied before it)", located(item),
                                                    put.error().message, i, items.size())};
       }
       action = put->created ? "created" : "configured";

@@ -2,6 +2,7 @@
 // Controller's private state, shared by its source files.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -102,9 +103,11 @@ struct Controller::Impl {
 void normalize_ports(model::DeploymentSpec& spec);
 std::vector<RouteKey> routes_of(const model::IngressSpec& spec);
 std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec);
-/// 409 when one of `wanted` is claimed by someone other than `self`.
+/// 409 when one of `wanted` is claimed by someone other than `self`; `describe` turns the
+/// owner's name into what the message says of it.
 Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
-                          const std::string& self);
+                          const std::string& self,
+                          const std::function<std::string(const std::string&)>& describe = nullptr);
 
 /// Listener names: "ns/name/portname:port" for published ports, "ns/name/nodePort:port".
 std::string listener_name(const model::DeploymentSpec& spec, std::size_t port_index);

@@ -58,12 +58,13 @@ std::map<RouteKey, std::string> Controller::Impl::claimed_routes() const {
 }
 
 Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
-                          const std::string& self) {
+                          const std::string& self, const std::function<std::string(const std::string&)>& describe) {
   for (const auto& key : wanted) {
     auto it = claimed.find(key);
     if (it != claimed.end() && it->second != self) {
       return Error::conflict(fmt::format("host '{}' path '{}' is already routed by {}",
-                                         key.first.empty() ? "*" : key.first, key.second, it->second));
+                                         key.first.empty() ? "*" : key.first, key.second,
+                                         describe ? describe(it->second) : it->second));
     }
   }
   return {};

@@ -209,7 +209,7 @@ Result<Item> decode_one(const Document& doc, const std::string& ns, const Files&
   if (!flat) return flat.error();
   Json body = std::move(flat->body);
   if (!body.contains("namespace") && !ns.empty()) body["namespace"] = ns;
-  Item item{flat->kind, describe(doc), model::DeploymentSpec{}};
+  Item item{flat->kind, describe(doc), doc.line, model::DeploymentSpec{}};
   if (flat->kind == "Deployment") {
     if (auto ok = inline_file(body, files); !ok) return ok.error();
     auto spec = model::decode_deployment(body, {});

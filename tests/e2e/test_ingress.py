@@ -221,6 +221,26 @@ def test_apply_names_the_document_line_and_reason_of_a_bad_manifest(prisnd, tmp_
     assert prisnd.get("/api/v1/ingresses").json()["items"] == []  # nothing applied
 
 
+def test_apply_conflicts_inside_a_manifest_name_both_documents(prisnd, tmp_path):
+    port = free_port()
+    deployment = ("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n"
+                  "  source: \"print(1)\"\n  filename: {name}.py\n  port: {port}\n")
+    manifest = tmp_path / "clash.yaml"
+    manifest.write_text(deployment.format(name="one", port=port) + "---\n" + deployment.format(name="two", port=port))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1, out.stdout
+    assert (f"document 2 (Deployment two), line 10: port {port} is also published by deployment default/one "
+            "(document 1 (Deployment one), line 1) in this manifest") in out.stderr, out.stderr
+    ingress_doc = ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n"
+                   "  - host: clash.example.com\n    paths:\n    - path: /\n      deployment: x\n")
+    manifest.write_text(ingress_doc.format(name="first") + "---\n" + ingress_doc.format(name="second"))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1, out.stdout
+    assert ("document 2 (Ingress second), line 12: host 'clash.example.com' path '/' is already routed by "
+            "ingress default/first (document 1 (Ingress first), line 1)") in out.stderr, out.stderr
+    assert prisnd.get("/api/v1/ingresses").json()["items"] == []
+
+
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
     # A stray "," where a document starts made yaml-cpp 0.7 loop forever; a self-referencing
     # alias made the conversion recurse until the stack overflowed.

@@ -34,6 +34,7 @@ Result<std::vector<Document>> parse(std::string_view text);
 struct Item {
   std::string kind;
   std::string where;  ///< "document 2 (Deployment api)", for messages
+  int line = 0;       ///< where its document starts (1-based; 0 for JSON)
   std::variant<model::DeploymentSpec, model::IngressSpec, model::NetworkPolicySpec> spec;
 };
 
