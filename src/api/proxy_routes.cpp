@@ -12,6 +12,7 @@
 #include <charconv>
 
 #include "api/handler_util.hpp"
+#include "api/handlers.hpp"
 
 namespace prisn::api {
 namespace {
@@ -43,6 +44,11 @@ Result<std::tuple<std::string, std::uint16_t, std::string>> parse_target(std::st
     target = target.substr(0, colon);
   }
   if (target.empty()) return Error::invalid("target: a host is required (api.default.prisn.local:8080)");
+  const bool bracketed = target.starts_with('[') && target.ends_with(']');
+  if (target.find_first_of(":[]") != std::string::npos && !bracketed) {
+    return Error::invalid(fmt::format("target: '{}' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:8080)",
+                                      target.substr(0, 200)));
+  }
   if (path.front() != '/' || path.find_first_of(" \r\n") != std::string::npos) {
     return Error::invalid("path: must start with '/' and hold no spaces");
   }
@@ -105,8 +111,10 @@ void add_proxy_routes(Router& r, control::Controller& ctl, asio::any_io_executor
     if (auto done = reader.finish(); !done) return error(done.error());
     auto parsed = parse_target(*target, *path);
     if (!parsed) return error(parsed.error());
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
     auto [host, port, p] = *parsed;
-    auto trace = ctl.trace(host, port, p);
+    auto trace = ctl.trace(host, port, p, *ns);
     if (!trace) return error(trace.error());
     Response out;
     auto host_header = port == 0 ? host : host + ":" + std::to_string(port);

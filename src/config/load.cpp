@@ -249,11 +249,22 @@ boost::system::result<Config, std::vector<ConfigError>> load_text(std::string_vi
   std::vector<ConfigError> errors;
   YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml));
+    // LoadAll, not Load: a second document ("---") would otherwise go unread, unknown keys
+    // and all.
+    const auto documents = YAML::LoadAll(std::string(yaml));
+    for (std::size_t i = 0; i < documents.size(); ++i) {
+      if (i == 0) {
+        root = documents[0];
+      } else if (!documents[i].IsNull()) {
+        errors.push_back({"(document)", file_label, documents[i].Mark().line + 1,
+                          "a config file holds one YAML document; this is another"});
+      }
+    }
   } catch (const YAML::ParserException& e) {
     errors.push_back({"(syntax)", file_label, e.mark.line + 1, e.msg});
     return errors;
   }
+  if (!errors.empty()) return errors;
   Reader reader(file_label, errors);
   try {
     read_root(reader, root, base);

@@ -7,11 +7,13 @@
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
+#include "prisn/proxy/route_table.hpp"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <set>
 
@@ -268,18 +270,19 @@ Json Controller::proxy_stats() const {
 
 namespace {
 
-// A service name ({name}.{ns}.{domain}, {name}.{ns}, or {name} in default) and one of its
-// ports (port 0: its first).
-Result<std::optional<TraceHit>> service_hit(const Controller::Impl& d, const std::string& host, std::uint16_t port) {
-  std::string h = host;
+// A service name ({name}.{ns}.{domain}, {name}.{ns}, or {name} in `ns`; any case, a trailing
+// dot allowed, as DNS answers them) and one of its ports (port 0: its first).
+Result<std::optional<TraceHit>> service_hit(const Controller::Impl& d, const std::string& host, std::uint16_t port,
+                                            const std::string& ns) {
+  std::string h = proxy::normalise_host(host);
   const std::string suffix = "." + d.options.dns_zone.domain;
   if (h.ends_with(suffix)) h.resize(h.size() - suffix.size());
   TraceHit hit;
   if (const auto dot = h.find('.'); dot != std::string::npos && h.find('.', dot + 1) == std::string::npos &&
                                     d.ctx.store.find_deployment(h.substr(dot + 1), h.substr(0, dot)) != nullptr) {
     hit = {h.substr(dot + 1), h.substr(0, dot), 0, "service"};
-  } else if (d.ctx.store.find_deployment("default", h) != nullptr) {
-    hit = {"default", h, 0, "service"};
+  } else if (d.ctx.store.find_deployment(ns, h) != nullptr) {
+    hit = {ns, h, 0, "service"};
   } else {
     return std::nullopt;
   }
@@ -290,11 +293,26 @@ Result<std::optional<TraceHit>> service_hit(const Controller::Impl& d, const std
   return hit;
 }
 
-// A port published on the node: a service port or a NodePort.
+// Whether a listener bound to `bound` ("0.0.0.0:8080", "[::]:30080", "127.0.0.1:8080") takes
+// connections to `host`, one of the node's own names or addresses.
+bool listener_takes(const std::string& bound, std::string host) {
+  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  std::string bound_host = bound.substr(0, bound.rfind(':'));
+  if (bound_host.starts_with('[')) bound_host = bound_host.substr(1, bound_host.size() - 2);
+  boost::system::error_code ec, bec;
+  const auto address = boost::asio::ip::make_address(host, ec);
+  const auto listening = boost::asio::ip::make_address(bound_host, bec);
+  if (ec || bec) return false;
+  if (listening.is_unspecified()) return listening.is_v6() || address.is_v4();  // "::" is dual-stack
+  return address == listening || (address.is_unspecified() && address.is_v4() == listening.is_v4());
+}
+
+// A port published on the node: a service port or a NodePort, when its listener takes `host`.
 std::optional<TraceHit> published_hit(const Controller::Impl& d, const std::string& host, std::uint16_t port) {
   if (port == 0 || !names_this_node(host)) return std::nullopt;
   for (const auto& [listener, pub] : d.published) {
-    if (pub.port != port) continue;
+    if (pub.port != port || !listener_takes(d.l4.address(listener), host)) continue;
     const bool node_port = listener.find("/nodePort:") != std::string::npos;
     return TraceHit{pub.deployment.first, pub.deployment.second, pub.port_index,
                     node_port ? "nodePort" : "published port"};
@@ -321,17 +339,22 @@ std::optional<TraceHit> ingress_hit(const Controller::Impl& d, const std::string
 
 }  // namespace
 
-Result<Json> Controller::trace(const std::string& host, std::uint16_t port, const std::string& path) const {
+Result<Json> Controller::trace(const std::string& host, std::uint16_t port, const std::string& path,
+                               const std::string& ns_of_bare_names) const {
   auto& d = *impl_;
-  const auto target = fmt::format("{}:{}{}", host, port == 0 ? std::uint16_t{80} : port, path);
-  auto by_service = service_hit(d, host, port);
+  auto by_service = service_hit(d, host, port, ns_of_bare_names);
   if (!by_service) return by_service.error();
   std::optional<TraceHit> found = *by_service;
   if (!found) found = published_hit(d, host, port);
-  if (!found) found = ingress_hit(d, host, path);
+  // An ingress host is reached through the L7 router: on its ports, or on 80/443 in front of it.
+  const auto& router_ports = d.options.router_ports;
+  const bool router_port = port == 0 || port == 80 || port == 443 ||
+                           std::find(router_ports.begin(), router_ports.end(), port) != router_ports.end();
+  if (!found && router_port) found = ingress_hit(d, host, path);
+  const auto shown = fmt::format("{}:{}{}", host, port == 0 ? std::uint16_t{80} : port, path);
   if (!found) {
-    return Error::not_found(
-        fmt::format("'{}' is neither a service, a port published on this node, nor an ingress route", target));
+    return Error::not_found(fmt::format("'{}' is neither a service, a port published on this node, nor an ingress "
+                                        "route{}", shown, router_port ? "" : " (no router listens on that port)"));
   }
   const TraceHit& hit = *found;
   const auto* rec = d.ctx.store.find_deployment(hit.ns, hit.name);
@@ -351,6 +374,9 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
     candidates.push_back({ep.instance, ep.connections ? ep.connections->load() : 0});
     addresses.emplace_back(ep.ip, ep.ports[index]);
   }
+  // A service traced with no port was traced on its first one: say so.
+  const bool service_port = hit.via == "service" && hit.port_index < rec->spec.ports.size();
+  const auto target = service_port ? fmt::format("{}:{}{}", host, rec->spec.ports[hit.port_index].port, path) : shown;
   Json out = {{"target", target},     {"namespace", ns},      {"deployment", name},
               {"via", hit.via},       {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
   if (candidates.empty()) {

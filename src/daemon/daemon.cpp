@@ -229,6 +229,11 @@ int Daemon::run() {
   control::ControllerOptions copts;
   copts.acme = acme_manager.get();
   copts.http = routers->router.get();
+  for (const auto& bound : {routers->http, routers->https}) {
+    if (const auto colon = bound.rfind(':'); colon != std::string::npos) {
+      copts.router_ports.push_back(static_cast<std::uint16_t>(std::stoul(bound.substr(colon + 1))));
+    }
+  }
   copts.tls = routers->tls;
   copts.publish_address = cfg.proxy.publish_address;
   copts.tcp_ports = cfg.proxy.tcp_ports;

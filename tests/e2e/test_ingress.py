@@ -639,6 +639,11 @@ def test_proxy_trace_and_stats_from_the_cli(prisnd):
     row = next(l for l in stats.stdout.splitlines() if l.startswith("traced.default"))
     assert row.split()[1] == "5" and row.split()[2] == "0"
     assert prisnd.cli("proxy", "trace", "nothing.example.com:80").returncode == 1
+    # An ingress host is reached on the router's ports (or 80/443 in front of it), not any port.
+    wrong = prisnd.cli("proxy", "trace", f"{host}:{free_port()}/")
+    assert wrong.returncode == 1 and "no router listens on that port" in wrong.stderr, wrong.stderr
+    router_port = prisnd.http.rsplit(":", 1)[1]
+    assert prisnd.cli("proxy", "trace", f"{host}:{router_port}/").returncode == 0
 
 
 def test_http_port_in_use_is_a_startup_error(daemon_factory):

@@ -25,6 +25,19 @@ def test_node_port_publishes_on_every_address_and_balances(prisnd, scripts):
         assert requests.get(f"http://{addr}:{node_port}/", timeout=5).status_code == 200
     if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):  # and IPv6 ones
         assert requests.get(f"http://[::1]:{node_port}/", timeout=5).status_code == 200
+    # Deploying again is "unchanged"; another node port is an update, and frees the old one.
+    again = prisnd.cli("deploy", scripts("np.py", HTTP_SERVICE), "--name", "np", "--port", str(port),
+                       "--expose", f"nodePort:{node_port}")
+    assert again.returncode == 0 and '"np" unchanged' in again.stdout, again.stdout + again.stderr
+    moved_port = free_port()
+    moved = prisnd.cli("deploy", scripts("np.py", HTTP_SERVICE), "--name", "np", "--port", str(port),
+                       "--expose", f"nodePort:{moved_port}")
+    assert moved.returncode == 0 and '"np" updated' in moved.stdout, moved.stdout + moved.stderr
+    assert requests.get(f"http://127.0.0.1:{moved_port}/", timeout=5).status_code == 200
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", node_port)) != 0  # the old node port is closed
+    assert prisnd.cli("deploy", scripts("np.py", HTTP_SERVICE), "--name", "np", "--port", str(port),
+                      "--expose", f"nodePort:{node_port}").returncode == 0
     # Another deployment cannot take the node port.
     clash = prisnd.post("/api/v1/deployments", {"name": "clash", "filename": "c.py", "source": HTTP_SERVICE,
                                                 "port": free_port(), "expose": {"type": "nodePort", "nodePort": node_port}})
@@ -88,3 +101,15 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
     assert wrong.returncode == 1 and f"has no port {port + 1} (its ports: {port})" in wrong.stderr, wrong.stderr
     unused = prisnd.cli("proxy", "trace", f"127.0.0.1:{free_port()}")
     assert unused.returncode == 1 and "published on this node" in unused.stderr, unused.stderr
+    # The service port listens on IPv4 only (publishAddress 0.0.0.0): [::1] does not reach it.
+    assert prisnd.cli("proxy", "trace", f"[::1]:{port}").returncode == 1
+    # Names as DNS answers them (any case, a trailing dot); a bare name in the namespace asked.
+    assert prisnd.cli("proxy", "trace", "TR.Default.PRISN.local.").returncode == 0
+    assert prisnd.cli("-n", "nosuch", "proxy", "trace", "tr").returncode == 1
+    bad_ns = prisnd.post("/api/v1/proxy/trace?namespace=Bad_NS", {"target": "tr"})
+    assert bad_ns.status_code in (400, 422) and bad_ns.json()["error"]["message"], bad_ns.text
+    # With no port, the trace says which port it took; a malformed target is a 422.
+    assert prisnd.post("/api/v1/proxy/trace", {"target": "tr"}).json()["target"] == f"tr:{port}/"
+    for bad in ("tr:1:2", "[::1", "::1"):
+        r = prisnd.post("/api/v1/proxy/trace", {"target": bad})
+        assert r.status_code == 422 and "HOST:PORT" in r.json()["error"]["message"], (bad, r.text)

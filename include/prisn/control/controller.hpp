@@ -37,6 +37,8 @@ struct ControllerOptions {
   /// The L7 router, when --http or --https is on: the controller hands it new routes
   /// whenever ingresses, deployments or endpoints change.
   proxy::HttpRouter* http = nullptr;
+  /// The ports the L7 router listens on (HTTP, HTTPS), for traces of ingress hosts.
+  std::vector<std::uint16_t> router_ports;
   /// The HTTPS listener's certificates, when it is on: reloaded when a secret, an ingress or
   /// the config file's certificate changes.
   std::shared_ptr<proxy::TlsStore> tls;
@@ -126,7 +128,9 @@ class Controller {
   /// its healthy instances, the one the balancer picks and why. Port 0: none given (a
   /// service's first port; 80 for an ingress). No I/O: the API then sends the request to the
   /// picked instance.
-  Result<model::Json> trace(const std::string& host, std::uint16_t port, const std::string& path) const;
+  /// A bare service name is looked up in `ns`.
+  Result<model::Json> trace(const std::string& host, std::uint16_t port, const std::string& path,
+                            const std::string& ns) const;
 
   /// The Kubernetes objects for one deployment (and the ingresses and policies that name it)
   /// or, with `deployment` empty, for the whole namespace, as YAML (SPEC §9).

@@ -121,8 +121,14 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
     cli.print_structured(d);
     return 0;
   }
+  // The same generation (so the same script) and the same fields: nothing changed. A change
+  // that needs no rollout (expose, replicas) keeps the generation but is still an update.
+  const auto spec_of = [](Json j) {
+    for (const char* volatile_key : {"status", "created_at", "updated_at", "generation"}) j.erase(volatile_key);
+    return j;
+  };
   const bool unchanged = existing && existing->value("generation", 0) == d.value("generation", 0) &&
-                         existing->value("replicas", 0) == d.value("replicas", 0);
+                         spec_of(*existing) == spec_of(d);
   std::cout << fmt::format("deployment \"{}\" {} ({})\n", name,
                            !existing ? "created" : (unchanged ? "unchanged" : "updated"), describe(d));
   if (o.port == "auto") {

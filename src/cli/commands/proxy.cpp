@@ -41,7 +41,7 @@ int proxy_stats_command(Cli& cli) {
 }
 
 int proxy_trace_command(Cli& cli, const std::string& target) {
-  const Json trace = cli.call("POST", "/api/v1/proxy/trace", Json{{"target", target}});
+  const Json trace = cli.call("POST", "/api/v1/proxy/trace" + cli.ns_query(), Json{{"target", target}});
   if (cli.structured_output()) {
     cli.print_structured(trace);
     return 0;

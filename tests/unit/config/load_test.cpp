@@ -71,6 +71,14 @@ TEST(Load, DuplicateKeysAreErrorsNotLastOneWins) {
   EXPECT_EQ(cfg.error()[1].to_string(), "c.yaml:5: proxy: duplicate key");
 }
 
+TEST(Load, ASecondDocumentIsAnErrorNotIgnored) {
+  auto cfg = load_text("api:\n  listen: 127.0.0.1:7331\n---\napi:\n  bogus: 1\n", "c.yaml", Config{});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 1U);
+  EXPECT_EQ(cfg.error()[0].line, 4);
+  EXPECT_TRUE(load_text("api:\n  listen: 127.0.0.1:7331\n---\n", "c.yaml", Config{}));  // an empty one is fine
+}
+
 TEST(Load, DnsUpstreamsAndDomainAreChecked) {
   const char* yaml = "dns:\n  domain: a..b\n  upstreams: [\"10.0.0.2\", \"127.0.0.1:5353\", \"[::1]:53\", \"::1\",\n"
                      "              \"resolver.example\", \"10.0.0.3:0\"]\n";
