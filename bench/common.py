@@ -128,3 +128,23 @@ def cpu_ticks(pids):
 
 
 TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# A backend for the proxy benchmarks, run as a prisn service: nginx answering `return 200 "ok"`
+# on $PORT, one worker.
+NGINX_BACKEND = """\
+#!/bin/bash
+cat > nginx.conf <<CONF
+worker_processes 1;
+pid $PWD/nginx.pid;
+error_log stderr warn;
+user root;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$PORT; location / { return 200 "ok\\n"; } }
+}
+CONF
+exec nginx -p "$PWD" -c "$PWD/nginx.conf" -g 'daemon off;'
+"""

@@ -25,29 +25,13 @@ import tempfile
 import time
 import urllib.request
 
-from common import TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
+from common import NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 WORKERS = os.cpu_count() or 2
 IDLE = 500
 
-BACKEND = """\
-#!/bin/bash
-cat > nginx.conf <<CONF
-worker_processes 1;
-pid $PWD/nginx.pid;
-error_log stderr warn;
-user root;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok\\n"; } }
-}
-CONF
-exec nginx -p "$PWD" -c "$PWD/nginx.conf" -g 'daemon off;'
-"""
 
 
 def start(cmd, cwd):
