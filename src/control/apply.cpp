@@ -2,8 +2,6 @@
 // Controller::apply: a manifest's objects, all checked before any is changed.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <set>
 
 #include "control/controller_impl.hpp"
@@ -35,12 +33,11 @@ std::string with_where(const Checked& seen, const std::string& owner) {
   return it == seen.item_where.end() ? owner : fmt::format("{} ({})", owner, it->second);
 }
 
-Result<void> check_item_ports(const model::DeploymentSpec& spec, Checked& seen) {
+Result<void> check_item_ports(const model::DeploymentSpec& spec, const std::string& self, Checked& seen) {
   if (spec.type != model::DeploymentType::kService) return {};
   std::vector<std::uint16_t> ports;
   for (const auto& p : spec.ports) ports.push_back(p.port);
   if (spec.expose.kind == model::Expose::Kind::kNodePort) ports.push_back(spec.expose.node_port);
-  const auto self = fmt::format("deployment {}/{}", spec.ns, spec.name);
   for (auto port : ports) {
     auto [it, inserted] = seen.item_ports.emplace(port, self);
     if (!inserted && it->second != self) {
@@ -58,17 +55,21 @@ Result<void> claim(const std::vector<RouteKey>& routes, const std::string& self,
   return {};
 }
 
-// The check the matching put_* makes, plus conflicts with the manifest's earlier objects.
+// The check the matching put_* makes, plus conflicts with the manifest's earlier objects;
+// an item that passes is remembered by its owner name, for a later item's conflict message.
 Result<void> check(const Controller::Impl& d, const manifest::Item& item, Checked& seen) {
   if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) {
     model::DeploymentSpec spec = *dep;
     normalize_ports(spec);
+    const auto self = fmt::format("deployment {}/{}", spec.ns, spec.name);
     if (auto ok = d.check_deployment(spec); !ok) return ok;
-    if (auto ok = check_item_ports(spec, seen); !ok) return ok;
-    return claim(routes_of(spec), fmt::format("deployment {}/{}", spec.ns, spec.name), seen);
-  }
-  if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
-    return claim(routes_of(*ing), fmt::format("ingress {}/{}", ing->ns, ing->name), seen);
+    if (auto ok = check_item_ports(spec, self, seen); !ok) return ok;
+    if (auto ok = claim(routes_of(spec), self, seen); !ok) return ok;
+    seen.item_where.try_emplace(self, located(item));
+  } else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
+    const auto self = fmt::format("ingress {}/{}", ing->ns, ing->name);
+    if (auto ok = claim(routes_of(*ing), self, seen); !ok) return ok;
+    seen.item_where.try_emplace(self, located(item));
   }
   return {};
 }
@@ -96,10 +97,6 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
   Checked seen{d.claimed_routes(), {}};
   for (const auto& item : items) {
     if (auto ok = check(d, item, seen); !ok) return where(item, ok.error());
-    const auto [ns, name] = std::visit([](const auto& s) { return std::pair{s.ns, s.name}; }, item.spec);
-    std::string kind = item.kind;
-    std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
-    seen.item_where.try_emplace(fmt::format("{} {}/{}", kind, ns, name), located(item));
   }
   Json results = Json::array();
   for (std::size_t i = 0; i < items.size(); ++i) {

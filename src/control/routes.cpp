@@ -6,6 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include "control/controller_impl.hpp"
+#include "prisn/config/config.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/proxy/route_table.hpp"
 
@@ -15,6 +16,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
 
 namespace prisn::control {
@@ -87,14 +89,15 @@ bool is_interface_address(const boost::asio::ip::address& address) {
   return found;
 }
 
-// "localhost", a loopback, unspecified or interface address: the node itself, where service
-// ports and NodePorts are published.
-bool names_this_node(std::string host) {
+// The address `host` names when it is the node itself ("localhost", a loopback, unspecified
+// or interface address, IPv6 in brackets), where service ports and NodePorts are published.
+std::optional<boost::asio::ip::address> node_address(std::string host) {
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
-  if (host == "localhost") return true;
+  if (host == "localhost") host = "127.0.0.1";
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(host, ec);
-  return !ec && (address.is_loopback() || address.is_unspecified() || is_interface_address(address));
+  if (ec || !(address.is_loopback() || address.is_unspecified() || is_interface_address(address))) return std::nullopt;
+  return address;
 }
 
 }  // namespace
@@ -294,25 +297,23 @@ Result<std::optional<TraceHit>> service_hit(const Controller::Impl& d, const std
 }
 
 // Whether a listener bound to `bound` ("0.0.0.0:8080", "[::]:30080", "127.0.0.1:8080") takes
-// connections to `host`, one of the node's own names or addresses.
-bool listener_takes(const std::string& bound, std::string host) {
-  if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  std::string bound_host = bound.substr(0, bound.rfind(':'));
-  if (bound_host.starts_with('[')) bound_host = bound_host.substr(1, bound_host.size() - 2);
-  boost::system::error_code ec, bec;
-  const auto address = boost::asio::ip::make_address(host, ec);
-  const auto listening = boost::asio::ip::make_address(bound_host, bec);
-  if (ec || bec) return false;
-  if (listening.is_unspecified()) return listening.is_v6() || address.is_v4();  // "::" is dual-stack
-  return address == listening || (address.is_unspecified() && address.is_v4() == listening.is_v4());
+// connections to `address`, one of the node's own.
+bool listener_takes(const std::string& bound, const boost::asio::ip::address& address) {
+  auto listening = config::parse_listen(bound);
+  if (!listening) return false;
+  boost::system::error_code ec;
+  const auto own = boost::asio::ip::make_address(listening->host, ec);
+  if (ec) return false;
+  if (own.is_unspecified()) return own.is_v6() || address.is_v4();  // "::" is dual-stack
+  return address == own;
 }
 
 // A port published on the node: a service port or a NodePort, when its listener takes `host`.
 std::optional<TraceHit> published_hit(const Controller::Impl& d, const std::string& host, std::uint16_t port) {
-  if (port == 0 || !names_this_node(host)) return std::nullopt;
+  const auto address = node_address(host);
+  if (port == 0 || !address) return std::nullopt;
   for (const auto& [listener, pub] : d.published) {
-    if (pub.port != port || !listener_takes(d.l4.address(listener), host)) continue;
+    if (pub.port != port || !listener_takes(d.l4.address(listener), *address)) continue;
     const bool node_port = listener.find("/nodePort:") != std::string::npos;
     return TraceHit{pub.deployment.first, pub.deployment.second, pub.port_index,
                     node_port ? "nodePort" : "published port"};

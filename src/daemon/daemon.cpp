@@ -230,9 +230,7 @@ int Daemon::run() {
   copts.acme = acme_manager.get();
   copts.http = routers->router.get();
   for (const auto& bound : {routers->http, routers->https}) {
-    if (const auto colon = bound.rfind(':'); colon != std::string::npos) {
-      copts.router_ports.push_back(static_cast<std::uint16_t>(std::stoul(bound.substr(colon + 1))));
-    }
+    if (auto address = config::parse_listen(bound)) copts.router_ports.push_back(address->port);
   }
   copts.tls = routers->tls;
   copts.publish_address = cfg.proxy.publish_address;

@@ -102,10 +102,12 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
     unused = prisnd.cli("proxy", "trace", f"127.0.0.1:{free_port()}")
     assert unused.returncode == 1 and "published on this node" in unused.stderr, unused.stderr
     # The service port listens on IPv4 only (publishAddress 0.0.0.0): [::1] does not reach it.
-    assert prisnd.cli("proxy", "trace", f"[::1]:{port}").returncode == 1
+    v6 = prisnd.cli("proxy", "trace", f"[::1]:{port}")
+    assert v6.returncode == 1 and "published on this node" in v6.stderr, v6.stderr
     # Names as DNS answers them (any case, a trailing dot); a bare name in the namespace asked.
     assert prisnd.cli("proxy", "trace", "TR.Default.PRISN.local.").returncode == 0
-    assert prisnd.cli("-n", "nosuch", "proxy", "trace", "tr").returncode == 1
+    elsewhere = prisnd.cli("-n", "nosuch", "proxy", "trace", "tr")
+    assert elsewhere.returncode == 1 and "neither a service" in elsewhere.stderr, elsewhere.stderr
     bad_ns = prisnd.post("/api/v1/proxy/trace?namespace=Bad_NS", {"target": "tr"})
     assert bad_ns.status_code in (400, 422) and bad_ns.json()["error"]["message"], bad_ns.text
     # With no port, the trace says which port it took; a malformed target is a 422.
