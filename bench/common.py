@@ -131,20 +131,25 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # A backend for the proxy benchmarks, run as a prisn service: nginx answering `return 200 "ok"`
-# on $PORT, one worker.
-NGINX_BACKEND = """\
+# on $PORT, one worker. `keepalive_requests` None keeps nginx's default (1000 per connection).
+def nginx_backend(keepalive_requests=None):
+    keepalive = f"\n  keepalive_requests {keepalive_requests};" if keepalive_requests else ""
+    return f"""\
 #!/bin/bash
 cat > nginx.conf <<CONF
 worker_processes 1;
 pid $PWD/nginx.pid;
 error_log stderr warn;
 user root;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok\\n"; } }
-}
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;{keepalive}
+  server {{ listen 127.0.0.1:$PORT; location / {{ return 200 "ok\\n"; }} }}
+}}
 CONF
 exec nginx -p "$PWD" -c "$PWD/nginx.conf" -g 'daemon off;'
 """
+
+
+# What proxies.py and compare_builds.py put behind the proxies: connections never closed by it.
+NGINX_BACKEND = nginx_backend(keepalive_requests=1000000)

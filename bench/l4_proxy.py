@@ -14,7 +14,7 @@ import tempfile
 import time
 import urllib.request
 
-from common import Daemon, free_port, machine, wait_ready
+from common import Daemon, free_port, machine, nginx_backend, wait_ready
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
 CONNECTIONS = 50
@@ -35,21 +35,7 @@ class H(BaseHTTPRequestHandler):
 ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), H).serve_forever()
 """
 
-NGINX_BACKEND = """\
-#!/bin/bash
-cat > nginx.conf <<CONF
-worker_processes 1;
-pid $PWD/nginx.pid;
-error_log stderr warn;
-user root;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok\\n"; } }
-}
-CONF
-exec nginx -p "$PWD" -c "$PWD/nginx.conf" -g 'daemon off;'
-"""
+NGINX_BACKEND = nginx_backend()  # nginx's default keepalive_requests, as measured so far
 
 
 def wrk(port):
