@@ -9,8 +9,10 @@ service (one instance). Every proxy gets the same number of worker threads as pr
   TLS: nginx ssl | prisn --https, keep-alive requests/s and new-connection handshakes/s, and
        resident memory per idle keep-alive connection (IDLE connections, one request each,
        measured first, before any load)
-Each measurement: wrk -t2 -c50 -d DURATION --latency, alternating, best of ROUNDS.
-Targets: L7 >= 1.0x nginx req/s with p99 no worse; L4 >= 1.0x HAProxy; TLS >= 1.0x nginx.
+Each measurement: wrk -t2 -c50 -d DURATION --latency; ROUNDS rounds (default 4), the order
+rotating in each. Usage: proxies.py [DURATION [ROUNDS]].
+Targets, as the median over rounds of prisn / peer in the same round: L7 >= 1.0x nginx req/s with
+median p99 no worse; L4 >= 1.0x HAProxy; TLS >= 1.0x nginx. The best of each is reported too.
 Needs nginx, haproxy, wrk and openssl (packaging/install-deps.sh --bench)."""
 import json
 import os
@@ -28,7 +30,7 @@ import urllib.request
 from common import NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
-ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 4
 WORKERS = os.cpu_count() or 2
 IDLE = 500
 
@@ -117,6 +119,7 @@ def wrk(url, pids, host=None, close=False):
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: (.*)", out)
     return {"req_per_s": round(rps), "p99_ms": round(p99_ms, 3), "cpu_pct_of_core": round(cpu, 1),
+            "cpu_us_per_req": round(cpu / 100 * 1e6 / rps, 1) if pids and rps else None,
             "non_2xx": int(errors.group(1)) if errors else 0, "socket_errors": socket_errors.group(1) if socket_errors else ""}
 
 
@@ -149,6 +152,24 @@ def idle_tls_kib(port, pids):
 
 def best(runs):
     return max(runs, key=lambda m: m["req_per_s"])
+
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def paired(by_name, peer_prefix):
+    """prisn against the best of the peers named `peer_prefix*` in each round (measured next to
+    each other in time), as {ratios, median, p99 prisn / peer per round, median p99s}."""
+    rounds = []
+    for r in range(len(by_name["prisn"])):
+        peer = best([ms[r] for name, ms in by_name.items() if name.startswith(peer_prefix)])
+        mine = by_name["prisn"][r]
+        rounds.append((mine["req_per_s"] / peer["req_per_s"], mine["p99_ms"], peer["p99_ms"]))
+    return {"ratios": [round(x, 3) for x, _, _ in rounds], "median": round(median([x for x, _, _ in rounds]), 3),
+            "p99_ms_prisn_vs_peer": [[a, b] for _, a, b in rounds],
+            "median_p99_ms": [round(median([a for _, a, _ in rounds]), 3), round(median([b for _, _, b in rounds]), 3)]}
 
 
 def make_cert(work):
@@ -239,11 +260,17 @@ def main():
         "tls_handshakes_prisn_vs_nginx": round(summary["tls_handshakes"]["prisn"]["req_per_s"] /
                                                summary["tls_handshakes"]["nginx"]["req_per_s"], 3),
     }
-    ratios = results["ratios"]
-    results["target"] = "L7 >= 1.0x nginx with p99 no worse; L4 >= 1.0x HAProxy tcp; TLS >= 1.0x nginx"
-    results["pass"] = (ratios["l7_prisn_vs_best_nginx"] >= 1.0 and l7["prisn"]["p99_ms"] <= nginx["p99_ms"] and
-                       ratios["l4_prisn_vs_best_haproxy_tcp"] >= 1.0 and ratios["tls_requests_prisn_vs_nginx"] >= 1.0 and
-                       ratios["tls_handshakes_prisn_vs_nginx"] >= 1.0)
+    # Run-to-run noise on this 2-vCPU machine is +-20% (a peer's own figure moves that much
+    # between rounds), so the verdict takes each round's ratio against the peer measured
+    # next to prisn in time, and the median of those over the rounds.
+    per_round = {"l7_vs_nginx": paired(runs["l7"], "nginx"), "l4_vs_haproxy_tcp": paired(runs["l4"], "haproxy"),
+                 "tls_requests_vs_nginx": paired(runs["tls_requests"], "nginx"),
+                 "tls_handshakes_vs_nginx": paired(runs["tls_handshakes"], "nginx")}
+    results["per_round"] = per_round
+    results["target"] = ("median over rounds of prisn / peer in the same round: L7 >= 1.0x nginx with median p99 no "
+                         "worse; L4 >= 1.0x HAProxy tcp; TLS >= 1.0x nginx")
+    l7_p99 = per_round["l7_vs_nginx"]["median_p99_ms"]
+    results["pass"] = all(v["median"] >= 1.0 for v in per_round.values()) and l7_p99[0] <= l7_p99[1]
     print(json.dumps(results, indent=2))
 
 

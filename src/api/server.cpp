@@ -277,4 +277,9 @@ void Server::stop() {
   }
 }
 
+void Server::reconfigure(config::ApiAuth auth, std::size_t body_limit) {
+  impl_->options.auth = auth;
+  impl_->options.body_limit = body_limit;
+}
+
 }  // namespace prisn::api

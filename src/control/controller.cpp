@@ -51,6 +51,12 @@ EventBus& Controller::events() { return impl_->events; }
 
 const std::string& Controller::dns_address() const { return impl_->options.dns_address; }
 
+void Controller::set_dns_ttl(std::uint32_t ttl) {
+  if (impl_->options.dns_zone.ttl == ttl) return;
+  impl_->options.dns_zone.ttl = ttl;
+  impl_->publish_zone();
+}
+
 void Controller::start() {
   auto& d = *impl_;
   // Published ports first, so adopted instances keep serving through them.

@@ -19,6 +19,7 @@
 #include "daemon/routers.hpp"
 #include "daemon/sd_notify.hpp"
 #include "prisn/api/server.hpp"
+#include "prisn/config/reload.hpp"
 #include "prisn/control/controller.hpp"
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
@@ -38,8 +39,8 @@ namespace asio = boost::asio;
 namespace fs = std::filesystem;
 
 struct Daemon::Impl {
-  config::Config config;
-  std::string config_file;
+  config::Config config;  ///< as running: a reload updates what it applies
+  Flags flags;            ///< a reload assembles the config again with the same flags
   std::shared_ptr<spdlog::logger> log = logger("daemon");
   asio::io_context control_io{1};
   asio::io_context data_io{1};
@@ -140,11 +141,59 @@ config::NetworkMode choose_network(const config::Config& cfg, spdlog::logger& lo
   return config::NetworkMode::kHost;
 }
 
+/// What a reload reaches in the running daemon.
+struct Reloadable {
+  api::Server& api;
+  control::Controller& controller;
+  supervisor::Options& supervisor;
+};
+
+// SIGHUP (SPEC §2): the config is assembled again, with the same flags. What a running
+// prisnd can change, changes; a changed key that only a restart applies keeps its running
+// value and is named in a warning, so that the log never claims more than was done.
+void reload(const Flags& flags, config::Config& running, Reloadable& to, spdlog::logger& log) {
+  log.info("SIGHUP: reloading configuration");
+  auto next = assemble(flags);
+  if (!next) {
+    for (const auto& e : next.error()) log.error("reload failed, keeping the running configuration: {}", e);
+    return;
+  }
+  auto cert = config_certificate(*next);
+  if (!cert) {
+    log.error("reload failed, keeping the running configuration: {}", cert.error().message);
+    return;
+  }
+  if (!init_logging(next->log_level)) {
+    log.error("reload failed, keeping the running configuration: log level {}", next->log_level);
+    return;
+  }
+  running.log_level = next->log_level;
+  to.api.reconfigure(next->api.auth, next->api.body_limit);
+  running.api.auth = next->api.auth;
+  running.api.body_limit = next->api.body_limit;
+  to.controller.set_dns_ttl(next->dns.ttl);
+  running.dns.ttl = next->dns.ttl;
+  to.controller.set_config_certificate(*cert);  // new handshakes use it; open connections keep theirs
+  running.proxy.https.cert = next->proxy.https.cert;
+  running.proxy.https.key = next->proxy.https.key;
+  to.supervisor.stop_grace = next->supervisor.stop_grace;
+  to.supervisor.execution_history = next->supervisor.execution_history;
+  to.supervisor.log_max_bytes = next->supervisor.log_max_bytes;
+  to.supervisor.cron_catch_up = next->supervisor.cron_catch_up;
+  running.supervisor = next->supervisor;
+  const auto pending = config::restart_only_changes(running, *next);
+  if (!pending.empty()) {
+    log.warn("reload: {} changed; that takes effect when prisnd restarts", fmt::join(pending, ", "));
+  }
+  log.info("configuration reloaded (log level {}, api.auth {}, dns.ttl {})", running.log_level,
+           running.api.auth == config::ApiAuth::kRequired ? "required" : "loopback", running.dns.ttl);
+}
+
 }  // namespace
 
-Daemon::Daemon(config::Config config, std::string config_file) : impl_(std::make_unique<Impl>()) {
+Daemon::Daemon(config::Config config, Flags flags) : impl_(std::make_unique<Impl>()) {
   impl_->config = std::move(config);
-  impl_->config_file = std::move(config_file);
+  impl_->flags = std::move(flags);
 }
 
 Daemon::~Daemon() = default;
@@ -275,24 +324,13 @@ int Daemon::run() {
   log.info("prisnd {} ready: API {} (data in {})", PRISN_VERSION, *api_bound, cfg.data_dir.string());
   sd_notify("READY=1");
 
+  Reloadable reloadable{server, controller, ctx.options};
   std::function<void()> wait_signal;
   wait_signal = [&]() {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        log.info("SIGHUP: reloading configuration");
-        auto reloaded = assemble(Flags{d.config_file, cfg.data_dir.string()});
-        if (!reloaded) {
-          for (const auto& e : reloaded.error()) log.error("reload failed, keeping the running configuration: {}", e);
-        } else if (init_logging(reloaded->log_level)) {
-          log.info("configuration reloaded (log level {})", reloaded->log_level);
-          // Certificates are re-read too: files renewed in place take effect for new handshakes.
-          if (auto cert = config_certificate(*reloaded); !cert) {
-            log.error("reload: {}; keeping the running certificate", cert.error().message);
-          } else {
-            controller.set_config_certificate(*cert);
-          }
-        }
+        reload(d.flags, d.config, reloadable, log);
         wait_signal();
         return;
       }

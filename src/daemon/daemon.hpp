@@ -5,13 +5,14 @@
 
 #include <memory>
 
+#include "daemon/options.hpp"
 #include "prisn/config/config.hpp"
 
 namespace prisn::daemon {
 
 class Daemon {
  public:
-  Daemon(config::Config config, std::string config_file);
+  Daemon(config::Config config, Flags flags);
   ~Daemon();
 
   /// Runs until SIGTERM/SIGINT and a graceful shutdown; returns the process exit code.

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    prisn::daemon::Daemon daemon(std::move(*cfg), flags.config);
+    prisn::daemon::Daemon daemon(std::move(*cfg), flags);
     return daemon.run();
   } catch (const std::exception& e) {
     prisn::logger("daemon")->critical("fatal: {}", e.what());

@@ -7,6 +7,21 @@
 
 namespace prisn::model {
 
+namespace {
+
+// The library's message without its "[json.exception.…]" tag and without the "last read"
+// excerpt of the input: that excerpt may be a secret's value (a PEM pasted with raw
+// newlines stops the parser inside it), and no response may echo one (SPEC §3 Secret).
+std::string describe_without_input(std::string_view what) {
+  if (what.starts_with("[json.exception.")) {
+    if (const auto tag_end = what.find("] "); tag_end != std::string_view::npos) what.remove_prefix(tag_end + 2);
+  }
+  if (const auto excerpt = what.find("; last read:"); excerpt != std::string_view::npos) what = what.substr(0, excerpt);
+  return std::string(what);
+}
+
+}  // namespace
+
 Result<Json> parse_json_body(std::string_view body) {
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) {
@@ -16,7 +31,7 @@ Result<Json> parse_json_body(std::string_view body) {
       (void)reparsed;
     } catch (const Json::exception& e) {
       // parse_error for bad syntax, out_of_range for a number too large for a double.
-      return Error::bad_request(fmt::format("malformed JSON: {}", e.what()));
+      return Error::bad_request(fmt::format("malformed JSON: {}", describe_without_input(e.what())));
     }
     return Error::bad_request("malformed JSON");
   }

@@ -322,3 +322,29 @@ def test_api_bind_conflict_is_a_startup_error_naming_address_and_flag(prisnd, tm
     assert "--api" in log, log
     assert not (data_dir / "listen.json").exists()
     assert prisnd.get("/health").json() == {"status": "ok"}  # the first one is unaffected
+
+
+def test_sighup_applies_auth_and_dns_ttl_and_names_what_needs_a_restart(daemon_factory, scripts, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("dns:\n  ttl: 5\n")
+    d = daemon_factory(extra_args=["--config", str(config), "--log-level", "debug"])
+    port = free_port()
+    deploy(d, scripts("api.py", HTTP_SERVICE), "api", port, 1)
+    d.wait_ready("api", 1)
+    lookup = "/api/v1/dns/lookup?name=api.default.prisn.local"
+    assert d.get(lookup).json()["answers"][0]["ttl"] == 5
+
+    config.write_text("dns:\n  ttl: 9\n  domain: other.local\napi:\n  auth: required\n")
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: d.get("/api/v1/deployments").status_code == 401, 10, message="auth required after SIGHUP")
+    token = (d.data_dir / "admin.token").read_text().strip()
+    answer = d.get(lookup, headers={"Authorization": f"Bearer {token}"}).json()
+    assert answer["answers"][0]["ttl"] == 9, answer  # the domain is still the running one
+    log = d.read_log()
+    assert "dns.domain changed; that takes effect when prisnd restarts" in log, log
+    assert "configuration reloaded (log level debug" in log, log  # the --log-level flag still wins over the file
+
+    config.write_text("dns:\n  ttl: [\n")  # a broken file keeps everything as it runs
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "reload failed, keeping the running configuration" in d.read_log(), 10, message="reload error")
+    assert d.get("/api/v1/deployments").status_code == 401

@@ -30,6 +30,8 @@ class Server {
   Result<std::string> listen(const config::ListenAddress& address);
   /// Stops accepting and closes idle connections; streams end.
   void stop();
+  /// A reloaded config's auth mode and body limit, for the requests read from now on.
+  void reconfigure(config::ApiAuth auth, std::size_t body_limit);
 
   struct Impl;
 

@@ -120,6 +120,8 @@ class Controller {
   void on_acme_change();
   /// The config file's certificate (SIGHUP reloads it); the default for clients without SNI.
   void set_config_certificate(std::optional<proxy::Certificate> cert);
+  /// The TTL of prisn DNS answers (a reloaded dns.ttl); the zone is published again with it.
+  void set_dns_ttl(std::uint32_t ttl);
   /// Per route target: requests, errors, p50/p99 latency, active requests (SPEC §4
   /// /proxy/stats), and the published L4 ports' connection counts.
   model::Json proxy_stats() const;

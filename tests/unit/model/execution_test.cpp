@@ -60,5 +60,18 @@ TEST(JsonBody, MalformedIsBadRequest) {
   EXPECT_TRUE(parse_json_body("{\"a\": 1}"));
 }
 
+// The parser's message quotes the input it stopped in, which may be a secret's value.
+TEST(JsonBody, ErrorNamesThePositionButNotTheInput) {
+  for (const char* body : {"{\"name\":\"db\",\"value\":\"hunter2-very-secret",
+                           "{\"name\":\"db\",\"value\":\"pa$$w0rd-line1\nline2\"}"}) {
+    auto r = parse_json_body(body);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message.find("hunter2"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find("w0rd"), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().message.find("json.exception"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("parse error at line "), std::string::npos) << r.error().message;
+  }
+}
+
 }  // namespace
 }  // namespace prisn::model
