@@ -64,6 +64,7 @@ struct Session {
   std::vector<Balancer::Candidate> candidates;
   std::vector<bool> excluded;
   bool retryable = false;  // the current request may be sent again after a failure
+  bool read_failed = false;  // the last relay failed reading its message, not writing it
 };
 
 // Writes all of `buffers`, the first `skip` bytes excepted, within `timeout`.
@@ -161,7 +162,10 @@ Task<beast::error_code> relay(In& in, beast::flat_buffer& in_buffer, http::parse
       const auto ec = co_await read_piece(in, in_buffer, p);
       rec = ec == http::error::need_buffer ? beast::error_code{} : s.deadline.why(ec);
     }
-    if (rec) co_return rec;
+    if (rec) {
+      s.read_failed = true;
+      co_return rec;
+    }
     const std::size_t n = kChunk - body.size;
     const bool last = p.is_done();
     if (last) read_all();
@@ -284,6 +288,7 @@ Task<Picked> pick(Session& s, const L7Target& target, const Balancer::Request& i
 // other than 101. A kept-alive connection the instance closed meanwhile fails here.
 template <class Stream>
 Task<beast::error_code> exchange(Stream& client, Session& s, Upstream& up, bool head) {
+  s.read_failed = false;
   if (auto ec = co_await relay(client, s.buffer, *s.request, up.socket, s, s.w.options.idle_timeout, false, [] {})) {
     co_return ec;
   }
@@ -298,6 +303,25 @@ Task<beast::error_code> exchange(Stream& client, Session& s, Upstream& up, bool 
     const unsigned code = rp->get().result_int();
     if (code < 100 || code >= 200 || code == 101) co_return beast::error_code{};
   }
+}
+
+// The client's request body could not be read while it was being relayed: the client's
+// fault, not the instance's. A malformed body gets 400 and a body that stopped coming 408
+// (as nginx answers both); a client that went away gets nothing. The connection closes
+// either way: the instance holds part of a request, and the rest of the client's bytes
+// cannot be framed.
+template <class Stream>
+Task<bool> client_body_failed(Stream& client, Session& s, InFlight& flight, unsigned version, beast::error_code ec,
+                              bool head) {
+  const bool malformed = ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+                         ec != http::error::end_of_stream && ec != http::error::partial_message;
+  if (malformed || ec == beast::error::timeout) {
+    flight.status = malformed ? 400 : 408;
+    const auto why = malformed ? "malformed request body: " + ec.message() + "\n" : std::string("request body timed out\n");
+    co_await reply(client, s.deadline, version, malformed ? http::status::bad_request : http::status::request_timeout,
+                   why, false, head);
+  }
+  co_return false;
 }
 
 // Why the request's Host cannot be routed by (RFC 9112 §3.2), or empty when it can.
@@ -393,6 +417,7 @@ Task<bool> handle(Stream& client, Session& s) {
     ec = co_await exchange(client, s, *picked.conn, method == http::verb::head);
     if (!ec) break;
     s.deadline.upstream = nullptr;
+    if (s.read_failed) co_return co_await client_body_failed(client, s, flight, version, ec, head);
     if (!retryable || attempt >= 2) {
       flight.status = 502;
       co_return co_await reply(client, s.deadline, version, http::status::bad_gateway,

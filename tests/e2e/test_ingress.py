@@ -316,6 +316,18 @@ def raw_exchange(d, data, until, timeout=10):
         return got
 
 
+def test_a_malformed_request_body_is_400_not_an_upstream_error(prisnd):
+    deploy(prisnd, "chunky")
+    ingress(prisnd, "chunky", [{"host": "chunky.example.com", "paths": [{"path": "/", "deployment": "chunky"}]}])
+    got = raw_exchange(prisnd, b"POST / HTTP/1.1\r\nHost: chunky.example.com\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               b"zz\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 400 "), got
+    assert b"malformed request body" in got and b"Connection: close" in got, got
+    metrics = prisnd.get("/metrics").text
+    assert 'prisn_proxy_requests_total{route="chunky.default",code="400"} 1' in metrics, metrics
+    assert 'route="chunky.default",code="502"' not in metrics, metrics
+
+
 def test_router_answers_to_head_carry_no_body(prisnd):
     got = raw_exchange(prisnd, b"HEAD /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
                                b"GET /y HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)
