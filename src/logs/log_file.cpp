@@ -61,18 +61,37 @@ void append_checkpoint(const fs::path& log, Checkpoint c) {
   }
 }
 
-// Copies the first bytes of `from` into `to` and empties `from`, chasing appends that land
-// while copying so that almost nothing is lost (the window is one copy of the tail).
-void copy_truncate(const fs::path& from, const fs::path& to) {
+// Where the last `keep` bytes of a file of `size` bytes begin: at a line's start when one
+// begins in them (after the last byte it is the next line's, so that one is not counted).
+std::uint64_t tail_start(int fd, std::uint64_t size, std::uint64_t keep) {
+  if (size <= keep) return 0;
+  const std::uint64_t start = size - keep;
+  char before = '\n';
+  if (::pread(fd, &before, 1, static_cast<off_t>(start - 1)) != 1 || before == '\n') return start;
+  std::string window(static_cast<std::size_t>(std::min<std::uint64_t>(keep, 64 * 1024)), '\0');
+  const ssize_t n = ::pread(fd, window.data(), window.size(), static_cast<off_t>(start));
+  if (n <= 1) return start;
+  const auto newline = std::string_view(window.data(), static_cast<std::size_t>(n) - 1).find('\n');
+  return newline == std::string_view::npos ? start : start + newline + 1;  // else a line cut short
+}
+
+// Copies the last `keep` bytes of `from` (from a line's start where it can) into `to`, with
+// its checkpoints, and empties `from`, chasing appends that land while copying so that
+// almost nothing is lost (the window is one copy of the tail). Returns the bytes left out.
+// A writer faster than the scans may have put far more than `keep` there since the last
+// one: only the tail is kept, so the cap holds whatever the rate.
+std::uint64_t copy_tail_truncate(const fs::path& from, const fs::path& to, std::uint64_t keep) {
   const int in = ::open(from.c_str(), O_RDWR | O_CLOEXEC);
   if (in < 0) {
-    return;
+    return 0;
   }
+  struct stat st{};
+  ::fstat(in, &st);
+  const std::uint64_t skipped = tail_start(in, static_cast<std::uint64_t>(st.st_size), keep);
   const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (out >= 0) {
-    loff_t offset = 0;
+    loff_t offset = static_cast<loff_t>(skipped);
     for (int round = 0; round < 8; ++round) {
-      struct stat st{};
       ::fstat(in, &st);
       if (offset >= st.st_size) {
         break;
@@ -87,8 +106,17 @@ void copy_truncate(const fs::path& from, const fs::path& to) {
     }
     ::close(out);
   }
+  std::vector<Checkpoint> moved;
+  for (const auto& c : read_index(from)) {
+    if (c.size > skipped) moved.push_back({c.time_ms, c.size - skipped});
+  }
+  (void)write_file_atomic(index_path(to),
+                          std::string(reinterpret_cast<const char*>(moved.data()), moved.size() * sizeof(Checkpoint)),
+                          0640);
+  ::unlink(index_path(from).c_str());
   (void)!::ftruncate(in, 0);
   ::close(in);
+  return skipped;
 }
 
 void add_dropped(const fs::path& log, std::uint64_t bytes) {
@@ -97,6 +125,11 @@ void add_dropped(const fs::path& log, std::uint64_t bytes) {
     total += std::stoull(*text);
   }
   (void)write_file_atomic(dropped_path(log), std::to_string(total), 0640);
+}
+
+// The most one file holds: the current one and each backup get an equal share of the cap.
+std::uint64_t piece_bytes(const Policy& policy) {
+  return std::max<std::uint64_t>(policy.max_bytes / static_cast<std::uint64_t>(std::max(policy.backups, 0) + 1), 1);
 }
 
 void rotate(const fs::path& log, const Policy& policy) {
@@ -114,8 +147,9 @@ void rotate(const fs::path& log, const Policy& policy) {
     ::rename(backup_path(log, n - 1).c_str(), backup_path(log, n).c_str());
     ::rename(index_path(backup_path(log, n - 1)).c_str(), index_path(backup_path(log, n)).c_str());
   }
-  copy_truncate(log, backup_path(log, 1));
-  ::rename(index_path(log).c_str(), index_path(backup_path(log, 1)).c_str());
+  if (const auto skipped = copy_tail_truncate(log, backup_path(log, 1), piece_bytes(policy)); skipped > 0) {
+    add_dropped(log, skipped);
+  }
 }
 
 // Splits one file into lines, giving each the time of the first checkpoint covering its end.
@@ -149,7 +183,7 @@ void LogFile::scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& las
     append_checkpoint(path_, {now_ms, size});
   }
   last_checkpoint = size;
-  if (size > policy.max_bytes) {
+  if (size > piece_bytes(policy)) {
     rotate(path_, policy);
     last_checkpoint = 0;
   }

@@ -131,3 +131,23 @@ def test_executions_list_filters_and_order(prisnd):
     assert [e["id"] for e in failed] == [ids[1]]
     assert len(prisnd.get("/api/v1/executions?limit=2").json()["items"]) == 2
     assert prisnd.get("/api/v1/executions/ex-doesnotexist").status_code == 404
+
+
+def test_a_log_is_capped_with_a_marker_however_fast_it_is_written(daemon_factory, scripts, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("supervisor:\n  logMaxBytes: 65536\n")
+    d = daemon_factory(extra_args=["--config", str(config)])
+    f = scripts("burst.py", "import sys\nsys.stdout.write(''.join(f'line {i}\\n' for i in range(200000)))\n")
+    p = d.cli("run", "--detach", f)
+    assert p.returncode == 0, p.stderr
+    exec_id = p.stdout.strip()
+    assert d.wait_execution(exec_id)["status"] == "Completed"
+    text = d.cli("logs", exec_id).stdout
+    marker, _, kept = text.partition("\n")
+    assert "bytes of earlier output were dropped" in marker, text[:200]
+    dropped = int(marker.split()[1])
+    assert len(kept) <= 65536 and dropped + len(kept) == sum(len(f"line {i}\n") for i in range(200000))
+    lines = kept.splitlines()
+    assert lines[-1] == "line 199999" and lines[0].startswith("line ")  # the newest lines, whole
+    on_disk = sum(p.stat().st_size for p in (d.data_dir / "logs").rglob(f"{exec_id}.log*") if not p.name.endswith((".idx", ".dropped")))
+    assert on_disk <= 65536

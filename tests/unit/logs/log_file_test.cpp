@@ -39,20 +39,58 @@ TEST(LogFile, LinesGetTheTimeOfTheCheckpointThatSawThem) {
 TEST(LogFile, RotatesOverTheLimitKeepingBackupsAndCountingDrops) {
   test::TempDir dir;
   LogFile log(dir / "svc.log");
-  const Policy policy{16, 1};
+  const Policy policy{24, 1};  // 12 bytes for the file, 12 for its backup
   std::uint64_t last = 0;
-  append(log.path(), "aaaaaaaaaa\nbbbbbbbbbb\n");  // 22 bytes > 16
+  append(log.path(), "aaaaaaaaaa\nbbbbbbbbbb\n");  // 22 bytes > 12: the last line is kept
   log.scan(1, policy, last);
   EXPECT_EQ(std::filesystem::file_size(log.path()), 0U);
-  EXPECT_TRUE(std::filesystem::exists(dir / "svc.log.1"));
-  append(log.path(), "cccccccccc\ndddddddddd\n");
-  log.scan(2, policy, last);  // the first backup falls off
-  const auto lines = log.read("", {});
+  EXPECT_EQ(std::filesystem::file_size(dir / "svc.log.1"), 11U);
+  EXPECT_NE(log.dropped_marker().find("[prisn] 11 bytes"), std::string::npos);
+  append(log.path(), "cccccccccc\n");
+  auto lines = log.read("", {});
   ASSERT_EQ(lines.size(), 2U);
-  EXPECT_EQ(lines[0].text, "cccccccccc");
-  EXPECT_NE(log.dropped_marker().find("22 bytes"), std::string::npos);
+  EXPECT_EQ(lines[0].text, "bbbbbbbbbb");
+  EXPECT_EQ(lines[0].time_ms, 1);  // the checkpoints move with the bytes
+  append(log.path(), "dddddddddd\n");
+  log.scan(2, policy, last);  // the first backup falls off
+  lines = log.read("", {});
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0].text, "dddddddddd");
+  EXPECT_NE(log.dropped_marker().find("[prisn] 33 bytes"), std::string::npos);
   log.remove();
   EXPECT_FALSE(std::filesystem::exists(dir / "svc.log.1"));
+}
+
+// A writer faster than the scans: however much came since the last one, the cap holds.
+TEST(LogFile, KeepsOnlyTheCapOfABurst) {
+  test::TempDir dir;
+  LogFile log(dir / "burst.log");
+  const Policy policy{1024, 2};
+  std::uint64_t last = 0;
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += "line " + std::to_string(i) + " of the burst\n";
+  append(log.path(), burst);
+  log.scan(1, policy, last);
+  std::uint64_t kept = 0;
+  for (const char* name : {"burst.log", "burst.log.1", "burst.log.2"}) {
+    if (std::filesystem::exists(dir / name)) kept += std::filesystem::file_size(dir / name);
+  }
+  EXPECT_LE(kept, 1024U / 3);
+  const auto lines = log.read("", {});
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back().text, "line 999 of the burst");
+  EXPECT_EQ(lines.front().text.rfind("line ", 0), 0U);  // whole lines only
+  EXPECT_NE(log.dropped_marker().find(std::to_string(burst.size() - kept) + " bytes"), std::string::npos);
+}
+
+// A line longer than a share is cut, not dropped whole.
+TEST(LogFile, KeepsTheEndOfALineLongerThanAShare) {
+  test::TempDir dir;
+  LogFile log(dir / "long.log");
+  std::uint64_t last = 0;
+  append(log.path(), std::string(100, 'x') + "\n");
+  log.scan(1, Policy{20, 1}, last);
+  EXPECT_EQ(std::filesystem::file_size(dir / "long.log.1"), 10U);
 }
 
 TEST(LogFile, MergeOrdersByTimeStablyAndTailsOverall) {
