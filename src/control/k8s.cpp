@@ -30,6 +30,7 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
   std::vector<model::DeploymentSpec> deployments;
   for (const auto* rec : store.list_deployments(ns)) {
     if (!name.empty() && rec->spec.name != name) continue;
+    if (auto why = k8s::unrenderable(rec->spec); !why.empty()) return Error::invalid(why);
     deployments.push_back(rec->spec);
     resolve_secret_keys(deployments.back(), store);
   }

@@ -179,8 +179,13 @@ Json ingress_rule(const std::string& host, const std::string& path, const std::s
   return rule;
 }
 
+int first_port(const model::DeploymentSpec& s) {
+  if (s.port != 0) return s.port;
+  return s.ports.empty() ? 0 : s.ports.front().port;
+}
+
 Json exposed_ingress(const model::DeploymentSpec& s) {
-  Json spec = {{"rules", Json::array({ingress_rule(s.expose.host, s.expose.path, s.name, s.port)})}};
+  Json spec = {{"rules", Json::array({ingress_rule(s.expose.host, s.expose.path, s.name, first_port(s))})}};
   if (s.expose.tls && !s.expose.tls_cert.empty()) {
     spec["tls"] = Json::array({Json{{"hosts", Json::array({s.expose.host})}, {"secretName", s.expose.tls_cert}}});
   }
@@ -210,11 +215,13 @@ Json cron_job(const model::DeploymentSpec& s) {
   return out;
 }
 
+// The Service port an Ingress backend names when its rule gives none: the deployment's
+// first port, as prisn's own router picks it (80 for a deployment not rendered here).
 int port_of(const std::vector<model::DeploymentSpec>& deployments, const std::string& ns, const std::string& name,
             int port) {
   if (port != 0) return port;
   for (const auto& d : deployments) {
-    if (d.ns == ns && d.name == name && d.port != 0) return d.port;
+    if (d.ns == ns && d.name == name && first_port(d) != 0) return first_port(d);
   }
   return 80;
 }
@@ -294,6 +301,16 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
   for (const auto& i : ingresses) out.push_back(ingress(i, deployments));
   for (const auto& p : policies) out.push_back(network_policy(p));
   return out;
+}
+
+std::string unrenderable(const model::DeploymentSpec& d) {
+  const bool has_service = d.type == model::DeploymentType::kService && !d.ports.empty();
+  if (has_service && !d.name.empty() && (d.name.front() < 'a' || d.name.front() > 'z')) {
+    return fmt::format("deployment '{}': a Kubernetes Service name must begin with a letter; "
+                       "deploy it under a name that does to render it",
+                       d.name);
+  }
+  return {};
 }
 
 std::string to_yaml(const std::vector<Json>& objects) {

@@ -189,6 +189,11 @@ def test_api_endpoint_and_errors(prisnd, scripts):
     assert r.status_code == 404 and "missing" in r.json()["error"]["message"]
     r = prisnd.get("/api/v1/k8s/manifests?deployment=Bad_Name")
     assert r.status_code == 422 and "error" in r.json()
+    prisnd.cli("deploy", scripts("api.py", HTTP_SERVICE), "--name", "1api", "--port", "8081", check=True)
+    r = prisnd.get("/api/v1/k8s/manifests?deployment=1api")  # Kubernetes would refuse the Service
+    assert r.status_code == 422 and "must begin with a letter" in r.json()["error"]["message"]
+    p = prisnd.cli("k8s", "render", "1api")
+    assert p.returncode != 0 and "1api" in p.stderr
 
     p = prisnd.cli("k8s", "render", "missing")
     assert p.returncode != 0 and "not found" in p.stderr

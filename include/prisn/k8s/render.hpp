@@ -26,6 +26,11 @@ std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deplo
                                  const std::vector<model::IngressSpec>& ingresses,
                                  const std::vector<model::NetworkPolicySpec>& policies);
 
+/// Why `d` cannot be rendered as objects the API server accepts, or "" when it can: a
+/// service's Service name must begin with a letter (an RFC 1035 label), where a prisn name
+/// may begin with a digit.
+std::string unrenderable(const model::DeploymentSpec& d);
+
 /// The objects as one YAML stream ("---" between documents), for `kubectl apply -f -`.
 std::string to_yaml(const std::vector<model::Json>& objects);
 

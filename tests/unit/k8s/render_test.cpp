@@ -149,6 +149,27 @@ TEST(K8sRender, IngressAndPolicy) {
   EXPECT_EQ(p["spec"]["ingress"][0]["ports"][0]["port"], 8080);
 }
 
+// A rule without a port reaches the Service's first port, as prisn's router does: a port the
+// Service lacks (80) would not route in the cluster.
+TEST(K8sRender, IngressWithoutAPortNamesTheServicesFirstPort) {
+  auto api = deployment(R"j({"name":"api","source":"x","filename":"a.py","ports":[{"name":"web","port":39051},
+      {"name":"metrics","port":39052}]})j");
+  auto ing = model::decode_ingress(Json::parse(R"j({"name":"web","rules":[{"host":"api.example.com",
+      "paths":[{"path":"/","deployment":"api"}]}]})j"), {});
+  ASSERT_TRUE(ing) << ing.error().message;
+  auto objs = objects({api}, {*ing}, {});
+  const auto& path = of_kind(objs, "Ingress")["spec"]["rules"][0]["http"]["paths"][0];
+  EXPECT_EQ(path["backend"]["service"], Json::parse(R"({"name":"api","port":{"number":39051}})"));
+  EXPECT_EQ(of_kind(objs, "Service")["spec"]["ports"][0]["port"], 39051);
+}
+
+TEST(K8sRender, AServiceNameMustBeginWithALetter) {
+  EXPECT_NE(unrenderable(deployment(R"j({"name":"1svc","source":"x","filename":"a.py","port":8080})j")).find("1svc"),
+            std::string::npos);
+  EXPECT_EQ(unrenderable(deployment(R"j({"name":"svc1","source":"x","filename":"a.py","port":8080})j")), "");
+  EXPECT_EQ(unrenderable(deployment(R"j({"name":"1job","source":"x","filename":"a.sh"})j")), "");  // no Service
+}
+
 // The YAML reads back as the same objects: strings stay strings ("8080", "true", "~"),
 // and scripts are byte-exact whatever they hold.
 TEST(K8sRender, YamlRoundTrips) {
