@@ -105,7 +105,10 @@ int main(int argc, char** argv) {
   auto* secret_create = secret_cmd->add_subcommand("create", "create a secret");
   secret_create->add_option("name", name, "secret name")->required();
   auto* value_opt = secret_create->add_option("--value", value, "the value (stored under key 'value')");
-  repeated(secret_create, "--from-file", files, "[KEY=]FILE, byte-exact (repeatable)");
+  // SPEC §5: `--from-file [KEY=]FILE...`, several after one flag, or the flag repeated.
+  secret_create->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
+      ->expected(1, CLI::detail::expected_max_vector_size)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   auto* secret_list = secret_cmd->add_subcommand("list", "list secrets");
   auto* secret_delete = secret_cmd->add_subcommand("delete", "delete a secret");
   secret_delete->add_option("name", name, "secret name")->required();

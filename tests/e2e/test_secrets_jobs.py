@@ -226,6 +226,12 @@ def test_secret_from_files_is_byte_exact(prisnd, scripts, tmp_path):
     assert e["status"] == "Completed", e
     assert json.loads(exec_logs(prisnd, e["id"]).text) == "only\tkey\n"
 
+    # SPEC §5 `--from-file [KEY=]FILE...`: several files after one flag
+    p = prisnd.cli("secret", "create", "pair", "--from-file", f"tls.crt={tmp_path / 'tls.crt.src'}",
+                   f"tls.key={tmp_path / 'key.src'}")
+    assert p.returncode == 0, p.stderr
+    assert sorted(prisnd.get("/api/v1/secrets/pair").json()["keys"]) == ["tls.crt", "tls.key"]
+
 
 def test_secret_via_api_with_data(prisnd):
     r = prisnd.post("/api/v1/secrets", {"name": "creds", "data": {"user": "alice", "password": "pw-1"}})
