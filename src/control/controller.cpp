@@ -38,7 +38,8 @@ Controller::Impl::Impl(supervisor::Context& c, proxy::L4Proxy& proxy, Controller
       services(c, [this](const std::string& ns, const std::string& name) { on_deployment_changed(ns, name); }),
       checker(c.executor, c.watcher,
               [this](const std::string& id, bool healthy) { services.on_health(id, healthy); }),
-      cron(c, runner, [this](const store::DeploymentRecord& rec) { (void)trigger(rec, {}, "cron"); }) {
+      cron(c, runner, [this](const store::DeploymentRecord& rec) { (void)trigger(rec, {}, "cron"); }),
+      listen_retry(c.executor) {
   services.set_checker(&checker);
 }
 
@@ -63,10 +64,13 @@ void Controller::start() {
   for (const auto* rec : d.ctx.store.list_deployments("")) {
     if (rec->spec.type == model::DeploymentType::kService) {
       if (auto opened = d.open_listeners(rec->spec); !opened) {
-        log()->error("deployment {}/{}: {}", rec->spec.ns, rec->spec.name, opened.error().message);
+        log()->error("deployment {}/{}: {}; retrying every {}s", rec->spec.ns, rec->spec.name,
+                     opened.error().message, Impl::kListenRetry.count());
+        d.listen_failures[{rec->spec.ns, rec->spec.name}] = opened.error().message;
       }
     }
   }
+  if (!d.listen_failures.empty()) d.retry_listeners();
   d.runner.adopt();
   d.services.adopt();
   // Process trees in our cgroup subtree that no record knows of: left by a crash between
@@ -91,6 +95,8 @@ void Controller::start() {
 
 void Controller::shutdown(std::function<void()> done) {
   auto& d = *impl_;
+  d.listen_retry.cancel();
+  d.listen_failures.clear();
   d.cron.stop();
   d.runner.terminate_all();
   for (const auto& [name, pub] : d.published) {
@@ -235,6 +241,30 @@ Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::D
     published[name] = {{spec.ns, spec.name}, port_and_index.second, port_and_index.first};
   }
   return names;
+}
+
+void Controller::Impl::retry_listeners() {
+  listen_retry.expires_after(kListenRetry);
+  listen_retry.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (auto it = listen_failures.begin(); it != listen_failures.end();) {
+      const auto* rec = ctx.store.find_deployment(it->first.first, it->first.second);
+      if (rec == nullptr || rec->spec.type != model::DeploymentType::kService) {
+        it = listen_failures.erase(it);
+        continue;
+      }
+      if (auto opened = open_listeners(rec->spec); !opened) {
+        it->second = opened.error().message;
+        ++it;
+        continue;
+      }
+      log()->info("deployment {}/{}: its ports are published now", it->first.first, it->first.second);
+      const auto key = it->first;
+      it = listen_failures.erase(it);
+      on_deployment_changed(key.first, key.second);  // hands the new listeners their instances
+    }
+    if (!listen_failures.empty()) retry_listeners();
+  });
 }
 
 void Controller::Impl::close_listeners_except(const Key& key, const std::vector<std::string>& keep) {

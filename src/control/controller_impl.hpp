@@ -2,6 +2,7 @@
 // Controller's private state, shared by its source files.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -39,6 +40,13 @@ struct Controller::Impl {
     std::uint16_t port = 0;  ///< where it listens on the node
   };
   std::map<std::string, Published> published;
+  /// Services whose published ports could not be opened when prisnd started (another
+  /// process held one), with the reason: their status says it, and the ports are tried
+  /// again every kListenRetry until they open or the deployment changes.
+  std::map<Key, std::string> listen_failures;
+  boost::asio::steady_timer listen_retry;
+  static constexpr std::chrono::seconds kListenRetry{2};
+  void retry_listeners();
 
   // Metrics kept here (the rest is read from the modules when /metrics is scraped).
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> executions_total;

@@ -48,8 +48,13 @@ Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) con
   const auto& spec = rec.spec;
   if (spec.type == DeploymentType::kService) {
     const auto st = services.status(rec);
+    auto message = st.message;
+    if (auto failed = listen_failures.find({spec.ns, spec.name}); failed != listen_failures.end()) {
+      message = fmt::format("{}; retrying every {}s", failed->second, kListenRetry.count()) +
+                (message.empty() ? "" : "; " + message);
+    }
     return {{"phase", st.phase},     {"ready_replicas", st.ready}, {"desired_replicas", st.desired},
-            {"restarts", st.restarts}, {"message", st.message}};
+            {"restarts", st.restarts}, {"message", message}};
   }
   std::string phase = runner.running_for(spec.ns, spec.name) ? "Running" : "Idle";
   std::string message;
@@ -118,6 +123,7 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
     auto opened = d.open_listeners(spec);
     if (!opened) return opened.error();
     listeners = std::move(*opened);
+    d.listen_failures.erase({spec.ns, spec.name});
   }
   store::DeploymentRecord rec;
   const auto now = WallClock::now();

@@ -348,3 +348,24 @@ def test_sighup_applies_auth_and_dns_ttl_and_names_what_needs_a_restart(daemon_f
     d.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "reload failed, keeping the running configuration" in d.read_log(), 10, message="reload error")
     assert d.get("/api/v1/deployments").status_code == 401
+
+
+def test_a_published_port_held_by_another_process_at_start_is_reported_and_retried(prisnd, scripts):
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 1)
+    prisnd.wait_ready("api", 1)
+    assert prisnd.stop() == 0
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("0.0.0.0", port))
+    squatter.listen()
+    try:
+        prisnd.start()
+        prisnd.wait_ready("api", 1)
+        status = prisnd.deployment("api")["status"]
+        assert f"{port}" in status["message"] and "retrying" in status["message"], status
+    finally:
+        squatter.close()
+    wait_until(lambda: "retrying" not in prisnd.deployment("api")["status"]["message"], 10, message="the port retried")
+    assert fetch(port).split()[0] == "api-0"
+    assert "its ports are published now" in prisnd.read_log()
