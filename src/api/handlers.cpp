@@ -132,7 +132,8 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
     auto ns = namespace_of(req);
     if (!ns) return error(ns.error());
     Json items = Json::array();
-    for (const auto& d : ctl.list_deployments(*ns)["items"]) {
+    const Json deployments = ctl.list_deployments(*ns);  // kept: a range over a temporary's member dangles
+    for (const auto& d : deployments["items"]) {
       if (d["type"] != "service") continue;
       if (auto ep = ctl.endpoints(*ns, d["name"].get<std::string>())) items.push_back(*ep);
     }

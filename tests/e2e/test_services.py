@@ -139,6 +139,13 @@ def test_cli_get_endpoints_and_apps(prisnd, scripts):
     # aligned columns: ENDPOINTS starts where the row's second column starts
     assert lines[1].index("127.0.0.1") == lines[0].index("ENDPOINTS")
 
+    # without a name: every service of the namespace, from GET /endpoints
+    listed = prisnd.get("/api/v1/endpoints").json()["items"]
+    assert [s["name"] for s in listed] == ["api"] and len(listed[0]["endpoints"]) == 3, listed
+    p = prisnd.cli("get", "endpoints")
+    assert p.returncode == 0, p.stderr
+    assert [line.split()[0] for line in p.stdout.strip().splitlines()] == ["NAME", "api"], p.stdout
+
     p = prisnd.cli("get", "endpoints", "api", "-o", "wide")
     assert p.returncode == 0, p.stderr
     lines = p.stdout.strip().splitlines()

@@ -176,7 +176,8 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     if (!name.empty()) {
       services.push_back(cli.call("GET", "/api/v1/endpoints/" + client::url_encode(name) + cli.ns_query()));
     } else {
-      for (const auto& s : cli.call("GET", "/api/v1/endpoints" + cli.ns_query())["items"]) services.push_back(s);
+      const Json all = cli.call("GET", "/api/v1/endpoints" + cli.ns_query());  // not a range over a temporary
+      for (const auto& s : all["items"]) services.push_back(s);
     }
     if (cli.structured_output()) {
       cli.print_structured(name.empty() ? Json{{"items", services}} : services.front());
