@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -236,6 +237,14 @@ std::optional<int> read_exit_status(const std::filesystem::path& exit_file) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
+}
+
+std::optional<std::chrono::system_clock::time_point> exit_status_time(const std::filesystem::path& exit_file) {
+  struct stat st{};
+  if (::stat(exit_file.c_str(), &st) != 0) return std::nullopt;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                                      std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
 }
 
 Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector<std::string>& env,

@@ -180,7 +180,11 @@ void ExecutionRunner::finish(const std::string& id, std::optional<int> /*reaped*
   if (!status && run->kill_sent) {
     status = SIGKILL;  // we killed the whole group, shim included: a wait status of "killed by 9"
   }
-  e.completed_at = WallClock::now();
+  // The shim's record says when the process ended, which for one that ended while prisnd
+  // was down is earlier than now.
+  const auto now = WallClock::now();
+  const auto ended = status ? process::exit_status_time(ctx_.paths.exit_file(id)) : std::nullopt;
+  e.completed_at = ended && *ended <= now ? std::max(*ended, e.started_at.value_or(*ended)) : now;
   if (status && WIFEXITED(*status)) {
     e.exit_code = WEXITSTATUS(*status);
   } else if (status && WIFSIGNALED(*status)) {

@@ -168,11 +168,13 @@ def test_executions_across_kill9_are_recorded_once(prisnd, tmp_path, cleanup):
     prisnd.kill9()
     wait_until(lambda: not pid_alive(short_pid), 10, message="the short execution to end while prisnd is down")
     assert pid_alive(long_pid), "a running execution died with prisnd"
+    time.sleep(2)  # prisnd stays down a while after it ended
 
     prisnd.start()
     e = prisnd.wait_execution(short, timeout=10)
     assert e["status"] == "Failed", e
     assert e["exit_code"] == 7, e
+    assert 1500 <= e["duration_ms"] < 3500, e  # when it ended, not when prisnd came back
     assert prisnd.get(f"/api/v1/executions/{short}/logs").text == "short started\nshort ending\n"
 
     e = prisnd.get(f"/api/v1/executions/{long}").json()

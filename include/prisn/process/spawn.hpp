@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -40,6 +41,9 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec);
 
 /// The wait(2) status the shim recorded, or nullopt when there is none (yet).
 std::optional<int> read_exit_status(const std::filesystem::path& exit_file);
+/// When the shim recorded it (the file's modification time): when the process ended, also
+/// when that was while prisnd was not running.
+std::optional<std::chrono::system_clock::time_point> exit_status_time(const std::filesystem::path& exit_file);
 
 /// Forks and execs `argv` directly (no shim) with stdout/stderr to /dev/null, in its own
 /// process group; for short-lived helpers such as exec health checks. Returns the pid.
