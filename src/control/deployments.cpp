@@ -24,6 +24,12 @@ Error not_found(const std::string& ns, const std::string& name) {
   return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
 }
 
+// The i of an instance name NAME-i (names end in their index).
+int instance_index(const std::string& instance) {
+  const auto dash = instance.rfind('-');
+  return dash == std::string::npos ? 0 : std::atoi(instance.c_str() + dash + 1);
+}
+
 }  // namespace
 
 void normalize_ports(model::DeploymentSpec& spec) {
@@ -238,6 +244,24 @@ Result<Json> Controller::endpoints(const std::string& ns, const std::string& nam
                     {"started_at", to_rfc3339(ep.started_at)},
                     {"connections", ep.connections ? ep.connections->load() : 0}});
   }
+  // SPEC §4: every instance with its state, those with no process now too (never in rotation).
+  for (const auto& down : d.services.down_instances(ns, name)) {
+    list.push_back({{"instance", down.instance},
+                    {"ip", nullptr},
+                    {"port", nullptr},
+                    {"ports", Json::object()},
+                    {"healthy", false},
+                    {"state", down.state},
+                    {"pid", nullptr},
+                    {"restarts", down.restarts},
+                    {"started_at", nullptr},
+                    {"connections", 0},
+                    {"last_exit", down.last_exit},
+                    {"restart_in_s", down.restart_in ? Json(*down.restart_in) : Json(nullptr)}});
+  }
+  std::stable_sort(list.begin(), list.end(), [](const Json& a, const Json& b) {
+    return instance_index(a["instance"].get<std::string>()) < instance_index(b["instance"].get<std::string>());
+  });
   return Json{{"name", name}, {"namespace", ns}, {"port", rec->spec.port}, {"endpoints", list}};
 }
 

@@ -245,6 +245,27 @@ std::vector<EndpointView> ServiceManager::endpoints(const std::string& ns, const
   return out;
 }
 
+std::vector<DownInstanceView> ServiceManager::down_instances(const std::string& ns, const std::string& name) const {
+  std::vector<DownInstanceView> out;
+  auto it = services_.find({ns, name});
+  if (it == services_.end()) return out;
+  const Service& svc = *it->second;
+  for (const auto& [index, slot] : svc.slots) {
+    if (!slot.restart_timer && !slot.exited_for_good) continue;
+    const bool running = std::any_of(svc.instances.begin(), svc.instances.end(),
+                                     [index = index](const auto& inst) { return inst->index == index; });
+    if (running) continue;
+    DownInstanceView v{fmt::format("{}-{}", name, index), index, slot.restart_timer ? "BackOff" : "Exited",
+                       slot.restarts, slot.last_exit, std::nullopt};
+    if (slot.restart_timer) {
+      const auto left = std::chrono::ceil<std::chrono::seconds>(slot.restart_at - SteadyClock::now());
+      v.restart_in = static_cast<int>(std::max<long>(0, left.count()));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
   ServiceStatus st;
   st.desired = rec.spec.replicas;

@@ -184,7 +184,7 @@ class Prisnd:
         return wait_until(done, timeout, message=f"execution {exec_id} to end")
 
     def instance_pids(self, name):
-        return sorted(ep["pid"] for ep in self.endpoints(name))
+        return sorted(ep["pid"] for ep in self.endpoints(name) if ep["pid"] is not None)
 
 
 @pytest.fixture

@@ -243,6 +243,13 @@ def test_crashing_service_goes_to_crashloop_with_growing_backoff(prisnd, scripts
     d = prisnd.deployment("crashy")
     assert d["status"]["message"], d["status"]
     assert d["status"]["ready_replicas"] == 0
+    # while it backs off, endpoints still list the instance, with its state (SPEC §4)
+    def backing_off():
+        eps = prisnd.endpoints("crashy")
+        return eps and eps[0]["state"] == "BackOff" and eps
+    eps = wait_until(backing_off, 5, interval=0.02, message="crashy-0 listed in BackOff")
+    assert eps[0]["instance"] == "crashy-0" and eps[0]["healthy"] is False and eps[0]["pid"] is None, eps
+    assert "crashy-0 exited" in eps[0]["last_exit"] and eps[0]["restart_in_s"] is not None, eps
     # the time each restart is counted: the gaps grow (1 s then 2 s of backoff, plus start-up)
     seen_at = {}
     deadline = time.monotonic() + 10

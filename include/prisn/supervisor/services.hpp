@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,17 @@ struct EndpointView {
   int restarts = 0;
   WallTime started_at{};
   std::shared_ptr<std::atomic<int>> connections;  ///< open proxied connections
+};
+
+/// An instance with no process now: it died and waits out its restart backoff (`BackOff`),
+/// or its restart policy said not to restart it (`Exited`).
+struct DownInstanceView {
+  std::string instance;  ///< NAME-i
+  int index = 0;
+  std::string state;  ///< BackOff | Exited
+  int restarts = 0;
+  std::string last_exit;          ///< "api-1 exited (signal 9)"
+  std::optional<int> restart_in;  ///< seconds, while backing off
 };
 
 struct ServiceStatus {
@@ -65,6 +77,8 @@ class ServiceManager {
   void adopt();
 
   std::vector<EndpointView> endpoints(const std::string& ns, const std::string& name) const;
+  /// The instances of a service that have no process now (none run at their index).
+  std::vector<DownInstanceView> down_instances(const std::string& ns, const std::string& name) const;
   ServiceStatus status(const store::DeploymentRecord& record) const;
   std::vector<std::string> instance_ids() const;
   std::size_t instance_count() const;

@@ -83,7 +83,8 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
     Table t({"NAME", "INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
     for (const auto& s : services) {
       for (const auto& ep : s["endpoints"]) {
-        t.add({str(s, "name"), str(ep, "instance"), fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")),
+        const std::string endpoint = ep["ip"].is_string() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : "-";
+        t.add({str(s, "name"), str(ep, "instance"), endpoint,
                ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
                str(ep, "restarts"), age(ep, "started_at")});
       }
