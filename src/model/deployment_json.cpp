@@ -531,7 +531,9 @@ Result<void> check_ports_of_health_check(const DeploymentSpec& spec) {
     return p.port == spec.health_check->port;
   });
   if (!known) {
-    return invalid("healthCheck.port: must be one of the deployment's ports");
+    const char* kind = spec.health_check->kind == HealthCheck::Kind::kHttp ? "http" : "tcp";
+    return invalid(fmt::format("healthCheck.{}.port: {} is not one of the deployment's ports", kind,
+                               spec.health_check->port));
   }
   return {};
 }

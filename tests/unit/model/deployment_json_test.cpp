@@ -68,7 +68,7 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"../a.py"})j", "filename"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","replicsa":2})j", "replicsa"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{}})j", "healthCheck"},
-           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{"port":81}}})j", "healthCheck.port"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{"port":81}}})j", "healthCheck.tcp.port: 81"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"loadBalancing":{"algorithm":"fastest"}})j", "algorithm"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"nodePort"}})j", "nodePort"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"Bad Host"}})j", "expose.host"},
