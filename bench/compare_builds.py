@@ -3,9 +3,9 @@
 """Two prisnd builds side by side: the L7 router's requests/s and CPU per request, to tell a
 regression from the machine's noise. Each build runs its own prisnd in front of its own copy of
 the same backend (nginx `return 200 "ok"`, run as a prisn service, ingress route); wrk
-`-t2 -c50 -d5s` alternates between them ROUNDS times. CPU is prisnd's own (all its threads,
+`-t2 -c50 -d5s --latency` (or -cCONNECTIONS) alternates between them ROUNDS times (p99 from wrk). CPU is prisnd's own (all its threads,
 not its instances), in µs of user and system time per request.
-Usage: compare_builds.py OLD_PRISND NEW_PRISND [ROUNDS]  (e.g. a build of an earlier commit
+Usage: compare_builds.py OLD_PRISND NEW_PRISND [ROUNDS [CONNECTIONS]]  (e.g. a build of an earlier commit
 in a git worktree against build/release/src/prisnd). Needs nginx and wrk."""
 import json
 import os
@@ -40,15 +40,20 @@ def start(binary, work, label):
     return d, port
 
 
+CONNECTIONS = int(sys.argv[4]) if len(sys.argv) > 4 else 50
+
+
 def measure(d, port):
     hz = os.sysconf("SC_CLK_TCK")
     user0, sys0 = cpu_ticks(d.proc.pid)
-    out = subprocess.run(["wrk", "-t2", "-c50", "-d5s", "-H", "Host: bench.local", f"http://127.0.0.1:{port}/"],
+    out = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", "-d5s", "--latency", "-H", "Host: bench.local", f"http://127.0.0.1:{port}/"],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     user1, sys1 = cpu_ticks(d.proc.pid)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     return {"req_per_s": round(requests / 5), "user_us": round((user1 - user0) / hz / requests * 1e6, 2),
-            "system_us": round((sys1 - sys0) / hz / requests * 1e6, 2)}
+            "system_us": round((sys1 - sys0) / hz / requests * 1e6, 2),
+            "p99_ms": round(float(p99.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[p99.group(2)], 3)}
 
 
 def main():
