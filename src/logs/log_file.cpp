@@ -127,11 +127,23 @@ void add_dropped(const fs::path& log, std::uint64_t bytes) {
   (void)write_file_atomic(dropped_path(log), std::to_string(total), 0640);
 }
 
-// The most one file holds: the current one and each backup get an equal share of the cap.
-std::uint64_t piece_bytes(const Policy& policy) {
+// The current file's share of the cap: it is rotated once past it. The backups share the rest.
+std::uint64_t current_share(const Policy& policy) {
   return std::max<std::uint64_t>(policy.max_bytes / static_cast<std::uint64_t>(std::max(policy.backups, 0) + 1), 1);
 }
 
+void drop_backup(const fs::path& log, int n) {
+  const fs::path backup = backup_path(log, n);
+  if (const auto lost = size_of(backup); lost > 0) add_dropped(log, lost);
+  ::unlink(backup.c_str());
+  ::unlink(index_path(backup).c_str());
+}
+
+// The current file moves to `.1` (older backups one up, the oldest dropped). What the backups
+// hold together stays within the cap less the current file's share, so that at every scan the
+// log is within the cap: a burst keeps only its newest part in `.1` (from a line's start), and
+// older backups keep what room is left, the oldest losing its start, so that what remains is
+// the newest output without a gap. Whatever goes is counted for the marker.
 void rotate(const fs::path& log, const Policy& policy) {
   if (policy.backups <= 0) {
     add_dropped(log, size_of(log));
@@ -139,16 +151,35 @@ void rotate(const fs::path& log, const Policy& policy) {
     ::unlink(index_path(log).c_str());
     return;
   }
-  const fs::path oldest = backup_path(log, policy.backups);
-  if (const auto lost = size_of(oldest); lost > 0) {
-    add_dropped(log, lost);
-  }
+  drop_backup(log, policy.backups);
   for (int n = policy.backups; n > 1; --n) {
     ::rename(backup_path(log, n - 1).c_str(), backup_path(log, n).c_str());
     ::rename(index_path(backup_path(log, n - 1)).c_str(), index_path(backup_path(log, n)).c_str());
   }
-  if (const auto skipped = copy_tail_truncate(log, backup_path(log, 1), piece_bytes(policy)); skipped > 0) {
+  const std::uint64_t for_backups = policy.max_bytes - current_share(policy);
+  if (const auto skipped = copy_tail_truncate(log, backup_path(log, 1), for_backups); skipped > 0) {
     add_dropped(log, skipped);
+  }
+  // Older backups fill what is left of the backups' part, the oldest losing its start.
+  std::uint64_t kept = size_of(backup_path(log, 1));
+  for (int n = 2; n <= policy.backups; ++n) {
+    const fs::path backup = backup_path(log, n);
+    const std::uint64_t size = size_of(backup);
+    if (kept + size <= for_backups) {
+      kept += size;
+      continue;
+    }
+    if (kept < for_backups) {
+      const fs::path trimmed = with_suffix(backup, ".trim");
+      if (const auto skipped = copy_tail_truncate(backup, trimmed, for_backups - kept); skipped > 0) {
+        add_dropped(log, skipped);
+      }
+      ::rename(trimmed.c_str(), backup.c_str());
+      ::rename(index_path(trimmed).c_str(), index_path(backup).c_str());
+      kept = for_backups;
+    } else {
+      drop_backup(log, n);
+    }
   }
 }
 
@@ -183,7 +214,7 @@ void LogFile::scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& las
     append_checkpoint(path_, {now_ms, size});
   }
   last_checkpoint = size;
-  if (size > piece_bytes(policy)) {
+  if (size > current_share(policy)) {
     rotate(path_, policy);
     last_checkpoint = 0;
   }

@@ -44,8 +44,8 @@ auto& log() {
 }
 
 logs::Policy execution_log_policy(const Options& o) {
-  // Two halves of the cap: the current file and one backup, so the newest output is kept.
-  return {std::max<std::uint64_t>(o.log_max_bytes / 2, 4096), 1};
+  // The cap in two halves, the current file and one backup, so the newest output is kept.
+  return {o.log_max_bytes, 1};
 }
 
 }  // namespace

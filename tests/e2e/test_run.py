@@ -146,7 +146,8 @@ def test_a_log_is_capped_with_a_marker_however_fast_it_is_written(daemon_factory
     marker, _, kept = text.partition("\n")
     assert "bytes of earlier output were dropped" in marker, text[:200]
     dropped = int(marker.split()[1])
-    assert len(kept) <= 65536 and dropped + len(kept) == sum(len(f"line {i}\n") for i in range(200000))
+    assert 65536 // 2 - 20 <= len(kept) <= 65536, len(kept)  # a burst keeps the backup's half of the cap
+    assert dropped + len(kept) == sum(len(f"line {i}\n") for i in range(200000))
     lines = kept.splitlines()
     assert lines[-1] == "line 199999" and lines[0].startswith("line ")  # the newest lines, whole
     on_disk = sum(p.stat().st_size for p in (d.data_dir / "logs").rglob(f"{exec_id}.log*") if not p.name.endswith((".idx", ".dropped")))

@@ -10,9 +10,10 @@
 namespace prisn::logs {
 
 /// How big one log may grow: `max_bytes` in all, the file and its `backups` together (SPEC
-/// §6.3: 10 MiB per log). Each holds an equal share: past it, the file's last share of bytes
-/// (from a line's start) moves to `.1` and older ones to `.2` …; whatever falls off is counted,
-/// and readers see a marker saying how much was dropped.
+/// §6.3: 10 MiB per log). Past its share (max_bytes / (backups + 1)) the file moves to `.1`
+/// and older ones to `.2` …, the backups together keeping at most the rest of the cap (a burst
+/// keeps its newest part, from a line's start); whatever goes is counted, and readers see a
+/// marker saying how much was dropped.
 struct Policy {
   std::uint64_t max_bytes = 10 * 1024 * 1024;
   int backups = 2;
