@@ -253,6 +253,7 @@ Result<Json> Controller::endpoints(const std::string& ns, const std::string& nam
                     {"healthy", false},
                     {"state", down.state},
                     {"pid", nullptr},
+                    {"generation", nullptr},
                     {"restarts", down.restarts},
                     {"started_at", nullptr},
                     {"connections", 0},
