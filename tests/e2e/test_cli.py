@@ -323,9 +323,10 @@ def test_version_prints_both(prisnd):
     assert p.returncode == 0, p.stderr
     assert re.search(r"^prisn \S*\d", p.stdout, re.M), p.stdout
     assert re.search(r"^prisnd \S*\d", p.stdout, re.M), p.stdout
-    # without a server the client version is still printed
+    # without a server the client version is still printed, and the failure is the exit status
     p = prisnd.cli("--server", "http://127.0.0.1:1", "version")
     assert re.search(r"^prisn \S*\d", p.stdout, re.M), (p.stdout, p.stderr)
+    assert p.returncode == 1 and "cannot reach prisnd at http://127.0.0.1:1" in p.stderr, (p.returncode, p.stderr)
 
 
 def test_namespaces_isolate(prisnd, scripts):
