@@ -4,6 +4,7 @@
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
+#include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/runtime.hpp"
 #include "prisn/process/interpreter.hpp"
@@ -39,6 +40,13 @@ void normalize_ports(model::DeploymentSpec& spec) {
 }
 
 Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spec) const {
+  // A schedule no date matches ("0 0 31 2 *") is valid cron, and a typo. Checked here, on
+  // what a client sends, not when stored deployments are read back.
+  if (!spec.schedule.empty()) {
+    if (auto expr = cron::CronExpr::parse(spec.schedule); expr && !expr->next_after(WallClock::now())) {
+      return Error::invalid(fmt::format("schedule: '{}' never fires: no date matches it", spec.schedule));
+    }
+  }
   for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
     if (ctx.store.find_secret(spec.ns, spec.secrets[i].secret) == nullptr) {
       return Error::invalid(fmt::format("secrets[{}].secret: secret '{}' not found in namespace '{}'", i,

@@ -201,7 +201,8 @@ def test_bad_replicas_are_422(api, replicas):
 
 
 @pytest.mark.parametrize("schedule", ["61 * * * *", "* * * *", "not a cron", "* * * * * * *", "*/0 * * * *",
-                                      "* 24 * * *", "* * 32 * *", "* * * 13 *", "* * * * funday", "@sometimes"])
+                                      "* 24 * * *", "* * 32 * *", "* * * 13 *", "* * * * funday", "@sometimes",
+                                      "0 0 31 2 *", "0 0 30 2 *"])  # the last two: valid cron that never fires
 def test_bad_cron_schedule_is_422(api, schedule):
     assert_error(api.post("/api/v1/deployments", job(schedule=schedule)), 422, field="schedule")
 
