@@ -25,12 +25,6 @@ Error not_found(const std::string& ns, const std::string& name) {
   return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
 }
 
-// The i of an instance name NAME-i (names end in their index).
-int instance_index(const std::string& instance) {
-  const auto dash = instance.rfind('-');
-  return dash == std::string::npos ? 0 : std::atoi(instance.c_str() + dash + 1);
-}
-
 }  // namespace
 
 void normalize_ports(model::DeploymentSpec& spec) {
@@ -234,43 +228,43 @@ Result<Json> Controller::endpoints(const std::string& ns, const std::string& nam
   if (rec == nullptr) {
     return not_found(ns, name);
   }
-  Json list = Json::array();
+  std::vector<std::pair<int, Json>> by_index;  // in instance order, running or not
   for (const auto& ep : d.services.endpoints(ns, name)) {
     Json ports = Json::object();
     for (std::size_t i = 0; i < ep.ports.size() && i < rec->spec.ports.size(); ++i) {
       ports[rec->spec.ports[i].name] = ep.ports[i];
     }
-    list.push_back({{"instance", ep.instance},
-                    {"ip", ep.ip},
-                    {"port", ep.ports.empty() ? Json(nullptr) : Json(ep.ports.front())},
-                    {"ports", ports},
-                    {"healthy", ep.healthy},
-                    {"state", ep.state},
-                    {"pid", ep.pid},
-                    {"generation", ep.generation},
-                    {"restarts", ep.restarts},
-                    {"started_at", to_rfc3339(ep.started_at)},
-                    {"connections", ep.connections ? ep.connections->load() : 0}});
+    by_index.emplace_back(ep.index, Json{{"instance", ep.instance},
+                                         {"ip", ep.ip},
+                                         {"port", ep.ports.empty() ? Json(nullptr) : Json(ep.ports.front())},
+                                         {"ports", ports},
+                                         {"healthy", ep.healthy},
+                                         {"state", ep.state},
+                                         {"pid", ep.pid},
+                                         {"generation", ep.generation},
+                                         {"restarts", ep.restarts},
+                                         {"started_at", to_rfc3339(ep.started_at)},
+                                         {"connections", ep.connections ? ep.connections->load() : 0}});
   }
   // SPEC §4: every instance with its state, those with no process now too (never in rotation).
   for (const auto& down : d.services.down_instances(ns, name)) {
-    list.push_back({{"instance", down.instance},
-                    {"ip", nullptr},
-                    {"port", nullptr},
-                    {"ports", Json::object()},
-                    {"healthy", false},
-                    {"state", down.state},
-                    {"pid", nullptr},
-                    {"generation", nullptr},
-                    {"restarts", down.restarts},
-                    {"started_at", nullptr},
-                    {"connections", 0},
-                    {"last_exit", down.last_exit},
-                    {"restart_in_s", down.restart_in ? Json(*down.restart_in) : Json(nullptr)}});
+    by_index.emplace_back(down.index, Json{{"instance", down.instance},
+                                           {"ip", nullptr},
+                                           {"port", nullptr},
+                                           {"ports", Json::object()},
+                                           {"healthy", false},
+                                           {"state", down.state},
+                                           {"pid", nullptr},
+                                           {"generation", nullptr},
+                                           {"restarts", down.restarts},
+                                           {"started_at", nullptr},
+                                           {"connections", 0},
+                                           {"last_exit", down.last_exit},
+                                           {"restart_in_s", down.restart_in ? Json(*down.restart_in) : Json(nullptr)}});
   }
-  std::stable_sort(list.begin(), list.end(), [](const Json& a, const Json& b) {
-    return instance_index(a["instance"].get<std::string>()) < instance_index(b["instance"].get<std::string>());
-  });
+  std::stable_sort(by_index.begin(), by_index.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  Json list = Json::array();
+  for (auto& [index, ep] : by_index) list.push_back(std::move(ep));
   return Json{{"name", name}, {"namespace", ns}, {"port", rec->spec.port}, {"endpoints", list}};
 }
 
