@@ -179,13 +179,8 @@ Json ingress_rule(const std::string& host, const std::string& path, const std::s
   return rule;
 }
 
-int first_port(const model::DeploymentSpec& s) {
-  if (s.port != 0) return s.port;
-  return s.ports.empty() ? 0 : s.ports.front().port;
-}
-
 Json exposed_ingress(const model::DeploymentSpec& s) {
-  Json spec = {{"rules", Json::array({ingress_rule(s.expose.host, s.expose.path, s.name, first_port(s))})}};
+  Json spec = {{"rules", Json::array({ingress_rule(s.expose.host, s.expose.path, s.name, s.port)})}};
   if (s.expose.tls && !s.expose.tls_cert.empty()) {
     spec["tls"] = Json::array({Json{{"hosts", Json::array({s.expose.host})}, {"secretName", s.expose.tls_cert}}});
   }
@@ -215,13 +210,14 @@ Json cron_job(const model::DeploymentSpec& s) {
   return out;
 }
 
-// The Service port an Ingress backend names when its rule gives none: the deployment's
-// first port, as prisn's own router picks it (80 for a deployment not rendered here).
+// The Service port an Ingress backend names when its rule gives none: the deployment's port,
+// its first one (decoding sets it from `ports`), as prisn's own router picks it (80 for a
+// deployment not rendered here).
 int port_of(const std::vector<model::DeploymentSpec>& deployments, const std::string& ns, const std::string& name,
             int port) {
   if (port != 0) return port;
   for (const auto& d : deployments) {
-    if (d.ns == ns && d.name == name && first_port(d) != 0) return first_port(d);
+    if (d.ns == ns && d.name == name && d.port != 0) return d.port;
   }
   return 80;
 }
