@@ -48,6 +48,10 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// An encrypted key is refused rather than asked for: without a callback, OpenSSL would prompt
+// for its passphrase on the terminal and hold the loading thread until someone answers.
+int no_passphrase(char*, int, int, void*) { return -1; }
+
 void configure(SSL_CTX* ctx) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_cipher_list(ctx, kCiphers);
@@ -58,6 +62,7 @@ void configure(SSL_CTX* ctx) {
   SSL_CTX_set_mode(ctx, SSL_MODE_NO_AUTO_CHAIN);
   SSL_CTX_set_alpn_select_cb(ctx, select_alpn, nullptr);
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
 }
 
 // The DNS names a certificate is for: subjectAltName entries, else the subject's CN.
@@ -107,6 +112,11 @@ std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& er
     return nullptr;
   }
   ctx->use_private_key(boost::asio::buffer(c.key_pem), ssl::context::pem, ec);
+  if (ec && c.key_pem.find("ENCRYPTED") != std::string::npos) {
+    ERR_clear_error();
+    error = fmt::format("{}: the key is encrypted; prisn needs it without a passphrase", c.source);
+    return nullptr;
+  }
   if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
     error = fmt::format("{}: the key does not load or does not match the certificate: {}", c.source, openssl_error());
     return nullptr;

@@ -241,6 +241,27 @@ class HttpsRouter : public test_support::RouterTest {
   }
 };
 
+// The key of `c` again, encrypted with a passphrase, as `openssl genpkey -aes256` writes it.
+std::string encrypted_key_of(const Certificate& c) {
+  BioPtr in(BIO_new_mem_buf(c.key_pem.data(), static_cast<int>(c.key_pem.size())));
+  PkeyPtr key(PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr));
+  static char passphrase[] = "secret";
+  return pem_of([&](BIO* b) {
+    return PEM_write_bio_PKCS8PrivateKey(b, key.get(), EVP_aes_256_cbc(), passphrase, 6, nullptr, nullptr);
+  });
+}
+
+TEST(TlsStore, RefusesAnEncryptedKeyInsteadOfAskingForItsPassphrase) {
+  TlsStore tls;
+  Certificate cert = self_signed();
+  cert.key_pem = encrypted_key_of(cert);
+  ASSERT_NE(cert.key_pem.find("ENCRYPTED"), std::string::npos);
+  const auto errors = tls.load({cert}, &cert);
+  ASSERT_EQ(errors.size(), 2U);  // once as the default, once in the list
+  EXPECT_EQ(errors[0], "test: the key is encrypted; prisn needs it without a passphrase");
+  EXPECT_EQ(tls.size(), 0U);
+}
+
 TEST_F(HttpsRouter, RelaysAnAnswerLargerThanTheSocketBuffersToASlowReader) {
   Instance instance([](const std::string&, std::size_t, int) { return large_answer(); });
   route_to(instance.port());
