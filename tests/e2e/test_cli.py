@@ -5,6 +5,7 @@ import json
 import os
 import queue
 import re
+import socket
 import subprocess
 import threading
 import time
@@ -56,6 +57,12 @@ def deploy_job(d, scripts, name, src=JOB_SRC, *extra):
     f = scripts(f"{name}.py", src)
     d.cli("deploy", f, "--name", name, *extra, check=True)
     return f
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def deploy_service(d, scripts, name, port, *extra):
@@ -479,6 +486,22 @@ def test_redeploy_keeps_scaled_replicas(prisnd, scripts):
     assert prisnd.cli("deploy", f, "--name", "web", "--port", str(port), "-e", "VERSION=v2",
                       "--replicas", "1").returncode == 0
     assert prisnd.deployment("web")["replicas"] == 1
+
+
+def test_redeploy_without_port_keeps_the_port_and_port_0_removes_it(prisnd, scripts):
+    port = free_port()
+    f, _ = deploy_service(prisnd, scripts, "web", port)
+    prisnd.wait_ready("web", 1)
+    p = prisnd.cli("deploy", f, "--name", "web", "-e", "VERSION=v2")
+    assert p.returncode == 0, p.stderr
+    d = prisnd.deployment("web")
+    assert (d["type"], d["port"]) == ("service", port)
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.endswith(" v2\n"), 20,
+               interval=0.3, message="v2 answering on the kept port")
+    p = prisnd.cli("deploy", f, "--name", "web", "-e", "VERSION=v2", "--port", "0")
+    assert p.returncode == 0, p.stderr
+    assert not prisnd.deployment("web").get("port")
+    wait_until(lambda: not port_open(port), 20, message="the published port closes")
 
 
 def test_scale_and_restart_commands(prisnd, scripts):

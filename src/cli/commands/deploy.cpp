@@ -111,11 +111,15 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
     spec["healthCheck"] = {{"http", {{"path", o.health_path}}}};
   }
   const auto existing = cli.find("/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
+  // Deploying a service again with new code keeps how it is run and reached unless a flag
+  // says otherwise: the replicas `prisn scale` set, and its port (`--port 0` removes it).
+  const bool existing_service = existing && existing->value("type", "") == "service" && o.schedule.empty();
   if (o.replicas) {
     spec["replicas"] = *o.replicas;
-  } else if (existing && existing->value("type", "") == "service" && o.schedule.empty()) {
-    spec["replicas"] = existing->value("replicas", 1);  // keep what `prisn scale` set
+  } else if (existing_service) {
+    spec["replicas"] = existing->value("replicas", 1);
   }
+  if (o.port.empty() && existing_service && existing->value("port", 0) != 0) spec["port"] = existing->value("port", 0);
   const Json d = cli.call("PUT", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query(), spec);
   if (cli.structured_output()) {
     cli.print_structured(d);
