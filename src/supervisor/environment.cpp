@@ -21,20 +21,25 @@ Result<std::map<std::string, std::string>> resolve_secrets(const store::Store& s
       }
       return Error::internal(fmt::format("secret '{}': {}", ref.secret, values.error().message));
     }
+    auto chosen = values->end();
     if (!ref.key.empty()) {
-      auto it = values->find(ref.key);
-      if (it == values->end()) {
+      chosen = values->find(ref.key);
+      if (chosen == values->end()) {
         return Error::invalid(fmt::format("secret '{}' has no key '{}'", ref.secret, ref.key));
       }
-      out[ref.env] = it->second;
-    } else if (auto it = values->find("value"); it != values->end()) {
-      out[ref.env] = it->second;
-    } else if (values->size() == 1) {
-      out[ref.env] = values->begin()->second;
-    } else {
-      return Error::invalid(fmt::format(
-          "secret '{}' has several keys; name one as {}/KEY:{}", ref.secret, ref.secret, ref.env));
+    } else if (chosen = values->find("value"); chosen == values->end()) {
+      if (values->size() != 1) {
+        return Error::invalid(fmt::format(
+            "secret '{}' has several keys; name one as {}/KEY:{}", ref.secret, ref.secret, ref.env));
+      }
+      chosen = values->begin();
     }
+    // The environment block is C strings: a NUL would silently cut the value short.
+    if (chosen->second.find('\0') != std::string::npos) {
+      return Error::invalid(fmt::format("secret '{}' key '{}' holds a NUL byte, which an environment variable cannot carry",
+                                        ref.secret, chosen->first));
+    }
+    out[ref.env] = chosen->second;
   }
   return out;
 }

@@ -233,6 +233,17 @@ def test_secret_from_files_is_byte_exact(prisnd, scripts, tmp_path):
     assert sorted(prisnd.get("/api/v1/secrets/pair").json()["keys"]) == ["tls.crt", "tls.key"]
 
 
+def test_secret_with_a_nul_byte_fails_the_run_instead_of_being_cut_short(prisnd, scripts, tmp_path):
+    (tmp_path / "blob.bin").write_bytes(b"before\0after-hidden")
+    assert prisnd.cli("secret", "create", "blob", "--from-file", f"value={tmp_path / 'blob.bin'}").returncode == 0
+    f = scripts("blob.py", "import os\nprint(len(os.environ['BLOB']))\n")
+    assert prisnd.cli("deploy", f, "--name", "blob", "--secret", "blob:BLOB").returncode == 0
+    e = run_job(prisnd, "blob")
+    assert e["status"] == "Failed", e
+    assert "secret 'blob' key 'value' holds a NUL byte" in e["error"], e
+    assert "after-hidden" not in json.dumps(e)
+
+
 def test_secret_via_api_with_data(prisnd):
     r = prisnd.post("/api/v1/secrets", {"name": "creds", "data": {"user": "alice", "password": "pw-1"}})
     assert r.status_code == 201, r.text

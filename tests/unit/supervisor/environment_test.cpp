@@ -62,5 +62,15 @@ TEST(Environment, SecretsResolveByKeyValueOrOnlyKey) {
   EXPECT_FALSE(resolve_secrets(*store, "default", {{"tls", "nokey", "X"}}));
 }
 
+TEST(Environment, ASecretWithANulByteIsRefusedNotCutShort) {
+  test::TempDir dir;
+  auto store = store::Store::open(dir / "s.db", dir / "k").value();
+  ASSERT_TRUE(store->put_secret("default", "bin", {{"value", std::string("ab\0cd", 5)}}));
+  auto refused = resolve_secrets(*store, "default", {{"bin", "", "X"}});
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message,
+            "secret 'bin' key 'value' holds a NUL byte, which an environment variable cannot carry");
+}
+
 }  // namespace
 }  // namespace prisn::supervisor
