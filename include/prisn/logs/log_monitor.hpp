@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <array>
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <filesystem>
@@ -12,13 +14,21 @@
 namespace prisn::logs {
 
 /// Watches the logs of running processes: records index checkpoints and rotates files over
-/// their size limit, every `interval` while a file grows; a file that stopped growing is
-/// looked at every 4 intervals only, so a thousand quiet services cost little.
-/// Thread: control thread.
+/// their size limit.
+///
+/// A checkpoint is what dates a line (LogFile), so it is taken as soon as a file grows:
+/// inotify reports each write, and a file is scanned then, at most once per `kMinGap` (a
+/// write inside the gap is scanned when it ends). Lines of several instances are thus merged
+/// in time order to within a few milliseconds. Every `interval` a sweep scans the files that
+/// grew (those quiet for a while every 4 intervals only): it rotates them, and it is what
+/// dates lines when inotify cannot be used. Thread: control thread.
 class LogMonitor {
  public:
+  static constexpr std::chrono::milliseconds kMinGap{5};
+
   LogMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds interval);
 
+  /// Starts watching `path` (which exists) and scans it at once, for output written already.
   void add(const std::filesystem::path& path, Policy policy);
   /// A last scan (so the final lines get their time), then stops watching.
   void remove(const std::filesystem::path& path);
@@ -27,18 +37,34 @@ class LogMonitor {
   void stop();
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct Watched {
     Policy policy;
     std::uint64_t last_checkpoint = 0;
-    unsigned quiet_scans = 0;  ///< scans in a row that found no new output
+    unsigned quiet_scans = 0;  ///< sweeps in a row that found no new output
+    int watch = -1;            ///< inotify watch descriptor, or -1
+    Clock::time_point last_scan{};
+    bool pending = false;      ///< written to inside the gap: scan when it ends
   };
+  using Files = std::map<std::filesystem::path, Watched>;
+
   void schedule();
   void scan_all();
+  void scan(Files::iterator it);
+  void read_events();
+  void written(const std::filesystem::path& path);
+  void scan_pending();
 
   boost::asio::steady_timer timer_;
+  boost::asio::steady_timer gap_timer_;  // for writes that came inside a file's gap
+  bool gap_timer_armed_ = false;
+  boost::asio::posix::stream_descriptor inotify_;  // closed when inotify is unavailable
+  alignas(8) std::array<char, 8192> events_{};
+  std::map<int, std::filesystem::path> by_watch_;
   std::chrono::milliseconds interval_;
-  std::map<std::filesystem::path, Watched> watched_;
+  Files watched_;
   bool running_ = false;
+  bool reading_ = false;
   std::uint64_t tick_ = 0;
 };
 
