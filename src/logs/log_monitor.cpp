@@ -5,29 +5,20 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "prisn/core/time.hpp"
 
 namespace prisn::logs {
 
-namespace {
-
-int open_inotify() { return ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
-
-}  // namespace
-
 LogMonitor::LogMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds interval)
     : timer_(executor), gap_timer_(executor), inotify_(executor), interval_(interval) {
-  if (const int fd = open_inotify(); fd >= 0) inotify_.assign(fd);  // else the sweep alone dates lines
+  if (const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); fd >= 0) inotify_.assign(fd);  // else the sweep alone dates lines
 }
 
 void LogMonitor::add(const std::filesystem::path& path, Policy policy) {
-  Watched w{policy, LogFile(path).last_checkpoint()};
-  if (inotify_.is_open()) {
-    w.watch = ::inotify_add_watch(inotify_.native_handle(), path.c_str(), IN_MODIFY);
-    if (w.watch >= 0) by_watch_[w.watch] = path;
-  }
-  auto [it, added] = watched_.insert_or_assign(path, w);
+  auto it = watched_.insert_or_assign(path, Watched{policy, LogFile(path).last_checkpoint()}).first;
+  if (inotify_.is_open()) arm(path, it->second);  // before the scan: a write after it is reported
   scan(it);
   if (!running_) {
     running_ = true;
@@ -54,8 +45,6 @@ void LogMonitor::scan(const std::filesystem::path& path) {
 void LogMonitor::scan(Files::iterator it) {
   Watched& w = it->second;
   LogFile(it->first).scan(to_epoch_ms(WallClock::now()), w.policy, w.last_checkpoint);
-  w.last_scan = Clock::now();
-  w.pending = false;
 }
 
 void LogMonitor::stop() {
@@ -94,52 +83,63 @@ void LogMonitor::scan_all() {
 void LogMonitor::read_events() {
   reading_ = true;
   inotify_.async_read_some(boost::asio::buffer(events_), [this](const boost::system::error_code& ec, std::size_t n) {
-    reading_ = false;
-    if (ec || !running_) return;  // closed by stop(), or inotify failed: the sweep goes on
-    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
-      inotify_event event;
-      std::memcpy(&event, events_.data() + at, sizeof event);
-      at += sizeof event + event.len;
-      if (event.mask & IN_Q_OVERFLOW) {
-        for (auto& [path, w] : watched_) written(path);
-      } else if (auto it = by_watch_.find(event.wd); it != by_watch_.end()) {
-        if (event.mask & IN_IGNORED) {  // the file is gone; the sweep still looks at its path
-          if (auto f = watched_.find(it->second); f != watched_.end()) f->second.watch = -1;
-          by_watch_.erase(it);
-        } else {
-          written(it->second);
-        }
-      }
+    if (ec || !running_) {  // closed by stop(), or inotify failed: the sweep goes on
+      reading_ = false;
+      return;
     }
+    on_events(n);
     read_events();
   });
 }
 
-// A write to `path`: scanned now, or at the end of its gap after the last scan.
-void LogMonitor::written(const std::filesystem::path& path) {
-  auto it = watched_.find(path);
-  if (it == watched_.end()) return;
-  Watched& w = it->second;
-  const auto due = w.last_scan + kMinGap;
-  if (Clock::now() >= due) {
+// A one-shot watch on `path`: one report of a write, then the kernel drops it, so that a
+// process writing all the time wakes prisnd once per gap, not once per write.
+bool LogMonitor::arm(const std::filesystem::path& path, Watched& w) {
+  w.watch = ::inotify_add_watch(inotify_.native_handle(), path.c_str(), IN_MODIFY | IN_ONESHOT);
+  if (w.watch < 0) return false;
+  by_watch_[w.watch] = path;
+  return true;
+}
+
+// The `bytes` of reports in events_: each file written to is scanned now, and watched again
+// (and scanned once more, for what came meanwhile) when the gap is over.
+void LogMonitor::on_events(std::size_t bytes) {
+  for (std::size_t at = 0; at + sizeof(inotify_event) <= bytes;) {
+    inotify_event event;
+    std::memcpy(&event, events_.data() + at, sizeof event);
+    at += sizeof event + event.len;
+    if (event.mask & IN_Q_OVERFLOW) {  // reports were lost: every file, as if written to
+      for (auto& [path, w] : watched_) rearm_.insert(path);
+      continue;
+    }
+    auto by = by_watch_.find(event.wd);
+    if (by == by_watch_.end()) continue;  // e.g. the IN_IGNORED that follows a one-shot report
+    const std::filesystem::path path = by->second;
+    by_watch_.erase(by);
+    auto it = watched_.find(path);
+    if (it == watched_.end() || it->second.watch != event.wd) continue;
+    it->second.watch = -1;
+    if (event.mask & IN_IGNORED) continue;  // the file is gone; the sweep still looks at its path
     scan(it);
-    w.quiet_scans = 0;
-    return;
+    it->second.quiet_scans = 0;
+    rearm_.insert(path);
   }
-  w.pending = true;
-  if (!gap_timer_armed_) {
+  if (!rearm_.empty() && !gap_timer_armed_) {
     gap_timer_armed_ = true;
-    gap_timer_.expires_at(due);
+    gap_timer_.expires_after(kMinGap);
     gap_timer_.async_wait([this](const boost::system::error_code& ec) {
       gap_timer_armed_ = false;
-      if (!ec && running_) scan_pending();
+      if (!ec && running_) rearm_written();
     });
   }
 }
 
-void LogMonitor::scan_pending() {
-  for (auto& [path, w] : watched_) {
-    if (w.pending) written(path);  // scans those whose gap is over, re-arms for the rest
+void LogMonitor::rearm_written() {
+  for (const auto& path : std::exchange(rearm_, {})) {
+    auto it = watched_.find(path);
+    if (it == watched_.end()) continue;
+    if (it->second.watch < 0) arm(path, it->second);  // first: a write after this is reported
+    scan(it);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "prisn/logs/log_file.hpp"
 
@@ -17,14 +18,15 @@ namespace prisn::logs {
 /// their size limit.
 ///
 /// A checkpoint is what dates a line (LogFile), so it is taken as soon as a file grows:
-/// inotify reports each write, and a file is scanned then, at most once per `kMinGap` (a
-/// write inside the gap is scanned when it ends). Lines of several instances are thus merged
-/// in time order to within a few milliseconds. Every `interval` a sweep scans the files that
-/// grew (those quiet for a while every 4 intervals only): it rotates them, and it is what
-/// dates lines when inotify cannot be used. Thread: control thread.
+/// inotify reports a write, and the file is scanned then. Its watch is one-shot: it is set
+/// again, and the file scanned again, `kMinGap` later, so a process that writes all the time
+/// wakes prisnd once per gap, however much it writes. Lines of several instances are thus
+/// merged in time order to within a few milliseconds. Every `interval` a sweep scans the
+/// files that grew (those quiet for a while every 4 intervals only): it rotates them, and it
+/// is what dates lines when inotify cannot be used. Thread: control thread.
 class LogMonitor {
  public:
-  static constexpr std::chrono::milliseconds kMinGap{5};
+  static constexpr std::chrono::milliseconds kMinGap{10};
 
   LogMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds interval);
 
@@ -37,14 +39,11 @@ class LogMonitor {
   void stop();
 
  private:
-  using Clock = std::chrono::steady_clock;
   struct Watched {
     Policy policy;
     std::uint64_t last_checkpoint = 0;
     unsigned quiet_scans = 0;  ///< sweeps in a row that found no new output
     int watch = -1;            ///< inotify watch descriptor, or -1
-    Clock::time_point last_scan{};
-    bool pending = false;      ///< written to inside the gap: scan when it ends
   };
   using Files = std::map<std::filesystem::path, Watched>;
 
@@ -52,12 +51,14 @@ class LogMonitor {
   void scan_all();
   void scan(Files::iterator it);
   void read_events();
-  void written(const std::filesystem::path& path);
-  void scan_pending();
+  bool arm(const std::filesystem::path& path, Watched& w);
+  void on_events(std::size_t bytes);
+  void rearm_written();
 
   boost::asio::steady_timer timer_;
-  boost::asio::steady_timer gap_timer_;  // for writes that came inside a file's gap
+  boost::asio::steady_timer gap_timer_;  // until the files written to are watched again
   bool gap_timer_armed_ = false;
+  std::set<std::filesystem::path> rearm_;  // written to: watch and scan again after the gap
   boost::asio::posix::stream_descriptor inotify_;  // closed when inotify is unavailable
   alignas(8) std::array<char, 8192> events_{};
   std::map<int, std::filesystem::path> by_watch_;

@@ -49,9 +49,9 @@ TEST(LogMonitor, DatesEachWriteSoThatInstancesMergeInTheOrderTheyWrote) {
   EXPECT_EQ(merged_text(a, b), (std::vector<std::string>{"a:a0", "b:b0", "a:a1", "b:b1", "a:a2", "b:b2"}));
 }
 
-// Writes closer together than the gap between two scans of one file: the last of them is
-// still dated when the gap ends, not at the next sweep.
-TEST(LogMonitor, AWriteInsideTheGapIsScannedWhenTheGapEnds) {
+// A write while the monitor pauses between two reads of inotify: it is dated when the pause
+// ends, not at the next sweep.
+TEST(LogMonitor, AWriteDuringThePauseIsDatedWhenThePauseEnds) {
   test::TempDir dir;
   const auto a = dir / "a.log", b = dir / "b.log";
   append(a, "");
@@ -62,13 +62,13 @@ TEST(LogMonitor, AWriteInsideTheGapIsScannedWhenTheGapEnds) {
   monitor.add(b, {});
   append(a, "a0\n");
   io.run_for(1ms);
-  append(a, "a1\n");  // most likely inside a's gap
+  append(a, "a1\n");  // most likely during the pause
   io.run_for(30ms);
   append(b, "b0\n");
   io.run_for(20ms);
   monitor.remove(b);
   std::this_thread::sleep_for(5ms);
-  monitor.remove(a);  // a1, if the gap's end had not dated it, would get this later time
+  monitor.remove(a);  // a1, if the pause's end had not dated it, would get this later time
   EXPECT_EQ(merged_text(a, b), (std::vector<std::string>{"a:a0", "a:a1", "b:b0"}));
 }
 
