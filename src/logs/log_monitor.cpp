@@ -13,7 +13,8 @@ namespace prisn::logs {
 
 LogMonitor::LogMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds interval)
     : timer_(executor), gap_timer_(executor), inotify_(executor), interval_(interval) {
-  if (const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); fd >= 0) inotify_.assign(fd);  // else the sweep alone dates lines
+  // Without inotify, the sweep alone dates lines.
+  if (const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC); fd >= 0) inotify_.assign(fd);
 }
 
 void LogMonitor::add(const std::filesystem::path& path, Policy policy) {
@@ -138,7 +139,7 @@ void LogMonitor::rearm_written() {
   for (const auto& path : std::exchange(rearm_, {})) {
     auto it = watched_.find(path);
     if (it == watched_.end()) continue;
-    if (it->second.watch < 0) arm(path, it->second);  // first: a write after this is reported
+    arm(path, it->second);  // first, so a write after it is reported; a watch still set stays
     scan(it);
   }
 }

@@ -21,7 +21,7 @@ namespace prisn::logs {
 /// inotify reports a write, and the file is scanned then. Its watch is one-shot: it is set
 /// again, and the file scanned again, `kMinGap` later, so a process that writes all the time
 /// wakes prisnd once per gap, however much it writes. Lines of several instances are thus
-/// merged in time order to within a few milliseconds. Every `interval` a sweep scans the
+/// merged in time order to within about `kMinGap`. Every `interval` a sweep scans the
 /// files that grew (those quiet for a while every 4 intervals only): it rotates them, and it
 /// is what dates lines when inotify cannot be used. Thread: control thread.
 class LogMonitor {

@@ -119,7 +119,9 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
   } else if (existing_service) {
     spec["replicas"] = existing->value("replicas", 1);
   }
-  if (o.port.empty() && existing_service && existing->value("port", 0) != 0) spec["port"] = existing->value("port", 0);
+  if (o.port.empty() && existing_service && existing->value("port", 0) != 0) {
+    spec["port"] = existing->value("port", 0);
+  }
   const Json d = cli.call("PUT", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query(), spec);
   if (cli.structured_output()) {
     cli.print_structured(d);
