@@ -65,6 +65,9 @@ Result<std::vector<std::string>> string_list(const Json* v, const std::string& p
   for (std::size_t i = 0; i < v->size(); ++i) {
     const Json& item = (*v)[i];
     if (item.is_string()) {
+      if (item.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
+        return invalid(fmt::format("{}[{}]: holds a NUL byte, which a command-line argument cannot carry", path, i));
+      }
       out.push_back(item.get<std::string>());
     } else if (item.is_number() || item.is_boolean()) {
       out.push_back(item.dump());
@@ -88,6 +91,9 @@ Result<std::map<std::string, std::string>> env_map(const Json* v, const std::str
       return invalid(fmt::format("{}.{}: not a valid environment variable name", path, key.substr(0, 80)));
     }
     if (value.is_string()) {
+      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
+        return invalid(fmt::format("{}.{}: holds a NUL byte, which an environment variable cannot carry", path, key));
+      }
       out[key] = value.get<std::string>();
     } else if (value.is_number() || value.is_boolean()) {
       out[key] = value.dump();

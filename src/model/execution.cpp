@@ -72,6 +72,9 @@ Result<std::map<std::string, std::string>> env_of(ObjectReader& r) {
       return Error::invalid(fmt::format("env.{}: not a valid environment variable name", k.substr(0, 80)));
     }
     if (val.is_string()) {
+      if (val.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
+        return Error::invalid(fmt::format("env.{}: holds a NUL byte, which an environment variable cannot carry", k));
+      }
       env[k] = val.get<std::string>();
     } else if (val.is_number() || val.is_boolean()) {
       env[k] = val.dump();
@@ -148,6 +151,9 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
     if (!args->is_array() || args->size() > 1024) return Error::invalid("args: must be a list of strings");
     for (std::size_t i = 0; i < args->size(); ++i) {
       if (!(*args)[i].is_string()) return Error::invalid(fmt::format("args[{}]: must be a string", i));
+      if ((*args)[i].get_ref<const std::string&>().find('\0') != std::string::npos) {
+        return Error::invalid(fmt::format("args[{}]: holds a NUL byte, which a command-line argument cannot carry", i));
+      }
       req.args.push_back((*args)[i].get<std::string>());
     }
   }

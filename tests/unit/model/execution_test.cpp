@@ -37,6 +37,15 @@ TEST(ExecutionRequest, Errors) {
   }
 }
 
+TEST(ExecutionRequest, ANulByteInEnvOrArgsIsRefusedNotCutShort) {
+  auto env = decode_execution_request(Json::parse(R"j({"deployment_id":"a","env":{"X":"a\u0000b"}})j"), "");
+  ASSERT_FALSE(env);
+  EXPECT_EQ(env.error().message, "env.X: holds a NUL byte, which an environment variable cannot carry");
+  auto args = decode_execution_request(Json::parse(R"j({"source":"x","runtime":"bash","args":["a\u0000b"]})j"), "");
+  ASSERT_FALSE(args);
+  EXPECT_EQ(args.error().message, "args[0]: holds a NUL byte, which a command-line argument cannot carry");
+}
+
 TEST(Execution, EncodesSpecFields) {
   Execution e;
   e.id = "ex-1";
