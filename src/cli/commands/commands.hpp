@@ -63,7 +63,7 @@ int dns_lookup_command(Cli& cli, const std::string& name, const std::string& typ
 
 /// Streams an execution's output to stdout until it ends, then returns the status SPEC §5
 /// gives `run` and `trigger --wait`: the script's exit code, 124 after a timeout, 128+N
-/// after signal N, 1 when it could not run at all.
+/// after signal N, 1 when it could not run at all (130 after a Ctrl-C that cancelled it).
 int follow_to_exit(Cli& cli, const std::string& execution_id);
 
 /// "K=V" pairs into an object; a missing '=' is a usage error naming `flag`.

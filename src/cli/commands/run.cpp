@@ -4,11 +4,14 @@
 
 #include <atomic>
 #include <csignal>
-#include <thread>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 #include "cli/commands/commands.hpp"
 #include "prisn/client/http_client.hpp"
@@ -64,19 +67,40 @@ namespace {
 
 // Ctrl-C while following a run cancels the execution on the server (its whole process tree
 // gets SIGTERM, then SIGKILL), like interrupting a foreground process; a second Ctrl-C
-// leaves at once and the execution goes on.
+// leaves at once and the execution goes on. SIGINT and SIGTERM are blocked from before the
+// execution is created: one that comes while it is being created (its script may be running
+// before the answer arrives) cancels it as soon as its id is known, instead of ending the CLI
+// and leaving the run going.
 std::atomic<bool> g_interrupted{false};
 
-void cancel_on_interrupt(Cli& cli, const std::string& id) {
+struct CancelTarget {
+  std::mutex mutex;
+  std::string id;  // empty until the server has answered
+  void set(const std::string& execution_id) {
+    std::lock_guard lock(mutex);
+    id = execution_id;
+  }
+  std::string get() {
+    std::lock_guard lock(mutex);
+    return id;
+  }
+};
+
+std::shared_ptr<CancelTarget> cancel_on_interrupt(Cli& cli) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([set, server = cli.globals().server, token = cli.globals().token, id]() {
+  auto target = std::make_shared<CancelTarget>();
+  std::thread([set, server = cli.globals().server, token = cli.globals().token, target]() {
     int sig = 0;
     sigwait(&set, &sig);
     g_interrupted = true;
+    std::string id = target->get();
+    for (const timespec poll{0, 100'000'000}; id.empty(); id = target->get()) {
+      if (sigtimedwait(&set, nullptr, &poll) > 0) std::_Exit(130);  // a second one while waiting for it
+    }
     std::cerr << "\nprisn: cancelling execution " << id << " (interrupt again to leave it running)\n";
     if (auto client = client::HttpClient::create(server, token)) {
       (void)client->request("POST", "/api/v1/executions/" + id + "/cancel");
@@ -84,12 +108,12 @@ void cancel_on_interrupt(Cli& cli, const std::string& id) {
     sigwait(&set, &sig);
     std::_Exit(130);
   }).detach();
+  return target;
 }
 
 }  // namespace
 
 int follow_to_exit(Cli& cli, const std::string& id) {
-  cancel_on_interrupt(cli, id);
   auto streamed = cli.http().stream("GET", "/api/v1/executions/" + id + "/logs?follow=true",
                                     [](std::string_view data) {
                                       std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -115,17 +139,20 @@ int run_command(Cli& cli, const RunOptions& o) {
     if (!parse_duration(o.timeout)) throw UsageError("--timeout " + o.timeout + ": expected a duration such as 30s or 10m");
     body["timeout"] = o.timeout;
   }
+  const auto cancel = o.detach ? nullptr : cancel_on_interrupt(cli);
   const Json e = cli.call("POST", "/api/v1/executions" + cli.ns_query(), body);
   const std::string id = e.value("id", "");
   if (o.detach) {
     std::cout << id << "\n";
     return 0;
   }
+  cancel->set(id);
   return follow_to_exit(cli, id);
 }
 
 int trigger_command(Cli& cli, const std::string& name, const std::vector<std::string>& env, bool wait) {
   const Json body = {{"deployment_id", name}, {"env", parse_env(env, "-e")}, {"trigger", "cli"}};
+  const auto cancel = wait ? cancel_on_interrupt(cli) : nullptr;
   const Json e = cli.call("POST", "/api/v1/executions" + cli.ns_query(), body);
   const std::string id = e.value("id", "");
   if (!wait) {
@@ -137,6 +164,7 @@ int trigger_command(Cli& cli, const std::string& name, const std::vector<std::st
     return 0;
   }
   std::cerr << "execution " << id << "\n";
+  cancel->set(id);
   return follow_to_exit(cli, id);
 }
 
