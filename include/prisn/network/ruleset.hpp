@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "prisn/network/subnet.hpp"
+
+namespace prisn::network {
+
+/// Who may open connections to a guarded deployment's instances: these source addresses,
+/// on these ports (none = every port).
+struct Allowance {
+  std::vector<std::uint32_t> sources;
+  std::vector<std::uint16_t> ports;
+  /// The node ports (published by the L4 proxy) that lead to the allowed ports.
+  std::vector<std::uint16_t> node_ports;
+};
+
+/// A deployment that one or more network policies name as their target (SPEC §7.6).
+struct GuardedTarget {
+  std::string label;  ///< "default/db", for the operator reading `nft list table ip prisn`
+  std::vector<std::uint32_t> addresses;  ///< its instances
+  std::vector<Allowance> allowed;
+  /// Its ports published on the node: instances reach them through the gateway, so they are
+  /// guarded too, or a policy would be one connection to the gateway away from bypassed.
+  std::vector<std::uint16_t> node_ports;
+};
+
+/// Where DNS queries to the gateway's port 53 are redirected, from instances and from runs
+/// on the node alike: prisn DNS.
+struct DnsRedirect {
+  std::uint32_t address = 0;  ///< 0 = none
+  std::uint16_t port = 53;
+};
+
+/// The whole `ip prisn` nftables table, as one `nft -f` transaction that replaces whatever
+/// was there: masquerading for traffic leaving the subnet other than through the bridge, and
+/// a redirect of the gateway's port 53 to prisn DNS wherever it listens (127.0.0.1 included:
+/// the bridge gets route_localnet), and a forward filter that lets only the allowed sources
+/// open connections to guarded instances (replies to allowed connections pass by conntrack). Traffic between instances
+/// crosses the bridge; the kernel hands it to this filter because prisnd turns on
+/// net.bridge.bridge-nf-call-iptables. The node's own connections (health checks, the proxy)
+/// are not forwarded, so they are never filtered; an input filter on the bridge guards the
+/// targets' node ports against instances.
+std::string render_ruleset(const Subnet& subnet, std::string_view bridge, DnsRedirect dns,
+                           const std::vector<GuardedTarget>& targets);
+
+/// The transaction that removes the table (graceful shutdown).
+std::string render_ruleset_removal();
+
+}  // namespace prisn::network

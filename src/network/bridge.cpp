@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/network/bridge.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "prisn/core/log.hpp"
+#include "prisn/network/command.hpp"
+
+namespace prisn::network {
+namespace {
+
+namespace fs = std::filesystem;
+
+auto& log() {
+  static auto l = logger("network");
+  return l;
+}
+
+// Interface names are at most 15 bytes; instance ids ("in-" and 6 hex digits) fit.
+std::string host_veth(const std::string& id) { return "pv-" + id.substr(0, 12); }
+
+Result<void> ip_batch(const std::vector<std::string>& commands, const std::string& netns = {}) {
+  std::string input;
+  for (const auto& c : commands) input += c + "\n";
+  std::vector<std::string> argv = {"ip"};
+  if (!netns.empty()) argv.insert(argv.end(), {"-n", netns});
+  argv.insert(argv.end(), {"-batch", "-"});
+  if (auto ran = run_command(argv, input); !ran) return ran.error();
+  return {};
+}
+
+// /proc/sys files take one write(2), in place (no temporary file, no rename).
+Result<void> write_sysctl(const fs::path& file, const char* value) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  const bool ok = fd >= 0 && ::write(fd, value, std::strlen(value)) == static_cast<ssize_t>(std::strlen(value));
+  const int saved = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) return Error::internal(fmt::format("cannot set {}: {}", file.string(), std::strerror(saved)));
+  return {};
+}
+
+Result<void> nft(const std::string& ruleset) {
+  if (auto ran = run_command({"nft", "-f", "-"}, ruleset); !ran) return ran.error();
+  return {};
+}
+
+bool bridge_exists() { return fs::exists(fs::path("/sys/class/net") / Bridge::kName); }
+
+// The IPv4 address on eth0 in an instance namespace, from `ip -j addr`.
+Result<std::uint32_t> namespace_address(const std::string& netns) {
+  auto out = run_command({"ip", "-j", "-n", netns, "-4", "addr", "show", "dev", "eth0"});
+  if (!out) return out.error();
+  try {
+    for (const auto& link : nlohmann::json::parse(*out)) {
+      for (const auto& info : link.at("addr_info")) {
+        if (info.value("family", "") == "inet") return parse_ipv4(info.at("local").get<std::string>());
+      }
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Error::internal(fmt::format("ip -j addr in {}: {}", netns, e.what()));
+  }
+  return Error::not_found(fmt::format("namespace {} has no IPv4 address on eth0", netns));
+}
+
+// One prisnd owns the bridge at a time: two would hand out the same addresses. The lock is an
+// flock(2) on a file under /run, so it goes with the process however it ends.
+Result<int> lock_bridge() {
+  const fs::path dir = "/run/prisn";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const fs::path file = dir / "bridge.lock";
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Error::unavailable(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char pid[32] = {};
+    const auto n = ::pread(fd, pid, sizeof pid - 1, 0);
+    std::string owner = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : std::string("?");
+    while (!owner.empty() && owner.back() == '\n') owner.pop_back();
+    ::close(fd);
+    return Error::conflict(fmt::format("bridge {} is in use by another prisnd (pid {})", Bridge::kName, owner));
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    log()->debug("cannot write the pid into {}", file.string());
+  }
+  return fd;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Bridge>> Bridge::setup(const Subnet& subnet, DnsRedirect dns) {
+  auto lock = lock_bridge();
+  if (!lock) return lock.error();
+  std::unique_ptr<Bridge> bridge(new Bridge(subnet, dns));
+  bridge->lock_fd_ = *lock;
+  std::vector<std::string> commands;
+  if (!bridge_exists()) commands.push_back(fmt::format("link add {} type bridge", kName));
+  // Flush first: a previous prisnd may have used another subnet.
+  commands.push_back(fmt::format("addr flush dev {}", kName));
+  commands.push_back(fmt::format("addr add {}/{} dev {}", bridge->gateway(), subnet.prefix, kName));
+  commands.push_back(fmt::format("link set {} up", kName));
+  if (auto made = ip_batch(commands); !made) {
+    return Error::unavailable(fmt::format("cannot set up bridge {}: {}", kName, made.error().message));
+  }
+  const fs::path conf = fs::path("/proc/sys/net/ipv4/conf") / kName;
+  for (const auto& [file, value] : {std::pair{fs::path("/proc/sys/net/ipv4/ip_forward"), "1"},
+                                    std::pair{conf / "route_localnet", "1"}}) {
+    if (auto set = write_sysctl(file, value); !set) return Error::unavailable(set.error().message);
+  }
+  // Traffic between two instances is bridged, not routed; only with this does it reach
+  // nftables' ip forward hook, where policies are enforced (br_netfilter).
+  const fs::path bridge_nf = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+  bridge->can_filter_ = fs::exists(bridge_nf) && write_sysctl(bridge_nf, "1").has_value();
+  if (!bridge->can_filter_) {
+    log()->warn("network policies cannot be enforced: the kernel does not pass bridged traffic to "
+                "nftables (load br_netfilter)");
+  }
+  if (auto installed = bridge->enforce({}); !installed) {
+    return Error::unavailable(fmt::format("cannot install the nftables ruleset (is nftables installed?): {}",
+                                          installed.error().message));
+  }
+  return bridge;
+}
+
+Bridge::~Bridge() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Result<Attachment> Bridge::attach(const std::string& id) {
+  auto address = pool_.allocate();
+  if (!address) return address.error();
+  Attachment a{netns_name(id), netns_path(id), *address};
+  auto undo = [&](const Error& e) -> Error {
+    (void)run_command({"ip", "netns", "del", a.netns});
+    pool_.release(a.address);
+    return Error::internal(fmt::format("cannot give instance {} its network: {}", id, e.message));
+  };
+  if (auto made = run_command({"ip", "netns", "add", a.netns}); !made) return undo(made.error());
+  const std::string veth = host_veth(id);
+  if (auto linked = ip_batch({fmt::format("link add {} type veth peer name eth0 netns {}", veth, a.netns),
+                              fmt::format("link set {} master {} up", veth, kName)});
+      !linked) {
+    return undo(linked.error());
+  }
+  if (auto inside = ip_batch({fmt::format("addr add {}/{} dev eth0", format_ipv4(a.address), subnet_.prefix),
+                              "link set eth0 up", "link set lo up",
+                              fmt::format("route add default via {}", gateway())},
+                             a.netns);
+      !inside) {
+    return undo(inside.error());
+  }
+  attached_[id] = a.address;
+  return a;
+}
+
+Result<Attachment> Bridge::adopt(const std::string& id) {
+  Attachment a{netns_name(id), netns_path(id), 0};
+  auto address = namespace_address(a.netns);
+  if (!address) return address.error();
+  if (!pool_.reserve(*address)) {
+    return Error::conflict(fmt::format("instance {}: address {} is outside {} or taken", id,
+                                       format_ipv4(*address), subnet_.cidr()));
+  }
+  a.address = *address;
+  attached_[id] = a.address;
+  return a;
+}
+
+void Bridge::detach(const std::string& id) {
+  auto it = attached_.find(id);
+  if (it != attached_.end()) {
+    pool_.release(it->second);
+    attached_.erase(it);
+  }
+  remove_namespace(id);
+}
+
+void Bridge::remove_namespace(const std::string& id) {
+  if (!fs::exists(netns_path(id))) return;
+  if (auto deleted = run_command({"ip", "netns", "del", netns_name(id)}); !deleted) {
+    log()->warn("instance {}: {}", id, deleted.error().message);
+  }
+}
+
+void Bridge::remove_stale(const std::set<std::string>& keep) {
+  // Veths first: an instance left running by a prisnd that was killed keeps its namespace
+  // (and its address) while it runs; cutting its link is what frees the address.
+  std::set<std::string> kept_links;
+  for (const auto& id : keep) kept_links.insert(host_veth(id));
+  if (auto links = run_command({"ip", "-j", "link", "show", "master", kName}); links) {
+    try {
+      for (const auto& link : nlohmann::json::parse(links->empty() ? "[]" : *links)) {
+        const auto name = link.value("ifname", "");
+        if (!name.starts_with("pv-") || kept_links.contains(name)) continue;
+        log()->info("removing {}, the link of an instance that is gone", name);
+        (void)run_command({"ip", "link", "del", name});
+      }
+    } catch (const nlohmann::json::exception& e) {
+      log()->warn("cannot read the links on {}: {}", kName, e.what());
+    }
+  }
+  auto listed = run_command({"ip", "netns", "list"});
+  if (!listed) {
+    log()->warn("cannot list network namespaces: {}", listed.error().message);
+    return;
+  }
+  std::istringstream lines(*listed);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::string name = line.substr(0, line.find(' '));  // "prisn-in-1a2b3c (id: 3)"
+    if (!name.starts_with("prisn-") || keep.contains(name.substr(6))) continue;
+    log()->info("removing network namespace {}, left by an instance that is gone", name);
+    (void)run_command({"ip", "netns", "del", name});
+  }
+}
+
+Result<void> Bridge::enforce(const std::vector<GuardedTarget>& targets) {
+  const std::string ruleset = render_ruleset(subnet_, kName, dns_, can_filter_ ? targets : std::vector<GuardedTarget>{});
+  if (ruleset == installed_) return {};
+  if (auto applied = nft(ruleset); !applied) return applied.error();
+  installed_ = ruleset;
+  return {};
+}
+
+void Bridge::teardown() {
+  if (auto removed = nft(render_ruleset_removal()); !removed) {
+    log()->warn("cannot remove the nftables ruleset: {}", removed.error().message);
+  }
+  installed_.clear();
+}
+
+}  // namespace prisn::network

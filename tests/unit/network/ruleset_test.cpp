@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+#include "prisn/network/ruleset.hpp"
+
+#include <gtest/gtest.h>
+
+namespace prisn::network {
+namespace {
+
+std::uint32_t ip(const char* text) { return *parse_ipv4(text); }
+
+const Subnet kSubnet = *Subnet::parse("10.209.0.0/16");
+
+TEST(Ruleset, ReplacesTheTableInOneTransactionAndMasqueradesLeavingTraffic) {
+  const auto text = render_ruleset(kSubnet, "prisn0", {}, {});
+  EXPECT_EQ(text.find("table ip prisn {}\ndelete table ip prisn\ntable ip prisn {\n"), 0U) << text;
+  EXPECT_NE(text.find("ip saddr 10.209.0.0/16 oifname != \"prisn0\" masquerade"), std::string::npos) << text;
+  EXPECT_NE(text.find("ct state established,related accept"), std::string::npos) << text;
+  EXPECT_EQ(text.find("drop"), std::string::npos) << text;
+  EXPECT_EQ(text.find("dnat"), std::string::npos) << text;
+}
+
+TEST(Ruleset, RedirectsTheGatewaysDnsPortToPrisnDns) {
+  const auto text = render_ruleset(kSubnet, "prisn0", {ip("127.0.0.1"), 40001}, {});
+  EXPECT_NE(text.find("iifname \"prisn0\" ip daddr 10.209.0.1 udp dport 53 dnat to 127.0.0.1:40001"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("iifname \"prisn0\" ip daddr 10.209.0.1 tcp dport 53 dnat to 127.0.0.1:40001"), std::string::npos)
+      << text;
+  // Runs on the node use the same resolv.conf; their queries leave through the output hook.
+  EXPECT_NE(text.find("type nat hook output priority -100; policy accept;\n"
+                      "    ip daddr 10.209.0.1 udp dport 53 dnat to 127.0.0.1:40001"),
+            std::string::npos)
+      << text;
+}
+
+TEST(Ruleset, LetsOnlyTheAllowedSourcesReachAGuardedTarget) {
+  GuardedTarget db{"default/db", {ip("10.209.0.5"), ip("10.209.0.4")},
+                   {{{ip("10.209.0.2")}, {5432}}, {{ip("10.209.0.3")}, {}}}};
+  const auto text = render_ruleset(kSubnet, "prisn0", {}, {db});
+  const auto port_rule = text.find(
+      "ip daddr { 10.209.0.4, 10.209.0.5 } ip saddr { 10.209.0.2 } meta l4proto { tcp, udp } th dport { 5432 } accept");
+  const auto any_port_rule = text.find("ip daddr { 10.209.0.4, 10.209.0.5 } ip saddr { 10.209.0.3 } accept");
+  const auto drop = text.find("ip daddr { 10.209.0.4, 10.209.0.5 } drop");
+  const auto established = text.find("ct state established,related accept");
+  ASSERT_NE(port_rule, std::string::npos) << text;
+  ASSERT_NE(any_port_rule, std::string::npos) << text;
+  ASSERT_NE(drop, std::string::npos) << text;
+  EXPECT_LT(established, port_rule);  // replies to allowed connections pass first
+  EXPECT_LT(any_port_rule, drop);     // the drop comes after every allowance
+  EXPECT_NE(text.find("# default/db"), std::string::npos);
+}
+
+TEST(Ruleset, ATargetWithoutInstancesNeedsNoRuleAndASourceWithoutInstancesAllowsNothing) {
+  GuardedTarget empty{"default/idle", {}, {{{ip("10.209.0.2")}, {}}}};
+  GuardedTarget db{"default/db", {ip("10.209.0.4")}, {{{}, {5432}}}};
+  const auto text = render_ruleset(kSubnet, "prisn0", {}, {empty, db});
+  EXPECT_EQ(text.find("default/idle"), std::string::npos) << text;
+  EXPECT_EQ(text.find("accept\n    ip daddr { 10.209.0.4 } drop"), std::string::npos) << text;
+  EXPECT_NE(text.find("    # default/db\n    ip daddr { 10.209.0.4 } drop\n"), std::string::npos) << text;
+}
+
+TEST(Ruleset, GuardsATargetsNodePortsAgainstInstancesOnTheBridge) {
+  GuardedTarget db{"default/db", {ip("10.209.0.4")}, {{{ip("10.209.0.2")}, {5432}, {5432, 30432}}}, {5432, 30432, 9000}};
+  const auto text = render_ruleset(kSubnet, "prisn0", {}, {db});
+  const auto input = text.find("chain input {\n    type filter hook input priority filter; policy accept;\n"
+                               "    ct state established,related accept\n");
+  const auto allow = text.find("iifname \"prisn0\" ip saddr { 10.209.0.2 } tcp dport { 5432, 30432 } accept");
+  const auto drop = text.find("iifname \"prisn0\" tcp dport { 5432, 9000, 30432 } drop");
+  ASSERT_NE(input, std::string::npos) << text;
+  ASSERT_NE(allow, std::string::npos) << text;
+  ASSERT_NE(drop, std::string::npos) << text;
+  EXPECT_LT(input, allow);
+  EXPECT_LT(allow, drop);
+}
+
+TEST(Ruleset, IsTheSameTextForTheSameRulesInAnyOrder) {
+  GuardedTarget a{"default/db", {ip("10.209.0.4"), ip("10.209.0.5")}, {{{ip("10.209.0.3"), ip("10.209.0.2")}, {80, 443}}}};
+  GuardedTarget b{"default/db", {ip("10.209.0.5"), ip("10.209.0.4")}, {{{ip("10.209.0.2"), ip("10.209.0.3")}, {443, 80}}}};
+  EXPECT_EQ(render_ruleset(kSubnet, "prisn0", {}, {a}), render_ruleset(kSubnet, "prisn0", {}, {b}));
+}
+
+TEST(Ruleset, RemovalIsValidWhetherOrNotTheTableExists) {
+  EXPECT_EQ(render_ruleset_removal(), "table ip prisn {}\ndelete table ip prisn\n");
+}
+
+}  // namespace
+}  // namespace prisn::network
