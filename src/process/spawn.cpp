@@ -34,6 +34,8 @@ struct ChildPlan {
   int cgroup_fd = -1;
   int report_fd = -1;  // write end: the workload's pid, or -errno
   const char* resolv_conf = nullptr;
+  const char* hosts_file = nullptr;
+  int netns_fd = -1;
 };
 
 std::vector<char*> c_strings(const std::vector<std::string>& items) {
@@ -85,14 +87,28 @@ std::size_t format_int(long value, char* buf) {
   return out;
 }
 
+void say(const char* text) { write_all(STDERR_FILENO, text, std::strlen(text)); }
+
 // A private mount namespace in which /etc/resolv.conf is prisn's, so names under prisn.local
-// resolve inside the workload (SPEC 7.1). Mount propagation is made private first, so the
-// bind mount never shows on the node.
-void use_prisn_resolv_conf(const char* file) {
-  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
-      ::mount(file, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) {
-    const char msg[] = "prisn: cannot point /etc/resolv.conf at prisn DNS; using the node's\n";
-    write_all(STDERR_FILENO, msg, sizeof msg - 1);
+// resolve inside the workload (SPEC 7.1), and in bridge mode /etc/hosts names the instance.
+// Mount propagation is made private first, so the bind mounts never show on the node.
+void use_prisn_files(const char* resolv_conf, const char* hosts_file) {
+  if (::unshare(CLONE_NEWNS) != 0 || ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+    say("prisn: cannot make a mount namespace; using the node's /etc/resolv.conf and /etc/hosts\n");
+    return;
+  }
+  if (resolv_conf != nullptr && ::mount(resolv_conf, "/etc/resolv.conf", nullptr, MS_BIND, nullptr) != 0) {
+    say("prisn: cannot point /etc/resolv.conf at prisn DNS; using the node's\n");
+  }
+  if (hosts_file != nullptr && ::mount(hosts_file, "/etc/hosts", nullptr, MS_BIND, nullptr) != 0) {
+    say("prisn: cannot put the instance's /etc/hosts in place; using the node's\n");
+  }
+}
+
+void join_network(int netns_fd) {
+  if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
+    say("prisn: cannot join the instance's network namespace\n");
+    ::_exit(126);
   }
 }
 
@@ -104,8 +120,9 @@ void use_prisn_resolv_conf(const char* file) {
   ::dup2(plan.null_fd, STDIN_FILENO);
   ::dup2(plan.log_fd, STDOUT_FILENO);
   ::dup2(plan.log_fd, STDERR_FILENO);
-  if (plan.resolv_conf != nullptr) {
-    use_prisn_resolv_conf(plan.resolv_conf);
+  join_network(plan.netns_fd);
+  if (plan.resolv_conf != nullptr || plan.hosts_file != nullptr) {
+    use_prisn_files(plan.resolv_conf, plan.hosts_file);
   }
   if (::chdir(plan.cwd) != 0) {
     const char msg[] = "prisn: cannot enter the working directory\n";
@@ -175,6 +192,8 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
   plan.cwd = cwd.c_str();
   const std::string resolv_conf = spec.resolv_conf.string();
   if (!resolv_conf.empty()) plan.resolv_conf = resolv_conf.c_str();
+  const std::string hosts_file = spec.hosts_file.string();
+  if (!hosts_file.empty()) plan.hosts_file = hosts_file.c_str();
   plan.exit_final = exit_final.c_str();
   plan.exit_tmp = exit_tmp.c_str();
   ::unlink(exit_final.c_str());
@@ -184,13 +203,21 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
     return sys_error("cannot open log file", spec.log_file.string());
   }
   plan.null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (!spec.netns.empty()) {
+    plan.netns_fd = ::open(spec.netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (plan.netns_fd < 0) {
+      const auto err = sys_error("cannot open network namespace", spec.netns.string());
+      for (int fd : {plan.log_fd, plan.null_fd}) if (fd >= 0) ::close(fd);
+      return err;
+    }
+  }
   if (!spec.cgroup.empty()) {
     plan.cgroup_fd = ::open((spec.cgroup / "cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
   }
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
     const auto err = sys_error("cannot create pipe");
-    for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd}) if (fd >= 0) ::close(fd);
+    for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd, plan.netns_fd}) if (fd >= 0) ::close(fd);
     return err;
   }
   plan.report_fd = report[1];
@@ -201,7 +228,7 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
     run_shim(plan);
   }
   const int fork_errno = errno;
-  for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd, report[1]}) {
+  for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd, plan.netns_fd, report[1]}) {
     if (fd >= 0) ::close(fd);
   }
   if (shim < 0) {
@@ -248,18 +275,25 @@ std::optional<std::chrono::system_clock::time_point> exit_status_time(const std:
 }
 
 Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         const std::filesystem::path& cwd) {
+                         const std::filesystem::path& cwd, const std::filesystem::path& netns) {
   if (argv.empty()) {
     return Error::invalid("empty command");
   }
   auto args = c_strings(argv);
   auto envp = c_strings(env);
   const std::string dir = cwd.string();
+  const int netns_fd = netns.empty() ? -1 : ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!netns.empty() && netns_fd < 0) {
+    return sys_error("cannot open network namespace", netns.string());
+  }
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
     reset_signals_to_default();
+    if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
+      ::_exit(126);
+    }
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     ::dup2(null_fd, STDERR_FILENO);
@@ -272,6 +306,7 @@ Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector
   }
   const int fork_errno = errno;
   ::close(null_fd);
+  if (netns_fd >= 0) ::close(netns_fd);
   if (pid < 0) {
     errno = fork_errno;
     return sys_error("cannot fork");

@@ -25,6 +25,7 @@ struct Target {
   std::uint16_t port = 0;        ///< tcp/http: where to connect
   std::vector<std::string> env;  ///< exec: the instance's environment
   std::filesystem::path cwd;     ///< exec: the instance's working directory
+  std::filesystem::path netns;   ///< exec, bridge mode: the instance's network namespace
   bool initially_healthy = false;  ///< re-adopted instances were serving: keep them in rotation
 };
 

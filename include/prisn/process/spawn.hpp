@@ -24,6 +24,11 @@ struct SpawnSpec {
   /// When set, the workload gets a private mount namespace with this file bind-mounted over
   /// /etc/resolv.conf (needs root); on failure it runs with the node's file and says so.
   std::filesystem::path resolv_conf;
+  /// Bridge mode: bind-mounted over /etc/hosts in that same mount namespace.
+  std::filesystem::path hosts_file;
+  /// Bridge mode: the network namespace the workload joins (/run/netns/NAME); a workload that
+  /// cannot join it does not run (exit 126), rather than run on the node's network.
+  std::filesystem::path netns;
 };
 
 /// Starts `spec.program` under a shim and returns both pids with their start times.
@@ -47,7 +52,8 @@ std::optional<std::chrono::system_clock::time_point> exit_status_time(const std:
 
 /// Forks and execs `argv` directly (no shim) with stdout/stderr to /dev/null, in its own
 /// process group; for short-lived helpers such as exec health checks. Returns the pid.
+/// `netns`: a network namespace to run it in (an instance's, in bridge mode), or empty.
 Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         const std::filesystem::path& cwd);
+                         const std::filesystem::path& cwd, const std::filesystem::path& netns = {});
 
 }  // namespace prisn::process

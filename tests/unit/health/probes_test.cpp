@@ -93,10 +93,10 @@ TEST(Probes, ExecPassesOnExitZeroAndTimesOut) {
   asio::io_context io;
   process::ProcessWatcher watcher(io.get_executor());
   watcher.start();
-  EXPECT_TRUE(run(io, exec_probe({"true"}, {"PATH=/usr/bin:/bin"}, "/", std::chrono::milliseconds(2000), watcher)));
-  EXPECT_FALSE(run(io, exec_probe({"false"}, {"PATH=/usr/bin:/bin"}, "/", std::chrono::milliseconds(2000), watcher)));
+  EXPECT_TRUE(run(io, exec_probe({"true"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(2000), watcher)));
+  EXPECT_FALSE(run(io, exec_probe({"false"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(2000), watcher)));
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(run(io, exec_probe({"sleep", "10"}, {"PATH=/usr/bin:/bin"}, "/", std::chrono::milliseconds(200), watcher)));
+  EXPECT_FALSE(run(io, exec_probe({"sleep", "10"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(200), watcher)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
 }
 
