@@ -9,6 +9,8 @@ build_packages=(
   libboost1.81-dev nlohmann-json3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libcli11-dev
   libsqlite3-dev libssl-dev
 )
+# prisnd's bridge network mode (SPEC 7.1) drives iproute2 and nftables.
+runtime_packages=(iproute2 nftables)
 test_packages=(
   libgtest-dev libgmock-dev
   python3 python3-pytest python3-requests python3-dnspython python3-yaml curl
@@ -18,7 +20,7 @@ test_packages=(
 
 bench_packages=(wrk nginx-light haproxy dnsperf nsd dnsmasq-base python3-dnspython)
 
-packages=("${build_packages[@]}")
+packages=("${build_packages[@]}" "${runtime_packages[@]}")
 case "${1:-}" in
   --test) packages+=("${test_packages[@]}") ;;
   --bench) packages+=("${test_packages[@]}" "${bench_packages[@]}") ;;

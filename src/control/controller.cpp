@@ -164,6 +164,7 @@ void Controller::Impl::publish_endpoints() {
   l4.publish(std::move(snapshot));
   publish_zone();
   publish_routes();
+  enforce_policies();
 }
 
 void Controller::Impl::publish_zone() {

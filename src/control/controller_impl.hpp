@@ -102,6 +102,16 @@ struct Controller::Impl {
   Result<void> delete_resource(const char* kind, const std::string& ns, const std::string& name);
   Result<std::uint16_t> pick_auto_port(const store::DeploymentRecord* existing) const;
 
+  // Network policy enforcement in bridge mode (policies.cpp).
+  /// Installs the nftables filter for every policy and the instances it is about now; run
+  /// whenever instances, published ports or policies change.
+  void enforce_policies();
+  std::vector<network::GuardedTarget> guarded_targets() const;
+  std::vector<std::uint32_t> instance_addresses(const std::string& ns, const std::string& name) const;
+  /// Why policies are not enforced now, or nothing when they are.
+  std::optional<std::string> policy_not_enforced() const;
+  std::string policy_failure;  ///< the last failed installation's error
+
   Result<model::Execution> trigger(const store::DeploymentRecord& rec,
                                    const std::map<std::string, std::string>& env,
                                    const std::string& trigger);

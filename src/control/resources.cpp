@@ -12,9 +12,6 @@ namespace {
 
 constexpr const char* kIngress = "Ingress";
 constexpr const char* kPolicy = "NetworkPolicy";
-constexpr const char* kNotEnforced =
-    "not enforced: prisnd runs in host network mode, where instances share the node's network; "
-    "policies are enforced with nftables in bridge mode";
 
 Error not_found(const char* kind, const std::string& ns, const std::string& name) {
   return Error::not_found(fmt::format("{} '{}' not found in namespace '{}'",
@@ -74,8 +71,9 @@ Json Controller::Impl::ingress_json(const store::ResourceRecord& rec) const { re
 
 Json Controller::Impl::policy_json(const store::ResourceRecord& rec) const {
   Json out = with_times(rec.spec, rec);
-  out["enforced"] = false;
-  out["reason"] = kNotEnforced;
+  const auto not_enforced = policy_not_enforced();
+  out["enforced"] = !not_enforced;
+  if (not_enforced) out["reason"] = *not_enforced;
   return out;
 }
 
@@ -91,11 +89,13 @@ Result<Controller::PutResult> Controller::Impl::put_resource(const char* kind, c
   if (auto stored = ctx.store.put_resource(rec); !stored) return stored.error();
   logger("control")->info("{} {}/{} {}", kind, ns, name, existing ? "updated" : "created");
   const bool ingress = kind == std::string(kIngress);
-  Json out = ingress ? ingress_json(rec) : policy_json(rec);
   if (ingress) {
     publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
+  } else {
+    enforce_policies();  // now: the filter is in place before the API answers
   }
+  Json out = ingress ? ingress_json(rec) : policy_json(rec);
   if (events.has_subscribers()) {
     events.publish({existing ? "MODIFIED" : "ADDED", ingress ? "ingress" : "networkpolicy", out});
   }
@@ -112,6 +112,8 @@ Result<void> Controller::Impl::delete_resource(const char* kind, const std::stri
   if (ingress) {
     publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
+  } else {
+    enforce_policies();
   }
   if (events.has_subscribers()) events.publish({"DELETED", ingress ? "ingress" : "networkpolicy", last});
   return {};

@@ -28,6 +28,7 @@
 #include "prisn/dns/server.hpp"
 #include "prisn/logs/log_monitor.hpp"
 #include "prisn/model/json.hpp"
+#include "prisn/network/bridge.hpp"
 #include "prisn/process/cgroups.hpp"
 #include "prisn/process/watcher.hpp"
 #include "prisn/proxy/l4_proxy.hpp"
@@ -109,12 +110,16 @@ Result<std::string> start_dns(std::unique_ptr<dns::Server>& server, const config
 }
 
 // As root with DNS on port 53, workloads get a resolv.conf pointing at prisn DNS (SPEC 7.1).
+// In bridge mode it names the gateway, whose port 53 leads to prisn DNS on whatever port it
+// listens.
 std::filesystem::path workload_resolv_conf(const config::Config& cfg, const supervisor::Paths& paths,
-                                           spdlog::logger& log) {
-  if (!cfg.dns.listen.enabled || cfg.dns.listen.port != 53 || ::geteuid() != 0) return {};
+                                           const network::Bridge* bridge, spdlog::logger& log) {
+  if (!cfg.dns.listen.enabled || ::geteuid() != 0) return {};
+  if (bridge == nullptr && cfg.dns.listen.port != 53) return {};
   const auto node = dns::parse_resolv_conf(node_resolv_conf());
   const auto file = paths.data_dir / "resolv.conf";
-  const auto text = dns::render_workload_resolv_conf(node, dns_client_address(cfg.dns.listen));
+  const auto text = dns::render_workload_resolv_conf(
+      node, bridge != nullptr ? bridge->gateway() : dns_client_address(cfg.dns.listen));
   if (auto written = write_file_atomic(file, text, 0644); !written) {
     log.warn("workloads keep the node's resolv.conf: {}", written.error().message);
     return {};
@@ -130,15 +135,40 @@ std::string api_url(const std::string& bound) {
   return "http://" + url;
 }
 
-config::NetworkMode choose_network(const config::Config& cfg, spdlog::logger& log) {
-  if (cfg.network.mode == config::NetworkMode::kHost) {
-    return config::NetworkMode::kHost;
+// Where the gateway's port 53 leads: prisn DNS, when it is on and listens on IPv4.
+network::DnsRedirect dns_redirect(const std::string& dns_bound) {
+  auto listen = config::parse_listen(dns_bound);
+  if (dns_bound.empty() || !listen) return {};
+  auto address = network::parse_ipv4(dns_client_address(*listen));
+  if (!address) return {};
+  return {*address, listen->port};
+}
+
+// The network mode (SPEC §7.1): bridge when asked for, or by default as root; a default
+// bridge that cannot be set up (no nftables, no CAP_NET_ADMIN, another prisnd owns prisn0)
+// falls back to host mode and says why. Null = host mode.
+Result<std::unique_ptr<network::Bridge>> start_network(const config::Config& cfg, const std::string& dns_bound,
+                                                       spdlog::logger& log) {
+  auto subnet = network::Subnet::parse(cfg.network.subnet);  // checked in either mode
+  if (!subnet) return Error::invalid("network.subnet: " + subnet.error().message);
+  const bool asked = cfg.network.mode == config::NetworkMode::kBridge;
+  if (cfg.network.mode == config::NetworkMode::kHost || (!asked && ::geteuid() != 0)) {
+    log.info("network: host mode (instances share the node's network)");
+    return std::unique_ptr<network::Bridge>();
   }
-  if (!cfg.network.mode && ::geteuid() == 0) {
-    log.warn("network: bridge mode (the default as root) is not available in this version; "
-             "running in host mode");
+  if (asked && ::geteuid() != 0) {
+    return Error::invalid("--network bridge needs root (CAP_NET_ADMIN); use --network host");
   }
-  return config::NetworkMode::kHost;
+  auto bridge = network::Bridge::setup(*subnet, dns_redirect(dns_bound));
+  if (!bridge) {
+    if (asked) return Error::unavailable("--network bridge: " + bridge.error().message);
+    log.warn("network: bridge mode (the default as root) is not possible here: {}; running in host mode",
+             bridge.error().message);
+    return std::unique_ptr<network::Bridge>();
+  }
+  log.info("network: bridge mode on {} ({}, gateway {}); network policies {}", network::Bridge::kName,
+           subnet->cidr(), (*bridge)->gateway(), (*bridge)->can_filter() ? "enforced" : "NOT enforced");
+  return std::move(*bridge);
 }
 
 /// What a reload reaches in the running daemon.
@@ -202,10 +232,6 @@ int Daemon::run() {
   auto& d = *impl_;
   auto& log = *d.log;
   const auto& cfg = d.config;
-  if (cfg.network.mode == config::NetworkMode::kBridge) {
-    log.error("--network bridge: bridge networking is not available in this version; use --network host");
-    return 2;
-  }
   const supervisor::Paths paths{cfg.data_dir};
   for (const auto& dir : {paths.data_dir, paths.data_dir / "logs", paths.data_dir / "runs"}) {
     if (auto made = make_dirs(dir, 0700); !made) {
@@ -223,8 +249,17 @@ int Daemon::run() {
     log.error("admin token: {}", token.error().message);
     return 1;
   }
-  const auto network = choose_network(cfg, log);
-  (void)network;
+  std::unique_ptr<dns::Server> dns_server;
+  auto dns_bound = start_dns(dns_server, cfg, d.data_io, log);
+  if (!dns_bound) {
+    log.error("{}", dns_bound.error().message);
+    return 1;
+  }
+  auto bridge = start_network(cfg, *dns_bound, log);
+  if (!bridge) {
+    log.error("{}", bridge.error().message);
+    return 1;
+  }
 
   process::ProcessWatcher watcher(d.control_io.get_executor());
   watcher.start();
@@ -241,15 +276,10 @@ int Daemon::run() {
   sup.base_env = supervisor::inherited_environment();
   const char* path_env = std::getenv("PATH");
   sup.path_env = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  sup.resolv_conf = workload_resolv_conf(cfg, paths, log);
-  supervisor::Context ctx{d.control_io.get_executor(), **store, watcher, cgroups, log_monitor, paths, sup};
-
-  std::unique_ptr<dns::Server> dns_server;
-  auto dns_bound = start_dns(dns_server, cfg, d.data_io, log);
-  if (!dns_bound) {
-    log.error("{}", dns_bound.error().message);
-    return 1;
-  }
+  sup.resolv_conf = workload_resolv_conf(cfg, paths, bridge->get(), log);
+  sup.dns_domain = cfg.dns.domain;
+  supervisor::Context ctx{d.control_io.get_executor(), **store, watcher, cgroups, log_monitor, paths, sup,
+                          bridge->get()};
   auto routers = bind_routers(cfg, **store, log);
   if (!routers) {
     log.error("{}", routers.error().message);
@@ -346,6 +376,7 @@ int Daemon::run() {
       if (routers->router) routers->router->stop(std::chrono::seconds(5));  // drain: requests in flight finish
       controller.shutdown([&]() {
         log.info("every instance and execution has stopped; bye");
+        if (*bridge) (*bridge)->teardown();  // nothing runs on it now
         d.control_io.stop();
       });
       wait_signal();

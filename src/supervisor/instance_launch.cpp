@@ -62,6 +62,10 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   }
   auto inst = std::make_unique<Instance>(ctx_.executor);
   for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    if (ctx_.bridge != nullptr) {
+      inst->ports.push_back(spec.ports[i].port);  // its own address: the deployment's port is free
+      continue;
+    }
     auto port = process::pick_free_port(taken);
     if (!port) return fail(port.error().message);
     taken.insert(*port);
@@ -112,8 +116,14 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
                   "no such controller", spec.ns, spec.name, fmt::join(unenforced, ", "));
     }
   }
+  if (ctx_.bridge != nullptr) {
+    if (auto attached = attach_to_bridge(*inst, dir); !attached) return fail(attached.error().message);
+    sp.netns = inst->netns;
+    sp.hosts_file = dir / "hosts";
+  }
   auto ref = process::spawn(sp);
   if (!ref) {
+    if (ctx_.bridge != nullptr) ctx_.bridge->detach(inst->id);
     return fail(ref.error().message);
   }
   inst->process = *ref;
@@ -126,7 +136,8 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   if (auto stored = ctx_.store.put_instance(record); !stored) {
     log()->error("instance {}: cannot record it: {}", inst->name, stored.error().message);
   }
-  log()->info("instance {} started (pid {}{})", inst->name, inst->process.pid,
+  log()->info("instance {} started (pid {}{}{})", inst->name, inst->process.pid,
+              ctx_.bridge == nullptr ? "" : ", IP " + inst->ip,
               inst->ports.empty() ? "" : fmt::format(", PORT={}", inst->ports.front()));
   Instance& ref_inst = *inst;
   by_id_[inst->id] = inst.get();
@@ -135,6 +146,23 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   watch(ref_inst, /*adopted=*/false);
   add_health_target(ref_inst, spec, /*initially_healthy=*/false);
   return true;
+}
+
+// Bridge mode: a namespace with its own address, and an /etc/hosts that names the instance
+// (bind-mounted in its mount namespace, as container runtimes do).
+Result<void> ServiceManager::attach_to_bridge(Instance& inst, const fs::path& dir) {
+  auto attached = ctx_.bridge->attach(inst.id);
+  if (!attached) return attached.error();
+  inst.ip = network::format_ipv4(attached->address);
+  inst.netns = attached->netns_path;
+  const std::string fqdn = fmt::format("{}.{}.{}.{}", inst.name, inst.deployment, inst.ns, ctx_.options.dns_domain);
+  const std::string hosts = fmt::format("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                        "{}\t{} {}\n", inst.ip, fqdn, inst.name);
+  if (auto written = write_file_atomic(dir / "hosts", hosts, 0644); !written) {
+    ctx_.bridge->detach(inst.id);
+    return written.error();
+  }
+  return {};
 }
 
 void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSpec& spec,
@@ -148,6 +176,8 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
   health::Target target;
   target.id = inst.id;
   target.check = *check;
+  target.host = inst.ip;
+  target.netns = inst.netns;
   target.port = inst.ports.empty() ? 0 : inst.ports.front();
   for (std::size_t i = 0; i < spec.ports.size() && i < inst.ports.size(); ++i) {
     if (spec.ports[i].port == check->port) {

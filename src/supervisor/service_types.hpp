@@ -26,6 +26,8 @@ struct ServiceManager::Instance {
   int index = 0;
   std::int64_t generation = 0;
   std::vector<std::uint16_t> ports;
+  std::string ip = "127.0.0.1";   // bridge mode: its own address on prisn0
+  std::filesystem::path netns;    // bridge mode: its network namespace, for exec checks
   model::ProcessRef process;
   std::filesystem::path cgroup;
   std::filesystem::path log_file;

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <set>
 #include <boost/asio/post.hpp>
 
 #include "prisn/core/log.hpp"
@@ -164,6 +165,7 @@ void ServiceManager::on_exit(const std::string& id) {
   const std::string how = status ? process::describe_wait_status(*status) : "exit status unknown";
   const bool expected = inst.state != State::kRunning;
   if (checker_ != nullptr) checker_->remove(id);
+  if (ctx_.bridge != nullptr) ctx_.bridge->detach(id);
   if (!inst.cgroup.empty()) {
     ctx_.cgroups.kill_all(inst.cgroup);  // leftovers of the tree go with it
     if (!ctx_.cgroups.remove(inst.cgroup)) {
@@ -229,6 +231,7 @@ std::vector<EndpointView> ServiceManager::endpoints(const std::string& ns, const
     v.id = inst->id;
     v.instance = inst->name;
     v.index = inst->index;
+    v.ip = inst->ip;
     v.ports = inst->ports;
     v.healthy = inst->healthy && inst->state == State::kRunning;
     v.state = inst->state == State::kRunning ? "Running" : inst->state == State::kDraining ? "Draining" : "Stopping";
@@ -329,14 +332,22 @@ void ServiceManager::adopt() {
     const auto* rec = ctx_.store.find_deployment(r.ns, r.deployment);
     const bool shim_alive = process::is_same_process(r.process.shim_pid, r.process.shim_start_ticks);
     const bool alive = shim_alive || process::is_same_process(r.process.pid, r.process.start_ticks);
+    auto kill_it = [&]() {
+      if (!alive) return;
+      if (!r.cgroup.empty()) ctx_.cgroups.kill_all(r.cgroup);
+      if (shim_alive) ::killpg(r.process.shim_pid, SIGKILL);
+      ::kill(r.process.pid, SIGKILL);
+    };
     if (rec == nullptr || rec->spec.type != model::DeploymentType::kService) {
-      if (alive) {
-        if (!r.cgroup.empty()) ctx_.cgroups.kill_all(r.cgroup);
-        if (shim_alive) ::killpg(r.process.shim_pid, SIGKILL);
-        ::kill(r.process.pid, SIGKILL);
-      }
+      kill_it();
+      network::Bridge::remove_namespace(r.id);
       (void)ctx_.store.delete_instance(r.id);
       continue;
+    }
+    auto place = alive ? adopt_network(r.id) : std::optional<Placement>();
+    if (alive && !place) {
+      // Started in the other network mode (or its namespace is gone): it cannot serve here.
+      kill_it();
     }
     auto& svc_ptr = services_[{r.ns, r.deployment}];
     if (!svc_ptr) {
@@ -346,11 +357,15 @@ void ServiceManager::adopt() {
     }
     Slot& slot = svc_ptr->slots[r.index];
     slot.restarts = std::max(slot.restarts, r.restarts);
-    if (!alive) {
-      // It died while no prisnd watched it: a crash like any other, restarted by reconcile.
+    if (!place) {
+      // It died while no prisnd watched it (a crash like any other), or it cannot serve in this
+      // network mode: restarted by reconcile.
       const auto status = process::read_exit_status(ctx_.paths.exit_file(r.id));
-      log()->warn("instance {}-{} ended while prisnd was down ({}); restarting it", r.deployment, r.index,
-                  status ? process::describe_wait_status(*status) : "exit status unknown");
+      log()->warn("instance {}-{} {}; restarting it", r.deployment, r.index,
+                  alive ? "was started in another network mode"
+                        : fmt::format("ended while prisnd was down ({})",
+                                      status ? process::describe_wait_status(*status) : "exit status unknown"));
+      network::Bridge::remove_namespace(r.id);
       ++slot.restarts;
       ++restarts_total_;
       std::error_code ec;
@@ -367,6 +382,8 @@ void ServiceManager::adopt() {
     inst->index = r.index;
     inst->generation = r.generation;
     inst->ports = r.ports;
+    inst->ip = place->ip;
+    inst->netns = place->netns;
     inst->process = r.process;
     inst->cgroup = r.cgroup;
     inst->log_file = ctx_.paths.instance_log(r.ns, r.deployment, inst->name);
@@ -380,11 +397,32 @@ void ServiceManager::adopt() {
     add_health_target(ref, rec->spec, /*initially_healthy=*/true);
     log()->info("instance {} re-adopted (pid {})", ref.name, ref.process.pid);
   }
+  if (ctx_.bridge != nullptr) {
+    std::set<std::string> keep;
+    for (const auto& [id, inst] : by_id_) keep.insert(id);
+    ctx_.bridge->remove_stale(keep);
+  }
   for (const auto* rec : ctx_.store.list_deployments("")) {
     if (rec->spec.type == model::DeploymentType::kService) {
       reconcile(rec->spec.ns, rec->spec.name);
     }
   }
+}
+
+// Where a live instance left by a previous prisnd is on the network, if it can serve in the
+// mode this prisnd runs in: in bridge mode, in its namespace (with its address reserved); in
+// host mode, on the node (an instance with a namespace was started in bridge mode).
+std::optional<ServiceManager::Placement> ServiceManager::adopt_network(const std::string& id) {
+  if (ctx_.bridge == nullptr) {
+    if (std::filesystem::exists(network::Bridge::netns_path(id))) return std::nullopt;
+    return Placement{"127.0.0.1", {}};
+  }
+  auto attached = ctx_.bridge->adopt(id);
+  if (!attached) {
+    log()->warn("instance {}: cannot take over its network namespace: {}", id, attached.error().message);
+    return std::nullopt;
+  }
+  return Placement{network::format_ipv4(attached->address), attached->netns_path};
 }
 
 void ServiceManager::stop_all(std::function<void()> done) {

@@ -88,8 +88,9 @@ class Prisnd:
             listen.unlink()
         dns = [] if "--dns" in self.extra_args else ["--dns", "127.0.0.1:0"]
         http = [] if "--http" in self.extra_args else ["--http", "127.0.0.1:0"]
+        network = [] if "--network" in self.extra_args else ["--network", "host"]
         args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns, *http,
-                "--tcp-ports", self.tcp_ports, "--network", "host"] + self.extra_args
+                "--tcp-ports", self.tcp_ports, *network] + self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if wait:

@@ -27,7 +27,6 @@
 namespace prisn::control {
 
 struct ControllerOptions {
-  config::NetworkMode network_mode = config::NetworkMode::kHost;
   std::string publish_address = "0.0.0.0";
   config::PortRange tcp_ports;
   /// prisn DNS, when it is on: the controller hands it a new zone whenever endpoints change.

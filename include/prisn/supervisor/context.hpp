@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "prisn/logs/log_monitor.hpp"
+#include "prisn/network/bridge.hpp"
 #include "prisn/process/cgroups.hpp"
 #include "prisn/process/watcher.hpp"
 #include "prisn/store/store.hpp"
@@ -25,6 +26,7 @@ struct Options {
   std::string path_env;               ///< PATH used to find interpreters
   std::vector<std::string> base_env;  ///< every workload's environment starts from this
   std::filesystem::path resolv_conf;  ///< bind-mounted over workloads' /etc/resolv.conf when set
+  std::string dns_domain = "prisn.local";  ///< for the instance's own name in its /etc/hosts
 };
 
 /// What the supervisor parts share. Built by the daemon; every member outlives the parts.
@@ -37,6 +39,8 @@ struct Context {
   logs::LogMonitor& logs;
   Paths paths;
   Options options;
+  /// Bridge mode (SPEC §7.1): every instance gets a namespace on it. Null in host mode.
+  network::Bridge* bridge = nullptr;
 };
 
 }  // namespace prisn::supervisor

@@ -98,6 +98,12 @@ class ServiceManager {
   void on_exit(const std::string& id);
   void roll(Service& svc, const store::DeploymentRecord& rec);
   void watch(Instance& inst, bool adopted);
+  struct Placement {
+    std::string ip;
+    std::filesystem::path netns;
+  };
+  std::optional<Placement> adopt_network(const std::string& id);
+  Result<void> attach_to_bridge(Instance& inst, const std::filesystem::path& dir);
   void add_health_target(Instance& inst, const model::DeploymentSpec& spec, bool initially_healthy);
   void check_all_stopped();
 

@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: MIT
+"""Bridge network mode (SPEC §7.1) and network policies enforced with nftables (§7.6): a real
+prisnd as root puts each instance in its own network namespace on prisn0, and these tests
+reach the instances from the node, through the published port, from other workloads and
+through prisn DNS."""
+import ipaddress
+import os
+import pathlib
+import shutil
+import subprocess
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+import requests
+
+from conftest import free_port, wait_until
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("ip") or not shutil.which("nft"),
+    reason="bridge mode needs root, iproute2 and nftables (packaging/install-deps.sh installs them)")
+
+SUBNET = ipaddress.ip_network("10.231.0.0/24")
+GATEWAY = "10.231.0.1"
+
+# Answers / with who it is, /dns with what its resolver says of NAME, /hosts with its
+# /etc/hosts, and /probe?to=HOST:PORT with whether it can open a connection there.
+APP = """\
+import os, socket, urllib.parse
+from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        url = urllib.parse.urlparse(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        if url.path == "/dns":
+            try:
+                out = ",".join(sorted({a[4][0] for a in socket.getaddrinfo(q["name"], 80, socket.AF_INET)}))
+            except OSError as e:
+                out = "error: %s" % e
+        elif url.path == "/hosts":
+            out = open("/etc/hosts").read()
+        elif url.path == "/probe":
+            host, port = q["to"].rsplit(":", 1)
+            try:
+                socket.create_connection((host, int(port)), timeout=1.5).close()
+                out = "open"
+            except OSError:
+                out = "closed"
+        else:
+            out = "%s %s" % (os.environ["PRISN_INSTANCE"], os.environ["PORT"])
+        body = out.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+@pytest.fixture
+def bridged(daemon_factory, tmp_path):
+    config = tmp_path / "prisn.yaml"
+    config.write_text(f"network:\n  mode: bridge\n  subnet: {SUBNET}\n")
+    d = daemon_factory(extra_args=["--config", str(config), "--network", "bridge"])
+    yield d
+    d.stop()
+
+
+def deploy(d, scripts, name, port, replicas=1):
+    d.cli("deploy", scripts(f"{name}.py", APP), "--name", name, "--port", str(port), "--replicas",
+          str(replicas), "--health-path", "/", check=True)
+    d.wait_ready(name, replicas)
+    return d.endpoints(name)
+
+
+def get(url, **kw):
+    return requests.get(url, timeout=5, **kw).text
+
+
+def netns_names():
+    out = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def netns_of(pid):
+    return subprocess.run(["ip", "netns", "identify", str(pid)], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_each_instance_has_its_own_address_and_listens_on_the_deployments_port(bridged, scripts):
+    port = free_port()
+    eps = deploy(bridged, scripts, "web", port, replicas=2)
+    ips = [ep["ip"] for ep in eps]
+    assert len(set(ips)) == 2, eps
+    for ep in eps:
+        assert ipaddress.ip_address(ep["ip"]) in SUBNET and ep["ip"] != GATEWAY
+        assert ep["ports"] == {"http": port}
+        # Its own network namespace, not the node's.
+        assert os.readlink(f"/proc/{ep['pid']}/ns/net") != os.readlink("/proc/self/ns/net")
+        assert get(f"http://{ep['ip']}:{port}/") == f"{ep['instance']} {port}"
+    # The gateway is the node's, on prisn0.
+    addr = subprocess.run(["ip", "-4", "-br", "addr", "show", "dev", "prisn0"], capture_output=True, text=True)
+    assert f"{GATEWAY}/24" in addr.stdout
+    # The deployment's port is published on the node and balanced over both instances.
+    seen = {get(f"http://127.0.0.1:{port}/").split()[0] for _ in range(10)}
+    assert seen == {"web-0", "web-1"}
+
+
+def test_prisn_dns_answers_with_instance_addresses_inside_and_outside_workloads(bridged, scripts):
+    port = free_port()
+    eps = deploy(bridged, scripts, "web", port, replicas=2)
+    ips = sorted(ep["ip"] for ep in eps)
+    host, dns_port = bridged.dns
+    answer = dns.query.udp(dns.message.make_query("web.default.prisn.local", "A"), host, port=dns_port, timeout=3)
+    assert sorted(r.address for rrset in answer.answer for r in rrset) == ips
+    srv = dns.query.udp(dns.message.make_query("_http._tcp.web.default.prisn.local", "SRV"), host, port=dns_port,
+                        timeout=3)
+    assert {r.port for rrset in srv.answer for r in rrset} == {port}  # the deployment's port, in bridge mode
+    # Inside a workload, the resolver is prisn DNS through the gateway.
+    inside = f"http://{eps[0]['ip']}:{port}"
+    assert get(f"{inside}/dns", params={"name": "web.default.prisn.local"}) == ",".join(ips)
+    assert get(f"{inside}/dns", params={"name": "web-1.web.default.prisn.local"}) == eps[1]["ip"]
+    hosts = get(f"{inside}/hosts")
+    assert f"{eps[0]['ip']}\tweb-0.web.default.prisn.local web-0" in hosts
+    assert "localhost" in hosts
+
+
+def test_a_network_policy_lets_only_the_listed_deployments_reach_the_target(bridged, scripts):
+    port = free_port()
+    target = deploy(bridged, scripts, "db", port)[0]
+    allowed = deploy(bridged, scripts, "allowed", free_port())[0]
+    denied = deploy(bridged, scripts, "denied", free_port())[0]
+
+    def probe(source, to):
+        return get(f"http://{source['ip']}:{source['ports']['http']}/probe", params={"to": to})
+
+    direct, published = f"{target['ip']}:{port}", f"{GATEWAY}:{port}"
+    assert probe(denied, direct) == "open"  # no policy: open
+    policy = scripts("policy.yaml", f"""\
+apiVersion: prisn.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db-access
+spec:
+  target:
+    deployment: db
+  ingress:
+    - from:
+        - deployment: allowed
+      ports: [{port}]
+""")
+    bridged.cli("apply", "-f", policy, check=True)
+    listed = bridged.cli("get", "networkpolicies", check=True).stdout
+    assert "ENFORCED" in listed and "yes" in listed.splitlines()[1], listed
+    assert bridged.get("/api/v1/networkpolicies/db-access").json()["enforced"] is True
+    assert probe(allowed, direct) == "open"
+    assert probe(allowed, published) == "open"
+    assert probe(denied, direct) == "closed"
+    assert probe(denied, published) == "closed"  # the node's published port is guarded too
+    assert get(f"http://{direct}/").startswith("db-0")  # the node itself is never filtered
+    # A new instance of the allowed deployment is let in, a new one of the target guarded.
+    bridged.cli("scale", "allowed", "2", check=True)
+    bridged.wait_ready("allowed", 2)
+    second = [ep for ep in bridged.endpoints("allowed") if ep["instance"] == "allowed-1"][0]
+    assert probe(second, direct) == "open"
+    bridged.cli("scale", "db", "2", check=True)
+    bridged.wait_ready("db", 2)
+    new_db = [ep for ep in bridged.endpoints("db") if ep["instance"] == "db-1"][0]
+    assert probe(denied, f"{new_db['ip']}:{port}") == "closed"
+    bridged.cli("delete", "networkpolicy", "db-access", check=True)
+    assert probe(denied, direct) == "open"
+
+
+def test_namespaces_go_with_their_instances_and_a_restart_keeps_addresses(bridged, scripts, daemon_factory):
+    port = free_port()
+    eps = deploy(bridged, scripts, "web", port, replicas=2)
+    names = {netns_of(ep["pid"]) for ep in eps}
+    assert len(names) == 2 and all(n.startswith("prisn-in-") for n in names), names
+    assert names <= netns_names()
+    # prisnd killed outright: the instances keep running, and the next prisnd re-adopts them
+    # with the addresses they have.
+    bridged.kill9()
+    bridged.start()
+    again = bridged.endpoints("web")
+    assert sorted((ep["pid"], ep["ip"]) for ep in again) == sorted((ep["pid"], ep["ip"]) for ep in eps)
+    assert get(f"http://{eps[1]['ip']}:{port}/").startswith("web-1")
+    bridged.cli("delete", "web", check=True)
+    wait_until(lambda: not (names & netns_names()), 15, message="the instances' namespaces to go")
+    bridged.stop()
+    # A graceful stop removes the ruleset; the bridge stays, as docker0 does.
+    assert subprocess.run(["nft", "list", "table", "ip", "prisn"], capture_output=True).returncode != 0
+    assert pathlib.Path("/sys/class/net/prisn0").exists()
+
+
+def test_a_second_prisnd_cannot_take_the_bridge(bridged, daemon_factory):
+    other = daemon_factory(extra_args=["--network", "bridge"], start=False)
+    other.start(wait=False)
+    assert other.proc.wait(20) != 0
+    assert "in use by another prisnd" in other.read_log()
