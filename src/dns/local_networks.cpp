@@ -72,7 +72,7 @@ bool LocalNetworks::contains(const ip::address& client) {
   for (const auto& net : nets_) {
     if (in(net, a)) return true;
   }
-  if (std::chrono::steady_clock::now() - read_at_ < std::chrono::seconds(10)) return false;
+  if (std::chrono::steady_clock::now() - read_at_ < std::chrono::seconds(1)) return false;
   refresh();
   for (const auto& net : nets_) {
     if (in(net, a)) return true;

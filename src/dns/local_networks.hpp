@@ -8,8 +8,9 @@
 
 namespace prisn::dns::detail {
 
-/// The node's interface networks (getifaddrs), re-read at most every 10 s when a client is
-/// not found in them, so a network added after start (a bridge, a VPN) is picked up.
+/// The node's interface networks (getifaddrs), re-read at most once a second when a client is
+/// not found in them, so a network added after start (prisn0, a VPN) is picked up before
+/// its first workloads ask.
 /// Thread: the DNS thread.
 class LocalNetworks {
  public:
