@@ -21,7 +21,7 @@ struct Request {
   std::map<std::string, std::string> query;
   std::string body;
   std::string content_type;
-  bool loopback_peer = false;
+  bool local_peer = false;  ///< loopback or a local network: trusted unless auth is required
 
   /// The query parameter, or `fallback`.
   std::string param(const std::string& name, const std::string& fallback = {}) const {

@@ -52,18 +52,23 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-bool is_loopback(const tcp::endpoint& ep) {
-  const auto a = ep.address();
+bool is_local(const tcp::endpoint& ep, const std::vector<asio::ip::network_v4>& local_networks) {
+  auto a = ep.address();
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   if (a.is_loopback()) return true;
-  return a.is_v6() && a.to_v6().is_v4_mapped() &&
-         asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  if (!a.is_v4()) return false;
+  const auto v4 = a.to_v4().to_uint();
+  for (const auto& net : local_networks) {
+    if ((v4 & net.netmask().to_uint()) == net.network().to_uint()) return true;
+  }
+  return false;
 }
 
-// Authorization per SPEC §4: loopback is trusted unless auth is required; otherwise the
+// Authorization per SPEC §4: a local peer is trusted unless auth is required; otherwise the
 // admin token as a bearer token. /health stays open for liveness probes.
 std::optional<Response> authorize(const Server::Impl& impl, const Request& req, std::string_view header) {
   if (req.path == "/health") return std::nullopt;
-  if (req.loopback_peer && impl.options.auth == config::ApiAuth::kLoopback) return std::nullopt;
+  if (req.local_peer && impl.options.auth == config::ApiAuth::kLoopback) return std::nullopt;
   constexpr std::string_view kBearer = "Bearer ";
   if (header.empty()) {
     return error(401, "unauthorized", "authentication required: send 'Authorization: Bearer <token>' "
@@ -135,7 +140,7 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& 
   co_return !ec && keep_alive;
 }
 
-Request to_request(const http::request<http::string_body>& msg, bool loopback) {
+Request to_request(const http::request<http::string_body>& msg, bool local) {
   Request req;
   req.method = std::string(msg.method_string());
   const std::string_view target = msg.target();
@@ -146,13 +151,13 @@ Request to_request(const http::request<http::string_body>& msg, bool loopback) {
   }
   req.body = msg.body();
   req.content_type = std::string(msg[http::field::content_type]);
-  req.loopback_peer = loopback;
+  req.local_peer = local;
   return req;
 }
 
 asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket socket) {
   boost::system::error_code ec;
-  const bool loopback = is_loopback(socket.remote_endpoint(ec));
+  const bool local = is_local(socket.remote_endpoint(ec), impl->options.local_networks);
   beast::tcp_stream stream(std::move(socket));
   const auto id = impl->next_session++;
   impl->sessions[id] = &stream.socket();
@@ -196,7 +201,7 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
       break;
     }
     const auto& msg = parser.get();
-    const Request req = to_request(msg, loopback);
+    const Request req = to_request(msg, local);
     Response resp = handle(*impl, req, msg[http::field::authorization]);
     if (resp.deferred) {
       auto deferred = std::move(resp.deferred);

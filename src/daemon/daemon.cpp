@@ -80,9 +80,9 @@ std::string node_resolv_conf() {
   return text ? *text : std::string();
 }
 
-// The address workloads and ns.DOMAIN use for prisn DNS: its own, or loopback when it listens
-// on every address.
-std::string dns_client_address(const config::ListenAddress& listen) {
+// The address workloads on the node (and ns.DOMAIN) use for a listener of prisnd: its own,
+// or loopback when it listens on every address.
+std::string client_address(const config::ListenAddress& listen) {
   if (listen.host == "0.0.0.0" || listen.host.empty()) return "127.0.0.1";
   return listen.host;
 }
@@ -119,7 +119,7 @@ std::filesystem::path workload_resolv_conf(const config::Config& cfg, const supe
   const auto node = dns::parse_resolv_conf(node_resolv_conf());
   const auto file = paths.data_dir / "resolv.conf";
   const auto text = dns::render_workload_resolv_conf(
-      node, bridge != nullptr ? bridge->gateway() : dns_client_address(cfg.dns.listen));
+      node, bridge != nullptr ? bridge->gateway() : client_address(cfg.dns.listen));
   if (auto written = write_file_atomic(file, text, 0644); !written) {
     log.warn("workloads keep the node's resolv.conf: {}", written.error().message);
     return {};
@@ -135,37 +135,51 @@ std::string api_url(const std::string& bound) {
   return "http://" + url;
 }
 
-// Where the gateway's port 53 leads: prisn DNS, when it is on and listens on IPv4.
-network::DnsRedirect dns_redirect(const std::string& dns_bound) {
-  auto listen = config::parse_listen(dns_bound);
-  if (dns_bound.empty() || !listen) return {};
-  auto address = network::parse_ipv4(dns_client_address(*listen));
+// Where a port of the bridge's gateway leads (bridge mode): the listener bound at `bound`,
+// when it is on and listens on IPv4.
+network::Destination gateway_destination(const std::string& bound) {
+  auto listen = config::parse_listen(bound);
+  if (bound.empty() || !listen) return {};
+  auto address = network::parse_ipv4(client_address(*listen));
   if (!address) return {};
   return {*address, listen->port};
 }
 
-// The network mode (SPEC §7.1): bridge when asked for, or by default as root; a default
-// bridge that cannot be set up (no nftables, no CAP_NET_ADMIN, another prisnd owns prisn0)
-// falls back to host mode and says why. Null = host mode.
+// PRISN_API for instances in bridge mode (SPEC §6.2: a URL the process can reach): the
+// gateway's port of the API's number, redirected to the API.
+void reach_api_from_bridge(network::Bridge& bridge, const std::string& api_bound, supervisor::Options& options,
+                           spdlog::logger& log) {
+  const auto api = gateway_destination(api_bound);
+  if (api.address == 0) {
+    log.warn("the API listens on {}, which instances in bridge mode cannot reach: their PRISN_API is {}", api_bound,
+             options.api_url);
+    return;
+  }
+  if (auto redirected = bridge.redirect_api(api); !redirected) {
+    log.warn("instances in bridge mode cannot reach the API: {}", redirected.error().message);
+    return;
+  }
+  options.bridge_api_url = fmt::format("http://{}:{}", bridge.gateway(), api.port);
+}
+
+// The network mode (SPEC §7.1): bridge only when asked for; null = host mode.
+// Deliberately not SPEC's default of bridge as root: in bridge mode an instance must listen
+// on its own address, and the many scripts that bind 127.0.0.1 (or call localhost:PORT for
+// another service) would stop working the day prisnd first runs as root. Bridge becomes the
+// default once instances that bind loopback are reachable in their namespaces.
 Result<std::unique_ptr<network::Bridge>> start_network(const config::Config& cfg, const std::string& dns_bound,
                                                        spdlog::logger& log) {
   auto subnet = network::Subnet::parse(cfg.network.subnet);  // checked in either mode
   if (!subnet) return Error::invalid("network.subnet: " + subnet.error().message);
-  const bool asked = cfg.network.mode == config::NetworkMode::kBridge;
-  if (cfg.network.mode == config::NetworkMode::kHost || (!asked && ::geteuid() != 0)) {
+  if (cfg.network.mode != config::NetworkMode::kBridge) {
     log.info("network: host mode (instances share the node's network)");
     return std::unique_ptr<network::Bridge>();
   }
-  if (asked && ::geteuid() != 0) {
+  if (::geteuid() != 0) {
     return Error::invalid("--network bridge needs root (CAP_NET_ADMIN); use --network host");
   }
-  auto bridge = network::Bridge::setup(*subnet, dns_redirect(dns_bound));
-  if (!bridge) {
-    if (asked) return Error::unavailable("--network bridge: " + bridge.error().message);
-    log.warn("network: bridge mode (the default as root) is not possible here: {}; running in host mode",
-             bridge.error().message);
-    return std::unique_ptr<network::Bridge>();
-  }
+  auto bridge = network::Bridge::setup(*subnet, gateway_destination(dns_bound));
+  if (!bridge) return Error::unavailable("--network bridge: " + bridge.error().message);
   log.info("network: bridge mode on {} ({}, gateway {}); network policies {}", network::Bridge::kName,
            subnet->cidr(), (*bridge)->gateway(), (*bridge)->can_filter() ? "enforced" : "NOT enforced");
   return std::move(*bridge);
@@ -319,18 +333,25 @@ int Daemon::run() {
   copts.dns_zone.domain = cfg.dns.domain;
   copts.dns_zone.ttl = cfg.dns.ttl;
   boost::system::error_code not_v4;
-  const auto ns_ip = asio::ip::make_address_v4(dns_client_address(cfg.dns.listen), not_v4);
+  const auto ns_ip = asio::ip::make_address_v4(client_address(cfg.dns.listen), not_v4);
   if (!not_v4) copts.dns_zone.server_ip = ns_ip.to_bytes();
   control::Controller controller(ctx, l4, copts);
   controller_ref = &controller;
 
-  api::Server server(d.control_io, controller, {cfg.api.auth, cfg.api.body_limit, *token});
+  api::ServerOptions api_options{cfg.api.auth, cfg.api.body_limit, *token, {}};
+  if (*bridge) {
+    const auto& subnet = (*bridge)->subnet();
+    api_options.local_networks.emplace_back(asio::ip::address_v4(subnet.network),
+                                            static_cast<unsigned short>(subnet.prefix));
+  }
+  api::Server server(d.control_io, controller, api_options);
   auto api_bound = server.listen(cfg.api.listen);
   if (!api_bound) {
     log.error("{}", bind_error("the API on", cfg.api.listen, api_bound.error().message, "api"));
     return 1;
   }
   ctx.options.api_url = api_url(*api_bound);
+  if (*bridge) reach_api_from_bridge(**bridge, *api_bound, ctx.options, log);
 
   controller.set_config_certificate(*config_cert);
   // Signals are caught from here on: a SIGTERM right after READY=1 (or after listen.json

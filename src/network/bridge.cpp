@@ -96,7 +96,7 @@ Result<int> lock_bridge() {
 
 }  // namespace
 
-Result<std::unique_ptr<Bridge>> Bridge::setup(const Subnet& subnet, DnsRedirect dns) {
+Result<std::unique_ptr<Bridge>> Bridge::setup(const Subnet& subnet, Destination dns) {
   auto lock = lock_bridge();
   if (!lock) return lock.error();
   std::unique_ptr<Bridge> bridge(new Bridge(subnet, dns));
@@ -123,7 +123,7 @@ Result<std::unique_ptr<Bridge>> Bridge::setup(const Subnet& subnet, DnsRedirect 
     log()->warn("network policies cannot be enforced: the kernel does not pass bridged traffic to "
                 "nftables (load br_netfilter)");
   }
-  if (auto installed = bridge->enforce({}); !installed) {
+  if (auto installed = bridge->install(); !installed) {
     return Error::unavailable(fmt::format("cannot install the nftables ruleset (is nftables installed?): {}",
                                           installed.error().message));
   }
@@ -222,8 +222,18 @@ void Bridge::remove_stale(const std::set<std::string>& keep) {
   }
 }
 
+Result<void> Bridge::redirect_api(Destination api) {
+  redirects_.api = api;
+  return install();
+}
+
 Result<void> Bridge::enforce(const std::vector<GuardedTarget>& targets) {
-  const std::string ruleset = render_ruleset(subnet_, kName, dns_, can_filter_ ? targets : std::vector<GuardedTarget>{});
+  targets_ = can_filter_ ? targets : std::vector<GuardedTarget>{};
+  return install();
+}
+
+Result<void> Bridge::install() {
+  const std::string ruleset = render_ruleset(subnet_, kName, redirects_, targets_);
   if (ruleset == installed_) return {};
   if (auto applied = nft(ruleset); !applied) return applied.error();
   installed_ = ruleset;

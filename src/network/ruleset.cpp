@@ -58,22 +58,29 @@ void render_node_ports(std::string& out, std::string_view bridge, const GuardedT
 
 }  // namespace
 
-std::string render_ruleset(const Subnet& subnet, std::string_view bridge, DnsRedirect dns,
+std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const Redirects& redirects,
                            const std::vector<GuardedTarget>& targets) {
   // Declaring the table first makes the delete valid when it does not exist yet.
   std::string out = fmt::format("table {0} {{}}\ndelete table {0}\ntable {0} {{\n", kTable);
-  if (dns.address != 0) {
-    // From instances (prerouting) and from runs on the node itself (output) alike.
+  const std::string gateway = format_ipv4(subnet.gateway());
+  const std::string from_bridge = fmt::format("iifname \"{}\" ", bridge);
+  auto dnat = [&](std::string_view from, std::string_view proto, std::uint16_t port, const Destination& to) {
+    out += fmt::format("    {}ip daddr {} {} dport {} dnat to {}:{}\n", from, gateway, proto, port,
+                       format_ipv4(to.address), to.port);
+  };
+  if (redirects.dns.address != 0 || redirects.api.address != 0) {
     // (nft names the dstnat priority only for prerouting; -100 is its value.)
-    for (const auto& [chain, priority, from] : {std::tuple{"prerouting", "dstnat", fmt::format("iifname \"{}\" ", bridge)},
-                                            std::tuple{"output", "-100", std::string()}}) {
-      out += fmt::format("  chain {0} {{\n    type nat hook {0} priority {1}; policy accept;\n", chain, priority);
-      for (const char* proto : {"udp", "tcp"}) {
-        out += fmt::format("    {}ip daddr {} {} dport 53 dnat to {}:{}\n", from, format_ipv4(subnet.gateway()), proto,
-                           format_ipv4(dns.address), dns.port);
-      }
-      out += "  }\n";
+    out += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n";
+    if (redirects.dns.address != 0) {
+      for (const char* proto : {"udp", "tcp"}) dnat(from_bridge, proto, 53, redirects.dns);
     }
+    if (redirects.api.address != 0) dnat(from_bridge, "tcp", redirects.api.port, redirects.api);
+    out += "  }\n";
+  }
+  if (redirects.dns.address != 0) {  // runs on the node use the same resolv.conf
+    out += "  chain output {\n    type nat hook output priority -100; policy accept;\n";
+    for (const char* proto : {"udp", "tcp"}) dnat("", proto, 53, redirects.dns);
+    out += "  }\n";
   }
   out += "  chain postrouting {\n    type nat hook postrouting priority srcnat; policy accept;\n";
   out += fmt::format("    ip saddr {} oifname != \"{}\" masquerade\n  }}\n", subnet.cidr(), bridge);

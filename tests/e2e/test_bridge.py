@@ -4,6 +4,7 @@ prisnd as root puts each instance in its own network namespace on prisn0, and th
 reach the instances from the node, through the published port, from other workloads and
 through prisn DNS."""
 import ipaddress
+import json
 import os
 import pathlib
 import shutil
@@ -25,9 +26,10 @@ SUBNET = ipaddress.ip_network("10.231.0.0/24")
 GATEWAY = "10.231.0.1"
 
 # Answers / with who it is, /dns with what its resolver says of NAME, /hosts with its
-# /etc/hosts, and /probe?to=HOST:PORT with whether it can open a connection there.
+# /etc/hosts, /probe?to=HOST:PORT with whether it can open a connection there, and
+# /api?path=P with the status and body of GET $PRISN_API/P.
 APP = """\
-import os, socket, urllib.parse
+import os, socket, urllib.error, urllib.parse, urllib.request
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 
 class Handler(BaseHTTPRequestHandler):
@@ -41,6 +43,14 @@ class Handler(BaseHTTPRequestHandler):
                 out = "error: %s" % e
         elif url.path == "/hosts":
             out = open("/etc/hosts").read()
+        elif url.path == "/api":
+            try:
+                with urllib.request.urlopen(os.environ["PRISN_API"] + q["path"], timeout=3) as r:
+                    out = "%d %s" % (r.status, r.read().decode())
+            except urllib.error.HTTPError as e:
+                out = "%d %s" % (e.code, e.read().decode())
+            except OSError as e:
+                out = "error: %s" % e
         elif url.path == "/probe":
             host, port = q["to"].rsplit(":", 1)
             try:
@@ -128,6 +138,21 @@ def test_prisn_dns_answers_with_instance_addresses_inside_and_outside_workloads(
     hosts = get(f"{inside}/hosts")
     assert f"{eps[0]['ip']}\tweb-0.web.default.prisn.local web-0" in hosts
     assert "localhost" in hosts
+
+
+def test_an_instance_reaches_the_api_at_its_prisn_api(bridged, scripts):
+    port = free_port()
+    ep = deploy(bridged, scripts, "web", port)[0]
+    # PRISN_API names the gateway and the API's port: the node's loopback is not in the
+    # instance's namespace.
+    environ = pathlib.Path(f"/proc/{ep['pid']}/environ").read_bytes().split(b"\0")
+    api_port = bridged.api.rsplit(":", 1)[1]
+    assert f"PRISN_API=http://{GATEWAY}:{api_port}".encode() in environ
+    # The instance is trusted with no token, as a workload on loopback is in host mode.
+    out = get(f"http://{ep['ip']}:{port}/api", params={"path": "/api/v1/deployments/web"})
+    status, body = out.split(" ", 1)
+    assert status == "200", out
+    assert json.loads(body)["name"] == "web"
 
 
 def test_a_network_policy_lets_only_the_listed_deployments_reach_the_target(bridged, scripts):

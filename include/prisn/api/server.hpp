@@ -2,8 +2,10 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/network_v4.hpp>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "prisn/config/config.hpp"
 #include "prisn/control/controller.hpp"
@@ -14,10 +16,13 @@ struct ServerOptions {
   config::ApiAuth auth = config::ApiAuth::kLoopback;
   std::size_t body_limit = 8 * 1024 * 1024;
   std::string admin_token;  ///< accepted as "Authorization: Bearer <token>"
+  /// Peers here are trusted as loopback is: bridge mode's instances, which in host mode would
+  /// reach the API on loopback.
+  std::vector<boost::asio::ip::network_v4> local_networks;
 };
 
 /// The REST API (SPEC §4) over HTTP/1.1 with keep-alive, on Boost.Beast. Requests from a
-/// loopback peer are trusted unless auth is `required`; every other peer needs the bearer
+/// local peer (loopback, or one of `local_networks`) are trusted unless auth is `required`; every other peer needs the bearer
 /// token. Bodies over the limit get 413; malformed ones 400; nothing a client sends can
 /// bring the daemon down: a handler's escaping exception becomes a 500 for that request.
 /// Thread: control thread (the io_context given).

@@ -38,7 +38,7 @@ class Bridge {
   /// owns it, a second gets a conflict error), gives it the gateway
   /// address, turns on forwarding and installs the ruleset. `dns`: where the gateway's port
   /// 53 is redirected, so that workloads' resolv.conf can name the gateway.
-  static Result<std::unique_ptr<Bridge>> setup(const Subnet& subnet, DnsRedirect dns);
+  static Result<std::unique_ptr<Bridge>> setup(const Subnet& subnet, Destination dns);
   ~Bridge();
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
@@ -58,6 +58,8 @@ class Bridge {
   /// Deletes instance namespaces whose instance id is not in `keep` (left by a crash).
   void remove_stale(const std::set<std::string>& keep);
 
+  /// Redirects the gateway's port `api.port` to the API (bound after the bridge is set up).
+  Result<void> redirect_api(Destination api);
   /// Installs the policy filter for these targets; nothing is run when it is unchanged.
   Result<void> enforce(const std::vector<GuardedTarget>& targets);
   /// Removes the ruleset (graceful shutdown, once no instance is left). The bridge stays,
@@ -71,10 +73,12 @@ class Bridge {
   static void remove_namespace(const std::string& id);
 
  private:
-  Bridge(Subnet subnet, DnsRedirect dns) : subnet_(subnet), dns_(dns), pool_(subnet) {}
+  Bridge(Subnet subnet, Destination dns) : subnet_(subnet), redirects_{dns, {}}, pool_(subnet) {}
+  Result<void> install();
 
   Subnet subnet_;
-  DnsRedirect dns_;
+  Redirects redirects_;
+  std::vector<GuardedTarget> targets_;
   AddressPool pool_;
   bool can_filter_ = false;
   std::map<std::string, std::uint32_t> attached_;  ///< instance id → address

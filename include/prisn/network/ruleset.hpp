@@ -29,23 +29,31 @@ struct GuardedTarget {
   std::vector<std::uint16_t> node_ports;
 };
 
-/// Where DNS queries to the gateway's port 53 are redirected, from instances and from runs
-/// on the node alike: prisn DNS.
-struct DnsRedirect {
+/// A listener of prisnd on the node that instances reach through the gateway.
+struct Destination {
   std::uint32_t address = 0;  ///< 0 = none
-  std::uint16_t port = 53;
+  std::uint16_t port = 0;
+};
+
+/// What the gateway's ports lead to. `dns`: the gateway's port 53 (UDP and TCP), from
+/// instances and from runs on the node alike, so resolv.conf can name the gateway. `api`: the
+/// gateway's port of the same number as the API's (TCP, from instances), so PRISN_API works
+/// inside an instance's namespace, where the node's loopback is not reachable.
+struct Redirects {
+  Destination dns;
+  Destination api;
 };
 
 /// The whole `ip prisn` nftables table, as one `nft -f` transaction that replaces whatever
-/// was there: masquerading for traffic leaving the subnet other than through the bridge, and
-/// a redirect of the gateway's port 53 to prisn DNS wherever it listens (127.0.0.1 included:
-/// the bridge gets route_localnet), and a forward filter that lets only the allowed sources
+/// was there: masquerading for traffic leaving the subnet other than through the bridge, the
+/// redirects of the gateway's ports to prisn DNS and the API wherever they listen (127.0.0.1
+/// included: the bridge gets route_localnet), and a forward filter that lets only the allowed sources
 /// open connections to guarded instances (replies to allowed connections pass by conntrack). Traffic between instances
 /// crosses the bridge; the kernel hands it to this filter because prisnd turns on
 /// net.bridge.bridge-nf-call-iptables. The node's own connections (health checks, the proxy)
 /// are not forwarded, so they are never filtered; an input filter on the bridge guards the
 /// targets' node ports against instances.
-std::string render_ruleset(const Subnet& subnet, std::string_view bridge, DnsRedirect dns,
+std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const Redirects& redirects,
                            const std::vector<GuardedTarget>& targets);
 
 /// The transaction that removes the table (graceful shutdown).

@@ -20,7 +20,7 @@ TEST(Ruleset, ReplacesTheTableInOneTransactionAndMasqueradesLeavingTraffic) {
 }
 
 TEST(Ruleset, RedirectsTheGatewaysDnsPortToPrisnDns) {
-  const auto text = render_ruleset(kSubnet, "prisn0", {ip("127.0.0.1"), 40001}, {});
+  const auto text = render_ruleset(kSubnet, "prisn0", {.dns = {ip("127.0.0.1"), 40001}}, {});
   EXPECT_NE(text.find("iifname \"prisn0\" ip daddr 10.209.0.1 udp dport 53 dnat to 127.0.0.1:40001"), std::string::npos)
       << text;
   EXPECT_NE(text.find("iifname \"prisn0\" ip daddr 10.209.0.1 tcp dport 53 dnat to 127.0.0.1:40001"), std::string::npos)
@@ -30,6 +30,15 @@ TEST(Ruleset, RedirectsTheGatewaysDnsPortToPrisnDns) {
                       "    ip daddr 10.209.0.1 udp dport 53 dnat to 127.0.0.1:40001"),
             std::string::npos)
       << text;
+}
+
+TEST(Ruleset, RedirectsTheGatewaysApiPortFromInstancesOnly) {
+  const auto text = render_ruleset(kSubnet, "prisn0", {.api = {ip("127.0.0.1"), 43121}}, {});
+  EXPECT_NE(text.find("iifname \"prisn0\" ip daddr 10.209.0.1 tcp dport 43121 dnat to 127.0.0.1:43121"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("dport 53"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hook output"), std::string::npos) << text;  // runs on the node use loopback
 }
 
 TEST(Ruleset, LetsOnlyTheAllowedSourcesReachAGuardedTarget) {
