@@ -11,6 +11,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <algorithm>
 #include <fmt/format.h>
 #include <map>
 
@@ -52,16 +53,13 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-bool is_local(const tcp::endpoint& ep, const std::vector<asio::ip::network_v4>& local_networks) {
+bool is_local(const tcp::endpoint& ep, const std::vector<network::Subnet>& local_networks) {
   auto a = ep.address();
   if (a.is_v6() && a.to_v6().is_v4_mapped()) a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
   if (a.is_loopback()) return true;
-  if (!a.is_v4()) return false;
-  const auto v4 = a.to_v4().to_uint();
-  for (const auto& net : local_networks) {
-    if ((v4 & net.netmask().to_uint()) == net.network().to_uint()) return true;
-  }
-  return false;
+  return a.is_v4() && std::ranges::any_of(local_networks, [v4 = a.to_v4().to_uint()](const network::Subnet& net) {
+           return net.contains(v4);
+         });
 }
 
 // Authorization per SPEC §4: a local peer is trusted unless auth is required; otherwise the

@@ -339,11 +339,7 @@ int Daemon::run() {
   controller_ref = &controller;
 
   api::ServerOptions api_options{cfg.api.auth, cfg.api.body_limit, *token, {}};
-  if (*bridge) {
-    const auto& subnet = (*bridge)->subnet();
-    api_options.local_networks.emplace_back(asio::ip::address_v4(subnet.network),
-                                            static_cast<unsigned short>(subnet.prefix));
-  }
+  if (*bridge) api_options.local_networks.push_back((*bridge)->subnet());
   api::Server server(d.control_io, controller, api_options);
   auto api_bound = server.listen(cfg.api.listen);
   if (!api_bound) {

@@ -89,7 +89,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   std::map<std::string, std::string> prisn_vars = {
       {"PRISN_DEPLOYMENT", spec.name}, {"PRISN_NAMESPACE", spec.ns},
       {"PRISN_INSTANCE", inst->name},  {"PRISN_API", ctx_.options.api_url}};
-  if (ctx_.bridge != nullptr && !ctx_.options.bridge_api_url.empty()) {
+  if (!ctx_.options.bridge_api_url.empty()) {
     prisn_vars["PRISN_API"] = ctx_.options.bridge_api_url;  // the node's loopback is not in its namespace
   }
   for (std::size_t i = 0; i < spec.ports.size(); ++i) {

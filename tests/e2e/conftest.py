@@ -90,7 +90,8 @@ class Prisnd:
         dns = [] if "--dns" in self.extra_args else ["--dns", "127.0.0.1:0"]
         http = [] if "--http" in self.extra_args else ["--http", "127.0.0.1:0"]
         # PRISN_E2E_NETWORK=bridge (or "default": prisnd's own default) runs the suite in
-        # another network mode; tests that only hold in host mode skip themselves then.
+        # another network mode, to measure what would break there: the tests assume host
+        # mode (instance IP 127.0.0.1, workloads binding loopback), so many fail then.
         network = [] if "--network" in self.extra_args or E2E_NETWORK == "default" else ["--network", E2E_NETWORK]
         args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns, *http,
                 "--tcp-ports", self.tcp_ports, *network] + self.extra_args

@@ -2,13 +2,13 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/network_v4.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "prisn/config/config.hpp"
 #include "prisn/control/controller.hpp"
+#include "prisn/network/subnet.hpp"
 
 namespace prisn::api {
 
@@ -18,12 +18,12 @@ struct ServerOptions {
   std::string admin_token;  ///< accepted as "Authorization: Bearer <token>"
   /// Peers here are trusted as loopback is: bridge mode's instances, which in host mode would
   /// reach the API on loopback.
-  std::vector<boost::asio::ip::network_v4> local_networks;
+  std::vector<network::Subnet> local_networks;
 };
 
 /// The REST API (SPEC §4) over HTTP/1.1 with keep-alive, on Boost.Beast. Requests from a
-/// local peer (loopback, or one of `local_networks`) are trusted unless auth is `required`; every other peer needs the bearer
-/// token. Bodies over the limit get 413; malformed ones 400; nothing a client sends can
+/// local peer (loopback, or one of `local_networks`) are trusted unless auth is `required`;
+/// every other peer needs the bearer token. Bodies over the limit get 413; malformed ones 400; nothing a client sends can
 /// bring the daemon down: a handler's escaping exception becomes a 500 for that request.
 /// Thread: control thread (the io_context given).
 class Server {

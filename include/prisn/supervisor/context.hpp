@@ -23,7 +23,7 @@ struct Options {
   std::uint64_t log_max_bytes = 10 * 1024 * 1024;
   bool cron_catch_up = false;
   std::string api_url;                ///< PRISN_API for workloads
-  /// PRISN_API for instances in bridge mode: the API through the gateway (empty = api_url).
+  /// PRISN_API for instances in bridge mode: the API through the gateway (empty in host mode).
   std::string bridge_api_url;
   std::string path_env;               ///< PATH used to find interpreters
   std::vector<std::string> base_env;  ///< every workload's environment starts from this
