@@ -162,6 +162,11 @@ void Controller::Impl::publish_endpoints() {
     }
   }
   l4.publish(std::move(snapshot));
+  if (ctx.bridge != nullptr) {
+    std::vector<std::uint16_t> node_ports;
+    for (const auto& [listener, pub] : published) node_ports.push_back(pub.port);
+    ctx.bridge->set_node_ports(std::move(node_ports));
+  }
   publish_zone();
   publish_routes();
   enforce_policies();

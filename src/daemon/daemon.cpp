@@ -162,23 +162,29 @@ void reach_api_from_bridge(network::Bridge& bridge, const std::string& api_bound
   options.bridge_api_url = fmt::format("http://{}:{}", bridge.gateway(), api.port);
 }
 
-// The network mode (SPEC §7.1): bridge only when asked for; null = host mode.
-// Deliberately not SPEC's default of bridge as root: in bridge mode an instance must listen
-// on its own address, and the many scripts that bind 127.0.0.1 (or call localhost:PORT for
-// another service) would stop working the day prisnd first runs as root. Bridge becomes the
-// default once instances that bind loopback are reachable in their namespaces.
+// The network mode (SPEC §2, §7.1); null = host mode. Unless a mode is asked for, bridge
+// when privileged, else host; a bridge that cannot be set up then (no nftables, another
+// prisnd owns prisn0) leaves prisnd in host mode with a warning rather than not starting.
 Result<std::unique_ptr<network::Bridge>> start_network(const config::Config& cfg, const std::string& dns_bound,
                                                        spdlog::logger& log) {
   auto subnet = network::Subnet::parse(cfg.network.subnet);  // checked in either mode
   if (!subnet) return Error::invalid("network.subnet: " + subnet.error().message);
-  if (cfg.network.mode != config::NetworkMode::kBridge) {
+  const bool asked = cfg.network.mode.has_value();
+  auto host_mode = [&] {
     log.info("network: host mode (instances share the node's network)");
     return std::unique_ptr<network::Bridge>();
-  }
-  if (::geteuid() != 0) {
-    return Error::invalid("--network bridge needs root (CAP_NET_ADMIN); use --network host");
+  };
+  if (cfg.network.mode == config::NetworkMode::kHost) return host_mode();
+  if (!network::Bridge::privileged()) {
+    if (!asked) return host_mode();
+    return Error::invalid("--network bridge needs root with CAP_NET_ADMIN; use --network host");
   }
   auto bridge = network::Bridge::setup(*subnet, gateway_destination(dns_bound));
+  if (!bridge && !asked) {
+    log.warn("network: cannot set up bridge mode, the default as root: {}; running in host mode "
+             "(pass --network host to choose it)", bridge.error().message);
+    return host_mode();
+  }
   if (!bridge) return Error::unavailable("--network bridge: " + bridge.error().message);
   log.info("network: bridge mode on {} ({}, gateway {}); network policies {}", network::Bridge::kName,
            subnet->cidr(), (*bridge)->gateway(), (*bridge)->can_filter() ? "enforced" : "NOT enforced");

@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--http", flags.http, "L7 HTTP router HOST:PORT or off (default 0.0.0.0:80)");
   app.add_option("--https", flags.https, "TLS router HOST:PORT or off");
   app.add_option("--tcp-ports", flags.tcp_ports, "port range for TCP routes and --port auto (default 9000-9999)");
-  app.add_option("--network", flags.network, "host or bridge");
+  app.add_option("--network", flags.network, "host or bridge (default: bridge as root with CAP_NET_ADMIN, else host)");
   app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error");
   bool version = false;
   app.add_flag("--version", version, "print the version and exit");

@@ -2,6 +2,7 @@
 #include "prisn/network/bridge.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -9,7 +10,11 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <algorithm>
+#include <fstream>
+#include <functional>
 #include <sstream>
+#include <thread>
 
 #include "prisn/core/log.hpp"
 #include "prisn/network/command.hpp"
@@ -50,6 +55,22 @@ Result<void> write_sysctl(const fs::path& file, const char* value) {
 Result<void> nft(const std::string& ruleset) {
   if (auto ran = run_command({"nft", "-f", "-"}, ruleset); !ran) return ran.error();
   return {};
+}
+
+// Runs `work` inside the network namespace at `netns`, on a thread of its own: setns(2) moves
+// only the calling thread, and what that thread spawns (nft) starts in the namespace too.
+Result<void> in_namespace(const fs::path& netns, const std::function<Result<void>()>& work) {
+  Result<void> result;
+  std::thread([&] {
+    const int fd = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+      result = Error::internal(fmt::format("cannot enter {}: {}", netns.string(), std::strerror(errno)));
+    } else {
+      result = work();
+    }
+    if (fd >= 0) ::close(fd);
+  }).join();
+  return result;
 }
 
 bool bridge_exists() { return fs::exists(fs::path("/sys/class/net") / Bridge::kName); }
@@ -130,11 +151,27 @@ Result<std::unique_ptr<Bridge>> Bridge::setup(const Subnet& subnet, Destination 
   return bridge;
 }
 
+bool Bridge::privileged() {
+  if (::geteuid() != 0) return false;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (!line.starts_with("CapEff:")) continue;
+    try {
+      constexpr unsigned kCapNetAdmin = 12;  // linux/capability.h
+      return ((std::stoull(line.substr(7), nullptr, 16) >> kCapNetAdmin) & 1U) != 0;
+    } catch (const std::exception&) {
+      return false;
+    }
+  }
+  return false;
+}
+
 Bridge::~Bridge() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-Result<Attachment> Bridge::attach(const std::string& id) {
+Result<Attachment> Bridge::attach(const std::string& id, const std::vector<std::uint16_t>& own_ports) {
   auto address = pool_.allocate();
   if (!address) return address.error();
   Attachment a{netns_name(id), netns_path(id), *address};
@@ -157,11 +194,13 @@ Result<Attachment> Bridge::attach(const std::string& id) {
       !inside) {
     return undo(inside.error());
   }
-  attached_[id] = a.address;
+  const Attached instance{a.address, own_ports};
+  if (auto configured = configure_loopback(id, instance); !configured) return undo(configured.error());
+  attached_[id] = instance;
   return a;
 }
 
-Result<Attachment> Bridge::adopt(const std::string& id) {
+Result<Attachment> Bridge::adopt(const std::string& id, const std::vector<std::uint16_t>& own_ports) {
   Attachment a{netns_name(id), netns_path(id), 0};
   auto address = namespace_address(a.netns);
   if (!address) return address.error();
@@ -170,14 +209,41 @@ Result<Attachment> Bridge::adopt(const std::string& id) {
                                        format_ipv4(*address), subnet_.cidr()));
   }
   a.address = *address;
-  attached_[id] = a.address;
+  const Attached instance{a.address, own_ports};
+  // Again: the node's published ports may have changed while no prisnd ran.
+  if (auto configured = configure_loopback(id, instance); !configured) {
+    log()->warn("instance {}: {}", id, configured.error().message);
+  }
+  attached_[id] = instance;
   return a;
+}
+
+Result<void> Bridge::configure_loopback(const std::string& id, const Attached& instance) {
+  const std::string ruleset =
+      render_instance_ruleset({instance.address, subnet_.gateway(), node_ports_, instance.own_ports});
+  return in_namespace(netns_path(id), [&]() -> Result<void> {
+    if (auto set = write_sysctl("/proc/sys/net/ipv4/conf/eth0/route_localnet", "1"); !set) return set.error();
+    return nft(ruleset);
+  });
+}
+
+void Bridge::set_node_ports(std::vector<std::uint16_t> ports) {
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  if (ports == node_ports_) return;
+  node_ports_ = std::move(ports);
+  for (const auto& [id, instance] : attached_) {
+    if (auto configured = configure_loopback(id, instance); !configured) {
+      log()->warn("instance {}: localhost may not reach the node's published ports: {}", id,
+                  configured.error().message);
+    }
+  }
 }
 
 void Bridge::detach(const std::string& id) {
   auto it = attached_.find(id);
   if (it != attached_.end()) {
-    pool_.release(it->second);
+    pool_.release(it->second.address);
     attached_.erase(it);
   }
   remove_namespace(id);

@@ -27,10 +27,6 @@ std::string set_of(const std::vector<T>& items, Format format) {
 
 std::string addresses(const std::vector<std::uint32_t>& items) { return set_of(items, format_ipv4); }
 
-std::string ports(const std::vector<std::uint16_t>& items) {
-  return set_of(items, [](std::uint16_t p) { return std::to_string(p); });
-}
-
 void render_target(std::string& out, const GuardedTarget& target) {
   if (target.addresses.empty()) return;
   const std::string to = addresses(target.addresses);
@@ -38,7 +34,7 @@ void render_target(std::string& out, const GuardedTarget& target) {
   for (const auto& allow : target.allowed) {
     if (allow.sources.empty()) continue;
     out += fmt::format("    ip daddr {} ip saddr {}", to, addresses(allow.sources));
-    if (!allow.ports.empty()) out += fmt::format(" meta l4proto {{ tcp, udp }} th dport {}", ports(allow.ports));
+    if (!allow.ports.empty()) out += fmt::format(" meta l4proto {{ tcp, udp }} th dport {}", nft_port_set(allow.ports));
     out += " accept\n";
   }
   out += fmt::format("    ip daddr {} drop\n", to);
@@ -51,12 +47,16 @@ void render_node_ports(std::string& out, std::string_view bridge, const GuardedT
   for (const auto& allow : target.allowed) {
     if (allow.sources.empty() || allow.node_ports.empty()) continue;
     out += fmt::format("    iifname \"{}\" ip saddr {} tcp dport {} accept\n", bridge, addresses(allow.sources),
-                       ports(allow.node_ports));
+                       nft_port_set(allow.node_ports));
   }
-  out += fmt::format("    iifname \"{}\" tcp dport {} drop\n", bridge, ports(target.node_ports));
+  out += fmt::format("    iifname \"{}\" tcp dport {} drop\n", bridge, nft_port_set(target.node_ports));
 }
 
 }  // namespace
+
+std::string nft_port_set(const std::vector<std::uint16_t>& items) {
+  return set_of(items, [](std::uint16_t p) { return std::to_string(p); });
+}
 
 std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const Redirects& redirects,
                            const std::vector<GuardedTarget>& targets) {

@@ -154,7 +154,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
 // Bridge mode: a namespace with its own address, and an /etc/hosts that names the instance
 // (bind-mounted in its mount namespace, as container runtimes do).
 Result<void> ServiceManager::attach_to_bridge(Instance& inst, const fs::path& dir) {
-  auto attached = ctx_.bridge->attach(inst.id);
+  auto attached = ctx_.bridge->attach(inst.id, inst.ports);
   if (!attached) return attached.error();
   inst.ip = network::format_ipv4(attached->address);
   inst.netns = attached->netns_path;

@@ -344,7 +344,7 @@ void ServiceManager::adopt() {
       (void)ctx_.store.delete_instance(r.id);
       continue;
     }
-    auto place = alive ? adopt_network(r.id) : std::optional<Placement>();
+    auto place = alive ? adopt_network(r.id, r.ports) : std::optional<Placement>();
     if (alive && !place) {
       // Started in the other network mode (or its namespace is gone): it cannot serve here.
       kill_it();
@@ -412,12 +412,13 @@ void ServiceManager::adopt() {
 // Where a live instance left by a previous prisnd is on the network, if it can serve in the
 // mode this prisnd runs in: in bridge mode, in its namespace (with its address reserved); in
 // host mode, on the node (an instance with a namespace was started in bridge mode).
-std::optional<ServiceManager::Placement> ServiceManager::adopt_network(const std::string& id) {
+std::optional<ServiceManager::Placement> ServiceManager::adopt_network(const std::string& id,
+                                                                      const std::vector<std::uint16_t>& ports) {
   if (ctx_.bridge == nullptr) {
     if (std::filesystem::exists(network::Bridge::netns_path(id))) return std::nullopt;
     return Placement{"127.0.0.1", {}};
   }
-  auto attached = ctx_.bridge->adopt(id);
+  auto attached = ctx_.bridge->adopt(id, ports);
   if (!attached) {
     log()->warn("instance {}: cannot take over its network namespace: {}", id, attached.error().message);
     return std::nullopt;

@@ -73,9 +73,10 @@ def pid_alive(pid):
 class Prisnd:
     """One prisnd process and its data directory."""
 
-    def __init__(self, data_dir, extra_args=(), env=None):
+    def __init__(self, data_dir, extra_args=(), env=None, network=E2E_NETWORK):
         self.data_dir = pathlib.Path(data_dir)
         self.extra_args = list(extra_args)
+        self.network = network
         self.env = dict(os.environ if env is None else env)
         self.env.pop("PRISN_SERVER", None)
         self.tcp_ports = free_port_range()
@@ -91,8 +92,9 @@ class Prisnd:
         http = [] if "--http" in self.extra_args else ["--http", "127.0.0.1:0"]
         # PRISN_E2E_NETWORK=bridge (or "default": prisnd's own default) runs the suite in
         # another network mode, to measure what would break there: the tests assume host
-        # mode (instance IP 127.0.0.1, workloads binding loopback), so many fail then.
-        network = [] if "--network" in self.extra_args or E2E_NETWORK == "default" else ["--network", E2E_NETWORK]
+        # mode (instance IP 127.0.0.1), so some fail then. network="default" starts this
+        # prisnd on its own default whatever the suite runs in.
+        network = [] if "--network" in self.extra_args or self.network == "default" else ["--network", self.network]
         args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns, *http,
                 "--tcp-ports", self.tcp_ports, *network] + self.extra_args
         self.log = open(self.log_path, "ab")
@@ -197,8 +199,8 @@ def daemon_factory(tmp_path):
     """Creates prisnd processes; all are stopped (and their workloads checked) at the end."""
     started = []
 
-    def make(data_dir=None, extra_args=(), start=True, env=None):
-        d = Prisnd(data_dir or (tmp_path / f"data{len(started)}"), extra_args, env)
+    def make(data_dir=None, extra_args=(), start=True, env=None, network=E2E_NETWORK):
+        d = Prisnd(data_dir or (tmp_path / f"data{len(started)}"), extra_args, env, network)
         started.append(d)
         if start:
             d.start()

@@ -27,7 +27,7 @@ GATEWAY = "10.231.0.1"
 
 # Answers / with who it is, /dns with what its resolver says of NAME, /hosts with its
 # /etc/hosts, /probe?to=HOST:PORT with whether it can open a connection there, and
-# /api?path=P with the status and body of GET $PRISN_API/P.
+# /api?path=P with the status and body of GET $PRISN_API/P, /fetch?url=U with the body of GET U.
 APP = """\
 import os, socket, urllib.error, urllib.parse, urllib.request
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -51,6 +51,12 @@ class Handler(BaseHTTPRequestHandler):
                 out = "%d %s" % (e.code, e.read().decode())
             except OSError as e:
                 out = "error: %s" % e
+        elif url.path == "/fetch":
+            try:
+                with urllib.request.urlopen(q["url"], timeout=3) as r:
+                    out = r.read().decode()
+            except OSError as e:
+                out = "error: %s" % e
         elif url.path == "/probe":
             host, port = q["to"].rsplit(":", 1)
             try:
@@ -68,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-ThreadingHTTPServer(("", int(os.environ["PORT"])), Handler).serve_forever()
+ThreadingHTTPServer((os.environ.get("BIND", ""), int(os.environ["PORT"])), Handler).serve_forever()
 """
 
 
@@ -81,9 +87,9 @@ def bridged(daemon_factory, tmp_path):
     d.stop()
 
 
-def deploy(d, scripts, name, port, replicas=1):
+def deploy(d, scripts, name, port, replicas=1, env=()):
     d.cli("deploy", scripts(f"{name}.py", APP), "--name", name, "--port", str(port), "--replicas",
-          str(replicas), "--health-path", "/", check=True)
+          str(replicas), "--health-path", "/", *[a for kv in env for a in ("--env", kv)], check=True)
     d.wait_ready(name, replicas)
     return d.endpoints(name)
 
@@ -220,6 +226,42 @@ def test_namespaces_go_with_their_instances_and_a_restart_keeps_addresses(bridge
     # A graceful stop removes the ruleset; the bridge stays, as docker0 does.
     assert subprocess.run(["nft", "list", "table", "ip", "prisn"], capture_output=True).returncode != 0
     assert pathlib.Path("/sys/class/net/prisn0").exists()
+
+
+def test_a_workload_that_binds_loopback_is_reachable_on_its_address(bridged, scripts):
+    # Scripts written for a laptop listen on 127.0.0.1; in bridge mode the instance's own
+    # address leads there, so health checks, the published port and other workloads reach it.
+    port = free_port()
+    ep = deploy(bridged, scripts, "local", port, env=["BIND=127.0.0.1"])[0]
+    assert bridged.deployment("local")["status"]["ready_replicas"] == 1
+    assert get(f"http://{ep['ip']}:{port}/") == f"local-0 {port}"
+    assert get(f"http://127.0.0.1:{port}/") == f"local-0 {port}"
+    other = deploy(bridged, scripts, "other", free_port())[0]
+    assert get(f"http://{other['ip']}:{other['ports']['http']}/fetch",
+               params={"url": f"http://local.default.prisn.local:{port}/"}) == f"local-0 {port}"
+
+
+def test_localhost_port_of_another_service_leads_to_its_published_port(bridged, scripts):
+    # As in host mode, a workload reaches another service at localhost:ITS_PORT; its own
+    # port on localhost stays its own.
+    api_port, web_port = free_port(), free_port()
+    deploy(bridged, scripts, "api", api_port, replicas=2)
+    web = deploy(bridged, scripts, "web", web_port)[0]
+    inside = f"http://{web['ip']}:{web_port}"
+    seen = {get(f"{inside}/fetch", params={"url": f"http://localhost:{api_port}/"}).split()[0] for _ in range(8)}
+    assert seen == {"api-0", "api-1"}
+    assert get(f"{inside}/fetch", params={"url": f"http://127.0.0.1:{web_port}/"}) == f"web-0 {web_port}"
+    # A port no service publishes stays closed on the instance's own loopback.
+    assert get(f"{inside}/probe", params={"to": f"127.0.0.1:{free_port()}"}) == "closed"
+
+
+def test_root_without_network_flag_runs_in_bridge_mode(daemon_factory, scripts):
+    d = daemon_factory(network="default")
+    port = free_port()
+    ep = deploy(d, scripts, "web", port)[0]
+    assert ipaddress.ip_address(ep["ip"]) in ipaddress.ip_network("10.209.0.0/16"), ep
+    assert get(f"http://127.0.0.1:{port}/") == f"web-0 {port}"
+    d.stop()
 
 
 def test_a_second_prisnd_cannot_take_the_bridge(bridged, daemon_factory):

@@ -76,7 +76,7 @@ struct AcmeOptions {
 };
 
 struct NetworkOptions {
-  std::optional<NetworkMode> mode;  ///< unset = host (see start_network in daemon.cpp)
+  std::optional<NetworkMode> mode;  ///< unset = bridge when privileged, else host (start_network)
   std::string subnet = "10.209.0.0/16";
   bool overlay_enabled = false;
   std::string overlay_type = "wireguard";

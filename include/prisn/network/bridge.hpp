@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "prisn/core/error.hpp"
+#include "prisn/network/instance_ruleset.hpp"
 #include "prisn/network/ruleset.hpp"
 #include "prisn/network/subnet.hpp"
 
@@ -50,9 +51,10 @@ class Bridge {
   bool can_filter() const { return can_filter_; }
 
   /// A new namespace for instance `id` with the lowest free address, joined to the bridge.
-  Result<Attachment> attach(const std::string& id);
+  /// `own_ports`: its deployment's ports (see InstanceLoopback).
+  Result<Attachment> attach(const std::string& id, const std::vector<std::uint16_t>& own_ports);
   /// The namespace a previous prisnd made for instance `id`, with its address reserved.
-  Result<Attachment> adopt(const std::string& id);
+  Result<Attachment> adopt(const std::string& id, const std::vector<std::uint16_t>& own_ports);
   /// Deletes the instance's namespace (its veth pair goes with it) and frees its address.
   void detach(const std::string& id);
   /// Deletes instance namespaces whose instance id is not in `keep` (left by a crash).
@@ -60,11 +62,18 @@ class Bridge {
 
   /// Redirects the gateway's port `api.port` to the API (bound after the bridge is set up).
   Result<void> redirect_api(Destination api);
+  /// The ports published on the node, which `localhost:PORT` in every instance leads to;
+  /// each namespace is updated when they change.
+  void set_node_ports(std::vector<std::uint16_t> ports);
   /// Installs the policy filter for these targets; nothing is run when it is unchanged.
   Result<void> enforce(const std::vector<GuardedTarget>& targets);
   /// Removes the ruleset (graceful shutdown, once no instance is left). The bridge stays,
   /// as docker0 does.
   void teardown();
+
+  /// Whether this process may set up the bridge: root with CAP_NET_ADMIN in effect (SPEC §2's
+  /// condition for bridge being the default).
+  static bool privileged();
 
   static std::string netns_name(const std::string& id) { return "prisn-" + id; }
   static std::filesystem::path netns_path(const std::string& id) { return "/run/netns/" + netns_name(id); }
@@ -75,13 +84,20 @@ class Bridge {
  private:
   Bridge(Subnet subnet, Destination dns) : subnet_(subnet), redirects_{dns, {}}, pool_(subnet) {}
   Result<void> install();
+  struct Attached {
+    std::uint32_t address = 0;
+    std::vector<std::uint16_t> own_ports;
+  };
+  /// Loopback in the instance's namespace as InstanceLoopback says, with the node ports now.
+  Result<void> configure_loopback(const std::string& id, const Attached& instance);
 
   Subnet subnet_;
   Redirects redirects_;
   std::vector<GuardedTarget> targets_;
   AddressPool pool_;
   bool can_filter_ = false;
-  std::map<std::string, std::uint32_t> attached_;  ///< instance id → address
+  std::map<std::string, Attached> attached_;       ///< by instance id
+  std::vector<std::uint16_t> node_ports_;          ///< sorted
   std::string installed_;                          ///< the ruleset last installed
   int lock_fd_ = -1;                               ///< held while this prisnd owns the bridge
 };

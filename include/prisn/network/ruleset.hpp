@@ -56,6 +56,9 @@ struct Redirects {
 std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const Redirects& redirects,
                            const std::vector<GuardedTarget>& targets);
 
+/// Ports as an nftables anonymous set, "{ 80, 443 }", sorted (the same text for the same ports).
+std::string nft_port_set(const std::vector<std::uint16_t>& items);
+
 /// The transaction that removes the table (graceful shutdown).
 std::string render_ruleset_removal();
 

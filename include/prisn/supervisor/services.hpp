@@ -102,7 +102,7 @@ class ServiceManager {
     std::string ip;
     std::filesystem::path netns;
   };
-  std::optional<Placement> adopt_network(const std::string& id);
+  std::optional<Placement> adopt_network(const std::string& id, const std::vector<std::uint16_t>& ports);
   Result<void> attach_to_bridge(Instance& inst, const std::filesystem::path& dir);
   void add_health_target(Instance& inst, const model::DeploymentSpec& spec, bool initially_healthy);
   void check_all_stopped();
