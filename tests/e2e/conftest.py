@@ -90,10 +90,13 @@ class Prisnd:
             listen.unlink()
         dns = [] if "--dns" in self.extra_args else ["--dns", "127.0.0.1:0"]
         http = [] if "--http" in self.extra_args else ["--http", "127.0.0.1:0"]
-        # PRISN_E2E_NETWORK=bridge (or "default": prisnd's own default) runs the suite in
-        # another network mode, to measure what would break there: the tests assume host
-        # mode (instance IP 127.0.0.1), so some fail then. network="default" starts this
-        # prisnd on its own default whatever the suite runs in.
+        # The suite runs in host mode, as root too: ctest runs test files in parallel, and
+        # only one prisnd at a time can own the bridge, so prisnd's default (bridge as root)
+        # would depend on which file started first. test_bridge.py covers bridge mode.
+        # PRISN_E2E_NETWORK=bridge or "default" (prisnd's own) runs the suite in that mode,
+        # serially: then only tests that check host-mode facts fail (instance IP 127.0.0.1,
+        # a port per instance, the node's resolv.conf). network="default" starts one prisnd
+        # on its own default whatever the suite runs in.
         network = [] if "--network" in self.extra_args or self.network == "default" else ["--network", self.network]
         args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns, *http,
                 "--tcp-ports", self.tcp_ports, *network] + self.extra_args
