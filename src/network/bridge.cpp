@@ -2,7 +2,6 @@
 #include "prisn/network/bridge.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -12,9 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <algorithm>
 #include <fstream>
-#include <functional>
 #include <sstream>
-#include <thread>
 
 #include "prisn/core/log.hpp"
 #include "prisn/network/command.hpp"
@@ -40,37 +37,6 @@ Result<void> ip_batch(const std::vector<std::string>& commands, const std::strin
   argv.insert(argv.end(), {"-batch", "-"});
   if (auto ran = run_command(argv, input); !ran) return ran.error();
   return {};
-}
-
-// /proc/sys files take one write(2), in place (no temporary file, no rename).
-Result<void> write_sysctl(const fs::path& file, const char* value) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
-  const bool ok = fd >= 0 && ::write(fd, value, std::strlen(value)) == static_cast<ssize_t>(std::strlen(value));
-  const int saved = errno;
-  if (fd >= 0) ::close(fd);
-  if (!ok) return Error::internal(fmt::format("cannot set {}: {}", file.string(), std::strerror(saved)));
-  return {};
-}
-
-Result<void> nft(const std::string& ruleset) {
-  if (auto ran = run_command({"nft", "-f", "-"}, ruleset); !ran) return ran.error();
-  return {};
-}
-
-// Runs `work` inside the network namespace at `netns`, on a thread of its own: setns(2) moves
-// only the calling thread, and what that thread spawns (nft) starts in the namespace too.
-Result<void> in_namespace(const fs::path& netns, const std::function<Result<void>()>& work) {
-  Result<void> result;
-  std::thread([&] {
-    const int fd = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
-      result = Error::internal(fmt::format("cannot enter {}: {}", netns.string(), std::strerror(errno)));
-    } else {
-      result = work();
-    }
-    if (fd >= 0) ::close(fd);
-  }).join();
-  return result;
 }
 
 bool bridge_exists() { return fs::exists(fs::path("/sys/class/net") / Bridge::kName); }
@@ -209,35 +175,30 @@ Result<Attachment> Bridge::adopt(const std::string& id, const std::vector<std::u
                                        format_ipv4(*address), subnet_.cidr()));
   }
   a.address = *address;
-  const Attached instance{a.address, own_ports};
-  // Again: the node's published ports may have changed while no prisnd ran.
-  if (auto configured = configure_loopback(id, instance); !configured) {
-    log()->warn("instance {}: {}", id, configured.error().message);
-  }
-  attached_[id] = instance;
+  // Its ruleset is rewritten with the first set_node_ports(): the node's published ports may
+  // have changed while no prisnd ran.
+  attached_[id] = Attached{a.address, own_ports};
   return a;
 }
 
+NamespaceRuleset Bridge::loopback_ruleset(const std::string& id, const Attached& instance) const {
+  InstanceLoopback loopback{instance.address, subnet_.gateway(), node_ports_.value_or(std::vector<std::uint16_t>{}),
+                            instance.own_ports};
+  return {netns_path(id), render_instance_ruleset(loopback)};
+}
+
 Result<void> Bridge::configure_loopback(const std::string& id, const Attached& instance) {
-  const std::string ruleset =
-      render_instance_ruleset({instance.address, subnet_.gateway(), node_ports_, instance.own_ports});
-  return in_namespace(netns_path(id), [&]() -> Result<void> {
-    if (auto set = write_sysctl("/proc/sys/net/ipv4/conf/eth0/route_localnet", "1"); !set) return set.error();
-    return nft(ruleset);
-  });
+  return apply_in_namespace(loopback_ruleset(id, instance));
 }
 
 void Bridge::set_node_ports(std::vector<std::uint16_t> ports) {
   std::sort(ports.begin(), ports.end());
   ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
-  if (ports == node_ports_) return;
+  if (node_ports_ == ports) return;
   node_ports_ = std::move(ports);
-  for (const auto& [id, instance] : attached_) {
-    if (auto configured = configure_loopback(id, instance); !configured) {
-      log()->warn("instance {}: localhost may not reach the node's published ports: {}", id,
-                  configured.error().message);
-    }
-  }
+  std::vector<NamespaceRuleset> batch;
+  for (const auto& [id, instance] : attached_) batch.push_back(loopback_ruleset(id, instance));
+  updater_.submit(std::move(batch));
 }
 
 void Bridge::detach(const std::string& id) {
@@ -301,13 +262,13 @@ Result<void> Bridge::enforce(const std::vector<GuardedTarget>& targets) {
 Result<void> Bridge::install() {
   const std::string ruleset = render_ruleset(subnet_, kName, redirects_, targets_);
   if (ruleset == installed_) return {};
-  if (auto applied = nft(ruleset); !applied) return applied.error();
+  if (auto applied = run_nft(ruleset); !applied) return applied.error();
   installed_ = ruleset;
   return {};
 }
 
 void Bridge::teardown() {
-  if (auto removed = nft(render_ruleset_removal()); !removed) {
+  if (auto removed = run_nft(render_ruleset_removal()); !removed) {
     log()->warn("cannot remove the nftables ruleset: {}", removed.error().message);
   }
   installed_.clear();

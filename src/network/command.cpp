@@ -125,4 +125,18 @@ Result<std::string> run_command(const std::vector<std::string>& argv, std::strin
   return stdout_text;
 }
 
+Result<void> run_nft(const std::string& ruleset) {
+  if (auto ran = run_command({"nft", "-f", "-"}, ruleset); !ran) return ran.error();
+  return {};
+}
+
+Result<void> write_sysctl(const std::filesystem::path& file, const char* value) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  const bool ok = fd >= 0 && ::write(fd, value, std::strlen(value)) == static_cast<ssize_t>(std::strlen(value));
+  const int saved = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) return Error::internal(fmt::format("cannot set {}: {}", file.string(), std::strerror(saved)));
+  return {};
+}
+
 }  // namespace prisn::network

@@ -220,6 +220,14 @@ def test_namespaces_go_with_their_instances_and_a_restart_keeps_addresses(bridge
     again = bridged.endpoints("web")
     assert sorted((ep["pid"], ep["ip"]) for ep in again) == sorted((ep["pid"], ep["ip"]) for ep in eps)
     assert get(f"http://{eps[1]['ip']}:{port}/").startswith("web-1")
+    # Their namespaces' redirects are rewritten: web-1 reaches web's published port (its own
+    # deployment's, so on its own loopback) and a service deployed after the restart.
+    other_port = free_port()
+    deploy(bridged, scripts, "other", other_port)
+    inside = f"http://{eps[1]['ip']}:{port}"
+    wait_until(lambda: get(f"{inside}/fetch", params={"url": f"http://localhost:{other_port}/"}).startswith("other-0"),
+               5, message="localhost:PORT of a new service from an adopted instance")
+    assert get(f"{inside}/fetch", params={"url": f"http://localhost:{port}/"}) == f"web-1 {port}"
     bridged.cli("delete", "web", check=True)
     wait_until(lambda: not (names & netns_names()), 15, message="the instances' namespaces to go")
     bridged.stop()
@@ -253,6 +261,11 @@ def test_localhost_port_of_another_service_leads_to_its_published_port(bridged, 
     assert get(f"{inside}/fetch", params={"url": f"http://127.0.0.1:{web_port}/"}) == f"web-0 {web_port}"
     # A port no service publishes stays closed on the instance's own loopback.
     assert get(f"{inside}/probe", params={"to": f"127.0.0.1:{free_port()}"}) == "closed"
+    # A service deployed later is reached the same way from instances already running.
+    late_port = free_port()
+    deploy(bridged, scripts, "late", late_port)
+    wait_until(lambda: get(f"{inside}/fetch", params={"url": f"http://localhost:{late_port}/"}) == f"late-0 {late_port}",
+               5, message="localhost:PORT of the later service from web-0")
 
 
 def test_root_without_network_flag_runs_in_bridge_mode(daemon_factory, scripts):

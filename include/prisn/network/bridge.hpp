@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "prisn/core/error.hpp"
 #include "prisn/network/instance_ruleset.hpp"
+#include "prisn/network/namespace_updater.hpp"
 #include "prisn/network/ruleset.hpp"
 #include "prisn/network/subnet.hpp"
 
@@ -63,7 +65,7 @@ class Bridge {
   /// Redirects the gateway's port `api.port` to the API (bound after the bridge is set up).
   Result<void> redirect_api(Destination api);
   /// The ports published on the node, which `localhost:PORT` in every instance leads to;
-  /// each namespace is updated when they change.
+  /// when they change, every namespace is rewritten in the background (NamespaceUpdater).
   void set_node_ports(std::vector<std::uint16_t> ports);
   /// Installs the policy filter for these targets; nothing is run when it is unchanged.
   Result<void> enforce(const std::vector<GuardedTarget>& targets);
@@ -89,6 +91,7 @@ class Bridge {
     std::vector<std::uint16_t> own_ports;
   };
   /// Loopback in the instance's namespace as InstanceLoopback says, with the node ports now.
+  NamespaceRuleset loopback_ruleset(const std::string& id, const Attached& instance) const;
   Result<void> configure_loopback(const std::string& id, const Attached& instance);
 
   Subnet subnet_;
@@ -97,9 +100,11 @@ class Bridge {
   AddressPool pool_;
   bool can_filter_ = false;
   std::map<std::string, Attached> attached_;       ///< by instance id
-  std::vector<std::uint16_t> node_ports_;          ///< sorted
+  /// Sorted; unset until the first set_node_ports(), which rewrites adopted namespaces too.
+  std::optional<std::vector<std::uint16_t>> node_ports_;
   std::string installed_;                          ///< the ruleset last installed
   int lock_fd_ = -1;                               ///< held while this prisnd owns the bridge
+  NamespaceUpdater updater_;                       ///< last: stopped before the rest goes
 };
 
 }  // namespace prisn::network

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,5 +20,11 @@ namespace prisn::network {
 /// Blocks the calling thread; each call is a few milliseconds.
 Result<std::string> run_command(const std::vector<std::string>& argv, std::string_view input = {},
                                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+/// `nft -f -` with `ruleset`: one transaction, applied whole or not at all.
+Result<void> run_nft(const std::string& ruleset);
+
+/// Writes `value` to a /proc/sys file in one write(2), in place (no temporary file, no rename).
+Result<void> write_sysctl(const std::filesystem::path& file, const char* value);
 
 }  // namespace prisn::network
