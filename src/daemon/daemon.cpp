@@ -23,6 +23,7 @@
 #include "prisn/control/controller.hpp"
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
+#include "prisn/core/owner_lock.hpp"
 #include "prisn/core/random.hpp"
 #include "prisn/dns/resolv_conf.hpp"
 #include "prisn/dns/server.hpp"
@@ -258,6 +259,12 @@ int Daemon::run() {
       log.error("data directory: {}", made.error().message);
       return 1;
     }
+  }
+  // Two prisnds on one data directory would both run its instances and write its database.
+  auto owner = OwnerLock::acquire(paths.data_dir / "prisnd.lock", "data directory " + paths.data_dir.string());
+  if (!owner) {
+    log.error("{}", owner.error().message);
+    return 1;
   }
   auto store = store::Store::open(paths.state_db(), paths.secret_key());
   if (!store) {

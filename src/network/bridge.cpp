@@ -2,7 +2,6 @@
 #include "prisn/network/bridge.hpp"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -14,6 +13,7 @@
 #include <sstream>
 
 #include "prisn/core/log.hpp"
+#include "prisn/core/owner_lock.hpp"
 #include "prisn/network/command.hpp"
 
 namespace prisn::network {
@@ -57,37 +57,16 @@ Result<std::uint32_t> namespace_address(const std::string& netns) {
   return Error::not_found(fmt::format("namespace {} has no IPv4 address on eth0", netns));
 }
 
-// One prisnd owns the bridge at a time: two would hand out the same addresses. The lock is an
-// flock(2) on a file under /run, so it goes with the process however it ends.
-Result<int> lock_bridge() {
-  const fs::path dir = "/run/prisn";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  const fs::path file = dir / "bridge.lock";
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return Error::unavailable(fmt::format("cannot open {}: {}", file.string(), std::strerror(errno)));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char pid[32] = {};
-    const auto n = ::pread(fd, pid, sizeof pid - 1, 0);
-    std::string owner = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : std::string("?");
-    while (!owner.empty() && owner.back() == '\n') owner.pop_back();
-    ::close(fd);
-    return Error::conflict(fmt::format("bridge {} is in use by another prisnd (pid {})", Bridge::kName, owner));
-  }
-  const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    log()->debug("cannot write the pid into {}", file.string());
-  }
-  return fd;
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Bridge>> Bridge::setup(const Subnet& subnet, Destination dns) {
-  auto lock = lock_bridge();
+  // One prisnd owns the bridge at a time: two would hand out the same addresses.
+  std::error_code ec;
+  fs::create_directories("/run/prisn", ec);
+  auto lock = OwnerLock::acquire("/run/prisn/bridge.lock", fmt::format("bridge {}", kName));
   if (!lock) return lock.error();
   std::unique_ptr<Bridge> bridge(new Bridge(subnet, dns));
-  bridge->lock_fd_ = *lock;
+  bridge->lock_ = std::move(*lock);
   std::vector<std::string> commands;
   if (!bridge_exists()) commands.push_back(fmt::format("link add {} type bridge", kName));
   // Flush first: a previous prisnd may have used another subnet.
@@ -133,9 +112,7 @@ bool Bridge::privileged() {
   return false;
 }
 
-Bridge::~Bridge() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
-}
+Bridge::~Bridge() = default;
 
 Result<Attachment> Bridge::attach(const std::string& id, const std::vector<std::uint16_t>& own_ports) {
   auto address = pool_.allocate();

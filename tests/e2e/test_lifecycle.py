@@ -326,6 +326,34 @@ def test_api_bind_conflict_is_a_startup_error_naming_address_and_flag(prisnd, tm
     assert prisnd.get("/health").json() == {"status": "ok"}  # the first one is unaffected
 
 
+def test_a_second_prisnd_on_the_same_data_directory_exits_and_leaves_the_first_alone(prisnd, scripts, cleanup):
+    prisnd.cli("deploy", scripts("web.py", HTTP_SERVICE), "--name", "web", "--port", str(free_port()), check=True)
+    prisnd.wait_ready("web", 1)
+    pids = prisnd.instance_pids("web")
+    cleanup["daemons"].append(prisnd)
+    cleanup["pids"].update(pids)
+    args = [conftest.PRISND, "--data-dir", str(prisnd.data_dir), "--api", "127.0.0.1:0", "--dns", "off",
+            "--http", "off", "--tcp-ports", free_port_range(), "--network", "host"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=prisnd.env)
+    try:
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate(timeout=10)
+        raise AssertionError("a second prisnd on the same data directory kept running")
+    log = out.decode(errors="replace")
+    assert proc.returncode == 1, log
+    assert f"data directory {prisnd.data_dir} is in use by another prisnd (pid {prisnd.proc.pid})" in log, log
+    # The first one still owns everything: its listen.json, its instances, its API.
+    assert json.loads((prisnd.data_dir / "listen.json").read_text())["api"] == prisnd.api.removeprefix("http://")
+    assert prisnd.instance_pids("web") == pids and all(pid_alive(p) for p in pids)
+    assert prisnd.get("/health").json() == {"status": "ok"}
+    # Once it is gone (kill -9 too), the data directory is free for the next one.
+    prisnd.kill9()
+    prisnd.start()
+    assert prisnd.instance_pids("web") == pids
+
+
 def test_sighup_applies_auth_and_dns_ttl_and_names_what_needs_a_restart(daemon_factory, scripts, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("dns:\n  ttl: 5\n")

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "prisn/core/error.hpp"
+#include "prisn/core/owner_lock.hpp"
 #include "prisn/network/instance_ruleset.hpp"
 #include "prisn/network/namespace_updater.hpp"
 #include "prisn/network/ruleset.hpp"
@@ -103,7 +104,7 @@ class Bridge {
   /// Sorted; unset until the first set_node_ports(), which rewrites adopted namespaces too.
   std::optional<std::vector<std::uint16_t>> node_ports_;
   std::string installed_;                          ///< the ruleset last installed
-  int lock_fd_ = -1;                               ///< held while this prisnd owns the bridge
+  OwnerLock lock_;                                 ///< held while this prisnd owns the bridge
   NamespaceUpdater updater_;                       ///< last: stopped before the rest goes
 };
 
