@@ -14,6 +14,9 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BUILD = pathlib.Path(os.environ.get("PRISN_BUILD", ROOT / "build/release"))
 PRISND = BUILD / "src/prisnd"
+# prisnd's network mode in every benchmark: host unless PRISN_BENCH_NETWORK says (bridge needs
+# root; only proxies.py finds its backend by address and so measures either mode).
+NETWORK = os.environ.get("PRISN_BENCH_NETWORK", "host")
 PRISN = BUILD / "src/prisn"
 PYTHON = "/usr/bin/python3"
 
@@ -66,7 +69,7 @@ class Daemon:
             listen.unlink()
         self.log = open(self.data_dir.parent / (self.data_dir.name + ".log"), "ab")
         self.proc = subprocess.Popen([str(PRISND), "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0",
-                                      "--dns", self.dns_flag, "--http", self.http_flag, "--network", "host",
+                                      "--dns", self.dns_flag, "--http", self.http_flag, "--network", NETWORK,
                                       "--log-level", "warn"] + self.extra,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(400):

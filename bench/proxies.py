@@ -27,7 +27,7 @@ import tempfile
 import time
 import urllib.request
 
-from common import NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
+from common import NETWORK, NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -71,7 +71,7 @@ events {{ worker_connections 8192; }}
 http {{
   access_log off;
   keepalive_requests 1000000;
-  upstream up {{ server 127.0.0.1:{backend}; keepalive 64; }}
+  upstream up {{ server {backend}; keepalive 64; }}
   server {{
     listen {listen};
     {ssl}
@@ -99,7 +99,7 @@ frontend f
   default_backend b
 backend b
   {http}
-  server s1 127.0.0.1:{backend}
+  server s1 {backend}
 """)
     return start(["haproxy", "-f", str(d / "haproxy.cfg"), "-db"], d)
 
@@ -192,7 +192,7 @@ def main():
     extra = ["--https", f"127.0.0.1:{https_port}", "--config", str(work / "config.yaml")]
     procs = []
     results = {"benchmark": "proxies", "machine": machine(), "wrk": f"-t2 -c50 -d{DURATION}", "rounds": ROUNDS,
-               "workers": WORKERS}
+               "workers": WORKERS, "network": NETWORK}
     try:
         with Daemon(extra=extra, http=f"127.0.0.1:{http_port}") as d:
             script = work / "backend.sh"
@@ -204,7 +204,8 @@ def main():
             urllib.request.urlopen(urllib.request.Request(f"http://{d.api}/api/v1/ingresses", body.encode(),
                                                           {"Content-Type": "application/json"})).read()
             with urllib.request.urlopen(f"http://{d.api}/api/v1/endpoints/backend") as r:
-                backend = json.load(r)["endpoints"][0]["port"]
+                ep = json.load(r)["endpoints"][0]
+            backend = f"{ep['ip']}:{ep['port']}"  # 127.0.0.1 in host mode, its own address in bridge mode
             ports = {name: free_port() for name in ("nginx", "nginx1", "haproxy", "haproxy1", "haproxy_tcp", "haproxy_tcp1", "nginx_tls")}
             procs = [nginx_proxy(work, ports["nginx"], backend, WORKERS), nginx_proxy(work, ports["nginx1"], backend, 1),
                      haproxy(work, ports["haproxy"], backend, "http", WORKERS), haproxy(work, ports["haproxy1"], backend, "http", 1),
@@ -215,13 +216,13 @@ def main():
             prisn = [d.proc.pid]
             p = {name: tree(proc.pid) for name, proc in zip(ports, procs)}
             cases = {
-                "l7": {"direct": (f"http://127.0.0.1:{backend}/", [], None),
+                "l7": {"direct": (f"http://{backend}/", [], None),
                        f"nginx ({WORKERS} workers)": (f"http://127.0.0.1:{ports['nginx']}/", p["nginx"], None),
                        "nginx (1 worker)": (f"http://127.0.0.1:{ports['nginx1']}/", p["nginx1"], None),
                        f"haproxy ({WORKERS} threads)": (f"http://127.0.0.1:{ports['haproxy']}/", p["haproxy"], None),
                        "haproxy (1 thread)": (f"http://127.0.0.1:{ports['haproxy1']}/", p["haproxy1"], None),
                        "prisn": (f"http://127.0.0.1:{http_port}/", prisn, "bench.local")},
-                "l4": {"direct": (f"http://127.0.0.1:{backend}/", [], None),
+                "l4": {"direct": (f"http://{backend}/", [], None),
                        f"haproxy tcp ({WORKERS} threads)": (f"http://127.0.0.1:{ports['haproxy_tcp']}/", p["haproxy_tcp"], None),
                        "haproxy tcp (1 thread)": (f"http://127.0.0.1:{ports['haproxy_tcp1']}/", p["haproxy_tcp1"], None),
                        "prisn": (f"http://127.0.0.1:{published}/", prisn, None)},
