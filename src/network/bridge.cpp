@@ -138,7 +138,9 @@ Result<Attachment> Bridge::attach(const std::string& id, const std::vector<std::
     return undo(inside.error());
   }
   const Attached instance{a.address, own_ports};
-  if (auto configured = configure_loopback(id, instance); !configured) return undo(configured.error());
+  if (auto configured = apply_in_namespace(loopback_ruleset(id, instance)); !configured) {
+    return undo(configured.error());
+  }
   attached_[id] = instance;
   return a;
 }
@@ -162,10 +164,6 @@ NamespaceRuleset Bridge::loopback_ruleset(const std::string& id, const Attached&
   InstanceLoopback loopback{instance.address, subnet_.gateway(), node_ports_.value_or(std::vector<std::uint16_t>{}),
                             instance.own_ports};
   return {netns_path(id), render_instance_ruleset(loopback)};
-}
-
-Result<void> Bridge::configure_loopback(const std::string& id, const Attached& instance) {
-  return apply_in_namespace(loopback_ruleset(id, instance));
 }
 
 void Bridge::set_node_ports(std::vector<std::uint16_t> ports) {

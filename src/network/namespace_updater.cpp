@@ -52,7 +52,6 @@ void NamespaceUpdater::submit(std::vector<NamespaceRuleset> batch) {
   {
     std::lock_guard lock(mutex_);
     pending_ = std::move(batch);
-    has_pending_ = true;
   }
   wake_.notify_one();
 }
@@ -62,15 +61,15 @@ void NamespaceUpdater::run(std::stop_token stop) {
   while (true) {
     {
       std::unique_lock lock(mutex_);
-      if (!wake_.wait(lock, stop, [this] { return has_pending_; })) return;
-      batch = std::move(pending_);
-      has_pending_ = false;
+      if (!wake_.wait(lock, stop, [this] { return pending_.has_value(); })) return;
+      batch = std::move(*pending_);
+      pending_.reset();
     }
     for (const auto& update : batch) {
       if (stop.stop_requested()) return;
       {
         std::lock_guard lock(mutex_);
-        if (has_pending_) break;  // a newer batch names every namespace again
+        if (pending_) break;  // a newer batch names every namespace again
       }
       // A namespace may go (its instance stopped) after the batch was made: not an error.
       if (auto applied = apply_(update); !applied && std::filesystem::exists(update.netns)) {

@@ -93,7 +93,6 @@ class Bridge {
   };
   /// Loopback in the instance's namespace as InstanceLoopback says, with the node ports now.
   NamespaceRuleset loopback_ruleset(const std::string& id, const Attached& instance) const;
-  Result<void> configure_loopback(const std::string& id, const Attached& instance);
 
   Subnet subnet_;
   Redirects redirects_;

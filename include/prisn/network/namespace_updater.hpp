@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -44,8 +45,7 @@ class NamespaceUpdater {
   Apply apply_;
   std::mutex mutex_;
   std::condition_variable_any wake_;
-  std::vector<NamespaceRuleset> pending_;
-  bool has_pending_ = false;
+  std::optional<std::vector<NamespaceRuleset>> pending_;
   std::jthread thread_;  ///< last: started once the members above exist, stopped first
 };
 
