@@ -15,10 +15,11 @@ test_packages=(
   libgtest-dev libgmock-dev
   python3 python3-pytest python3-requests python3-dnspython python3-yaml curl
   bind9-dnsutils dnsmasq-base openssl pebble
+  python3-h2 nghttp2-client
   clang libclang-rt-14-dev
 )
 
-bench_packages=(wrk nginx-light haproxy dnsperf nsd dnsmasq-base python3-dnspython)
+bench_packages=(wrk nginx-light haproxy dnsperf nsd dnsmasq-base python3-dnspython nghttp2-client)
 
 packages=("${build_packages[@]}" "${runtime_packages[@]}")
 case "${1:-}" in

@@ -97,7 +97,7 @@ void Worker::start_sweep() {
       d->at = Clock::time_point::max();
       d->expired = true;
       boost::system::error_code ignored;
-      d->client->cancel(ignored);
+      if (d->client) d->client->cancel(ignored);
       if (d->upstream) d->upstream->cancel(ignored);
     }
     start_sweep();
@@ -207,7 +207,7 @@ void HttpRouter::stop(std::chrono::milliseconds grace) {
       boost::system::error_code ec;
       for (auto& a : w->acceptors) a->close(ec);
       for (auto* d : w->deadlines) {
-        if (d->idle) d->client->cancel(ec);  // between requests: leave now
+        if (d->idle && d->client) d->client->cancel(ec);  // between requests: leave now
       }
       w->pool.clear();
     });

@@ -14,8 +14,11 @@
 #include "proxy/http_rewrite.hpp"
 #include "proxy/http_wire.hpp"
 #include "proxy/http_worker.hpp"
+#include "proxy/message_io.hpp"
 #include "proxy/pump.hpp"
+#include "proxy/route_decision.hpp"
 #include "proxy/tls_stream.hpp"
+#include "proxy/upstream_choice.hpp"
 
 namespace prisn::proxy::detail {
 
@@ -28,12 +31,6 @@ boost::system::error_code Deadline::why(boost::system::error_code ec) const {
 namespace {
 
 constexpr std::size_t kChunk = 16 * 1024;
-constexpr std::string_view kAcmePrefix = "/.well-known/acme-challenge/";
-
-bool idempotent(http::verb v) {
-  return v == http::verb::get || v == http::verb::head || v == http::verb::options || v == http::verb::trace ||
-         v == http::verb::put || v == http::verb::delete_;
-}
 
 using RequestParser = http::request_parser<http::buffer_body>;
 using ResponseParser = http::response_parser<http::buffer_body>;
@@ -66,62 +63,6 @@ struct Session {
   bool retryable = false;  // the current request may be sent again after a failure
   bool read_failed = false;  // the last relay failed reading its message, not writing it
 };
-
-// Writes all of `buffers`, the first `skip` bytes excepted, within `timeout`.
-template <class Stream, class Buffers>
-Task<beast::error_code> send_rest(Stream& out, const Buffers& buffers, std::size_t skip, Deadline& deadline,
-                                  std::chrono::seconds timeout) {
-  beast::buffers_suffix<Buffers> rest(buffers);
-  rest.consume(skip);
-  deadline.after(timeout);
-  auto [ec, n] = co_await asio::async_write(out, rest, kNoThrow);
-  co_return deadline.why(ec);
-}
-
-// Writes what `out` takes at once, without suspending: as far as the socket's send buffer
-// takes, which for a small message is all of it. `sent` is what went; would_block means the
-// rest must be written asynchronously (send_rest).
-template <class Stream, class Buffers>
-beast::error_code write_now(Stream& out, const Buffers& buffers, std::size_t& sent) {
-  beast::error_code ec;
-  sent = asio::write(out, buffers, ec);
-  return ec;
-}
-
-// Writes all of `buffers` within `timeout`, at once when the socket takes them.
-template <class Stream, class Buffers>
-Task<beast::error_code> send(Stream& out, const Buffers& buffers, Deadline& deadline, std::chrono::seconds timeout) {
-  std::size_t sent = 0;
-  auto ec = write_now(out, buffers, sent);
-  if (ec == asio::error::would_block) ec = co_await send_rest(out, buffers, sent, deadline, timeout);
-  co_return ec;
-}
-
-// Feeds the parser the bytes already buffered, without reading: true when it took any or
-// found them malformed (`ec`).
-template <bool isRequest>
-bool parse_buffered(http::parser<isRequest, http::buffer_body>& p, beast::flat_buffer& buffer, beast::error_code& ec) {
-  if (buffer.size() == 0) return false;
-  const std::size_t used = p.put(buffer.data(), ec);
-  buffer.consume(used);
-  if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
-  return used > 0 || ec;
-}
-
-// Reads more of a body. One of unknown length (chunked, or until close) may be a stream of
-// small pieces (server-sent events, long polls): read_some passes on what has come at once.
-// One of known length is read a full piece at a time. A coroutine of its own, called only
-// when nothing is buffered: measured on 2026-12-03, awaiting either read inside relay (whose
-// frame every message allocates) cost a fifth of the router's requests/s.
-template <bool isRequest, class In>
-Task<beast::error_code> read_piece(In& in, beast::flat_buffer& buffer, http::parser<isRequest, http::buffer_body>& p) {
-  if (p.chunked() || !p.content_length()) {
-    auto [ec, n] = co_await http::async_read_some(in, buffer, p, kNoThrow);
-    co_return ec;
-  }
-  auto [ec, n] = co_await http::async_read(in, buffer, p, kNoThrow);
-  co_return ec;
-}
 
 // Relays one message — header, then its body in kChunk pieces as they come — from `in` to
 // `out`, each read and write bounded by `timeout`, the body framed as the header says
@@ -201,23 +142,6 @@ Task<bool> reply(Stream& client, Deadline& deadline, unsigned version, http::sta
   co_return !ec && keep_alive;
 }
 
-// A new connection to `b`.
-Task<std::unique_ptr<Upstream>> connect(Session& s, const L7Backend& b) {
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(b.host, ec);
-  if (ec) co_return nullptr;
-  auto conn = std::make_unique<Upstream>(s.w.io.get_executor());
-  conn->key = b.address;
-  s.deadline.upstream = &conn->socket;
-  s.deadline.after(s.w.options.connect_timeout);
-  auto [cec] = co_await conn->socket.async_connect(tcp::endpoint(address, b.port), kNoThrow);
-  s.deadline.upstream = nullptr;
-  if (cec) co_return nullptr;
-  conn->socket.set_option(tcp::no_delay(true), ec);
-  conn->socket.non_blocking(true, ec);  // for write_now()
-  co_return conn;
-}
-
 // After a 101: whatever each side sent early, then raw bytes both ways until both end.
 template <class Stream>
 Task<> tunnel(Stream& client, Session& s, Upstream& up) {
@@ -233,57 +157,6 @@ Task<> tunnel(Stream& client, Session& s, Upstream& up) {
   co_await splice(client, up.socket);
 }
 
-// Counts a request in flight on a target and an instance, and records how it ended.
-struct InFlight {
-  RouteStats& stats;
-  Clock::time_point started = Clock::now();
-  std::shared_ptr<std::atomic<int>> backend;
-  int status = 0;
-  explicit InFlight(RouteStats& s) : stats(s) { stats.active.fetch_add(1, std::memory_order_relaxed); }
-  /// Counts the request on instance `b` (and no longer on the one tried before); nullptr:
-  /// on no instance, once the instance has answered.
-  void on(const std::shared_ptr<std::atomic<int>>& b) {
-    if (backend) backend->fetch_sub(1, std::memory_order_relaxed);
-    backend = b;
-    if (backend) backend->fetch_add(1, std::memory_order_relaxed);
-  }
-  ~InFlight() {
-    stats.active.fetch_sub(1, std::memory_order_relaxed);
-    if (backend) backend->fetch_sub(1, std::memory_order_relaxed);
-    stats.record(status, std::chrono::duration<double>(Clock::now() - started).count());
-  }
-};
-
-struct Picked {
-  std::unique_ptr<Upstream> conn;
-  std::size_t index = 0;
-  bool set_cookie = false;
-};
-
-// The balancer's choice among the target's instances not in `s.excluded`.
-std::optional<Balancer::Choice> choose(Session& s, const L7Target& target, const Balancer::Request& info) {
-  return target.balancer->choose(s.candidates, info, s.excluded, Balancer::Clock::now(), s.w.rng());
-}
-
-// `choice` with one of its kept-alive connections, if the pool has one.
-Picked pooled(Session& s, const L7Target& target, const Balancer::Choice& choice) {
-  return Picked{s.w.pool.take(target.backends[choice.index].address, !s.retryable), choice.index, choice.set_cookie};
-}
-
-// Connects to `choice`, and when an instance refuses, to the balancer's next choice
-// (nothing was sent to it, so trying another is always safe). No conn: none is left.
-Task<Picked> pick(Session& s, const L7Target& target, const Balancer::Request& info,
-                  std::optional<Balancer::Choice> choice) {
-  for (; choice; choice = choose(s, target, info)) {
-    if (auto picked = pooled(s, target, *choice); picked.conn) co_return picked;
-    if (auto conn = co_await connect(s, target.backends[choice->index])) {
-      co_return Picked{std::move(conn), choice->index, choice->set_cookie};
-    }
-    s.excluded[choice->index] = true;
-  }
-  co_return Picked{};
-}
-
 // Sends the request (header and body) and reads the answer's header, skipping 1xx answers
 // other than 101. A kept-alive connection the instance closed meanwhile fails here.
 template <class Stream>
@@ -292,6 +165,7 @@ Task<beast::error_code> exchange(Stream& client, Session& s, Upstream& up, bool 
   if (auto ec = co_await relay(client, s.buffer, *s.request, up.socket, s, s.w.options.idle_timeout, false, [] {})) {
     co_return ec;
   }
+  // The loop of read_answer_header, inline: a coroutine call per request costs a frame.
   auto& rp = s.response;
   for (;;) {
     rp.emplace();
@@ -324,14 +198,6 @@ Task<bool> client_body_failed(Stream& client, Session& s, InFlight& flight, unsi
   co_return false;
 }
 
-// Why the request's Host cannot be routed by (RFC 9112 §3.2), or empty when it can.
-std::string_view host_problem(const http::request_header<>& req, unsigned version) {
-  const auto count = req.count(http::field::host);
-  if (count == 0) return version >= 11 ? "missing Host header\n" : "";
-  if (count > 1) return "more than one Host header\n";
-  return is_valid_authority(req[http::field::host]) ? "" : "invalid Host header\n";
-}
-
 // One request: route, choose, forward, answer. Returns whether the connection goes on.
 template <class Stream>
 Task<bool> handle(Stream& client, Session& s) {
@@ -344,40 +210,18 @@ Task<bool> handle(Stream& client, Session& s) {
   const bool keep_if_error = wants_keep && !body_pending;  // an unread body cannot be skipped safely
   const bool head = req.method() == http::verb::head;
   const auto snapshot = w.snapshot;  // one consistent view for the whole request
-  // An absolute-form target names the host itself, and it wins over Host (RFC 9112 §3.2.2).
-  // The instance gets the origin-form, as from any client.
-  if (const auto authority = absolute_authority(req.target()); !authority.empty()) {
-    req.set(http::field::host, std::string(authority));
-    req.target(origin_form(req.target()));
+  const Decision decision = decide(*snapshot, req, version);
+  if (decision.answer) {
+    const LocalAnswer& a = *decision.answer;
+    co_return co_await reply(client, s.deadline, version, a.status, a.body, keep_if_error && !a.close, head,
+                             a.content_type);
   }
-  if (const auto bad = host_problem(req, version); !bad.empty()) {  // RFC 9112 §3.2: 400, and close
-    co_return co_await reply(client, s.deadline, version, http::status::bad_request, std::string(bad), false, head);
-  }
-  // Views into the request: valid until prepare_upstream_request rewrites it.
-  const std::string_view host = req[http::field::host];
-  const std::string_view path = request_path(req.target());
-
-  if (path.starts_with(kAcmePrefix)) {
-    if (auto it = snapshot->acme_challenges.find(std::string(path.substr(kAcmePrefix.size())));
-        it != snapshot->acme_challenges.end()) {
-      co_return co_await reply(client, s.deadline, version, http::status::ok, it->second, keep_if_error,
-                               head, "application/octet-stream");
-    }
-  }
-  const auto* route = snapshot->routes.match(host, req.target());
-  if (route == nullptr) {
-    co_return co_await reply(client, s.deadline, version, http::status::not_found,
-                             fmt::format("no route for {}{}\n", normalise_host(std::string(host)), path),
-                             keep_if_error, head);
-  }
-  const L7Target& target = **route;
+  const L7Target& target = *decision.target;
   InFlight flight(*target.stats);
   if (target.backends.empty()) {
     flight.status = 503;
-    const auto why = target.problem.empty() ? fmt::format("no healthy instance of deployment {}/{}", target.ns, target.deployment)
-                                            : target.problem;
-    co_return co_await reply(client, s.deadline, version, http::status::service_unavailable, why + "\n", keep_if_error,
-                             head);
+    co_return co_await reply(client, s.deadline, version, http::status::service_unavailable, no_instance_text(target),
+                             keep_if_error, head);
   }
   const auto& lb = target.balancer->options();
   const Balancer::Request info{s.client_ip, cookie_value(req[http::field::cookie], Balancer::kCookie),
@@ -393,8 +237,7 @@ Task<bool> handle(Stream& client, Session& s) {
   Picked picked;
   beast::error_code ec;
   for (int attempt = 0;; ++attempt) {
-    s.candidates.clear();
-    for (const auto& b : target.backends) s.candidates.push_back({b.instance, b.active ? b.active->load() : 0});
+    list_candidates(s, target);
     // The common case, a kept-alive connection to the chosen instance, needs no suspension.
     const auto choice = choose(s, target, info);
     picked = choice ? pooled(s, target, *choice) : Picked{};
@@ -475,10 +318,20 @@ Task<bool> handle(Stream& client, Session& s) {
   co_return keep;
 }
 
+// Whether the client began with HTTP/2's connection preface, which the HTTP/1.1 parser
+// refused (bad version) without taking it from the buffer: a client with prior knowledge
+// that this port speaks HTTP/2 (RFC 9113 §3.3).
+bool is_h2_preface(const beast::flat_buffer& buffer) {
+  static constexpr std::string_view kLine = "PRI * HTTP/2.0\r\n";
+  const auto data = buffer.data();
+  return std::string_view(static_cast<const char*>(data.data()), data.size()).starts_with(kLine);
+}
+
 // Reads requests from `client` and answers each through the route it matches, until the
-// client closes, a timeout passes or an answer cannot be kept alive.
+// client closes, a timeout passes or an answer cannot be kept alive. True when the client
+// began HTTP/2's preface instead (it is in s.buffer).
 template <class Stream>
-Task<> serve(Stream& client, Session& s) {
+Task<bool> serve(Stream& client, Session& s) {
   Worker& w = s.w;
   for (bool first = true; !w.stopping; first = false) {
     auto& parser = s.request.emplace();
@@ -489,6 +342,7 @@ Task<> serve(Stream& client, Session& s) {
     auto [ec, n] = co_await http::async_read_header(client, s.buffer, parser, kNoThrow);
     s.deadline.idle = false;
     if (ec) {
+      if (first && ec == http::error::bad_version && is_h2_preface(s.buffer)) co_return true;
       if (ec == http::error::header_limit) {
         // The parser takes the request line first: while it has no target, the line itself is
         // what is too long (RFC 9110 §15.5.15).
@@ -508,6 +362,7 @@ Task<> serve(Stream& client, Session& s) {
     --w.active_requests;
     if (!keep) break;
   }
+  co_return false;
 }
 
 std::string peer_ip(Socket& socket, const tcp::endpoint& peer) {
@@ -522,7 +377,13 @@ Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint 
   boost::system::error_code ec;
   socket.non_blocking(true, ec);  // for write_now()
   Session s(*worker, socket, peer_ip(socket, peer), false);
-  co_await serve(socket, s);
+  if (co_await serve(socket, s)) {
+    s.deadline.never();  // the HTTP/2 connection keeps its own
+    s.deadline.idle = false;
+    const auto read = s.buffer.data();
+    std::string early(static_cast<const char*>(read.data()), read.size());
+    co_await serve_h2(worker, socket, s.client_ip, std::move(early));
+  }
   socket.shutdown(tcp::socket::shutdown_send, ec);
 }
 
@@ -534,7 +395,13 @@ Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint pe
   s.deadline.idle = true;
   auto [hec] = co_await stream.async_handshake(kNoThrow);
   if (hec) co_return;  // not TLS, no certificate for the name, or the client gave up
-  co_await serve(stream, s);
+  if (stream.alpn() == "h2") {
+    s.deadline.never();  // the HTTP/2 connection keeps its own
+    s.deadline.idle = false;
+    co_await serve_h2(worker, stream, s.client_ip);
+  } else {
+    co_await serve(stream, s);  // an HTTP/2 preface without ALPN h2 is not HTTP/1.1 either: it gets 400
+  }
   s.deadline.after(std::chrono::seconds(2));
   co_await stream.async_shutdown(kNoThrow);  // close_notify
   boost::system::error_code ignored;

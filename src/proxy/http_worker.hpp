@@ -46,7 +46,7 @@ using Clock = std::chrono::steady_clock;
 struct Deadline {
   static constexpr auto kSweep = std::chrono::milliseconds(250);
   Clock::time_point at = Clock::time_point::max();
-  Socket* client = nullptr;    ///< the connection's own socket (the lowest layer under TLS)
+  Socket* client = nullptr;    ///< the connection's own socket (the lowest layer under TLS); none for an HTTP/2 stream
   Socket* upstream = nullptr;  ///< the instance connection it is using, if any
   bool idle = false;           ///< waiting for the next request: closed at once on stop
   bool expired = false;
@@ -90,8 +90,6 @@ class UpstreamPool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Upstream>>> idle_;
 };
 
-class TlsListener;
-
 /// A worker's state. Its io_context is owned by the router, not by the worker: coroutines on
 /// it hold the worker, and the io_context must be destroyed (destroying them) first.
 struct Worker {
@@ -119,5 +117,12 @@ struct Worker {
 Task<> serve_plain(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint peer);
 /// Serves one accepted client connection from `peer` after a TLS handshake chosen by SNI.
 Task<> serve_tls(std::shared_ptr<Worker> worker, Socket socket, tcp::endpoint peer, std::shared_ptr<TlsStore> tls);
+
+class TlsStream;
+/// Serves an HTTP/2 connection whose client sent the preface without TLS (h2c with prior
+/// knowledge); `early` holds the bytes already read, from the preface on.
+Task<> serve_h2(std::shared_ptr<Worker> worker, Socket& client, std::string client_ip, std::string early);
+/// Serves an HTTP/2 connection over TLS (ALPN h2), right after the handshake.
+Task<> serve_h2(std::shared_ptr<Worker> worker, TlsStream& client, std::string client_ip);
 
 }  // namespace prisn::proxy::detail

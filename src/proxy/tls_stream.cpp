@@ -25,6 +25,13 @@ TlsStream::TlsStream(Socket socket, SSL_CTX* ctx) : socket_(std::move(socket)), 
   SSL_set_accept_state(ssl_.get());
 }
 
+std::string_view TlsStream::alpn() const {
+  const unsigned char* name = nullptr;
+  unsigned length = 0;
+  if (ssl_) SSL_get0_alpn_selected(ssl_.get(), &name, &length);
+  return name == nullptr ? std::string_view() : std::string_view(reinterpret_cast<const char*>(name), length);
+}
+
 char* TlsStream::thread_scratch() {
   thread_local const std::unique_ptr<char[]> scratch = std::make_unique_for_overwrite<char[]>(kRecord);
   return scratch.get();

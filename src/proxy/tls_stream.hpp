@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 #include <cstddef>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 
 #include "proxy/http_worker.hpp"
@@ -49,6 +50,8 @@ class TlsStream {
   TlsStream& operator=(const TlsStream&) = delete;
 
   executor_type get_executor() { return socket_.get_executor(); }
+  /// The protocol ALPN chose in the handshake ("h2", "http/1.1"), or "" for none.
+  std::string_view alpn() const;
   Socket& next_layer() { return socket_; }
 
   /// What the socket takes now, as asio::write expects of a SyncWriteStream.

@@ -32,7 +32,7 @@ def make_cert(tmp_path, name, cn, sans):
 def tls_get(port, server_name, cafile, path="/"):
     """One HTTPS request with SNI `server_name`, verified against `cafile`; (cert CN, response)."""
     ctx = ssl.create_default_context(cafile=str(cafile))
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    ctx.set_alpn_protocols(["http/1.1"])  # it speaks HTTP/1.1 below (h2: test_http2.py)
     with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
         with ctx.wrap_socket(raw, server_hostname=server_name) as s:
             cn = dict(x[0] for x in s.getpeercert()["subject"])["commonName"]

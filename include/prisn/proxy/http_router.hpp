@@ -31,6 +31,8 @@ struct HttpRouterOptions {
 /// connect is retried on another instance, and a request that failed on a kept-alive
 /// connection before any answer is retried when its method is idempotent and it has no body.
 /// 404 without a route, 503 without a healthy instance, 502 when the instance fails.
+/// HTTP/2 clients (ALPN h2 on TLS, prior knowledge on plain TCP) are served the same way,
+/// each stream relayed to an instance over HTTP/1.1.
 ///
 /// Thread: listen(), start(), publish() and stop() on the control thread; each worker runs
 /// its own io_context thread with one SO_REUSEPORT listener per address and reads the

@@ -23,7 +23,7 @@ struct Certificate {
 
 /// The certificates the HTTPS listener chooses from by SNI (SPEC §7.5): an exact host first,
 /// then a `*.` wildcard, then the default (the config file's certificate, else the first).
-/// TLS 1.2 and 1.3 only, Mozilla's "intermediate" ciphers, ALPN http/1.1. load() swaps the
+/// TLS 1.2 and 1.3 only, Mozilla's "intermediate" ciphers, ALPN h2, else http/1.1. load() swaps the
 /// whole set: handshakes in progress keep the set they started with, open connections are
 /// untouched. Thread-safe: the control thread loads, the router's workers handshake.
 class TlsStore {

@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: MIT
+"""HTTP/2 on the L7 router (SPEC §7.5 "HTTP/2 where it serves") against a real prisnd and real
+Python HTTP/1.1 services, with real HTTP/2 clients: curl, h2load and nghttp (nghttp2-client), and
+Debian's python3-h2 for what needs frame-level control. h2 is chosen by ALPN on the TLS
+listener and spoken with prior knowledge (h2c) on the plain one; streams are relayed to
+instances over HTTP/1.1 with the same routing, balancing, affinity and errors as HTTP/1.1."""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import threading
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+import pytest
+
+from conftest import wait_until
+from test_ingress import deploy, ingress, route, rss_kib
+from test_tls import make_cert, secret
+
+
+def curl(*args, timeout=60):
+    return subprocess.run(["curl", "-sS", *args], capture_output=True, text=True, timeout=timeout)
+
+
+class H2Client:
+    """One HTTP/2 connection (python3-h2) to the router; requests run on streams of it."""
+
+    def __init__(self, address, tls_name=None, cafile=None, validate=True):
+        host, port = address
+        raw = socket.create_connection((host, port), timeout=15)
+        if tls_name:
+            ctx = ssl.create_default_context(cafile=str(cafile))
+            ctx.set_alpn_protocols(["h2"])
+            raw = ctx.wrap_socket(raw, server_hostname=tls_name)
+            assert raw.selected_alpn_protocol() == "h2"
+        self.sock = raw
+        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
+                                           validate_outbound_headers=validate, normalize_outbound_headers=validate)
+        self.conn = h2.connection.H2Connection(config)
+        self.conn.initiate_connection()
+        self.conn.increment_flow_control_window(1 << 24)
+        self.flush()
+        self.responses = {}  # stream -> {"headers": dict, "body": bytes, "ended": bool, "reset": code}
+
+    def flush(self):
+        data = self.conn.data_to_send()
+        if data:
+            self.sock.sendall(data)
+
+    def request(self, authority, path, method="GET", headers=(), body=None):
+        sid = self.conn.get_next_available_stream_id()
+        hdrs = [(":method", method), (":scheme", "http"), (":authority", authority), (":path", path), *headers]
+        self.conn.send_headers(sid, hdrs, end_stream=body is None)
+        if body is not None:
+            self.conn.send_data(sid, body, end_stream=True)
+        self.responses[sid] = {"headers": {}, "body": b"", "ended": False, "reset": None}
+        self.flush()
+        return sid
+
+    def pump(self, until):
+        while not until():
+            data = self.sock.recv(1 << 16)
+            if not data:
+                raise ConnectionError("the router closed the connection")
+            for e in self.conn.receive_data(data):
+                r = self.responses.get(getattr(e, "stream_id", 0))
+                if isinstance(e, h2.events.ResponseReceived):
+                    r["headers"] = dict(e.headers)
+                elif isinstance(e, h2.events.DataReceived):
+                    r["body"] += e.data
+                    self.conn.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+                elif isinstance(e, h2.events.StreamEnded):
+                    r["ended"] = True
+                elif isinstance(e, h2.events.StreamReset):
+                    r["reset"] = e.error_code
+                    r["ended"] = True
+            self.flush()
+
+    def wait(self, sid):
+        self.pump(lambda: self.responses[sid]["ended"])
+        return self.responses[sid]
+
+    def close(self):
+        self.sock.close()
+
+
+def h2c_address(d):
+    host, port = d.http[len("http://"):].rsplit(":", 1)
+    return host, int(port)
+
+
+def test_h2c_with_prior_knowledge_reaches_the_instance_over_http11(prisnd):
+    host = route(prisnd, "plain2", 1)
+    out = curl("--http2-prior-knowledge", "-H", f"Host: {host}", "-w", "\n%{http_version} %{http_code}",
+               prisnd.http + "/hello?x=1")
+    body, _, status = out.stdout.rpartition("\n")
+    assert status == "2 200", out.stdout + out.stderr
+    seen = json.loads(body)
+    assert seen["path"] == "/hello?x=1"
+    headers = {k.lower(): v for k, v in seen["headers"].items()}
+    assert headers["host"] == host and headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    # An HTTP/1.1 client on the same port is served as before.
+    out = curl("-H", f"Host: {host}", "-w", "\n%{http_version}", prisnd.http + "/")
+    assert out.stdout.endswith("\n1.1")
+
+
+def test_h2_is_chosen_by_alpn_on_the_tls_listener(daemon_factory, tmp_path):
+    crt, key = make_cert(tmp_path, "default", "default.test", ["default.test"])
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"proxy": {"https": {"cert": str(crt), "key": str(key)}}}))
+    d = daemon_factory(extra_args=["--https", "127.0.0.1:0", "--config", str(config)])
+    port = int(d.https.rsplit(":", 1)[1])
+    deploy(d, "secure")
+    site_crt, site_key = make_cert(tmp_path, "site", "site.example.com", ["site.example.com"])
+    secret(d, "site-tls", site_crt, site_key)
+    ingress(d, "secure", [{"host": "site.example.com", "paths": [{"path": "/", "deployment": "secure"}]}],
+            tls=[{"hosts": ["site.example.com"], "secretName": "site-tls"}])
+    resolve = f"site.example.com:{port}:127.0.0.1"
+    out = curl("--http2", "--cacert", str(site_crt), "--resolve", resolve, "-w", "\n%{http_version} %{http_code}",
+               f"https://site.example.com:{port}/tls")
+    body, _, status = out.stdout.rpartition("\n")
+    assert status == "2 200", out.stdout + out.stderr
+    assert {k.lower(): v for k, v in json.loads(body)["headers"].items()}["x-forwarded-proto"] == "https"
+    # A client that offers only HTTP/1.1 still gets it.
+    out = curl("--http1.1", "--cacert", str(site_crt), "--resolve", resolve, "-w", "\n%{http_version}",
+               f"https://site.example.com:{port}/")
+    assert out.stdout.endswith("\n1.1")
+    s = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "site.example.com",
+                        "-alpn", "h2,http/1.1"], input="", capture_output=True, text=True, timeout=20)
+    assert "ALPN protocol: h2" in s.stdout
+    # Streams of one TLS connection, from python3-h2.
+    c = H2Client(("127.0.0.1", port), tls_name="site.example.com", cafile=site_crt)
+    sids = [c.request("site.example.com", f"/s{i}") for i in range(10)]
+    assert all(c.wait(s)["headers"][":status"] == "200" for s in sids)
+    c.close()
+
+
+def test_many_streams_on_one_connection_are_balanced_over_the_replicas(prisnd):
+    host = route(prisnd, "multi", 3, algorithm="round-robin")
+    c = H2Client(h2c_address(prisnd))
+    sids = [c.request(host, f"/slow?ms=200&i={i}") for i in range(60)]
+    instances = []
+    for s in sids:
+        r = c.wait(s)
+        assert r["headers"][":status"] == "200", r
+        instances.append(json.loads(r["body"])["instance"])
+    assert {n: instances.count(n) for n in set(instances)} == {"multi-0": 20, "multi-1": 20, "multi-2": 20}
+    c.close()
+
+
+def test_h2load_finishes_every_request(prisnd):
+    host = route(prisnd, "loadh2", 2)
+    out = subprocess.run(["h2load", "-n", "3000", "-c", "4", "-m", "16", "-H", f":authority: {host}",
+                          prisnd.http + "/"], capture_output=True, text=True, timeout=120)
+    assert "3000 succeeded, 0 failed, 0 errored, 0 timeout" in out.stdout, out.stdout
+    assert "status codes: 3000 2xx" in out.stdout
+
+
+def test_router_errors_over_h2(prisnd):
+    deploy(prisnd, "errs")
+    ingress(prisnd, "errs", [{"host": "errs.example.com", "paths": [{"path": "/", "deployment": "errs"},
+                                                                    {"path": "/gone", "deployment": "missing"}]}])
+    c = H2Client(h2c_address(prisnd))
+    cases = {"nohost.example.com": ("/", "404", "no route for nohost.example.com/"),
+             "errs.example.com": ("/gone", "503", "missing"),
+             "errs.example.com ": ("/close", "502", "upstream")}
+    for authority, (path, status, text) in cases.items():
+        r = c.wait(c.request(authority.strip(), path))
+        assert r["headers"][":status"] == status and text in r["body"].decode(), (authority, r)
+        assert r["headers"]["content-type"].startswith("text/plain")
+    r = c.wait(c.request("errs.example.com", "/gone", method="HEAD"))  # the router's header, no body
+    assert r["headers"][":status"] == "503" and r["body"] == b"" and int(r["headers"]["content-length"]) > 0
+    c.close()
+
+
+def test_a_malformed_stream_gets_400_and_the_connection_goes_on(prisnd):
+    host = route(prisnd, "strict", 1)
+    c = H2Client(h2c_address(prisnd), validate=False)
+    for bad in ([("X-Upper", "1")], [("x-a", "1\r\nx-injected: yes")], [("connection", "close")]):
+        r = c.wait(c.request(host, "/", headers=bad))
+        assert r["headers"].get(":status") == "400" or r["reset"] is not None, (bad, r)
+    r = c.wait(c.request(host, "/after"))
+    assert r["headers"][":status"] == "200" and json.loads(r["body"])["path"] == "/after"
+    c.close()
+
+
+def test_bodies_stream_both_ways_over_h2(prisnd, tmp_path):
+    host = route(prisnd, "bulk2", 1)
+    size = 64 << 20
+    before = rss_kib(prisnd.proc.pid)
+    upload = tmp_path / "upload.bin"
+    with open(upload, "wb") as f:
+        for _ in range(size >> 20):
+            f.write(os.urandom(1 << 20))
+    # A known length goes through as Content-Length; stdin (no length) goes chunked.
+    out = curl("--http2-prior-knowledge", "-H", f"Host: {host}", "--data-binary", f"@{upload}", prisnd.http + "/upload")
+    assert json.loads(out.stdout)["bytes"] == size, out.stdout + out.stderr
+    with open(upload, "rb") as f:
+        out = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-H", f"Host: {host}", "-H",
+                              "Content-Type: application/octet-stream", "--data-binary", "@-", prisnd.http + "/upload"],
+                             stdin=f, capture_output=True, text=True, timeout=120)
+    assert json.loads(out.stdout)["bytes"] == size, out.stdout + out.stderr
+    out = curl("--http2-prior-knowledge", "-H", f"Host: {host}", "-o", "/dev/null", "-w", "%{size_download}",
+               prisnd.http + f"/download?bytes={size}")
+    assert out.stdout == str(size)
+    out = curl("--http2-prior-knowledge", "-H", f"Host: {host}", "-o", "/dev/null", "-w", "%{size_download}",
+               prisnd.http + f"/download?bytes={3 << 20}&chunked=1")
+    assert out.stdout == str(3 << 20)
+    grew = (rss_kib(prisnd.proc.pid) - before) / 1024
+    if "ASAN_OPTIONS" not in os.environ:
+        assert grew < 16, f"prisnd grew {grew:.1f} MiB relaying 256 MiB over HTTP/2"
+
+
+def test_a_client_reset_ends_only_its_stream(prisnd):
+    host = route(prisnd, "reset2", 1)
+    c = H2Client(h2c_address(prisnd))
+    big = c.request(host, f"/download?bytes={256 << 20}")
+    c.pump(lambda: len(c.responses[big]["body"]) > 1 << 20)
+    c.conn.reset_stream(big)
+    c.flush()
+    r = c.wait(c.request(host, "/next"))
+    assert r["headers"][":status"] == "200" and json.loads(r["body"])["path"] == "/next"
+    c.close()
+
+
+def test_cookie_affinity_over_h2(prisnd):
+    host = route(prisnd, "sticky2", 3, sessionAffinity={"enabled": True, "type": "cookie", "ttl": "1h"})
+    c = H2Client(h2c_address(prisnd))
+    first = c.wait(c.request(host, "/"))
+    cookie = first["headers"]["set-cookie"].split(";")[0]
+    name = json.loads(first["body"])["instance"]
+    # HTTP/2 clients may split cookies into separate fields: the router joins them (RFC 9113 §8.2.3).
+    for _ in range(6):
+        r = c.wait(c.request(host, "/", headers=[("cookie", "a=1"), ("cookie", cookie)]))
+        assert json.loads(r["body"])["instance"] == name and "set-cookie" not in r["headers"]
+    c.close()
+
+
+def test_a_slow_reader_is_served_by_flow_control(prisnd):
+    """A client that grants a small window still gets the whole answer, at its own pace, while
+    other streams on the connection go on."""
+    host = route(prisnd, "slowread", 1)
+    c = H2Client(h2c_address(prisnd))
+    c.conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 4096})
+    c.flush()
+    sids = [c.request(host, f"/download?bytes={1 << 20}") for _ in range(3)] + [c.request(host, "/small")]
+    for s in sids:
+        assert c.wait(s)["headers"][":status"] == "200"
+    assert all(len(c.responses[s]["body"]) == 1 << 20 for s in sids[:3])
+    c.close()
+
+
+def test_a_connection_outlives_the_header_timeout_while_it_is_used(prisnd):
+    """The router's 10 s header timeout bounds only the wait for the preface and first frames:
+    a stream may take longer (up to the 60 s upstream timeout), and the connection goes on."""
+    host = route(prisnd, "longh2", 1)
+    c = H2Client(h2c_address(prisnd))
+    r = c.wait(c.request(host, "/slow?ms=11000"))
+    assert r["headers"][":status"] == "200", r
+    r = c.wait(c.request(host, "/then"))
+    assert r["headers"][":status"] == "200" and json.loads(r["body"])["path"] == "/then"
+    c.close()
