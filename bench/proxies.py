@@ -54,11 +54,13 @@ def tree(pid):
     return out
 
 
-def nginx_proxy(work, port, backend, workers, tls=None):
+def nginx_proxy(work, port, backend, workers, tls=None, http2=False):
     d = work / f"nginx-{port}"
     d.mkdir()
     ssl = ""
     listen = f"127.0.0.1:{port}"
+    if http2:
+        listen += " http2"  # with ssl: by ALPN; without: prior knowledge (h2c)
     if tls:
         listen += " ssl"
         ssl = (f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}; ssl_protocols TLSv1.2 TLSv1.3; "
@@ -180,32 +182,45 @@ def make_cert(work):
     return str(crt), str(key)
 
 
+def https_setup(work):
+    """A certificate for bench.local and a config file naming it: (crt, key, the HTTPS port, the
+    prisnd flags that serve HTTPS on it)."""
+    crt, key = make_cert(work)
+    (work / "config.yaml").write_text(json.dumps({"proxy": {"https": {"cert": crt, "key": key}}}))
+    https_port = free_port()
+    return crt, key, https_port, ["--https", f"127.0.0.1:{https_port}", "--config", str(work / "config.yaml")]
+
+
+def deploy_backend(d, work, published):
+    """The nginx backend as a prisn service (one instance) published on `published`, with an
+    ingress for bench.local; returns the instance's ip:port."""
+    script = work / "backend.sh"
+    script.write_text(BACKEND)
+    d.cli("deploy", str(script), "--name", "backend", "--port", str(published), "--replicas", "1")
+    wait_ready(d, "backend", 1)
+    body = json.dumps({"name": "bench", "rules": [{"host": "bench.local", "paths": [{"path": "/", "deployment": "backend"}]}]})
+    urllib.request.urlopen(urllib.request.Request(f"http://{d.api}/api/v1/ingresses", body.encode(),
+                                                  {"Content-Type": "application/json"})).read()
+    with urllib.request.urlopen(f"http://{d.api}/api/v1/endpoints/backend") as r:
+        ep = json.load(r)["endpoints"][0]
+    return f"{ep['ip']}:{ep['port']}"  # 127.0.0.1 in host mode, its own address in bridge mode
+
+
 def main():
     for tool in ("nginx", "haproxy", "wrk", "openssl"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"proxies benchmark: needs {tool} (packaging/install-deps.sh --bench)")
     os.environ["PATH"] += ":/usr/sbin"
     work = pathlib.Path(tempfile.mkdtemp(prefix="prisn-bench-proxies-"))
-    crt, key = make_cert(work)
-    (work / "config.yaml").write_text(json.dumps({"proxy": {"https": {"cert": crt, "key": key}}}))
-    http_port, https_port = free_port(), free_port()
-    extra = ["--https", f"127.0.0.1:{https_port}", "--config", str(work / "config.yaml")]
+    crt, key, https_port, extra = https_setup(work)
+    http_port = free_port()
     procs = []
     results = {"benchmark": "proxies", "machine": machine(), "wrk": f"-t2 -c50 -d{DURATION}", "rounds": ROUNDS,
                "workers": WORKERS, "network": NETWORK}
     try:
         with Daemon(extra=extra, http=f"127.0.0.1:{http_port}") as d:
-            script = work / "backend.sh"
-            script.write_text(BACKEND)
             published = free_port()
-            d.cli("deploy", str(script), "--name", "backend", "--port", str(published), "--replicas", "1")
-            wait_ready(d, "backend", 1)
-            body = json.dumps({"name": "bench", "rules": [{"host": "bench.local", "paths": [{"path": "/", "deployment": "backend"}]}]})
-            urllib.request.urlopen(urllib.request.Request(f"http://{d.api}/api/v1/ingresses", body.encode(),
-                                                          {"Content-Type": "application/json"})).read()
-            with urllib.request.urlopen(f"http://{d.api}/api/v1/endpoints/backend") as r:
-                ep = json.load(r)["endpoints"][0]
-            backend = f"{ep['ip']}:{ep['port']}"  # 127.0.0.1 in host mode, its own address in bridge mode
+            backend = deploy_backend(d, work, published)
             ports = {name: free_port() for name in ("nginx", "nginx1", "haproxy", "haproxy1", "haproxy_tcp", "haproxy_tcp1", "nginx_tls")}
             procs = [nginx_proxy(work, ports["nginx"], backend, WORKERS), nginx_proxy(work, ports["nginx1"], backend, 1),
                      haproxy(work, ports["haproxy"], backend, "http", WORKERS), haproxy(work, ports["haproxy1"], backend, "http", 1),

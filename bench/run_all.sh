@@ -8,7 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 out=${1:-results}
 mkdir -p "$out"
 ../packaging/install-deps.sh --bench
-for b in run_overhead api_latency rss l4_proxy proxies dns_throughput health_cpu dns_malformed; do
+for b in run_overhead api_latency rss l4_proxy proxies http2 dns_throughput health_cpu dns_malformed; do
   echo "== $b"
   /usr/bin/python3 "$b.py" > "$out/$b.json"
   grep -E '"pass"' "$out/$b.json" || true
