@@ -338,6 +338,10 @@ Task<> run_stream(std::shared_ptr<Connection> c, std::shared_ptr<StreamState> st
   // The answer is complete: a client still sending a body it needs no more is told to stop
   // (RFC 9113 §8.1: RST_STREAM NO_ERROR after a complete response).
   if (!st->reset && c->conn.stream_open(st->id)) c->conn.reset(st->id, ErrorCode::kNoError);
+  // Body bytes it never passed on (an answer of the router's own, a failure, a reset) still
+  // count against the connection's window: given back, or later uploads would stall.
+  if (!st->body.empty()) c->conn.consumed(st->id, st->body.size());
+  st->body.clear();
   c->streams.erase(st->id);
   if (c->peer_goaway || c->conn.going_away()) {
     if (c->streams.empty()) c->finish = true;

@@ -51,14 +51,16 @@ class H2Client:
         if data:
             self.sock.sendall(data)
 
-    def request(self, authority, path, method="GET", headers=(), body=None):
+    def request(self, authority, path, method="GET", headers=(), body=None, flush=True):
         sid = self.conn.get_next_available_stream_id()
         hdrs = [(":method", method), (":scheme", "http"), (":authority", authority), (":path", path), *headers]
         self.conn.send_headers(sid, hdrs, end_stream=body is None)
-        if body is not None:
-            self.conn.send_data(sid, body, end_stream=True)
+        if body is not None:  # in frames of the default maximum size; the windows must have room
+            for at in range(0, len(body), 16384):
+                self.conn.send_data(sid, body[at:at + 16384], end_stream=at + 16384 >= len(body))
         self.responses[sid] = {"headers": {}, "body": b"", "ended": False, "reset": None}
-        self.flush()
+        if flush:
+            self.flush()
         return sid
 
     def pump(self, until):
@@ -264,4 +266,36 @@ def test_a_connection_outlives_the_header_timeout_while_it_is_used(prisnd):
     assert r["headers"][":status"] == "200", r
     r = c.wait(c.request(host, "/then"))
     assert r["headers"][":status"] == "200" and json.loads(r["body"])["path"] == "/then"
+    c.close()
+
+
+def test_bodies_the_router_answers_itself_do_not_use_up_the_connection_window(prisnd):
+    """A body sent to a request the router answers without an instance (404 here) is dropped,
+    and its bytes given back to the connection's flow-control window: 30 such uploads of 60 KiB
+    (1.8 MiB, past the 1 MiB window) and then a real one go through on one connection."""
+    host = route(prisnd, "window2", 1)
+    c = H2Client(h2c_address(prisnd))
+    assert c.wait(c.request(host, "/"))["headers"][":status"] == "200"  # the router's SETTINGS are in
+    for _ in range(30):
+        r = c.wait(c.request("nowhere.example.com", "/", method="POST", body=os.urandom(60 << 10)))
+        assert r["headers"][":status"] == "404", r
+    r = c.wait(c.request(host, "/upload", method="POST", body=os.urandom(60 << 10)))
+    assert json.loads(r["body"])["bytes"] == 60 << 10
+    c.close()
+
+
+def test_bodies_of_reset_streams_do_not_use_up_the_connection_window(prisnd):
+    """A client that sends a body and resets its stream at once leaves bytes the router never
+    passes on; they are given back to the connection's window: 30 such uploads of 60 KiB
+    (1.8 MiB, past the 1 MiB window) and then a real one go through on one connection."""
+    host = route(prisnd, "resetbody2", 1)
+    c = H2Client(h2c_address(prisnd))
+    assert c.wait(c.request(host, "/"))["headers"][":status"] == "200"  # the router's SETTINGS are in
+    for _ in range(30):
+        sid = c.request(host, "/upload", method="POST", body=os.urandom(60 << 10), flush=False)
+        c.conn.reset_stream(sid)
+        c.flush()
+        c.pump(lambda: c.conn.outbound_flow_control_window >= 60 << 10)
+    r = c.wait(c.request(host, "/upload", method="POST", body=os.urandom(60 << 10)))
+    assert json.loads(r["body"])["bytes"] == 60 << 10
     c.close()
