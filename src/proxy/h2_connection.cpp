@@ -185,10 +185,11 @@ bool ServerConnection::on_frame(const FrameHeader& h, std::string_view payload, 
       }
       block_.append(payload);
       return (h.flags & kEndHeaders) == 0 || on_block(events);
-    case kPriority:
+    case kPriority:  // not acted on (RFC 9113 deprecates the scheme), only checked
       if (h.stream == 0) return fail(ErrorCode::kProtocol);
       if (payload.size() != 5) stream_error(h.stream, ErrorCode::kFrameSize, events);
-      return true;  // priorities are not acted on (RFC 9113 deprecates the scheme)
+      else if ((read32(payload) & 0x7fffffff) == h.stream) stream_error(h.stream, ErrorCode::kProtocol, events);
+      return true;
     case kRstStream:
       return on_rst_stream(h, payload, events);
     case kSettings:
@@ -256,8 +257,10 @@ void ServerConnection::end_remote(std::uint32_t stream, Stream& s) {
 bool ServerConnection::on_headers(const FrameHeader& h, std::string_view payload, std::vector<Event>& events) {
   if (h.stream == 0) return fail(ErrorCode::kProtocol);
   if (!unpad(h.flags, payload)) return fail(ErrorCode::kProtocol);
+  block_self_dependent_ = false;
   if (h.flags & kPriorityFlag) {
     if (payload.size() < 5) return fail(ErrorCode::kFrameSize);
+    block_self_dependent_ = (read32(payload) & 0x7fffffff) == h.stream;  // §5.3.1: a stream error
     payload.remove_prefix(5);
   }
   block_.assign(payload);
@@ -292,8 +295,8 @@ bool ServerConnection::on_block(std::vector<Event>& events) {
   }
   if (id % 2 == 0 || id <= last_stream_) return fail(id % 2 == 0 ? ErrorCode::kProtocol : ErrorCode::kStreamClosed);
   last_stream_ = id;
-  if (going_away_ || streams_.size() >= settings_.max_concurrent_streams) {
-    stream_error(id, ErrorCode::kRefusedStream, events);
+  if (going_away_ || streams_.size() >= settings_.max_concurrent_streams || block_self_dependent_) {
+    stream_error(id, block_self_dependent_ ? ErrorCode::kProtocol : ErrorCode::kRefusedStream, events);
     return true;
   }
   std::size_t list_size = 0;

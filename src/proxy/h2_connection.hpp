@@ -144,6 +144,7 @@ class ServerConnection {
   std::string block_;
   std::uint32_t block_stream_ = 0;
   bool block_end_stream_ = false;
+  bool block_self_dependent_ = false;  // its priority names the stream itself
 };
 
 }  // namespace prisn::proxy::detail::h2

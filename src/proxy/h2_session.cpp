@@ -159,18 +159,19 @@ Task<bool> send_body(Connection& c, StreamState& st, std::string_view bytes, boo
   co_return false;
 }
 
-// An answer of the router's own; a HEAD gets its header only.
+// An answer of the router's own; a HEAD gets its header only. Without `end`, the stream is
+// left open for a RST_STREAM to follow.
 Task<> answer(Connection& c, StreamState& st, http::status status, std::string_view text, bool head,
-              std::string_view content_type = "text/plain; charset=utf-8") {
+              std::string_view content_type = "text/plain; charset=utf-8", bool end = true) {
   std::string block;
   hpack::encode_status(block, static_cast<unsigned>(status));
   hpack::encode(block, "server", "prisn");
   hpack::encode(block, "content-type", content_type);
   hpack::encode(block, "content-length", std::to_string(text.size()));
   const bool header_only = head || text.empty();
-  c.conn.send_headers(st.id, block, header_only);
+  c.conn.send_headers(st.id, block, header_only && end);
   c.kick();
-  if (!header_only) co_await send_body(c, st, text, true);
+  if (!header_only) co_await send_body(c, st, text, end);
 }
 
 // Sends the request header, then its body as the client sends it (chunked when it gave no
@@ -234,8 +235,13 @@ Task<> serve_stream(Connection& c, StreamState& st) {
   const bool head = st.req.method() == http::verb::head;
   if (st.too_large) co_return co_await answer(c, st, http::status::request_header_fields_too_large,
                                               "request header too large\n", head);
-  if (!malformed.empty()) co_return co_await answer(c, st, http::status::bad_request,
-                                                    "malformed request: " + malformed + "\n", head);
+  if (!malformed.empty()) {
+    // A stream error (RFC 9113 §8.1.1), after a 400 that says why (which §8.1.1 allows).
+    co_await answer(c, st, http::status::bad_request, "malformed request: " + malformed + "\n", head,
+                    "text/plain; charset=utf-8", false);
+    if (!st.reset) c.conn.reset(st.id, ErrorCode::kProtocol);
+    co_return;
+  }
   const auto snapshot = w.snapshot;
   auto& req = st.req;
   const Decision decision = decide(*snapshot, req, 20);

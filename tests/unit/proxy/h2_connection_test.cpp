@@ -190,6 +190,24 @@ TEST_F(H2ConnectionTest, SendWindowFollowsWindowUpdatesAndSettings) {
   EXPECT_EQ(data_frames, 4u);  // 65535 bytes in frames of at most 16384
 }
 
+TEST_F(H2ConnectionTest, AStreamThatDependsOnItselfIsReset) {
+  ASSERT_TRUE(feed(frame(0x1, 0x25, 1, u32(1) + "\x10" + request_block())));  // PRIORITY flag, depends on 1
+  EXPECT_TRUE(events.empty());
+  auto sent = frames_in(c.out());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].type, 0x3);
+  EXPECT_EQ(sent[0].payload, u32(0x1));
+  c.out().clear();
+  ASSERT_TRUE(feed(frame(0x1, 0x25, 3, u32(1) + "\x10" + request_block())));  // another stream's dependency: fine
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, Kind::kRequest);
+  ASSERT_TRUE(feed(frame(0x2, 0, 5, u32(5) + "\x10")));  // a PRIORITY frame naming itself
+  sent = frames_in(c.out());
+  ASSERT_FALSE(sent.empty());
+  EXPECT_EQ(sent.back().type, 0x3);
+  EXPECT_EQ(sent.back().stream, 5u);
+}
+
 TEST_F(H2ConnectionTest, PingIsAnswered) {
   ASSERT_TRUE(feed(frame(0x6, 0, 0, "12345678")));
   const auto sent = frames_in(c.out());
