@@ -349,6 +349,7 @@ Task<> run_stream(std::shared_ptr<Connection> c, std::shared_ptr<StreamState> st
   if (!st->body.empty()) c->conn.consumed(st->id, st->body.size());
   st->body.clear();
   c->streams.erase(st->id);
+  if (c->w.stopping && !c->conn.going_away()) c->conn.goaway(ErrorCode::kNoError);  // the router is stopping
   if (c->peer_goaway || c->conn.going_away()) {
     if (c->streams.empty()) c->finish = true;
   }

@@ -10,6 +10,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 
 import h2.config
 import h2.connection
@@ -300,4 +301,49 @@ def test_bodies_of_reset_streams_do_not_use_up_the_connection_window(prisnd):
         c.pump(lambda: c.conn.outbound_flow_control_window >= 60 << 10)
     r = c.wait(c.request(host, "/upload", method="POST", body=os.urandom(60 << 10)))
     assert json.loads(r["body"])["bytes"] == 60 << 10
+    c.close()
+
+
+def test_stopping_prisnd_sends_goaway_to_an_idle_connection(prisnd):
+    host = route(prisnd, "bye2", 1)
+    c = H2Client(h2c_address(prisnd))
+    assert c.wait(c.request(host, "/"))["headers"][":status"] == "200"
+    goaway = []
+    stopper = threading.Thread(target=prisnd.stop)
+    stopper.start()
+    try:
+        while not goaway:
+            data = c.sock.recv(1 << 16)
+            if not data:
+                break
+            goaway += [e for e in c.conn.receive_data(data) if isinstance(e, h2.events.ConnectionTerminated)]
+    finally:
+        stopper.join()
+    assert goaway and goaway[0].error_code == 0 and goaway[0].last_stream_id == 1, goaway
+    c.close()
+
+
+def test_stopping_prisnd_lets_a_stream_in_flight_finish_then_sends_goaway(prisnd):
+    host = route(prisnd, "drain2", 1)
+    c = H2Client(h2c_address(prisnd))
+    assert c.wait(c.request(host, "/"))["headers"][":status"] == "200"
+    sid = c.request(host, "/slow?ms=1500")
+    time.sleep(0.3)
+    stopper = threading.Thread(target=prisnd.stop)
+    stopper.start()
+    goaway = []
+    try:
+        while not goaway:
+            data = c.sock.recv(1 << 16)
+            if not data:
+                break
+            for e in c.conn.receive_data(data):
+                if isinstance(e, h2.events.ResponseReceived):
+                    c.responses[sid]["headers"] = dict(e.headers)
+                elif isinstance(e, h2.events.ConnectionTerminated):
+                    goaway.append(e)
+    finally:
+        stopper.join()
+    assert c.responses[sid]["headers"].get(":status") == "200"
+    assert goaway and goaway[0].error_code == 0 and goaway[0].last_stream_id == sid, goaway
     c.close()
