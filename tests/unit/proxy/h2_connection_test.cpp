@@ -208,6 +208,22 @@ TEST_F(H2ConnectionTest, AStreamThatDependsOnItselfIsReset) {
   EXPECT_EQ(sent.back().stream, 5u);
 }
 
+TEST_F(H2ConnectionTest, ALargeResponseBlockGoesInContinuationFrames) {
+  ASSERT_TRUE(feed(frame(0x1, 0x5, 1, request_block())));
+  const std::string block(40000, 'h');
+  c.send_headers(1, block, true);
+  const auto sent = frames_in(c.out());
+  ASSERT_EQ(sent.size(), 3u);  // 16384 + 16384 + 7232
+  EXPECT_EQ(sent[0].type, 0x1);
+  EXPECT_EQ(sent[0].flags, 0x1);  // END_STREAM on the HEADERS frame, END_HEADERS on the last
+  EXPECT_EQ(sent[1].type, 0x9);
+  EXPECT_EQ(sent[1].flags, 0x0);
+  EXPECT_EQ(sent[2].type, 0x9);
+  EXPECT_EQ(sent[2].flags, 0x4);
+  EXPECT_EQ(sent[0].payload + sent[1].payload + sent[2].payload, block);
+  EXPECT_FALSE(c.stream_open(1));
+}
+
 TEST_F(H2ConnectionTest, PingIsAnswered) {
   ASSERT_TRUE(feed(frame(0x6, 0, 0, "12345678")));
   const auto sent = frames_in(c.out());
