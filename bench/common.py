@@ -8,6 +8,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -19,6 +20,15 @@ PRISND = BUILD / "src/prisnd"
 NETWORK = os.environ.get("PRISN_BENCH_NETWORK", "host")
 PRISN = BUILD / "src/prisn"
 PYTHON = "/usr/bin/python3"
+
+
+def require_tools(benchmark, tools):
+    """Exits with a message naming the first of `tools` that is missing; puts /usr/sbin (where
+    nginx, nsd and dnsmasq live) on PATH."""
+    for tool in tools:
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"{benchmark} benchmark: needs {tool} (packaging/install-deps.sh --bench)")
+    os.environ["PATH"] += ":/usr/sbin"
 
 
 def free_port():

@@ -24,7 +24,7 @@ import dns.message
 import dns.query
 import dns.rdatatype
 
-from common import TICKS, Daemon, cpu_ticks, free_port, machine, percentile, wait_ready
+from common import TICKS, Daemon, cpu_ticks, free_port, machine, percentile, require_tools, wait_ready
 
 DURATION = int(sys.argv[1]) if len(sys.argv) > 1 else 8
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
@@ -135,10 +135,7 @@ def dnsperf(port, query_file, pids):
 
 
 def main():
-    for tool in ("dnsperf", "nsd", "dnsmasq"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            sys.exit(f"dns benchmark: needs {tool} (packaging/install-deps.sh --bench)")
-    os.environ["PATH"] += ":/usr/sbin"
+    require_tools("dns", ("dnsperf", "nsd", "dnsmasq"))
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="prisn-bench-dns-"))
     files = {}
     for kind, line in QUERIES.items():

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from common import NETWORK, TICKS, Daemon, cpu_ticks, free_port, machine
+from common import NETWORK, TICKS, Daemon, cpu_ticks, free_port, machine, require_tools
 from proxies import deploy_backend, https_setup, median, nginx_proxy, tree
 
 DURATION = int(sys.argv[1].rstrip("s")) if len(sys.argv) > 1 else 8
@@ -43,10 +43,7 @@ def h2load(url, pids, authority):
 
 
 def main():
-    for tool in ("nginx", "h2load", "openssl"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            sys.exit(f"http2 benchmark: needs {tool} (packaging/install-deps.sh --bench)")
-    os.environ["PATH"] += ":/usr/sbin"
+    require_tools("http2", ("nginx", "h2load", "openssl"))
     work = pathlib.Path(tempfile.mkdtemp(prefix="prisn-bench-http2-"))
     crt, key, https_port, extra = https_setup(work)
     http_port = free_port()

@@ -27,7 +27,8 @@ import tempfile
 import time
 import urllib.request
 
-from common import NETWORK, NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, rss_kib, wait_ready
+from common import (NETWORK, NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, require_tools,
+                    rss_kib, wait_ready)
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -207,10 +208,7 @@ def deploy_backend(d, work, published):
 
 
 def main():
-    for tool in ("nginx", "haproxy", "wrk", "openssl"):
-        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
-            sys.exit(f"proxies benchmark: needs {tool} (packaging/install-deps.sh --bench)")
-    os.environ["PATH"] += ":/usr/sbin"
+    require_tools("proxies", ("nginx", "haproxy", "wrk", "openssl"))
     work = pathlib.Path(tempfile.mkdtemp(prefix="prisn-bench-proxies-"))
     crt, key, https_port, extra = https_setup(work)
     http_port = free_port()

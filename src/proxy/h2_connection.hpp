@@ -89,9 +89,7 @@ class ServerConnection {
 
   /// Whether `stream` is still open on either side (neither reset nor ended both ways).
   bool stream_open(std::uint32_t stream) const { return streams_.contains(stream); }
-  std::size_t open_streams() const { return streams_.size(); }
   bool going_away() const { return going_away_; }
-  std::uint32_t last_stream() const { return last_stream_; }
 
  private:
   struct Stream {

@@ -91,12 +91,11 @@ std::string to_http1(const std::vector<hpack::Header>& block, http::request_head
   return "";
 }
 
-void to_block(const http::response_header<>& res, std::string& block) {
-  http::response_header<> copy = res;
-  strip_hop_by_hop(copy);
+void to_block(http::response_header<>& res, std::string& block) {
+  strip_hop_by_hop(res);
   hpack::encode_status(block, res.result_int());
   std::string name;
-  for (const auto& f : copy) {
+  for (const auto& f : res) {
     if (f.name() == http::field::transfer_encoding) continue;
     name.assign(f.name_string());
     for (char& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);

@@ -21,7 +21,8 @@ namespace http = boost::beast::http;
 std::string to_http1(const std::vector<hpack::Header>& block, http::request_header<>& out);
 
 /// Encodes a response header for HTTP/2: :status, then the fields with lower-case names,
-/// hop-by-hop fields and Transfer-Encoding left out (§8.2.2).
-void to_block(const http::response_header<>& res, std::string& block);
+/// Transfer-Encoding left out (§8.2.2). Strips the hop-by-hop fields from `res` first, in
+/// place (a copy of every answer's header would cost more than the encoding).
+void to_block(http::response_header<>& res, std::string& block);
 
 }  // namespace prisn::proxy::detail::h2

@@ -6,7 +6,6 @@
 #include <array>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/http.hpp>
 #include <optional>
 
