@@ -33,6 +33,9 @@ def free_port_range(size=20):
         ok = True
         for p in range(lo, lo + size):
             with socket.socket() as s:
+                # As prisnd binds its listeners: a port whose old connections linger in
+                # TIME_WAIT (after a benchmark's thousands of closes) is free to it.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     s.bind(("0.0.0.0", p))
                 except OSError:
