@@ -64,6 +64,9 @@ Result<void> check(const Controller::Impl& d, const manifest::Item& item, Checke
     const auto self = fmt::format("deployment {}/{}", spec.ns, spec.name);
     if (auto ok = d.check_deployment(spec); !ok) return ok;
     if (auto ok = check_item_ports(spec, self, seen); !ok) return ok;
+    if (spec.type == model::DeploymentType::kService) {
+      if (auto ok = d.check_ports_free(spec); !ok) return ok;
+    }
     if (auto ok = claim(routes_of(spec), self, seen); !ok) return ok;
     seen.item_where.try_emplace(self, located(item));
   } else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {

@@ -220,31 +220,62 @@ Result<void> Controller::Impl::check_port_conflicts(const model::DeploymentSpec&
   return {};
 }
 
-Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::DeploymentSpec& spec) {
-  std::vector<std::pair<std::string, std::pair<std::uint16_t, std::size_t>>> wanted;
+std::vector<Controller::Impl::WantedListener> Controller::Impl::listeners_of(const model::DeploymentSpec& spec) const {
+  std::vector<WantedListener> wanted;
+  const bool node_port = spec.expose.kind == model::Expose::Kind::kNodePort && !spec.ports.empty();
   for (std::size_t i = 0; i < spec.ports.size(); ++i) {
-    wanted.push_back({listener_name(spec, i), {spec.ports[i].port, i}});
+    const auto port = spec.ports[i].port;
+    if (node_port && i == 0 && port == spec.expose.node_port) continue;  // the NodePort takes every address
+    auto field = i == 0 && port == spec.port ? std::string("port") : fmt::format("ports[{}].port", i);
+    wanted.push_back({listener_name(spec, i), options.publish_address, port, i, std::move(field)});
   }
-  if (spec.expose.kind == model::Expose::Kind::kNodePort && !spec.ports.empty()) {
-    wanted.push_back({node_port_listener_name(spec), {spec.expose.node_port, 0}});
+  if (node_port) {
+    // SPEC 7.4: a NodePort is on every address of the node, IPv6 ones too.
+    wanted.push_back({node_port_listener_name(spec), "::", spec.expose.node_port, 0, "expose.nodePort"});
   }
+  return wanted;
+}
+
+const std::string* Controller::Impl::own_listener_on(const model::DeploymentSpec& spec, std::uint16_t port) const {
+  for (const auto& [name, pub] : published) {
+    if (pub.deployment == Key{spec.ns, spec.name} && pub.port == port) return &name;
+  }
+  return nullptr;
+}
+
+Result<void> Controller::Impl::check_ports_free(const model::DeploymentSpec& spec) const {
+  for (const auto& l : listeners_of(spec)) {
+    if (l4.is_open(l.name) || own_listener_on(spec, l.port) != nullptr) continue;
+    if (auto free = l4.available(l.host, l.port); !free) {
+      return Error{free.error().kind, fmt::format("{}: {}", l.field, free.error().message)};
+    }
+  }
+  return {};
+}
+
+Result<std::vector<std::string>> Controller::Impl::open_listeners(const model::DeploymentSpec& spec) {
   std::vector<std::string> names;
   std::vector<std::string> opened;
-  for (const auto& [name, port_and_index] : wanted) {
-    names.push_back(name);
-    if (l4.is_open(name)) continue;
-    const bool node_port = name.find("/nodePort:") != std::string::npos;
-    // SPEC 7.4: a NodePort is on every address of the node, IPv6 ones too.
-    auto bound = l4.open(name, node_port ? "::" : options.publish_address, port_and_index.first);
+  for (const auto& l : listeners_of(spec)) {
+    names.push_back(l.name);
+    if (l4.is_open(l.name)) continue;
+    // The port moves from one of the service's listeners to another (a NodePort on the
+    // service's own port, or off it again): the old one makes room.
+    if (const auto* held = own_listener_on(spec, l.port)) {
+      const std::string old = *held;
+      l4.close(old);
+      published.erase(old);
+    }
+    auto bound = l4.open(l.name, l.host, l.port);
     if (!bound) {
       for (const auto& o : opened) {
         l4.close(o);
         published.erase(o);
       }
-      return bound.error();
+      return Error{bound.error().kind, fmt::format("{}: {}", l.field, bound.error().message)};
     }
-    opened.push_back(name);
-    published[name] = {{spec.ns, spec.name}, port_and_index.second, port_and_index.first};
+    opened.push_back(l.name);
+    published[l.name] = {{spec.ns, spec.name}, l.port_index, l.port};
   }
   return names;
 }

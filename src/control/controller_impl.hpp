@@ -85,8 +85,22 @@ struct Controller::Impl {
   std::map<std::tuple<std::string, std::string, std::uint16_t>, TargetState> targets;
   std::shared_ptr<const proxy::L7Target> l7_target(const std::string& ns, const std::string& name, std::uint16_t port);
   std::uint32_t zone_serial = 0;
+  /// A listener a service needs: its name, address, port and the deployment's port it serves.
+  struct WantedListener {
+    std::string name;
+    std::string host;
+    std::uint16_t port = 0;
+    std::size_t port_index = 0;
+    std::string field;  ///< the spec's field that asks for it, for errors
+  };
+  std::vector<WantedListener> listeners_of(const model::DeploymentSpec& spec) const;
   /// Opens the listeners `spec` needs that are not open yet; on failure closes what it opened.
   Result<std::vector<std::string>> open_listeners(const model::DeploymentSpec& spec);
+  /// The name of the listener of `spec`'s deployment that holds `port` now, if any.
+  const std::string* own_listener_on(const model::DeploymentSpec& spec, std::uint16_t port) const;
+  /// Whether the listeners `spec` needs and has not got could be opened now (nothing else
+  /// listens on their ports): what apply checks before it changes anything.
+  Result<void> check_ports_free(const model::DeploymentSpec& spec) const;
   void close_listeners_except(const Key& key, const std::vector<std::string>& keep);
   Result<void> check_port_conflicts(const model::DeploymentSpec& spec) const;
   /// What put_deployment checks before changing anything: secrets, ports, routes.

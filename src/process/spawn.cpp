@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -60,6 +62,23 @@ void reset_signals_to_default() {
 }
 
 void close_from(unsigned first) { ::syscall(SYS_close_range, first, ~0U, 0); }
+
+// Closes every descriptor from 3 up but those in `keep` (-1 entries ignored). A forked child
+// holds a copy of each of prisnd's descriptors until it lets go of them, and a listening
+// socket copied so keeps its port taken after prisnd closes it (a service deleted and
+// deployed again at once would find its port in use): children let go first thing.
+// Async-signal-safe: no allocation.
+template <std::size_t N>
+void close_all_but(std::array<int, N> keep) {
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;  // the lowest descriptor not yet closed or kept
+  for (int fd : keep) {
+    if (fd < static_cast<int>(next)) continue;  // -1, 0-2, or a duplicate
+    if (static_cast<unsigned>(fd) > next) ::syscall(SYS_close_range, next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  close_from(next);
+}
 
 void write_all(int fd, const char* data, std::size_t n) {
   while (n > 0) {
@@ -141,6 +160,7 @@ void join_network(int netns_fd) {
 }
 
 [[noreturn]] void run_shim(const ChildPlan& plan) {
+  close_all_but(std::array{plan.log_fd, plan.null_fd, plan.cgroup_fd, plan.report_fd, plan.netns_fd});
   ::setsid();
   reset_signals_to_default();
   ::prctl(PR_SET_NAME, "prisn-shim", 0, 0, 0);
@@ -224,8 +244,7 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
 
   const pid_t shim = ::fork();
   if (shim == 0) {
-    ::close(report[0]);
-    run_shim(plan);
+    run_shim(plan);  // report[0] goes with the descriptors the shim lets go of
   }
   const int fork_errno = errno;
   for (int fd : {plan.log_fd, plan.null_fd, plan.cgroup_fd, plan.netns_fd, report[1]}) {
@@ -289,6 +308,7 @@ Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t pid = ::fork();
   if (pid == 0) {
+    close_all_but(std::array{netns_fd, null_fd});
     ::setpgid(0, 0);
     reset_signals_to_default();
     if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/proxy/l4_proxy.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +17,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -109,15 +114,56 @@ asio::awaitable<void> accept_loop(L4Worker& worker, std::shared_ptr<Listener> li
   }
 }
 
-// Closes a listener's acceptors, each on its worker's thread, which owns its pending accept.
-// Established connections are left to finish.
+// Closes a listener's acceptors, each on its worker's thread, which owns its pending accept,
+// and returns once they are closed (or after a second), so that the port is free for the
+// next open(). Established connections are left to finish.
 void close_acceptors(L4Proxy::Impl& impl, const std::shared_ptr<Listener>& listener) {
+  std::vector<std::future<void>> closed;
   for (std::size_t i = 0; i < listener->acceptors.size(); ++i) {
-    asio::post(impl.workers[i]->io, [listener, i]() {
+    auto done = std::make_shared<std::promise<void>>();
+    closed.push_back(done->get_future());
+    asio::post(impl.workers[i]->io, [listener, i, done]() {
       boost::system::error_code ignored;
       listener->acceptors[i]->close(ignored);
+      done->set_value();
     });
   }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (auto& c : closed) c.wait_until(deadline);
+}
+
+// A node without IPv6 cannot open "::"; its "every address" is then 0.0.0.0.
+bool node_has_ipv6() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+// Whether something already listens on `endpoint`. SO_REUSEPORT lets any socket of the same
+// user join a port's group, prisnd's own HTTP router's among them, and the kernel would then
+// share the port's connections between the two without a word. A socket bound without it
+// fails wherever anything listens on the port (connections in TIME_WAIT or still open after
+// their listener closed do not count, as SO_REUSEADDR says).
+boost::system::error_code taken(const tcp::endpoint& endpoint) {
+  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {errno, boost::system::system_category()};
+  const int on = 1, off = 0;
+  int failed = ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (failed == 0 && endpoint.address().is_v6()) failed = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  if (failed == 0) failed = ::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+  const boost::system::error_code ec(failed == 0 ? 0 : errno, boost::system::system_category());
+  ::close(fd);
+  return ec;
+}
+
+// The address open() binds for `host`, and how messages show it.
+Result<std::pair<asio::ip::address, std::string>> listen_address(const std::string& host) {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return Error::invalid(fmt::format("'{}' is not an IP address", host));
+  if (address == asio::ip::address_v6::any() && !node_has_ipv6()) address = asio::ip::address_v4::any();
+  return std::pair{address, address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string()};
 }
 
 std::unique_ptr<tcp::acceptor> bind_reuseport(asio::io_context& io, const tcp::endpoint& endpoint,
@@ -134,13 +180,6 @@ std::unique_ptr<tcp::acceptor> bind_reuseport(asio::io_context& io, const tcp::e
   return a;
 }
 
-// A node without IPv6 cannot open "::"; its "every address" is then 0.0.0.0.
-asio::ip::address any_address_this_node_has(asio::io_context& io) {
-  boost::system::error_code ec;
-  tcp::acceptor probe(io);
-  probe.open(tcp::v6(), ec);
-  return ec ? asio::ip::address(asio::ip::address_v4::any()) : asio::ip::address(asio::ip::address_v6::any());
-}
 
 }  // namespace
 
@@ -165,15 +204,25 @@ L4Proxy::~L4Proxy() {
   impl_->workers.clear();
 }
 
+Result<void> L4Proxy::available(const std::string& host, std::uint16_t port) const {
+  auto where = listen_address(host);
+  if (!where) return where.error();
+  const auto& [address, shown] = *where;
+  if (auto in_use = taken(tcp::endpoint(address, port))) {
+    return Error::conflict(fmt::format("cannot listen on {}:{}: {}", shown, port, in_use.message()));
+  }
+  return {};
+}
+
 Result<std::uint16_t> L4Proxy::open(const std::string& name, const std::string& host, std::uint16_t port) {
   close(name);
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(host, ec);
-  if (ec) {
-    return Error::invalid(fmt::format("'{}' is not an IP address", host));
+  if (port != 0) {
+    if (auto free = available(host, port); !free) return free.error();
   }
-  if (address == asio::ip::address_v6::any()) address = any_address_this_node_has(impl_->workers.front()->io);
-  const auto shown = address.is_v6() ? fmt::format("[{}]", address.to_string()) : address.to_string();
+  auto where = listen_address(host);
+  if (!where) return where.error();
+  const auto& [address, shown] = *where;
+  boost::system::error_code ec;
   auto listener = std::make_shared<Listener>(name);
   std::uint16_t bound = port;
   for (auto& w : impl_->workers) {

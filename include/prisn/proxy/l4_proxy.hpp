@@ -51,8 +51,14 @@ class L4Proxy {
 
   /// Binds `host:port` now (so a conflict is reported to the caller) and starts accepting
   /// for listener `name`. Port 0 picks a free port; the bound port is returned. Host "::"
-  /// is every address of the node, IPv4 and IPv6 (0.0.0.0 on a node without IPv6).
+  /// is every address of the node, IPv4 and IPv6 (0.0.0.0 on a node without IPv6). A port
+  /// anything else listens on already (prisnd's own routers, another process) is a
+  /// conflict, even where SO_REUSEPORT would let the two share it.
   Result<std::uint16_t> open(const std::string& name, const std::string& host, std::uint16_t port);
+  /// Whether open() could listen on `host:port` now: an error naming the address and why
+  /// not (a conflict while something listens there).
+  Result<void> available(const std::string& host, std::uint16_t port) const;
+  /// Stops accepting on listener `name`; returns once its port is free again.
   void close(const std::string& name);
   bool is_open(const std::string& name) const;
   /// The bound address of a listener ("0.0.0.0:8080", "[::]:30080"), or empty.
