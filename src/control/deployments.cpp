@@ -4,6 +4,7 @@
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
+#include "prisn/core/names.hpp"
 #include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/runtime.hpp"
@@ -34,11 +35,21 @@ void normalize_ports(model::DeploymentSpec& spec) {
 }
 
 Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spec) const {
-  // A schedule no date matches ("0 0 31 2 *") is valid cron, and a typo. Checked here, on
-  // what a client sends, not when stored deployments are read back.
+  // What a client sends is checked here, not when stored deployments are read back. A
+  // schedule no date matches ("0 0 31 2 *") is valid cron, and a typo.
   if (!spec.schedule.empty()) {
     if (auto expr = cron::CronExpr::parse(spec.schedule); expr && !expr->next_after(WallClock::now())) {
       return Error::invalid(fmt::format("schedule: '{}' never fires: no date matches it", spec.schedule));
+    }
+  }
+  // Port names become Kubernetes port names and SRV labels (a rule newer than some stored deployments).
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    if (auto ok = validate_port_name(fmt::format("ports[{}].name", i), spec.ports[i].name); !ok) return ok;
+    // A NodePort serves the first port; on another port's number it would take that port's
+    // connections to the first port's instances.
+    if (i > 0 && spec.expose.kind == model::Expose::Kind::kNodePort && spec.expose.node_port == spec.ports[i].port) {
+      return Error::invalid(fmt::format("expose.nodePort: {} is ports[{}].port; a NodePort serves the first port ({})",
+                                        spec.expose.node_port, i, spec.ports.front().port));
     }
   }
   for (std::size_t i = 0; i < spec.secrets.size(); ++i) {

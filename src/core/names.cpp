@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/core/names.hpp"
 
+#include <algorithm>
 #include <filesystem>
 
 namespace prisn {
@@ -36,6 +37,28 @@ Result<void> validate_name(std::string_view field, std::string_view value) {
     msg += ": '" + std::string(value.substr(0, 80)) +
            "' is not a valid name (lowercase letters, digits and '-', starting and ending with a "
            "letter or digit, at most 63 characters)";
+  }
+  return Error::invalid(std::move(msg));
+}
+
+bool is_valid_port_name(std::string_view name) {
+  if (name.size() > 15 || !is_valid_name(name) || name.find("--") != std::string_view::npos) {
+    return false;
+  }
+  return std::any_of(name.begin(), name.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+}
+
+Result<void> validate_port_name(std::string_view field, std::string_view value) {
+  if (is_valid_port_name(value)) {
+    return {};
+  }
+  std::string msg(field);
+  if (value.empty()) {
+    msg += " is required";
+  } else {
+    msg += ": '" + std::string(value.substr(0, 80)) +
+           "' is not a valid port name (at most 15 lowercase letters, digits and '-', with at least one "
+           "letter, not starting or ending with '-', no '--')";
   }
   return Error::invalid(std::move(msg));
 }

@@ -145,6 +145,11 @@ asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std
 
 asio::awaitable<bool> Forwarder::ask_tcp(udp::endpoint upstream, std::vector<std::uint8_t> query,
                                          Clock::time_point until, std::vector<std::uint8_t>& answer) {
+  // A fresh id here too: the client's would tell whoever sees the upstream's traffic which
+  // query to forge an answer for.
+  const auto id = static_cast<std::uint16_t>(random_());
+  query[0] = static_cast<std::uint8_t>(id >> 8);
+  query[1] = static_cast<std::uint8_t>(id);
   tcp::socket socket(executor_);
   asio::steady_timer timer(executor_, until);
   auto connected = co_await (socket.async_connect(tcp::endpoint(upstream.address(), upstream.port()), kNoThrow) ||
@@ -160,7 +165,9 @@ asio::awaitable<bool> Forwarder::ask_tcp(udp::endpoint upstream, std::vector<std
   std::vector<std::uint8_t> reply(static_cast<std::size_t>(reply_length[0] << 8 | reply_length[1]));
   auto body = co_await (asio::async_read(socket, asio::buffer(reply), kNoThrow) || timer.async_wait(kNoThrow));
   if (body.index() != 0 || std::get<0>(std::get<0>(body))) co_return false;
-  if (reply.size() < 12 || (reply[2] & 0x80) == 0 || !same_question(query, reply)) co_return false;
+  if (reply.size() < 12 || (reply[2] & 0x80) == 0 || (reply[0] << 8 | reply[1]) != id || !same_question(query, reply)) {
+    co_return false;
+  }
   answer = std::move(reply);
   co_return true;
 }

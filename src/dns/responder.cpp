@@ -140,7 +140,7 @@ std::uint16_t write_answers(ReplyWriter& w, const Zone& zone, const Zone::Node& 
       w.u16(0);   // priority
       w.u16(10);  // weight
       w.u16(s.port);
-      glue.emplace_back(w.size(), s.ip);
+      if (s.glue) glue.emplace_back(w.size(), s.ip);
       w.bytes(s.target.data(), s.target.size());
     }
     return static_cast<std::uint16_t>(node.srv.size());

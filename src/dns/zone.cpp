@@ -29,23 +29,34 @@ std::shared_ptr<const Zone> Zone::build(const ZoneOptions& options, const std::v
   zone->node(apex.prepend("ns")).a.push_back(options.server_ip);
 
   for (const auto& svc : services) {
-    auto ns_name = Name::from_text(svc.ns);
-    if (!ns_name || svc.name.empty() || svc.ns.empty()) continue;  // names are validated upstream
+    // Names are validated upstream; one that still cannot be a DNS name is left out.
+    if (!apex.can_prepend(svc.ns) || !apex.prepend(svc.ns).can_prepend(svc.name)) continue;
     const Name svc_name = apex.prepend(svc.ns).prepend(svc.name);
     Node& service = zone->node(svc_name);
     for (const auto& inst : svc.instances) {
-      Node& own = zone->node(svc_name.prepend(inst.name));
+      // A 63-byte label is the longest (RFC 1035 2.3.4): the instances of a service whose
+      // name has 62 or 63 characters (api-0 is two more) have no names of their own.
+      Node* own = svc_name.can_prepend(inst.name) ? &zone->node(svc_name.prepend(inst.name)) : nullptr;
       if (!inst.healthy) continue;
-      own.a.push_back(inst.ip);
+      if (own != nullptr) own->a.push_back(inst.ip);
       if (std::find(service.a.begin(), service.a.end(), inst.ip) == service.a.end()) service.a.push_back(inst.ip);
     }
+    if (!svc_name.can_prepend("_tcp")) continue;
+    const Name tcp = svc_name.prepend("_tcp");
     for (std::size_t p = 0; p < svc.port_names.size(); ++p) {
-      Node& srv = zone->node(svc_name.prepend("_tcp").prepend("_" + svc.port_names[p]));
+      if (!tcp.can_prepend("_" + svc.port_names[p])) continue;
+      Node& srv = zone->node(tcp.prepend("_" + svc.port_names[p]));
       for (const auto& inst : svc.instances) {
         if (!inst.healthy || p >= inst.ports.size()) continue;
-        std::string target = svc_name.prepend(inst.name).wire();
+        // An instance without a name of its own is reached by the service's: in host mode
+        // every instance is 127.0.0.1, in bridge mode every one listens on the same port.
+        const bool own_name = svc_name.can_prepend(inst.name);
+        std::string target = (own_name ? svc_name.prepend(inst.name) : svc_name).wire();
         target.push_back('\0');
-        srv.srv.push_back({inst.ports[p], std::move(target), inst.ip});
+        const bool glue = own_name || std::none_of(srv.srv.begin(), srv.srv.end(), [&](const Srv& s) {
+                            return s.target == target && s.ip == inst.ip;
+                          });
+        srv.srv.push_back({inst.ports[p], std::move(target), inst.ip, glue});
       }
     }
   }

@@ -40,8 +40,14 @@ class Name {
   std::vector<std::string_view> labels() const;
   /// The same name in ASCII lowercase: the key the zone is indexed by.
   Name lowered() const;
-  /// This name with `label` in front ("api" + "default.prisn.local").
+  /// This name with `label` in front ("api" + "default.prisn.local"); the label must be one
+  /// that can_prepend() allows.
   Name prepend(std::string_view label) const;
+  /// Whether `label` in front of this name is still a name: 1 to 63 bytes, and 255 bytes on
+  /// the wire in all.
+  bool can_prepend(std::string_view label) const {
+    return !label.empty() && label.size() <= kMaxLabel && wire_size() + 1 + label.size() <= kMaxNameWire;
+  }
 
   /// True when this name equals `suffix` or lies below it, label by label.
   bool is_subdomain_of(const Name& suffix) const;

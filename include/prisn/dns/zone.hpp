@@ -51,6 +51,7 @@ class Zone {
     std::uint16_t port = 0;
     std::string target;  ///< uncompressed wire form, terminating zero included
     Ipv4 ip{};
+    bool glue = true;  ///< its A goes in the additional section (not when an earlier record's did)
   };
   struct Node {
     std::vector<Ipv4> a;
