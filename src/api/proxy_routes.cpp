@@ -13,6 +13,7 @@
 
 #include "api/handler_util.hpp"
 #include "api/handlers.hpp"
+#include "prisn/proxy/route_table.hpp"
 
 namespace prisn::api {
 namespace {
@@ -45,7 +46,7 @@ Result<std::tuple<std::string, std::uint16_t, std::string>> parse_target(std::st
   }
   if (target.empty()) return Error::invalid("target: a host is required (api.default.prisn.local:8080)");
   const bool bracketed = target.starts_with('[') && target.ends_with(']');
-  if (target.find_first_of(":[]") != std::string::npos && !bracketed) {
+  if ((target.find_first_of(":[]") != std::string::npos && !bracketed) || !proxy::is_valid_authority(target)) {
     return Error::invalid(fmt::format("target: '{}' is not HOST:PORT (an IPv6 address goes in brackets: [::1]:8080)",
                                       target.substr(0, 200)));
   }

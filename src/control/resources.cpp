@@ -2,8 +2,11 @@
 // Controller: ingresses and network policies, and the host/path routes they claim.
 #include <fmt/format.h>
 
+#include <set>
+
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
+#include "prisn/proxy/route_table.hpp"
 
 namespace prisn::control {
 using model::Json;
@@ -26,17 +29,19 @@ Json with_times(Json out, const store::ResourceRecord& rec) {
 
 }  // namespace
 
+// Keyed by proxy::route_path(), so that "/api", "/api/" and "/%61pi" are one route, as the
+// router matches them.
 std::vector<RouteKey> routes_of(const model::IngressSpec& spec) {
   std::vector<RouteKey> out;
   for (const auto& rule : spec.rules) {
-    for (const auto& p : rule.paths) out.emplace_back(rule.host, p.path);
+    for (const auto& p : rule.paths) out.emplace_back(rule.host, proxy::route_path(p.path));
   }
   return out;
 }
 
 std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec) {
   if (spec.expose.kind != model::Expose::Kind::kIngress) return {};
-  return {{spec.expose.host, spec.expose.path}};
+  return {{spec.expose.host, proxy::route_path(spec.expose.path)}};
 }
 
 std::map<RouteKey, std::string> Controller::Impl::claimed_routes() const {
@@ -56,6 +61,13 @@ std::map<RouteKey, std::string> Controller::Impl::claimed_routes() const {
 
 Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
                           const std::string& self, const std::function<std::string(const std::string&)>& describe) {
+  std::set<RouteKey> own;
+  for (const auto& key : wanted) {
+    if (!own.insert(key).second) {
+      return Error::invalid(fmt::format("host '{}' path '{}' is routed twice (paths match on whole segments)",
+                                        key.first.empty() ? "*" : key.first, key.second));
+    }
+  }
   for (const auto& key : wanted) {
     auto it = claimed.find(key);
     if (it != claimed.end() && it->second != self) {

@@ -151,6 +151,14 @@ std::string_view normalise_path(std::string_view path, std::string& scratch) {
   return scratch;
 }
 
+std::string route_path(std::string_view path) {
+  if (path.ends_with("/*")) path.remove_suffix(1);
+  std::string scratch;
+  std::string out(normalise_path(path, scratch));
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
 bool path_has_prefix(std::string_view path, std::string_view prefix) {
   if (prefix == "/") return true;
   if (!path.starts_with(prefix)) return false;

@@ -29,7 +29,7 @@ class RouteTable {
 
  private:
   struct Entry {
-    std::string path;  // normalised: no trailing '/' except for "/"
+    std::string path;  // route_path(): no trailing '/' except for "/"
     Target target;
   };
   using Group = std::vector<Entry>;  // longest path first
@@ -61,12 +61,17 @@ bool is_valid_authority(std::string_view authority);
 std::string_view normalise_path(std::string_view path, std::string& scratch);
 /// True when `path` is `prefix` or lies below it on a segment boundary.
 bool path_has_prefix(std::string_view path, std::string_view prefix);
+/// A route's path as requests are matched against it: normalised as a request's path is,
+/// without a trailing "/*" (the seed writes a prefix as "/app/*") or a trailing '/' (paths
+/// match on whole segments either way). Two routes of one host with the same route_path()
+/// match the same requests.
+std::string route_path(std::string_view path);
 
 // --- implementation -------------------------------------------------------------------------
 
 template <class Target>
-void RouteTable<Target>::insert(Group& group, std::string path, Target target) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
+void RouteTable<Target>::insert(Group& group, std::string rule_path, Target target) {
+  std::string path = route_path(rule_path);
   for (auto& e : group) {
     if (e.path == path) {
       e.target = std::move(target);
