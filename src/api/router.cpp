@@ -44,10 +44,12 @@ Response Router::dispatch(const Request& request) const {
     if (!match(route, segments, params)) {
       continue;
     }
-    if (route.method == request.method) {
+    // HEAD is GET without the body (RFC 9110 9.3.2); the session leaves the body out.
+    if (route.method == request.method || (request.method == "HEAD" && route.method == "GET")) {
       return route.handler(request, params);
     }
     allowed += (allowed.empty() ? "" : ", ") + route.method;
+    if (route.method == "GET") allowed += ", HEAD";
   }
   if (!allowed.empty()) {
     auto r = error(405, "method_not_allowed",

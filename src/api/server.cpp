@@ -67,14 +67,22 @@ bool is_local(const tcp::endpoint& ep, const std::vector<network::Subnet>& local
 std::optional<Response> authorize(const Server::Impl& impl, const Request& req, std::string_view header) {
   if (req.path == "/health") return std::nullopt;
   if (req.local_peer && impl.options.auth == config::ApiAuth::kLoopback) return std::nullopt;
-  constexpr std::string_view kBearer = "Bearer ";
+  // A 401 names the scheme to use (RFC 9110 15.5.2).
+  auto unauthorized = [](std::string message) {
+    auto r = error(401, "unauthorized", std::move(message));
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"prisn\"");
+    return r;
+  };
   if (header.empty()) {
-    return error(401, "unauthorized", "authentication required: send 'Authorization: Bearer <token>' "
-                                      "(the admin token is in DATA_DIR/admin.token)");
+    return unauthorized("authentication required: send 'Authorization: Bearer <token>' "
+                        "(the admin token is in DATA_DIR/admin.token)");
   }
-  if (!header.starts_with(kBearer) || impl.options.admin_token.empty() ||
+  // The scheme's name is case-insensitive (RFC 9110 11.1): "bearer" is Bearer too.
+  constexpr std::string_view kBearer = "bearer ";
+  const bool bearer = header.size() > kBearer.size() && beast::iequals(header.substr(0, kBearer.size()), kBearer);
+  if (!bearer || impl.options.admin_token.empty() ||
       !constant_time_equal(header.substr(kBearer.size()), impl.options.admin_token)) {
-    return error(401, "unauthorized", "invalid token");
+    return unauthorized("invalid token");
   }
   return std::nullopt;
 }
@@ -131,21 +139,31 @@ asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Response& r,
   co_return !ec;
 }
 
-asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& r, unsigned version, bool keep_alive) {
+asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& r, unsigned version, bool keep_alive,
+                                     bool head = false) {
   auto res = to_beast(r, version, keep_alive);
   stream.expires_after(kIdleTimeout);
+  if (head) {  // the GET's header, Content-Length included, without its body
+    http::response_serializer<http::string_body> sr{res};
+    auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow);
+    co_return !ec && keep_alive;
+  }
   auto [ec, n] = co_await http::async_write(stream, res, kNoThrow);
   co_return !ec && keep_alive;
 }
 
-Request to_request(const http::request<http::string_body>& msg, bool local) {
+// A target with a broken %-escape is a 400: dropping the rest of its query would, say, act on
+// the default namespace instead of the one asked for.
+Result<Request> to_request(const http::request<http::string_body>& msg, bool local) {
   Request req;
   req.method = std::string(msg.method_string());
   const std::string_view target = msg.target();
   const auto q = target.find('?');
-  req.path = url_decode(target.substr(0, q), false).value_or(std::string(target.substr(0, q)));
-  if (q != std::string_view::npos) {
-    parse_query(target.substr(q + 1), req.query);
+  auto path = url_decode(target.substr(0, q), false);
+  if (!path) return Error::bad_request("malformed request target: a '%' in the path starts no %XX escape");
+  req.path = std::move(*path);
+  if (q != std::string_view::npos && !parse_query(target.substr(q + 1), req.query)) {
+    return Error::bad_request("malformed query string: a '%' starts no %XX escape");
   }
   req.body = msg.body();
   req.content_type = std::string(msg[http::field::content_type]);
@@ -199,7 +217,13 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
       break;
     }
     const auto& msg = parser.get();
-    const Request req = to_request(msg, local);
+    const auto parsed = to_request(msg, local);
+    if (!parsed) {
+      keep_going = co_await write_response(stream, error(400, "bad_request", parsed.error().message), msg.version(),
+                                           msg.keep_alive());
+      continue;
+    }
+    const Request& req = *parsed;
     Response resp = handle(*impl, req, msg[http::field::authorization]);
     if (resp.deferred) {
       auto deferred = std::move(resp.deferred);
@@ -210,10 +234,11 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
         resp = error(500, "internal", "internal error while handling the request");
       }
     }
-    if (resp.stream) {
+    const bool head_only = msg.method() == http::verb::head;
+    if (resp.stream && !head_only) {
       keep_going = co_await write_stream(stream, resp, msg.version()) && msg.keep_alive();
     } else {
-      keep_going = co_await write_response(stream, resp, msg.version(), msg.keep_alive());
+      keep_going = co_await write_response(stream, resp, msg.version(), msg.keep_alive(), head_only);
     }
   }
   impl->sessions.erase(id);

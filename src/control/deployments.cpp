@@ -181,6 +181,9 @@ Result<void> Controller::delete_deployment(const std::string& ns, const std::str
     return removed;
   }
   log()->info("deployment {}/{} deleted", ns, name);
+  // Its runs stop as its instances do (their history stays), as deleting a Kubernetes Job
+  // or stopping a Nomad batch job stops what it runs.
+  d.runner.stop_for(ns, name, "cancelled: deployment deleted");
   d.close_listeners_except({ns, name}, {});
   d.services.reconcile(ns, name);
   d.cron.sync(ns, name);

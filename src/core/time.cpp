@@ -100,6 +100,14 @@ Result<WallTime> parse_rfc3339(std::string_view s) {
   }
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(mon), static_cast<unsigned>(day));
   const std::int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - offset_s;
+  // The clock counts nanoseconds in 64 bits: about 1678 to 2262. Outside, a time would wrap.
+  using Ms = std::chrono::milliseconds;
+  const auto first = std::chrono::duration_cast<Ms>(WallTime::min().time_since_epoch()).count() + 1000;
+  const auto last = std::chrono::duration_cast<Ms>(WallTime::max().time_since_epoch()).count() - 1000;
+  if (secs < first / 1000 || secs > last / 1000) {
+    return Error::invalid(fmt::format("'{}' is outside the times prisn can represent (the years 1678 to 2261)",
+                                      s.substr(0, 64)));
+  }
   return from_epoch_ms(secs * 1000 + millis);
 }
 

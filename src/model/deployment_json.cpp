@@ -78,31 +78,6 @@ Result<std::vector<std::string>> string_list(const Json* v, const std::string& p
   return out;
 }
 
-Result<std::map<std::string, std::string>> env_map(const Json* v, const std::string& path) {
-  std::map<std::string, std::string> out;
-  if (v == nullptr) {
-    return out;
-  }
-  if (!v->is_object() || v->size() > kMaxEnv) {
-    return invalid(path + ": must be an object of NAME: value strings");
-  }
-  for (const auto& [key, value] : v->items()) {
-    if (!is_env_name(key)) {
-      return invalid(fmt::format("{}.{}: not a valid environment variable name", path, key.substr(0, 80)));
-    }
-    if (value.is_string()) {
-      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
-        return invalid(fmt::format("{}.{}: holds a NUL byte, which an environment variable cannot carry", path, key));
-      }
-      out[key] = value.get<std::string>();
-    } else if (value.is_number() || value.is_boolean()) {
-      out[key] = value.dump();
-    } else {
-      return invalid(fmt::format("{}.{}: must be a string", path, key));
-    }
-  }
-  return out;
-}
 
 // "NAME:ENV", "NAME/KEY:ENV" or {"secret": NAME, "env": ENV, "key": KEY}.
 Result<SecretRef> secret_ref(const Json& v, const std::string& path) {
@@ -488,7 +463,7 @@ Result<void> process_fields(ObjectReader& r, DeploymentSpec& spec) {
   auto args = string_list(r.get("args"), "args", kMaxArgs);
   if (!args) return args.error();
   spec.args = *args;
-  auto env = env_map(r.get("env"), "env");
+  auto env = decode_env(r.get("env"), "env");
   if (!env) return env.error();
   spec.env = *env;
   if (const Json* secrets = r.get("secrets")) {
@@ -545,6 +520,32 @@ Result<void> check_ports_of_health_check(const DeploymentSpec& spec) {
 }
 
 }  // namespace
+
+Result<std::map<std::string, std::string>> decode_env(const Json* v, const std::string& path) {
+  std::map<std::string, std::string> out;
+  if (v == nullptr) {
+    return out;
+  }
+  if (!v->is_object() || v->size() > kMaxEnv) {
+    return invalid(path + ": must be an object of NAME: value strings");
+  }
+  for (const auto& [key, value] : v->items()) {
+    if (!is_env_name(key)) {
+      return invalid(fmt::format("{}.{}: not a valid environment variable name", path, key.substr(0, 80)));
+    }
+    if (value.is_string()) {
+      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
+        return invalid(fmt::format("{}.{}: holds a NUL byte, which an environment variable cannot carry", path, key));
+      }
+      out[key] = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      out[key] = value.dump();
+    } else {
+      return invalid(fmt::format("{}.{}: must be a string", path, key));
+    }
+  }
+  return out;
+}
 
 Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext& ctx) {
   Json flat;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "prisn/core/names.hpp"
+#include "prisn/model/deployment_json.hpp"
 #include "prisn/model/runtime.hpp"
 
 namespace prisn::model {
@@ -56,37 +57,6 @@ Json encode_execution(const Execution& e) {
   return out;
 }
 
-namespace {
-
-Result<std::map<std::string, std::string>> env_of(ObjectReader& r) {
-  std::map<std::string, std::string> env;
-  const Json* v = r.get("env");
-  if (v == nullptr) {
-    return env;
-  }
-  if (!v->is_object()) {
-    return Error::invalid("env: must be an object of NAME: value strings");
-  }
-  for (const auto& [k, val] : v->items()) {
-    if (k.empty() || k.find('=') != std::string::npos || k.find('\0') != std::string::npos) {
-      return Error::invalid(fmt::format("env.{}: not a valid environment variable name", k.substr(0, 80)));
-    }
-    if (val.is_string()) {
-      if (val.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
-        return Error::invalid(fmt::format("env.{}: holds a NUL byte, which an environment variable cannot carry", k));
-      }
-      env[k] = val.get<std::string>();
-    } else if (val.is_number() || val.is_boolean()) {
-      env[k] = val.dump();
-    } else {
-      return Error::invalid(fmt::format("env.{}: must be a string", k));
-    }
-  }
-  return env;
-}
-
-}  // namespace
-
 Result<ExecutionRequest> decode_execution_request(const Json& body, const std::string& query_ns) {
   if (!body.is_object()) {
     return Error::invalid("body: must be a JSON object");
@@ -105,7 +75,7 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
   if (!ns) return ns.error();
   req.ns = !query_ns.empty() ? query_ns : (ns->empty() ? "default" : *ns);
   if (auto ok = validate_name("namespace", req.ns); !ok) return ok.error();
-  auto env = env_of(r);
+  auto env = decode_env(r.get("env"), "env");
   if (!env) return env.error();
   req.env = *env;
   auto trigger = r.string("trigger", "api");

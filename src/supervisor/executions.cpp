@@ -94,11 +94,12 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
     if (!resolved) return fail(resolved.error().message);
     secrets = std::move(*resolved);
   }
-  std::map<std::string, std::string> prisn_vars = {
-      {"PRISN_EXECUTION_ID", e.id}, {"PRISN_NAMESPACE", e.ns}, {"PRISN_API", ctx_.options.api_url}};
-  if (!e.deployment.empty()) {
-    prisn_vars["PRISN_DEPLOYMENT"] = e.deployment;
-  }
+  // SPEC 6.2: every process gets PRISN_DEPLOYMENT; a run of a script without a deployment
+  // (`prisn run`) gets it empty, so os.environ["PRISN_DEPLOYMENT"] works there too.
+  std::map<std::string, std::string> prisn_vars = {{"PRISN_EXECUTION_ID", e.id},
+                                                   {"PRISN_NAMESPACE", e.ns},
+                                                   {"PRISN_API", ctx_.options.api_url},
+                                                   {"PRISN_DEPLOYMENT", e.deployment}};
   process::SpawnSpec sp;
   sp.program = *interpreter;
   sp.argv = {*interpreter, script.string()};
@@ -264,6 +265,15 @@ Result<Execution> ExecutionRunner::cancel(const std::string& id) {
   it->second->stop_reason = "cancelled";
   terminate(*it->second);
   return it->second->e;
+}
+
+void ExecutionRunner::stop_for(const std::string& ns, const std::string& deployment, const std::string& reason) {
+  for (auto& [id, run] : running_) {
+    if (run->e.ns == ns && run->e.deployment == deployment && run->stop_reason.empty()) {
+      run->stop_reason = reason;
+      terminate(*run);
+    }
+  }
 }
 
 void ExecutionRunner::adopt() {

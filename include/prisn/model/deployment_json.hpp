@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "prisn/core/error.hpp"
@@ -20,6 +21,10 @@ struct DecodeContext {
 /// Output-only fields a client may send back (status, created_at, ...) are ignored; any other
 /// unknown field is an error. Never throws.
 Result<DeploymentSpec> decode_deployment(const Json& body, const DecodeContext& ctx);
+
+/// An `env` object (SPEC §3): NAME: value, names as a shell takes them ([A-Za-z_][A-Za-z0-9_]*),
+/// numbers and booleans as their text, no NUL in a value. Errors name `path`.NAME.
+Result<std::map<std::string, std::string>> decode_env(const Json* v, const std::string& path);
 
 /// The spec as the API shows it (SPEC §3 field names); `source` only when asked for.
 Json encode_spec(const DeploymentSpec& spec, bool include_source);

@@ -31,6 +31,9 @@ class ExecutionRunner {
   /// SIGTERM, the grace period, SIGKILL; the execution ends Failed with error "cancelled".
   Result<model::Execution> cancel(const std::string& id);
 
+  /// Stops every running execution of a deployment as cancel() does, `reason` its error.
+  void stop_for(const std::string& ns, const std::string& deployment, const std::string& reason);
+
   /// Adopts the unfinished executions recorded by a previous prisnd.
   void adopt();
 

@@ -27,7 +27,11 @@ TEST(Router, MatchesParamsAndMethods) {
   const auto wrong = router.dispatch(req("PATCH", "/api/v1/deployments/api"));
   EXPECT_EQ(wrong.status, 405);
   ASSERT_EQ(wrong.headers.size(), 1U);
-  EXPECT_EQ(wrong.headers[0].second, "GET, DELETE");
+  EXPECT_EQ(wrong.headers[0].second, "GET, HEAD, DELETE");
+  // HEAD is served by the GET route (the session leaves the body out).
+  seen.clear();
+  EXPECT_EQ(router.dispatch(req("HEAD", "/api/v1/deployments/web")).status, 200);
+  EXPECT_EQ(seen, "web");
   const auto missing = router.dispatch(req("GET", "/api/v1/nothing"));
   EXPECT_EQ(missing.status, 404);
   EXPECT_NE(missing.body.find("\"code\":\"not_found\""), std::string::npos);
