@@ -2,6 +2,7 @@
 #include "cli/table.hpp"
 
 #include <algorithm>
+#include <iostream>
 
 namespace prisn::cli {
 namespace {
@@ -41,6 +42,11 @@ std::string Table::render(bool with_header) const {
   if (with_header) line(headers_);
   for (const auto& r : rows_) line(r);
   return out;
+}
+
+void print_table(const Table& table, std::string_view none) {
+  std::cout << table.render() << std::flush;
+  if (table.empty()) std::cerr << none << "\n";
 }
 
 }  // namespace prisn::cli

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace prisn::cli {
@@ -18,5 +19,10 @@ class Table {
   std::vector<std::string> headers_;
   std::vector<std::vector<std::string>> rows_;
 };
+
+/// Prints `table` on stdout with its header row, even when it has no rows (SPEC §5: tables
+/// have a header row); an empty one is followed by `none` on stderr ("No deployments in
+/// namespace default."), where a script reading stdout does not take it for a row.
+void print_table(const Table& table, std::string_view none);
 
 }  // namespace prisn::cli

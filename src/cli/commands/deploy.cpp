@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/commands/commands.hpp"
+#include "cli/script_file.hpp"
 #include "prisn/client/http_client.hpp"
 #include "prisn/core/names.hpp"
 
@@ -67,12 +68,7 @@ std::string describe(const Json& d) {
 }  // namespace
 
 int deploy_command(Cli& cli, const DeployOptions& o) {
-  std::ifstream in(o.file, std::ios::binary);
-  if (!in) {
-    throw UsageError("cannot read " + o.file + ": " + (std::filesystem::exists(o.file) ? "permission denied" : "no such file"));
-  }
-  std::stringstream source;
-  source << in.rdbuf();
+  const std::string source = read_script(o.file, o.file);
   std::string name = o.name;
   if (name.empty()) {
     name = default_name_for_file(o.file);
@@ -83,7 +79,7 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
     throw UsageError(fmt::format("--name {}: use lowercase letters, digits and '-' (at most 63)", name));
   }
   Json spec = {{"name", name},
-               {"source", source.str()},
+               {"source", source},
                {"filename", std::filesystem::path(o.file).filename().string()},
                {"env", parse_env(o.env, "-e")},
                {"secrets", secret_refs(o.secrets)}};

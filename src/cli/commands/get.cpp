@@ -152,8 +152,8 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     }
     auto t = deployment_table(cli.wide());
     for (const auto& d : list["items"]) t.add(deployment_row(d, cli.wide()));
-    if (t.empty() && !watch) {
-      std::cout << "No deployments in namespace " << cli.globals().ns << ".\n";
+    if (!watch) {
+      print_table(t, "No deployments in namespace " + cli.globals().ns + ".");
     } else {
       std::cout << t.render() << std::flush;
     }
@@ -223,7 +223,7 @@ int status_command(Cli& cli, const std::string& name) {
              service ? fmt::format("{}/{}", st.value("ready_replicas", 0), st.value("desired_replicas", 0)) : "-",
              service ? std::to_string(st.value("restarts", 0)) : "-", str(st, "message", "")});
     }
-    std::cout << (t.empty() ? "No deployments in namespace " + cli.globals().ns + ".\n" : t.render());
+    print_table(t, "No deployments in namespace " + cli.globals().ns + ".");
     return 0;
   }
   const Json d = cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
@@ -245,7 +245,8 @@ int status_command(Cli& cli, const std::string& name) {
              ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
              str(ep, "restarts"), age(ep, "started_at")});
     }
-    std::cout << "\n" << (t.empty() ? "No instances.\n" : t.render());
+    std::cout << "\n";
+    print_table(t, "No instances.");
   } else {
     if (d.value("type", "") == "cron") {
       std::cout << fmt::format("Schedule:    {}\nNext run:    {}\nLast run:    {}\nSkipped:     {}\n",

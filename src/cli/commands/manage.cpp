@@ -86,6 +86,9 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
       const auto eq = spec.find('=');
       const std::string file = eq == std::string::npos ? spec : spec.substr(eq + 1);
       const std::string key = eq == std::string::npos ? std::filesystem::path(file).filename().string() : spec.substr(0, eq);
+      if (data.contains(key) || binary.contains(key)) {
+        throw UsageError("--from-file " + spec + ": key '" + key + "' is given twice");
+      }
       std::ifstream in(file, std::ios::binary);
       if (!in) throw UsageError("--from-file " + spec + ": cannot read " + file);
       std::stringstream content;

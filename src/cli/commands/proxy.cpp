@@ -36,7 +36,7 @@ int proxy_stats_command(Cli& cli) {
     }
     t.add(row);
   }
-  std::cout << (t.empty() ? "No traffic yet.\n" : t.render());
+  print_table(t, "No traffic yet.");
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/commands/commands.hpp"
+#include "prisn/core/base64.hpp"
 #include "cli/fields.hpp"
 #include "cli/table.hpp"
 #include "prisn/client/http_client.hpp"
@@ -57,7 +58,7 @@ int get_ingresses(Cli& cli, const std::string& name) {
     if (cli.wide()) row.insert(row.begin(), str(ing, "namespace"));
     t.add(row);
   }
-  std::cout << (t.empty() ? "No ingresses in namespace " + cli.globals().ns + ".\n" : t.render());
+  print_table(t, "No ingresses in namespace " + cli.globals().ns + ".");
   return 0;
 }
 
@@ -82,7 +83,7 @@ int get_network_policies(Cli& cli, const std::string& name) {
     if (cli.wide()) row.push_back(str(pol, "reason"));
     t.add(row);
   }
-  std::cout << (t.empty() ? "No network policies in namespace " + cli.globals().ns + ".\n" : t.render());
+  print_table(t, "No network policies in namespace " + cli.globals().ns + ".");
   return 0;
 }
 
@@ -107,6 +108,10 @@ int apply_command(Cli& cli, const std::string& file) {
       const std::filesystem::path path(ref.path);
       auto bytes = read_file(path.is_absolute() ? path : base / path);
       if (!bytes) Cli::fail(fmt::format("{}: {}: spec.file: {}", file, ref.where, bytes.error().message));
+      if (!is_valid_utf8(*bytes)) {
+        Cli::fail(fmt::format("{}: {}: spec.file: {} is not UTF-8 text: save it as UTF-8 to run it with prisn", file,
+                              ref.where, ref.path));
+      }
       files[ref.path] = std::move(*bytes);
     }
   }
@@ -127,7 +132,17 @@ int k8s_render_command(Cli& cli, const std::string& name, bool all) {
   if (name.empty() == !all) throw UsageError("k8s render NAME | --all");
   const std::string target = all ? "/api/v1/k8s/manifests?all=true" + cli.ns_query(true)
                                  : "/api/v1/k8s/manifests?deployment=" + client::url_encode(name) + cli.ns_query(true);
-  std::cout << cli.call_text("GET", target);
+  const std::string yaml = cli.call_text("GET", target);
+  std::cout << yaml;
+  // What was left out is said in the stream's leading comments; said on stderr too, since
+  // the stream usually goes straight into kubectl.
+  constexpr std::string_view kSkipped = "# prisn: skipped ";
+  for (std::size_t at = 0; yaml.compare(at, kSkipped.size(), kSkipped) == 0;) {
+    const auto end = yaml.find('\n', at);
+    std::cerr << "prisn: " << yaml.substr(at + 9, end - at - 9) << "\n";
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "cli/commands/commands.hpp"
+#include "cli/script_file.hpp"
 #include "prisn/client/http_client.hpp"
 #include "prisn/core/duration.hpp"
 
@@ -32,16 +33,6 @@ Json parse_env(const std::vector<std::string>& pairs, const std::string& flag) {
 }
 
 namespace {
-
-std::string read_script(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw UsageError("cannot read " + file + ": " + (std::filesystem::exists(file) ? "permission denied" : "no such file"));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 int exit_status_of(const Json& e) {
   const std::string status = e.value("status", "");
@@ -128,7 +119,7 @@ int follow_to_exit(Cli& cli, const std::string& id) {
 }
 
 int run_command(Cli& cli, const RunOptions& o) {
-  Json body = {{"source", read_script(o.file)},
+  Json body = {{"source", read_script(o.file, o.file)},
                {"filename", std::filesystem::path(o.file).filename().string()},
                {"args", o.args},
                {"env", parse_env(o.env, "-e")},
