@@ -55,14 +55,13 @@ std::string merged_service_logs(const std::map<std::string, fs::path>& files,
 
 std::string execution_log_text(const fs::path& path, const logs::ReadOptions& options) {
   const logs::LogFile file(path);
-  std::string out = file.dropped_marker();
   if (!options.tail && !options.since_ms) {
     // Byte-exact: output as the process wrote it.
-    if (auto backup = read_file(fs::path(path.string() + ".1"))) out += *backup;
+    std::string out = file.text_before_current();
     if (auto current = read_file(path)) out += *current;
     return out;
   }
-  return out + logs::render(file.read("", options), /*prefix=*/false);
+  return logs::render(file.read("", options), /*prefix=*/false);
 }
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
@@ -70,9 +69,10 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 /// Follows one execution's log until the execution has ended and everything was sent.
 class ExecutionStream final : public LogStream {
  public:
-  ExecutionStream(supervisor::ExecutionRunner& runner, asio::any_io_executor ex, std::string id,
-                  fs::path path, bool from_end)
+  ExecutionStream(supervisor::ExecutionRunner& runner, logs::LogMonitor& monitor, asio::any_io_executor ex,
+                  std::string id, fs::path path, bool from_end)
       : runner_(runner), id_(std::move(id)), follower_(path, from_end),
+        rotation_(monitor.on_rotation(path, [this](const logs::Rotation& r) { follower_.rotated(r); })),
         wake_(std::make_shared<asio::steady_timer>(ex)) {
     std::weak_ptr<asio::steady_timer> weak = wake_;
     runner_.when_done(id_, [weak]() {
@@ -105,6 +105,7 @@ class ExecutionStream final : public LogStream {
   supervisor::ExecutionRunner& runner_;
   std::string id_;
   logs::Follower follower_;
+  logs::LogMonitor::Subscription rotation_;
   std::string initial_;
   std::shared_ptr<asio::steady_timer> wake_;
   bool ended_ = false;
@@ -117,9 +118,7 @@ class ServiceStream final : public LogStream {
   ServiceStream(const Controller::Impl& ctl, asio::any_io_executor ex, std::string ns, std::string name,
                 std::string initial)
       : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), initial_(std::move(initial)), timer_(ex) {
-    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
-      sources_.emplace(instance, Source{logs::Follower(path, /*from_end=*/true), {}});
-    }
+    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) add(instance, path, /*from_end=*/true);
   }
 
   asio::awaitable<std::optional<std::string>> next() override {
@@ -129,9 +128,7 @@ class ServiceStream final : public LogStream {
     for (;;) {
       if (ctl_.ctx.store.find_deployment(ns_, name_) == nullptr) co_return std::nullopt;
       for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
-        if (!sources_.contains(instance)) {
-          sources_.emplace(instance, Source{logs::Follower(path, /*from_end=*/false), {}});
-        }
+        if (!sources_.contains(instance)) add(instance, path, /*from_end=*/false);
       }
       std::string out;
       for (auto& [instance, src] : sources_) {
@@ -152,9 +149,17 @@ class ServiceStream final : public LogStream {
 
  private:
   struct Source {
+    explicit Source(logs::Follower f) : follower(std::move(f)) {}
     logs::Follower follower;
+    logs::LogMonitor::Subscription rotation;
     std::string partial;
   };
+
+  void add(const std::string& instance, const fs::path& path, bool from_end) {
+    Source& src = sources_.emplace(instance, Source(logs::Follower(path, from_end))).first->second;
+    src.rotation = ctl_.ctx.logs.on_rotation(path, [&f = src.follower](const logs::Rotation& r) { f.rotated(r); });
+  }
+
   const Controller::Impl& ctl_;
   std::string ns_;
   std::string name_;
@@ -222,12 +227,10 @@ Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::
   // Whole log: byte-exact, the follower reads the current file from its start. Tail or since:
   // the follower starts at the current end before the selected lines are read, so a line
   // written in between may be sent twice but is never lost.
-  auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.executor, id, path,
+  auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.logs, impl_->ctx.executor, id, path,
                                                   /*from_end=*/!whole);
   if (whole) {
-    std::string before = logs::LogFile(path).dropped_marker();
-    if (auto backup = read_file(fs::path(path.string() + ".1"))) before += *backup;
-    stream->set_initial(std::move(before));
+    stream->set_initial(logs::LogFile(path).text_before_current());
   } else {
     stream->set_initial(execution_log_text(path, options));
   }

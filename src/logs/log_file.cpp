@@ -2,12 +2,14 @@
 #include "prisn/logs/log_file.hpp"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 #include "prisn/core/files.hpp"
 
@@ -75,12 +77,15 @@ std::uint64_t tail_start(int fd, std::uint64_t size, std::uint64_t keep) {
   return newline == std::string_view::npos ? start : start + newline + 1;  // else a line cut short
 }
 
-// Copies the last `keep` bytes of `from` (from a line's start where it can) into `to`, with
-// its checkpoints, and empties `from`, chasing appends that land while copying so that
-// almost nothing is lost (the window is one copy of the tail). Returns the bytes left out.
-// A writer faster than the scans may have put far more than `keep` there since the last
-// one: only the tail is kept, so the cap holds whatever the rate.
-std::uint64_t copy_tail_truncate(const fs::path& from, const fs::path& to, std::uint64_t keep) {
+void write_index(const fs::path& log, const std::vector<Checkpoint>& index) {
+  (void)write_file_atomic(index_path(log),
+                          std::string(reinterpret_cast<const char*>(index.data()), index.size() * sizeof(Checkpoint)),
+                          0640);
+}
+
+// Copies the last `keep` bytes of backup `from` (from a line's start where it can) into `to`,
+// with their checkpoints, and empties `from`. Returns the bytes left out.
+std::uint64_t copy_tail(const fs::path& from, const fs::path& to, std::uint64_t keep) {
   const int in = ::open(from.c_str(), O_RDWR | O_CLOEXEC);
   if (in < 0) {
     return 0;
@@ -91,32 +96,80 @@ std::uint64_t copy_tail_truncate(const fs::path& from, const fs::path& to, std::
   const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (out >= 0) {
     loff_t offset = static_cast<loff_t>(skipped);
-    for (int round = 0; round < 8; ++round) {
-      ::fstat(in, &st);
-      if (offset >= st.st_size) {
-        break;
-      }
-      while (offset < st.st_size) {
-        const ssize_t n = ::copy_file_range(in, &offset, out, nullptr,
-                                            static_cast<std::size_t>(st.st_size - offset), 0);
-        if (n <= 0) {
-          break;
-        }
-      }
+    while (offset < st.st_size) {
+      if (::copy_file_range(in, &offset, out, nullptr, static_cast<std::size_t>(st.st_size - offset), 0) <= 0) break;
     }
     ::close(out);
   }
+  (void)!::ftruncate(in, 0);
+  ::close(in);
   std::vector<Checkpoint> moved;
   for (const auto& c : read_index(from)) {
     if (c.size > skipped) moved.push_back({c.time_ms, c.size - skipped});
   }
-  (void)write_file_atomic(index_path(to),
-                          std::string(reinterpret_cast<const char*>(moved.data()), moved.size() * sizeof(Checkpoint)),
-                          0640);
+  write_index(to, moved);
   ::unlink(index_path(from).c_str());
-  (void)!::ftruncate(in, 0);
-  ::close(in);
   return skipped;
+}
+
+// What move_head did: `from` lost its first `moved` bytes, of which those from `copy_starts_at`
+// on are now in the copy.
+struct Moved {
+  std::uint64_t copy_starts_at = 0;
+  std::uint64_t moved = 0;
+};
+
+// Moves the head of a log its process is still appending to into `to`: the last `keep` bytes
+// of it (from a line's start where it can), with their checkpoints. The head is the file's
+// whole blocks, taken out with FALLOC_FL_COLLAPSE_RANGE, which the kernel does under the
+// same lock as appends, so no write is lost and the bytes after the head (at most
+// `left_at_most`) stay in the file. Where the filesystem cannot collapse (tmpfs, some
+// network filesystems), or what would stay is more than that, the whole file is copied,
+// chasing appends, and emptied; what lands between the last copy and the emptying is lost.
+Moved move_head(const fs::path& from, const fs::path& to, std::uint64_t keep, std::uint64_t left_at_most) {
+  const int in = ::open(from.c_str(), O_RDWR | O_CLOEXEC);
+  if (in < 0) return {};
+  struct stat st{};
+  ::fstat(in, &st);
+  const int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  loff_t offset = 0;
+  auto copy_up_to = [&](std::uint64_t end) {
+    while (out >= 0 && offset < static_cast<loff_t>(end)) {
+      const auto n = static_cast<std::size_t>(end - static_cast<std::uint64_t>(offset));
+      if (::copy_file_range(in, &offset, out, nullptr, n, 0) <= 0) break;
+    }
+  };
+  const auto block = static_cast<std::uint64_t>(st.st_blksize > 0 ? st.st_blksize : 4096);
+  std::uint64_t head = static_cast<std::uint64_t>(st.st_size) / block * block;
+  std::uint64_t skipped = tail_start(in, head, keep);
+  offset = static_cast<loff_t>(skipped);
+  copy_up_to(head);
+  const bool small_tail = static_cast<std::uint64_t>(st.st_size) - head <= left_at_most;  // a cap under a block's size
+  if (head == 0 || !small_tail || ::fallocate(in, FALLOC_FL_COLLAPSE_RANGE, 0, static_cast<off_t>(head)) != 0) {
+    ::fstat(in, &st);
+    skipped = tail_start(in, static_cast<std::uint64_t>(st.st_size), keep);
+    offset = static_cast<loff_t>(skipped);
+    if (out >= 0) {
+      (void)!::ftruncate(out, 0);
+      ::lseek(out, 0, SEEK_SET);
+    }
+    for (int round = 0; round < 8 && offset < st.st_size; ++round) {
+      copy_up_to(static_cast<std::uint64_t>(st.st_size));
+      ::fstat(in, &st);
+    }
+    head = static_cast<std::uint64_t>(offset);
+    (void)!::ftruncate(in, 0);  // at once: what the writer appends after the last copy is lost
+  }
+  if (out >= 0) ::close(out);
+  ::close(in);
+  std::vector<Checkpoint> copied, kept;
+  for (const auto& c : read_index(from)) {
+    if (c.size > head) kept.push_back({c.time_ms, c.size - head});
+    else if (c.size > skipped) copied.push_back({c.time_ms, c.size - skipped});
+  }
+  write_index(to, copied);
+  write_index(from, kept);
+  return {skipped, head};
 }
 
 void add_dropped(const fs::path& log, std::uint64_t bytes) {
@@ -144,12 +197,13 @@ void drop_backup(const fs::path& log, int n) {
 // log is within the cap: a burst keeps only its newest part in `.1` (from a line's start), and
 // older backups keep what room is left, the oldest losing its start, so that what remains is
 // the newest output without a gap. Whatever goes is counted for the marker.
-void rotate(const fs::path& log, const Policy& policy) {
+Rotation rotate(const fs::path& log, const Policy& policy) {
   if (policy.backups <= 0) {
-    add_dropped(log, size_of(log));
+    const auto size = size_of(log);
+    add_dropped(log, size);
     (void)!::truncate(log.c_str(), 0);
     ::unlink(index_path(log).c_str());
-    return;
+    return {{}, size, size};
   }
   drop_backup(log, policy.backups);
   for (int n = policy.backups; n > 1; --n) {
@@ -157,9 +211,9 @@ void rotate(const fs::path& log, const Policy& policy) {
     ::rename(index_path(backup_path(log, n - 1)).c_str(), index_path(backup_path(log, n)).c_str());
   }
   const std::uint64_t for_backups = policy.max_bytes - current_share(policy);
-  if (const auto skipped = copy_tail_truncate(log, backup_path(log, 1), for_backups); skipped > 0) {
-    add_dropped(log, skipped);
-  }
+  const Moved head = move_head(log, backup_path(log, 1), for_backups, current_share(policy));
+  const Rotation done{backup_path(log, 1), head.copy_starts_at, head.moved};
+  if (done.copy_starts_at > 0) add_dropped(log, done.copy_starts_at);
   // Older backups fill what is left of the backups' part, the oldest losing its start.
   std::uint64_t kept = size_of(backup_path(log, 1));
   for (int n = 2; n <= policy.backups; ++n) {
@@ -171,7 +225,7 @@ void rotate(const fs::path& log, const Policy& policy) {
     }
     if (kept < for_backups) {
       const fs::path trimmed = with_suffix(backup, ".trim");
-      if (const auto skipped = copy_tail_truncate(backup, trimmed, for_backups - kept); skipped > 0) {
+      if (const auto skipped = copy_tail(backup, trimmed, for_backups - kept); skipped > 0) {
         add_dropped(log, skipped);
       }
       ::rename(trimmed.c_str(), backup.c_str());
@@ -181,42 +235,50 @@ void rotate(const fs::path& log, const Policy& policy) {
       drop_backup(log, n);
     }
   }
+  return done;
 }
 
-// Splits one file into lines, giving each the time of the first checkpoint covering its end.
-void read_lines(const fs::path& file, const std::string& source, std::vector<Line>& out) {
-  auto content = read_file(file);
-  if (!content || content->empty()) {
-    return;
-  }
-  const auto index = read_index(file);
-  const std::int64_t fallback = mtime_ms(file);
+// Appends a file's bytes to `content` and its checkpoints, moved to where they now stand.
+void append_file(const fs::path& file, std::string& content, std::vector<Checkpoint>& index) {
+  auto text = read_file(file);
+  if (!text) return;
+  const std::uint64_t base = content.size();
+  for (const auto& c : read_index(file)) index.push_back({c.time_ms, base + c.size});
+  content += *text;
+}
+
+// Splits a log's bytes into lines, giving each the time of the first checkpoint covering its
+// end (`fallback` for the last ones, written after the last checkpoint).
+void split_lines(const std::string& content, const std::vector<Checkpoint>& index, std::int64_t fallback,
+                 const std::string& source, std::vector<Line>& out) {
   std::size_t start = 0;
   std::size_t cp = 0;
-  while (start < content->size()) {
-    std::size_t end = content->find('\n', start);
+  while (start < content.size()) {
+    std::size_t end = content.find('\n', start);
     const bool complete = end != std::string::npos;
-    if (!complete) end = content->size();
+    if (!complete) end = content.size();
     while (cp < index.size() && index[cp].size < end + (complete ? 1 : 0)) {
       ++cp;
     }
     const std::int64_t t = cp < index.size() ? index[cp].time_ms : fallback;
-    out.push_back({t, source, content->substr(start, end - start)});
+    out.push_back({t, source, content.substr(start, end - start)});
     start = end + 1;
   }
 }
 
 }  // namespace
 
-void LogFile::scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& last_checkpoint) {
+void LogFile::scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& last_checkpoint,
+                   const std::function<void(const Rotation&)>& rotated) {
   const std::uint64_t size = size_of(path_);
   if (size != last_checkpoint && size > 0) {
     append_checkpoint(path_, {now_ms, size});
   }
   last_checkpoint = size;
   if (size > current_share(policy)) {
-    rotate(path_, policy);
-    last_checkpoint = 0;
+    const Rotation done = rotate(path_, policy);
+    last_checkpoint = size - std::min(size, done.moved);  // what stayed was checkpointed just now
+    if (rotated) rotated(done);
   }
 }
 
@@ -226,14 +288,18 @@ std::uint64_t LogFile::last_checkpoint() const {
 }
 
 std::vector<Line> LogFile::read(const std::string& source, const ReadOptions& options) const {
+  // One stream of bytes, backups first: a rotation cuts the file at a block's end, so a line
+  // may begin in a backup and end in the next file.
+  std::string content;
+  std::vector<Checkpoint> index;
+  for (int n = 9; n >= 1; --n) append_file(backup_path(path_, n), content, index);
+  append_file(path_, content, index);
   std::vector<Line> lines;
-  for (int n = 9; n >= 1; --n) {
-    const fs::path backup = backup_path(path_, n);
-    if (fs::exists(backup)) {
-      read_lines(backup, source, lines);
-    }
+  split_lines(content, index, mtime_ms(path_), source, lines);
+  if (auto marker = dropped_marker(); !marker.empty()) {
+    marker.pop_back();  // a line's text has no newline
+    lines.insert(lines.begin(), Line{lines.empty() ? 0 : lines.front().time_ms, source, std::move(marker)});
   }
-  read_lines(path_, source, lines);
   if (options.since_ms) {
     std::erase_if(lines, [&](const Line& l) { return l.time_ms < *options.since_ms; });
   }
@@ -249,6 +315,14 @@ std::string LogFile::dropped_marker() const {
     return {};
   }
   return "[prisn] " + *text + " bytes of earlier output were dropped (log size limit)\n";
+}
+
+std::string LogFile::text_before_current() const {
+  std::string out = dropped_marker();
+  for (int n = 9; n >= 1; --n) {
+    if (auto backup = read_file(backup_path(path_, n))) out += *backup;
+  }
+  return out;
 }
 
 void LogFile::remove() const {
@@ -296,26 +370,55 @@ Follower::Follower(fs::path path, bool from_end) : path_(std::move(path)) {
   }
 }
 
+std::string Follower::read_range(const fs::path& file, std::uint64_t from, std::uint64_t to) {
+  if (to <= from) return {};
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  std::string out(static_cast<std::size_t>(to - from), '\0');
+  const ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(from));
+  ::close(fd);
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
+void Follower::rotated(const Rotation& rotation) {
+  if (offset_ >= rotation.moved) {  // what is left to read is still in the file
+    offset_ -= rotation.moved;
+    return;
+  }
+  // The bytes the file lost are in the copy from copy_starts_at on; the cap dropped the rest.
+  const std::uint64_t end = rotation.moved;
+  std::uint64_t from = std::max(offset_, rotation.copy_starts_at);
+  from = std::max<std::uint64_t>(from, end - std::min<std::uint64_t>(end, kMaxHeld));  // only the newest is worth holding
+  if (from > offset_) {  // a gap: what is held from before it goes too, so the marker stands where the gap is
+    held_lost_ += std::min(from, end) - std::min(offset_, end) + held_.size();
+    held_.clear();
+  }
+  if (from < end) held_ += read_range(rotation.copy, from - rotation.copy_starts_at, end - rotation.copy_starts_at);
+  if (held_.size() > kMaxHeld) {
+    held_lost_ += held_.size() - kMaxHeld;
+    held_.erase(0, held_.size() - kMaxHeld);
+  }
+  offset_ = 0;  // the file goes on from where the copy ends
+}
+
 std::string Follower::read_new(std::size_t max) {
+  if (held_lost_ > 0) {
+    const auto lost = std::exchange(held_lost_, 0);
+    return "[prisn] " + std::to_string(lost) + " bytes of output were dropped (the reader fell behind the log size limit)\n";
+  }
+  if (!held_.empty()) {
+    const std::size_t n = std::min(max, held_.size());
+    std::string out = held_.substr(0, n);
+    held_.erase(0, n);
+    return out;
+  }
   const std::uint64_t size = size_of(path_);
   if (size < offset_) {
-    offset_ = 0;  // rotated or truncated: start over on the new content
+    offset_ = 0;  // emptied by someone else (a rotation this follower was not told of)
   }
-  if (size == offset_) {
-    return {};
-  }
-  const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return {};
-  }
-  std::string out(std::min<std::uint64_t>(size - offset_, max), '\0');
-  const ssize_t n = ::pread(fd, out.data(), out.size(), static_cast<off_t>(offset_));
-  ::close(fd);
-  if (n <= 0) {
-    return {};
-  }
-  out.resize(static_cast<std::size_t>(n));
-  offset_ += static_cast<std::uint64_t>(n);
+  std::string out = read_range(path_, offset_, std::min<std::uint64_t>(size, offset_ + max));
+  offset_ += out.size();
   return out;
 }
 

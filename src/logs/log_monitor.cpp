@@ -18,8 +18,16 @@ LogMonitor::LogMonitor(boost::asio::any_io_executor executor, std::chrono::milli
 }
 
 void LogMonitor::add(const std::filesystem::path& path, Policy policy) {
-  auto it = watched_.insert_or_assign(path, Watched{policy, LogFile(path).last_checkpoint()}).first;
-  if (inotify_.is_open()) arm(path, it->second);  // before the scan: a write after it is reported
+  auto it = watched_.find(path);
+  if (it != watched_.end()) {
+    // A second process writes here: the new instance of a rolling restart starts before the
+    // old one (same name, same log) stops. The file stays watched until both are removed.
+    ++it->second.writers;
+    it->second.policy = policy;
+  } else {
+    it = watched_.emplace(path, Watched{policy, LogFile(path).last_checkpoint()}).first;
+    if (inotify_.is_open()) arm(path, it->second);  // before the scan: a write after it is reported
+  }
   scan(it);
   if (!running_) {
     running_ = true;
@@ -32,6 +40,7 @@ void LogMonitor::remove(const std::filesystem::path& path) {
   auto it = watched_.find(path);
   if (it == watched_.end()) return;
   scan(it);
+  if (--it->second.writers > 0) return;
   if (it->second.watch >= 0) {
     ::inotify_rm_watch(inotify_.native_handle(), it->second.watch);
     by_watch_.erase(it->second.watch);
@@ -45,7 +54,42 @@ void LogMonitor::scan(const std::filesystem::path& path) {
 
 void LogMonitor::scan(Files::iterator it) {
   Watched& w = it->second;
-  LogFile(it->first).scan(to_epoch_ms(WallClock::now()), w.policy, w.last_checkpoint);
+  LogFile(it->first).scan(to_epoch_ms(WallClock::now()), w.policy, w.last_checkpoint, [&](const Rotation& done) {
+    auto [first, last] = listeners_->by_path.equal_range(it->first);
+    for (auto l = first; l != last; ++l) l->second.second(done);
+  });
+}
+
+LogMonitor::Subscription LogMonitor::on_rotation(const std::filesystem::path& path,
+                                                std::function<void(const Rotation&)> rotated) {
+  const auto id = ++listeners_->next_id;
+  listeners_->by_path.emplace(path, std::pair{id, std::move(rotated)});
+  return Subscription(listeners_, path, id);
+}
+
+LogMonitor::Subscription& LogMonitor::Subscription::operator=(Subscription&& other) noexcept {
+  if (this != &other) {
+    release();
+    listeners_ = std::move(other.listeners_);
+    path_ = std::move(other.path_);
+    id_ = std::exchange(other.id_, 0);
+  }
+  return *this;
+}
+
+LogMonitor::Subscription::~Subscription() { release(); }
+
+void LogMonitor::Subscription::release() {
+  auto listeners = listeners_.lock();
+  if (!listeners || id_ == 0) return;
+  auto [first, last] = listeners->by_path.equal_range(path_);
+  for (auto l = first; l != last; ++l) {
+    if (l->second.first == id_) {
+      listeners->by_path.erase(l);
+      break;
+    }
+  }
+  id_ = 0;
 }
 
 void LogMonitor::stop() {

@@ -43,11 +43,6 @@ auto& log() {
   return l;
 }
 
-logs::Policy execution_log_policy(const Options& o) {
-  // The cap in two halves, the current file and one backup, so the newest output is kept.
-  return {o.log_max_bytes, 1};
-}
-
 }  // namespace
 
 std::string new_execution_id() { return "ex-" + random_hex(6); }
@@ -134,7 +129,7 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
   run->cgroup = sp.cgroup;
   Running& r = *run;
   running_[e.id] = std::move(run);
-  ctx_.logs.add(log_file, execution_log_policy(ctx_.options));
+  ctx_.logs.add(log_file, ctx_.options.log_policy());
   watch(r, /*adopted=*/false);
   if (e.timeout) {
     r.timeout_timer.expires_after(*e.timeout);
@@ -297,7 +292,7 @@ void ExecutionRunner::adopt() {
     }
     Running& r = *run;
     running_[e.id] = std::move(run);
-    ctx_.logs.add(ctx_.paths.execution_log(e.id), execution_log_policy(ctx_.options));
+    ctx_.logs.add(ctx_.paths.execution_log(e.id), ctx_.options.log_policy());
     if (e.timeout && e.started_at) {
       const auto elapsed = std::chrono::duration_cast<Millis>(WallClock::now() - *e.started_at);
       r.timeout_timer.expires_after(std::max(Millis(0), *e.timeout - elapsed));

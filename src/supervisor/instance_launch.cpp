@@ -145,7 +145,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   Instance& ref_inst = *inst;
   by_id_[inst->id] = inst.get();
   svc.instances.push_back(std::move(inst));
-  ctx_.logs.add(ref_inst.log_file, {ctx_.options.log_max_bytes, 2});
+  ctx_.logs.add(ref_inst.log_file, ctx_.options.log_policy());
   watch(ref_inst, /*adopted=*/false);
   add_health_target(ref_inst, spec, /*initially_healthy=*/false);
   return true;

@@ -392,7 +392,7 @@ void ServiceManager::adopt() {
     Instance& ref = *inst;
     by_id_[inst->id] = inst.get();
     svc_ptr->instances.push_back(std::move(inst));
-    ctx_.logs.add(ref.log_file, {ctx_.options.log_max_bytes, 2});
+    ctx_.logs.add(ref.log_file, ctx_.options.log_policy());
     watch(ref, /*adopted=*/true);
     add_health_target(ref, rec->spec, /*initially_healthy=*/true);
     log()->info("instance {} re-adopted (pid {})", ref.name, ref.process.pid);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,15 @@ struct ReadOptions {
   std::optional<std::int64_t> since_ms;    ///< only lines seen at or after this time
 };
 
+/// What a rotation did: the file lost its first `moved` bytes (the rest moved to offset 0);
+/// of those, the ones from `copy_starts_at` on are in `copy` (the first backup; none when the
+/// policy keeps no backups), the ones before it were dropped.
+struct Rotation {
+  std::filesystem::path copy;
+  std::uint64_t copy_starts_at = 0;
+  std::uint64_t moved = 0;
+};
+
 /// A process's log file, written by the process itself (O_APPEND) and watched by prisn.
 ///
 /// Processes write without timestamps, so prisn keeps a sidecar index (`.idx`): each time it
@@ -45,17 +55,23 @@ class LogFile {
   const std::filesystem::path& path() const { return path_; }
 
   /// Records a checkpoint if the file changed size since `last_checkpoint` (updated), then
-  /// rotates it when it is over the policy's size.
-  void scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& last_checkpoint);
+  /// rotates it when it is over the policy's size, calling `rotated` after.
+  void scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& last_checkpoint,
+            const std::function<void(const Rotation&)>& rotated = {});
 
   /// The size at the last recorded checkpoint (reads the index once; for a watcher's start).
   std::uint64_t last_checkpoint() const;
 
   /// Lines of the backups and the current file, oldest first, with times; applies `options`.
+  /// When output was dropped, the first line is the marker saying how much.
   std::vector<Line> read(const std::string& source, const ReadOptions& options) const;
 
   /// The "earlier output was dropped" marker, or empty.
   std::string dropped_marker() const;
+
+  /// The marker and the backups' bytes, oldest first: what comes before the current file,
+  /// byte-exact.
+  std::string text_before_current() const;
 
   /// Removes the file, its index, backups and markers.
   void remove() const;
@@ -71,18 +87,30 @@ std::vector<Line> merge(std::vector<std::vector<Line>> sources, std::optional<st
 /// Renders lines as text, each ending in '\n'; with `prefix`, "[source] " before each.
 std::string render(const std::vector<Line>& lines, bool prefix);
 
-/// Reads what was appended to a file since the last call, surviving rotation (a file that
-/// shrank is read again from its start).
+/// Reads what was appended to a file since the last call. Rotation takes the head of the file
+/// away in place (its writer keeps appending to it): told of one (rotated(), from the
+/// LogMonitor), the follower takes what it had not read of the head from the rotation's copy
+/// and goes on in the file, so nothing is skipped. What it holds so is bounded (kMaxHeld): a
+/// reader that falls further behind, or output the cap dropped before this reader saw it, is
+/// replaced by a marker saying how many bytes are missing.
 class Follower {
  public:
+  static constexpr std::size_t kMaxHeld = 4 * 1024 * 1024;
+
   /// Starts at the current end of the file when `from_end`, else at its start.
   Follower(std::filesystem::path path, bool from_end);
   /// New bytes (possibly ending mid-line), at most `max` at a time.
   std::string read_new(std::size_t max = 256 * 1024);
+  /// `rotation` just took the file's head away: takes what was left to read of it.
+  void rotated(const Rotation& rotation);
 
  private:
+  static std::string read_range(const std::filesystem::path& file, std::uint64_t from, std::uint64_t to);
+
   std::filesystem::path path_;
   std::uint64_t offset_ = 0;
+  std::string held_;            ///< read before a rotation, not returned yet
+  std::uint64_t held_lost_ = 0;  ///< bytes dropped from held_ (over kMaxHeld), for the marker
 };
 
 }  // namespace prisn::logs

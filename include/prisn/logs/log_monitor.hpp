@@ -6,6 +6,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -31,18 +33,26 @@ class LogMonitor {
   LogMonitor(boost::asio::any_io_executor executor, std::chrono::milliseconds interval);
 
   /// Starts watching `path` (which exists) and scans it at once, for output written already.
+  /// Each add() is matched by a remove(): two processes may write one log for a while.
   void add(const std::filesystem::path& path, Policy policy);
-  /// A last scan (so the final lines get their time), then stops watching.
+  /// A last scan (so the final lines get their time), then, once every add() of `path` has
+  /// been matched, stops watching.
   void remove(const std::filesystem::path& path);
   /// Scans one file now (e.g. when its process has just ended).
   void scan(const std::filesystem::path& path);
   void stop();
+
+  /// Calls `rotated` each time `path` has been rotated (emptied in place), for as long as the
+  /// returned handle lives (it may outlive the monitor).
+  class Subscription;
+  Subscription on_rotation(const std::filesystem::path& path, std::function<void(const Rotation&)> rotated);
 
  private:
   struct Watched {
     Policy policy;
     std::uint64_t last_checkpoint = 0;
     unsigned quiet_scans = 0;  ///< sweeps in a row that found no new output
+    unsigned writers = 1;      ///< add() calls not yet matched by a remove()
     int watch = -1;            ///< inotify watch descriptor, or -1
   };
   using Files = std::map<std::filesystem::path, Watched>;
@@ -54,6 +64,12 @@ class LogMonitor {
   bool arm(const std::filesystem::path& path, Watched& w);
   void on_events(std::size_t bytes);
   void rearm_written();
+
+  struct Listeners {
+    std::multimap<std::filesystem::path, std::pair<std::uint64_t, std::function<void(const Rotation&)>>> by_path;
+    std::uint64_t next_id = 0;
+  };
+  std::shared_ptr<Listeners> listeners_ = std::make_shared<Listeners>();
 
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer gap_timer_;  // until the files written to are watched again
@@ -67,6 +83,26 @@ class LogMonitor {
   bool running_ = false;
   bool reading_ = false;
   std::uint64_t tick_ = 0;
+};
+
+/// A rotation listener's registration; ends it when destroyed.
+class LogMonitor::Subscription {
+ public:
+  Subscription() = default;
+  Subscription(std::weak_ptr<Listeners> listeners, std::filesystem::path path, std::uint64_t id)
+      : listeners_(std::move(listeners)), path_(std::move(path)), id_(id) {}
+  Subscription(Subscription&& other) noexcept { *this = std::move(other); }
+  Subscription& operator=(Subscription&& other) noexcept;
+  Subscription(const Subscription&) = delete;
+  Subscription& operator=(const Subscription&) = delete;
+  ~Subscription();
+
+ private:
+  void release();
+
+  std::weak_ptr<Listeners> listeners_;
+  std::filesystem::path path_;
+  std::uint64_t id_ = 0;
 };
 
 }  // namespace prisn::logs

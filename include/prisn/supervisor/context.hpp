@@ -29,6 +29,10 @@ struct Options {
   std::vector<std::string> base_env;  ///< every workload's environment starts from this
   std::filesystem::path resolv_conf;  ///< bind-mounted over workloads' /etc/resolv.conf when set
   std::string dns_domain = "prisn.local";  ///< for the instance's own name in its /etc/hosts
+
+  /// How every log (an execution's, an instance's) is capped: `log_max_bytes` in all, in five
+  /// pieces, so that between 4/5 of the cap and all of it stays (a rotation drops a piece).
+  logs::Policy log_policy() const { return {log_max_bytes, 4}; }
 };
 
 /// What the supervisor parts share. Built by the daemon; every member outlives the parts.

@@ -5,6 +5,7 @@
 
 #include <fstream>
 
+#include "prisn/core/files.hpp"
 #include "support/temp_dir.hpp"
 
 namespace prisn::logs {
@@ -48,14 +49,15 @@ TEST(LogFile, RotatesOverTheLimitKeepingBackupsAndCountingDrops) {
   EXPECT_NE(log.dropped_marker().find("[prisn] 11 bytes"), std::string::npos);
   append(log.path(), "cccccccccc\n");
   auto lines = log.read("", {});
-  ASSERT_EQ(lines.size(), 2U);
-  EXPECT_EQ(lines[0].text, "bbbbbbbbbb");
-  EXPECT_EQ(lines[0].time_ms, 1);  // the checkpoints move with the bytes
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_EQ(lines[0].text, "[prisn] 11 bytes of earlier output were dropped (log size limit)");  // where they were
+  EXPECT_EQ(lines[1].text, "bbbbbbbbbb");
+  EXPECT_EQ(lines[1].time_ms, 1);  // the checkpoints move with the bytes
   append(log.path(), "dddddddddd\n");
   log.scan(2, policy, last);  // the first backup falls off
   lines = log.read("", {});
-  ASSERT_EQ(lines.size(), 1U);
-  EXPECT_EQ(lines[0].text, "dddddddddd");
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_EQ(lines[1].text, "dddddddddd");
   EXPECT_NE(log.dropped_marker().find("[prisn] 33 bytes"), std::string::npos);
   log.remove();
   EXPECT_FALSE(std::filesystem::exists(dir / "svc.log.1"));
@@ -78,9 +80,10 @@ TEST(LogFile, KeepsOnlyTheCapOfABurst) {
   EXPECT_LE(kept, 1024U * 2 / 3);  // the backups' part of the cap: the current file is empty
   EXPECT_GE(kept, 1024U * 2 / 3 - 30);  // all of it but the start of a line
   const auto lines = log.read("", {});
-  ASSERT_FALSE(lines.empty());
+  ASSERT_GE(lines.size(), 2U);
   EXPECT_EQ(lines.back().text, "line 999 of the burst");
-  EXPECT_EQ(lines.front().text.rfind("line ", 0), 0U);  // whole lines only
+  EXPECT_EQ(lines[0].text.rfind("[prisn] ", 0), 0U);  // the marker first
+  EXPECT_EQ(lines[1].text.rfind("line ", 0), 0U);     // then whole lines only
   EXPECT_NE(log.dropped_marker().find(std::to_string(burst.size() - kept) + " bytes"), std::string::npos);
 }
 
@@ -99,8 +102,10 @@ TEST(LogFile, SteadyOutputKeepsTheNewestWithinTheCap) {
     if (std::filesystem::exists(dir / name)) kept += std::filesystem::file_size(dir / name);
   }
   EXPECT_LE(kept, 300U);
-  const auto lines = log.read("", {});
+  auto lines = log.read("", {});
   ASSERT_GE(lines.size(), 10U);
+  ASSERT_EQ(lines.front().text.rfind("[prisn] ", 0), 0U);
+  lines.erase(lines.begin());  // the marker
   for (std::size_t i = 1; i < lines.size(); ++i) {  // the newest lines, in order, without a gap
     EXPECT_EQ((lines[i].text[0] - 'a' + 26) % 26, (lines[i - 1].text[0] - 'a' + 1) % 26) << i;
   }
@@ -116,6 +121,29 @@ TEST(LogFile, KeepsTheEndOfALineLongerThanAShare) {
   append(log.path(), std::string(100, 'x') + "\n");
   log.scan(1, Policy{20, 1}, last);
   EXPECT_EQ(std::filesystem::file_size(dir / "long.log.1"), 10U);
+}
+
+// A rotation of a file bigger than a block takes whole blocks off its head and leaves the
+// rest in place: nothing written is lost, and a line cut at the block's end reads whole.
+TEST(LogFile, RotationTakesTheHeadAndLosesNothing) {
+  test::TempDir dir;
+  LogFile log(dir / "big.log");
+  const Policy policy{5 * 8192, 4};
+  std::uint64_t last = 0;
+  std::string written;
+  for (int i = 0; i < 1000; ++i) written += "line " + std::to_string(i) + " of the output\n";
+  append(log.path(), written);  // about 22 KiB: over the 8 KiB share, within the 32 KiB of backups
+  Rotation seen;
+  log.scan(1, policy, last, [&](const Rotation& r) { seen = r; });
+  EXPECT_GT(seen.moved, 0U);
+  EXPECT_EQ(seen.copy_starts_at, 0U);
+  const auto left = std::filesystem::file_size(log.path());
+  EXPECT_EQ(seen.moved + left, written.size());
+  EXPECT_EQ(log.dropped_marker(), "");
+  std::string lines;
+  for (const auto& l : log.read("", {})) lines += l.text + "\n";
+  EXPECT_EQ(lines, written);
+  EXPECT_EQ(log.text_before_current() + *read_file(log.path()), written);
 }
 
 TEST(LogFile, MergeOrdersByTimeStablyAndTailsOverall) {
@@ -137,6 +165,29 @@ TEST(LogFile, PartialLastLineIsKept) {
   const auto lines = log.read("", {});
   ASSERT_EQ(lines.size(), 2U);
   EXPECT_EQ(lines[1].text, "half");
+}
+
+TEST(Follower, TakesWhatARotationMovedAndMarksWhatTheCapDropped) {
+  test::TempDir dir;
+  const auto p = dir / "f.log";
+  const auto copy = dir / "f.log.1";
+  append(p, "0123456789abcdef");
+  Follower f(p, false);
+  EXPECT_EQ(f.read_new(4), "0123");
+  // A rotation moved the first 12 bytes away, keeping bytes 6.. in the copy.
+  append(copy, "6789ab");
+  std::filesystem::resize_file(p, 0);
+  append(p, "cdefXY");
+  f.rotated({copy, 6, 12});
+  EXPECT_EQ(f.read_new(), "[prisn] 2 bytes of output were dropped (the reader fell behind the log size limit)\n");
+  EXPECT_EQ(f.read_new(), "6789ab");
+  EXPECT_EQ(f.read_new(), "cdefXY");
+  // A rotation of bytes it had read already only moves where it is.
+  std::filesystem::resize_file(p, 0);
+  append(p, "XY");  // "cdef" moved away
+  f.rotated({copy, 0, 4});
+  append(p, "Z");
+  EXPECT_EQ(f.read_new(), "Z");
 }
 
 TEST(Follower, ReadsAppendsAndSurvivesTruncation) {
