@@ -58,6 +58,13 @@ Result<ListenAddress> parse_listen(std::string_view text) {
   }
   if (out.host.empty() || out.host == "*") {
     out.host = "0.0.0.0";
+  } else if (out.host == "localhost") {  // the name every resolver gives the loopback address
+    out.host = "127.0.0.1";
+  }
+  boost::system::error_code not_ip;
+  boost::asio::ip::make_address(out.host, not_ip);
+  if (not_ip) {
+    return Error::invalid(fmt::format("'{}': the host must be an IP address or localhost", text));
   }
   auto port = parse_port(port_text, text);
   if (!port) {

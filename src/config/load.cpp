@@ -2,8 +2,10 @@
 // YAML config loading: every key optional, every unknown key or wrong type reported with its
 // dotted path, file and line; all errors gathered before the file is rejected.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -12,6 +14,7 @@
 
 #include "prisn/config/config.hpp"
 #include "prisn/core/duration.hpp"
+#include "prisn/network/subnet.hpp"
 
 namespace prisn::config {
 
@@ -68,6 +71,18 @@ class Reader {
       return;
     }
     out = n.Scalar();
+  }
+
+  /// A string that must be one of `allowed`.
+  void one_of(const YAML::Node& n, const std::string& key, std::string& out, std::initializer_list<std::string_view> allowed) {
+    std::string value;
+    scalar(n, key, value);
+    if (!n.IsScalar()) return;
+    if (std::find(allowed.begin(), allowed.end(), value) == allowed.end()) {
+      fail(n, key, fmt::format("expected one of {}", fmt::join(allowed, ", ")));
+      return;
+    }
+    out = std::move(value);
   }
 
   void boolean(const YAML::Node& n, const std::string& key, bool& out) {
@@ -190,13 +205,25 @@ void read_tls(Reader& r, const YAML::Node& n, const std::string& p, AcmeOptions&
       {"acme", [&](auto& v, auto& k) {
          r.section(v, k, {
              {"enabled", [&](auto& v2, auto& k2) { r.boolean(v2, k2, acme.enabled); }},
-             {"email", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.email); }},
+             {"email", [&](auto& v2, auto& k2) {
+                r.scalar(v2, k2, acme.email);
+                if (v2.IsScalar() && acme.email.find('@') == std::string::npos) {
+                  r.fail(v2, k2, "expected an email address (admin@example.com)");
+                }
+              }},
              {"staging", [&](auto& v2, auto& k2) { r.boolean(v2, k2, acme.staging); }},
              {"directory", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.directory); }},
              {"caFile", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.ca_file); }},
          });
        }},
   });
+}
+
+// A CIDR subnet, checked as the bridge will take it, kept as written.
+Result<std::string> subnet_text(std::string_view text) {
+  auto subnet = network::Subnet::parse(text);
+  if (!subnet) return subnet.error();
+  return std::string(text);
 }
 
 void read_network(Reader& r, const YAML::Node& n, const std::string& p, NetworkOptions& net) {
@@ -208,12 +235,12 @@ void read_network(Reader& r, const YAML::Node& n, const std::string& p, NetworkO
          else if (mode == "bridge") net.mode = NetworkMode::kBridge;
          else if (v.IsScalar()) r.fail(v, k, "expected 'host' or 'bridge'");
        }},
-      {"subnet", [&](auto& v, auto& k) { r.scalar(v, k, net.subnet); }},
+      {"subnet", [&](auto& v, auto& k) { r.parsed(v, k, net.subnet, subnet_text); }},
       {"overlay", [&](auto& v, auto& k) {
          r.section(v, k, {
              {"enabled", [&](auto& v2, auto& k2) { r.boolean(v2, k2, net.overlay_enabled); }},
              {"type", [&](auto& v2, auto& k2) { r.scalar(v2, k2, net.overlay_type); }},
-             {"subnet", [&](auto& v2, auto& k2) { r.scalar(v2, k2, net.overlay_subnet); }},
+             {"subnet", [&](auto& v2, auto& k2) { r.parsed(v2, k2, net.overlay_subnet, subnet_text); }},
          });
        }},
   });
@@ -237,7 +264,7 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
       {"tls", [&](auto& v, auto& k) { read_tls(r, v, k, cfg.acme); }},
       {"network", [&](auto& v, auto& k) { read_network(r, v, k, cfg.network); }},
       {"supervisor", [&](auto& v, auto& k) { read_supervisor(r, v, k, cfg.supervisor); }},
-      {"logLevel", [&](auto& v, auto& k) { r.scalar(v, k, cfg.log_level); }},
+      {"logLevel", [&](auto& v, auto& k) { r.one_of(v, k, cfg.log_level, {"trace", "debug", "info", "warn", "error"}); }},
   });
 }
 
@@ -279,6 +306,10 @@ boost::system::result<Config, std::vector<ConfigError>> load_text(std::string_vi
 
 boost::system::result<Config, std::vector<ConfigError>> load_file(const std::filesystem::path& file,
                                                                   Config base) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {  // it would open, read as empty and give the defaults
+    return std::vector<ConfigError>{{"(file)", file.string(), 0, "is a directory, not a YAML file"}};
+  }
   std::ifstream in(file);
   if (!in) {
     return std::vector<ConfigError>{{"(file)", file.string(), 0, "cannot be read"}};

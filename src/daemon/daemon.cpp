@@ -13,6 +13,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <filesystem>
 #include <thread>
 
 #include "daemon/options.hpp"
@@ -266,6 +267,10 @@ int Daemon::run() {
     log.error("{}", owner.error().message);
     return 1;
   }
+  // A listen.json left by an earlier prisnd (killed, or stopped before this fix) names ports
+  // nobody listens on: a script waiting for the file must not read those.
+  std::error_code stale;
+  std::filesystem::remove(paths.listen_json(), stale);
   auto store = store::Store::open(paths.state_db(), paths.secret_key());
   if (!store) {
     log.error("{}", store.error().message);
@@ -416,6 +421,8 @@ int Daemon::run() {
   d.control_io.run();
   d.data_io.stop();
   if (d.data_thread.joinable()) d.data_thread.join();
+  std::error_code gone;
+  std::filesystem::remove(paths.listen_json(), gone);  // its listeners are closed
   return 0;
 }
 

@@ -35,9 +35,11 @@ void CronScheduler::start() {
   const auto now = WallClock::now();
   for (const auto* rec : ctx_.store.list_deployments("")) {
     if (rec->spec.type != model::DeploymentType::kCron) continue;
-    if (ctx_.options.cron_catch_up && rec->last_run) {
+    if (ctx_.options.cron_catch_up) {
+      // Since its last run; one that never ran, since it was last deployed.
+      const WallTime since = rec->last_run ? *rec->last_run : rec->updated_at;
       auto expr = cron::CronExpr::parse(rec->spec.schedule);
-      auto missed = expr ? expr->next_after(*rec->last_run) : std::nullopt;
+      auto missed = expr ? expr->next_after(since) : std::nullopt;
       if (missed && *missed < now) {
         log()->info("cron {}/{}: a tick was missed while prisnd was down; one catch-up run",
                     rec->spec.ns, rec->spec.name);
