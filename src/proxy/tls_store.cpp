@@ -92,6 +92,11 @@ std::vector<std::string> names_in(const std::string& pem) {
 }
 
 struct CertSet {
+  struct Loaded {
+    std::shared_ptr<ssl::context> ctx;
+    std::vector<std::string> hosts;
+  };
+  std::map<std::string, Loaded> by_source;  // Certificate::source → what loaded from it
   std::map<std::string, std::shared_ptr<ssl::context>, std::less<>> exact;
   std::map<std::string, std::shared_ptr<ssl::context>, std::less<>> wildcard;  // by suffix after "*."
   std::shared_ptr<ssl::context> fallback;
@@ -165,16 +170,26 @@ TlsStore::~TlsStore() = default;
 
 std::vector<std::string> TlsStore::load(const std::vector<Certificate>& certs, const Certificate* default_cert) {
   std::vector<std::string> errors;
+  const auto before = impl_->current();
   auto set = std::make_shared<CertSet>();
   auto add = [&](const Certificate& c) -> std::shared_ptr<ssl::context> {
     std::string error;
-    auto ctx = make_context(c, error);
-    if (!ctx) {
+    CertSet::Loaded loaded{make_context(c, error), {}};
+    if (loaded.ctx) {
+      loaded.hosts = c.hosts.empty() ? names_in(c.cert_pem) : c.hosts;
+    } else if (auto kept = before->by_source.find(c.source); kept != before->by_source.end()) {
+      // A pair caught half-replaced (the certificate copied, not yet its key) must not take
+      // the site down: what loaded from this source before serves until a pair loads.
+      errors.push_back(error + "; the certificate loaded from it before stays in use");
+      loaded = kept->second;
+    } else {
       errors.push_back(error);
       return nullptr;
     }
+    auto ctx = loaded.ctx;
+    set->by_source[c.source] = loaded;
     ++set->count;
-    for (const auto& h : c.hosts.empty() ? names_in(c.cert_pem) : c.hosts) {
+    for (const auto& h : loaded.hosts) {
       const std::string host = normalise_host(h);
       if (host.starts_with("*.")) set->wildcard.try_emplace(host.substr(2), ctx);
       else set->exact.try_emplace(host, ctx);

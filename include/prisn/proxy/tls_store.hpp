@@ -34,7 +34,8 @@ class TlsStore {
   TlsStore& operator=(const TlsStore&) = delete;
 
   /// Replaces the set. A certificate that does not load (bad PEM, key not matching) is left
-  /// out; the messages say which and why. `default_cert` serves clients without a matching SNI.
+  /// out, unless its source (Certificate::source) loaded before: that earlier one then stays.
+  /// The messages say which and why. `default_cert` serves clients without a matching SNI.
   std::vector<std::string> load(const std::vector<Certificate>& certs, const Certificate* default_cert);
   /// How many certificates are loaded (0: handshakes fail).
   std::size_t size() const;
