@@ -28,9 +28,14 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
     return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
   }
   std::vector<model::DeploymentSpec> deployments;
+  std::string skipped;  // for all of a namespace: what cannot be rendered is left out and said
   for (const auto* rec : store.list_deployments(ns)) {
     if (!name.empty() && rec->spec.name != name) continue;
-    if (auto why = k8s::unrenderable(rec->spec); !why.empty()) return Error::invalid(why);
+    if (auto why = k8s::unrenderable(rec->spec); !why.empty()) {
+      if (!name.empty()) return Error::invalid(why);
+      skipped += fmt::format("# prisn: skipped {}\n", why);
+      continue;
+    }
     deployments.push_back(rec->spec);
     resolve_secret_keys(deployments.back(), store);
   }
@@ -52,7 +57,8 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
     });
     if (name.empty() || names_it) policies.push_back(*spec);
   }
-  return k8s::to_yaml(k8s::objects(deployments, ingresses, policies));
+  const k8s::RenderOptions options{local_time_zone_name().value_or("")};
+  return skipped + k8s::to_yaml(k8s::objects(deployments, ingresses, policies, options));
 }
 
 }  // namespace prisn::control

@@ -3,7 +3,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
+
+#include "prisn/core/files.hpp"
 
 namespace prisn {
 namespace {
@@ -120,6 +124,29 @@ std::string human_age(WallTime then, WallTime now) {
   if (secs < 7200) return fmt::format("{}m", secs / 60);
   if (secs < 172800) return fmt::format("{}h", secs / 3600);
   return fmt::format("{}d", secs / 86400);
+}
+
+std::optional<std::string> local_time_zone_name() {
+  namespace fs = std::filesystem;
+  const fs::path database = "/usr/share/zoneinfo";
+  auto known = [&](std::string name) -> std::optional<std::string> {
+    while (!name.empty() && (name.back() == '\n' || name.back() == ' ')) name.pop_back();
+    std::error_code ec;
+    if (name.empty() || name.find("..") != std::string::npos || !fs::is_regular_file(database / name, ec)) {
+      return std::nullopt;
+    }
+    return name;
+  };
+  if (const char* tz = std::getenv("TZ"); tz != nullptr && *tz != '\0') {
+    return known(tz[0] == ':' ? tz + 1 : tz);  // a TZ that names no zone: no name to give
+  }
+  std::error_code ec;
+  const auto target = fs::read_symlink("/etc/localtime", ec).string();
+  if (const auto at = target.find("zoneinfo/"); !ec && at != std::string::npos) {
+    if (auto name = known(target.substr(at + 9))) return name;
+  }
+  if (auto text = read_file("/etc/timezone")) return known(*text);
+  return std::nullopt;
 }
 
 }  // namespace prisn

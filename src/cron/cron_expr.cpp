@@ -238,6 +238,19 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
   return expr;
 }
 
+std::string CronExpr::portable_text() const {
+  if (text_.starts_with('@') || dow_star_) return text_;
+  const auto fields = split_fields(text_);
+  if (fields.size() != 5) return text_;
+  std::string out;
+  for (std::size_t i = 0; i < 4; ++i) out += std::string(fields[i]) + " ";
+  std::string days;
+  for (std::size_t d = 0; d < 7; ++d) {
+    if (days_of_week_[d]) days += (days.empty() ? "" : ",") + std::to_string(d);
+  }
+  return out + days;
+}
+
 bool CronExpr::day_matches(int mday, int wday) const {
   const bool dom = days_of_month_[static_cast<std::size_t>(mday)];
   const bool dow = days_of_week_[static_cast<std::size_t>(wday)];

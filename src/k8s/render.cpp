@@ -10,7 +10,9 @@
 #include <set>
 #include <utility>
 
+#include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/yaml.hpp"
+#include "prisn/proxy/route_table.hpp"
 
 namespace prisn::k8s {
 namespace {
@@ -53,6 +55,17 @@ std::string port_name(const std::string& name, std::size_t index) {
   return has_letter ? out : fmt::format("port-{}", index);
 }
 
+// The port names of `s` as Kubernetes takes them, unique (two long names may cut alike).
+std::vector<std::string> port_names(const model::DeploymentSpec& s) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < s.ports.size(); ++i) {
+    auto name = port_name(s.ports[i].name, i);
+    if (std::find(out.begin(), out.end(), name) != out.end()) name = fmt::format("port-{}", i);
+    out.push_back(std::move(name));
+  }
+  return out;
+}
+
 // Quantities in Kubernetes' canonical form, from the parsed values (prisn also accepts "1G").
 std::string memory_quantity(std::uint64_t bytes) {
   for (const auto& [unit, size] : {std::pair{"Gi", 1ULL << 30}, std::pair{"Mi", 1ULL << 20}, std::pair{"Ki", 1ULL << 10}}) {
@@ -82,15 +95,33 @@ Json probe(const model::DeploymentSpec& s) {
   return p;
 }
 
-Json container(const model::DeploymentSpec& s) {
-  Json env = Json::array({Json{{"name", "PRISN_DEPLOYMENT"}, {"value", s.name}},
-                          Json{{"name", "PRISN_NAMESPACE"}, {"value", s.ns}}});
-  if (s.port != 0) env.push_back({{"name", "PORT"}, {"value", std::to_string(s.port)}});
-  for (const auto& [k, v] : s.env) env.push_back({{"name", k}, {"value", v}});
+// The container's environment as prisn builds a process's (SPEC 6.2): its own variables, then
+// the deployment's env, then its secrets, a later one replacing an earlier one of the same
+// name (Kubernetes would keep both and warn).
+Json environment(const model::DeploymentSpec& s) {
+  Json env = Json::array();
+  auto set = [&env](const std::string& name, Json entry) {
+    entry["name"] = name;
+    for (auto& e : env) {
+      if (e["name"] == name) {
+        e = std::move(entry);
+        return;
+      }
+    }
+    env.push_back(std::move(entry));
+  };
+  set("PRISN_DEPLOYMENT", {{"value", s.name}});
+  set("PRISN_NAMESPACE", {{"value", s.ns}});
+  if (s.port != 0) set("PORT", {{"value", std::to_string(s.port)}});
+  for (const auto& [k, v] : s.env) set(k, {{"value", v}});
   for (const auto& ref : s.secrets) {
-    env.push_back({{"name", ref.env},
-                   {"valueFrom", {{"secretKeyRef", {{"name", ref.secret}, {"key", ref.key.empty() ? "value" : ref.key}}}}}});
+    set(ref.env, {{"valueFrom", {{"secretKeyRef", {{"name", ref.secret}, {"key", ref.key.empty() ? "value" : ref.key}}}}}});
   }
+  return env;
+}
+
+Json container(const model::DeploymentSpec& s) {
+  Json env = environment(s);
   Json command = Json::array({interpreter(s.runtime), "/app/" + script_key(s)});
   for (const auto& a : s.args) command.push_back(a);
   Json c = {{"name", s.name},
@@ -100,8 +131,9 @@ Json container(const model::DeploymentSpec& s) {
             {"volumeMounts", Json::array({Json{{"name", "script"}, {"mountPath", "/app"}, {"readOnly", true}}})}};
   if (!s.ports.empty()) {
     Json ports = Json::array();
-    for (const auto& p : s.ports) {
-      ports.push_back({{"name", port_name(p.name, ports.size())}, {"containerPort", p.port}, {"protocol", "TCP"}});
+    const auto names = port_names(s);
+    for (std::size_t i = 0; i < s.ports.size(); ++i) {
+      ports.push_back({{"name", names[i]}, {"containerPort", s.ports[i].port}, {"protocol", "TCP"}});
     }
     c["ports"] = ports;
   }
@@ -147,8 +179,9 @@ Json deployment(const model::DeploymentSpec& s) {
 
 Json service(const model::DeploymentSpec& s) {
   Json ports = Json::array();
+  const auto names = port_names(s);
   for (std::size_t i = 0; i < s.ports.size(); ++i) {
-    Json p = {{"name", port_name(s.ports[i].name, i)}, {"port", s.ports[i].port}, {"targetPort", s.ports[i].port},
+    Json p = {{"name", names[i]}, {"port", s.ports[i].port}, {"targetPort", s.ports[i].port},
               {"protocol", "TCP"}};
     const int node_port = s.expose.node_port;
     if (i == 0 && s.expose.kind == model::Expose::Kind::kNodePort && node_port >= kNodePortMin && node_port <= kNodePortMax) {
@@ -170,8 +203,10 @@ Json service(const model::DeploymentSpec& s) {
   return out;
 }
 
+// Kubernetes' Prefix also matches on whole segments; route_path() turns the seed's "/app/*"
+// into the "/app" a Prefix path must be.
 Json ingress_rule(const std::string& host, const std::string& path, const std::string& service, int port) {
-  Json rule = {{"http", {{"paths", Json::array({Json{{"path", path},
+  Json rule = {{"http", {{"paths", Json::array({Json{{"path", proxy::route_path(path)},
                                                       {"pathType", "Prefix"},
                                                       {"backend", {{"service", {{"name", service},
                                                                                 {"port", {{"number", port}}}}}}}}})}}}};
@@ -187,24 +222,33 @@ Json exposed_ingress(const model::DeploymentSpec& s) {
   return {{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"}, {"metadata", metadata(s.name, s.ns)}, {"spec", spec}};
 }
 
-Json cron_job(const model::DeploymentSpec& s) {
+// Kubernetes' cron parser knows no day-of-week 7 and no range that wraps to Sunday.
+std::string k8s_schedule(const std::string& schedule) {
+  auto expr = cron::CronExpr::parse(schedule);
+  return expr ? expr->portable_text() : schedule;
+}
+
+Json cron_job(const model::DeploymentSpec& s, const RenderOptions& options) {
   const bool on_demand = s.type == model::DeploymentType::kJob;
+  const std::string name = cron_job_name(s.name);
   Json job_spec = {{"backoffLimit", s.restart_policy == model::RestartPolicy::kOnFailure ? 6 : 0},
                    {"template", {{"metadata", {{"labels", labels(s.name)}}},
                                  {"spec", pod_spec(s, s.restart_policy == model::RestartPolicy::kOnFailure ? "OnFailure" : "Never")}}}};
   if (s.timeout) job_spec["activeDeadlineSeconds"] = seconds(*s.timeout);
   Json out = {{"apiVersion", "batch/v1"},
               {"kind", "CronJob"},
-              {"metadata", metadata(s.name, s.ns)},
-              {"spec", {{"schedule", on_demand ? "0 0 1 1 *" : s.schedule},
+              {"metadata", metadata(name, s.ns, s.name)},
+              {"spec", {{"schedule", on_demand ? "0 0 1 1 *" : k8s_schedule(s.schedule)},
                         {"concurrencyPolicy", "Forbid"},
                         {"suspend", on_demand},
                         {"successfulJobsHistoryLimit", 3},
                         {"failedJobsHistoryLimit", 3},
                         {"jobTemplate", {{"spec", job_spec}}}}}};
+  // prisn runs cron in the node's local time (SPEC 6.5); the cluster's controller would use its own.
+  if (!on_demand && !options.time_zone.empty()) out["spec"]["timeZone"] = options.time_zone;
   if (on_demand) {
     out["metadata"]["annotations"]["prisn.io/trigger"] =
-        fmt::format("kubectl create job --from=cronjob/{} {}-manual", s.name, s.name);
+        fmt::format("kubectl create job --from=cronjob/{} {}-manual", name, name);
   }
   note_secrets(out, s);
   return out;
@@ -280,9 +324,20 @@ std::string image_for(const std::string& runtime) {
   return "debian:12-slim";
 }
 
+std::string cron_job_name(const std::string& deployment) {
+  constexpr std::size_t kMax = 52;
+  if (deployment.size() <= kMax) return deployment;
+  // FNV-1a: a stable hash, the same on every node and release.
+  std::uint32_t hash = 2166136261u;
+  for (unsigned char c : deployment) hash = (hash ^ c) * 16777619u;
+  std::string head = deployment.substr(0, kMax - 6);
+  while (!head.empty() && head.back() == '-') head.pop_back();
+  return fmt::format("{}-{:05x}", head, hash & 0xfffff);
+}
+
 std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                           const std::vector<model::IngressSpec>& ingresses,
-                          const std::vector<model::NetworkPolicySpec>& policies) {
+                          const std::vector<model::NetworkPolicySpec>& policies, const RenderOptions& options) {
   std::vector<Json> out;
   for (const auto& d : deployments) {
     out.push_back(config_map(d));
@@ -291,7 +346,7 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
       if (!d.ports.empty()) out.push_back(service(d));
       if (d.expose.kind == model::Expose::Kind::kIngress) out.push_back(exposed_ingress(d));
     } else {
-      out.push_back(cron_job(d));
+      out.push_back(cron_job(d, options));
     }
   }
   for (const auto& i : ingresses) out.push_back(ingress(i, deployments));
@@ -305,6 +360,11 @@ std::string unrenderable(const model::DeploymentSpec& d) {
     return fmt::format("deployment '{}': a Kubernetes Service name must begin with a letter; "
                        "deploy it under a name that does to render it",
                        d.name);
+  }
+  constexpr std::size_t kConfigMapLimit = 1024 * 1024;  // the API server's limit on a ConfigMap's data
+  if (d.source.size() + script_key(d).size() > kConfigMapLimit) {
+    return fmt::format("deployment '{}': its script ({} bytes) does not fit in a ConfigMap (1 MiB)", d.name,
+                       d.source.size());
   }
   return {};
 }

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,5 +27,10 @@ Result<WallTime> parse_rfc3339(std::string_view text);
 
 /// Compact age for tables: "42s", "5m", "3h", "2d".
 std::string human_age(WallTime then, WallTime now);
+
+/// The IANA name of the time zone this process's local time is in ("Europe/Berlin"): from
+/// TZ, else /etc/localtime's link into the zone database, else /etc/timezone; nullopt when
+/// none of them names a zone of the database.
+std::optional<std::string> local_time_zone_name();
 
 }  // namespace prisn

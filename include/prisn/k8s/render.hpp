@@ -21,15 +21,24 @@ namespace prisn::k8s {
 ///  - a job: a suspended batch/v1 CronJob, run on demand with
 ///    `kubectl create job --from=cronjob/NAME`;
 ///  - ingresses and network policies: their networking.k8s.io/v1 counterparts.
-/// Secrets are referenced by name only: their values never leave prisn.
+/// Secrets are referenced by name only: their values never leave prisn. A CronJob's name is
+/// at most 52 characters (Kubernetes adds a suffix for each Job): a longer one is cut, with
+/// a hash of the whole name so two cut names do not collide; its labels keep the whole name.
+struct RenderOptions {
+  std::string time_zone;  ///< IANA name of the node's zone, the CronJobs' timeZone ("": none given)
+};
 std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                                  const std::vector<model::IngressSpec>& ingresses,
-                                 const std::vector<model::NetworkPolicySpec>& policies);
+                                 const std::vector<model::NetworkPolicySpec>& policies,
+                                 const RenderOptions& options = {});
 
 /// Why `d` cannot be rendered as objects the API server accepts, or "" when it can: a
 /// service's Service name must begin with a letter (an RFC 1035 label), where a prisn name
-/// may begin with a digit.
+/// may begin with a digit, and a script must fit in a ConfigMap (1 MiB).
 std::string unrenderable(const model::DeploymentSpec& d);
+
+/// The name of the CronJob a job or cron deployment renders as.
+std::string cron_job_name(const std::string& deployment);
 
 /// The objects as one YAML stream ("---" between documents), for `kubectl apply -f -`.
 std::string to_yaml(const std::vector<model::Json>& objects);
