@@ -72,8 +72,12 @@ class ExecutionStream final : public LogStream {
   ExecutionStream(supervisor::ExecutionRunner& runner, logs::LogMonitor& monitor, asio::any_io_executor ex,
                   std::string id, fs::path path, bool from_end)
       : runner_(runner), id_(std::move(id)), follower_(path, from_end),
-        rotation_(monitor.on_rotation(path, [this](const logs::Rotation& r) { follower_.rotated(r); })),
-        wake_(std::make_shared<asio::steady_timer>(ex)) {
+        wake_(std::make_shared<asio::steady_timer>(ex)),
+        // Output wakes the stream (within the monitor's gap of a write): a writer faster than a
+        // poll would otherwise get ahead of it by more than a follower can hold.
+        log_(monitor.subscribe(
+            path, [this] { wake_->cancel(); },
+            [this](const logs::Rotation& r) { follower_.rotated(r); })) {
     std::weak_ptr<asio::steady_timer> weak = wake_;
     runner_.when_done(id_, [weak]() {
       if (auto t = weak.lock()) t->cancel();
@@ -105,9 +109,9 @@ class ExecutionStream final : public LogStream {
   supervisor::ExecutionRunner& runner_;
   std::string id_;
   logs::Follower follower_;
-  logs::LogMonitor::Subscription rotation_;
   std::string initial_;
   std::shared_ptr<asio::steady_timer> wake_;
+  logs::LogMonitor::Subscription log_;
   bool ended_ = false;
 };
 
@@ -151,13 +155,14 @@ class ServiceStream final : public LogStream {
   struct Source {
     explicit Source(logs::Follower f) : follower(std::move(f)) {}
     logs::Follower follower;
-    logs::LogMonitor::Subscription rotation;
+    logs::LogMonitor::Subscription log;
     std::string partial;
   };
 
   void add(const std::string& instance, const fs::path& path, bool from_end) {
     Source& src = sources_.emplace(instance, Source(logs::Follower(path, from_end))).first->second;
-    src.rotation = ctl_.ctx.logs.on_rotation(path, [&f = src.follower](const logs::Rotation& r) { f.rotated(r); });
+    src.log = ctl_.ctx.logs.subscribe(
+        path, [this] { timer_.cancel(); }, [&f = src.follower](const logs::Rotation& r) { f.rotated(r); });
   }
 
   const Controller::Impl& ctl_;

@@ -141,6 +141,7 @@ Moved move_head(const fs::path& from, const fs::path& to, std::uint64_t keep, st
   };
   const auto block = static_cast<std::uint64_t>(st.st_blksize > 0 ? st.st_blksize : 4096);
   std::uint64_t head = static_cast<std::uint64_t>(st.st_size) / block * block;
+  if (head == static_cast<std::uint64_t>(st.st_size) && head > 0) head -= block;  // a collapse must end before the end
   std::uint64_t skipped = tail_start(in, head, keep);
   offset = static_cast<loff_t>(skipped);
   copy_up_to(head);
@@ -213,7 +214,13 @@ Rotation rotate(const fs::path& log, const Policy& policy) {
   const std::uint64_t for_backups = policy.max_bytes - current_share(policy);
   const Moved head = move_head(log, backup_path(log, 1), for_backups, current_share(policy));
   const Rotation done{backup_path(log, 1), head.copy_starts_at, head.moved};
-  if (done.copy_starts_at > 0) add_dropped(log, done.copy_starts_at);
+  if (done.copy_starts_at > 0) {
+    // A burst bigger than the backups' part: what the older backups hold comes before a gap,
+    // and the marker says output was dropped before what is kept. They go too.
+    add_dropped(log, done.copy_starts_at);
+    for (int n = 2; n <= policy.backups; ++n) drop_backup(log, n);
+    return done;
+  }
   // Older backups fill what is left of the backups' part, the oldest losing its start.
   std::uint64_t kept = size_of(backup_path(log, 1));
   for (int n = 2; n <= policy.backups; ++n) {
@@ -381,6 +388,17 @@ std::string Follower::read_range(const fs::path& file, std::uint64_t from, std::
   return out;
 }
 
+namespace {
+
+// Where text cut at `at` resumes at a line's start: `at` itself when a line ends just before it.
+std::size_t next_line_start(const std::string& text, std::size_t at) {
+  if (at == 0 || at >= text.size() || text[at - 1] == '\n') return std::min(at, text.size());
+  const auto newline = text.find('\n', at);
+  return newline == std::string::npos ? text.size() : newline + 1;
+}
+
+}  // namespace
+
 void Follower::rotated(const Rotation& rotation) {
   if (offset_ >= rotation.moved) {  // what is left to read is still in the file
     offset_ -= rotation.moved;
@@ -388,16 +406,27 @@ void Follower::rotated(const Rotation& rotation) {
   }
   // The bytes the file lost are in the copy from copy_starts_at on; the cap dropped the rest.
   const std::uint64_t end = rotation.moved;
-  std::uint64_t from = std::max(offset_, rotation.copy_starts_at);
-  from = std::max<std::uint64_t>(from, end - std::min<std::uint64_t>(end, kMaxHeld));  // only the newest is worth holding
-  if (from > offset_) {  // a gap: what is held from before it goes too, so the marker stands where the gap is
-    held_lost_ += std::min(from, end) - std::min(offset_, end) + held_.size();
+  const std::uint64_t newest = end - std::min<std::uint64_t>(end, kMaxHeld);  // only these are worth holding
+  const std::uint64_t from = std::max({offset_, rotation.copy_starts_at, newest});
+  const auto at = [&](std::uint64_t pos) { return pos - rotation.copy_starts_at; };
+  std::string taken = from < end ? read_range(rotation.copy, at(from), at(end)) : std::string();
+  if (from > offset_) {
+    // A gap: what is held from before it goes too, so that one marker stands where the gap
+    // is, and what follows it starts at a line's start.
+    held_lost_ += from - offset_ + held_.size();
     held_.clear();
+    if (from > rotation.copy_starts_at && read_range(rotation.copy, at(from) - 1, at(from)) != "\n") {
+      const auto newline = taken.find('\n');
+      const std::size_t cut = newline == std::string::npos ? taken.size() : newline + 1;
+      held_lost_ += cut;
+      taken.erase(0, cut);
+    }
   }
-  if (from < end) held_ += read_range(rotation.copy, from - rotation.copy_starts_at, end - rotation.copy_starts_at);
+  held_ += taken;
   if (held_.size() > kMaxHeld) {
-    held_lost_ += held_.size() - kMaxHeld;
-    held_.erase(0, held_.size() - kMaxHeld);
+    const std::size_t cut = next_line_start(held_, held_.size() - kMaxHeld);
+    held_lost_ += cut;
+    held_.erase(0, cut);
   }
   offset_ = 0;  // the file goes on from where the copy ends
 }

@@ -54,16 +54,20 @@ void LogMonitor::scan(const std::filesystem::path& path) {
 
 void LogMonitor::scan(Files::iterator it) {
   Watched& w = it->second;
+  const auto before = w.last_checkpoint;
+  auto [first, last] = listeners_->by_path.equal_range(it->first);
   LogFile(it->first).scan(to_epoch_ms(WallClock::now()), w.policy, w.last_checkpoint, [&](const Rotation& done) {
-    auto [first, last] = listeners_->by_path.equal_range(it->first);
-    for (auto l = first; l != last; ++l) l->second.second(done);
+    for (auto l = first; l != last; ++l) l->second.rotated(done);
   });
+  if (w.last_checkpoint != before) {
+    for (auto l = first; l != last; ++l) l->second.grew();
+  }
 }
 
-LogMonitor::Subscription LogMonitor::on_rotation(const std::filesystem::path& path,
-                                                std::function<void(const Rotation&)> rotated) {
+LogMonitor::Subscription LogMonitor::subscribe(const std::filesystem::path& path, std::function<void()> grew,
+                                               std::function<void(const Rotation&)> rotated) {
   const auto id = ++listeners_->next_id;
-  listeners_->by_path.emplace(path, std::pair{id, std::move(rotated)});
+  listeners_->by_path.emplace(path, Listener{id, std::move(grew), std::move(rotated)});
   return Subscription(listeners_, path, id);
 }
 
@@ -84,7 +88,7 @@ void LogMonitor::Subscription::release() {
   if (!listeners || id_ == 0) return;
   auto [first, last] = listeners->by_path.equal_range(path_);
   for (auto l = first; l != last; ++l) {
-    if (l->second.first == id_) {
+    if (l->second.id == id_) {
       listeners->by_path.erase(l);
       break;
     }

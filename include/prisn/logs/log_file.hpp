@@ -95,12 +95,12 @@ std::string render(const std::vector<Line>& lines, bool prefix);
 /// replaced by a marker saying how many bytes are missing.
 class Follower {
  public:
-  static constexpr std::size_t kMaxHeld = 4 * 1024 * 1024;
+  static constexpr std::size_t kMaxHeld = 8 * 1024 * 1024;
 
   /// Starts at the current end of the file when `from_end`, else at its start.
   Follower(std::filesystem::path path, bool from_end);
   /// New bytes (possibly ending mid-line), at most `max` at a time.
-  std::string read_new(std::size_t max = 256 * 1024);
+  std::string read_new(std::size_t max = 1024 * 1024);
   /// `rotation` just took the file's head away: takes what was left to read of it.
   void rotated(const Rotation& rotation);
 

@@ -42,10 +42,12 @@ class LogMonitor {
   void scan(const std::filesystem::path& path);
   void stop();
 
-  /// Calls `rotated` each time `path` has been rotated (emptied in place), for as long as the
-  /// returned handle lives (it may outlive the monitor).
+  /// For as long as the returned handle lives (it may outlive the monitor): calls `grew` each
+  /// time a scan finds `path` grown (within kMinGap of a write, where inotify works), and
+  /// `rotated` each time its head has been moved to a backup.
   class Subscription;
-  Subscription on_rotation(const std::filesystem::path& path, std::function<void(const Rotation&)> rotated);
+  Subscription subscribe(const std::filesystem::path& path, std::function<void()> grew,
+                         std::function<void(const Rotation&)> rotated);
 
  private:
   struct Watched {
@@ -65,8 +67,13 @@ class LogMonitor {
   void on_events(std::size_t bytes);
   void rearm_written();
 
+  struct Listener {
+    std::uint64_t id;
+    std::function<void()> grew;
+    std::function<void(const Rotation&)> rotated;
+  };
   struct Listeners {
-    std::multimap<std::filesystem::path, std::pair<std::uint64_t, std::function<void(const Rotation&)>>> by_path;
+    std::multimap<std::filesystem::path, Listener> by_path;
     std::uint64_t next_id = 0;
   };
   std::shared_ptr<Listeners> listeners_ = std::make_shared<Listeners>();

@@ -95,7 +95,8 @@ TEST(LogMonitorRotation, AFollowerToldOfRotationsMissesNothing) {
   boost::asio::io_context io;
   LogMonitor monitor{io.get_executor(), 60s};
   Follower follower(path, /*from_end=*/false);
-  auto subscription = monitor.on_rotation(path, [&](const Rotation& r) { follower.rotated(r); });
+  int grew = 0;
+  auto subscription = monitor.subscribe(path, [&] { ++grew; }, [&](const Rotation& r) { follower.rotated(r); });
   monitor.add(path, Policy{5 * 16 * 1024, 4});  // rotated past 16 KiB
   std::string written, read;
   for (int i = 0; i < 20000; ++i) {
@@ -110,6 +111,7 @@ TEST(LogMonitorRotation, AFollowerToldOfRotationsMissesNothing) {
   monitor.scan(path);
   for (std::string more = follower.read_new(); !more.empty(); more = follower.read_new()) read += more;
   EXPECT_TRUE(std::filesystem::exists(dir / "run.log.2"));  // it did rotate, several times
+  EXPECT_EQ(grew, 41);  // once per scan that found output
   EXPECT_EQ(read.substr(0, 8), written.substr(0, 8));
   // What the cap kept, the follower got all of; what it dropped before the follower read it
   // is one marker line.
