@@ -24,15 +24,6 @@ constexpr const char* kCiphers =
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384";
 
-std::string openssl_error() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned inlen, void*) {
   // HTTP/2 when the client offers it (the cipher list is AEAD with forward secrecy only, as
   // RFC 9113 §9.2.2 asks of TLS 1.2), else HTTP/1.1; a client offering neither gets no ALPN.
@@ -110,7 +101,8 @@ std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& er
   boost::system::error_code ec;
   ctx->use_certificate_chain(boost::asio::buffer(c.cert_pem), ec);
   if (ec) {
-    error = fmt::format("{}: the certificate does not load: {}", c.source, openssl_error());
+    error = fmt::format("{}: the certificate does not load: {}", c.source, ec.message());
+    ERR_clear_error();
     return nullptr;
   }
   ctx->use_private_key(boost::asio::buffer(c.key_pem), ssl::context::pem, ec);
@@ -119,8 +111,14 @@ std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& er
     error = fmt::format("{}: the key is encrypted; prisn needs it without a passphrase", c.source);
     return nullptr;
   }
-  if (ec || SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
-    error = fmt::format("{}: the key does not load or does not match the certificate: {}", c.source, openssl_error());
+  if (ec) {  // Asio took OpenSSL's reason off its queue into ec ("key values mismatch", say)
+    error = fmt::format("{}: the key does not load or does not match the certificate: {}", c.source, ec.message());
+    ERR_clear_error();
+    return nullptr;
+  }
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1) {
+    ERR_clear_error();
+    error = fmt::format("{}: the key does not match the certificate", c.source);
     return nullptr;
   }
   return ctx;
