@@ -40,8 +40,8 @@ class CronExpr {
   const std::string& text() const { return text_; }
 
   /// The same schedule as Kubernetes' cron parser takes it: a restricted day-of-week field
-  /// is written as the list of days it selects ("0 9 * * 7" → "0 9 * * 0", "* * * * fri-sun"
-  /// → "* * * * 0,5,6"), since that parser knows no 7 and no range that wraps to Sunday.
+  /// is written as the list of days it selects ("0 9 * * 7" → "0 9 * * 0", "0 0 * * 5-7" →
+  /// "0 0 * * 0,5,6"), since that parser knows no 7 and no range that ends on Sunday as 7.
   std::string portable_text() const;
 
  private:

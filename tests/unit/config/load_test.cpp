@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 namespace prisn::config {
 namespace {
 
@@ -102,6 +104,27 @@ TEST(Load, EmptyFileKeepsDefaults) {
   auto cfg = load_text("", "c.yaml", Config{});
   ASSERT_TRUE(cfg);
   EXPECT_EQ(cfg->api.listen.port, 7331);
+}
+
+TEST(Listen, LocalhostIsTheLoopbackAddress) {
+  EXPECT_EQ(parse_listen("localhost:0").value().host, "127.0.0.1");
+  EXPECT_FALSE(parse_listen("example.com:80"));  // a listener binds an address, not a name
+}
+
+TEST(Load, ValuesCheckedWhereTheFileSaysThem) {
+  const char* yaml = "logLevel: loud\nnetwork:\n  subnet: 10.209.0.0/99\ntls:\n  acme: { enabled: true, email: 5 }\n";
+  auto cfg = load_text(yaml, "c.yaml", Config{});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 3U);
+  EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:1: logLevel: expected one of trace, debug, info, warn, error");
+  EXPECT_EQ(cfg.error()[1].to_string().rfind("c.yaml:3: network.subnet: ", 0), 0U);
+  EXPECT_EQ(cfg.error()[2].to_string().rfind("c.yaml:5: tls.acme.email: expected an email address", 0), 0U);
+}
+
+TEST(Load, ADirectoryIsNotAConfigFile) {
+  auto cfg = load_file(std::filesystem::temp_directory_path(), Config{});
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error()[0].to_string().find("is a directory"), std::string::npos);
 }
 
 }  // namespace

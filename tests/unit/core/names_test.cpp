@@ -32,4 +32,16 @@ TEST(Names, DefaultNameFromFile) {
   EXPECT_EQ(default_name_for_file("backup"), "backup");
 }
 
+TEST(Names, PortNamesAreIanaServiceNames) {
+  for (const char* good : {"http", "metrics", "h2c", "grpc-web", "a", "x1234567890abcd"}) {
+    EXPECT_TRUE(is_valid_port_name(good)) << good;
+  }
+  for (const char* bad : {"", "8080", "-http", "http-", "grpc--web", "HTTP", "a_b", "x1234567890abcde"}) {
+    EXPECT_FALSE(is_valid_port_name(bad)) << bad;
+  }
+  auto r = validate_port_name("ports[1].name", "averyveryverylongname");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message.rfind("ports[1].name: ", 0), 0U);
+}
+
 }  // namespace prisn

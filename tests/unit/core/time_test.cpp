@@ -32,4 +32,14 @@ TEST(Time, HumanAge) {
   EXPECT_EQ(human_age(now - std::chrono::hours(72), now), "3d");
 }
 
+// The clock counts nanoseconds in 64 bits: a time past 2262 would wrap to the past.
+TEST(Time, RejectsTimesTheClockCannotHold) {
+  EXPECT_TRUE(parse_rfc3339("2261-12-31T23:59:59Z"));
+  for (const char* far : {"2262-04-12T00:00:00Z", "9999-12-31T23:59:59Z", "1600-01-01T00:00:00Z"}) {
+    auto t = parse_rfc3339(far);
+    ASSERT_FALSE(t) << far;
+    EXPECT_NE(t.error().message.find("outside"), std::string::npos);
+  }
+}
+
 }  // namespace prisn

@@ -147,5 +147,18 @@ TEST(CronExpr, ErrorsNameTheField) {
   }
 }
 
+// Kubernetes' parser knows no day-of-week 7 and no range that wraps to Sunday: a restricted
+// day-of-week field is written as the days it selects; everything else stays as written.
+TEST(CronExpr, PortableTextListsTheDaysOfTheWeek) {
+  auto portable = [](const char* text) { return CronExpr::parse(text).value().portable_text(); };
+  EXPECT_EQ(portable("0 9 * * 7"), "0 9 * * 0");
+  EXPECT_EQ(portable("0 0 * * 5-7"), "0 0 * * 0,5,6");
+  EXPECT_EQ(portable("0 0 * * sat,sun"), "0 0 * * 0,6");
+  EXPECT_EQ(portable("*/15 9-17 * * mon-fri"), "*/15 9-17 * * 1,2,3,4,5");
+  EXPECT_EQ(portable("0 3 * * *"), "0 3 * * *");
+  EXPECT_EQ(portable("0 3 1 * */2"), "0 3 1 * */2");  // starts with '*': unrestricted, as written
+  EXPECT_EQ(portable("@daily"), "@daily");
+}
+
 }  // namespace
 }  // namespace prisn::cron

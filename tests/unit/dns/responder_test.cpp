@@ -237,6 +237,25 @@ TEST_F(Fixture, NamesOutsideTheZoneForwardOnlyForLocalClients) {
   EXPECT_EQ(ask("xprisn.local").rcode, rcode::kRefused);
 }
 
+// A 63-character service name is valid; its instances' names (64 bytes and more) cannot be
+// labels: they are left out, and their SRV records target the service's own name.
+TEST(DnsZone, InstanceNamesTooLongForALabelAreLeftOut) {
+  const std::string name(63, 'a');
+  auto zone = Zone::build({.domain = "prisn.local", .ttl = 5}, {service(name, 2, 2)}, 1);
+  Bytes out;
+  respond(*zone, query_wire("_http._tcp." + name + ".default.prisn.local", type::kSrv), {}, out);
+  const Message m = parsed(out);  // parses: no label over 63 bytes was written
+  ASSERT_EQ(m.answers.size(), 2U);
+  for (const auto& rr : m.answers) {
+    EXPECT_NE(rdata_text(rr).find(" " + name + ".default.prisn.local"), std::string::npos) << rdata_text(rr);
+  }
+  ASSERT_EQ(m.additional.size(), 1U);  // both instances are 127.0.0.1: one A for the name
+  EXPECT_EQ(rdata_text(m.additional[0]), "127.0.0.1");
+  out.clear();
+  respond(*zone, query_wire(name + ".default.prisn.local", type::kA), {}, out);
+  EXPECT_EQ(parsed(out).answers.size(), 1U);
+}
+
 TEST(DnsZone, BuildsEmptyNonTerminalsAndCountsNodes) {
   auto zone = Zone::build({}, {}, 1);
   EXPECT_TRUE(zone->contains(Name::from_text("a.prisn.local")->wire()));

@@ -200,5 +200,58 @@ TEST(K8sRender, ImagesPerRuntime) {
   EXPECT_EQ(image_for("unknown"), "debian:12-slim");
 }
 
+TEST(K8sRender, CronJobsFitKubernetesLimits) {
+  const std::string long_name(60, 'j');
+  auto job = deployment(("{\"name\":\"" + long_name + "\",\"source\":\"x\",\"filename\":\"j.sh\"}").c_str());
+  auto sunday = deployment(R"j({"name":"sun","source":"x","filename":"s.py","schedule":"0 9 * * 7"})j");
+  auto objs = objects({job, sunday}, {}, {}, RenderOptions{"America/New_York"});
+  const auto& long_job = objs[1];
+  const auto name = long_job["metadata"]["name"].get<std::string>();
+  EXPECT_LE(name.size(), 52U);
+  EXPECT_EQ(name, cron_job_name(long_name));
+  EXPECT_EQ(name.substr(0, 40), long_name.substr(0, 40));
+  EXPECT_NE(cron_job_name(long_name), cron_job_name(long_name.substr(0, 59) + "k"));  // cut alike, named apart
+  EXPECT_EQ(long_job["metadata"]["labels"]["prisn.io/deployment"], long_name);
+  EXPECT_FALSE(long_job["spec"].contains("timeZone"));  // an on-demand job never fires by itself
+  const auto trigger = long_job["metadata"]["annotations"]["prisn.io/trigger"].get<std::string>();
+  EXPECT_LE(trigger.size() - trigger.rfind(' ') - 1, 63U);  // the Job it creates has a valid name
+  EXPECT_EQ(objs[3]["spec"]["schedule"], "0 9 * * 0");
+  EXPECT_EQ(objs[3]["spec"]["timeZone"], "America/New_York");
+  EXPECT_EQ(cron_job_name("short"), "short");
+}
+
+// As prisn builds a process's environment: env replaces prisn's own variables, secrets replace env.
+TEST(K8sRender, ALaterVariableReplacesAnEarlierOne) {
+  auto s = deployment(R"j({"name":"e","source":"x","filename":"e.py","port":8080,
+      "env":{"SEC":"plain","PORT":"9"},"secrets":[{"secret":"s","env":"SEC"}]})j");
+  s.secrets[0].key = "value";
+  const auto objs = render({s});
+  const auto& c = of_kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+  std::size_t sec = 0, port = 0;
+  for (const auto& e : c["env"]) {
+    sec += e["name"] == "SEC";
+    port += e["name"] == "PORT";
+  }
+  EXPECT_EQ(sec, 1U);
+  EXPECT_EQ(port, 1U);
+  EXPECT_TRUE(env_named(c, "SEC").contains("valueFrom"));
+  EXPECT_EQ(env_named(c, "PORT")["value"], "9");
+}
+
+TEST(K8sRender, PortNamesCutAlikeStayUnique) {
+  auto s = deployment(R"j({"name":"p","source":"x","filename":"p.py",
+      "ports":[{"name":"metrics-cluster-1","port":9100},{"name":"metrics-cluster-2","port":9101}]})j");
+  const auto objs = render({s});
+  const auto& ports = of_kind(objs, "Service")["spec"]["ports"];
+  EXPECT_EQ(ports[0]["name"], "metrics-cluster");
+  EXPECT_EQ(ports[1]["name"], "port-1");
+}
+
+TEST(K8sRender, AScriptOverAConfigMapsLimitIsNotRenderable) {
+  auto s = deployment(R"j({"name":"big","source":"x","filename":"b.py"})j");
+  s.source.assign(1024 * 1024 + 1, 'x');
+  EXPECT_NE(unrenderable(s).find("1 MiB"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace prisn::k8s

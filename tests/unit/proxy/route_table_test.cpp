@@ -110,5 +110,22 @@ TEST(RouteTable, PathsAreComparedNormalised) {
   EXPECT_EQ(*t.match("h", "//admin"), "admin");
 }
 
+// Two rules match the same requests when their route_path() is the same: the conflict check
+// and the table compare by it.
+TEST(RouteTable, RoutePathIsWhatRequestsAreMatchedAgainst) {
+  EXPECT_EQ(route_path("/api"), "/api");
+  EXPECT_EQ(route_path("/api/"), "/api");
+  EXPECT_EQ(route_path("/api//"), "/api");
+  EXPECT_EQ(route_path("/%61pi"), "/api");
+  EXPECT_EQ(route_path("/app/*"), "/app");  // the seed's glob
+  EXPECT_EQ(route_path("/*"), "/");
+  EXPECT_EQ(route_path("/"), "/");
+  RouteTable<std::string> t;
+  t.add("", "/app/*", "app");
+  EXPECT_EQ(*t.match("h", "/app/x"), "app");
+  EXPECT_EQ(*t.match("h", "/app"), "app");
+  EXPECT_EQ(t.match("h", "/apple"), nullptr);
+}
+
 }  // namespace
 }  // namespace prisn::proxy
