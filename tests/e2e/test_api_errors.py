@@ -541,3 +541,104 @@ def test_config_unknown_top_level_key_and_wrong_type(daemon_factory, tmp_path):
     assert rc == 2, log
     assert "executionHistory" in log and str(cfg3) in log, log
     assert re.search(r"(:2\b|line 2\b)", log), log
+
+
+# --- request targets, HEAD, query and env validation -----------------------------------------
+
+def send_as_is(d, method, target):
+    """Sends `target` byte for byte (requests would re-quote a broken %-escape); returns
+    (status, headers, body)."""
+    import http.client
+    host, port = d.api[len("http://"):].rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request(method, target)
+        resp = conn.getresponse()
+        return resp.status, resp.headers, resp.read()
+    finally:
+        conn.close()
+
+
+def assert_raw_error(status, body, want_status, code=None):
+    assert status == want_status, (status, body[:500])
+    err = json.loads(body)["error"]
+    assert isinstance(err.get("message"), str) and err["message"], err
+    if code is not None:
+        assert err["code"] == code, err
+    return err
+
+
+def test_broken_percent_escapes_are_400_and_act_on_nothing(prisnd):
+    r = prisnd.post("/api/v1/deployments", {"name": "victim", "source": "print(1)", "runtime": "python3"})
+    assert r.status_code == 201, r.text
+    # Decoding "prod%zz" leniently could fall back to some namespace and delete there.
+    st, _, body = send_as_is(prisnd, "DELETE", "/api/v1/deployments/victim?namespace=prod%zz")
+    assert_raw_error(st, body, 400, code="bad_request")
+    assert prisnd.get("/api/v1/deployments/victim").status_code == 200
+    st, _, body = send_as_is(prisnd, "GET", "/api/v1/deployments?x=%zz&namespace=default")
+    assert_raw_error(st, body, 400, code="bad_request")
+    st, _, body = send_as_is(prisnd, "GET", "/api/v1/deployments/vic%zztim")
+    assert_raw_error(st, body, 400, code="bad_request")
+    st, _, body = send_as_is(prisnd, "DELETE", "/api/v1/deployments/vic%zztim")
+    assert_raw_error(st, body, 400, code="bad_request")
+    # a truncated escape at the very end is just as broken
+    st, _, body = send_as_is(prisnd, "GET", "/api/v1/deployments?namespace=default%2")
+    assert_raw_error(st, body, 400, code="bad_request")
+    assert prisnd.deployment("victim")["name"] == "victim"
+    # and a well-formed escape still decodes
+    st, _, body = send_as_is(prisnd, "GET", "/api/v1/deployments/vic%74im")
+    assert st == 200 and json.loads(body)["name"] == "victim", (st, body[:300])
+    assert_alive(prisnd)
+
+
+def test_auth_required_challenge_and_case_insensitive_scheme(authd):
+    r = authd.get("/api/v1/deployments")
+    assert_error(r, 401)
+    assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), dict(r.headers)
+    # RFC 9110: the auth scheme is case-insensitive
+    for scheme in ("bearer", "BEARER"):
+        r = authd.get("/api/v1/deployments", headers={"Authorization": f"{scheme} {authd.token}"})
+        assert r.status_code == 200, (scheme, r.status_code, r.text)
+    r = authd.get("/api/v1/deployments", headers={"Authorization": "bearer wrong"})
+    assert_error(r, 401)
+
+
+def test_head_is_get_without_a_body(api):
+    g = api.get("/health")
+    h = requests.head(api.url("/health"), timeout=10)
+    assert h.status_code == 200
+    assert h.content == b""
+    assert int(h.headers["Content-Length"]) == len(g.content), (dict(h.headers), g.content)
+    h = requests.head(api.url("/api/v1/deployments"), timeout=10)
+    assert h.status_code == 200 and h.content == b""
+    # the connection stays usable after a HEAD: no body bytes were left on the wire
+    with requests.Session() as s:
+        assert s.head(api.url("/api/v1/deployments/base-job"), timeout=10).status_code == 200
+        r = s.get(api.url("/api/v1/deployments/base-job"), timeout=10)
+        assert r.status_code == 200 and r.json()["name"] == "base-job"
+    r = requests.patch(api.url("/api/v1/deployments"), json={}, timeout=10)
+    assert_error(r, 405)
+    allow = [m.strip() for m in r.headers.get("Allow", "").split(",")]
+    assert "GET" in allow and "HEAD" in allow, r.headers.get("Allow")
+
+
+def test_logs_since_in_the_future_is_422_naming_since(api):
+    r = api.post("/api/v1/executions", {"deployment_id": "base-job"})
+    assert r.status_code == 201, r.text
+    exec_id = r.json()["id"]
+    api.wait_execution(exec_id)
+    since = "2300-01-01T00:00:00Z"
+    assert_error(api.get(f"/api/v1/deployments/base-job/logs?since={since}"), 422, field="since")
+    assert_error(api.get(f"/api/v1/executions/{exec_id}/logs?since={since}"), 422, field="since")
+    # a past `since` is fine and still returns the output
+    r = api.get(f"/api/v1/executions/{exec_id}/logs?since=2000-01-01T00:00:00Z")
+    assert r.status_code == 200 and r.text == "job\n", r.text
+
+
+@pytest.mark.parametrize("name", ["BAD-NAME", "1ST"])
+def test_run_with_an_invalid_env_name_is_422_naming_it(api, name):
+    before = api.get("/api/v1/executions").json()["items"]
+    r = api.post("/api/v1/executions", {"source": "print(1)", "runtime": "python3", "env": {name: "x"}})
+    err = assert_error(r, 422)
+    assert err["message"].startswith(f"env.{name}"), err
+    assert api.get("/api/v1/executions").json()["items"] == before  # nothing was started

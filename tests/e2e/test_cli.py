@@ -564,3 +564,52 @@ def test_output_is_streamed_live(prisnd, scripts, how):
         if proc.poll() is None:
             proc.kill()
             proc.wait(10)
+
+
+# --- empty tables, non-UTF-8 scripts, duplicate secret keys ---------------------------------
+
+@pytest.mark.parametrize("args,message", [
+    (["get", "apps"], "No deployments in namespace emptyns."),
+    (["status"], "No deployments in namespace emptyns."),
+    (["get", "ingresses"], "No ingresses in namespace emptyns."),
+    (["get", "networkpolicies"], "No network policies in namespace emptyns."),
+])
+def test_empty_table_keeps_its_header_and_says_so_on_stderr(prisnd, scripts, args, message):
+    deploy_job(prisnd, scripts, "elsewhere")  # in default: must not show up in emptyns
+    p = prisnd.cli("-n", "emptyns", *args)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    # header only, so scripts that skip the first line (tail -n +2) see no rows
+    assert len(lines) == 1 and lines[0].startswith("NAME"), p.stdout
+    assert "elsewhere" not in p.stdout
+    assert p.stderr.strip() == message, p.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "deploy"])
+def test_a_script_that_is_not_utf8_is_refused(prisnd, tmp_path, command):
+    f = tmp_path / "lat.py"
+    f.write_bytes(b'print("caf\xe9")\n')  # Latin-1: the JSON body could not carry it faithfully
+    p = prisnd.cli(command, str(f))
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert "not UTF-8" in p.stderr, p.stderr
+    assert "caf" not in p.stdout
+    assert prisnd.get("/api/v1/deployments").json()["items"] == []
+    assert prisnd.get("/api/v1/executions").json()["items"] == []
+
+
+def test_secret_from_file_with_a_repeated_key_is_a_usage_error(prisnd, tmp_path):
+    (tmp_path / "f1").write_text("one")
+    (tmp_path / "f2").write_text("two")
+    p = prisnd.cli("secret", "create", "s", "--from-file", f"a={tmp_path / 'f1'}", "--from-file", f"a={tmp_path / 'f2'}")
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert p.stderr.strip()
+    assert prisnd.get("/api/v1/secrets/s").status_code == 404
+    # the same key from distinct files' default names counts too: both are "data.txt"
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    (tmp_path / "x" / "data.txt").write_text("1")
+    (tmp_path / "y" / "data.txt").write_text("2")
+    p = prisnd.cli("secret", "create", "s", "--from-file", str(tmp_path / "x" / "data.txt"),
+                   "--from-file", str(tmp_path / "y" / "data.txt"))
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert prisnd.get("/api/v1/secrets/s").status_code == 404

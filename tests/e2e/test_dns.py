@@ -432,3 +432,33 @@ def test_workloads_resolve_service_names_through_prisn_dns(daemon_factory, scrip
     assert "addr 127.0.0.1" in out.stdout
     assert "body web-0" in out.stdout
     assert open("/etc/resolv.conf").read() == node_before, "the node's resolv.conf must not change"
+
+
+def test_srv_for_a_63_character_name_targets_the_service_name(prisnd):
+    name = "a" * 30 + "-" + "b" * 32
+    assert len(name) == 63
+    service(prisnd, name, replicas=2)
+    prisnd.wait_ready(name, 2)
+    fqdn = f"{name}.default.prisn.local"
+    query = dns.message.make_query(f"_http._tcp.{fqdn}", "SRV")
+
+    def two_answers():
+        wire = raw_udp(prisnd, query.to_wire())
+        return wire if wire and len(srv_records(dns.message.from_wire(wire))) == 2 else None
+
+    wire = wait_until(two_answers, 10, message="2 SRV records")
+    msg = dns.message.from_wire(wire)  # parses: no label over 63 bytes
+    # "NAME-0" would be a 65-byte label: the targets are the service name, with each instance's port.
+    assert srv_records(msg) == sorted((ep["port"], fqdn) for ep in prisnd.endpoints(name))
+    # The glue A is there once: dnspython would merge a duplicate, so count in the header.
+    assert int.from_bytes(wire[10:12], "big") == 1, msg
+    glue = [(rrset.name.to_text(), rrset.rdtype, [rr.address for rr in rrset]) for rrset in msg.additional]
+    assert glue == [(fqdn + ".", dns.rdatatype.A, ["127.0.0.1"])]
+    assert a_records(ask(prisnd, fqdn)) == ["127.0.0.1"]
+
+
+def test_a_port_name_longer_than_15_characters_is_422(prisnd):
+    r = prisnd.post("/api/v1/deployments", {"name": "longport", "filename": "l.py", "source": HTTP_SERVICE,
+                                            "ports": [{"name": "averyveryverylongname", "port": free_port()}]})
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("ports[0].name"), r.text
+    assert prisnd.get("/api/v1/deployments/longport").status_code == 404

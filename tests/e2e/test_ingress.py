@@ -667,3 +667,25 @@ def test_http_port_in_use_is_a_startup_error(daemon_factory):
         d.start(wait=False)
         assert d.proc.wait(20) == 1
         assert f"cannot bind the HTTP router on 127.0.0.1:{port}" in d.read_log() and "--http off" in d.read_log()
+
+
+def test_path_conflicts_are_decided_as_the_router_matches_paths(prisnd):
+    ingress(prisnd, "slash", [{"host": "conflict.example.com", "paths": [{"path": "/api", "deployment": "x"}]}])
+    # "/api/" matches the same requests as "/api" (whole segments): another ingress cannot take it.
+    for path in ("/api/", "/api/*"):
+        r = prisnd.post("/api/v1/ingresses", {"name": "other", "rules": [
+            {"host": "conflict.example.com", "paths": [{"path": path, "deployment": "y"}]}]})
+        assert r.status_code == 409 and "default/slash" in r.json()["error"]["message"], (path, r.text)
+    r = prisnd.post("/api/v1/ingresses", {"name": "twice", "rules": [
+        {"host": "twice.example.com", "paths": [{"path": "/b", "deployment": "x"}, {"path": "/b/*", "deployment": "y"}]}]})
+    assert r.status_code == 422 and "routed twice" in r.json()["error"]["message"], r.text
+    assert [i["name"] for i in prisnd.get("/api/v1/ingresses").json()["items"]] == ["slash"]
+
+
+def test_a_path_with_a_star_routes_the_prefix_on_whole_segments(prisnd):
+    deploy(prisnd, "star")
+    ingress(prisnd, "star", [{"host": "star.example.com", "paths": [{"path": "/app/*", "deployment": "star"}]}])
+    for path in ("/app/x", "/app", "/app/"):
+        assert instance_of(get(prisnd, "star.example.com", path)) == "star-0", path
+    r = get(prisnd, "star.example.com", "/apple")
+    assert r.status_code == 404 and "no route" in r.text

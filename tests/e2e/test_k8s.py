@@ -2,6 +2,7 @@
 """Kubernetes mode (SPEC §9): `prisn k8s render` and GET /api/v1/k8s/manifests turn what a real
 prisnd runs into Kubernetes objects. The YAML is parsed back (python3-yaml) and checked
 against the fields the Kubernetes API requires of each kind."""
+import os
 import re
 
 import yaml
@@ -199,3 +200,75 @@ def test_api_endpoint_and_errors(prisnd, scripts):
     assert p.returncode != 0 and "not found" in p.stderr
     p = prisnd.cli("k8s", "render")
     assert p.returncode != 0 and p.stderr
+
+
+def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, scripts):
+    prisnd.cli("deploy", scripts("api.py", HTTP_SERVICE), "--name", "api", "--port", "8080", check=True)
+    prisnd.cli("deploy", scripts("report.py", "print('report')\n"), "--name", "report", "--schedule", "0 3 * * *",
+               check=True)
+    # A Service name must begin with a letter: Kubernetes would refuse this one's Service.
+    prisnd.cli("deploy", scripts("lives.py", HTTP_SERVICE), "--name", "9lives", "--port", "8081", check=True)
+
+    p = prisnd.cli("k8s", "render", "--all")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("# prisn: skipped deployment '9lives'"), p.stdout[:300]
+    docs = [d for d in yaml.safe_load_all(p.stdout) if d is not None]
+    for d in docs:
+        check_object(d)
+    for kind, name in (("Deployment", "api"), ("Service", "api"), ("ConfigMap", "api-script"),
+                       ("CronJob", "report"), ("ConfigMap", "report-script")):
+        by_kind(docs, kind, name)
+    assert not [d for d in docs if "9lives" in d["metadata"]["name"]
+                or d["metadata"].get("labels", {}).get("prisn.io/deployment") == "9lives"]
+    assert "9lives" in p.stderr and "skipped" in p.stderr, p.stderr  # said where a person sees it too
+
+    p = prisnd.cli("k8s", "render", "9lives")  # asked for by name, it is still an error
+    assert p.returncode == 1 and "9lives" in p.stderr, (p.returncode, p.stderr)
+    assert "apiVersion" not in p.stdout
+
+
+def test_long_names_schedules_and_a_secret_shadowing_env_render_as_kubernetes_accepts(prisnd, scripts):
+    long_name = "nightly-warehouse-export-to-object-storage-for-the-finance-team"
+    assert 53 <= len(long_name) <= 63
+    twin = long_name[:52] + "-other"  # the same first 52 characters
+    for job in (long_name, twin):
+        prisnd.cli("deploy", scripts("export.sh", "echo export\n"), "--name", job, check=True)
+    prisnd.cli("deploy", scripts("sunday.sh", "echo sunday\n"), "--name", "sunday", "--schedule", "0 9 * * 7",
+               check=True)
+    prisnd.cli("deploy", scripts("weekend.sh", "echo weekend\n"), "--name", "weekend", "--schedule", "* * * * 5-7",
+               check=True)
+    prisnd.cli("secret", "create", "sec", "--value", "s3cret", check=True)
+    prisnd.cli("deploy", scripts("api.py", HTTP_SERVICE), "--name", "api", "--port", "8080", "-e", "SEC=x",
+               "-e", "OTHER=y", "--secret", "sec:SEC", check=True)
+    docs = render(prisnd, "--all")
+
+    # A CronJob's name is at most 52 characters (its Jobs add 11); the label keeps the whole name.
+    crons = [d for d in docs if d["kind"] == "CronJob"
+             and d["metadata"].get("labels", {}).get("prisn.io/deployment") == long_name]
+    assert len(crons) == 1, [(d["kind"], d["metadata"]) for d in docs]
+    name = crons[0]["metadata"]["name"]
+    assert len(name) <= 52 and DNS_LABEL.match(name), name
+    template = crons[0]["spec"]["jobTemplate"]["spec"]["template"]
+    assert template["metadata"]["labels"]["prisn.io/deployment"] == long_name
+    twins = [d["metadata"]["name"] for d in docs if d["kind"] == "CronJob"
+             and d["metadata"].get("labels", {}).get("prisn.io/deployment") == twin]
+    assert len(twins) == 1 and len(twins[0]) <= 52 and twins[0] != name, (name, twins)
+
+    # Kubernetes' cron has no 7 for Sunday and no wrapping day ranges.
+    assert by_kind(docs, "CronJob", "sunday")["spec"]["schedule"] == "0 9 * * 0"
+    assert by_kind(docs, "CronJob", "weekend")["spec"]["schedule"] == "* * * * 0,5,6"
+
+    # The secret wins over the env of the same name (as when prisn runs it): one entry, not two.
+    env = by_kind(docs, "Deployment", "api")["spec"]["template"]["spec"]["containers"][0]["env"]
+    sec = [e for e in env if e["name"] == "SEC"]
+    assert sec == [{"name": "SEC", "valueFrom": {"secretKeyRef": {"name": "sec", "key": "value"}}}], env
+    assert {"name": "OTHER", "value": "y"} in env
+
+
+def test_cron_job_carries_the_time_zone_prisnd_runs_in(daemon_factory, scripts):
+    d = daemon_factory(env=dict(os.environ, TZ="America/New_York"))
+    d.cli("deploy", scripts("morning.sh", "echo morning\n"), "--name", "morning", "--schedule", "0 9 * * 1-5",
+          check=True)
+    cron = by_kind(render(d, "morning"), "CronJob", "morning")
+    # prisnd fires at 09:00 New York time: so must the CronJob, whatever the cluster's zone.
+    assert cron["spec"]["timeZone"] == "America/New_York", cron["spec"]

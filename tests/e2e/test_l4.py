@@ -115,3 +115,103 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
     for bad in ("tr:1:2", "[::1", "::1"):
         r = prisnd.post("/api/v1/proxy/trace", {"target": bad})
         assert r.status_code == 422 and "HOST:PORT" in r.json()["error"]["message"], (bad, r.text)
+
+
+def test_a_port_another_listener_holds_is_refused_and_nothing_is_created(prisnd, scripts):
+    svc = scripts("held.py", HTTP_SERVICE)
+    # prisnd's own HTTP router listens on 127.0.0.1:PORT: a service cannot publish there too.
+    router_port = int(prisnd.http.rsplit(":", 1)[1])
+    out = prisnd.cli("deploy", svc, "--name", "onrouter", "--port", str(router_port))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert str(router_port) in out.stderr and "Address already in use" in out.stderr, out.stderr
+    r = prisnd.post("/api/v1/deployments", {"name": "onrouter", "filename": "held.py", "source": HTTP_SERVICE,
+                                            "port": router_port})
+    assert r.status_code == 409 and r.json()["error"]["message"].startswith("port: cannot listen on"), r.text
+    assert prisnd.get("/api/v1/deployments/onrouter").status_code == 404
+    # The router still owns its port (no listener of the service's took its connections).
+    assert "no route" in requests.get(prisnd.http + "/", headers={"Host": "nothere.example.com"}, timeout=5).text
+    # SO_REUSEPORT on the other socket would let a second SO_REUSEPORT listener share the port
+    # silently: prisnd must still refuse it.
+    holder = socket.socket()
+    try:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        out = prisnd.cli("deploy", svc, "--name", "shared", "--port", str(port))
+        assert out.returncode == 1, out.stdout + out.stderr
+        assert str(port) in out.stderr and "Address already in use" in out.stderr, out.stderr
+        r = prisnd.post("/api/v1/deployments", {"name": "shared", "filename": "held.py", "source": HTTP_SERVICE,
+                                                "port": port})
+        assert r.status_code == 409 and r.json()["error"]["message"].startswith("port: cannot listen on"), r.text
+        assert prisnd.get("/api/v1/deployments/shared").status_code == 404
+    finally:
+        holder.close()
+    # Once the other listener is gone the same port is taken: the refusal was about the holder.
+    assert prisnd.cli("deploy", svc, "--name", "shared", "--port", str(port)).returncode == 0
+
+
+def test_a_deleted_service_can_be_deployed_again_at_once_on_its_port(prisnd, scripts):
+    svc = scripts("again.py", HTTP_SERVICE)
+    port = free_port()
+    for i in range(5):
+        for step in (("deploy", svc, "--name", "again", "--port", str(port)), ("delete", "again"),
+                     ("deploy", svc, "--name", "again", "--port", str(port))):
+            out = prisnd.cli(*step)
+            assert out.returncode == 0, f"round {i}: prisn {' '.join(step)}: {out.stderr}"
+        if i == 4:  # the last redeploy really serves on the port
+            prisnd.wait_ready("again", 1)
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.startswith("again-0")
+        assert prisnd.cli("delete", "again").returncode == 0
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0  # the last delete closed the port
+
+
+def test_a_node_port_equal_to_the_service_port_is_one_listener(prisnd, scripts):
+    port = free_port()
+    out = prisnd.cli("deploy", scripts("same.py", HTTP_SERVICE), "--name", "same", "--port", str(port),
+                     "--expose", f"nodePort:{port}")
+    assert out.returncode == 0, out.stderr
+    prisnd.wait_ready("same", 1)
+    connections = 1
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.startswith("same-0")
+    if socket.has_ipv6 and os.path.exists("/proc/net/if_inet6"):  # the NodePort is on every address
+        assert requests.get(f"http://[::1]:{port}/", timeout=5).text.startswith("same-0")
+        connections += 1
+    items = [i for i in prisnd.get("/api/v1/proxy/stats").json()["items"]
+             if i.get("deployment") == "same" and i["protocol"] == "tcp"]
+    assert len(items) == 1, items
+    assert items[0]["requests"] == connections, items
+    # A NodePort serves the first port: naming another port of the deployment is invalid.
+    a, b = free_port(), free_port()
+    r = prisnd.post("/api/v1/deployments", {"name": "twoports", "filename": "t.py", "source": HTTP_SERVICE,
+                                            "ports": [{"name": "http", "port": a}, {"name": "admin", "port": b}],
+                                            "expose": {"type": "nodePort", "nodePort": b}})
+    assert r.status_code == 422 and r.json()["error"]["message"].startswith("expose.nodePort"), r.text
+    assert prisnd.get("/api/v1/deployments/twoports").status_code == 404
+
+
+def test_apply_with_a_port_held_elsewhere_creates_nothing(prisnd, tmp_path):
+    doc = ("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n"
+           "  source: \"print(1)\"\n  filename: {name}.py\n  port: {port}\n")
+    first_port = free_port()
+    manifest = tmp_path / "held.yaml"
+    with socket.socket() as holder:
+        holder.bind(("0.0.0.0", 0))
+        holder.listen()
+        held = holder.getsockname()[1]
+        manifest.write_text(doc.format(name="first", port=first_port) + "---\n" + doc.format(name="second", port=held))
+        out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1, out.stdout
+    assert "document 2 (Deployment second)" in out.stderr and "port" in out.stderr, out.stderr
+    # All or nothing: the first document, valid by itself, was not applied either.
+    assert prisnd.get("/api/v1/deployments/first").status_code == 404
+    assert prisnd.get("/api/v1/deployments/second").status_code == 404
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", first_port)) != 0  # and no listener of it was left open
+
+
+def test_proxy_trace_of_a_target_with_a_space_is_422(prisnd):
+    r = prisnd.post("/api/v1/proxy/trace", {"target": "bad target"})
+    assert r.status_code == 422 and "HOST:PORT" in r.json()["error"]["message"], r.text

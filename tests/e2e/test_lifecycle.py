@@ -3,6 +3,7 @@
 survives restarts, listen.json and file modes, listener bind conflicts (SPEC §2, §4, §6.6)."""
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -399,3 +400,126 @@ def test_a_published_port_held_by_another_process_at_start_is_reported_and_retri
     wait_until(lambda: "retrying" not in prisnd.deployment("api")["status"]["message"], 10, message="the port retried")
     assert fetch(port).split()[0] == "api-0"
     assert "its ports are published now" in prisnd.read_log()
+
+
+# --- listen.json's lifetime, config errors, --api localhost --------------------------------
+@pytest.fixture
+def by_hand(tmp_path):
+    """Starts prisnd without the harness's Prisnd, whose start() deletes a stale listen.json
+    itself and always passes --api 127.0.0.1:0; every process started is stopped at the end."""
+    procs = []
+
+    def start(data_dir, api):
+        env = dict(os.environ)
+        env.pop("PRISN_SERVER", None)
+        log = open(tmp_path / f"by-hand{len(procs)}.log", "ab")
+        proc = subprocess.Popen([conftest.PRISND, "--data-dir", str(data_dir), "--api", api, "--dns", "off",
+                                 "--http", "off", "--tcp-ports", free_port_range(), "--network", "host"],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+        proc.log_path = log.name
+        log.close()
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def test_listen_json_is_removed_when_prisnd_stops_gracefully(prisnd):
+    listen = prisnd.data_dir / "listen.json"
+    api = json.loads(listen.read_text())["api"]
+    assert prisnd.stop() == 0
+    # Its listeners are closed: a script waiting for the file must not find their ports.
+    assert not listen.exists()
+    assert port_closed(int(api.rsplit(":", 1)[1]))
+
+
+def test_a_stale_listen_json_is_replaced_by_one_naming_the_new_api(prisnd, by_hand, tmp_path):
+    stale = {"api": f"127.0.0.1:{free_port()}", "dns": None, "http": None, "https": None}
+    data_dir = tmp_path / "stale"
+    data_dir.mkdir()
+    listen = data_dir / "listen.json"
+    listen.write_text(json.dumps(stale) + "\n")
+    proc = by_hand(data_dir, "127.0.0.1:0")
+
+    def new_api():
+        api = json.loads(listen.read_text())["api"]
+        return api if requests.get(f"http://{api}/health", timeout=2).json() == {"status": "ok"} else None
+    api = wait_until(lambda: proc.poll() is None and new_api(), 20, message="listen.json naming the new API")
+    assert api != stale["api"]
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    assert not listen.exists()
+
+    # A prisnd that fails before it writes its own listen.json (its --api is taken) still
+    # removed the stale one: the stale file is deleted at start, not just overwritten.
+    listen.write_text(json.dumps(stale) + "\n")
+    taken = prisnd.api.removeprefix("http://")
+    failed = by_hand(data_dir, taken)
+    try:
+        rc = failed.wait(15)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("prisnd kept running on an --api address in use")
+    assert rc != 0, open(failed.log_path).read()
+    assert not listen.exists(), listen.read_text()
+
+
+def test_api_localhost_port_zero_is_accepted(by_hand, tmp_path):
+    data_dir = tmp_path / "localhost"
+    proc = by_hand(data_dir, "localhost:0")
+    listen = data_dir / "listen.json"
+    wait_until(lambda: listen.exists() or proc.poll() is not None, 20, message="listen.json")
+    assert proc.poll() is None, open(proc.log_path).read()
+    host, port = json.loads(listen.read_text())["api"].rsplit(":", 1)
+    assert host == "127.0.0.1" and int(port) > 0
+    assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json() == {"status": "ok"}
+
+
+def start_expecting_config_error(daemon_factory, config):
+    """Starts prisnd with --config `config`; returns (exit status, output) once it exited."""
+    d = daemon_factory(extra_args=["--config", str(config)], start=False)
+    d.start(wait=False)
+    try:
+        rc = d.proc.wait(15)
+    except subprocess.TimeoutExpired:
+        d.stop()
+        raise AssertionError(f"prisnd kept running with --config {config}")
+    d.log.close()
+    assert not (d.data_dir / "listen.json").exists()
+    return rc, d.read_log()
+
+
+def test_config_that_is_a_directory_is_an_error(daemon_factory, tmp_path):
+    config_dir = tmp_path / "conf.d"
+    config_dir.mkdir()
+    rc, log = start_expecting_config_error(daemon_factory, config_dir)
+    assert rc == 2, log  # 2: a configuration error, as for the other config errors
+    assert str(config_dir) in log and "is a directory" in log, log
+
+
+def test_config_bad_values_name_the_file_line_and_key(daemon_factory, tmp_path):
+    level = tmp_path / "level.yaml"
+    level.write_text("api:\n  auth: loopback\nlogLevel: loud\n")
+    rc, log = start_expecting_config_error(daemon_factory, level)
+    assert rc == 2, log
+    assert f"{level}:3" in log or re.search(rf"{re.escape(str(level))}.*line 3\b", log), log
+    assert "logLevel" in log, log
+
+    subnet = tmp_path / "subnet.yaml"
+    subnet.write_text("# a /99 has no meaning\nnetwork: {subnet: 10.209.0.0/99}\n")
+    rc, log = start_expecting_config_error(daemon_factory, subnet)
+    assert rc == 2, log
+    assert str(subnet) in log and "network.subnet" in log, log
+
+    email = tmp_path / "email.yaml"
+    email.write_text("tls: {acme: {enabled: true, email: 5}}\n")
+    rc, log = start_expecting_config_error(daemon_factory, email)
+    assert rc == 2, log
+    assert str(email) in log and "tls.acme.email" in log, log

@@ -152,3 +152,52 @@ def test_a_log_is_capped_with_a_marker_however_fast_it_is_written(daemon_factory
     assert lines[-1] == "line 199999" and lines[0].startswith("line ")  # the newest lines, whole
     on_disk = sum(p.stat().st_size for p in (d.data_dir / "logs").rglob(f"{exec_id}.log*") if not p.name.endswith((".idx", ".dropped")))
     assert on_disk <= 65536
+
+
+def test_run_has_an_empty_prisn_deployment_and_a_job_its_name(prisnd, scripts):
+    src = "import os\nprint(repr(os.environ.get('PRISN_DEPLOYMENT')))\n"
+    p = prisnd.cli("run", scripts("dep.py", src))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "''\n"  # present (SPEC §6.2: every process gets it) but empty: no deployment
+    r = prisnd.post("/api/v1/deployments", {"name": "depjob", "runtime": "python3", "source": src})
+    assert r.status_code == 201, r.text
+    exec_id = prisnd.cli("trigger", "depjob", check=True).stdout.strip()
+    assert prisnd.wait_execution(exec_id)["status"] == "Completed"
+    assert prisnd.get(f"/api/v1/executions/{exec_id}/logs").text == "'depjob'\n"
+
+
+def test_run_streams_output_beyond_the_log_cap_whole(prisnd, scripts):
+    n = 200000
+    cap = 10 * 1024 * 1024
+    # 65-byte lines, 13 MB in all, written as fast as python can: more than the 10 MiB cap
+    src = ("import sys\n"
+           f"for start in range(0, {n}, 1000):\n"
+           "    sys.stdout.write(''.join(f'{i:08d} ' + 'x' * 55 + '\\n' for i in range(start, start + 1000)))\n")
+    line = lambda i: f"{i:08d} " + "x" * 55
+    assert len(line(0)) + 1 == 65
+    p = prisnd.cli("run", scripts("big.py", src), timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    lines = p.stdout.split("\n")
+    assert lines[-1] == "", lines[-1][:200]
+    lines.pop()
+    for i, l in enumerate(lines):
+        if l != line(i):  # report the first gap, not a 13 MB diff
+            raise AssertionError(f"{len(lines)} lines streamed; line {i} is {l[:100]!r}, expected {line(i)[:20]!r}...")
+    count = len(lines)
+    assert count == n, f"{count} lines streamed, expected {n}"
+
+    e = prisnd.get("/api/v1/executions?limit=1").json()["items"][0]
+    assert e["status"] == "Completed", e
+    r = prisnd.get(f"/api/v1/executions/{e['id']}/logs", timeout=30)
+    assert r.status_code == 200
+    text = r.text
+    marker, _, kept = text.partition("\n")
+    assert marker.startswith("[prisn] "), marker[:200]
+    assert len(kept.encode()) <= cap, len(kept.encode())
+    assert kept.endswith(line(n - 1) + "\n"), kept[-200:]
+    kept_lines = kept.splitlines()
+    first = int(kept_lines[0].split()[0])  # the kept part is whole lines, in order, to the end
+    assert kept_lines == [line(i) for i in range(first, n)], "kept log is not a contiguous tail"
+    r = prisnd.get(f"/api/v1/executions/{e['id']}/logs?tail=3", timeout=30)
+    assert r.status_code == 200
+    assert r.text == "".join(line(i) + "\n" for i in range(n - 3, n)), r.text[:500]

@@ -534,3 +534,31 @@ def test_cron_tick_runs_the_job(prisnd, scripts):
     assert abs((last - nxt).total_seconds()) < 5, (last, nxt)
     assert parse_time(d["next_run"]) > nxt
     assert prisnd.cli("logs", "ticker", check=True).stdout == "tick from ticker\n"
+
+
+def test_deleting_a_job_stops_its_running_execution_and_keeps_history(prisnd, scripts):
+    from conftest import pid_alive
+    f = scripts("sleepy.py", "import time\nprint('start', flush=True)\ntime.sleep(60)\nprint('never', flush=True)\n")
+    prisnd.cli("deploy", f, "--name", "sleepy", check=True)
+    exec_id = prisnd.cli("trigger", "sleepy", check=True).stdout.strip()
+    assert exec_id.startswith("ex-"), exec_id
+    e = wait_until(lambda: (lambda e: e if e["status"] == "Running" and e.get("pid") else None)(
+        prisnd.get(f"/api/v1/executions/{exec_id}").json()), 15, message="execution running")
+    pid = e["pid"]
+    wait_until(lambda: "start" in exec_logs(prisnd, exec_id).text, 10, message="first output")
+    assert pid_alive(pid)
+    started = time.monotonic()
+    p = prisnd.cli("delete", "sleepy")
+    assert p.returncode == 0, p.stderr
+    assert prisnd.get("/api/v1/deployments/sleepy").status_code == 404
+    # A job left running after its deployment is gone could not be seen or cancelled by name.
+    e = prisnd.wait_execution(exec_id, timeout=20)
+    assert time.monotonic() - started < 15  # stopped, not left to finish its 60 s
+    assert e["status"] == "Failed", e
+    assert e["error"] == "cancelled: deployment deleted", e
+    wait_until(lambda: not pid_alive(pid), 5, message=f"pid {pid} to be gone")
+    assert exec_logs(prisnd, exec_id).text == "start\n"
+    # the history stays, by id and in the list
+    assert prisnd.get(f"/api/v1/executions/{exec_id}").status_code == 200
+    assert exec_id in [x["id"] for x in prisnd.get("/api/v1/executions").json()["items"]]
+    assert exec_id in [x["id"] for x in prisnd.get("/api/v1/executions?deployment=sleepy").json()["items"]]

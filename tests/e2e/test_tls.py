@@ -234,3 +234,43 @@ def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
     d.wait_ready("shop", 1)
     wait_until(lambda: tls_get(https_port, "shop.example.test", chain)[2].startswith("HTTP/1.1 200"), 10,
                message="the service behind the stored certificate")
+
+
+def served_certificate(port, server_name):
+    """The PEM of the leaf certificate a handshake with SNI `server_name` gets, read with openssl."""
+    out = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", server_name],
+                         input="", capture_output=True, text=True, timeout=20)
+    assert out.returncode == 0, out.stderr
+    begin = out.stdout.index("-----BEGIN CERTIFICATE-----")
+    end = out.stdout.index("-----END CERTIFICATE-----", begin) + len("-----END CERTIFICATE-----")
+    return out.stdout[begin:end]
+
+
+def test_sighup_with_a_key_that_does_not_match_keeps_the_serving_certificate(tls_daemon, tmp_path):
+    d = tls_daemon
+    crt_path, key_path = d.default_cert
+    old_pem = crt_path.read_text().strip()
+    assert served_certificate(d.https_port, "default.test") == old_pem
+
+    # Only the key changes (a renewal half-copied): the pair no longer matches.
+    _, other_key = make_cert(tmp_path, "other", "other.test", ["other.test"])
+    shutil.copy(other_key, key_path)
+    d.proc.send_signal(signal.SIGHUP)
+    # The rest of the configuration reloads; the pair that does not load is named in a warning.
+    warning = wait_until(lambda: [l for l in d.read_log().splitlines() if "stays in use" in l], 10,
+                         message="the warning about the pair")[0]
+    assert str(crt_path) in warning and "does not match" in warning, warning
+    for _ in range(3):  # new handshakes still succeed, with the certificate that was serving
+        assert served_certificate(d.https_port, "default.test") == old_pem
+        cn, _, head, _ = tls_get(d.https_port, "default.test", crt_path)
+        assert cn == "default.test" and head.startswith("HTTP/1.1 404")
+    assert d.proc.poll() is None
+
+    # A matching pair is taken at the next SIGHUP.
+    new_crt, new_key = make_cert(tmp_path, "renewed", "renewed.test", ["renewed.test"])
+    shutil.copy(new_crt, crt_path)
+    shutil.copy(new_key, key_path)
+    d.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: tls_get(d.https_port, "renewed.test", new_crt)[0] == "renewed.test", 10,
+               message="the new certificate")
+    assert served_certificate(d.https_port, "renewed.test") == new_crt.read_text().strip()
