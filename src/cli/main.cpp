@@ -49,15 +49,23 @@ int main(int argc, char** argv) {
   auto* deploy_cmd = app.add_subcommand("deploy", "create or update a deployment from a script");
   deploy_cmd->add_option("file", dep.file, "the script")->required();
   deploy_cmd->add_option("--name", dep.name, "deployment name (default: the file's stem)");
-  deploy_cmd->add_option("--port", dep.port, "service port, or auto");
+  // Values the CLI can tell are wrong are usage errors (exit 2), before anything is sent.
+  const CLI::Validator port_or_auto(
+      [](const std::string& v) {
+        return v == "auto" || CLI::Range(0, 65535)(std::string(v)).empty() ? std::string()
+                                                                          : "expected a port from 0 to 65535, or auto";
+      },
+      "PORT|auto");
+  deploy_cmd->add_option("--port", dep.port, "service port, or auto")->check(port_or_auto);
   deploy_cmd->add_option("--replicas", replicas, "number of instances (makes it a service)");
   deploy_cmd->add_option("--schedule", dep.schedule, "cron schedule (makes it a cron job)");
-  deploy_cmd->add_option("--type", dep.type, "service, job or cron (inferred by default)");
+  deploy_cmd->add_option("--type", dep.type, "service, job or cron (inferred by default)")
+      ->check(CLI::IsMember({"service", "job", "cron"}));
   repeated(deploy_cmd, "-e,--env", dep.env, "environment variable K=V");
   repeated(deploy_cmd, "--secret", dep.secrets, "inject a secret: NAME:ENV or NAME/KEY:ENV");
   deploy_cmd->add_option("--runtime", dep.runtime, "python3, bash, sh, node, ruby, perl or php");
   deploy_cmd->add_option("--health-path", dep.health_path, "HTTP health check path");
-  deploy_cmd->add_option("--protocol", dep.protocol, "tcp or http");
+  deploy_cmd->add_option("--protocol", dep.protocol, "tcp or http")->check(CLI::IsMember({"tcp", "http"}));
   deploy_cmd->add_option("--expose", dep.expose, "nodePort:PORT or ingress:HOST[/PATH]");
   deploy_cmd->add_option("--timeout", dep.timeout, "jobs and cron: kill a run after this long");
 

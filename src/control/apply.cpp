@@ -55,9 +55,23 @@ Result<void> claim(const std::vector<RouteKey>& routes, const std::string& self,
   return {};
 }
 
+// A deployment as applying `items` leaves it: the manifest's, else the stored one.
+FindDeployment as_applied(const Controller::Impl& d, const std::vector<manifest::Item>& items) {
+  return [&d, &items](const std::string& ns, const std::string& name) -> const model::DeploymentSpec* {
+    for (const auto& item : items) {
+      const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec);
+      if (dep != nullptr && dep->ns == ns && dep->name == name) return dep;
+    }
+    const auto* rec = d.ctx.store.find_deployment(ns, name);
+    return rec != nullptr ? &rec->spec : nullptr;
+  };
+}
+
 // The check the matching put_* makes, plus conflicts with the manifest's earlier objects;
 // an item that passes is remembered by its owner name, for a later item's conflict message.
-Result<void> check(const Controller::Impl& d, const manifest::Item& item, Checked& seen) {
+// `items` is the whole manifest: an ingress is checked against its deployments as applied.
+Result<void> check(const Controller::Impl& d, const manifest::Item& item, const std::vector<manifest::Item>& items,
+                   Checked& seen) {
   if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) {
     model::DeploymentSpec spec = *dep;
     normalize_ports(spec);
@@ -72,6 +86,7 @@ Result<void> check(const Controller::Impl& d, const manifest::Item& item, Checke
   } else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
     const auto self = fmt::format("ingress {}/{}", ing->ns, ing->name);
     if (auto ok = claim(routes_of(*ing), self, seen); !ok) return ok;
+    if (auto ok = check_ingress_ports(*ing, as_applied(d, items)); !ok) return ok;
     seen.item_where.try_emplace(self, located(item));
   }
   return {};
@@ -99,7 +114,7 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
   auto& d = *impl_;
   Checked seen{d.claimed_routes(), {}};
   for (const auto& item : items) {
-    if (auto ok = check(d, item, seen); !ok) return where(item, ok.error());
+    if (auto ok = check(d, item, items, seen); !ok) return where(item, ok.error());
   }
   Json results = Json::array();
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -109,7 +124,7 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
     if (!unchanged(d, item)) {
       Result<PutResult> put = Error::internal("unreachable");
       if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) put = put_deployment(*dep, false);
-      else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) put = put_ingress(*ing, false);
+      else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) put = d.put_ingress(*ing, false, as_applied(d, items));
       else put = put_network_policy(std::get<model::NetworkPolicySpec>(item.spec), false);
       if (!put) {
         // Only what cannot be checked beforehand gets here (a port taken by another program,

@@ -19,6 +19,8 @@ namespace prisn::control {
 
 using Key = std::pair<std::string, std::string>;
 /// A host and path an ingress or an exposed deployment routes ("" host = any).
+/// A deployment by namespace and name, as a check should see it; null when there is none.
+using FindDeployment = std::function<const model::DeploymentSpec*(const std::string& ns, const std::string& name)>;
 using RouteKey = std::pair<std::string, std::string>;
 
 struct Controller::Impl {
@@ -111,6 +113,9 @@ struct Controller::Impl {
   std::map<RouteKey, std::string> claimed_routes() const;
   model::Json ingress_json(const store::ResourceRecord& rec) const;
   model::Json policy_json(const store::ResourceRecord& rec) const;
+  /// put_ingress() with its paths' ports checked against the deployments `find` gives.
+  Result<PutResult> put_ingress(const model::IngressSpec& spec, bool create_only,
+                                const FindDeployment& find);
   Result<PutResult> put_resource(const char* kind, const std::string& ns, const std::string& name, model::Json spec,
                                  bool create_only);
   Result<void> delete_resource(const char* kind, const std::string& ns, const std::string& name);
@@ -140,6 +145,10 @@ std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec);
 Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
                           const std::string& self,
                           const std::function<std::string(const std::string&)>& describe = nullptr);
+
+/// 422 when a path of `spec` names a port its deployment does not have. `find` gives the
+/// deployment as it will be (null when it does not exist yet: an ingress may come first).
+Result<void> check_ingress_ports(const model::IngressSpec& spec, const FindDeployment& find);
 
 /// Listener names: "ns/name/portname:port" for published ports, "ns/name/nodePort:port".
 std::string listener_name(const model::DeploymentSpec& spec, std::size_t port_index);

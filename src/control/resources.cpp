@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Controller: ingresses and network policies, and the host/path routes they claim.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <set>
 
 #include "control/controller_impl.hpp"
@@ -79,6 +81,23 @@ Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const 
   return {};
 }
 
+Result<void> check_ingress_ports(const model::IngressSpec& spec, const FindDeployment& find) {
+  for (std::size_t i = 0; i < spec.rules.size(); ++i) {
+    for (std::size_t j = 0; j < spec.rules[i].paths.size(); ++j) {
+      const auto& p = spec.rules[i].paths[j];
+      const auto* target = p.port != 0 ? find(spec.ns, p.deployment) : nullptr;
+      if (target == nullptr) continue;
+      std::vector<std::uint16_t> ports;
+      for (const auto& named : target->ports) ports.push_back(named.port);
+      if (std::find(ports.begin(), ports.end(), p.port) == ports.end()) {
+        return Error::invalid(fmt::format("rules[{}].paths[{}].port: deployment '{}' has no port {} (its ports: {})", i, j,
+                                          p.deployment, p.port, ports.empty() ? "none" : fmt::format("{}", fmt::join(ports, ", "))));
+      }
+    }
+  }
+  return {};
+}
+
 Json Controller::Impl::ingress_json(const store::ResourceRecord& rec) const { return with_times(rec.spec, rec); }
 
 Json Controller::Impl::policy_json(const store::ResourceRecord& rec) const {
@@ -143,10 +162,20 @@ Result<Json> Controller::get_ingress(const std::string& ns, const std::string& n
   return impl_->ingress_json(*rec);
 }
 
-Result<Controller::PutResult> Controller::put_ingress(const model::IngressSpec& spec, bool create_only) {
+Result<Controller::PutResult> Controller::Impl::put_ingress(const model::IngressSpec& spec, bool create_only,
+                                                            const FindDeployment& find) {
   const auto self = fmt::format("ingress {}/{}", spec.ns, spec.name);
-  if (auto ok = check_routes(impl_->claimed_routes(), routes_of(spec), self); !ok) return ok.error();
-  return impl_->put_resource(kIngress, spec.ns, spec.name, model::encode_ingress(spec), create_only);
+  if (auto ok = check_routes(claimed_routes(), routes_of(spec), self); !ok) return ok.error();
+  if (auto ok = check_ingress_ports(spec, find); !ok) return ok.error();
+  return put_resource(kIngress, spec.ns, spec.name, model::encode_ingress(spec), create_only);
+}
+
+Result<Controller::PutResult> Controller::put_ingress(const model::IngressSpec& spec, bool create_only) {
+  const auto& store = impl_->ctx.store;
+  return impl_->put_ingress(spec, create_only, [&store](const std::string& ns, const std::string& name) {
+    const auto* rec = store.find_deployment(ns, name);
+    return rec != nullptr ? &rec->spec : nullptr;
+  });
 }
 
 Result<void> Controller::delete_ingress(const std::string& ns, const std::string& name) {

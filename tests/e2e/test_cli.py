@@ -613,3 +613,14 @@ def test_secret_from_file_with_a_repeated_key_is_a_usage_error(prisnd, tmp_path)
                    "--from-file", str(tmp_path / "y" / "data.txt"))
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     assert prisnd.get("/api/v1/secrets/s").status_code == 404
+
+
+def test_values_the_cli_can_tell_are_wrong_are_usage_errors(prisnd, scripts):
+    script = scripts("v.py", "print(1)\n")
+    for args, says in ((["--port", "99999"], "--port"), (["--port", "abc"], "--port"), (["--type", "bogus"], "--type"),
+                       (["--protocol", "udp"], "--protocol")):
+        out = prisnd.cli("deploy", script, "--name", "v", *args)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert says in out.stderr, out.stderr
+    assert prisnd.get("/api/v1/deployments/v").status_code == 404
+    assert prisnd.cli("deploy", script, "--name", "v", "--port", "auto").returncode == 0

@@ -689,3 +689,27 @@ def test_a_path_with_a_star_routes_the_prefix_on_whole_segments(prisnd):
         assert instance_of(get(prisnd, "star.example.com", path)) == "star-0", path
     r = get(prisnd, "star.example.com", "/apple")
     assert r.status_code == 404 and "no route" in r.text
+
+
+def test_an_ingress_port_the_deployment_does_not_have_is_422(prisnd, tmp_path):
+    port = free_port()
+    r = prisnd.post("/api/v1/deployments", {"name": "web", "filename": "web.py", "source": "print(1)", "port": port})
+    assert r.status_code == 201, r.text
+    wrong = {"name": "wrong", "rules": [{"host": "web.example.com", "paths": [{"path": "/", "deployment": "web", "port": port + 1}]}]}
+    r = prisnd.post("/api/v1/ingresses", wrong)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["message"] == (f"rules[0].paths[0].port: deployment 'web' has no port {port + 1} "
+                                            f"(its ports: {port})")
+    # A deployment that does not exist yet may come later (as in Kubernetes): not checked.
+    later = {"name": "later", "rules": [{"host": "later.example.com", "paths": [{"path": "/", "deployment": "nope", "port": 81}]}]}
+    assert prisnd.post("/api/v1/ingresses", later).status_code == 201
+    # In a manifest, the deployment as the manifest applies it is what counts.
+    manifest = tmp_path / "moved.yaml"
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: moved\nspec:\n  rules:\n"
+                        f"  - host: moved.example.com\n    paths:\n    - path: /\n      deployment: web\n      port: {port + 2}\n"
+                        "---\napiVersion: prisn.io/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+                        f"  source: \"print(1)\"\n  filename: web.py\n  port: {port + 2}\n")
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    assert prisnd.get("/api/v1/ingresses/moved").status_code == 200
+    assert prisnd.deployment("web")["port"] == port + 2
