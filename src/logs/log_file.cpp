@@ -146,6 +146,7 @@ Moved move_head(const fs::path& from, const fs::path& to, std::uint64_t keep, st
   offset = static_cast<loff_t>(skipped);
   copy_up_to(head);
   const bool small_tail = static_cast<std::uint64_t>(st.st_size) - head <= left_at_most;  // a cap under a block's size
+  bool emptied = false;
   if (head == 0 || !small_tail || ::fallocate(in, FALLOC_FL_COLLAPSE_RANGE, 0, static_cast<off_t>(head)) != 0) {
     ::fstat(in, &st);
     skipped = tail_start(in, static_cast<std::uint64_t>(st.st_size), keep);
@@ -160,13 +161,17 @@ Moved move_head(const fs::path& from, const fs::path& to, std::uint64_t keep, st
     }
     head = static_cast<std::uint64_t>(offset);
     (void)!::ftruncate(in, 0);  // at once: what the writer appends after the last copy is lost
+    emptied = true;
   }
   if (out >= 0) ::close(out);
   ::close(in);
   std::vector<Checkpoint> copied, kept;
   for (const auto& c : read_index(from)) {
-    if (c.size > head) kept.push_back({c.time_ms, c.size - head});
-    else if (c.size > skipped) copied.push_back({c.time_ms, c.size - skipped});
+    if (c.size > head) {
+      if (!emptied) kept.push_back({c.time_ms, c.size - head});
+    } else if (c.size > skipped) {
+      copied.push_back({c.time_ms, c.size - skipped});
+    }
   }
   write_index(to, copied);
   write_index(from, kept);
@@ -284,7 +289,7 @@ void LogFile::scan(std::int64_t now_ms, const Policy& policy, std::uint64_t& las
   last_checkpoint = size;
   if (size > current_share(policy)) {
     const Rotation done = rotate(path_, policy);
-    last_checkpoint = size - std::min(size, done.moved);  // what stayed was checkpointed just now
+    last_checkpoint = this->last_checkpoint();  // what stayed, checkpointed just now
     if (rotated) rotated(done);
   }
 }

@@ -180,7 +180,6 @@ std::unique_ptr<tcp::acceptor> bind_reuseport(asio::io_context& io, const tcp::e
   return a;
 }
 
-
 }  // namespace
 
 L4Proxy::L4Proxy(std::size_t workers) : impl_(std::make_shared<Impl>()) {
