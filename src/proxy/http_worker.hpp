@@ -10,6 +10,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <random>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "prisn/proxy/http_router.hpp"
+#include "proxy/connection_steering.hpp"
 
 namespace prisn::proxy::detail {
 
@@ -90,27 +92,43 @@ class UpstreamPool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<Upstream>>> idle_;
 };
 
+/// How busy each worker's thread was over its last sweep period, written by each worker for
+/// itself and read by the first one, which steers new connections (connection_steering.hpp).
+struct WorkerLoads {
+  explicit WorkerLoads(std::size_t n) : busy(n) {}
+  std::vector<std::atomic<double>> busy;  ///< share of the period the thread spent on the CPU
+};
+
 /// A worker's state. Its io_context is owned by the router, not by the worker: coroutines on
 /// it hold the worker, and the io_context must be destroyed (destroying them) first.
 struct Worker {
-  Worker(asio::io_context& context, const HttpRouterOptions& o)
-      : io(context), options(o), pool(o.idle_upstreams_per_instance), rng(std::random_device{}()),
-        sweep(std::make_unique<asio::steady_timer>(context)) {}
+  Worker(asio::io_context& context, const HttpRouterOptions& o, std::size_t i, std::shared_ptr<WorkerLoads> l)
+      : io(context), options(o), index(i), loads(std::move(l)), pool(o.idle_upstreams_per_instance),
+        rng(std::random_device{}()), sweep(std::make_unique<asio::steady_timer>(context)) {}
   asio::io_context& io;
   HttpRouterOptions options;
+  std::size_t index;                   ///< 0 for the first worker, which steers new connections
+  std::shared_ptr<WorkerLoads> loads;  // shared by every worker
   std::shared_ptr<const L7Snapshot> snapshot = std::make_shared<L7Snapshot>();  // this thread only
   UpstreamPool pool;                                                           // this thread only
   std::mt19937_64 rng;                                                         // this thread only
   std::vector<std::unique_ptr<Acceptor>> acceptors;
+  std::vector<Acceptor*> steered;  ///< the first worker's: its listeners whose groups it steers
   std::unordered_set<Deadline*> deadlines;  // one per open client connection
   std::unique_ptr<asio::steady_timer> sweep;  // reset before the io_context goes
   bool sweeping = false;
+  Clock::time_point swept_at = Clock::now();
+  std::chrono::nanoseconds cpu_at{0};  ///< the thread's CPU time at swept_at
+  SteeringPolicy steering;             // first worker only
   std::size_t active_requests = 0;
   bool stopping = false;
   std::thread thread;
 
-  /// Cancels what waits on each connection past its deadline, then runs again in kSweep.
+  /// Cancels what waits on each connection past its deadline, records how busy the thread
+  /// was, steers new connections (the first worker), then runs again in kSweep.
   void start_sweep();
+  void record_load(Clock::time_point now);
+  void steer_new_connections();
 };
 
 /// Serves one accepted client connection from `peer` until it closes (plain HTTP).

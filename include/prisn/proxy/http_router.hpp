@@ -34,9 +34,10 @@ struct HttpRouterOptions {
 /// HTTP/2 clients (ALPN h2 on TLS, prior knowledge on plain TCP) are served the same way,
 /// each stream relayed to an instance over HTTP/1.1.
 ///
-/// Thread: listen(), start(), publish() and stop() on the control thread; each worker runs
-/// its own io_context thread with one SO_REUSEPORT listener per address and reads the
-/// snapshot it was last handed.
+/// Thread: listen(), start(), publish() and stop() on the control thread, every listen()
+/// before start(); each worker runs its own io_context thread with one SO_REUSEPORT listener
+/// per address and reads the snapshot it was last handed. New plain HTTP connections gather
+/// on the first worker until it is busy (connection_steering.hpp).
 class HttpRouter {
  public:
   explicit HttpRouter(HttpRouterOptions options);
