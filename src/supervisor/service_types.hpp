@@ -45,6 +45,7 @@ struct ServiceManager::Instance {
 
 /// One index's history across incarnations.
 struct Slot {
+  std::int64_t generation = 0;  ///< of the spec its backoff and restarts count for
   Backoff backoff;
   int restarts = 0;
   std::unique_ptr<boost::asio::steady_timer> restart_timer;  // set while backing off

@@ -86,6 +86,12 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
         return inst->index == i && inst->state != State::kStopping;
       });
       Slot& slot = svc->slots[i];
+      if (slot.generation != rec->generation) {
+        // A changed spec (or `prisn restart`) starts afresh: a crash-looping instance is
+        // replaced now instead of when the old spec's backoff ends, its count starts at 0.
+        slot = Slot{};
+        slot.generation = rec->generation;
+      }
       if (!occupied && !slot.restart_timer && !slot.exited_for_good) {
         if (!start_instance(*svc, *rec, i)) break;
       }
@@ -356,6 +362,7 @@ void ServiceManager::adopt() {
       svc_ptr->name = r.deployment;
     }
     Slot& slot = svc_ptr->slots[r.index];
+    slot.generation = std::max(slot.generation, r.generation);  // its count is kept unless the spec changed since
     slot.restarts = std::max(slot.restarts, r.restarts);
     if (!place) {
       // It died while no prisnd watched it (a crash like any other), or it cannot serve in this

@@ -274,6 +274,21 @@ def test_crashing_service_goes_to_crashloop_with_growing_backoff(prisnd, scripts
     assert "CrashLoop" in p.stdout or "Pending" in p.stdout
 
 
+def test_a_changed_spec_replaces_a_crash_looping_instance_at_once(prisnd, scripts):
+    """The fix of a crash-looping service runs as soon as it is deployed, not when the broken
+    spec's backoff ends; its restart count starts again."""
+    port = free_port()
+    deploy(prisnd, scripts("cl.py", "import sys\nsys.exit(3)\n"), "cl", port, 1)
+    wait_until(lambda: prisnd.deployment("cl")["status"]["restarts"] >= 4, 20, interval=0.1,
+               message="four restarts (the next backoff is 8 s or more)")
+    deployed = time.monotonic()
+    deploy(prisnd, scripts("cl.py", HTTP_SERVICE), "cl", port, 1)
+    prisnd.wait_phase("cl", "Running", timeout=6)
+    assert time.monotonic() - deployed < 6
+    assert prisnd.deployment("cl")["status"]["restarts"] == 0
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+
+
 # --- logs ----------------------------------------------------------------------------------
 def test_logs_prefixed_tail_and_follow(prisnd, scripts):
     port = free_port()
