@@ -130,15 +130,20 @@ std::string Controller::metrics() const {
   std::vector<std::pair<Labels, int>> restarts;
   for (const auto* rec : deployments) {
     if (rec->spec.type != model::DeploymentType::kService) continue;
-    int healthy = 0, unhealthy = 0, draining = 0;
+    int healthy = 0, unhealthy = 0, draining = 0, backoff = 0, exited = 0;
     for (const auto& ep : d.services.endpoints(rec->spec.ns, rec->spec.name)) {
       if (ep.state != "Running") ++draining;
       else if (ep.healthy) ++healthy;
       else ++unhealthy;
     }
+    // Instances with no process: every desired instance is in exactly one state.
+    for (const auto& down : d.services.down_instances(rec->spec.ns, rec->spec.name)) {
+      ++(down.state == "BackOff" ? backoff : exited);
+    }
     const Labels base = {{"namespace", rec->spec.ns}, {"deployment", rec->spec.name}};
     for (auto [state, n] : {std::pair{"healthy", healthy}, std::pair{"unhealthy", unhealthy},
-                            std::pair{"stopping", draining}}) {
+                            std::pair{"stopping", draining}, std::pair{"backoff", backoff},
+                            std::pair{"exited", exited}}) {
       Labels l = base;
       l.emplace_back("state", state);
       m.sample("prisn_instances", l, n);

@@ -223,3 +223,17 @@ def test_instance_restarts_are_counted(prisnd):
     d = prisnd.deployment("crashy")
     vs = values(scrape(prisnd)[1], "prisn_instance_restarts_total", deployment="crashy")
     assert sum(vs) >= d["status"]["restarts"] - 1 and d["status"]["restarts"] >= 2, (vs, d["status"])
+
+
+def test_an_instance_waiting_out_its_backoff_is_counted_in_state_backoff(prisnd):
+    r = prisnd.post("/api/v1/deployments", {"name": "crashy", "runtime": "bash", "source": "exit 3\n",
+                                            "port": free_port(), "replicas": 2})
+    assert r.status_code == 201, r.text
+
+    def backing_off():
+        by_state = {l["state"]: v for n, l, v in scrape(prisnd)[1]
+                    if n == "prisn_instances" and l.get("deployment") == "crashy"}
+        return by_state.get("backoff") == 2 and by_state
+
+    by_state = wait_until(backing_off, 15, interval=0.3, message="both instances in state backoff")
+    assert sum(by_state.values()) == 2, by_state  # each desired instance in exactly one state
