@@ -33,7 +33,10 @@ bool any_certificate_source(const config::Config& cfg, const store::Store& store
 
 Result<std::optional<proxy::Certificate>> config_certificate(const config::Config& cfg) {
   const auto& https = cfg.proxy.https;
-  if (https.cert.empty() && https.key.empty()) return std::optional<proxy::Certificate>();
+  // HTTPS turned off (`--https off`, `enabled: false`) serves no certificate: its files are
+  // neither needed nor read.
+  const bool off = https.listen && !https.listen->enabled;
+  if (off || (https.cert.empty() && https.key.empty())) return std::optional<proxy::Certificate>();
   if (https.cert.empty() || https.key.empty()) {
     return Error::invalid("proxy.https: give both cert and key");
   }

@@ -274,3 +274,20 @@ def test_sighup_with_a_key_that_does_not_match_keeps_the_serving_certificate(tls
     wait_until(lambda: tls_get(d.https_port, "renewed.test", new_crt)[0] == "renewed.test", 10,
                message="the new certificate")
     assert served_certificate(d.https_port, "renewed.test") == new_crt.read_text().strip()
+
+
+def test_https_turned_off_does_not_need_its_certificate_files(daemon_factory, tmp_path):
+    """`enabled: false` (or `--https off`) serves no certificate, so files that are not there
+    do not stop prisnd from starting; with HTTPS on, the same files are a startup error."""
+    config = tmp_path / "config.yaml"
+    missing = {"cert": str(tmp_path / "nope.crt"), "key": str(tmp_path / "nope.key")}
+    config.write_text(json.dumps({"proxy": {"https": {"port": 0, "enabled": False, **missing}}}))
+    d = daemon_factory(extra_args=["--config", str(config)])
+    assert d.https is None
+    assert d.get("/health").status_code == 200
+    d.stop()
+
+    on = daemon_factory(extra_args=["--config", str(config), "--https", "127.0.0.1:0"], start=False)
+    on.start(wait=False)
+    assert on.proc.wait(20) != 0
+    assert "nope.crt" in on.read_log()
