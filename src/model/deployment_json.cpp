@@ -562,7 +562,8 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
     return invalid("file: only `prisn apply -f` reads files; send the script's text as source");
   }
   ObjectReader r(body, "");
-  r.ignore({"status", "created_at", "updated_at", "generation", "next_run", "last_run", "kind",
+  // What GET adds to the spec: a deployment read back is accepted as it was given.
+  r.ignore({"status", "created_at", "updated_at", "generation", "next_run", "last_run", "skipped_ticks", "kind",
             "apiVersion", "endpoints"});
   DeploymentSpec spec;
   if (auto ok = read_names(r, ctx, spec.name, spec.ns); !ok) return ok.error();
@@ -592,6 +593,9 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (const Json* ex = r.get("expose")) {
     if (auto ok = expose(*ex, "expose", spec); !ok) return ok.error();
     if (spec.type != DeploymentType::kService) return invalid("expose: only services can be exposed");
+    if (spec.expose.kind != Expose::Kind::kNone && spec.port == 0 && spec.ports.empty()) {
+      return invalid("expose: a service without a port cannot be exposed; give it a port");
+    }
   }
   if (const Json* res = r.get("resources")) {
     if (auto ok = resources(*res, "resources", spec.resources); !ok) return ok.error();

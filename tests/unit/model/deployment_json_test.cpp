@@ -78,6 +78,10 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.*.com"}})j", "expose.host"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.com","path":"/a b"}})j", "expose.path"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"lots"}})j", "resources.memory"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","replicas":3,"expose":{"type":"ingress","host":"a.com"}})j",
+                "expose: a service without a port"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","type":"service","expose":{"type":"nodePort","nodePort":30080}})j",
+                "expose: a service without a port"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":[{"secret":"db","env":"1"}]})j", "secrets[0]"},
        }) {
     const std::string message = error_of(c.body);
@@ -130,6 +134,14 @@ TEST(DeploymentJson, EncodeDecodeRoundTrip) {
   auto again = decode_deployment(out, {}).value();
   EXPECT_EQ(again, s);
   EXPECT_FALSE(encode_spec(s, false).contains("source"));
+}
+
+TEST(DeploymentJson, WhatGetAddsIsAcceptedBack) {
+  auto s = decode(R"j({"name":"nightly","source":"x","filename":"a.py","schedule":"0 3 * * *",
+      "status":{"phase":"Idle"},"generation":2,"created_at":"2026-11-22T10:00:00Z","updated_at":"2026-11-22T10:00:00Z",
+      "next_run":"2026-11-23T03:00:00Z","last_run":null,"skipped_ticks":4})j");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->schedule, "0 3 * * *");
 }
 
 TEST(DeploymentJson, RolloutOnlyForProcessChanges) {
