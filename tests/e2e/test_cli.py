@@ -92,6 +92,8 @@ def deploy_service(d, scripts, name, port, *extra):
     ["run"],
     ["deploy", "x.py", "--replicas", "many"],
     ["secret"],
+    ["run", "/nonexistent/script.py"],
+    ["apply", "-f", "/nonexistent/manifest.yaml"],  # the same for every file a command names
 ])
 def test_usage_errors_exit_2(prisnd, args):
     p = prisnd.cli(*args)

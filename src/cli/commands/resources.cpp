@@ -96,7 +96,7 @@ int apply_command(Cli& cli, const std::string& file) {
     text = in.str();
   } else {
     auto read = read_file(file);
-    if (!read) Cli::fail(read.error().message);
+    if (!read) throw UsageError(read.error().message);  // exit 2, as for `run` and `--from-file`
     text = std::move(*read);
   }
   // Scripts named by spec.file go along, read relative to the manifest; the server checks
