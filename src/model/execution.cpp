@@ -44,6 +44,7 @@ Json encode_execution(const Execution& e) {
       {"started_at", time_or_null(e.started_at)},
       {"completed_at", time_or_null(e.completed_at)},
       {"timed_out", e.timed_out},
+      {"attempts", e.attempts},
   };
   if (e.started_at) {
     const WallTime end = e.completed_at.value_or(WallClock::now());

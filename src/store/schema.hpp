@@ -8,7 +8,7 @@
 
 namespace prisn::store::detail {
 
-inline constexpr std::array<std::string_view, 2> kMigrations = {
+inline constexpr std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE deployments (
   namespace     TEXT NOT NULL,
@@ -88,6 +88,10 @@ CREATE TABLE resources (
   updated_at INTEGER NOT NULL,
   PRIMARY KEY (kind, namespace, name)
 ) WITHOUT ROWID;
+)sql",
+    // 3: how many times an execution's process was started (restartPolicy on-failure retries).
+    R"sql(
+ALTER TABLE executions ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
 )sql",
 };
 

@@ -123,13 +123,14 @@ model::Execution execution_from_row(const Statement& st) {
   if (auto v = st.optional_integer(17)) e.timeout = Millis(*v);
   e.process = {static_cast<int>(st.integer(18)), static_cast<std::uint64_t>(st.integer(19)),
                static_cast<int>(st.integer(20)), static_cast<std::uint64_t>(st.integer(21))};
+  e.attempts = static_cast<int>(st.integer(22));
   return e;
 }
 
 constexpr const char* kExecutionColumns =
     "id, namespace, deployment, status, exit_code, signal, error, trigger, created_at, "
     "started_at, completed_at, timed_out, runtime, filename, source, args, env, timeout_ms, "
-    "pid, pid_start, shim_pid, shim_start";
+    "pid, pid_start, shim_pid, shim_start, attempts";
 
 std::optional<std::int64_t> opt_ms(const std::optional<WallTime>& t) {
   if (!t) return std::nullopt;
@@ -210,7 +211,7 @@ Result<void> prepare(Store::Impl& impl) {
   impl.delete_deployment = Statement(impl.db, "DELETE FROM deployments WHERE namespace = ?1 AND name = ?2");
   impl.put_execution = Statement(impl.db, fmt::format(
       "INSERT OR REPLACE INTO executions ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-      "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)", kExecutionColumns));
+      "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)", kExecutionColumns));
   impl.get_execution = Statement(impl.db, fmt::format("SELECT {} FROM executions WHERE id = ?1", kExecutionColumns));
   impl.put_secret = Statement(impl.db,
       "INSERT OR REPLACE INTO secrets (namespace, name, keys, sealed, created_at, updated_at) "
@@ -417,7 +418,8 @@ Result<void> Store::put_execution(const model::Execution& e) {
       .bind(16, Json(e.args).dump()).bind(17, Json(e.env).dump())
       .bind_optional(18, e.timeout ? std::optional<std::int64_t>(e.timeout->count()) : std::nullopt)
       .bind(19, std::int64_t{e.process.pid}).bind(20, static_cast<std::int64_t>(e.process.start_ticks))
-      .bind(21, std::int64_t{e.process.shim_pid}).bind(22, static_cast<std::int64_t>(e.process.shim_start_ticks));
+      .bind(21, std::int64_t{e.process.shim_pid}).bind(22, static_cast<std::int64_t>(e.process.shim_start_ticks))
+      .bind(23, std::int64_t{e.attempts});
   return st.run();
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/supervisor/executions.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -25,13 +27,16 @@ using model::Execution;
 
 struct ExecutionRunner::Running {
   Running(asio::any_io_executor ex, Execution exec)
-      : e(std::move(exec)), timeout_timer(ex), kill_timer(ex) {}
+      : e(std::move(exec)), timeout_timer(ex), kill_timer(ex), retry_timer(ex) {}
   Execution e;
   asio::steady_timer timeout_timer;
   asio::steady_timer kill_timer;
+  asio::steady_timer retry_timer;
   std::string stop_reason;  // why prisn stopped it: "cancelled", a shutdown
   bool terminating = false;
   bool kill_sent = false;
+  bool waiting = false;              // no process: an attempt failed and the next one waits its turn
+  std::optional<int> last_status;    // while waiting: how the failed attempt ended
   fs::path cgroup;
   std::vector<std::function<void()>> waiters;
 };
@@ -41,6 +46,25 @@ namespace {
 auto& log() {
   static auto l = logger("executions");
   return l;
+}
+
+// Retries of a failed run under restartPolicy on-failure: as many as the Kubernetes Job that
+// `prisn k8s render` writes for it allows (backoffLimit 6), 1 s apart, doubling.
+constexpr int kMaxRetries = 6;
+
+Millis retry_delay(int failed_attempts) {
+  return std::min(Millis(1000) * (1 << std::min(failed_attempts - 1, 6)), Millis(60'000));
+}
+
+bool succeeded(const std::optional<int>& status) { return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0; }
+
+// A line in the run's own log, between two attempts' output: `prisn logs` shows why the
+// output starts again.
+void append_to_log(const fs::path& file, const std::string& line) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  (void)!::write(fd, line.data(), line.size());
+  ::close(fd);
 }
 
 }  // namespace
@@ -69,11 +93,6 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
     on_change_(e);
     return e;
   };
-  auto interpreter = process::find_interpreter(e.runtime, ctx_.options.path_env);
-  if (!interpreter) {
-    return fail(fmt::format("runtime {}: interpreter '{}' not found on PATH", e.runtime,
-                            model::interpreter_names(e.runtime).front()));
-  }
   const fs::path dir = ctx_.paths.execution_dir(e.id);
   const fs::path script = dir / e.filename;
   const fs::path log_file = ctx_.paths.execution_log(e.id);
@@ -83,39 +102,8 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
   if (auto written = write_file_atomic(script, e.source, 0755); !written) {
     return fail(written.error().message);
   }
-  std::map<std::string, std::string> secrets;
-  if (spec != nullptr) {
-    auto resolved = resolve_secrets(ctx_.store, e.ns, spec->secrets);
-    if (!resolved) return fail(resolved.error().message);
-    secrets = std::move(*resolved);
-  }
-  // SPEC 6.2: every process gets PRISN_DEPLOYMENT; a run of a script without a deployment
-  // (`prisn run`) gets it empty, so os.environ["PRISN_DEPLOYMENT"] works there too.
-  std::map<std::string, std::string> prisn_vars = {{"PRISN_EXECUTION_ID", e.id},
-                                                   {"PRISN_NAMESPACE", e.ns},
-                                                   {"PRISN_API", ctx_.options.api_url},
-                                                   {"PRISN_DEPLOYMENT", e.deployment}};
-  process::SpawnSpec sp;
-  sp.program = *interpreter;
-  sp.argv = {*interpreter, script.string()};
-  sp.argv.insert(sp.argv.end(), e.args.begin(), e.args.end());
-  sp.env = build_environment(ctx_.options.base_env, e.runtime, prisn_vars,
-                             spec ? spec->env : std::map<std::string, std::string>{}, e.env, secrets);
-  sp.cwd = dir;
-  sp.resolv_conf = ctx_.options.resolv_conf;
-  sp.log_file = log_file;
-  sp.exit_file = ctx_.paths.exit_file(e.id);
-  if (ctx_.cgroups.available()) {
-    std::vector<std::string> unenforced;
-    process::Limits limits;
-    if (spec != nullptr) {
-      limits = {spec->resources.memory_bytes, spec->resources.cpu_millis, spec->resources.pids};
-    }
-    if (auto cg = ctx_.cgroups.create(e.id, limits, unenforced); cg) {
-      sp.cgroup = *cg;
-    }
-  }
-  auto ref = process::spawn(sp);
+  fs::path cgroup;
+  auto ref = spawn_attempt(e, spec, cgroup);
   if (!ref) {
     return fail(ref.error().message);
   }
@@ -126,7 +114,7 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
     log()->error("execution {}: cannot record its start: {}", e.id, stored.error().message);
   }
   auto run = std::make_unique<Running>(ctx_.executor, e);
-  run->cgroup = sp.cgroup;
+  run->cgroup = cgroup;
   Running& r = *run;
   running_[e.id] = std::move(run);
   ctx_.logs.add(log_file, ctx_.options.log_policy());
@@ -144,6 +132,52 @@ Result<Execution> ExecutionRunner::start(Execution e, const model::DeploymentSpe
   }
   on_change_(e);
   return e;
+}
+
+Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, const model::DeploymentSpec* spec,
+                                                          fs::path& cgroup) {
+  const fs::path dir = ctx_.paths.execution_dir(e.id);
+  std::map<std::string, std::string> secrets;
+  if (spec != nullptr) {
+    auto resolved = resolve_secrets(ctx_.store, e.ns, spec->secrets);
+    if (!resolved) return resolved.error();
+    secrets = std::move(*resolved);
+  }
+  // SPEC 6.2: every process gets PRISN_DEPLOYMENT; a run of a script without a deployment
+  // (`prisn run`) gets it empty, so os.environ["PRISN_DEPLOYMENT"] works there too.
+  std::map<std::string, std::string> prisn_vars = {{"PRISN_EXECUTION_ID", e.id},
+                                                   {"PRISN_NAMESPACE", e.ns},
+                                                   {"PRISN_API", ctx_.options.api_url},
+                                                   {"PRISN_DEPLOYMENT", e.deployment}};
+  process::SpawnSpec sp;
+  auto interpreter = process::find_interpreter(e.runtime, ctx_.options.path_env);
+  if (!interpreter) {
+    return Error::unavailable(fmt::format("runtime {}: interpreter '{}' not found on PATH", e.runtime,
+                                          model::interpreter_names(e.runtime).front()));
+  }
+  sp.program = *interpreter;
+  sp.argv = {*interpreter, (dir / e.filename).string()};
+  sp.argv.insert(sp.argv.end(), e.args.begin(), e.args.end());
+  sp.env = build_environment(ctx_.options.base_env, e.runtime, prisn_vars,
+                             spec ? spec->env : std::map<std::string, std::string>{}, e.env, secrets);
+  sp.cwd = dir;
+  sp.resolv_conf = ctx_.options.resolv_conf;
+  sp.log_file = ctx_.paths.execution_log(e.id);
+  sp.exit_file = ctx_.paths.exit_file(e.id);
+  sp.cgroup = cgroup;  // a retry runs in its first attempt's cgroup
+  if (sp.cgroup.empty() && ctx_.cgroups.available()) {
+    std::vector<std::string> unenforced;
+    process::Limits limits;
+    if (spec != nullptr) {
+      limits = {spec->resources.memory_bytes, spec->resources.cpu_millis, spec->resources.pids};
+    }
+    if (auto cg = ctx_.cgroups.create(e.id, limits, unenforced); cg) {
+      sp.cgroup = *cg;
+    }
+  }
+  auto ref = process::spawn(sp);
+  if (ref) cgroup = sp.cgroup;
+  return ref;
 }
 
 void ExecutionRunner::watch(Running& run, bool adopted) {
@@ -169,17 +203,81 @@ void ExecutionRunner::finish(const std::string& id, std::optional<int> /*reaped*
   if (it == running_.end()) {
     return;
   }
-  std::unique_ptr<Running> run = std::move(it->second);
-  running_.erase(it);
-  Execution& e = run->e;
+  Running& run = *it->second;
   std::optional<int> status = process::read_exit_status(ctx_.paths.exit_file(id));
-  if (!status && run->kill_sent) {
+  if (!status && run.kill_sent) {
     status = SIGKILL;  // we killed the whole group, shim included: a wait status of "killed by 9"
+  }
+  if (retries_after(run, status)) {
+    wait_to_retry(run, *status);
+    return;
   }
   // The shim's record says when the process ended, which for one that ended while prisnd
   // was down is earlier than now.
+  complete(id, status, status ? process::exit_status_time(ctx_.paths.exit_file(id)) : std::nullopt);
+}
+
+bool ExecutionRunner::retries_after(const Running& run, const std::optional<int>& status) const {
+  if (!status || succeeded(status) || !run.stop_reason.empty() || run.e.timed_out || run.e.deployment.empty()) {
+    return false;  // cancelled, timed out or lost runs are over whatever the policy says
+  }
+  const auto* rec = ctx_.store.find_deployment(run.e.ns, run.e.deployment);
+  return rec != nullptr && rec->spec.restart_policy == model::RestartPolicy::kOnFailure &&
+         run.e.attempts <= kMaxRetries;
+}
+
+void ExecutionRunner::wait_to_retry(Running& run, int status) {
+  const Millis delay = retry_delay(run.e.attempts);
+  run.waiting = true;
+  run.last_status = status;
+  if (!run.cgroup.empty()) ctx_.cgroups.kill_all(run.cgroup);  // the attempt leaves nothing behind
+  const auto how = process::describe_wait_status(status);
+  log()->info("execution {} ({}): attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)", run.e.id,
+              run.e.deployment, run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(delay));
+  append_to_log(ctx_.paths.execution_log(run.e.id),
+                fmt::format("prisn: attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)\n",
+                            run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(delay)));
+  run.retry_timer.expires_after(delay);
+  run.retry_timer.async_wait([this, id = run.e.id](const boost::system::error_code& ec) {
+    if (!ec) retry(id);
+  });
+}
+
+void ExecutionRunner::retry(const std::string& id) {
+  auto it = running_.find(id);
+  if (it == running_.end() || !it->second->waiting || it->second->terminating) return;  // ending: terminate() completes it
+  Running& run = *it->second;
+  run.waiting = false;
+  const auto* rec = ctx_.store.find_deployment(run.e.ns, run.e.deployment);
+  std::error_code ignored;
+  fs::remove(ctx_.paths.exit_file(id), ignored);  // kept until now: a prisnd restarted meanwhile reads it
+  auto ref = rec != nullptr ? spawn_attempt(run.e, &rec->spec, run.cgroup)
+                            : Result<model::ProcessRef>(Error::not_found("its deployment was deleted"));
+  if (!ref) {
+    run.stop_reason = fmt::format("attempt {} could not start: {}", run.e.attempts + 1, ref.error().message);
+    complete(id, run.last_status, std::nullopt);
+    return;
+  }
+  ++run.e.attempts;
+  run.e.process = *ref;
+  run.kill_sent = false;
+  run.terminating = false;
+  if (auto stored = ctx_.store.put_execution(run.e); !stored) {
+    log()->error("execution {}: cannot record attempt {}: {}", id, run.e.attempts, stored.error().message);
+  }
+  watch(run, /*adopted=*/false);
+  on_change_(run.e);
+}
+
+void ExecutionRunner::complete(const std::string& id, std::optional<int> status, std::optional<WallTime> ended) {
+  auto it = running_.find(id);
+  if (it == running_.end()) {
+    return;
+  }
+  std::unique_ptr<Running> run = std::move(it->second);
+  running_.erase(it);
+  Execution& e = run->e;
   const auto now = WallClock::now();
-  const auto ended = status ? process::exit_status_time(ctx_.paths.exit_file(id)) : std::nullopt;
   e.completed_at = ended && *ended <= now ? std::max(*ended, e.started_at.value_or(*ended)) : now;
   if (status && WIFEXITED(*status)) {
     e.exit_code = WEXITSTATUS(*status);
@@ -233,6 +331,16 @@ void ExecutionRunner::terminate(Running& run) {
     return;
   }
   run.terminating = true;
+  if (run.waiting) {
+    // No process between two attempts: it ends now, as the failed attempt left it. Posted,
+    // since callers may be walking running_.
+    run.retry_timer.cancel();
+    asio::post(ctx_.executor, [this, id = run.e.id]() {
+      auto it = running_.find(id);
+      if (it != running_.end() && it->second->waiting) complete(id, it->second->last_status, std::nullopt);
+    });
+    return;
+  }
   if (!run.cgroup.empty()) {
     ctx_.cgroups.signal_all(run.cgroup, SIGTERM);
   }

@@ -445,6 +445,65 @@ def test_failed_job_reports_exit_code(prisnd):
     assert exec_logs(prisnd, e["id"]).text == "bad\n"
 
 
+def test_on_failure_job_is_retried_until_it_succeeds(prisnd, tmp_path):
+    """restartPolicy on-failure: a failed run starts again (1 s, then 2 s later) in the same
+    execution, which `prisn trigger --wait` follows to the end."""
+    counter = tmp_path / "attempts"
+    source = (f'n=$(( $(cat {counter} 2>/dev/null || echo 0) + 1 )); echo $n > {counter}\n'
+              'echo "attempt $n"; [ "$n" -ge 3 ] || exit 4\n')
+    r = prisnd.post("/api/v1/deployments", {"name": "flaky", "runtime": "bash", "source": source,
+                                            "restartPolicy": "on-failure"})
+    assert r.status_code == 201, r.text
+    started = time.monotonic()
+    p = prisnd.cli("trigger", "flaky", "--wait", timeout=60)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert time.monotonic() - started >= 2.5  # 1 s and 2 s between the attempts
+    e = prisnd.get("/api/v1/executions?deployment=flaky").json()["items"]
+    assert len(e) == 1, e  # one execution, not one per attempt
+    e = e[0]
+    assert e["status"] == "Completed" and e["exit_code"] == 0 and e["attempts"] == 3, e
+    log = exec_logs(prisnd, e["id"]).text
+    assert log.startswith("attempt 1\nprisn: attempt 1 ended (exit code 4); attempt 2 of 7 in 1s"), log
+    assert log.endswith("attempt 3\n") and log.count("prisn: attempt") == 2, log
+
+
+def test_on_failure_retries_go_on_after_a_prisnd_crash(prisnd, tmp_path):
+    counter = tmp_path / "attempts"
+    source = (f'n=$(( $(cat {counter} 2>/dev/null || echo 0) + 1 )); echo $n > {counter}\n'
+              '[ "$n" -ge 4 ] || exit 4\n')
+    prisnd.post("/api/v1/deployments", {"name": "flaky", "runtime": "bash", "source": source,
+                                        "restartPolicy": "on-failure"})
+    exec_id = prisnd.post("/api/v1/executions", {"deployment_id": "flaky"}).json()["id"]
+    wait_until(lambda: prisnd.get(f"/api/v1/executions/{exec_id}").json()["attempts"] == 2, 10,
+               message="a second attempt")
+    prisnd.kill9()  # while attempt 2 runs or the run waits for attempt 3
+    prisnd.start()
+    e = prisnd.wait_execution(exec_id, timeout=30)
+    assert e["status"] == "Completed" and e["attempts"] == 4, e
+
+
+def test_on_failure_retries_end_and_a_cancel_ends_them_at_once(prisnd):
+    r = prisnd.post("/api/v1/deployments", {"name": "broken", "runtime": "bash", "source": "exit 5\n",
+                                            "restartPolicy": "on-failure"})
+    assert r.status_code == 201, r.text
+    exec_id = prisnd.post("/api/v1/executions", {"deployment_id": "broken"}).json()["id"]
+    wait_until(lambda: prisnd.get(f"/api/v1/executions/{exec_id}").json()["attempts"] >= 2, 10,
+               message="a second attempt")
+    e = prisnd.get(f"/api/v1/executions/{exec_id}").json()
+    assert e["status"] == "Running", e  # between attempts it is still running
+    started = time.monotonic()
+    assert prisnd.post(f"/api/v1/executions/{exec_id}/cancel").status_code == 202
+    e = prisnd.wait_execution(exec_id, timeout=10)
+    assert time.monotonic() - started < 5
+    assert e["status"] == "Failed" and e["error"] == "cancelled", e
+    time.sleep(4.5)  # no attempt starts after the cancel
+    assert prisnd.get(f"/api/v1/executions/{exec_id}").json()["attempts"] == e["attempts"]
+    # restartPolicy never (a job's default): one attempt
+    prisnd.post("/api/v1/deployments", {"name": "once", "runtime": "bash", "source": "exit 5\n"})
+    e = run_job(prisnd, "once")
+    assert e["status"] == "Failed" and e["exit_code"] == 5 and e["attempts"] == 1, e
+
+
 def test_execution_history_is_capped_per_deployment(daemon_factory, tmp_path):
     cfg = tmp_path / "hist.yaml"
     cfg.write_text("supervisor: {executionHistory: 3}\n")

@@ -42,6 +42,7 @@ struct Execution {
   std::optional<WallTime> started_at;
   std::optional<WallTime> completed_at;
   bool timed_out = false;
+  int attempts = 1;  ///< process starts: more than 1 when restartPolicy on-failure retried it
 
   // What runs (copied from the deployment at trigger time, or given with the request).
   std::string runtime;

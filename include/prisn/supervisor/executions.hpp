@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,7 +15,9 @@ namespace prisn::supervisor {
 
 /// Runs executions (SPEC §6.3): one process tree each, in its own working directory, process
 /// group and cgroup, output straight to its log file; enforces timeouts; cancels; keeps the
-/// history bounded; re-adopts runs that outlived a previous prisnd.
+/// history bounded; re-adopts runs that outlived a previous prisnd. A triggered run whose
+/// deployment has restartPolicy on-failure is started again after a failed exit (not after a
+/// cancel or timeout), up to 6 times, 1 s apart and doubling: one execution, `attempts` long.
 /// Thread: control thread.
 class ExecutionRunner {
  public:
@@ -54,6 +57,14 @@ class ExecutionRunner {
 
  private:
   void finish(const std::string& id, std::optional<int> reaped_status);
+  /// Whether a run whose process ended with `status` starts again (restartPolicy on-failure).
+  bool retries_after(const Running& run, const std::optional<int>& status) const;
+  void wait_to_retry(Running& run, int status);
+  void retry(const std::string& id);
+  /// Records the run's end and forgets it; `ended`: when its process ended, if known.
+  void complete(const std::string& id, std::optional<int> status, std::optional<WallTime> ended);
+  Result<model::ProcessRef> spawn_attempt(const model::Execution& e, const model::DeploymentSpec* spec,
+                                            std::filesystem::path& cgroup);
   void terminate(Running& run);
   void watch(Running& run, bool adopted);
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "prisn/model/deployment_json.hpp"
+#include "store/schema.hpp"
 #include "support/temp_dir.hpp"
 
 namespace prisn::store {
@@ -169,6 +170,36 @@ TEST(Store, ExecutionsNewestFirstWithFilters) {
   EXPECT_EQ(one->process.shim_start_ticks, 40U);
   EXPECT_FALSE(store->get_execution("nope").value());
   EXPECT_EQ(store->unfinished_executions().value().size(), 1U);
+}
+
+TEST(Store, ExecutionAttemptsRoundTrip) {
+  test::TempDir dir;
+  auto store = open_store(dir);
+  auto e = execution("ex-1", "job", 1000, model::ExecStatus::kRunning);
+  e.attempts = 3;
+  ASSERT_TRUE(store->put_execution(e));
+  EXPECT_EQ(store->get_execution("ex-1").value()->attempts, 3);
+}
+
+TEST(Store, ExecutionsFromBeforeAttemptsReadAsOneAttempt) {
+  test::TempDir dir;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir / "state.db").c_str(), &db), SQLITE_OK);
+  for (std::size_t v = 0; v < 2; ++v) {  // the schema as a prisnd of version 2 left it
+    ASSERT_EQ(sqlite3_exec(db, std::string(detail::kMigrations[v]).c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  }
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA user_version=2; INSERT INTO executions VALUES ('ex-old', 'default', 'job', "
+                         "'Completed', 0, NULL, '', 'api', 1000, 1000, 2000, 0, 'bash', 'a.sh', 'true', '[]', "
+                         "'{}', NULL, 0, 0, 0, 0)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = open_store(dir);
+  auto old = store->get_execution("ex-old").value();
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->attempts, 1);
+  EXPECT_EQ(old->status, model::ExecStatus::kCompleted);
 }
 
 TEST(Store, PruneKeepsNewestTerminalExecutions) {
