@@ -231,6 +231,14 @@ void ExecutionRunner::wait_to_retry(Running& run, int status) {
   run.waiting = true;
   run.last_status = status;
   if (!run.cgroup.empty()) ctx_.cgroups.kill_all(run.cgroup);  // the attempt leaves nothing behind
+  // No pid to show meanwhile. The shim's stays recorded: a prisnd restarted before the next
+  // attempt finds it gone and reads the attempt's exit record, then retries as this one would.
+  run.e.process.pid = 0;
+  run.e.process.start_ticks = 0;
+  if (auto stored = ctx_.store.put_execution(run.e); !stored) {
+    log()->error("execution {}: cannot record the end of attempt {}: {}", run.e.id, run.e.attempts,
+                 stored.error().message);
+  }
   const auto how = process::describe_wait_status(status);
   log()->info("execution {} ({}): attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)", run.e.id,
               run.e.deployment, run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(delay));

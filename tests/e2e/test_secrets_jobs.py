@@ -491,6 +491,8 @@ def test_on_failure_retries_end_and_a_cancel_ends_them_at_once(prisnd):
                message="a second attempt")
     e = prisnd.get(f"/api/v1/executions/{exec_id}").json()
     assert e["status"] == "Running", e  # between attempts it is still running
+    wait_until(lambda: "pid" not in prisnd.get(f"/api/v1/executions/{exec_id}").json(), 3,
+               message="no pid while it waits for attempt 3")
     started = time.monotonic()
     assert prisnd.post(f"/api/v1/executions/{exec_id}/cancel").status_code == 202
     e = prisnd.wait_execution(exec_id, timeout=10)
