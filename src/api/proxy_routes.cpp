@@ -98,7 +98,11 @@ asio::awaitable<Response> trace_response(asio::any_io_executor ex, Json trace, s
 }  // namespace
 
 void add_proxy_routes(Router& r, control::Controller& ctl, asio::any_io_executor executor) {
-  r.add("GET", "/api/v1/proxy/stats", [&ctl](const Request&, const Params&) { return json(200, ctl.proxy_stats()); });
+  r.add("GET", "/api/v1/proxy/stats", [&ctl](const Request& req, const Params&) {
+    auto ns = namespace_of(req);
+    if (!ns) return error(ns.error());
+    return json(200, ctl.proxy_stats(*ns));
+  });
   r.add("POST", "/api/v1/proxy/trace", [&ctl, executor](const Request& req, const Params&) {
     auto body = body_json(req);
     if (!body) return error(body.error());

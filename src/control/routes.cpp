@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <set>
 
 namespace prisn::control {
@@ -35,12 +36,21 @@ std::string label_of(const std::string& ns, const std::string& name, std::uint16
 
 // Calls add(host, path, ns, deployment, port) for every L7 route: each path of each Ingress
 // rule, then each deployment's `expose.type: ingress` (port 0: the deployment's first port).
+// A route naming the first port is given as 0 too: one target, whichever way it was written,
+// with one balancer and one row of stats.
 void for_each_route(const auto& store, const auto& add) {
+  auto first_as_zero = [&store](const std::string& ns, const std::string& name, std::uint16_t port) {
+    const auto* rec = store.find_deployment(ns, name);
+    const bool first = rec != nullptr && !rec->spec.ports.empty() && rec->spec.ports.front().port == port;
+    return first ? std::uint16_t{0} : port;
+  };
   for (const auto* rec : store.list_resources("Ingress", "")) {
     auto spec = model::decode_ingress(rec->spec, {});
     if (!spec) continue;
     for (const auto& rule : spec->rules) {
-      for (const auto& p : rule.paths) add(rule.host, p.path, spec->ns, p.deployment, p.port);
+      for (const auto& p : rule.paths) {
+        add(rule.host, p.path, spec->ns, p.deployment, first_as_zero(spec->ns, p.deployment, p.port));
+      }
     }
   }
   for (const auto* rec : store.list_deployments("")) {
@@ -53,7 +63,9 @@ void for_each_route(const auto& store, const auto& add) {
 struct TraceHit {
   std::string ns, name;
   std::size_t port_index = 0;
-  std::string via;  // "service", "published port", "nodePort", "ingress"
+  std::string via;        // "service", "published port", "nodePort", "ingress"
+  std::string listener;   // the L4 listener that takes the connection, if one does
+  std::uint16_t route_port = 0;  // for an ingress: the route's port (0: the first), keying its balancer
 };
 
 // The index of `port` among the deployment's ports, or an error that lists them.
@@ -232,10 +244,11 @@ void Controller::set_config_certificate(std::optional<proxy::Certificate> cert) 
   impl_->publish_certificates();
 }
 
-Json Controller::proxy_stats() const {
+Json Controller::proxy_stats(const std::string& in_ns) const {
   Json items = Json::array();
   for (const auto& [key, state] : impl_->targets) {
     const auto& [ns, name, port] = key;
+    if (ns != in_ns) continue;
     const auto& s = *state.stats;
     items.push_back({{"route", label_of(ns, name, port)},
                      {"namespace", ns},
@@ -254,6 +267,7 @@ Json Controller::proxy_stats() const {
     const auto& p = it->second;
     const std::string& ns = p.deployment.first;
     const std::string& name = p.deployment.second;
+    if (ns != in_ns) continue;
     // As the seed writes TCP routes: "tcp:PORT -> deployment/NAME".
     const std::string route = fmt::format("tcp:{} -> deployment/{}", p.port, name);
     items.push_back({{"route", route},
@@ -316,7 +330,7 @@ std::optional<TraceHit> published_hit(const Controller::Impl& d, const std::stri
     if (pub.port != port || !listener_takes(d.l4.address(listener), *address)) continue;
     const bool node_port = listener.find("/nodePort:") != std::string::npos;
     return TraceHit{pub.deployment.first, pub.deployment.second, pub.port_index,
-                    node_port ? "nodePort" : "published port"};
+                    node_port ? "nodePort" : "published port", listener};
   }
   return std::nullopt;
 }
@@ -331,11 +345,39 @@ std::optional<TraceHit> ingress_hit(const Controller::Impl& d, const std::string
   const auto* route = routes.match(host, path);
   if (route == nullptr) return std::nullopt;
   const auto& [ns, name, route_port] = *route;
-  TraceHit hit{ns, name, 0, "ingress"};
+  TraceHit hit{ns, name, 0, "ingress", "", route_port};
   if (const auto* rec = d.ctx.store.find_deployment(ns, name); rec != nullptr && route_port != 0) {
     if (auto index = port_index_of(rec->spec, route_port)) hit.port_index = *index;
   }
   return hit;
+}
+
+// The instance the next connection or request to `hit` goes to, and why, read from the live
+// balancing state without changing it: the L4 listener's round-robin position for a port
+// published on the node, the route's balancer for an ingress.
+std::pair<std::size_t, std::string> next_pick(const Controller::Impl& d, const TraceHit& hit,
+                                              const model::LoadBalancing& lb,
+                                              std::span<const proxy::Balancer::Candidate> candidates) {
+  const std::size_t n = candidates.size();
+  std::string listener = hit.listener;
+  if (hit.via == "service") {  // reached on the node through its published port, if it has one
+    for (const auto& [name, pub] : d.published) {
+      if (pub.deployment == Key{hit.ns, hit.name} && pub.port_index == hit.port_index &&
+          name.find("/nodePort:") == std::string::npos) {
+        listener = name;
+      }
+    }
+  }
+  if (!listener.empty()) {
+    return {static_cast<std::size_t>(d.l4.next_position(listener) % n), "round-robin (L4: the next connection)"};
+  }
+  if (hit.via == "ingress") {
+    if (auto it = d.targets.find({hit.ns, hit.name, hit.route_port}); it != d.targets.end() && it->second.balancer) {
+      if (auto i = it->second.balancer->peek(candidates)) return {*i, lb.algorithm + " (the next request)"};
+    }
+  }
+  const bool depends = lb.algorithm == "random" || lb.algorithm == "ip-hash";
+  return {0, depends ? lb.algorithm + " (any healthy instance; it depends on the request)" : lb.algorithm};
 }
 
 }  // namespace
@@ -384,16 +426,12 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
     out["selected"] = nullptr;
     return out;
   }
-  // The balancer's own choice, without changing its state: a fresh one with the same options.
-  const auto& lb = rec->spec.load_balancing;
-  proxy::Balancer probe(proxy::balance_options(lb.algorithm, false, "", "", lb.affinity.ttl));
-  const auto choice = probe.choose(candidates, {}, {}, proxy::Balancer::Clock::now(), 0);
-  const auto i = choice ? choice->index : 0;
+  const auto [i, reason] = next_pick(d, hit, rec->spec.load_balancing, candidates);
   out["selected"] = {{"instance", std::string(candidates[i].name)},
                      {"address", fmt::format("{}:{}", addresses[i].first, addresses[i].second)},
                      {"host", addresses[i].first},
                      {"port", addresses[i].second},
-                     {"reason", lb.algorithm}};
+                     {"reason", reason}};
   return out;
 }
 

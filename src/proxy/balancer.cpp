@@ -65,6 +65,28 @@ std::string Balancer::cookie_value(std::string_view name, Clock::time_point now)
   return fmt::format("{}.{}", signed_part, mac(signed_part));
 }
 
+std::optional<std::size_t> Balancer::peek(std::span<const Candidate> c) const {
+  const std::size_t n = c.size();
+  if (n == 0) return std::nullopt;
+  const auto start = static_cast<std::size_t>(next_.load(std::memory_order_relaxed) % n);
+  switch (options_.algorithm) {
+    case Algorithm::kRoundRobin:
+      return n == 1 ? 0 : start;
+    case Algorithm::kLeastConnections: {
+      std::size_t best = start;
+      for (std::size_t k = 1; k < n; ++k) {
+        const std::size_t i = (start + k) % n;
+        if (c[i].active < c[best].active) best = i;
+      }
+      return best;
+    }
+    case Algorithm::kRandom:
+    case Algorithm::kIpHash:
+      break;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::size_t> Balancer::by_algorithm(std::span<const Candidate> c, const Request& r,
                                                   const std::vector<bool>& excluded, std::uint64_t random) {
   const std::size_t n = c.size();

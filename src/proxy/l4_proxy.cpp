@@ -256,6 +256,11 @@ void L4Proxy::close(const std::string& name) {
 
 bool L4Proxy::is_open(const std::string& name) const { return impl_->listeners.contains(name); }
 
+std::uint64_t L4Proxy::next_position(const std::string& name) const {
+  auto it = impl_->listeners.find(name);
+  return it == impl_->listeners.end() ? 0 : it->second->next.load(std::memory_order_relaxed);
+}
+
 std::string L4Proxy::address(const std::string& name) const {
   auto it = impl_->listeners.find(name);
   return it == impl_->listeners.end() ? std::string() : it->second->address;

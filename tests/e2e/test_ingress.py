@@ -634,6 +634,33 @@ def test_cli_deletes_ingresses_and_policies_by_kind(prisnd):
     assert prisnd.cli("delete", "widgets", "gone").returncode == 2
 
 
+def test_proxy_trace_names_the_instance_the_next_request_goes_to(prisnd):
+    host = route(prisnd, "nexttr", 3, algorithm="round-robin")
+    prisnd.wait_ready("nexttr", 3)
+    for _ in range(4):
+        traced = prisnd.post("/api/v1/proxy/trace", {"target": f"{host}:80", "path": "/"}).json()
+        predicted = traced["selected"]["instance"]
+        assert "the next request" in traced["selected"]["reason"], traced
+        assert instance_of(get(prisnd, host)) == predicted, traced
+
+
+def test_proxy_stats_one_row_per_target_in_the_namespace_asked(prisnd):
+    port = deploy(prisnd, "rows", replicas=2)
+    ingress(prisnd, "rows", [{"host": "rows.example.com", "paths": [
+        {"path": "/a", "deployment": "rows", "port": port},  # its only port, named
+        {"path": "/b", "deployment": "rows"}]}])              # the same port, unnamed
+    for path in ("/a", "/b", "/b"):
+        assert get(prisnd, "rows.example.com", path).status_code == 200
+    items = [i for i in prisnd.get("/api/v1/proxy/stats").json()["items"] if i["protocol"] == "http"]
+    assert [(i["route"], i["requests"]) for i in items] == [("rows.default", 3)], items
+    # one balancer too: round-robin alternates across both paths
+    seen = [instance_of(get(prisnd, "rows.example.com", path)) for path in ("/a", "/b", "/a", "/b")]
+    assert sorted(seen) == ["rows-0", "rows-0", "rows-1", "rows-1"], seen
+    assert prisnd.get("/api/v1/proxy/stats?namespace=other").json()["items"] == []
+    out = prisnd.cli("-n", "other", "proxy", "stats")
+    assert out.returncode == 0 and "rows.default" not in out.stdout, out.stdout
+
+
 def test_proxy_trace_and_stats_from_the_cli(prisnd):
     host = route(prisnd, "traced", 2)
     for _ in range(5):

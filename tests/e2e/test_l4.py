@@ -117,6 +117,18 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
         assert r.status_code == 422 and "HOST:PORT" in r.json()["error"]["message"], (bad, r.text)
 
 
+def test_proxy_trace_names_the_instance_the_next_connection_goes_to(prisnd, scripts):
+    port = free_port()
+    out = prisnd.cli("deploy", scripts("nx.py", HTTP_SERVICE), "--name", "nx", "--port", str(port), "--replicas", "3")
+    assert out.returncode == 0, out.stderr
+    prisnd.wait_ready("nx", 3)
+    for target in (f"localhost:{port}", "nx.default.prisn.local", f"localhost:{port}"):
+        traced = prisnd.post("/api/v1/proxy/trace", {"target": target}).json()
+        assert traced["selected"]["reason"].startswith("round-robin (L4"), traced
+        served = requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.split()[0]
+        assert served == traced["selected"]["instance"], (target, traced)
+
+
 def test_a_port_another_listener_holds_is_refused_and_nothing_is_created(prisnd, scripts):
     svc = scripts("held.py", HTTP_SERVICE)
     # prisnd's own HTTP router listens on 127.0.0.1:PORT: a service cannot publish there too.

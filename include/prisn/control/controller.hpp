@@ -121,9 +121,9 @@ class Controller {
   void set_config_certificate(std::optional<proxy::Certificate> cert);
   /// The TTL of prisn DNS answers (a reloaded dns.ttl); the zone is published again with it.
   void set_dns_ttl(std::uint32_t ttl);
-  /// Per route target: requests, errors, p50/p99 latency, active requests (SPEC §4
+  /// Per route target in namespace `ns`: requests, errors, p50/p99 latency, active requests (SPEC §4
   /// /proxy/stats), and the published L4 ports' connection counts.
-  model::Json proxy_stats() const;
+  model::Json proxy_stats(const std::string& ns) const;
   /// What a request to `host:port/path` would meet (SPEC §4 /proxy/trace): the deployment it
   /// resolves to (by service name, by a port published on this node, or by ingress route),
   /// its healthy instances, the one the balancer picks and why. Port 0: none given (a

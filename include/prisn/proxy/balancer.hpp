@@ -62,6 +62,10 @@ class Balancer {
   /// One of `candidates` whose `excluded` flag is false, or nullopt when none is left.
   std::optional<Choice> choose(std::span<const Candidate> candidates, const Request& request,
                                const std::vector<bool>& excluded, Clock::time_point now, std::uint64_t random);
+  /// Which of `candidates` choose() would give a request without affinity next, without
+  /// moving the round-robin position; nullopt where that depends on the request (random,
+  /// ip-hash). For `prisn proxy trace`.
+  std::optional<std::size_t> peek(std::span<const Candidate> candidates) const;
   /// The affinity cookie's value for `name`, valid for the TTL from `now`, signed.
   std::string cookie_value(std::string_view name, Clock::time_point now) const;
   const BalanceOptions& options() const { return options_; }

@@ -66,6 +66,9 @@ class L4Proxy {
 
   void publish(std::shared_ptr<const L4Snapshot> snapshot);
 
+  /// The listener's round-robin position: its next connection goes to backend
+  /// `next_position % backends` of the last snapshot (0 for an unknown listener).
+  std::uint64_t next_position(const std::string& name) const;
   /// Stats by listener name (entries live as long as the proxy).
   std::map<std::string, std::shared_ptr<ListenerStats>> stats() const;
 

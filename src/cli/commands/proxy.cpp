@@ -20,7 +20,7 @@ std::string millis(const Json& v) {
 }  // namespace
 
 int proxy_stats_command(Cli& cli) {
-  const Json stats = cli.call("GET", "/api/v1/proxy/stats");
+  const Json stats = cli.call("GET", "/api/v1/proxy/stats" + cli.ns_query());
   if (cli.structured_output()) {
     cli.print_structured(stats);
     return 0;
