@@ -144,8 +144,12 @@ void Controller::Impl::on_execution_changed(const model::Execution& e) {
       execution_duration.observe(std::chrono::duration<double>(*e.completed_at - *e.started_at).count());
     }
   }
+  // ADDED the first time an execution is seen: when it starts, or when it ends without ever
+  // having started (a spawn error). One adopted after a restart was added before it.
+  const bool added = e.terminal() ? live_executions.erase(e.id) == 0 && !e.started_at
+                                  : live_executions.insert(e.id).second && e.attempts == 1;
   if (events.has_subscribers()) {
-    events.publish({"MODIFIED", "execution", model::encode_execution(e)});
+    events.publish({added ? "ADDED" : "MODIFIED", "execution", model::encode_execution(e)});
   }
   if (!e.deployment.empty()) {
     announce("MODIFIED", e.ns, e.deployment);

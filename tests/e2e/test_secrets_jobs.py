@@ -623,3 +623,21 @@ def test_deleting_a_job_stops_its_running_execution_and_keeps_history(prisnd, sc
     assert prisnd.get(f"/api/v1/executions/{exec_id}").status_code == 200
     assert exec_id in [x["id"] for x in prisnd.get("/api/v1/executions").json()["items"]]
     assert exec_id in [x["id"] for x in prisnd.get("/api/v1/executions?deployment=sleepy").json()["items"]]
+
+
+def test_watch_announces_a_new_execution_as_added_then_modified(prisnd):
+    """GET /api/v1/events?watch=true: an execution is ADDED when it starts, MODIFIED when it ends."""
+    prisnd.post("/api/v1/deployments", {"name": "watched", "runtime": "bash", "source": "sleep 0.3\n"})
+    events = []
+    with requests.get(prisnd.url("/api/v1/events?watch=true"), stream=True, timeout=10) as stream:
+        exec_id = prisnd.post("/api/v1/executions", {"deployment_id": "watched"}).json()["id"]
+        for line in stream.iter_lines(decode_unicode=True):
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[len("data: "):])
+            if event["kind"] == "execution" and event["object"]["id"] == exec_id:
+                events.append((event["type"], event["object"]["status"]))
+                if event["object"]["status"] == "Completed":
+                    break
+    assert events[0] == ("ADDED", "Running"), events
+    assert events[-1] == ("MODIFIED", "Completed") and len(events) == 2, events
