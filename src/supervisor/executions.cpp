@@ -6,9 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
+#include <utility>
 
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
@@ -36,6 +38,7 @@ struct ExecutionRunner::Running {
   bool terminating = false;
   bool kill_sent = false;
   bool waiting = false;              // no process: an attempt failed and the next one waits its turn
+  bool adopted_waiting = false;      // adopted by a prisnd that restarted while it waited
   std::optional<int> last_status;    // while waiting: how the failed attempt ended
   fs::path cgroup;
   std::vector<std::function<void()>> waiters;
@@ -208,13 +211,14 @@ void ExecutionRunner::finish(const std::string& id, std::optional<int> /*reaped*
   if (!status && run.kill_sent) {
     status = SIGKILL;  // we killed the whole group, shim included: a wait status of "killed by 9"
   }
-  if (retries_after(run, status)) {
-    wait_to_retry(run, *status);
-    return;
-  }
   // The shim's record says when the process ended, which for one that ended while prisnd
   // was down is earlier than now.
-  complete(id, status, status ? process::exit_status_time(ctx_.paths.exit_file(id)) : std::nullopt);
+  const auto ended = status ? process::exit_status_time(ctx_.paths.exit_file(id)) : std::nullopt;
+  if (retries_after(run, status)) {
+    wait_to_retry(run, *status, ended);
+    return;
+  }
+  complete(id, status, ended);
 }
 
 bool ExecutionRunner::retries_after(const Running& run, const std::optional<int>& status) const {
@@ -226,8 +230,10 @@ bool ExecutionRunner::retries_after(const Running& run, const std::optional<int>
          run.e.attempts <= kMaxRetries;
 }
 
-void ExecutionRunner::wait_to_retry(Running& run, int status) {
-  const Millis delay = retry_delay(run.e.attempts);
+void ExecutionRunner::wait_to_retry(Running& run, int status, std::optional<WallTime> ended) {
+  const Millis full = retry_delay(run.e.attempts);
+  const auto waited = ended ? std::chrono::duration_cast<Millis>(WallClock::now() - *ended) : Millis(0);
+  const Millis delay = std::clamp(full - waited, Millis(0), full);  // a prisnd restarted meanwhile waits the rest
   run.waiting = true;
   run.last_status = status;
   if (!run.cgroup.empty()) ctx_.cgroups.kill_all(run.cgroup);  // the attempt leaves nothing behind
@@ -240,11 +246,17 @@ void ExecutionRunner::wait_to_retry(Running& run, int status) {
                  stored.error().message);
   }
   const auto how = process::describe_wait_status(status);
-  log()->info("execution {} ({}): attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)", run.e.id,
-              run.e.deployment, run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(delay));
-  append_to_log(ctx_.paths.execution_log(run.e.id),
-                fmt::format("prisn: attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)\n",
-                            run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(delay)));
+  if (std::exchange(run.adopted_waiting, false)) {  // the previous prisnd said all this already
+    log()->info("execution {} ({}): attempt {} in {}", run.e.id, run.e.deployment, run.e.attempts + 1,
+                format_duration(delay));
+  } else {
+    log()->info("execution {} ({}): attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)",
+                run.e.id, run.e.deployment, run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1,
+                format_duration(full));
+    append_to_log(ctx_.paths.execution_log(run.e.id),
+                  fmt::format("prisn: attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)\n",
+                              run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(full)));
+  }
   run.retry_timer.expires_after(delay);
   run.retry_timer.async_wait([this, id = run.e.id](const boost::system::error_code& ec) {
     if (!ec) retry(id);
@@ -402,6 +414,7 @@ void ExecutionRunner::adopt() {
       continue;
     }
     auto run = std::make_unique<Running>(ctx_.executor, e);
+    run->adopted_waiting = e.process.pid == 0;  // wait_to_retry() clears the pid of a run between attempts
     const fs::path cg = ctx_.cgroups.base() / e.id;
     if (ctx_.cgroups.available() && fs::exists(cg)) {
       run->cgroup = cg;

@@ -480,6 +480,8 @@ def test_on_failure_retries_go_on_after_a_prisnd_crash(prisnd, tmp_path):
     prisnd.start()
     e = prisnd.wait_execution(exec_id, timeout=30)
     assert e["status"] == "Completed" and e["attempts"] == 4, e
+    markers = [l for l in exec_logs(prisnd, exec_id).text.splitlines() if l.startswith("prisn: attempt")]
+    assert [m.split(";")[0] for m in markers] == [f"prisn: attempt {n} ended (exit code 4)" for n in (1, 2, 3)], markers
 
 
 def test_on_failure_retries_end_and_a_cancel_ends_them_at_once(prisnd):

@@ -59,7 +59,7 @@ class ExecutionRunner {
   void finish(const std::string& id, std::optional<int> reaped_status);
   /// Whether a run whose process ended with `status` starts again (restartPolicy on-failure).
   bool retries_after(const Running& run, const std::optional<int>& status) const;
-  void wait_to_retry(Running& run, int status);
+  void wait_to_retry(Running& run, int status, std::optional<WallTime> ended);
   void retry(const std::string& id);
   /// Records the run's end and forgets it; `ended`: when its process ended, if known.
   void complete(const std::string& id, std::optional<int> status, std::optional<WallTime> ended);
