@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   auto* logs_cmd = app.add_subcommand("logs", "output of a deployment or an execution");
   logs_cmd->add_option("target", name, "deployment name or execution id")->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep streaming new output");
-  logs_cmd->add_option("--tail", tail, "only the last N lines");
+  logs_cmd->add_option("--tail", tail, "only the last N lines")->check(CLI::NonNegativeNumber);
 
   int count = 0;
   auto* scale_cmd = app.add_subcommand("scale", "set a service's number of instances");

@@ -94,6 +94,7 @@ def deploy_service(d, scripts, name, port, *extra):
     ["secret"],
     ["run", "/nonexistent/script.py"],
     ["apply", "-f", "/nonexistent/manifest.yaml"],  # the same for every file a command names
+    ["logs", "api", "--tail", "-3"],
 ])
 def test_usage_errors_exit_2(prisnd, args):
     p = prisnd.cli(*args)
