@@ -413,6 +413,41 @@ def test_get_apps_watch_prints_changes(prisnd, scripts):
         t.join(5)
 
 
+def test_get_one_app_watch_as_json_prints_its_objects(prisnd, scripts):
+    deploy_job(prisnd, scripts, "other")
+    deploy_job(prisnd, scripts, "one")
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    proc = subprocess.Popen([PRISN, "get", "apps", "one", "-w", "-o", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    text = []
+    t = threading.Thread(target=lambda: [text.append(c.decode()) for c in iter(lambda: os.read(proc.stdout.fileno(), 65536), b"")],
+                         daemon=True)
+    t.start()
+
+    def objects():
+        decoder, s, out = json.JSONDecoder(), "".join(text), []
+        i = 0
+        while i < len(s):
+            while i < len(s) and s[i].isspace():
+                i += 1
+            if i == len(s):
+                break
+            obj, i = decoder.raw_decode(s, i)  # a partial object raises: polled again
+            out.append(obj)
+        return out
+    try:
+        wait_until(lambda: len(objects()) == 1, 10, message="the current object")
+        assert prisnd.cli("trigger", "other", "--wait").returncode == 0  # another deployment: not shown
+        assert prisnd.cli("trigger", "one", "--wait").returncode == 0
+        seen = wait_until(lambda: len(objects()) >= 2 and objects(), 10, message="a change of `one`")
+        assert {o["name"] for o in seen} == {"one"}, seen
+        assert proc.poll() is None, "get -w must keep running"
+    finally:
+        proc.kill()
+        proc.wait(10)
+        t.join(5)
+
+
 # --- logs ------------------------------------------------------------------------------------
 
 def test_logs_of_a_job_show_latest_execution(prisnd, scripts):

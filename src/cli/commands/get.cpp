@@ -104,8 +104,46 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
   std::cout << t.render();
 }
 
-// Prints a row each time a deployment changes, until interrupted (kubectl get -w style).
-int watch_deployments(Cli& cli, bool wide) {
+// Deployments as a watch shows them: rows aligned with those printed before (the table keeps
+// every row, so widths only grow), or, with -o json|yaml, each object in turn.
+class WatchPrinter {
+ public:
+  explicit WatchPrinter(Cli& cli) : cli_(cli), table_(deployment_table(cli.wide())) {}
+
+  // What there is now: the header and a row each, or the objects.
+  void initial(const std::vector<Json>& deployments) {
+    if (cli_.structured_output()) {
+      for (const auto& d : deployments) change(d, false);
+      return;
+    }
+    for (const auto& d : deployments) table_.add(deployment_row(d, cli_.wide()));
+    std::cout << table_.render() << std::flush;
+  }
+  // A deployment as it is after a change.
+  void change(const Json& deployment, bool deleted) {
+    if (cli_.structured_output()) {
+      if (cli_.globals().output == "yaml" && printed_++ > 0) std::cout << "---\n";
+      cli_.print_structured(deployment);
+      std::cout << std::flush;
+      return;
+    }
+    auto row = deployment_row(deployment, cli_.wide());
+    if (deleted) row[cli_.wide() ? 3 : 2] = "Deleted";
+    table_.add(std::move(row));
+    const std::string all = table_.render(false);
+    const auto start = all.rfind('\n', all.size() - 2);
+    std::cout << (start == std::string::npos ? all : all.substr(start + 1)) << std::flush;
+  }
+
+ private:
+  Cli& cli_;
+  Table table_;
+  int printed_ = 0;
+};
+
+// Prints each change of the namespace's deployments (or of the one named) until interrupted,
+// as kubectl get -w does.
+int watch_deployments(Cli& cli, WatchPrinter& printer, const std::string& only) {
   std::string pending;
   auto streamed = cli.http().stream("GET", "/api/v1/events?watch=true", [&](std::string_view data) {
     pending.append(data);
@@ -118,11 +156,8 @@ int watch_deployments(Cli& cli, bool wide) {
       if (!ev.is_object() || !ev.contains("object")) continue;
       const auto& obj = ev["object"];
       if (obj.value("namespace", "") != cli.globals().ns) continue;
-      auto table = deployment_table(wide);
-      auto row = deployment_row(obj, wide);
-      if (ev.value("type", "") == "DELETED") row[wide ? 3 : 2] = "Deleted";
-      table.add(row);
-      std::cout << table.render(false) << std::flush;
+      if (!only.empty() && obj.value("name", "") != only) continue;
+      printer.change(obj, ev.value("type", "") == "DELETED");
     }
     return true;
   });
@@ -134,6 +169,17 @@ int watch_deployments(Cli& cli, bool wide) {
 
 int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch) {
   if (what == "apps" || what == "deployments" || what == "deployment" || what == "app") {
+    if (watch) {
+      // What there is now, then every change: rows, or objects one after another.
+      WatchPrinter printer(cli);
+      if (!name.empty()) {
+        printer.initial({cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query())});
+      } else {
+        const Json list = cli.call("GET", "/api/v1/deployments" + cli.ns_query());
+        printer.initial(list["items"].get<std::vector<Json>>());
+      }
+      return watch_deployments(cli, printer, name);
+    }
     if (!name.empty()) {
       const Json d = cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
       if (cli.structured_output()) {
@@ -146,18 +192,14 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
       return 0;
     }
     const Json list = cli.call("GET", "/api/v1/deployments" + cli.ns_query());
-    if (cli.structured_output() && !watch) {
+    if (cli.structured_output()) {
       cli.print_structured(list);
       return 0;
     }
     auto t = deployment_table(cli.wide());
     for (const auto& d : list["items"]) t.add(deployment_row(d, cli.wide()));
-    if (!watch) {
-      print_table(t, "No deployments in namespace " + cli.globals().ns + ".");
-    } else {
-      std::cout << t.render() << std::flush;
-    }
-    return watch ? watch_deployments(cli, cli.wide()) : 0;
+    print_table(t, "No deployments in namespace " + cli.globals().ns + ".");
+    return 0;
   }
   if (watch) throw UsageError("-w works with `get apps` and `get deployments`");
   if (what == "executions" || what == "execution" || what == "runs") {
