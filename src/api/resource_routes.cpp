@@ -68,7 +68,11 @@ Result<std::pair<std::vector<manifest::Document>, manifest::Files>> apply_body(c
   // The CLI sends the manifest as written, with the scripts its Deployments name.
   const Json envelope = Json::parse(req.body, nullptr, false);
   if (envelope.is_discarded() && req.content_type.starts_with("application/json")) {
-    return model::parse_json_body(req.body).error();  // says what is wrong with it as JSON
+    // YAML sent with curl's usual JSON header is taken as YAML; a body that is neither gets
+    // the error about it as JSON, which is what its sender meant it to be.
+    auto as_yaml = manifest::parse(text);
+    if (!as_yaml) return model::parse_json_body(req.body).error();
+    return std::pair{std::move(*as_yaml), std::move(files)};
   }
   if (envelope.is_object() && envelope.contains("manifest") && envelope["manifest"].is_string()) {
     text = envelope["manifest"].get<std::string>();

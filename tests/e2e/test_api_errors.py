@@ -122,6 +122,24 @@ def test_malformed_json_sent_to_apply_is_400_about_json(api):
     assert "JSON" in r.json()["error"]["message"], r.text
 
 
+def test_deployments_that_cannot_work_as_asked_are_422(prisnd):
+    job = prisnd.post("/api/v1/deployments", {"name": "j", "runtime": "bash", "source": "true\n",
+                                              "restartPolicy": "always"})
+    assert job.status_code == 422 and job.json()["error"]["message"].startswith("restartPolicy: always is for services"), job.text
+    portless = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n",
+                                                   "replicas": 2, "expose": {"type": "ingress", "host": "p.test"}})
+    assert portless.status_code == 422 and "expose: a service without a port" in portless.text, portless.text
+    assert prisnd.get("/api/v1/deployments").json()["items"] == []
+
+
+def test_yaml_sent_to_apply_as_json_is_applied(prisnd):
+    manifest = ("apiVersion: prisn.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: yaml-as-json\n"
+                "spec:\n  target: {deployment: x}\n")
+    r = post_raw(prisnd, "/api/v1/apply", manifest)  # Content-Type: application/json
+    assert r.status_code == 200, r.text
+    assert prisnd.get("/api/v1/networkpolicies/yaml-as-json").status_code == 200
+
+
 def test_json_sent_as_text_plain_is_still_parsed(prisnd):
     body = json.dumps({"name": "plain", "runtime": "python3", "source": "print(1)\n"})
     r = post_raw(prisnd, "/api/v1/deployments", body, content_type="text/plain")
