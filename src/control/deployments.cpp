@@ -52,6 +52,14 @@ Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spe
                                         spec.expose.node_port, i, spec.ports.front().port));
     }
   }
+  // Rules newer than some stored deployments, which stay loadable.
+  if (spec.type != DeploymentType::kService && spec.restart_policy == model::RestartPolicy::kAlways) {
+    return Error::invalid(fmt::format("restartPolicy: always is for services; a {} run ends: use on-failure or never",
+                                      model::to_string(spec.type)));
+  }
+  if (spec.expose.kind != model::Expose::Kind::kNone && spec.port == 0 && spec.ports.empty()) {
+    return Error::invalid("expose: a service without a port cannot be exposed; give it a port");
+  }
   for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
     if (ctx.store.find_secret(spec.ns, spec.secrets[i].secret) == nullptr) {
       return Error::invalid(fmt::format("secrets[{}].secret: secret '{}' not found in namespace '{}'", i,

@@ -593,9 +593,6 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (const Json* ex = r.get("expose")) {
     if (auto ok = expose(*ex, "expose", spec); !ok) return ok.error();
     if (spec.type != DeploymentType::kService) return invalid("expose: only services can be exposed");
-    if (spec.expose.kind != Expose::Kind::kNone && spec.port == 0 && spec.ports.empty()) {
-      return invalid("expose: a service without a port cannot be exposed; give it a port");
-    }
   }
   if (const Json* res = r.get("resources")) {
     if (auto ok = resources(*res, "resources", spec.resources); !ok) return ok.error();

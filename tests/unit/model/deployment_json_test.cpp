@@ -78,10 +78,6 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.*.com"}})j", "expose.host"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.com","path":"/a b"}})j", "expose.path"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"lots"}})j", "resources.memory"},
-           Case{R"j({"name":"a","source":"x","filename":"a.py","replicas":3,"expose":{"type":"ingress","host":"a.com"}})j",
-                "expose: a service without a port"},
-           Case{R"j({"name":"a","source":"x","filename":"a.py","type":"service","expose":{"type":"nodePort","nodePort":30080}})j",
-                "expose: a service without a port"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":[{"secret":"db","env":"1"}]})j", "secrets[0]"},
        }) {
     const std::string message = error_of(c.body);
