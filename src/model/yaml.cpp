@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <regex>
 #include <string_view>
 
 namespace prisn::model {
@@ -19,11 +20,20 @@ bool fits_literal_block(const std::string& s) {
          s.front() != '\n';
 }
 
-// yaml-cpp writes "8080" or "yes" plain, and a reader resolves them as a number or a boolean.
-// Conservatively (by hand: yaml-cpp has no resolver to ask), a string made only of number
-// characters, or one of YAML 1.1's null and boolean words, is quoted.
+// Whether `s` begins like a YAML 1.1 timestamp ("2026-12-07", "2026-12-07T01:38:50Z"), which
+// PyYAML and others read as a date.
+bool starts_like_a_date(const std::string& s) {
+  static const std::regex kDate(R"(^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt \t].*)?$)");
+  return s.size() >= 8 && std::regex_match(s, kDate);
+}
+
+// yaml-cpp writes "8080", "yes" or "2026-12-07" plain, and a reader resolves them as a
+// number, a boolean or a date. Conservatively (by hand: yaml-cpp has no resolver to ask), a
+// string made only of number characters, one of YAML 1.1's null and boolean words, or one
+// that starts like a date is quoted.
 bool reads_as_another_type(const std::string& s) {
   if (s.empty() || s.front() == '.') return true;  // "" is null; ".inf", ".nan"
+  if (starts_like_a_date(s)) return true;
   constexpr std::string_view kNumberChars = "0123456789abcdefABCDEFxXoO+-._:";
   if (std::all_of(s.begin(), s.end(), [&](char c) { return kNumberChars.find(c) != std::string_view::npos; })) {
     return true;
