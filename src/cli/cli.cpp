@@ -83,6 +83,11 @@ std::string Cli::ns_query(bool more) const {
   return std::string(more ? "&" : "?") + "namespace=" + client::url_encode(globals_.ns);
 }
 
+void Cli::report(const Json& result, const std::string& text) const {
+  if (structured_output()) print_structured(result);
+  else std::cout << text << "\n";
+}
+
 void Cli::print_structured(const Json& value) const {
   if (globals_.output == "yaml") {
     std::cout << model::to_yaml(value, model::YamlStrings::kReadable);

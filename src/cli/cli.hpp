@@ -52,6 +52,8 @@ class Cli {
   bool wide() const { return globals_.output == "wide"; }
   /// Prints a JSON value as -o json or -o yaml asks.
   void print_structured(const Json& value) const;
+  /// What a command did: `result` with -o json|yaml, else the line `text` (newline added).
+  void report(const Json& result, const std::string& text) const;
 
   /// Prints "prisn: MESSAGE" on stderr and throws Exit{1}.
   [[noreturn]] static void fail(const std::string& message);

@@ -662,3 +662,20 @@ def test_values_the_cli_can_tell_are_wrong_are_usage_errors(prisnd, scripts):
         assert says in out.stderr, out.stderr
     assert prisnd.get("/api/v1/deployments/v").status_code == 404
     assert prisnd.cli("deploy", script, "--name", "v", "--port", "auto").returncode == 0
+
+
+def test_every_command_answers_in_json_with_o_json(prisnd, scripts):
+    f = scripts("j.py", "print('hi')\n")
+    out = prisnd.cli("-o", "json", "run", f, "--detach")
+    assert out.returncode == 0 and json.loads(out.stdout)["id"].startswith("ex-"), out.stdout
+    out = prisnd.cli("-o", "json", "secret", "create", "s", "--value", "v")
+    assert out.returncode == 0 and json.loads(out.stdout)["name"] == "s", out.stdout
+    assert "v" not in json.loads(out.stdout).values()
+    out = prisnd.cli("-o", "json", "delete", "secret", "s")
+    assert out.returncode == 0 and isinstance(json.loads(out.stdout), dict), out.stdout
+    deploy_job(prisnd, scripts, "gone")
+    out = prisnd.cli("-o", "json", "delete", "gone")
+    assert out.returncode == 0 and json.loads(out.stdout)["deleted"] == "gone", out.stdout
+    out = prisnd.cli("-o", "json", "version")
+    v = json.loads(out.stdout)
+    assert out.returncode == 0 and v["client"]["version"] and v["server"]["version"], out.stdout

@@ -66,8 +66,9 @@ int delete_command(Cli& cli, const std::vector<std::string>& args) {
   if (kind->second == "secret") return secret_delete_command(cli, name);
   static const std::map<std::string, std::string> kCollections = {
       {"deployment", "deployments"}, {"ingress", "ingresses"}, {"networkpolicy", "networkpolicies"}};
-  cli.call("DELETE", "/api/v1/" + kCollections.at(kind->second) + "/" + client::url_encode(name) + cli.ns_query());
-  std::cout << fmt::format("{} \"{}\" deleted\n", kind->second, name);
+  const Json result =
+      cli.call("DELETE", "/api/v1/" + kCollections.at(kind->second) + "/" + client::url_encode(name) + cli.ns_query());
+  cli.report(result, fmt::format("{} \"{}\" deleted", kind->second, name));
   return 0;
 }
 
@@ -103,20 +104,25 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
     if (!data.empty()) body["data"] = data;
     if (!binary.empty()) body["binaryData"] = binary;
   }
-  cli.call("POST", "/api/v1/secrets" + cli.ns_query(), body);
-  std::cout << fmt::format("secret \"{}\" created\n", name);
+  const Json result = cli.call("POST", "/api/v1/secrets" + cli.ns_query(), body);
+  cli.report(result, fmt::format("secret \"{}\" created", name));
   return 0;
 }
 
 int secret_delete_command(Cli& cli, const std::string& name) {
-  cli.call("DELETE", "/api/v1/secrets/" + client::url_encode(name) + cli.ns_query());
-  std::cout << fmt::format("secret \"{}\" deleted\n", name);
+  const Json result = cli.call("DELETE", "/api/v1/secrets/" + client::url_encode(name) + cli.ns_query());
+  cli.report(result, fmt::format("secret \"{}\" deleted", name));
   return 0;
 }
 
 // The client's version always; the daemon's, or (SPEC §5: the operation failed) exit 1 with
 // why on stderr, as `kubectl version` does without a server.
 int version_command(Cli& cli) {
+  if (cli.structured_output()) {  // one document, so the server is asked first
+    const Json v = cli.call("GET", "/api/v1/version");
+    cli.print_structured({{"client", {{"version", PRISN_VERSION}}}, {"server", v}, {"serverAddress", cli.http().server()}});
+    return 0;
+  }
   std::cout << "prisn " << PRISN_VERSION << std::endl;
   const Json v = cli.call("GET", "/api/v1/version");
   std::cout << "prisnd " << (v.is_object() ? v.value("version", "?") : "?") << " at " << cli.http().server() << "\n";

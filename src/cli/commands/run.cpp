@@ -134,7 +134,7 @@ int run_command(Cli& cli, const RunOptions& o) {
   const Json e = cli.call("POST", "/api/v1/executions" + cli.ns_query(), body);
   const std::string id = e.value("id", "");
   if (o.detach) {
-    std::cout << id << "\n";
+    cli.report(e, id);
     return 0;
   }
   cancel->set(id);
