@@ -64,7 +64,7 @@ std::string duration(const Json& e) {
 
 void print_executions(Cli& cli, const Json& list) {
   std::vector<std::string> headers = {"ID", "DEPLOYMENT", "STATUS", "EXIT", "TRIGGER", "DURATION", "AGE"};
-  if (cli.wide()) headers.push_back("ERROR");
+  if (cli.wide()) headers.insert(headers.end(), {"ATTEMPTS", "ERROR"});
   Table t(headers);
   for (const auto& e : list["items"]) {
     std::string exit = "-";
@@ -72,10 +72,10 @@ void print_executions(Cli& cli, const Json& list) {
     else if (e.contains("signal") && e["signal"].is_number()) exit = "signal " + e["signal"].dump();
     std::vector<std::string> row = {str(e, "id"), str(e, "deployment_id", "(run)"), str(e, "status"), exit,
                                     str(e, "trigger"), duration(e), age(e, "created_at")};
-    if (cli.wide()) row.push_back(str(e, "error"));
+    if (cli.wide()) row.insert(row.end(), {str(e, "attempts", "1"), str(e, "error")});
     t.add(row);
   }
-  std::cout << t.render();
+  print_table(t, "No executions in namespace " + cli.globals().ns + ".");
 }
 
 void print_endpoints(Cli& cli, const std::vector<Json>& services) {
@@ -89,7 +89,7 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
                str(ep, "restarts"), age(ep, "started_at")});
       }
     }
-    std::cout << t.render();
+    print_table(t, "No service instances in namespace " + cli.globals().ns + ".");
     return;
   }
   Table t({"NAME", "ENDPOINTS"});
@@ -101,7 +101,7 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
     }
     t.add({str(s, "name"), list.empty() ? "<none>" : list});
   }
-  std::cout << t.render();
+  print_table(t, "No services in namespace " + cli.globals().ns + ".");
 }
 
 // Deployments as a watch shows them: rows aligned with those printed before (the table keeps
@@ -242,7 +242,7 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
       for (const auto& k : s["keys"]) keys += (keys.empty() ? "" : ",") + k.get<std::string>();
       t.add({str(s, "name"), keys, age(s, "created_at")});
     }
-    std::cout << t.render();
+    print_table(t, "No secrets in namespace " + cli.globals().ns + ".");
     return 0;
   }
   if (what == "ingresses" || what == "ingress" || what == "ing") return get_ingresses(cli, name);
