@@ -104,11 +104,11 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
   print_table(t, "No services in namespace " + cli.globals().ns + ".");
 }
 
-// Deployments as a watch shows them: rows aligned with those printed before (the table keeps
-// every row, so widths only grow), or, with -o json|yaml, each object in turn.
+// Deployments as a watch shows them: rows aligned with those printed before (each column as
+// wide as its widest cell so far, so widths only grow), or, with -o json|yaml, each object.
 class WatchPrinter {
  public:
-  explicit WatchPrinter(Cli& cli) : cli_(cli), table_(deployment_table(cli.wide())) {}
+  explicit WatchPrinter(Cli& cli) : cli_(cli) {}
 
   // What there is now: the header and a row each, or the objects.
   void initial(const std::vector<Json>& deployments) {
@@ -116,8 +116,13 @@ class WatchPrinter {
       for (const auto& d : deployments) change(d, false);
       return;
     }
-    for (const auto& d : deployments) table_.add(deployment_row(d, cli_.wide()));
-    std::cout << table_.render() << std::flush;
+    Table t = deployment_table(cli_.wide());
+    for (const auto& d : deployments) {
+      auto row = deployment_row(d, cli_.wide());
+      widen(row);
+      t.add(std::move(row));
+    }
+    std::cout << t.render() << std::flush;
   }
   // A deployment as it is after a change.
   void change(const Json& deployment, bool deleted) {
@@ -129,15 +134,23 @@ class WatchPrinter {
     }
     auto row = deployment_row(deployment, cli_.wide());
     if (deleted) row[cli_.wide() ? 3 : 2] = "Deleted";
-    table_.add(std::move(row));
-    const std::string all = table_.render(false);
-    const auto start = all.rfind('\n', all.size() - 2);
-    std::cout << (start == std::string::npos ? all : all.substr(start + 1)) << std::flush;
+    widen(row);
+    Table t = deployment_table(cli_.wide());  // the widest cells, then the row: its line is the last
+    t.add(widest_);
+    t.add(std::move(row));
+    const std::string both = t.render(false);
+    std::cout << both.substr(both.find('\n') + 1) << std::flush;
   }
 
  private:
+  void widen(const std::vector<std::string>& row) {
+    widest_.resize(row.size());
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      if (row[c].size() > widest_[c].size()) widest_[c] = row[c];
+    }
+  }
   Cli& cli_;
-  Table table_;
+  std::vector<std::string> widest_;  // per column, its widest cell so far
   int printed_ = 0;
 };
 
