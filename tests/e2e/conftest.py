@@ -17,11 +17,20 @@ PRISN = os.environ.get("PRISN", str(pathlib.Path(__file__).resolve().parents[2] 
 E2E_NETWORK = os.environ.get("PRISN_E2E_NETWORK", "host")
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port():
-    """A TCP port that is free right now on all addresses."""
-    with socket.socket() as s:
-        s.bind(("0.0.0.0", 0))
-        return s.getsockname()[1]
+    """A TCP port that is free right now on all addresses, and not one this process was given
+    before: two calls in a row may otherwise get the same port from the kernel."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("0.0.0.0", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise RuntimeError("no free port that was not given out before")
 
 
 def free_port_range(size=20):
