@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <string>
+
 #include "prisn/model/deployment_json.hpp"
 #include "support/supervisor_fixture.hpp"
 
@@ -45,7 +48,12 @@ TEST(CronScheduler, ArmsWithTheNextRun) {
   ASSERT_TRUE(next);
   EXPECT_GT(*next, WallClock::now());
   EXPECT_LE(*next, WallClock::now() + std::chrono::seconds(61));
-  f.deploy("0 3 * * *", "true\n");
+  // Half an hour away from the next minute, whatever the time: a fixed schedule ("0 3 * * *")
+  // has its next run at that minute once a day.
+  const std::time_t at = WallClock::to_time_t(*next);
+  std::tm local{};
+  localtime_r(&at, &local);
+  f.deploy(std::to_string((local.tm_min + 30) % 60) + " * * * *", "true\n");
   f.cron.sync("default", "tick");
   EXPECT_NE(f.cron.next_run("default", "tick"), next);
   ASSERT_TRUE(f.store->delete_deployment("default", "tick"));
