@@ -26,19 +26,26 @@ bool is_valid_name(std::string_view name) {
   return true;
 }
 
-Result<void> validate_name(std::string_view field, std::string_view value) {
-  if (is_valid_name(value)) {
-    return {};
-  }
+namespace {
+
+// "FIELD is required", or "FIELD: 'VALUE' is not a valid WHAT" (VALUE cut at 80 characters).
+Error invalid_name(std::string_view field, std::string_view value, std::string_view what) {
   std::string msg(field);
   if (value.empty()) {
     msg += " is required";
   } else {
-    msg += ": '" + std::string(value.substr(0, 80)) +
-           "' is not a valid name (lowercase letters, digits and '-', starting and ending with a "
-           "letter or digit, at most 63 characters)";
+    msg += ": '" + std::string(value.substr(0, 80)) + "' is not a valid " + std::string(what);
   }
   return Error::invalid(std::move(msg));
+}
+
+}  // namespace
+
+Result<void> validate_name(std::string_view field, std::string_view value) {
+  if (is_valid_name(value)) return {};
+  return invalid_name(field, value,
+                      "name (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 "
+                      "characters)");
 }
 
 bool is_valid_port_name(std::string_view name) {
@@ -49,18 +56,10 @@ bool is_valid_port_name(std::string_view name) {
 }
 
 Result<void> validate_port_name(std::string_view field, std::string_view value) {
-  if (is_valid_port_name(value)) {
-    return {};
-  }
-  std::string msg(field);
-  if (value.empty()) {
-    msg += " is required";
-  } else {
-    msg += ": '" + std::string(value.substr(0, 80)) +
-           "' is not a valid port name (at most 15 lowercase letters, digits and '-', with at least one "
-           "letter, not starting or ending with '-', no '--')";
-  }
-  return Error::invalid(std::move(msg));
+  if (is_valid_port_name(value)) return {};
+  return invalid_name(field, value,
+                      "port name (at most 15 lowercase letters, digits and '-', with at least one letter, not starting "
+                      "or ending with '-', no '--')");
 }
 
 std::string default_name_for_file(std::string_view path) {
