@@ -129,17 +129,22 @@ def test_proxy_trace_names_the_instance_the_next_connection_goes_to(prisnd, scri
         assert served == traced["selected"]["instance"], (target, traced)
 
 
+def assert_port_refused(prisnd, svc, name, port):
+    """Deploying `name` on `port` fails, from the CLI and the API, and creates nothing."""
+    out = prisnd.cli("deploy", svc, "--name", name, "--port", str(port))
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert str(port) in out.stderr and "Address already in use" in out.stderr, out.stderr
+    r = prisnd.post("/api/v1/deployments", {"name": name, "filename": "held.py", "source": HTTP_SERVICE,
+                                            "port": port})
+    assert r.status_code == 409 and r.json()["error"]["message"].startswith("port: cannot listen on"), r.text
+    assert prisnd.get(f"/api/v1/deployments/{name}").status_code == 404
+
+
 def test_a_port_another_listener_holds_is_refused_and_nothing_is_created(prisnd, scripts):
     svc = scripts("held.py", HTTP_SERVICE)
     # prisnd's own HTTP router listens on 127.0.0.1:PORT: a service cannot publish there too.
     router_port = int(prisnd.http.rsplit(":", 1)[1])
-    out = prisnd.cli("deploy", svc, "--name", "onrouter", "--port", str(router_port))
-    assert out.returncode == 1, out.stdout + out.stderr
-    assert str(router_port) in out.stderr and "Address already in use" in out.stderr, out.stderr
-    r = prisnd.post("/api/v1/deployments", {"name": "onrouter", "filename": "held.py", "source": HTTP_SERVICE,
-                                            "port": router_port})
-    assert r.status_code == 409 and r.json()["error"]["message"].startswith("port: cannot listen on"), r.text
-    assert prisnd.get("/api/v1/deployments/onrouter").status_code == 404
+    assert_port_refused(prisnd, svc, "onrouter", router_port)
     # The router still owns its port (no listener of the service's took its connections).
     assert "no route" in requests.get(prisnd.http + "/", headers={"Host": "nothere.example.com"}, timeout=5).text
     # SO_REUSEPORT on the other socket would let a second SO_REUSEPORT listener share the port
@@ -151,13 +156,7 @@ def test_a_port_another_listener_holds_is_refused_and_nothing_is_created(prisnd,
         holder.bind(("0.0.0.0", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        out = prisnd.cli("deploy", svc, "--name", "shared", "--port", str(port))
-        assert out.returncode == 1, out.stdout + out.stderr
-        assert str(port) in out.stderr and "Address already in use" in out.stderr, out.stderr
-        r = prisnd.post("/api/v1/deployments", {"name": "shared", "filename": "held.py", "source": HTTP_SERVICE,
-                                                "port": port})
-        assert r.status_code == 409 and r.json()["error"]["message"].startswith("port: cannot listen on"), r.text
-        assert prisnd.get("/api/v1/deployments/shared").status_code == 404
+        assert_port_refused(prisnd, svc, "shared", port)
     finally:
         holder.close()
     # Once the other listener is gone the same port is taken: the refusal was about the holder.

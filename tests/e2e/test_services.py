@@ -54,6 +54,15 @@ def deploy(prisnd, file, name, port, replicas, *extra):
     return p
 
 
+def wait_rolled(prisnd, name, replicas, old_pids):
+    """Waits until `replicas` healthy instances run and none of them is one of `old_pids`."""
+    def rolled():
+        eps = prisnd.endpoints(name)
+        return (len(eps) == replicas and all(ep["healthy"] for ep in eps)
+                and not set(ep["pid"] for ep in eps) & old_pids)
+    wait_until(rolled, 30, message="every instance replaced")
+
+
 def pids_by_instance(prisnd, name):
     return {ep["instance"]: ep["pid"] for ep in prisnd.endpoints(name)}
 
@@ -398,12 +407,7 @@ def test_rolling_restart_has_no_failed_requests(prisnd, scripts):
         wait_until(lambda: len(load.ok) >= 5, 10, message="load to start")
         p = prisnd.cli("restart", "api")
         assert p.returncode == 0, p.stderr
-
-        def rolled():
-            eps = prisnd.endpoints("api")
-            return (len(eps) == 2 and all(ep["healthy"] for ep in eps)
-                    and not set(ep["pid"] for ep in eps) & old_pids)
-        wait_until(rolled, 30, message="every instance replaced")
+        wait_rolled(prisnd, "api", 2, old_pids)
         prisnd.wait_ready("api", 2)
         count = len(load.ok)
         wait_until(lambda: len(load.ok) >= count + 5, 10, message="more requests after the restart")
@@ -616,12 +620,7 @@ def test_logs_after_a_rolling_restart_keep_the_order_of_requests(prisnd, scripts
     old_pids = set(prisnd.instance_pids("api"))
     p = prisnd.cli("restart", "api")
     assert p.returncode == 0, p.stderr
-
-    def rolled():
-        eps = prisnd.endpoints("api")
-        return (len(eps) == 2 and all(ep["healthy"] for ep in eps)
-                and not set(ep["pid"] for ep in eps) & old_pids)
-    wait_until(rolled, 30, message="every instance replaced")
+    wait_rolled(prisnd, "api", 2, old_pids)
     prisnd.wait_ready("api", 2)
 
     # Requests far enough apart (150 ms) that their log lines have a meaningful order; the
