@@ -10,7 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
-#include <utility>
 
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
@@ -38,7 +37,6 @@ struct ExecutionRunner::Running {
   bool terminating = false;
   bool kill_sent = false;
   bool waiting = false;              // no process: an attempt failed and the next one waits its turn
-  bool adopted_waiting = false;      // adopted by a prisnd that restarted while it waited
   std::optional<int> last_status;    // while waiting: how the failed attempt ended
   fs::path cgroup;
   std::vector<std::function<void()>> waiters;
@@ -62,11 +60,18 @@ Millis retry_delay(int failed_attempts) {
 bool succeeded(const std::optional<int>& status) { return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0; }
 
 // A line in the run's own log, between two attempts' output: `prisn logs` shows why the
-// output starts again.
-void append_to_log(const fs::path& file, const std::string& line) {
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+// output starts again. Once: a prisnd restarted between the attempts may come here again for
+// the same attempt, and nothing else writes to the log until the next attempt starts.
+void mark_log_once(const fs::path& file, const std::string& line) {
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
   if (fd < 0) return;
-  (void)!::write(fd, line.data(), line.size());
+  std::string tail(line.size(), '\0');
+  const off_t size = ::lseek(fd, 0, SEEK_END);
+  const bool there = size >= static_cast<off_t>(line.size()) &&
+                     ::pread(fd, tail.data(), tail.size(), size - static_cast<off_t>(line.size())) ==
+                         static_cast<ssize_t>(line.size()) &&
+                     tail == line;
+  if (!there) (void)!::write(fd, line.data(), line.size());
   ::close(fd);
 }
 
@@ -245,18 +250,11 @@ void ExecutionRunner::wait_to_retry(Running& run, int status, std::optional<Wall
     log()->error("execution {}: cannot record the end of attempt {}: {}", run.e.id, run.e.attempts,
                  stored.error().message);
   }
-  const auto how = process::describe_wait_status(status);
-  if (std::exchange(run.adopted_waiting, false)) {  // the previous prisnd said all this already
-    log()->info("execution {} ({}): attempt {} in {}", run.e.id, run.e.deployment, run.e.attempts + 1,
-                format_duration(delay));
-  } else {
-    log()->info("execution {} ({}): attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)",
-                run.e.id, run.e.deployment, run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1,
-                format_duration(full));
-    append_to_log(ctx_.paths.execution_log(run.e.id),
-                  fmt::format("prisn: attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)\n",
-                              run.e.attempts, how, run.e.attempts + 1, kMaxRetries + 1, format_duration(full)));
-  }
+  const auto line = fmt::format("attempt {} ended ({}); attempt {} of {} in {} (restartPolicy on-failure)",
+                                run.e.attempts, process::describe_wait_status(status), run.e.attempts + 1,
+                                kMaxRetries + 1, format_duration(full));
+  log()->info("execution {} ({}): {}", run.e.id, run.e.deployment, line);
+  mark_log_once(ctx_.paths.execution_log(run.e.id), "prisn: " + line + "\n");
   run.retry_timer.expires_after(delay);
   run.retry_timer.async_wait([this, id = run.e.id](const boost::system::error_code& ec) {
     if (!ec) retry(id);
@@ -414,7 +412,6 @@ void ExecutionRunner::adopt() {
       continue;
     }
     auto run = std::make_unique<Running>(ctx_.executor, e);
-    run->adopted_waiting = e.process.pid == 0;  // wait_to_retry() clears the pid of a run between attempts
     const fs::path cg = ctx_.cgroups.base() / e.id;
     if (ctx_.cgroups.available() && fs::exists(cg)) {
       run->cgroup = cg;
