@@ -310,8 +310,10 @@ def test_trigger_prints_id_and_wait_exits_with_job_code(prisnd, scripts):
     assert e["status"] == "Completed" and e["deployment_id"] == "job" and e["trigger"] == "cli"
     p = prisnd.cli("trigger", "job", "--wait", "-e", "CODE=5")
     assert p.returncode == 5, (p.stdout, p.stderr)
-    assert "job -" in p.stdout
+    waited_id, output = p.stdout.split("\n", 1)  # the id first, then the run's output
+    assert "job -" in output
     latest = prisnd.get("/api/v1/executions?deployment=job").json()["items"][0]
+    assert latest["id"] == waited_id
     assert latest["status"] == "Failed" and latest["exit_code"] == 5
     p = prisnd.cli("trigger", "job", "--wait")
     assert p.returncode == 0
@@ -461,6 +463,15 @@ def test_logs_of_a_job_show_latest_execution(prisnd, scripts):
     assert p.returncode == 1
 
 
+def test_logs_of_a_deployment_named_like_an_execution(prisnd, scripts):
+    deploy_job(prisnd, scripts, "ex-backup", JOB_SRC, "-e", "K=named-ex")
+    assert prisnd.cli("trigger", "ex-backup", "--wait").returncode == 0
+    p = prisnd.cli("logs", "ex-backup")
+    assert p.returncode == 0 and p.stdout == "job named-ex\n", (p.stdout, p.stderr)
+    p = prisnd.cli("logs", "ex-nothing")
+    assert p.returncode == 1 and "ex-nothing" in p.stderr, p.stderr
+
+
 def test_logs_of_a_service_and_tail(prisnd, scripts):
     port = free_port()
     deploy_service(prisnd, scripts, "web", port, "--replicas", "2")
@@ -524,6 +535,19 @@ def test_redeploy_keeps_scaled_replicas(prisnd, scripts):
     assert prisnd.cli("deploy", f, "--name", "web", "--port", str(port), "-e", "VERSION=v2",
                       "--replicas", "1").returncode == 0
     assert prisnd.deployment("web")["replicas"] == 1
+
+
+def test_redeploy_of_a_cron_job_keeps_its_schedule(prisnd, scripts):
+    f = scripts("nightly.py", JOB_SRC)
+    assert prisnd.cli("deploy", f, "--schedule", "0 3 * * *").returncode == 0
+    p = prisnd.cli("deploy", f, "-e", "K=v2")
+    assert p.returncode == 0 and "cron" in p.stdout, (p.stdout, p.stderr)
+    d = prisnd.deployment("nightly")
+    assert d["type"] == "cron" and d["schedule"] == "0 3 * * *" and d["env"] == {"K": "v2"}, d
+    p = prisnd.cli("deploy", f, "--type", "job")  # a flag that says otherwise wins
+    assert p.returncode == 0, p.stderr
+    d = prisnd.deployment("nightly")
+    assert d["type"] == "job" and not d.get("schedule"), d
 
 
 def test_redeploy_without_port_keeps_the_port_and_port_0_removes_it(prisnd, scripts):

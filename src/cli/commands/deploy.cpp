@@ -118,6 +118,11 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
   if (o.port.empty() && existing_service && existing->value("port", 0) != 0) {
     spec["port"] = existing->value("port", 0);
   }
+  // A cron job deployed again keeps its schedule, unless a flag makes it something else.
+  const bool existing_cron = existing && existing->value("type", "") == "cron";
+  if (existing_cron && o.schedule.empty() && o.type.empty() && o.port.empty() && !o.replicas) {
+    spec["schedule"] = existing->value("schedule", "");
+  }
   const Json d = cli.call("PUT", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query(), spec);
   if (cli.structured_output()) {
     cli.print_structured(d);

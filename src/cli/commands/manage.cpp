@@ -14,18 +14,33 @@
 
 namespace prisn::cli {
 
-int logs_command(Cli& cli, const std::string& target, bool follow, std::optional<long> tail) {
-  if (tail && *tail < 0) throw UsageError("--tail: must be 0 or more");
-  const bool execution = target.starts_with("ex-");
-  std::string path = execution ? "/api/v1/executions/" + client::url_encode(target) + "/logs?x=1"
-                               : "/api/v1/deployments/" + client::url_encode(target) + "/logs" + cli.ns_query();
+namespace {
+
+// GET of a logs path, the body streamed to stdout as it comes.
+Result<client::HttpResponse> stream_logs(Cli& cli, std::string path, bool follow, std::optional<long> tail) {
   if (follow) path += "&follow=true";
   if (tail) path += "&tail=" + std::to_string(*tail);
-  auto r = cli.http().stream("GET", path, [](std::string_view data) {
+  return cli.http().stream("GET", path, [](std::string_view data) {
     std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
     std::cout.flush();
     return true;
   });
+}
+
+}  // namespace
+
+int logs_command(Cli& cli, const std::string& target, bool follow, std::optional<long> tail) {
+  if (tail && *tail < 0) throw UsageError("--tail: must be 0 or more");
+  const std::string deployment_path =
+      "/api/v1/deployments/" + client::url_encode(target) + "/logs" + cli.ns_query();
+  auto r = target.starts_with("ex-")
+               ? stream_logs(cli, "/api/v1/executions/" + client::url_encode(target) + "/logs?x=1", follow, tail)
+               : stream_logs(cli, deployment_path, follow, tail);
+  if (r && r->status == 404 && target.starts_with("ex-")) {
+    // "ex-…" is also a valid deployment name: no such execution, then such a deployment.
+    auto as_deployment = stream_logs(cli, deployment_path, follow, tail);
+    if (as_deployment && as_deployment->status != 404) r = std::move(as_deployment);
+  }
   if (!r) Cli::fail(r.error().message);
   Cli::fail_unless_ok(*r);
   return 0;

@@ -154,7 +154,7 @@ int trigger_command(Cli& cli, const std::string& name, const std::vector<std::st
     }
     return 0;
   }
-  std::cerr << "execution " << id << "\n";
+  std::cout << id << std::endl;  // the id first (as without --wait), then the run's own output
   cancel->set(id);
   return follow_to_exit(cli, id);
 }
