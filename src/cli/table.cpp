@@ -23,10 +23,15 @@ void Table::add(std::vector<std::string> row) {
   rows_.push_back(std::move(row));
 }
 
+void Table::at_least(const std::vector<std::string>& cells) {
+  min_widths_.resize(std::max(min_widths_.size(), cells.size()), 0);
+  for (std::size_t c = 0; c < cells.size(); ++c) min_widths_[c] = std::max(min_widths_[c], width(cells[c]));
+}
+
 std::string Table::render(bool with_header) const {
   std::vector<std::size_t> widths(headers_.size(), 0);
   for (std::size_t c = 0; c < headers_.size(); ++c) {
-    widths[c] = width(headers_[c]);
+    widths[c] = std::max(width(headers_[c]), c < min_widths_.size() ? min_widths_[c] : 0);
     for (const auto& r : rows_) widths[c] = std::max(widths[c], width(r[c]));
   }
   std::string out;

@@ -115,7 +115,15 @@ Result<HttpResponse> HttpClient::request(const std::string& method, const std::s
     http::write(*impl_->stream, req, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    if (!ec) http::read(*impl_->stream, impl_->buffer, parser, ec);
+    // prisnd may answer before it has read the whole body (413 for one over its limit) and
+    // close: the rest of the write then fails, but its answer is there to read.
+    if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
+      boost::system::error_code read_ec;
+      http::read(*impl_->stream, impl_->buffer, parser, read_ec);
+      if (!read_ec || parser.is_done()) ec = {};
+    } else if (!ec) {
+      http::read(*impl_->stream, impl_->buffer, parser, ec);
+    }
     if (ec) {
       impl_->drop();
       if (reused && attempt == 0) continue;

@@ -246,9 +246,11 @@ void Controller::set_config_certificate(std::optional<proxy::Certificate> cert) 
 
 Json Controller::proxy_stats(const std::string& in_ns) const {
   Json items = Json::array();
+  std::set<std::string> l7_routes;
   for (const auto& [key, state] : impl_->targets) {
     const auto& [ns, name, port] = key;
     if (ns != in_ns) continue;
+    l7_routes.insert(label_of(ns, name, port));
     const auto& s = *state.stats;
     items.push_back({{"route", label_of(ns, name, port)},
                      {"namespace", ns},
@@ -268,8 +270,13 @@ Json Controller::proxy_stats(const std::string& in_ns) const {
     const std::string& ns = p.deployment.first;
     const std::string& name = p.deployment.second;
     if (ns != in_ns) continue;
-    // As the seed writes TCP routes: "tcp:PORT -> deployment/NAME".
-    const std::string route = fmt::format("tcp:{} -> deployment/{}", p.port, name);
+    // As the seed's `proxy stats` names a service: "api.default" for its port published at its
+    // own number (unless an L7 row has that name), else with the port it is published on.
+    const auto* rec = impl_->ctx.store.find_deployment(ns, name);
+    const bool own_number =
+        p.port_index == 0 && rec != nullptr && !rec->spec.ports.empty() && rec->spec.ports.front().port == p.port;
+    std::string route = label_of(ns, name, 0);
+    if (!own_number || l7_routes.contains(route)) route = fmt::format("{}:{}", route, p.port);
     items.push_back({{"route", route},
                      {"namespace", ns},
                      {"deployment", name},
@@ -355,9 +362,16 @@ std::optional<TraceHit> ingress_hit(const Controller::Impl& d, const std::string
 // The instance the next connection or request to `hit` goes to, and why, read from the live
 // balancing state without changing it: the L4 listener's round-robin position for a port
 // published on the node, the route's balancer for an ingress.
-std::pair<std::size_t, std::string> next_pick(const Controller::Impl& d, const TraceHit& hit,
-                                              const model::LoadBalancing& lb,
-                                              std::span<const proxy::Balancer::Candidate> candidates) {
+// The instance the next request or connection gets, by which algorithm, and why (empty: the
+// algorithm says it all).
+struct NextPick {
+  std::size_t index = 0;
+  std::string algorithm;
+  std::string why;
+};
+
+NextPick next_pick(const Controller::Impl& d, const TraceHit& hit, const model::LoadBalancing& lb,
+                   std::span<const proxy::Balancer::Candidate> candidates) {
   const std::size_t n = candidates.size();
   std::string listener = hit.listener;
   if (hit.via == "service") {  // reached on the node through its published port, if it has one
@@ -369,15 +383,16 @@ std::pair<std::size_t, std::string> next_pick(const Controller::Impl& d, const T
     }
   }
   if (!listener.empty()) {
-    return {static_cast<std::size_t>(d.l4.next_position(listener) % n), "round-robin (L4: the next connection)"};
+    return {static_cast<std::size_t>(d.l4.next_position(listener) % n), "round-robin",
+            "the next connection through the L4 proxy"};
   }
   if (hit.via == "ingress") {
     if (auto it = d.targets.find({hit.ns, hit.name, hit.route_port}); it != d.targets.end() && it->second.balancer) {
-      if (auto i = it->second.balancer->peek(candidates)) return {*i, lb.algorithm + " (the next request)"};
+      if (auto i = it->second.balancer->peek(candidates)) return {*i, lb.algorithm, "the next request"};
     }
   }
   const bool depends = lb.algorithm == "random" || lb.algorithm == "ip-hash";
-  return {0, depends ? lb.algorithm + " (any healthy instance; it depends on the request)" : lb.algorithm};
+  return {0, lb.algorithm, depends ? "any healthy instance; it depends on the request" : ""};
 }
 
 }  // namespace
@@ -426,12 +441,14 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
     out["selected"] = nullptr;
     return out;
   }
-  const auto [i, reason] = next_pick(d, hit, rec->spec.load_balancing, candidates);
+  const auto pick = next_pick(d, hit, rec->spec.load_balancing, candidates);
+  const auto i = pick.index;
   out["selected"] = {{"instance", std::string(candidates[i].name)},
                      {"address", fmt::format("{}:{}", addresses[i].first, addresses[i].second)},
                      {"host", addresses[i].first},
                      {"port", addresses[i].second},
-                     {"reason", reason}};
+                     {"algorithm", pick.algorithm},
+                     {"reason", pick.why.empty() ? pick.algorithm : fmt::format("{} ({})", pick.algorithm, pick.why)}};
   return out;
 }
 

@@ -681,6 +681,15 @@ def test_secret_from_file_with_a_repeated_key_is_a_usage_error(prisnd, tmp_path)
     assert prisnd.get("/api/v1/secrets/s").status_code == 404
 
 
+def test_a_body_over_the_api_limit_shows_the_api_message(prisnd, tmp_path):
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (9 << 20))  # over the 8 MiB body limit once base64-encoded, and before
+    p = prisnd.cli("secret", "create", "big", "--from-file", str(big))
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "larger than the 8388608 byte limit" in p.stderr, p.stderr
+    assert prisnd.get("/api/v1/secrets/big").status_code == 404
+
+
 def test_values_the_cli_can_tell_are_wrong_are_usage_errors(prisnd, scripts):
     script = scripts("v.py", "print(1)\n")
     for args, says in ((["--port", "99999"], "--port"), (["--port", "abc"], "--port"), (["--type", "bogus"], "--type"),

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -668,11 +669,14 @@ def test_proxy_trace_and_stats_from_the_cli(prisnd):
     out = prisnd.cli("proxy", "trace", f"{host}:80/")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
-    assert lines[0].startswith("Resolves to: 127.0.0.1:") and "ingress default/traced" in lines[0]
-    assert lines[1].startswith("Selected: 127.0.0.1:") and "round-robin" in lines[1]
+    endpoints = [f"{e['ip']}:{e['port']}" for e in prisnd.get("/api/v1/endpoints/traced").json()["endpoints"]]
+    # The seed's three lines, then which route matched.
+    assert lines[0].startswith("Resolves to: ") and sorted(lines[0][13:].split(", ")) == sorted(endpoints), lines
+    assert re.fullmatch(r"Selected: 127\.0\.0\.1:\d+ \(round-robin\)", lines[1]), lines
     assert lines[2].startswith("Response: 200 OK (")
+    assert lines[3].startswith("Route: ingress default/traced; instance traced-"), lines
     service = prisnd.cli("proxy", "trace", "traced.default.prisn.local:" + str(prisnd.deployment("traced")["port"]))
-    assert service.returncode == 0 and "service default/traced" in service.stdout, service.stdout + service.stderr
+    assert service.returncode == 0 and "Route: service default/traced" in service.stdout, service.stdout + service.stderr
     stats = prisnd.cli("proxy", "stats")
     assert stats.stdout.splitlines()[0].split() == ["Service", "Requests", "Errors", "Latency", "(p99)"]
     row = next(l for l in stats.stdout.splitlines() if l.startswith("traced.default"))

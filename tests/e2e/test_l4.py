@@ -54,7 +54,7 @@ def test_tcp_routes_from_the_port_range_show_in_proxy_stats(prisnd, scripts):
     for _ in range(3):
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     stats = prisnd.cli("proxy", "stats")
-    row = next(l for l in stats.stdout.splitlines() if l.startswith(f"tcp:{port} -> deployment/tcpr"))
+    row = next(l for l in stats.stdout.splitlines() if l.split()[0] == "tcpr.default")  # as the seed names a service
     assert row.split()[-3] == "3", stats.stdout  # Requests: connections
     item = next(i for i in prisnd.get("/api/v1/proxy/stats").json()["items"] if i.get("deployment") == "tcpr")
     assert item["protocol"] == "tcp" and item["requests"] == 3 and item["errors"] == 0
@@ -94,7 +94,7 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
                         (f"[::1]:{node_port}", "nodePort"), ("tr.default.prisn.local", "service")]:
         traced = prisnd.cli("proxy", "trace", target)
         assert traced.returncode == 0, target + ": " + traced.stderr
-        assert f"({via} default/tr)" in traced.stdout.splitlines()[0], traced.stdout
+        assert traced.stdout.splitlines()[3].startswith(f"Route: {via} default/tr;"), traced.stdout
         assert "Response: 200 OK" in traced.stdout
     # A port the deployment does not have is an error that lists the ones it has.
     wrong = prisnd.cli("proxy", "trace", f"tr.default.prisn.local:{port + 1}")
@@ -124,7 +124,8 @@ def test_proxy_trace_names_the_instance_the_next_connection_goes_to(prisnd, scri
     prisnd.wait_ready("nx", 3)
     for target in (f"localhost:{port}", "nx.default.prisn.local", f"localhost:{port}"):
         traced = prisnd.post("/api/v1/proxy/trace", {"target": target}).json()
-        assert traced["selected"]["reason"].startswith("round-robin (L4"), traced
+        assert traced["selected"]["algorithm"] == "round-robin", traced
+        assert traced["selected"]["reason"] == "round-robin (the next connection through the L4 proxy)", traced
         served = requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.split()[0]
         assert served == traced["selected"]["instance"], (target, traced)
 

@@ -108,7 +108,13 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
 // wide as its widest cell so far, so widths only grow), or, with -o json|yaml, each object.
 class WatchPrinter {
  public:
-  explicit WatchPrinter(Cli& cli) : cli_(cli) {}
+  explicit WatchPrinter(Cli& cli) : cli_(cli) {
+    // The longest type and phase a row can show later: rows stay aligned as they change.
+    const std::size_t first = cli.wide() ? 2 : 1;  // TYPE (after NAMESPACE in -o wide)
+    widest_.resize(first + 2);
+    widest_[first] = "service";
+    widest_[first + 1] = "CrashLoop";
+  }
 
   // What there is now: the header and a row each, or the objects.
   void initial(const std::vector<Json>& deployments) {
@@ -122,6 +128,7 @@ class WatchPrinter {
       widen(row);
       t.add(std::move(row));
     }
+    t.at_least(widest_);
     std::cout << t.render() << std::flush;
   }
   // A deployment as it is after a change.
@@ -133,18 +140,17 @@ class WatchPrinter {
       return;
     }
     auto row = deployment_row(deployment, cli_.wide());
-    if (deleted) row[cli_.wide() ? 3 : 2] = "Deleted";
+    if (deleted) row[cli_.wide() ? 3 : 2] = "Deleted";  // STATUS
     widen(row);
-    Table t = deployment_table(cli_.wide());  // the widest cells, then the row: its line is the last
-    t.add(widest_);
+    Table t = deployment_table(cli_.wide());
+    t.at_least(widest_);
     t.add(std::move(row));
-    const std::string both = t.render(false);
-    std::cout << both.substr(both.find('\n') + 1) << std::flush;
+    std::cout << t.render(false) << std::flush;
   }
 
  private:
   void widen(const std::vector<std::string>& row) {
-    widest_.resize(row.size());
+    widest_.resize(std::max(widest_.size(), row.size()));
     for (std::size_t c = 0; c < row.size(); ++c) {
       if (row[c].size() > widest_[c].size()) widest_[c] = row[c];
     }

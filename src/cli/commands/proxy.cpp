@@ -46,20 +46,25 @@ int proxy_trace_command(Cli& cli, const std::string& target) {
     cli.print_structured(trace);
     return 0;
   }
-  std::vector<std::string> resolved;
-  for (const auto& r : trace["resolved"]) resolved.push_back(r.get<std::string>());
+  // The seed's three lines (Resolves to, Selected, Response), then what matched and why.
   std::string list;
-  for (const auto& r : resolved) list += (list.empty() ? "" : ", ") + r;
-  std::cout << fmt::format("Resolves to: {} ({} {}/{})\n", list.empty() ? "no healthy instance" : list,
-                           str(trace, "via"), str(trace, "namespace"), str(trace, "deployment"));
-  if (trace["selected"].is_null()) Cli::fail(fmt::format("{}: no healthy instance to send to", target));
+  for (const auto& r : trace["resolved"]) list += (list.empty() ? "" : ", ") + r.get<std::string>();
+  std::cout << "Resolves to: " << (list.empty() ? "no healthy instance" : list) << "\n";
   const auto& sel = trace["selected"];
-  std::cout << fmt::format("Selected: {} ({}, {})\n", str(sel, "address"), str(sel, "instance"), str(sel, "reason"));
-  if (trace["response"].is_null()) {
+  std::string route = fmt::format("Route: {} {}/{}", str(trace, "via"), str(trace, "namespace"), str(trace, "deployment"));
+  if (sel.is_object()) {
+    std::cout << fmt::format("Selected: {} ({})\n", str(sel, "address"), str(sel, "algorithm"));
+    route += fmt::format("; instance {} ({})", str(sel, "instance"), str(sel, "reason"));
+  }
+  if (sel.is_null() || trace["response"].is_null()) {
+    std::cout << route << "\n";
+    std::cout.flush();
+    if (sel.is_null()) Cli::fail(fmt::format("{}: no healthy instance to send to", target));
     Cli::fail(fmt::format("Response: none ({})", str(trace, "error")));
   }
   std::cout << fmt::format("Response: {} {} ({})\n", trace["response"].value("status", 0),
                            trace["response"].value("reason", ""), millis(trace["latency_ms"]));
+  std::cout << route << "\n";
   return 0;
 }
 
