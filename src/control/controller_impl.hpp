@@ -107,7 +107,8 @@ struct Controller::Impl {
   Result<void> check_ports_free(const model::DeploymentSpec& spec) const;
   void close_listeners_except(const Key& key, const std::vector<std::string>& keep);
   Result<void> check_port_conflicts(const model::DeploymentSpec& spec) const;
-  /// What put_deployment checks before changing anything: secrets, ports, routes.
+  /// What put_deployment checks before changing anything: ports, routes. (A secret it names
+  /// may come later, as in Kubernetes: its instances start once it exists.)
   Result<void> check_deployment(const model::DeploymentSpec& spec) const;
 
   // Ingresses and network policies (resources.cpp).

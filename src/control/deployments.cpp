@@ -60,12 +60,6 @@ Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spe
   if (spec.expose.kind != model::Expose::Kind::kNone && spec.port == 0 && spec.ports.empty()) {
     return Error::invalid("expose: a service without a port cannot be exposed; give it a port");
   }
-  for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
-    if (ctx.store.find_secret(spec.ns, spec.secrets[i].secret) == nullptr) {
-      return Error::invalid(fmt::format("secrets[{}].secret: secret '{}' not found in namespace '{}'", i,
-                                        spec.secrets[i].secret, spec.ns));
-    }
-  }
   if (spec.type != DeploymentType::kService) return {};
   if (auto ok = check_port_conflicts(spec); !ok) return ok;
   return check_routes(claimed_routes(), routes_of(spec), fmt::format("deployment {}/{}", spec.ns, spec.name));

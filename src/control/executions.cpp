@@ -2,6 +2,8 @@
 // Controller: executions and secrets.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
 
@@ -130,6 +132,13 @@ Result<Controller::PutResult> Controller::put_secret(const model::SecretWrite& w
                           meta->keys.size());
   Json out = model::encode_secret(*meta);
   d.publish_certificates();  // it may hold an ingress's certificate
+  // Services that could not start without it start now.
+  for (const auto* rec : d.ctx.store.list_deployments(write.ns)) {
+    const auto& refs = rec->spec.secrets;
+    if (std::any_of(refs.begin(), refs.end(), [&](const auto& ref) { return ref.secret == write.name; })) {
+      d.services.retry_failed(write.ns, rec->spec.name);
+    }
+  }
   if (d.events.has_subscribers()) {
     d.events.publish({exists ? "MODIFIED" : "ADDED", "secret", out});
   }

@@ -54,7 +54,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   }
   auto secrets = resolve_secrets(ctx_.store, spec.ns, spec.secrets);
   if (!secrets) {
-    return fail(secrets.error().message);
+    return fail(secrets.error().message + "; it starts when the secret is created or changed");
   }
   std::set<std::uint16_t> taken;
   for (const auto& [id, inst] : by_id_) {

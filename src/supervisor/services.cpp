@@ -103,6 +103,14 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
   on_change_(ns, name);
 }
 
+void ServiceManager::retry_failed(const std::string& ns, const std::string& name) {
+  Service* svc = find(ns, name);
+  if (svc == nullptr || svc->failure.empty()) return;
+  svc->failure.clear();
+  svc->failed_generation = -1;
+  reconcile(ns, name);
+}
+
 // One rolling step at a time: a new-generation instance starts beside an old one; once it is
 // healthy the old one drains and stops; then the next index.
 void ServiceManager::roll(Service& svc, const store::DeploymentRecord& rec) {

@@ -295,9 +295,29 @@ def test_secrets_are_namespaced(prisnd, scripts):
     assert prisnd.get("/api/v1/secrets/pw").status_code == 404
     assert prisnd.get("/api/v1/secrets/pw?namespace=other").status_code == 200
     f = scripts("pw.py", "import os\nprint(os.environ['PW'])\n")
-    # the secret exists only in 'other'
-    assert prisnd.cli("deploy", f, "--name", "pw", "--secret", "pw:PW").returncode == 1
+    # the secret exists only in 'other': a job in 'default' is stored, but its runs fail
+    assert prisnd.cli("deploy", f, "--name", "pw", "--secret", "pw:PW").returncode == 0
+    p = prisnd.cli("trigger", "pw", "--wait")
+    assert p.returncode == 1 and "secret 'pw' not found in namespace 'default'" in p.stderr, (p.stdout, p.stderr)
     assert prisnd.cli("-n", "other", "deploy", f, "--name", "pw", "--secret", "pw:PW").returncode == 0
+    p = prisnd.cli("-n", "other", "trigger", "pw", "--wait")
+    assert p.returncode == 0 and p.stdout.endswith("x\n"), (p.stdout, p.stderr)
+
+
+def test_a_service_naming_a_secret_not_created_yet_starts_once_it_is(prisnd, scripts):
+    # As the seed's deploy-system.sh does (and Kubernetes allows): the secret comes later.
+    port = free_port()
+    f = scripts("notify.py", SECRET_SERVICE.replace("DATABASE_PASSWORD", "SMTP_PASSWORD"))
+    p = prisnd.cli("deploy", f, "--port", str(port), "--name", "notification-service",
+                   "--secret", "smtp-password:SMTP_PASSWORD")
+    assert p.returncode == 0, p.stderr
+    assert "warning: secret 'smtp-password' not found in namespace 'default'" in p.stderr, p.stderr
+    d = prisnd.deployment("notification-service")
+    assert d["status"]["phase"] == "Failed" and "smtp-password" in d["status"]["message"], d["status"]
+    assert prisnd.cli("secret", "create", "smtp-password", "--value", "mail-pw").returncode == 0
+    prisnd.wait_ready("notification-service", 1)
+    r = wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5), 10, message="the service answers")
+    assert r.text == "mail-pw"
 
 
 # --- jobs ------------------------------------------------------------------------------------

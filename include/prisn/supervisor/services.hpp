@@ -71,6 +71,9 @@ class ServiceManager {
   /// Brings one deployment's instances in line with its stored record; stops them all when
   /// the record is gone or no longer a service.
   void reconcile(const std::string& ns, const std::string& name);
+  /// Tries again to start a service that could not start (it named a secret since created):
+  /// as reconcile(), once its last failure is forgotten.
+  void retry_failed(const std::string& ns, const std::string& name);
 
   /// Re-adopts the instances a previous prisnd left running, counts those that died as
   /// crashes, then reconciles every service.

@@ -138,6 +138,11 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
                          spec_of(*existing) == spec_of(d);
   std::cout << fmt::format("deployment \"{}\" {} ({})\n", name,
                            !existing ? "created" : (unchanged ? "unchanged" : "updated"), describe(d));
+  // Stored, but it cannot run yet (a secret it names does not exist, its runtime is missing).
+  if (d.contains("status") && d["status"].value("phase", "") == "Failed") {
+    std::cout.flush();
+    std::cerr << "prisn: warning: " << d["status"].value("message", "it cannot run") << "\n";
+  }
   if (o.port == "auto") {
     std::cout << fmt::format("port {} chosen; reach it at localhost:{} or {}.{}.prisn.local:{}\n",
                              d.value("port", 0), d.value("port", 0), name, cli.globals().ns, d.value("port", 0));
