@@ -42,7 +42,7 @@ asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher) {
     case model::HealthCheck::Kind::kHttp:
       co_return co_await http_probe(t.host, t.port, t.check.path, t.check.expected_status, timeout);
     case model::HealthCheck::Kind::kExec:
-      co_return co_await exec_probe(t.check.command, t.env, t.cwd, t.netns, timeout, watcher);
+      co_return co_await exec_probe(t.check.command, t.env, t.cwd, t.namespaces, timeout, watcher);
   }
   co_return false;
 }

@@ -140,10 +140,10 @@ asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, std::stri
 }
 
 asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
-                                 std::filesystem::path cwd, std::filesystem::path netns,
+                                 std::filesystem::path cwd, process::InstanceNamespaces namespaces,
                                  std::chrono::milliseconds timeout, process::ProcessWatcher& watcher) {
   auto ex = co_await asio::this_coro::executor;
-  auto pid = process::spawn_simple(command, env, cwd, netns);
+  auto pid = process::spawn_simple(command, env, cwd, namespaces);
   if (!pid) {
     co_return false;
   }

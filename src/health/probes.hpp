@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "prisn/process/spawn.hpp"
 #include "prisn/process/watcher.hpp"
 
 namespace prisn::health {
@@ -21,10 +22,10 @@ boost::asio::awaitable<bool> tcp_probe(std::string host, std::uint16_t port,
 boost::asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, std::string path,
                                         int expected_status, std::chrono::milliseconds timeout);
 
-/// Runs `command` (in network namespace `netns` when given); passes when it exits 0 within
+/// Runs `command` (in an instance's namespaces when given); passes when it exits 0 within
 /// `timeout` (it is killed otherwise).
 boost::asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
-                                        std::filesystem::path cwd, std::filesystem::path netns,
+                                        std::filesystem::path cwd, process::InstanceNamespaces namespaces,
                                         std::chrono::milliseconds timeout, process::ProcessWatcher& watcher);
 
 /// The status code of an HTTP/1.x status line ("HTTP/1.1 200 OK"), or 0 when malformed.

@@ -161,8 +161,10 @@ Result<Attachment> Bridge::adopt(const std::string& id, const std::vector<std::u
 }
 
 NamespaceRuleset Bridge::loopback_ruleset(const std::string& id, const Attached& instance) const {
-  InstanceLoopback loopback{instance.address, subnet_.gateway(), node_ports_.value_or(std::vector<std::uint16_t>{}),
-                            instance.own_ports};
+  auto to_node = node_ports_.value_or(std::vector<std::uint16_t>{});
+  // The API too: the seed's workloads call http://localhost:7331 as they would on the node.
+  if (redirects_.api.address != 0) to_node.push_back(redirects_.api.port);
+  InstanceLoopback loopback{instance.address, subnet_.gateway(), std::move(to_node), instance.own_ports};
   return {netns_path(id), render_instance_ruleset(loopback)};
 }
 
@@ -171,6 +173,10 @@ void Bridge::set_node_ports(std::vector<std::uint16_t> ports) {
   ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
   if (node_ports_ == ports) return;
   node_ports_ = std::move(ports);
+  rewrite_loopbacks();
+}
+
+void Bridge::rewrite_loopbacks() {
   std::vector<NamespaceRuleset> batch;
   for (const auto& [id, instance] : attached_) batch.push_back(loopback_ruleset(id, instance));
   updater_.submit(std::move(batch));
@@ -226,6 +232,7 @@ void Bridge::remove_stale(const std::set<std::string>& keep) {
 
 Result<void> Bridge::redirect_api(Destination api) {
   redirects_.api = api;
+  if (node_ports_) rewrite_loopbacks();  // else the first set_node_ports() writes them
   return install();
 }
 

@@ -294,26 +294,37 @@ std::optional<std::chrono::system_clock::time_point> exit_status_time(const std:
 }
 
 Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         const std::filesystem::path& cwd, const std::filesystem::path& netns) {
+                         const std::filesystem::path& cwd, const InstanceNamespaces& namespaces) {
   if (argv.empty()) {
     return Error::invalid("empty command");
   }
   auto args = c_strings(argv);
   auto envp = c_strings(env);
   const std::string dir = cwd.string();
+  const auto& netns = namespaces.net;
+  const auto& mntns = namespaces.mnt;
   const int netns_fd = netns.empty() ? -1 : ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
   if (!netns.empty() && netns_fd < 0) {
     return sys_error("cannot open network namespace", netns.string());
   }
+  const int mntns_fd = mntns.empty() ? -1 : ::open(mntns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!mntns.empty() && mntns_fd < 0) {
+    const auto error = sys_error("cannot open mount namespace", mntns.string());
+    if (netns_fd >= 0) ::close(netns_fd);
+    return error;
+  }
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    close_all_but(std::array{netns_fd, null_fd});
+    close_all_but(std::array{netns_fd, mntns_fd, null_fd});
     ::setpgid(0, 0);
     reset_signals_to_default();
     if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
       ::_exit(126);
     }
+    // Failing here means the instance could not make its own either (no CAP_SYS_ADMIN): it
+    // shares the node's, as the helper then does.
+    if (mntns_fd >= 0) (void)::setns(mntns_fd, CLONE_NEWNS);
     ::dup2(null_fd, STDIN_FILENO);
     ::dup2(null_fd, STDOUT_FILENO);
     ::dup2(null_fd, STDERR_FILENO);
@@ -327,6 +338,7 @@ Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector
   const int fork_errno = errno;
   ::close(null_fd);
   if (netns_fd >= 0) ::close(netns_fd);
+  if (mntns_fd >= 0) ::close(mntns_fd);
   if (pid < 0) {
     errno = fork_errno;
     return sys_error("cannot fork");

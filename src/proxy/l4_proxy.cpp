@@ -12,14 +12,17 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 #include <chrono>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "prisn/core/log.hpp"
 #include "proxy/pump.hpp"
@@ -58,6 +61,26 @@ struct L4Proxy::Impl {
 
 namespace {
 
+// As the L7 router's: an instance that drops connection attempts (gone from the network, its
+// backlog full) is given up on after this long instead of the kernel's two minutes of SYNs.
+constexpr auto kConnectTimeout = std::chrono::seconds(3);
+
+asio::awaitable<std::tuple<boost::system::error_code>> connect_within(tcp::socket& upstream, tcp::endpoint to) {
+  asio::steady_timer deadline(upstream.get_executor(), kConnectTimeout);
+  // Shared with the timer's handler, which may run after this frame is gone (fired together
+  // with the connect's completion): it cancels the socket only while still connecting.
+  auto connecting = std::make_shared<bool>(true);
+  deadline.async_wait([connecting, &upstream](const boost::system::error_code& ec) {
+    boost::system::error_code ignored;
+    if (!ec && *connecting) upstream.cancel(ignored);
+  });
+  auto result = co_await upstream.async_connect(to, kNoThrow);
+  *connecting = false;
+  deadline.cancel();
+  if (std::get<0>(result) == asio::error::operation_aborted) result = {asio::error::timed_out};
+  co_return result;
+}
+
 asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener, tcp::socket client) {
   ListenerStats& stats = *listener->stats;
   stats.connections.fetch_add(1, std::memory_order_relaxed);
@@ -74,12 +97,12 @@ asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener
       boost::system::error_code ec;
       const auto address = asio::ip::make_address(b.host, ec);
       if (ec) continue;
-      auto [cec] = co_await upstream.async_connect(tcp::endpoint(address, b.port), kNoThrow);
+      auto [cec] = co_await connect_within(upstream, tcp::endpoint(address, b.port));
       if (!cec) {
         chosen = &b;
         break;
       }
-      upstream.close(ec);  // refused: try the next instance before the client sees anything
+      upstream.close(ec);  // refused or silent: try the next instance before the client sees anything
     }
   }
   if (chosen == nullptr) {

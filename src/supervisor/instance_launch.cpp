@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 
@@ -159,8 +160,13 @@ Result<void> ServiceManager::attach_to_bridge(Instance& inst, const fs::path& di
   inst.ip = network::format_ipv4(attached->address);
   inst.netns = attached->netns_path;
   const std::string fqdn = fmt::format("{}.{}.{}.{}", inst.name, inst.deployment, inst.ns, ctx_.options.dns_domain);
+  // The node's host name too (the instance keeps it): gethostbyname(gethostname()), which
+  // Python's HTTPServer calls on bind, must not go out to DNS and wait on the upstream.
+  char host_name[256] = {0};
+  ::gethostname(host_name, sizeof host_name - 1);
+  const std::string node = host_name[0] != 0 && host_name != inst.name ? std::string(" ") + host_name : "";
   const std::string hosts = fmt::format("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                                        "{}\t{} {}\n", inst.ip, fqdn, inst.name);
+                                        "{}\t{} {}{}\n", inst.ip, fqdn, inst.name, node);
   if (auto written = write_file_atomic(dir / "hosts", hosts, 0644); !written) {
     ctx_.bridge->detach(inst.id);
     return written.error();
@@ -180,7 +186,7 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
   target.id = inst.id;
   target.check = *check;
   target.host = inst.ip;
-  target.netns = inst.netns;
+  target.namespaces.net = inst.netns;
   target.port = inst.ports.empty() ? 0 : inst.ports.front();
   for (std::size_t i = 0; i < spec.ports.size() && i < inst.ports.size(); ++i) {
     if (spec.ports[i].port == check->port) {
@@ -196,6 +202,11 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
     target.env = build_environment(ctx_.options.base_env, spec.runtime, vars, spec.env, {},
                                    secrets ? *secrets : std::map<std::string, std::string>{});
     target.cwd = ctx_.paths.instance_dir(spec.ns, inst.name);
+    // SPEC §7.3: in its namespaces, so it resolves names as the instance does (its
+    // resolv.conf and hosts are bind-mounted in its own mount namespace).
+    if (!ctx_.options.resolv_conf.empty() || ctx_.bridge != nullptr) {
+      target.namespaces.mnt = fmt::format("/proc/{}/ns/mnt", inst.process.pid);
+    }
   }
   target.initially_healthy = initially_healthy;
   inst.healthy = initially_healthy;

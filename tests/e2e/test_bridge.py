@@ -159,6 +159,32 @@ def test_an_instance_reaches_the_api_at_its_prisn_api(bridged, scripts):
     status, body = out.split(" ", 1)
     assert status == "200", out
     assert json.loads(body)["name"] == "web"
+    # And at localhost:PORT of the API, as the seed's scripts call it from the node.
+    out = get(f"http://{ep['ip']}:{port}/fetch", params={"url": f"http://localhost:{api_port}/api/v1/deployments/web"})
+    assert json.loads(out)["name"] == "web", out
+
+
+def test_an_instance_resolves_the_node_host_name_from_its_hosts_file(bridged, scripts):
+    port = free_port()
+    ep = deploy(bridged, scripts, "web", port)[0]
+    hosts = get(f"http://{ep['ip']}:{port}/hosts")
+    assert f"{ep['ip']}\tweb-0.web.default.prisn.local web-0 {os.uname().nodename}" in hosts, hosts
+    # So a lookup of it never leaves the instance (Python's HTTPServer makes one on bind).
+    assert get(f"http://{ep['ip']}:{port}/dns", params={"name": os.uname().nodename}) == ep["ip"]
+
+
+def test_an_exec_check_runs_in_the_instances_namespaces(bridged, scripts):
+    port = free_port()
+    deploy(bridged, scripts, "web", port)
+    # Its check resolves a prisn name: only with the instance's resolv.conf (its mount
+    # namespace) and address (its network namespace) does that pass.
+    check = ["python3", "-c", "import socket, sys; sys.exit(0 if socket.gethostbyname('web.default.prisn.local')"
+             f" and socket.create_connection(('web.default.prisn.local', {port}), 2) else 1)"]
+    r = bridged.post("/api/v1/deployments", {"name": "checked", "filename": "checked.py", "source": APP,
+                                              "port": free_port(),
+                                              "healthCheck": {"exec": {"command": check}, "interval": "1s"}})
+    assert r.status_code == 201, r.text
+    bridged.wait_ready("checked", 1)
 
 
 def test_a_network_policy_lets_only_the_listed_deployments_reach_the_target(bridged, scripts):

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "prisn/model/deployment.hpp"
+#include "prisn/process/spawn.hpp"
 #include "prisn/process/watcher.hpp"
 
 namespace prisn::health {
@@ -25,7 +26,7 @@ struct Target {
   std::uint16_t port = 0;        ///< tcp/http: where to connect
   std::vector<std::string> env;  ///< exec: the instance's environment
   std::filesystem::path cwd;     ///< exec: the instance's working directory
-  std::filesystem::path netns;   ///< exec, bridge mode: the instance's network namespace
+  process::InstanceNamespaces namespaces;  ///< exec: the instance's, to run the command in
   bool initially_healthy = false;  ///< re-adopted instances were serving: keep them in rotation
 };
 

@@ -63,7 +63,8 @@ class Bridge {
   /// Deletes instance namespaces whose instance id is not in `keep` (left by a crash).
   void remove_stale(const std::set<std::string>& keep);
 
-  /// Redirects the gateway's port `api.port` to the API (bound after the bridge is set up).
+  /// Redirects the gateway's port `api.port` to the API (bound after the bridge is set up),
+  /// and `localhost:api.port` in every instance to it.
   Result<void> redirect_api(Destination api);
   /// The ports published on the node, which `localhost:PORT` in every instance leads to;
   /// when they change, every namespace is rewritten in the background (NamespaceUpdater).
@@ -91,8 +92,11 @@ class Bridge {
     std::uint32_t address = 0;
     std::vector<std::uint16_t> own_ports;
   };
-  /// Loopback in the instance's namespace as InstanceLoopback says, with the node ports now.
+  /// Loopback in the instance's namespace as InstanceLoopback says, with the node ports now
+  /// and the API's.
   NamespaceRuleset loopback_ruleset(const std::string& id, const Attached& instance) const;
+  /// Rewrites every instance's loopback ruleset in the background (NamespaceUpdater).
+  void rewrite_loopbacks();
 
   Subnet subnet_;
   Redirects redirects_;

@@ -50,10 +50,15 @@ std::optional<int> read_exit_status(const std::filesystem::path& exit_file);
 /// when that was while prisnd was not running.
 std::optional<std::chrono::system_clock::time_point> exit_status_time(const std::filesystem::path& exit_file);
 
+/// An instance's namespaces, for a helper to run in (an empty path: prisnd's own).
+struct InstanceNamespaces {
+  std::filesystem::path net;  ///< bridge mode: its network namespace
+  std::filesystem::path mnt;  ///< its mount namespace (/proc/PID/ns/mnt): its resolv.conf and hosts
+};
+
 /// Forks and execs `argv` directly (no shim) with stdout/stderr to /dev/null, in its own
 /// process group; for short-lived helpers such as exec health checks. Returns the pid.
-/// `netns`: a network namespace to run it in (an instance's, in bridge mode), or empty.
 Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-                         const std::filesystem::path& cwd, const std::filesystem::path& netns = {});
+                         const std::filesystem::path& cwd, const InstanceNamespaces& namespaces = {});
 
 }  // namespace prisn::process
