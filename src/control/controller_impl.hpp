@@ -129,6 +129,10 @@ struct Controller::Impl {
   /// whenever instances, published ports or policies change.
   void enforce_policies();
   std::vector<network::GuardedTarget> guarded_targets() const;
+  /// The policies on deployment port `port` as the L7 router applies them (bridge mode, where
+  /// they are enforced), or null when none is about it.
+  std::shared_ptr<const proxy::SourcePolicy> router_policy(const std::string& ns, const std::string& name,
+                                                           std::uint16_t port) const;
   std::vector<std::uint32_t> instance_addresses(const std::string& ns, const std::string& name) const;
   /// Why policies are not enforced now, or nothing when they are.
   std::optional<std::string> policy_not_enforced() const;

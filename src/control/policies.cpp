@@ -73,6 +73,33 @@ std::vector<network::GuardedTarget> Controller::Impl::guarded_targets() const {
   return out;
 }
 
+std::shared_ptr<const proxy::SourcePolicy> Controller::Impl::router_policy(const std::string& ns,
+                                                                         const std::string& name,
+                                                                         std::uint16_t port) const {
+  if (ctx.bridge == nullptr || !ctx.bridge->can_filter()) return nullptr;
+  std::shared_ptr<proxy::SourcePolicy> out;
+  for (const auto* rec : ctx.store.list_resources("NetworkPolicy", ns)) {
+    auto policy = model::decode_network_policy(rec->spec, {});
+    if (!policy || policy->target != name) continue;
+    if (!out) {
+      const auto& subnet = ctx.bridge->subnet();
+      out = std::make_shared<proxy::SourcePolicy>();
+      out->subnet = subnet.network;
+      out->mask = subnet.mask();
+      out->gateway = subnet.gateway();
+    }
+    for (const auto& rule : policy->ingress) {
+      if (!rule.ports.empty() && std::find(rule.ports.begin(), rule.ports.end(), port) == rule.ports.end()) continue;
+      for (const auto& from : rule.from) {
+        auto sources = instance_addresses(ns, from);
+        out->allowed.insert(out->allowed.end(), sources.begin(), sources.end());
+      }
+    }
+  }
+  if (out) std::sort(out->allowed.begin(), out->allowed.end());
+  return out;
+}
+
 void Controller::Impl::enforce_policies() {
   if (ctx.bridge == nullptr) return;
   if (auto applied = ctx.bridge->enforce(guarded_targets()); !applied) {

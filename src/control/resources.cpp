@@ -124,6 +124,7 @@ Result<Controller::PutResult> Controller::Impl::put_resource(const char* kind, c
     publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
   } else {
+    publish_routes();    // the router applies policies to requests from instances
     enforce_policies();  // now: the filter is in place before the API answers
   }
   Json out = ingress ? ingress_json(rec) : policy_json(rec);
@@ -144,6 +145,7 @@ Result<void> Controller::Impl::delete_resource(const char* kind, const std::stri
     publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
   } else {
+    publish_routes();
     enforce_policies();
   }
   if (events.has_subscribers()) events.publish({"DELETED", ingress ? "ingress" : "networkpolicy", last});

@@ -156,6 +156,7 @@ std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::st
     const std::uint16_t p = ep.ports[index];
     t->backends.push_back({ep.instance, ep.ip, p, ep.connections, fmt::format("{}:{}", ep.ip, p)});
   }
+  if (!rec->spec.ports.empty()) t->policy = router_policy(ns, name, rec->spec.ports[index].port);
   return t;
 }
 

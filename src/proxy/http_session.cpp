@@ -209,7 +209,7 @@ Task<bool> handle(Stream& client, Session& s) {
   const bool keep_if_error = wants_keep && !body_pending;  // an unread body cannot be skipped safely
   const bool head = req.method() == http::verb::head;
   const auto snapshot = w.snapshot;  // one consistent view for the whole request
-  const Decision decision = decide(*snapshot, req, version);
+  const Decision decision = decide(*snapshot, req, version, s.client_ip);
   if (decision.answer) {
     const LocalAnswer& a = *decision.answer;
     co_return co_await reply(client, s.deadline, version, a.status, a.body, keep_if_error && !a.close, head,

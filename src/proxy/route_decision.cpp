@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: MIT
 #include "proxy/route_decision.hpp"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <string>
 #include <string_view>
 
-namespace prisn::proxy::detail {
+namespace prisn::proxy {
+
+bool SourcePolicy::admits(std::string_view client_ip) const {
+  if (client_ip.starts_with("::ffff:")) client_ip.remove_prefix(7);
+  in_addr parsed{};
+  if (::inet_pton(AF_INET, std::string(client_ip).c_str(), &parsed) != 1) return true;  // IPv6: not an instance
+  const std::uint32_t address = ntohl(parsed.s_addr);
+  if ((address & mask) != subnet || address == gateway) return true;
+  return std::binary_search(allowed.begin(), allowed.end(), address);
+}
+
+namespace detail {
 
 namespace {
 
@@ -21,7 +35,7 @@ std::string_view host_problem(const http::request_header<>& req, unsigned versio
 
 }  // namespace
 
-Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigned version) {
+Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigned version, std::string_view client_ip) {
   if (const auto authority = absolute_authority(req.target()); !authority.empty()) {
     req.set(http::field::host, std::string(authority));
     req.target(origin_form(req.target()));
@@ -43,7 +57,13 @@ Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigne
     return {.answer = LocalAnswer{.status = http::status::not_found,
                                   .body = fmt::format("no route for {}{}\n", normalise_host(std::string(host)), path)}};
   }
-  return {.target = route->get()};
+  const L7Target* target = route->get();
+  if (target->policy && !target->policy->admits(client_ip)) {
+    return {.answer = LocalAnswer{.status = http::status::forbidden,
+                                  .body = fmt::format("a network policy keeps {} from deployment {}/{}\n", client_ip,
+                                                      target->ns, target->deployment)}};
+  }
+  return {.target = target};
 }
 
 std::string no_instance_text(const L7Target& target) {
@@ -52,4 +72,5 @@ std::string no_instance_text(const L7Target& target) {
          "\n";
 }
 
-}  // namespace prisn::proxy::detail
+}  // namespace detail
+}  // namespace prisn::proxy

@@ -24,16 +24,16 @@ struct LocalAnswer {
 
 /// A request's route target (which may have no healthy instance), or the answer the router
 /// gives itself: 400 for a missing or malformed Host, an ACME HTTP-01 challenge's key
-/// authorization, 404 without a route.
+/// authorization, 404 without a route, 403 when a network policy keeps the client out.
 struct Decision {
   const L7Target* target = nullptr;
   std::optional<LocalAnswer> answer;
 };
 
-/// Decides for `req` by `snapshot`. An absolute-form target names the host itself and wins
-/// over Host (RFC 9112 §3.2.2): `req` gets that Host and the origin-form target, as the
-/// instance must see it. `version` is the client's HTTP version (10, 11, 20).
-Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigned version);
+/// Decides for `req` from `client_ip` by `snapshot`. An absolute-form target names the host
+/// itself and wins over Host (RFC 9112 §3.2.2): `req` gets that Host and the origin-form
+/// target, as the instance must see it. `version` is the client's HTTP version (10, 11, 20).
+Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigned version, std::string_view client_ip);
 
 /// The 503's text when `target` has no healthy instance.
 std::string no_instance_text(const L7Target& target);

@@ -27,7 +27,8 @@ GATEWAY = "10.231.0.1"
 
 # Answers / with who it is, /dns with what its resolver says of NAME, /hosts with its
 # /etc/hosts, /probe?to=HOST:PORT with whether it can open a connection there, and
-# /api?path=P with the status and body of GET $PRISN_API/P, /fetch?url=U with the body of GET U.
+# /api?path=P with the status and body of GET $PRISN_API/P, /fetch?url=U[&host=H] with the body
+# of GET U (with Host H), or its status and body when that is an error.
 APP = """\
 import os, socket, urllib.error, urllib.parse, urllib.request
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -53,8 +54,11 @@ class Handler(BaseHTTPRequestHandler):
                 out = "error: %s" % e
         elif url.path == "/fetch":
             try:
-                with urllib.request.urlopen(q["url"], timeout=3) as r:
+                req = urllib.request.Request(q["url"], headers={"Host": q["host"]} if "host" in q else {})
+                with urllib.request.urlopen(req, timeout=3) as r:
                     out = r.read().decode()
+            except urllib.error.HTTPError as e:
+                out = "%d %s" % (e.code, e.read().decode())
             except OSError as e:
                 out = "error: %s" % e
         elif url.path == "/probe":
@@ -231,6 +235,36 @@ spec:
     assert probe(denied, f"{new_db['ip']}:{port}") == "closed"
     bridged.cli("delete", "networkpolicy", "db-access", check=True)
     assert probe(denied, direct) == "open"
+
+
+def test_a_network_policy_holds_for_requests_through_the_l7_router(daemon_factory, scripts, tmp_path):
+    config = tmp_path / "prisn.yaml"
+    config.write_text(f"network:\n  mode: bridge\n  subnet: {SUBNET}\n")
+    # The router on every address, as by default: instances reach it at the gateway.
+    d = daemon_factory(extra_args=["--config", str(config), "--network", "bridge", "--http", "0.0.0.0:0"])
+    router_port = d.http.rsplit(":", 1)[1]
+    deploy(d, scripts, "db", free_port())
+    allowed = deploy(d, scripts, "allowed", free_port())[0]
+    denied = deploy(d, scripts, "denied", free_port())[0]
+    r = d.post("/api/v1/ingresses", {"name": "db", "rules": [{"host": "db.test", "paths": [{"path": "/", "deployment": "db"}]}]})
+    assert r.status_code == 201, r.text
+
+    def through_router(source):
+        return get(f"http://{source['ip']}:{source['ports']['http']}/fetch",
+                   params={"url": f"http://{GATEWAY}:{router_port}/", "host": "db.test"})
+
+    assert through_router(denied).startswith("db-0")  # no policy: open
+    r = d.post("/api/v1/networkpolicies", {"name": "db-access", "target": {"deployment": "db"},
+                                           "ingress": [{"from": [{"deployment": "allowed"}]}]})
+    assert r.status_code == 201, r.text
+    assert through_router(allowed).startswith("db-0")
+    out = through_router(denied)
+    assert out.startswith("403 ") and "network policy" in out, out
+    # Clients that are not instances (the node here) are not affected.
+    assert requests.get(f"http://127.0.0.1:{router_port}/", headers={"Host": "db.test"}, timeout=5).text.startswith("db-0")
+    assert d.delete("/api/v1/networkpolicies/db-access").status_code == 200
+    assert through_router(denied).startswith("db-0")
+    d.stop()
 
 
 def test_namespaces_go_with_their_instances_and_a_restart_keeps_addresses(bridged, scripts, daemon_factory):

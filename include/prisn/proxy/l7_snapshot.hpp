@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prisn/proxy/balancer.hpp"
@@ -37,6 +38,21 @@ struct L7Backend {
   std::string address;                       ///< "host:port": kept-alive connections are pooled by it
 };
 
+/// The network policies on a target (bridge mode, SPEC §7.6) as the router applies them: a
+/// request from another instance (an address of the instances' subnet other than its gateway,
+/// the node) is refused unless its address is one the policies allow on the target's port.
+/// Requests from elsewhere (the node, other machines) are not affected, as with the kernel's
+/// filter of the instances' traffic.
+struct SourcePolicy {
+  std::uint32_t subnet = 0;  ///< host byte order, as the rest
+  std::uint32_t mask = 0;
+  std::uint32_t gateway = 0;
+  std::vector<std::uint32_t> allowed;  ///< sorted
+
+  /// Whether a request from `client_ip` (dotted quad, or IPv4-mapped IPv6) may pass.
+  bool admits(std::string_view client_ip) const;
+};
+
 /// Where a route sends requests: one port of one deployment.
 struct L7Target {
   std::string ns;
@@ -46,6 +62,7 @@ struct L7Target {
   std::vector<L7Backend> backends;  ///< healthy instances, in rotation
   std::shared_ptr<Balancer> balancer;
   std::shared_ptr<RouteStats> stats;
+  std::shared_ptr<const SourcePolicy> policy;  ///< null: open to every client
 };
 
 /// What the L7 router reads, immutable once published: the routes, and the ACME HTTP-01
