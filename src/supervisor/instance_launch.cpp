@@ -180,6 +180,9 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
   if (!check || checker_ == nullptr) {
     inst.healthy = true;  // no check: a running instance is ready
     inst.ever_healthy = true;
+    // As a passing check would: a rollout waiting for this instance goes on (after the
+    // reconcile that started it has finished).
+    boost::asio::post(ctx_.executor, [this, ns = inst.ns, name = inst.deployment]() { reconcile(ns, name); });
     return;
   }
   health::Target target;

@@ -416,6 +416,21 @@ def test_rolling_restart_has_no_failed_requests(prisnd, scripts):
     assert {a.split()[0] for a in answers(port, 6)} == {"api-0", "api-1"}
 
 
+def test_a_service_without_port_or_check_rolls_to_the_end(prisnd):
+    # Each instance is ready once it runs: the rollout must not wait for a check that never comes.
+    body = {"name": "worker", "filename": "worker.sh", "source": "sleep 1000\n", "replicas": 2}
+    assert prisnd.post("/api/v1/deployments", body).status_code == 201
+    prisnd.wait_ready("worker", 2)
+    for change in ("restart", "put"):
+        old_pids = set(prisnd.instance_pids("worker"))
+        if change == "restart":
+            assert prisnd.post("/api/v1/deployments/worker/restart").status_code == 200
+        else:
+            assert prisnd.put("/api/v1/deployments/worker", dict(body, env={"X": "2"})).status_code == 200
+        wait_rolled(prisnd, "worker", 2, old_pids)
+        wait_until(lambda: not any(pid_alive(p) for p in old_pids), 15, message="old instances to exit")
+
+
 def test_put_rolls_on_spec_change_but_not_on_replicas_only(prisnd, scripts):
     port = free_port()
     deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2, "-e", "VERSION=v1")
