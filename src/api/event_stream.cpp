@@ -13,12 +13,13 @@ namespace {
 
 class EventStream final : public control::LogStream {
  public:
-  EventStream(control::EventBus& bus, asio::any_io_executor ex)
+  EventStream(control::EventBus& bus, asio::any_io_executor ex, std::optional<std::string> ns)
       : bus_(bus), shared_(std::make_shared<Shared>(ex)) {
     std::weak_ptr<Shared> weak = shared_;
-    subscription_ = bus_.subscribe([weak](const control::Event& e) {
+    subscription_ = bus_.subscribe([weak, ns = std::move(ns)](const control::Event& e) {
       auto s = weak.lock();
       if (!s) return;
+      if (ns && e.object.value("namespace", "") != *ns) return;
       model::Json data = {{"type", e.type}, {"kind", e.kind}, {"object", e.object}};
       s->pending.push_back("event: " + e.kind + "\ndata: " +
                            data.dump(-1, ' ', false, model::Json::error_handler_t::replace) + "\n\n");
@@ -62,8 +63,9 @@ class EventStream final : public control::LogStream {
 
 }  // namespace
 
-std::shared_ptr<control::LogStream> make_event_stream(control::EventBus& bus, asio::any_io_executor executor) {
-  return std::make_shared<EventStream>(bus, executor);
+std::shared_ptr<control::LogStream> make_event_stream(control::EventBus& bus, asio::any_io_executor executor,
+                                                      std::optional<std::string> ns) {
+  return std::make_shared<EventStream>(bus, executor, std::move(ns));
 }
 
 }  // namespace prisn::api

@@ -3,6 +3,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "prisn/control/events.hpp"
 #include "prisn/control/log_stream.hpp"
@@ -10,8 +12,10 @@
 namespace prisn::api {
 
 /// Server-sent events of resource changes ("event: deployment\ndata: {...}\n\n"), with a
-/// comment line every 15 s so that proxies and clients see the stream is alive.
+/// comment line every 15 s so that proxies and clients see the stream is alive. With `ns`,
+/// only the changes of objects in that namespace.
 std::shared_ptr<control::LogStream> make_event_stream(control::EventBus& bus,
-                                                      boost::asio::any_io_executor executor);
+                                                      boost::asio::any_io_executor executor,
+                                                      std::optional<std::string> ns);
 
 }  // namespace prisn::api

@@ -247,11 +247,13 @@ void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executo
   r.add("GET", "/api/v1/version", [](const Request&, const Params&) {
     return json(200, {{"version", PRISN_VERSION}, {"api", "v1"}});
   });
-  r.add("GET", "/api/v1/events", [&ctl, executor](const Request&, const Params&) {
+  r.add("GET", "/api/v1/events", [&ctl, executor](const Request& req, const Params&) {
     Response out;
     out.content_type = "text/event-stream";
     out.headers.emplace_back("Cache-Control", "no-cache");
-    out.stream = make_event_stream(ctl.events(), executor);
+    // Every namespace unless one is asked for (the CLI's `get -w` picks its own).
+    const auto ns = req.query.contains("namespace") ? std::optional(req.param("namespace")) : std::nullopt;
+    out.stream = make_event_stream(ctl.events(), executor, ns);
     return out;
   });
   add_deployment_routes(r, ctl);

@@ -87,6 +87,8 @@ struct Controller::Impl {
   };
   /// By namespace, deployment and port (0 = the first).
   std::map<std::tuple<std::string, std::string, std::uint16_t>, TargetState> targets;
+  /// The router's answers to requests no route took (metrics' route "none").
+  std::shared_ptr<proxy::RouteStats> unrouted = std::make_shared<proxy::RouteStats>();
   std::shared_ptr<const proxy::L7Target> l7_target(const std::string& ns, const std::string& name, std::uint16_t port);
   std::uint32_t zone_serial = 0;
   /// A listener a service needs: its name, address, port and the deployment's port it serves.

@@ -59,17 +59,21 @@ double open_fds() {
   return n;
 }
 
+void render_requests_by_code(MetricsText& m, const std::string& route, const proxy::RouteStats& stats) {
+  for (std::size_t code = 100; code < stats.by_code.size(); ++code) {
+    const auto n = stats.by_code[code].load(std::memory_order_relaxed);
+    if (n > 0) m.sample("prisn_proxy_requests_total", {{"route", route}, {"code", std::to_string(code)}}, static_cast<double>(n));
+  }
+}
+
 template <class Targets>
-void render_l7(MetricsText& m, const Targets& targets) {
+void render_l7(MetricsText& m, const Targets& targets, const proxy::RouteStats& unrouted) {
   m.family("prisn_proxy_requests_total", "HTTP requests through the L7 router, by route and status code.", "counter");
   for (const auto& [key, state] : targets) {
     const auto& [ns, name, port] = key;
-    const std::string route = port == 0 ? name + "." + ns : fmt::format("{}.{}:{}", name, ns, port);
-    for (std::size_t code = 100; code < state.stats->by_code.size(); ++code) {
-      const auto n = state.stats->by_code[code].load(std::memory_order_relaxed);
-      if (n > 0) m.sample("prisn_proxy_requests_total", {{"route", route}, {"code", std::to_string(code)}}, static_cast<double>(n));
-    }
+    render_requests_by_code(m, port == 0 ? name + "." + ns : fmt::format("{}.{}:{}", name, ns, port), *state.stats);
   }
+  render_requests_by_code(m, "none", unrouted);  // no route took them (404, or 400 for a bad Host)
   m.family("prisn_proxy_request_duration_seconds", "Time from a request's header to the end of its answer.", "histogram");
   for (const auto& [key, state] : targets) {
     const auto& [ns, name, port] = key;
@@ -127,7 +131,7 @@ std::string Controller::metrics() const {
   m.sample("prisn_deployments", {}, static_cast<double>(deployments.size()));
 
   m.family("prisn_instances", "Service instances by state.", "gauge");
-  std::vector<std::pair<Labels, int>> restarts;
+  std::vector<std::pair<Labels, std::uint64_t>> restarts;
   for (const auto* rec : deployments) {
     if (rec->spec.type != model::DeploymentType::kService) continue;
     int healthy = 0, unhealthy = 0, draining = 0, backoff = 0, exited = 0;
@@ -148,11 +152,11 @@ std::string Controller::metrics() const {
       l.emplace_back("state", state);
       m.sample("prisn_instances", l, n);
     }
-    restarts.emplace_back(base, d.services.status(*rec).restarts);
+    restarts.emplace_back(base, d.services.status(*rec).restarts_total);
   }
   m.family("prisn_instance_restarts_total", "Restarts of service instances after they exited.", "counter");
   for (const auto& [labels, n] : restarts) {
-    m.sample("prisn_instance_restarts_total", labels, n);
+    m.sample("prisn_instance_restarts_total", labels, static_cast<double>(n));
   }
 
   m.family("prisn_executions_total", "Executions that ended, by deployment and status.", "counter");
@@ -186,7 +190,7 @@ std::string Controller::metrics() const {
     m.sample("prisn_proxy_active_connections", {{"listener", listener}}, static_cast<double>(s->active.load()));
   }
 
-  render_l7(m, d.targets);
+  render_l7(m, d.targets, *d.unrouted);
   if (d.options.dns != nullptr) render_dns(m, d.options.dns->stats());
 
   const auto self = sample_self();

@@ -163,6 +163,7 @@ std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::st
 void Controller::Impl::publish_routes() {
   if (options.http == nullptr) return;
   auto snapshot = std::make_shared<proxy::L7Snapshot>();
+  snapshot->unrouted = unrouted;
   std::map<std::tuple<std::string, std::string, std::uint16_t>, std::shared_ptr<const proxy::L7Target>> made;
   auto target = [&](const std::string& ns, const std::string& name, std::uint16_t port) {
     auto& t = made[{ns, name, port}];

@@ -244,8 +244,11 @@ Task<> serve_stream(Connection& c, StreamState& st) {
   const auto snapshot = w.snapshot;
   auto& req = st.req;
   const Decision decision = decide(*snapshot, req, 20, c.client_ip);
-  if (decision.answer) co_return co_await answer(c, st, decision.answer->status, decision.answer->body, head,
-                                                 decision.answer->content_type);
+  if (decision.answer) {
+    count_local_answer(*snapshot, decision);
+    co_return co_await answer(c, st, decision.answer->status, decision.answer->body, head,
+                              decision.answer->content_type);
+  }
   const L7Target& target = *decision.target;
   InFlight flight(*target.stats);
   if (target.backends.empty()) {

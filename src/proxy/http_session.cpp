@@ -211,6 +211,7 @@ Task<bool> handle(Stream& client, Session& s) {
   const auto snapshot = w.snapshot;  // one consistent view for the whole request
   const Decision decision = decide(*snapshot, req, version, s.client_ip);
   if (decision.answer) {
+    count_local_answer(*snapshot, decision);
     const LocalAnswer& a = *decision.answer;
     co_return co_await reply(client, s.deadline, version, a.status, a.body, keep_if_error && !a.close, head,
                              a.content_type);

@@ -59,11 +59,17 @@ Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigne
   }
   const L7Target* target = route->get();
   if (target->policy && !target->policy->admits(client_ip)) {
-    return {.answer = LocalAnswer{.status = http::status::forbidden,
+    return {.target = target,
+            .answer = LocalAnswer{.status = http::status::forbidden,
                                   .body = fmt::format("a network policy keeps {} from deployment {}/{}\n", client_ip,
                                                       target->ns, target->deployment)}};
   }
   return {.target = target};
+}
+
+void count_local_answer(const L7Snapshot& snapshot, const Decision& decision) {
+  RouteStats* stats = decision.target != nullptr ? decision.target->stats.get() : snapshot.unrouted.get();
+  if (stats != nullptr && decision.answer) stats->record(static_cast<int>(decision.answer->status), 0);
 }
 
 std::string no_instance_text(const L7Target& target) {

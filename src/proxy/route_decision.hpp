@@ -35,6 +35,10 @@ struct Decision {
 /// target, as the instance must see it. `version` is the client's HTTP version (10, 11, 20).
 Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigned version, std::string_view client_ip);
 
+/// Counts a local answer of `decision` with `status`: on its target's stats (a policy's 403),
+/// else on the snapshot's unrouted ones.
+void count_local_answer(const L7Snapshot& snapshot, const Decision& decision);
+
 /// The 503's text when `target` has no healthy instance.
 std::string no_instance_text(const L7Target& target);
 

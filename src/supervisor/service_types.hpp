@@ -62,6 +62,7 @@ struct ServiceManager::Service {
   std::string failure;  // why the current generation cannot run at all
   std::int64_t failed_generation = -1;
   bool warned_unenforced = false;
+  std::uint64_t restarts_total = 0;  // every slot's, ever: a rollout starts slots afresh, not this
 };
 
 }  // namespace prisn::supervisor

@@ -220,6 +220,7 @@ void ServiceManager::on_exit(const std::string& id) {
   }
   const auto delay = slot.backoff.next_delay(uptime, was_healthy);
   ++slot.restarts;
+  ++svc->restarts_total;
   ++restarts_total_;
   log()->warn("{}; restarting in {}", slot.last_exit, format_duration(delay));
   slot.restart_at = SteadyClock::now() + delay;
@@ -292,6 +293,7 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     return st;
   }
   const Service& svc = *it->second;
+  st.restarts_total = svc.restarts_total;
   bool any_starting = false;
   for (const auto& inst : svc.instances) {
     if (inst->state == State::kRunning && inst->healthy) ++st.ready;
@@ -382,6 +384,7 @@ void ServiceManager::adopt() {
                                       status ? process::describe_wait_status(*status) : "exit status unknown"));
       network::Bridge::remove_namespace(r.id);
       ++slot.restarts;
+      ++svc_ptr->restarts_total;
       ++restarts_total_;
       std::error_code ec;
       fs::remove(ctx_.paths.exit_file(r.id), ec);

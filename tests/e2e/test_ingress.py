@@ -201,6 +201,7 @@ def test_the_seeds_ingress_routes_by_host_and_longest_path(prisnd, tmp_path):
     assert instance_of(get(prisnd, "api.example.com", "/administrator")) == "api-0"  # whole segments only
     r = get(prisnd, "other.example.com", "/")
     assert r.status_code == 404 and r.headers["Content-Type"].startswith("text/plain") and "no route" in r.text
+    assert 'prisn_proxy_requests_total{route="none",code="404"} 1' in prisnd.get("/metrics").text
     listed = prisnd.cli("get", "ingresses")
     assert "api-ingress" in listed.stdout and "api.example.com" in listed.stdout
 

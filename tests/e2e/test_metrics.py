@@ -223,6 +223,12 @@ def test_instance_restarts_are_counted(prisnd):
     d = prisnd.deployment("crashy")
     vs = values(scrape(prisnd)[1], "prisn_instance_restarts_total", deployment="crashy")
     assert sum(vs) >= d["status"]["restarts"] - 1 and d["status"]["restarts"] >= 2, (vs, d["status"])
+    # A counter: a new spec starts the instances' restart count afresh, not this.
+    counted = sum(vs)
+    assert prisnd.post("/api/v1/deployments/crashy/restart").status_code == 200
+    wait_until(lambda: prisnd.deployment("crashy")["status"]["restarts"] < d["status"]["restarts"], 15, interval=0.2,
+               message="the new generation's restart count")
+    assert sum(values(scrape(prisnd)[1], "prisn_instance_restarts_total", deployment="crashy")) >= counted
 
 
 def test_an_instance_waiting_out_its_backoff_is_counted_in_state_backoff(prisnd):

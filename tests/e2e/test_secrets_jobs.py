@@ -663,3 +663,23 @@ def test_watch_announces_a_new_execution_as_added_then_modified(prisnd):
                     break
     assert events[0] == ("ADDED", "Running"), events
     assert events[-1] == ("MODIFIED", "Completed") and len(events) == 2, events
+
+
+def test_watch_announces_a_new_service_first_as_added_and_filters_by_namespace(prisnd):
+    events = []
+    with requests.get(prisnd.url("/api/v1/events?watch=true&namespace=prod"), stream=True, timeout=10) as stream:
+        # One in another namespace first: the stream asked for prod must not carry it.
+        assert prisnd.post("/api/v1/deployments", {"name": "elsewhere", "runtime": "bash", "source": "sleep 100\n",
+                                                   "replicas": 1}).status_code == 201
+        r = prisnd.post("/api/v1/deployments?namespace=prod",
+                        {"name": "svc", "runtime": "bash", "source": "sleep 100\n", "replicas": 1})
+        assert r.status_code == 201, r.text
+        for line in stream.iter_lines(decode_unicode=True):
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[len("data: "):])
+            events.append((event["type"], event["object"]["namespace"], event["object"]["name"]))
+            if event["object"]["status"]["ready_replicas"] == 1:
+                break
+    assert events[0] == ("ADDED", "prod", "svc"), events
+    assert all(e[1:] == ("prod", "svc") for e in events), events

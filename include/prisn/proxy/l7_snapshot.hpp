@@ -69,6 +69,9 @@ struct L7Target {
 /// answers it serves under /.well-known/acme-challenge/.
 struct L7Snapshot {
   RouteTable<std::shared_ptr<const L7Target>> routes;
+  /// The router's own answers to requests no route took (404, 400 for a bad Host), counted
+  /// as route "none"; carried from snapshot to snapshot as the targets' stats are.
+  std::shared_ptr<RouteStats> unrouted;
   std::map<std::string, std::string> acme_challenges;  ///< token → key authorization
 };
 

@@ -46,7 +46,8 @@ struct ServiceStatus {
   std::string phase;
   int ready = 0;
   int desired = 0;
-  int restarts = 0;
+  int restarts = 0;                  ///< of the current generation's instances
+  std::uint64_t restarts_total = 0;  ///< since prisnd started, across generations (a counter)
   std::string message;
 };
 
