@@ -438,8 +438,7 @@ Result<void> runtime_and_source(ObjectReader& r, DeploymentSpec& spec) {
   if (runtime->empty()) {
     auto detected = detect_runtime(spec.filename, spec.source);
     if (!detected) {
-      return invalid("runtime: cannot be detected from the file name or a shebang line; give one of "
-                     "python3, bash, sh, node, ruby, perl, php");
+      return invalid(undetected_runtime(spec.source));
     }
     spec.runtime = *detected;
   } else {

@@ -108,7 +108,7 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
   if (runtime->empty()) {
     auto detected = detect_runtime(req.filename, req.source);
     if (!detected) {
-      return Error::invalid("runtime: required (cannot be detected from the file name or a shebang line)");
+      return Error::invalid(undetected_runtime(req.source));
     }
     req.runtime = *detected;
   } else {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/model/runtime.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -8,7 +10,8 @@ namespace prisn::model {
 namespace {
 
 std::optional<std::string> runtime_for_program(std::string_view program) {
-  // "python3.11" and "python" are python3; versioned names map to their family.
+  // "python3.11" and "python" are python3; Python 2 is another language, not run by prisn.
+  if (program.starts_with("python2")) return std::nullopt;
   if (program.starts_with("python")) return "python3";
   if (program == "bash") return "bash";
   if (program == "sh" || program == "dash") return "sh";
@@ -19,7 +22,14 @@ std::optional<std::string> runtime_for_program(std::string_view program) {
   return std::nullopt;
 }
 
-std::optional<std::string> from_shebang(std::string_view source) {
+// A shebang line: the program it names (base name; through env, the one env runs) and the
+// options after it.
+struct Shebang {
+  std::string_view program;
+  std::vector<std::string> options;
+};
+
+std::optional<Shebang> parse_shebang(std::string_view source) {
   if (!source.starts_with("#!")) {
     return std::nullopt;
   }
@@ -38,18 +48,21 @@ std::optional<std::string> from_shebang(std::string_view source) {
     line.remove_prefix(end == std::string_view::npos ? line.size() : end);
     return word;
   };
-  std::string_view program = next_word();
-  if (program.ends_with("/env")) {
-    program = next_word();
-    while (program.starts_with("-")) {  // "env -S python3 -u"
-      program = next_word();
+  Shebang out;
+  out.program = next_word();
+  if (out.program.ends_with("/env")) {
+    out.program = next_word();
+    while (out.program.starts_with("-")) {  // "env -S python3 -u"
+      out.program = next_word();
     }
   }
-  const auto slash = program.rfind('/');
-  if (slash != std::string_view::npos) {
-    program.remove_prefix(slash + 1);
+  if (const auto slash = out.program.rfind('/'); slash != std::string_view::npos) {
+    out.program.remove_prefix(slash + 1);
   }
-  return runtime_for_program(program);
+  // The kernel hands the rest of the line to the interpreter as one argument; split, as
+  // `env -S` does, so "#!/bin/bash -e -u" works as its author meant.
+  for (auto word = next_word(); !word.empty(); word = next_word()) out.options.emplace_back(word);
+  return out;
 }
 
 }  // namespace
@@ -66,8 +79,8 @@ bool is_known_runtime(std::string_view runtime) {
 }
 
 std::optional<std::string> detect_runtime(std::string_view filename, std::string_view source) {
-  if (auto r = from_shebang(source)) {
-    return r;
+  if (auto shebang = parse_shebang(source); shebang && !shebang->program.empty()) {
+    return runtime_for_program(shebang->program);  // the author's choice: not overridden by the extension
   }
   const std::string ext = std::filesystem::path(filename).extension().string();
   if (ext == ".py") return "python3";
@@ -77,6 +90,23 @@ std::optional<std::string> detect_runtime(std::string_view filename, std::string
   if (ext == ".pl") return "perl";
   if (ext == ".php") return "php";
   return std::nullopt;
+}
+
+std::string undetected_runtime(std::string_view source) {
+  auto shebang = parse_shebang(source);
+  if (shebang && !shebang->program.empty()) {
+    return fmt::format("runtime: the shebang line names '{}', which is not one of prisn's runtimes "
+                       "(python3, bash, sh, node, ruby, perl, php); give one with runtime (--runtime)",
+                       shebang->program.substr(0, 40));
+  }
+  return "runtime: cannot be detected from the file name or a shebang line; give one of "
+         "python3, bash, sh, node, ruby, perl, php";
+}
+
+std::vector<std::string> shebang_options(std::string_view source, std::string_view runtime) {
+  auto shebang = parse_shebang(source);
+  if (!shebang || runtime_for_program(shebang->program) != runtime) return {};
+  return shebang->options;
 }
 
 std::vector<std::string> interpreter_names(std::string_view runtime) {

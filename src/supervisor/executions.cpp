@@ -164,7 +164,10 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
                                           model::interpreter_names(e.runtime).front()));
   }
   sp.program = *interpreter;
-  sp.argv = {*interpreter, (dir / e.filename).string()};
+  sp.argv = {*interpreter};
+  const auto options = model::shebang_options(e.source, e.runtime);  // "#!/bin/bash -e": as run directly
+  sp.argv.insert(sp.argv.end(), options.begin(), options.end());
+  sp.argv.push_back((dir / e.filename).string());
   sp.argv.insert(sp.argv.end(), e.args.begin(), e.args.end());
   sp.env = build_environment(ctx_.options.base_env, e.runtime, prisn_vars,
                              spec ? spec->env : std::map<std::string, std::string>{}, e.env, secrets);

@@ -101,7 +101,10 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   }
   process::SpawnSpec sp;
   sp.program = *interpreter;
-  sp.argv = {*interpreter, (dir / spec.filename).string()};
+  sp.argv = {*interpreter};
+  const auto options = model::shebang_options(spec.source, spec.runtime);  // "#!/bin/bash -e": as run directly
+  sp.argv.insert(sp.argv.end(), options.begin(), options.end());
+  sp.argv.push_back((dir / spec.filename).string());
   sp.argv.insert(sp.argv.end(), spec.args.begin(), spec.args.end());
   sp.env = build_environment(ctx_.options.base_env, spec.runtime, prisn_vars, spec.env, {}, *secrets);
   sp.cwd = dir;

@@ -70,6 +70,17 @@ def test_runtimes_detected_by_shebang_and_extension(prisnd, scripts):
     assert prisnd.cli("run", "--runtime", "sh", scripts("plain.txt", "echo sh\n")).stdout == "sh\n"
 
 
+def test_the_shebangs_options_reach_the_interpreter(prisnd, scripts):
+    # As when the script is run directly: set -e stops at the first failure.
+    p = prisnd.cli("run", scripts("strict", "#!/bin/bash -e\nfalse\necho not reached\n"))
+    assert p.returncode == 1 and "not reached" not in p.stdout, (p.returncode, p.stdout)
+    p = prisnd.cli("run", scripts("optimised", "#!/usr/bin/env -S python3 -O\nassert False\nprint('asserts off')\n"))
+    assert p.returncode == 0 and p.stdout == "asserts off\n", (p.stdout, p.stderr)
+    # A shebang naming a program prisn does not run is refused, naming it, whatever the extension.
+    p = prisnd.cli("run", scripts("old.py", "#!/usr/bin/env python2\nprint 'py2'\n"))
+    assert p.returncode == 1 and "'python2'" in p.stderr, (p.returncode, p.stderr)
+
+
 def test_missing_interpreter_is_a_failed_execution(prisnd, scripts):
     r = prisnd.post("/api/v1/executions", {"source": "puts 1", "runtime": "ruby"})
     assert r.status_code == 201

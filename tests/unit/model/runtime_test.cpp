@@ -26,6 +26,25 @@ TEST(Runtime, ExtensionWhenNoShebang) {
   EXPECT_FALSE(detect_runtime("a", "#!/bin/zsh\n"));
 }
 
+TEST(Runtime, AShebangNamingAnotherProgramIsNotOverriddenByTheExtension) {
+  EXPECT_FALSE(detect_runtime("old.py", "#!/usr/bin/env python2\nprint 'x'\n"));
+  EXPECT_FALSE(detect_runtime("x.py", "#!/usr/bin/python2.7\n"));
+  EXPECT_EQ(detect_runtime("x.py", "#!/usr/bin/python3.11\n"), "python3");
+  EXPECT_NE(undetected_runtime("#!/usr/bin/env python2\n").find("'python2'"), std::string::npos);
+  EXPECT_NE(undetected_runtime("hello").find("cannot be detected"), std::string::npos);
+}
+
+TEST(Runtime, ShebangOptionsGoToTheirOwnRuntimeOnly) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(shebang_options("#!/bin/bash -e\nfalse\n", "bash"), V{"-e"});
+  EXPECT_EQ(shebang_options("#!/bin/bash -e -u\n", "bash"), (V{"-e", "-u"}));
+  EXPECT_EQ(shebang_options("#!/usr/bin/env -S bash -eu\n", "bash"), V{"-eu"});
+  EXPECT_EQ(shebang_options("#!/usr/bin/python3 -O\r\n", "python3"), V{"-O"});
+  EXPECT_EQ(shebang_options("#!/usr/bin/env python3\n", "python3"), V{});
+  EXPECT_EQ(shebang_options("#!/bin/bash -e\n", "python3"), V{});  // --runtime python3 overrides it
+  EXPECT_EQ(shebang_options("echo -e\n", "bash"), V{});
+}
+
 TEST(Runtime, KnownRuntimes) {
   EXPECT_TRUE(is_known_runtime("python3"));
   EXPECT_FALSE(is_known_runtime("cobol"));
