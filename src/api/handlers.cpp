@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "api/dns_routes.hpp"
@@ -25,7 +27,14 @@ namespace {
 
 using model::Json;
 
-bool truthy(const std::string& v) { return v == "true" || v == "1" || v == "yes"; }
+// ?follow=: true/false as people write them (any case, 1/0, yes/no, empty = false).
+Result<bool> follow_param(const Request& req) {
+  std::string v = req.param("follow");
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v.empty() || v == "false" || v == "0" || v == "no") return false;
+  return Error::invalid("follow: expected true or false");
+}
 
 Result<logs::ReadOptions> log_options(const Request& req) {
   logs::ReadOptions o;
@@ -113,7 +122,9 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
     if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
     auto options = log_options(req);
     if (!options) return error(options.error());
-    if (truthy(req.param("follow"))) {
+    auto follow = follow_param(req);
+    if (!follow) return error(follow.error());
+    if (*follow) {
       auto stream = ctl.follow_deployment_logs(*ns, p.at("name"), *options);
       if (!stream) return error(stream.error());
       return text_stream(*stream);
@@ -180,7 +191,9 @@ void add_execution_routes(Router& r, control::Controller& ctl) {
   r.add("GET", "/api/v1/executions/{id}/logs", [&ctl](const Request& req, const Params& p) {
     auto options = log_options(req);
     if (!options) return error(options.error());
-    if (truthy(req.param("follow"))) {
+    auto follow = follow_param(req);
+    if (!follow) return error(follow.error());
+    if (*follow) {
       auto stream = ctl.follow_execution_logs(p.at("id"), *options);
       if (!stream) return error(stream.error());
       return text_stream(*stream);

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -67,8 +68,13 @@ Result<WallTime> parse_rfc3339(std::string_view s) {
       s[16] != ':' || !read_digits(s, 17, 2, sec)) {
     return bad_time(s);
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) {
+  if (mon < 1 || mon > 12 || day < 1 || hour > 23 || min > 59 || sec > 60) {
     return bad_time(s);
+  }
+  const auto in_month = std::chrono::year_month_day_last(
+      std::chrono::year(year), std::chrono::month_day_last(std::chrono::month(static_cast<unsigned>(mon))));
+  if (static_cast<unsigned>(day) > static_cast<unsigned>(in_month.day())) {
+    return bad_time(s);  // February 30th and the like
   }
   std::size_t pos = 19;
   std::int64_t millis = 0;

@@ -636,7 +636,7 @@ Json encode_spec(const DeploymentSpec& s, bool include_source) {
       {"env", s.env},
       {"port", s.port},
       {"protocol", to_string(s.protocol)},
-      {"replicas", s.type == DeploymentType::kService ? s.replicas : 1},
+      {"replicas", s.type == DeploymentType::kService ? Json(s.replicas) : Json(nullptr)},  // runs have none
       {"restartPolicy", to_string(s.restart_policy)},
   };
   if (include_source) {

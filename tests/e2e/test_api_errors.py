@@ -387,12 +387,16 @@ def test_triggering_a_service_is_422(prisnd):
     assert_alive(prisnd)
 
 
-def test_missing_secret_reference_is_422(api):
-    r = api.post("/api/v1/deployments", job(secrets=[{"secret": "missing-secret", "env": "X"}]))
-    err = assert_error(r, 422)
-    assert "missing-secret" in err["message"] or "secrets" in err["message"], err
-    r = api.put("/api/v1/deployments/base-job", dict(JOB, secrets=[{"secret": "missing-secret", "env": "X"}]))
-    assert_error(r, 422)
+def test_a_run_naming_a_missing_secret_fails_naming_it(api):
+    # The deployment may come before its secret (as in Kubernetes); a run without it cannot start.
+    body = dict(job(secrets=[{"secret": "missing-secret", "env": "X"}]), name="needs-secret")
+    r = api.post("/api/v1/deployments", body)
+    assert r.status_code == 201, r.text
+    r = api.post("/api/v1/executions", {"deployment_id": "needs-secret"})
+    assert r.status_code == 201, r.text
+    e = api.wait_execution(r.json()["id"])
+    assert e["status"] == "Failed" and "secret 'missing-secret' not found" in e["error"], e
+    assert api.delete("/api/v1/deployments/needs-secret").status_code == 200
 
 
 # --- garbage on the wire ---------------------------------------------------------------------
@@ -650,6 +654,11 @@ def test_logs_since_in_the_future_is_422_naming_since(api):
     assert_error(api.get(f"/api/v1/executions/{exec_id}/logs?since={since}"), 422, field="since")
     # a past `since` is fine and still returns the output
     r = api.get(f"/api/v1/executions/{exec_id}/logs?since=2000-01-01T00:00:00Z")
+    assert r.status_code == 200 and r.text == "job\n", r.text
+    # a date that does not exist, and a `follow` that is neither true nor false, are 422s too
+    assert_error(api.get(f"/api/v1/executions/{exec_id}/logs?since=2026-02-30T00:00:00Z"), 422, field="since")
+    assert_error(api.get(f"/api/v1/executions/{exec_id}/logs?follow=maybe"), 422, field="follow")
+    r = api.get(f"/api/v1/executions/{exec_id}/logs?follow=TRUE")  # any case; it has ended, so this ends
     assert r.status_code == 200 and r.text == "job\n", r.text
 
 

@@ -19,8 +19,16 @@ TEST(Time, ParsesZuluOffsetsAndFractions) {
 
 TEST(Time, RejectsMalformed) {
   for (const char* bad : {"", "2026-11-18", "2026-11-18T08:26:40", "2026-13-01T00:00:00Z",
-                          "2026-11-18T08:26:40+0100", "2026-11-18T08:26:40Zjunk", "yesterday"}) {
+                          "2026-11-18T08:26:40+0100", "2026-11-18T08:26:40Zjunk", "yesterday",
+                          "2026-02-30T00:00:00Z", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z"}) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
+  }
+}
+
+TEST(Time, AcceptsTheLastDayOfEachMonth) {
+  for (const char* ok : {"2028-02-29T00:00:00Z", "2026-02-28T00:00:00Z", "2026-04-30T00:00:00Z",
+                         "2026-12-31T23:59:59Z"}) {
+    EXPECT_TRUE(parse_rfc3339(ok)) << ok;
   }
 }
 
