@@ -22,10 +22,6 @@ std::string located(const manifest::Item& item) {
   return item.line > 0 ? fmt::format("{}, line {}", item.where, item.line) : item.where;
 }
 
-Error where(const manifest::Item& item, const Error& e) {
-  return Error{e.kind, fmt::format("{}: {}", located(item), e.message)};
-}
-
 // Names the earlier document that holds `owner`, when one does ("deployment default/a" →
 // "deployment default/a (document 1 (Deployment a), line 3)").
 std::string with_where(const Checked& seen, const std::string& owner) {
@@ -114,7 +110,7 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
   auto& d = *impl_;
   Checked seen{d.claimed_routes(), {}};
   for (const auto& item : items) {
-    if (auto ok = check(d, item, items, seen); !ok) return where(item, ok.error());
+    if (auto ok = check(d, item, items, seen); !ok) return manifest::locate(item, ok.error());
   }
   Json results = Json::array();
   for (std::size_t i = 0; i < items.size(); ++i) {

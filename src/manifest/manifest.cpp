@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/document.hpp"
@@ -209,7 +210,7 @@ Result<Item> decode_one(const Document& doc, const std::string& ns, const Files&
   if (!flat) return flat.error();
   Json body = std::move(flat->body);
   if (!body.contains("namespace") && !ns.empty()) body["namespace"] = ns;
-  Item item{flat->kind, describe(doc), doc.line, model::DeploymentSpec{}};
+  Item item{flat->kind, describe(doc), doc.line, model::DeploymentSpec{}, doc.lines};
   if (flat->kind == "Deployment") {
     if (auto ok = inline_file(body, files); !ok) return ok.error();
     auto spec = model::decode_deployment(body, {});
@@ -341,6 +342,20 @@ Result<std::vector<Document>> parse(std::string_view text) {
   }
   if (out.empty()) return Error::invalid("the manifest has no documents");
   return out;
+}
+
+Error locate(const Item& item, const Error& e) {
+  const auto colon = e.message.find(':');
+  const auto space = e.message.find(' ');
+  std::string path;
+  std::string text = e.message;
+  if (colon != std::string::npos && colon < space) {  // "field: why"
+    std::tie(path, text) = document_path(e.message);
+  }
+  Document doc{0, item.line, {}, item.lines};
+  const int line = line_of(doc, path);
+  return Error{e.kind, line == 0 ? fmt::format("{}: {}", item.where, text)
+                                 : fmt::format("{}, line {}: {}", item.where, line, text)};
 }
 
 Result<std::vector<Item>> decode(const std::vector<Document>& documents, const std::string& ns, const Files& files) {

@@ -241,6 +241,14 @@ def test_apply_conflicts_inside_a_manifest_name_both_documents(prisnd, tmp_path)
     assert ("document 2 (Ingress second), line 12: host 'clash.example.com' path '/' is already routed by "
             "ingress default/first (document 1 (Ingress first), line 1)") in out.stderr, out.stderr
     assert prisnd.get("/api/v1/ingresses").json()["items"] == []
+    # A field found wrong against another document: its own line and its path in the document.
+    manifest.write_text(deployment.format(name="one", port=port) + "---\n" + ingress_doc.format(name="third").replace(
+        "deployment: x\n", "deployment: one\n      port: 9999\n"))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1, out.stdout
+    assert ("document 2 (Ingress third), line 20: spec.rules[0].paths[0].port: deployment 'one' has no port 9999"
+            in out.stderr), out.stderr
+    assert prisnd.get("/api/v1/deployments").json()["items"] == []
 
 
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):

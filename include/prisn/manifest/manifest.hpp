@@ -36,7 +36,14 @@ struct Item {
   std::string where;  ///< "document 2 (Deployment api)", for messages
   int line = 0;       ///< where its document starts (1-based; 0 for JSON)
   std::variant<model::DeploymentSpec, model::IngressSpec, model::NetworkPolicySpec> spec;
+  std::map<std::string, int> lines;  ///< its document's, for locate()
 };
+
+/// `e` (found when checking the item against the others and the current state) as decode()
+/// words its errors: the document, and the line and document path of the field its message
+/// starts with ("rules[0].paths[0].port: ..." → "line 19: spec.rules[0].paths[0].port: ...");
+/// a message that names no field gets the document's first line.
+Error locate(const Item& item, const Error& e);
 
 /// Files a Deployment's spec.file may name, as the CLI read them (path as written → bytes).
 using Files = std::map<std::string, std::string>;
