@@ -256,9 +256,11 @@ Result<void> load_balancing(const Json& v, const std::string& path, DeploymentSp
   if (const Json* hc = r.get("healthCheck")) {
     auto check = seed_health_check(*hc, path + ".healthCheck");
     if (!check) return check.error();
-    if (!spec.health_check) {
-      spec.health_check = *check;
+    if (spec.health_check) {  // decoded first: one of the two would be silently dropped
+      return invalid(fmt::format("{}.healthCheck: the deployment has a healthCheck already; give one of the two",
+                                 path));
     }
+    spec.health_check = *check;
   }
   return r.finish();
 }

@@ -118,6 +118,13 @@ TEST(DeploymentJson, SeedHealthCheckBecomesHttp) {
   EXPECT_EQ(s.load_balancing.algorithm, "least-connections");
 }
 
+TEST(DeploymentJson, TwoHealthChecksAreRefusedRatherThanOneDropped) {
+  auto s = decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"healthCheck":{"tcp":{"port":8080}},
+      "loadBalancing":{"healthCheck":{"path":"/health"}}})j");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("loadBalancing.healthCheck"), std::string::npos) << s.error().message;
+}
+
 TEST(DeploymentJson, EncodeDecodeRoundTrip) {
   auto s = decode(R"j({"name":"api","source":"print(1)","filename":"api.py","port":8080,"replicas":3,
       "env":{"LOG_LEVEL":"info"},"secrets":[{"secret":"db-password","env":"DATABASE_PASSWORD"}],
