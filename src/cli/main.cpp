@@ -3,12 +3,15 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include "cli/commands/commands.hpp"
 
 namespace {
 
 using namespace prisn::cli;
+
+constexpr long kNoTail = std::numeric_limits<long>::min();  // --tail not given
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -37,17 +40,17 @@ int main(int argc, char** argv) {
 
   RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "run a script once and stream its output");
-  run_cmd->add_option("file", run.file, "the script")->required();
+  run_cmd->add_option("FILE", run.file, "the script")->required();
   repeated(run_cmd, "-e,--env", run.env, "environment variable K=V");
   run_cmd->add_option("--runtime", run.runtime, "python3, bash, sh, node, ruby, perl or php");
   run_cmd->add_option("--timeout", run.timeout, "kill it after this long (e.g. 30s, 10m)");
   run_cmd->add_flag("-d,--detach", run.detach, "print the execution id and return");
-  run_cmd->add_option("args", run.args, "arguments for the script (after --)");
+  run_cmd->add_option("ARGS", run.args, "arguments for the script (after --)");
 
   DeployOptions dep;
   std::string replicas;
   auto* deploy_cmd = app.add_subcommand("deploy", "create or update a deployment from a script");
-  deploy_cmd->add_option("file", dep.file, "the script")->required();
+  deploy_cmd->add_option("FILE", dep.file, "the script")->required();
   deploy_cmd->add_option("--name", dep.name, "deployment name (default: the file's stem)");
   // Values the CLI can tell are wrong are usage errors (exit 2), before anything is sent.
   const CLI::Validator port_or_auto(
@@ -73,45 +76,45 @@ int main(int argc, char** argv) {
   std::vector<std::string> env;
   bool wait = false;
   auto* trigger_cmd = app.add_subcommand("trigger", "run a job deployment now");
-  trigger_cmd->add_option("name", name, "deployment")->required();
+  trigger_cmd->add_option("NAME", name, "deployment")->required();
   repeated(trigger_cmd, "-e,--env", env, "extra environment variable K=V");
   trigger_cmd->add_flag("--wait", wait, "stream the output and exit with the job's status");
 
   std::string what;
   bool watch = false;
   auto* get_cmd = app.add_subcommand("get", "list resources");
-  get_cmd->add_option("what", what, "apps|deployments|executions|endpoints|secrets|ingresses|networkpolicies")->required();
-  get_cmd->add_option("name", name, "one resource");
+  get_cmd->add_option("RESOURCE", what, "apps|deployments|executions|endpoints|secrets|ingresses|networkpolicies")->required();
+  get_cmd->add_option("NAME", name, "one resource");
   get_cmd->add_flag("-w,--watch", watch, "keep printing changes");
 
   auto* status_cmd = app.add_subcommand("status", "status of all deployments, or of one");
-  status_cmd->add_option("name", name, "deployment");
+  status_cmd->add_option("NAME", name, "deployment");
 
   bool follow = false;
-  long tail = -1;
+  long tail = kNoTail;
   auto* logs_cmd = app.add_subcommand("logs", "output of a deployment or an execution");
-  logs_cmd->add_option("target", name, "deployment name or execution id")->required();
+  logs_cmd->add_option("NAME|EXECUTION_ID", name, "deployment name or execution id")->required();
   logs_cmd->add_flag("-f,--follow", follow, "keep streaming new output");
-  logs_cmd->add_option("--tail", tail, "only the last N lines")->check(CLI::NonNegativeNumber);
+  logs_cmd->add_option("--tail", tail, "only the last N lines");  // its sign is checked by logs_command
 
   int count = 0;
   auto* scale_cmd = app.add_subcommand("scale", "set a service's number of instances");
-  scale_cmd->add_option("name", name, "deployment")->required();
-  scale_cmd->add_option("replicas", count, "instances")->required();
+  scale_cmd->add_option("NAME", name, "deployment")->required();
+  scale_cmd->add_option("REPLICAS", count, "instances")->required();
 
   auto* restart_cmd = app.add_subcommand("restart", "rolling restart of a service");
-  restart_cmd->add_option("name", name, "deployment")->required();
+  restart_cmd->add_option("NAME", name, "deployment")->required();
 
   std::vector<std::string> delete_args;
   auto* delete_cmd = app.add_subcommand("delete", "delete a deployment (or: delete secret NAME)");
-  delete_cmd->add_option("args", delete_args, "NAME, or KIND NAME")->required();
+  delete_cmd->add_option("NAME", delete_args, "NAME, or KIND NAME")->required();
 
   std::string value;
   std::vector<std::string> files;
   auto* secret_cmd = app.add_subcommand("secret", "manage secrets");
   secret_cmd->require_subcommand(1);
   auto* secret_create = secret_cmd->add_subcommand("create", "create a secret");
-  secret_create->add_option("name", name, "secret name")->required();
+  secret_create->add_option("NAME", name, "secret name")->required();
   auto* value_opt = secret_create->add_option("--value", value, "the value (stored under key 'value')");
   // SPEC §5: `--from-file [KEY=]FILE...`, several after one flag, or the flag repeated.
   secret_create->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
@@ -119,7 +122,7 @@ int main(int argc, char** argv) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   auto* secret_list = secret_cmd->add_subcommand("list", "list secrets");
   auto* secret_delete = secret_cmd->add_subcommand("delete", "delete a secret");
-  secret_delete->add_option("name", name, "secret name")->required();
+  secret_delete->add_option("NAME", name, "secret name")->required();
 
   auto* version_cmd = app.add_subcommand("version", "print the versions of prisn and prisnd");
 
@@ -132,21 +135,21 @@ int main(int argc, char** argv) {
   proxy_cmd->require_subcommand(1);
   auto* proxy_stats = proxy_cmd->add_subcommand("stats", "requests, errors and latency per route");
   auto* proxy_trace = proxy_cmd->add_subcommand("trace", "where a request to HOST:PORT[/PATH] goes");
-  proxy_trace->add_option("target", trace_target, "e.g. api.default.prisn.local:8080/health")->required();
+  proxy_trace->add_option("HOST:PORT[/PATH]", trace_target, "e.g. api.default.prisn.local:8080/health")->required();
 
   std::string k8s_name;
   bool k8s_all = false;
   auto* k8s_cmd = app.add_subcommand("k8s", "Kubernetes");
   k8s_cmd->require_subcommand(1);
   auto* k8s_render = k8s_cmd->add_subcommand("render", "the Kubernetes YAML prisn would create");
-  k8s_render->add_option("name", k8s_name, "deployment");
+  k8s_render->add_option("NAME", k8s_name, "deployment");
   k8s_render->add_flag("--all", k8s_all, "every deployment, ingress and policy of the namespace");
 
   std::string record_type = "A";
   auto* dns_cmd = app.add_subcommand("dns", "prisn DNS");
   dns_cmd->require_subcommand(1);
   auto* dns_lookup = dns_cmd->add_subcommand("lookup", "ask prisn DNS for a name");
-  dns_lookup->add_option("name", name, "e.g. api.default.prisn.local")->required();
+  dns_lookup->add_option("NAME", name, "e.g. api.default.prisn.local")->required();
   dns_lookup->add_option("-t,--type", record_type, "A, AAAA, SRV, SOA, NS, ... (default A)");
 
   try {
@@ -173,7 +176,7 @@ int main(int argc, char** argv) {
     if (trigger_cmd->parsed()) return trigger_command(cli, name, env, wait);
     if (get_cmd->parsed()) return get_command(cli, what, name, watch);
     if (status_cmd->parsed()) return status_command(cli, name);
-    if (logs_cmd->parsed()) return logs_command(cli, name, follow, tail >= 0 ? std::optional<long>(tail) : std::nullopt);
+    if (logs_cmd->parsed()) return logs_command(cli, name, follow, tail != kNoTail ? std::optional<long>(tail) : std::nullopt);
     if (scale_cmd->parsed()) return scale_command(cli, name, count);
     if (restart_cmd->parsed()) return restart_command(cli, name);
     if (delete_cmd->parsed()) return delete_command(cli, delete_args);

@@ -463,6 +463,14 @@ def test_logs_of_a_job_show_latest_execution(prisnd, scripts):
     assert p.returncode == 1
 
 
+def test_usage_errors_say_what_is_missing_or_wrong_in_the_users_words(prisnd, tmp_path):
+    for args, says in ((["delete"], "NAME is required"), (["get"], "RESOURCE is required"),
+                       (["logs", "x", "--tail", "-3"], "--tail: must be 0 or more"),
+                       (["run", str(tmp_path)], "it is a directory")):
+        p = prisnd.cli(*args)
+        assert p.returncode == 2 and says in p.stderr, (args, p.stderr)
+
+
 def test_logs_of_a_deployment_named_like_an_execution(prisnd, scripts):
     deploy_job(prisnd, scripts, "ex-backup", JOB_SRC, "-e", "K=named-ex")
     assert prisnd.cli("trigger", "ex-backup", "--wait").returncode == 0

@@ -62,7 +62,7 @@ std::string duration(const Json& e) {
   return ms < 1000 ? fmt::format("{}ms", static_cast<long>(ms)) : fmt::format("{:.1f}s", ms / 1000);
 }
 
-void print_executions(Cli& cli, const Json& list) {
+void print_executions(Cli& cli, const Json& list, const std::string& none) {
   std::vector<std::string> headers = {"ID", "DEPLOYMENT", "STATUS", "EXIT", "TRIGGER", "DURATION", "AGE"};
   if (cli.wide()) headers.insert(headers.end(), {"ATTEMPTS", "ERROR"});
   Table t(headers);
@@ -75,7 +75,7 @@ void print_executions(Cli& cli, const Json& list) {
     if (cli.wide()) row.insert(row.end(), {str(e, "attempts", "1"), str(e, "error")});
     t.add(row);
   }
-  print_table(t, "No executions in namespace " + cli.globals().ns + ".");
+  print_table(t, none);
 }
 
 void print_endpoints(Cli& cli, const std::vector<Json>& services) {
@@ -225,12 +225,12 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     if (!name.empty()) {
       const Json e = cli.call("GET", "/api/v1/executions/" + client::url_encode(name));
       if (cli.structured_output()) cli.print_structured(e);
-      else print_executions(cli, {{"items", Json::array({e})}});
+      else print_executions(cli, {{"items", Json::array({e})}}, "");
       return 0;
     }
     const Json list = cli.call("GET", "/api/v1/executions" + cli.ns_query());
     if (cli.structured_output()) cli.print_structured(list);
-    else print_executions(cli, list);
+    else print_executions(cli, list, "No executions in namespace " + cli.globals().ns + ".");
     return 0;
   }
   if (what == "endpoints" || what == "endpoint" || what == "ep") {
@@ -316,7 +316,7 @@ int status_command(Cli& cli, const std::string& name) {
     const Json runs = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&deployment=" +
                                           client::url_encode(name) + "&limit=5");
     std::cout << "\nRecent executions:\n";
-    print_executions(cli, runs);
+    print_executions(cli, runs, "No executions of " + name + " yet.");
   }
   std::cout << fmt::format("\nCreated:     {} ({} ago)\n", str(d, "created_at"), age(d, "created_at"));
   return 0;
