@@ -73,15 +73,16 @@ void Controller::start() {
   if (!d.listen_failures.empty()) d.retry_listeners();
   d.runner.adopt();
   d.services.adopt();
-  // Process trees in our cgroup subtree that no record knows of: left by a crash between
-  // starting a process and recording it. Stop them rather than run them twice.
+  // Process trees in our cgroup subtree that no running instance or execution owns: left by
+  // a crash between starting a process and recording it, or descendants of a run that ended
+  // while prisnd was down. Stop them rather than run them twice.
   if (d.ctx.cgroups.available()) {
     std::set<std::string> known;
     for (const auto& id : d.services.instance_ids()) known.insert(id);
     for (const auto& id : d.runner.active_ids()) known.insert(id);
     for (const auto& name : d.ctx.cgroups.list()) {
       if (!known.contains(name)) {
-        log()->warn("stopping orphaned process tree {} (no record of it)", name);
+        log()->warn("stopping left-over process tree {} (no running instance or execution owns it)", name);
         const auto dir = d.ctx.cgroups.base() / name;
         d.ctx.cgroups.kill_all(dir);
         d.ctx.cgroups.remove(dir);
