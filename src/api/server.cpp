@@ -157,7 +157,17 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& 
 Result<Request> to_request(const http::request<http::string_body>& msg, bool local) {
   Request req;
   req.method = std::string(msg.method_string());
-  const std::string_view target = msg.target();
+  std::string_view target = msg.target();
+  // The absolute form ("GET http://host/health"), which servers must accept (RFC 9112 §3.2.2):
+  // the path and query are what follows the authority.
+  std::string origin;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme)) {
+      const auto end = target.find_first_of("/?", scheme.size());
+      origin = end == std::string_view::npos ? "/" : std::string(target[end] == '?' ? "/" : "") + std::string(target.substr(end));
+      target = origin;
+    }
+  }
   const auto q = target.find('?');
   auto path = url_decode(target.substr(0, q), false);
   if (!path) return Error::bad_request("malformed request target: a '%' in the path starts no %XX escape");

@@ -399,6 +399,14 @@ def test_a_run_naming_a_missing_secret_fails_naming_it(api):
     assert api.delete("/api/v1/deployments/needs-secret").status_code == 200
 
 
+def test_an_absolute_form_target_is_served_by_its_path(api):
+    # RFC 9112 §3.2.2: a server must accept "GET http://host/path".
+    for target, body in (("http://x/health", b'{"status":"ok"}'), ("HTTP://x/api/v1/deployments?namespace=none",
+                                                                     b'{"items":[]}')):
+        answer = raw(api, f"GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        assert status_of(answer) == 200 and body in answer, answer[:300]
+
+
 # --- garbage on the wire ---------------------------------------------------------------------
 
 def test_garbage_requests_leave_prisnd_serving(api):
