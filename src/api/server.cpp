@@ -164,7 +164,8 @@ Result<Request> to_request(const http::request<http::string_body>& msg, bool loc
   for (std::string_view scheme : {"http://", "https://"}) {
     if (target.size() >= scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme)) {
       const auto end = target.find_first_of("/?", scheme.size());
-      origin = end == std::string_view::npos ? "/" : std::string(target[end] == '?' ? "/" : "") + std::string(target.substr(end));
+      if (end == std::string_view::npos) origin = "/";
+      else origin = (target[end] == '?' ? "/" : "") + std::string(target.substr(end));
       target = origin;
     }
   }

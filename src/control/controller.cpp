@@ -135,7 +135,7 @@ void Controller::Impl::on_deployment_changed(const std::string& ns, const std::s
   // At once, as for the API's own writes: an answer or an event that shows an instance ready
   // or gone must not reach a client before the proxies and DNS have been handed the same view.
   publish_endpoints();
-  announce("MODIFIED", ns, name);
+  if (putting != Key{ns, name}) announce("MODIFIED", ns, name);  // else put_deployment announces it
 }
 
 void Controller::Impl::on_execution_changed(const model::Execution& e) {

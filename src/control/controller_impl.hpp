@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -87,6 +88,8 @@ struct Controller::Impl {
   };
   /// By namespace, deployment and port (0 = the first).
   std::map<std::tuple<std::string, std::string, std::uint16_t>, TargetState> targets;
+  /// The deployment put_deployment is reconciling now: its changes are announced once, after.
+  std::optional<Key> putting;
   /// The router's answers to requests no route took (metrics' route "none").
   std::shared_ptr<proxy::RouteStats> unrouted = std::make_shared<proxy::RouteStats>();
   std::shared_ptr<const proxy::L7Target> l7_target(const std::string& ns, const std::string& name, std::uint16_t port);

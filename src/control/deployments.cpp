@@ -163,13 +163,15 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
   d.close_listeners_except(key, listeners);
   log()->info("deployment {}/{} {} (generation {})", key.first, key.second,
               existing != nullptr ? "updated" : "created", rec.generation);
-  // Before the reconcile, whose instance changes announce MODIFIED: a watcher learns of a new
-  // deployment (ADDED) before any change to it.
-  d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
+  // The reconcile's own instance changes are not announced: a watcher learns of a new
+  // deployment (ADDED) before any change to it, with what the reconcile and cron made of it.
+  d.putting = key;
   d.services.reconcile(key.first, key.second);
+  d.putting.reset();
   d.cron.sync(key.first, key.second);
   d.publish_endpoints();  // now: routes, names and ports are in place before the API answers
   if (rec.spec.expose.tls || (existing != nullptr && existing->spec.expose.tls)) d.publish_certificates();
+  d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
   const auto* stored = d.ctx.store.find_deployment(key.first, key.second);
   return PutResult{d.deployment_json(*stored, false), existing == nullptr};
 }
