@@ -78,13 +78,17 @@ void print_executions(Cli& cli, const Json& list, const std::string& none) {
   print_table(t, none);
 }
 
+// An instance's ip:port, or "-" while it has none (backing off after a crash).
+std::string endpoint_of(const Json& ep) {
+  return ep.contains("ip") && ep["ip"].is_string() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : "-";
+}
+
 void print_endpoints(Cli& cli, const std::vector<Json>& services) {
   if (cli.wide()) {
     Table t({"NAME", "INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
     for (const auto& s : services) {
       for (const auto& ep : s["endpoints"]) {
-        const std::string endpoint = ep["ip"].is_string() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : "-";
-        t.add({str(s, "name"), str(ep, "instance"), endpoint,
+        t.add({str(s, "name"), str(ep, "instance"), endpoint_of(ep),
                ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
                str(ep, "restarts"), age(ep, "started_at")});
       }
@@ -302,7 +306,7 @@ int status_command(Cli& cli, const std::string& name) {
     const Json eps = cli.call("GET", "/api/v1/endpoints/" + client::url_encode(name) + cli.ns_query());
     Table t({"INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
     for (const auto& ep : eps["endpoints"]) {
-      t.add({str(ep, "instance"), fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")),
+      t.add({str(ep, "instance"), endpoint_of(ep),
              ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
              str(ep, "restarts"), age(ep, "started_at")});
     }
