@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <set>
 
 #include "control/controller_impl.hpp"
 #include "prisn/k8s/render.hpp"
@@ -20,6 +21,22 @@ void resolve_secret_keys(model::DeploymentSpec& spec, const store::Store& store)
   }
 }
 
+// An ingress path to a deployment that is not rendered would name a Service that cannot
+// exist: the path is left out and said (a rule left with none goes too).
+std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable) {
+  std::string said;
+  for (auto& rule : ing.rules) {
+    std::erase_if(rule.paths, [&](const model::IngressPath& p) {
+      if (!unrenderable.contains(p.deployment)) return false;
+      said += fmt::format("# prisn: skipped path {}{} of ingress '{}': deployment '{}' is not rendered\n", rule.host,
+                          p.path, ing.name, p.deployment);
+      return true;
+    });
+  }
+  std::erase_if(ing.rules, [](const model::IngressRule& r) { return r.paths.empty(); });
+  return said;
+}
+
 }  // namespace
 
 Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::string& name) const {
@@ -27,11 +44,16 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
   if (!name.empty() && store.find_deployment(ns, name) == nullptr) {
     return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
   }
+  k8s::RenderOptions options{local_time_zone_name().value_or(""), {}, {}};
   std::vector<model::DeploymentSpec> deployments;
+  std::set<std::string> unrenderable;
   std::string skipped;  // for all of a namespace: what cannot be rendered is left out and said
   for (const auto* rec : store.list_deployments(ns)) {
+    const auto why = k8s::unrenderable(rec->spec);
+    if (why.empty()) options.first_ports.emplace(rec->spec.name, rec->spec.port);
+    else unrenderable.insert(rec->spec.name);
     if (!name.empty() && rec->spec.name != name) continue;
-    if (auto why = k8s::unrenderable(rec->spec); !why.empty()) {
+    if (!why.empty()) {
       if (!name.empty()) return Error::invalid(why);
       skipped += fmt::format("# prisn: skipped {}\n", why);
       continue;
@@ -43,10 +65,13 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
   for (const auto* rec : store.list_resources("Ingress", ns)) {
     auto spec = model::decode_ingress(rec->spec, {});
     if (!spec) continue;
+    options.ingress_names.insert(spec->name);
     const bool names_it = std::any_of(spec->rules.begin(), spec->rules.end(), [&](const model::IngressRule& r) {
       return std::any_of(r.paths.begin(), r.paths.end(), [&](const model::IngressPath& p) { return p.deployment == name; });
     });
-    if (name.empty() || names_it) ingresses.push_back(*spec);
+    if (!name.empty() && !names_it) continue;
+    skipped += drop_unrenderable_paths(*spec, unrenderable);
+    if (!spec->rules.empty()) ingresses.push_back(*spec);
   }
   std::vector<model::NetworkPolicySpec> policies;
   for (const auto* rec : store.list_resources("NetworkPolicy", ns)) {
@@ -57,7 +82,6 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
     });
     if (name.empty() || names_it) policies.push_back(*spec);
   }
-  const k8s::RenderOptions options{local_time_zone_name().value_or("")};
   return skipped + k8s::to_yaml(k8s::objects(deployments, ingresses, policies, options));
 }
 

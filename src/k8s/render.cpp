@@ -10,7 +10,9 @@
 #include <set>
 #include <utility>
 
+#include "prisn/core/duration.hpp"
 #include "prisn/cron/cron_expr.hpp"
+#include "prisn/model/runtime.hpp"
 #include "prisn/model/yaml.hpp"
 #include "prisn/proxy/route_table.hpp"
 
@@ -74,8 +76,27 @@ std::string memory_quantity(std::uint64_t bytes) {
   return std::to_string(bytes);
 }
 
+// Whole seconds, rounded up (a 1.5 s timeout is 2 s, not 1) and at least 1.
 long seconds(Millis ms) {
-  return std::max<long>(1, static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(ms).count()));
+  return std::max<long>(1, static_cast<long>(std::chrono::ceil<std::chrono::seconds>(ms).count()));
+}
+
+// Kubernetes expands $(VAR) in a container's command and turns $$ into $: doubled, every $
+// reaches the process as written, as prisn passes it.
+std::string literal_arg(const std::string& arg) {
+  std::string out;
+  for (char c : arg) {
+    out += c;
+    if (c == '$') out += '$';
+  }
+  return out;
+}
+
+// FNV-1a, 64 bits: a stable hash of the script for the pod template (a change, not a secret).
+std::string script_hash(const std::string& source) {
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (unsigned char c : source) hash = (hash ^ c) * 1099511628211ULL;
+  return fmt::format("{:016x}", hash);
 }
 
 Json probe(const model::DeploymentSpec& s) {
@@ -112,6 +133,9 @@ Json environment(const model::DeploymentSpec& s) {
   };
   set("PRISN_DEPLOYMENT", {{"value", s.name}});
   set("PRISN_NAMESPACE", {{"value", s.ns}});
+  if (s.type == model::DeploymentType::kService) {  // SPEC 6.2: an instance's name, here its pod's
+    set("PRISN_INSTANCE", {{"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
+  }
   if (s.port != 0) set("PORT", {{"value", std::to_string(s.port)}});
   for (const auto& [k, v] : s.env) set(k, {{"value", v}});
   for (const auto& ref : s.secrets) {
@@ -122,8 +146,10 @@ Json environment(const model::DeploymentSpec& s) {
 
 Json container(const model::DeploymentSpec& s) {
   Json env = environment(s);
-  Json command = Json::array({interpreter(s.runtime), "/app/" + script_key(s)});
-  for (const auto& a : s.args) command.push_back(a);
+  Json command = Json::array({interpreter(s.runtime)});
+  for (const auto& option : model::shebang_options(s.source, s.runtime)) command.push_back(literal_arg(option));
+  command.push_back("/app/" + script_key(s));
+  for (const auto& a : s.args) command.push_back(literal_arg(a));
   Json c = {{"name", s.name},
             {"image", image_for(s.runtime)},
             {"command", command},
@@ -166,7 +192,8 @@ Json config_map(const model::DeploymentSpec& s) {
 }
 
 Json deployment(const model::DeploymentSpec& s) {
-  Json template_meta = {{"labels", labels(s.name)}};
+  // The ConfigMap alone changing would not restart the pods: the hash makes it a new template.
+  Json template_meta = {{"labels", labels(s.name)}, {"annotations", {{"prisn.io/script-hash", script_hash(s.source)}}}};
   Json out = {{"apiVersion", "apps/v1"},
           {"kind", "Deployment"},
           {"metadata", metadata(s.name, s.ns)},
@@ -193,11 +220,24 @@ Json service(const model::DeploymentSpec& s) {
               {"kind", "Service"},
               {"metadata", metadata(s.name, s.ns)},
               {"spec", {{"selector", {{kLabel, s.name}}}, {"ports", ports}}}};
+  const auto& lb = s.load_balancing;
+  const bool ip_affinity = lb.affinity.enabled && lb.affinity.type == "ip-hash";
+  if (ip_affinity || lb.algorithm == "ip-hash") {
+    // Kubernetes keeps a client on one pod for at most a day; ip-hash alone has no expiry.
+    constexpr long kMaxClientIpTimeout = 86400;
+    const long timeout = ip_affinity ? std::min(kMaxClientIpTimeout, seconds(lb.affinity.ttl)) : kMaxClientIpTimeout;
+    out["spec"]["sessionAffinity"] = "ClientIP";
+    out["spec"]["sessionAffinityConfig"] = {{"clientIP", {{"timeoutSeconds", timeout}}}};
+  } else if (lb.affinity.enabled) {
+    out["metadata"]["annotations"]["prisn.io/session-affinity"] =
+        fmt::format("{} (ttl {}): no Kubernetes Service equivalent; an ingress controller's own setting may give it",
+                    lb.affinity.type, format_duration(lb.affinity.ttl));
+  }
   if (s.expose.kind == model::Expose::Kind::kNodePort) {
     out["spec"]["type"] = "NodePort";
     if (s.expose.node_port < kNodePortMin || s.expose.node_port > kNodePortMax) {
       // Outside the cluster's range: the cluster picks one; the wanted port is noted.
-      out["metadata"]["annotations"] = {{"prisn.io/node-port", std::to_string(s.expose.node_port)}};
+      out["metadata"]["annotations"]["prisn.io/node-port"] = std::to_string(s.expose.node_port);
     }
   }
   return out;
@@ -214,12 +254,17 @@ Json ingress_rule(const std::string& host, const std::string& path, const std::s
   return rule;
 }
 
-Json exposed_ingress(const model::DeploymentSpec& s) {
+Json exposed_ingress(const model::DeploymentSpec& s, const std::string& name) {
   Json spec = {{"rules", Json::array({ingress_rule(s.expose.host, s.expose.path, s.name, s.port)})}};
-  if (s.expose.tls && !s.expose.tls_cert.empty()) {
-    spec["tls"] = Json::array({Json{{"hosts", Json::array({s.expose.host})}, {"secretName", s.expose.tls_cert}}});
+  if (s.expose.tls) {
+    // Without a certificate named, the ingress controller's default one (or cert-manager's)
+    // serves the host, as prisn's own certificates or ACME would.
+    Json tls = {{"hosts", Json::array({s.expose.host})}};
+    if (!s.expose.tls_cert.empty()) tls["secretName"] = s.expose.tls_cert;
+    spec["tls"] = Json::array({tls});
   }
-  return {{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"}, {"metadata", metadata(s.name, s.ns)}, {"spec", spec}};
+  Json meta = metadata(name, s.ns, s.name);
+  return {{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"}, {"metadata", meta}, {"spec", spec}};
 }
 
 // Kubernetes' cron parser knows no day-of-week 7 and no range that wraps to Sunday.
@@ -256,23 +301,19 @@ Json cron_job(const model::DeploymentSpec& s, const RenderOptions& options) {
 
 // The Service port an Ingress backend names when its rule gives none: the deployment's port,
 // its first one (decoding sets it from `ports`), as prisn's own router picks it (80 for a
-// deployment not rendered here).
-int port_of(const std::vector<model::DeploymentSpec>& deployments, const std::string& ns, const std::string& name,
-            int port) {
+// deployment that does not exist).
+int port_of(const RenderOptions& options, const std::string& name, int port) {
   if (port != 0) return port;
-  for (const auto& d : deployments) {
-    if (d.ns == ns && d.name == name && d.port != 0) return d.port;
-  }
-  return 80;
+  const auto it = options.first_ports.find(name);
+  return it != options.first_ports.end() && it->second != 0 ? it->second : 80;
 }
 
-Json ingress(const model::IngressSpec& ing, const std::vector<model::DeploymentSpec>& deployments) {
+Json ingress(const model::IngressSpec& ing, const RenderOptions& options) {
   Json rules = Json::array();
   for (const auto& rule : ing.rules) {
     Json paths = Json::array();
     for (const auto& p : rule.paths) {
-      paths.push_back(ingress_rule("", p.path, p.deployment, port_of(deployments, ing.ns, p.deployment, p.port))
-                          ["http"]["paths"][0]);
+      paths.push_back(ingress_rule("", p.path, p.deployment, port_of(options, p.deployment, p.port))["http"]["paths"][0]);
     }
     Json r = {{"http", {{"paths", paths}}}};
     if (!rule.host.empty()) r["host"] = rule.host;
@@ -338,20 +379,30 @@ std::string cron_job_name(const std::string& deployment) {
 std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                           const std::vector<model::IngressSpec>& ingresses,
                           const std::vector<model::NetworkPolicySpec>& policies, const RenderOptions& options) {
+  RenderOptions with_names = options;
+  for (const auto& i : ingresses) with_names.ingress_names.insert(i.name);
   std::vector<Json> out;
   for (const auto& d : deployments) {
     out.push_back(config_map(d));
     if (d.type == model::DeploymentType::kService) {
       out.push_back(deployment(d));
       if (!d.ports.empty()) out.push_back(service(d));
-      if (d.expose.kind == model::Expose::Kind::kIngress) out.push_back(exposed_ingress(d));
+      if (d.expose.kind == model::Expose::Kind::kIngress) {
+        out.push_back(exposed_ingress(d, exposed_ingress_name(d.name, with_names.ingress_names)));
+      }
     } else {
       out.push_back(cron_job(d, options));
     }
   }
-  for (const auto& i : ingresses) out.push_back(ingress(i, deployments));
+  RenderOptions with_ports = options;
+  for (const auto& d : deployments) with_ports.first_ports.try_emplace(d.name, d.port);
+  for (const auto& i : ingresses) out.push_back(ingress(i, with_ports));
   for (const auto& p : policies) out.push_back(network_policy(p));
   return out;
+}
+
+std::string exposed_ingress_name(const std::string& deployment, const std::set<std::string>& ingress_names) {
+  return ingress_names.contains(deployment) ? deployment + "-expose" : deployment;
 }
 
 std::string unrenderable(const model::DeploymentSpec& d) {

@@ -12,12 +12,27 @@
 namespace prisn::model {
 namespace {
 
+// Characters YAML does not allow unescaped (C0 controls but tab and line feed, DEL, C1
+// controls), and those YAML 1.1 readers such as kubectl's take for line breaks (NEL, U+2028,
+// U+2029): only a double-quoted scalar with escapes carries them.
+bool has_unprintable(const std::string& s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    const auto after = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return true;
+    if (c == 0xC2 && next >= 0x80 && next <= 0x9F) return true;                  // U+0080..U+009F
+    if (c == 0xE2 && next == 0x80 && (after == 0xA8 || after == 0xA9)) return true;  // U+2028, U+2029
+  }
+  return false;
+}
+
 // A literal block reads back byte-exact only for text ending in exactly one newline, without
-// leading blanks, trailing spaces on a line, tabs or carriage returns.
+// leading blanks, trailing spaces on a line, tabs, carriage returns or unprintable characters.
 bool fits_literal_block(const std::string& s) {
   return s.size() > 1 && s.back() == '\n' && !s.ends_with("\n\n") && s.find('\r') == std::string::npos &&
          s.find(" \n") == std::string::npos && s.find('\t') == std::string::npos && s.front() != ' ' &&
-         s.front() != '\n';
+         s.front() != '\n' && !has_unprintable(s);
 }
 
 // Whether `s` begins like a YAML 1.1 timestamp ("2026-12-07", "2026-12-07T01:38:50Z"), which
@@ -61,6 +76,12 @@ void emit(YAML::Emitter& out, const Json& v, YamlStrings strings) {
       break;
     case Json::value_t::string: {
       const auto& s = v.get_ref<const std::string&>();
+      if (has_unprintable(s)) {
+        // yaml-cpp escapes C0 and C1 controls in quotes but writes DEL, U+2028 and U+2029 as
+        // they are, unless told to escape everything outside ASCII (for this string only).
+        out << YAML::DoubleQuoted << YAML::EscapeNonAscii << s;
+        break;
+      }
       if (fits_literal_block(s)) out << YAML::Literal;
       else if (strings == YamlStrings::kQuoted || reads_as_another_type(s)) out << YAML::DoubleQuoted;
       out << s;

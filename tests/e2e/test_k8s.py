@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from conftest import HTTP_SERVICE
+from conftest import HTTP_SERVICE, free_port
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 IANA_PORT_NAME = re.compile(r"^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]?$")
@@ -272,3 +272,24 @@ def test_cron_job_carries_the_time_zone_prisnd_runs_in(daemon_factory, scripts):
     cron = by_kind(render(d, "morning"), "CronJob", "morning")
     # prisnd fires at 09:00 New York time: so must the CronJob, whatever the cluster's zone.
     assert cron["spec"]["timeZone"] == "America/New_York", cron["spec"]
+
+
+def test_a_script_with_control_characters_renders_as_yaml_that_reads_back_exactly(prisnd):
+    source = "import os\n\x0c\nprint('page two \x1b[0m', '\u2028', '\x7f')\n"
+    r = prisnd.post("/api/v1/deployments", {"name": "paged", "filename": "paged.py", "source": source})
+    assert r.status_code == 201, r.text
+    cm = by_kind(render(prisnd, "paged"), "ConfigMap", "paged-script")
+    assert cm["data"]["paged.py"] == source
+
+
+def test_rendering_one_deployment_keeps_the_other_backends_of_a_shared_ingress(prisnd, scripts):
+    front, back = free_port(), free_port()
+    prisnd.cli("deploy", scripts("front.py", HTTP_SERVICE), "--port", str(front), check=True)
+    prisnd.cli("deploy", scripts("back.py", HTTP_SERVICE), "--port", str(back), check=True)
+    r = prisnd.post("/api/v1/ingresses", {"name": "shared", "rules": [{"host": "shop.example.com", "paths": [
+        {"path": "/", "deployment": "front"}, {"path": "/api", "deployment": "back"}]}]})
+    assert r.status_code == 201, r.text
+    for one in ("front", "back"):
+        paths = by_kind(render(prisnd, one), "Ingress", "shared")["spec"]["rules"][0]["http"]["paths"]
+        ports = {p["backend"]["service"]["name"]: p["backend"]["service"]["port"]["number"] for p in paths}
+        assert ports == {"front": front, "back": back}, (one, ports)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,11 +23,22 @@ namespace prisn::k8s {
 ///  - a job: a suspended batch/v1 CronJob, run on demand with
 ///    `kubectl create job --from=cronjob/NAME`;
 ///  - ingresses and network policies: their networking.k8s.io/v1 counterparts.
+/// A Deployment's pod template carries a hash of the script, so a changed script rolls the
+/// pods as prisn rolls its instances. IP affinity (ip-hash) becomes the Service's ClientIP
+/// affinity; cookie and header affinity have no Kubernetes Service field and are noted in
+/// an annotation. Arguments are written with `$` doubled, so Kubernetes passes `$(VAR)`
+/// through as prisn does.
 /// Secrets are referenced by name only: their values never leave prisn. A CronJob's name is
 /// at most 52 characters (Kubernetes adds a suffix for each Job): a longer one is cut, with
 /// a hash of the whole name so two cut names do not collide; its labels keep the whole name.
 struct RenderOptions {
   std::string time_zone;  ///< IANA name of the node's zone, the CronJobs' timeZone ("": none given)
+  /// The first port of every deployment of the namespace an ingress path may name without a
+  /// port, rendered here or not (a deployment rendered alone shares its ingresses).
+  std::map<std::string, int> first_ports;
+  /// The names of the namespace's Ingress resources, rendered here or not: an
+  /// `expose.type: ingress` must not take one (see exposed_ingress_name).
+  std::set<std::string> ingress_names;
 };
 std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                                  const std::vector<model::IngressSpec>& ingresses,
@@ -36,6 +49,10 @@ std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deplo
 /// service's Service name must begin with a letter (an RFC 1035 label), where a prisn name
 /// may begin with a digit, and a script must fit in a ConfigMap (1 MiB).
 std::string unrenderable(const model::DeploymentSpec& d);
+
+/// The Ingress name a deployment's `expose.type: ingress` renders as: its own, or
+/// "NAME-expose" when an Ingress resource of the namespace has that name.
+std::string exposed_ingress_name(const std::string& deployment, const std::set<std::string>& ingress_names);
 
 /// The name of the CronJob a job or cron deployment renders as.
 std::string cron_job_name(const std::string& deployment);

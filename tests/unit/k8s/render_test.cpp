@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "prisn/model/deployment_json.hpp"
+#include "prisn/model/ingress.hpp"
 
 namespace prisn::k8s {
 namespace {
@@ -189,9 +190,64 @@ TEST(K8sRender, YamlRoundTrips) {
         EXPECT_EQ(e["value"].Tag(), "!") << e["name"].as<std::string>() << " is not quoted";
       }
     }
-    EXPECT_EQ(env[2]["value"].as<std::string>(), "8080");
+    bool port_seen = false;
+    for (const auto& e : env) {
+      if (e["name"].as<std::string>() == "PORT") port_seen = e["value"].as<std::string>() == "8080";
+    }
+    EXPECT_TRUE(port_seen);
     EXPECT_EQ(docs[1]["spec"]["replicas"].as<int>(), 1);
   }
+}
+
+TEST(K8sRender, ArgumentsAndShebangOptionsReachTheProcessAsWritten) {
+  auto s = deployment(R"j({"name":"a","source":"#!/bin/bash -e\necho\n","filename":"a.sh","args":["$(HOME)","$$x","plain"]})j");
+  const Json c = of_kind(render({s}), "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["command"], Json::parse(R"j(["bash","-e","/app/a.sh","$$(HOME)","$$$$x","plain"])j"));
+}
+
+TEST(K8sRender, AChangedScriptChangesThePodTemplate) {
+  auto s = deployment(R"j({"name":"a","source":"v1\n","filename":"a.py","port":8080})j");
+  const auto before = of_kind(render({s}), "Deployment")["spec"]["template"];
+  s.source = "v2\n";
+  const auto after = of_kind(render({s}), "Deployment")["spec"]["template"];
+  EXPECT_NE(before["metadata"]["annotations"]["prisn.io/script-hash"], after["metadata"]["annotations"]["prisn.io/script-hash"]);
+  EXPECT_EQ(after["spec"]["containers"][0]["env"][2]["valueFrom"]["fieldRef"]["fieldPath"], "metadata.name");
+}
+
+TEST(K8sRender, IpAffinityBecomesClientIpAffinity) {
+  auto s = deployment(R"j({"name":"a","source":"x","filename":"a.py","port":8080,
+      "loadBalancing":{"sessionAffinity":{"enabled":true,"type":"ip-hash","ttl":"30m"}}})j");
+  const Json svc = of_kind(render({s}), "Service");
+  EXPECT_EQ(svc["spec"]["sessionAffinity"], "ClientIP");
+  EXPECT_EQ(svc["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"], 1800);
+  auto cookie = deployment(R"j({"name":"a","source":"x","filename":"a.py","port":8080,
+      "loadBalancing":{"sessionAffinity":{"enabled":true,"type":"cookie","ttl":"1h"}}})j");
+  const Json plain = of_kind(render({cookie}), "Service");
+  EXPECT_FALSE(plain["spec"].contains("sessionAffinity"));
+  EXPECT_TRUE(plain["metadata"]["annotations"].contains("prisn.io/session-affinity"));
+}
+
+TEST(K8sRender, ExposedIngressKeepsTlsWithoutACertAndAvoidsAnIngressOfItsName) {
+  auto s = deployment(R"j({"name":"shop","source":"x","filename":"a.py","port":8080,
+      "expose":{"type":"ingress","host":"secure.example.com","tls":{"enabled":true}}})j");
+  RenderOptions options;
+  options.ingress_names = {"shop"};
+  const auto objs = objects({s}, {}, {}, options);
+  const auto& ing = of_kind(objs, "Ingress");
+  EXPECT_EQ(ing["metadata"]["name"], "shop-expose");
+  EXPECT_EQ(ing["spec"]["tls"], Json::parse(R"([{"hosts":["secure.example.com"]}])"));
+}
+
+TEST(K8sRender, AnIngressPathToADeploymentNotRenderedHereUsesItsPort) {
+  auto ing = model::decode_ingress(Json::parse(R"j({"name":"shared","rules":[{"host":"shop.example.com",
+      "paths":[{"path":"/","deployment":"front"},{"path":"/api","deployment":"back"}]}]})j"), {});
+  ASSERT_TRUE(ing);
+  auto front = deployment(R"j({"name":"front","source":"x","filename":"a.py","port":28202})j");
+  RenderOptions options;
+  options.first_ports = {{"front", 28202}, {"back", 28203}};
+  const Json paths = of_kind(objects({front}, {*ing}, {}, options), "Ingress")["spec"]["rules"][0]["http"]["paths"];
+  EXPECT_EQ(paths[0]["backend"]["service"]["port"]["number"], 28202);
+  EXPECT_EQ(paths[1]["backend"]["service"]["port"]["number"], 28203);
 }
 
 TEST(K8sRender, ImagesPerRuntime) {

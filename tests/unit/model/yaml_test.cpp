@@ -46,6 +46,22 @@ TEST(Yaml, ReadableQuotesOnlyStringsThatWouldReadAsAnotherType) {
   EXPECT_NE(text.find("script: |\n"), std::string::npos) << text;
 }
 
+// YAML allows no raw control characters, and YAML 1.1 readers (kubectl's) break lines at NEL,
+// U+2028 and U+2029: such strings are escaped in double quotes, whatever else they hold.
+TEST(Yaml, UnprintableCharactersAreEscaped) {
+  for (const std::string& s : {std::string("page\x0c two\n"), std::string("esc \x1b[0m\n"), std::string("del \x7f"),
+                              std::string("nel \xc2\x85 here\n"), std::string("ls \xe2\x80\xa8 ps \xe2\x80\xa9\n"),
+                              std::string("nul \0 byte", 10)}) {
+    const std::string text = to_yaml(Json{{"script", s}}, YamlStrings::kReadable);
+    for (char raw : {'\x0c', '\x1b', '\x7f', '\0'}) EXPECT_EQ(text.find(raw), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xe2\x80\xa8"), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xc2\x85"), std::string::npos) << text;
+    EXPECT_EQ(YAML::Load(text)["script"].as<std::string>(), s) << text;
+  }
+  // Other text outside ASCII stays as it is.
+  EXPECT_NE(to_yaml(Json{{"s", "héllo ✓\n"}}, YamlStrings::kReadable).find("héllo ✓"), std::string::npos);
+}
+
 TEST(Yaml, QuotedQuotesEveryString) {
   const auto doc = YAML::Load(to_yaml(kValue, YamlStrings::kQuoted));
   for (const auto& [key, value] : kValue.items()) {
