@@ -3,6 +3,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 #include "prisn/config/config.hpp"
@@ -106,6 +107,12 @@ Result<void> check_domain(std::string_view text) {
     const auto dot = std::min(text.find('.', start), text.size());
     const auto label = dot - start;
     if (label == 0 || label > 63) return Error::invalid(fmt::format("'{}' is not a domain name", text));
+    // Letters, digits, '-' and '_' (SRV labels): the zone's names are DNS names.
+    const auto part = text.substr(start, label);
+    const bool plain = std::all_of(part.begin(), part.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+    });
+    if (!plain) return Error::invalid(fmt::format("'{}' is not a domain name", text));
     start = dot + 1;
   }
   return {};

@@ -5,6 +5,8 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <fstream>
 #include <functional>
@@ -195,7 +197,15 @@ void read_proxy(Reader& r, const YAML::Node& n, const std::string& p, ProxyOptio
              {"portRange", [&](auto& v2, auto& k2) { r.parsed(v2, k2, proxy.tcp_ports, parse_port_range); }},
          });
        }},
-      {"publishAddress", [&](auto& v, auto& k) { r.scalar(v, k, proxy.publish_address); }},
+      {"publishAddress", [&](auto& v, auto& k) {
+         r.scalar(v, k, proxy.publish_address);
+         in_addr v4{};
+         in6_addr v6{};
+         const auto& a = proxy.publish_address;
+         if (v.IsScalar() && ::inet_pton(AF_INET, a.c_str(), &v4) != 1 && ::inet_pton(AF_INET6, a.c_str(), &v6) != 1) {
+           r.fail(v, k, fmt::format("'{}' is not an IP address (0.0.0.0 publishes on every address)", a));
+         }
+       }},
       {"workers", [&](auto& v, auto& k) { r.integer(v, k, proxy.workers, 0, 64); }},
   });
 }
@@ -212,7 +222,12 @@ void read_tls(Reader& r, const YAML::Node& n, const std::string& p, AcmeOptions&
                 }
               }},
              {"staging", [&](auto& v2, auto& k2) { r.boolean(v2, k2, acme.staging); }},
-             {"directory", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.directory); }},
+             {"directory", [&](auto& v2, auto& k2) {
+                r.scalar(v2, k2, acme.directory);
+                if (v2.IsScalar() && !acme.directory.starts_with("https://") && !acme.directory.starts_with("http://")) {
+                  r.fail(v2, k2, fmt::format("'{}' is not an ACME directory URL (https://...)", acme.directory));
+                }
+              }},
              {"caFile", [&](auto& v2, auto& k2) { r.scalar(v2, k2, acme.ca_file); }},
          });
        }},

@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "daemon/bind_error.hpp"
 #include "daemon/options.hpp"
 #include "daemon/routers.hpp"
 #include "daemon/sd_notify.hpp"
@@ -70,13 +71,6 @@ Result<std::string> admin_token(const supervisor::Paths& paths) {
   return token;
 }
 
-std::string bind_error(const std::string& what, const config::ListenAddress& addr, std::string reason,
-                       const std::string& flag) {
-  if (!reason.empty() && reason[0] >= 'A' && reason[0] <= 'Z') reason[0] = static_cast<char>(reason[0] - 'A' + 'a');
-  return fmt::format("cannot bind {} {}: {} (use --{} HOST:PORT{})", what, addr.to_string(), reason, flag,
-                     flag == "api" ? "" : " or --" + flag + " off");
-}
-
 std::string node_resolv_conf() {
   auto text = read_file("/etc/resolv.conf");
   return text ? *text : std::string();
@@ -103,7 +97,7 @@ Result<std::string> start_dns(std::unique_ptr<dns::Server>& server, const config
   server = std::make_unique<dns::Server>(io, o);
   auto bound = server->start();
   if (!bound) {
-    return Error::unavailable(bind_error("DNS on", cfg.dns.listen, bound.error().message, "dns"));
+    return Error::unavailable(bind_error(cfg.dns.listen, bound.error().message, "dns"));
   }
   const auto ups = server->upstreams();
   log.info("DNS on {} (udp+tcp) for {}; other names go to {}", *bound, cfg.dns.domain,
@@ -361,7 +355,7 @@ int Daemon::run() {
   api::Server server(d.control_io, controller, api_options);
   auto api_bound = server.listen(cfg.api.listen);
   if (!api_bound) {
-    log.error("{}", bind_error("the API on", cfg.api.listen, api_bound.error().message, "api"));
+    log.error("{}", bind_error(cfg.api.listen, api_bound.error().message, "api"));
     return 1;
   }
   ctx.options.api_url = api_url(*api_bound);

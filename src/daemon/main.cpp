@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    const int printed = app.exit(e);  // --help prints and is 0; a bad flag is a usage error
+    return printed == 0 ? 0 : 2;
   }
   if (version) {
     std::cout << "prisnd " << PRISN_VERSION << "\n";

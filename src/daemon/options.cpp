@@ -49,19 +49,28 @@ void flag(const std::string& name, const std::string& value, T& target, Parse pa
 boost::system::result<config::Config, std::vector<std::string>> assemble(const Flags& flags) {
   config::Config cfg;
   std::vector<std::string> errors;
+  // Whether a path is there to read; one that cannot even be looked at (a directory without
+  // search permission on the way) counts as there, so reading it says why it cannot be read.
+  auto present = [](const fs::path& path) {
+    std::error_code ec;
+    const bool exists = fs::exists(path, ec);
+    return exists || (ec && ec != std::errc::no_such_file_or_directory);
+  };
   fs::path config_dir = "/etc/prisn";
   if (!flags.config.empty()) {
-    if (!fs::exists(flags.config)) {
+    if (!present(flags.config)) {
       return std::vector<std::string>{fmt::format("--config {}: no such file", flags.config)};
     }
     apply_file(flags.config, cfg, errors);
     config_dir = fs::path(flags.config).parent_path();
-  } else if (fs::exists("/etc/prisn/config.yaml")) {
+  } else if (present("/etc/prisn/config.yaml")) {
     apply_file("/etc/prisn/config.yaml", cfg, errors);
   }
-  // The seed's proxy.yaml beside the config file holds the proxy section.
-  if (const fs::path proxy = config_dir / "proxy.yaml"; fs::exists(proxy)) {
+  // The seed's proxy.yaml holds the proxy section: beside the config file, else in /etc/prisn.
+  if (const fs::path proxy = config_dir / "proxy.yaml"; present(proxy)) {
     apply_file(proxy, cfg, errors);
+  } else if (present("/etc/prisn/proxy.yaml")) {
+    apply_file("/etc/prisn/proxy.yaml", cfg, errors);
   }
   cfg.data_dir = flags.data_dir.empty() ? default_data_dir() : flags.data_dir;
   flag("api", flags.api, cfg.api.listen, config::parse_listen, errors);

@@ -6,16 +6,12 @@
 
 #include <thread>
 
+#include "daemon/bind_error.hpp"
 #include "prisn/core/files.hpp"
 #include "prisn/model/ingress.hpp"
 
 namespace prisn::daemon {
 namespace {
-
-std::string lower_first(std::string s) {
-  if (!s.empty() && s[0] >= 'A' && s[0] <= 'Z') s[0] = static_cast<char>(s[0] - 'A' + 'a');
-  return s;
-}
 
 // Some certificate is configured or stored: HTTPS defaults to on (SPEC §2).
 bool any_certificate_source(const config::Config& cfg, const store::Store& store) {
@@ -60,12 +56,10 @@ Result<Routers> bind_routers(const config::Config& cfg, const store::Store& stor
   proxy::HttpRouterOptions options;
   options.workers = proxy_workers(cfg);
   out.router = std::make_unique<proxy::HttpRouter>(options);
-  auto flag_hint = [](const char* flag) { return fmt::format(" (use --{} HOST:PORT or --{} off)", flag, flag); };
   if (http.enabled) {
     auto bound = out.router->listen(http.host, http.port);
     if (!bound) {
-      return Error::unavailable(fmt::format("cannot bind the HTTP router on {}: {}{}", http.to_string(),
-                                            lower_first(bound.error().message), flag_hint("http")));
+      return Error::unavailable(bind_error(http, bound.error().message, "http"));
     }
     out.http = *bound;
   }
@@ -73,8 +67,7 @@ Result<Routers> bind_routers(const config::Config& cfg, const store::Store& stor
     out.tls = std::make_shared<proxy::TlsStore>();
     auto bound = out.router->listen(https.host, https.port, out.tls);
     if (!bound) {
-      return Error::unavailable(fmt::format("cannot bind the HTTPS router on {}: {}{}", https.to_string(),
-                                            lower_first(bound.error().message), flag_hint("https")));
+      return Error::unavailable(bind_error(https, bound.error().message, "https"));
     }
     out.https = *bound;
   }

@@ -402,7 +402,7 @@ def test_dns_port_in_use_is_a_startup_error_naming_the_flag(daemon_factory):
         d.start(wait=False)
         assert d.proc.wait(20) == 1
         log = d.read_log()
-        assert f"cannot bind DNS on 127.0.0.1:{port}" in log and "--dns off" in log, log
+        assert f"cannot bind 127.0.0.1:{port}: " in log and "(use --dns HOST:PORT or --dns off)" in log, log
 
 
 # --- workloads resolve prisn names (root: a private mount namespace per workload) -------------

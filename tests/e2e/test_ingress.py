@@ -706,7 +706,7 @@ def test_http_port_in_use_is_a_startup_error(daemon_factory):
         d = daemon_factory(extra_args=["--http", f"127.0.0.1:{port}"], start=False)
         d.start(wait=False)
         assert d.proc.wait(20) == 1
-        assert f"cannot bind the HTTP router on 127.0.0.1:{port}" in d.read_log() and "--http off" in d.read_log()
+        assert f"cannot bind 127.0.0.1:{port}: address already in use (use --http HOST:PORT or --http off)" in d.read_log()
 
 
 def test_path_conflicts_are_decided_as_the_router_matches_paths(prisnd):
