@@ -73,7 +73,8 @@ Forwarder::Forwarder(asio::any_io_executor executor, std::vector<udp::endpoint> 
       v4_(executor),
       v6_(executor),
       random_(seed()),
-      max_in_flight_(std::min<std::size_t>(max_in_flight, 60'000)) {}  // ids are 16 bits
+      max_in_flight_(std::min<std::size_t>(max_in_flight, 60'000)),  // ids are 16 bits
+      quiet_until_(upstreams_.size()) {}
 
 void Forwarder::start() {
   boost::system::error_code ec;
@@ -121,6 +122,20 @@ std::uint16_t Forwarder::fresh_id() {
     const auto id = static_cast<std::uint16_t>(random_());
     if (!pending_.contains(id)) return id;
   }
+}
+
+std::vector<std::size_t> Forwarder::upstream_order(Clock::time_point now) {
+  // Round-robin, but those that did not answer lately come last: a dead first upstream
+  // would otherwise cost every other query its share of the timeout.
+  const std::size_t n = upstreams_.size();
+  const std::size_t first = n == 0 ? 0 : next_upstream_++ % n;
+  std::vector<std::size_t> answering, quiet;
+  for (std::size_t t = 0; t < n; ++t) {
+    const std::size_t i = (first + t) % n;
+    (quiet_until_[i] > now ? quiet : answering).push_back(i);
+  }
+  answering.insert(answering.end(), quiet.begin(), quiet.end());
+  return answering;
 }
 
 asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std::uint8_t> query,
@@ -201,12 +216,17 @@ asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::u
   // Each try gets an equal share of the time; a lone upstream is asked twice.
   const std::size_t tries = n == 0 ? 0 : std::max<std::size_t>(n, 2);
   const auto share = tries == 0 ? timeout_ : std::max<std::chrono::milliseconds>(timeout_ / tries, kMinTry);
-  const std::size_t first = n == 0 ? 0 : next_upstream_++ % n;
+  const auto order = upstream_order(Clock::now());
   for (std::size_t t = 0; t < tries && Clock::now() < deadline; ++t) {
-    const auto& upstream = upstreams_[(first + t) % n];
+    const std::size_t index = order[t % n];
+    const auto& upstream = upstreams_[index];
     stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
     std::vector<std::uint8_t> answer;
-    if (!co_await ask_udp(upstream, query, std::min(deadline, Clock::now() + share), answer)) continue;
+    if (!co_await ask_udp(upstream, query, std::min(deadline, Clock::now() + share), answer)) {
+      quiet_until_[index] = Clock::now() + kQuietFor;  // asked last for a while
+      continue;
+    }
+    quiet_until_[index] = {};
     auto parsed = parse(answer);
     if (parsed && parsed->tc && tcp_client) {
       std::vector<std::uint8_t> full;

@@ -51,6 +51,8 @@ class Forwarder {
   boost::asio::awaitable<bool> ask_tcp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
                                        std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
   std::uint16_t fresh_id();
+  /// The upstreams' indexes in the order to ask them now: round-robin, those quiet lately last.
+  std::vector<std::size_t> upstream_order(std::chrono::steady_clock::time_point now);
 
   boost::asio::any_io_executor executor_;
   std::vector<boost::asio::ip::udp::endpoint> upstreams_;
@@ -64,6 +66,9 @@ class Forwarder {
   std::size_t next_upstream_ = 0;
   std::size_t max_in_flight_;
   std::size_t in_flight_ = 0;
+  /// Per upstream: until when it is asked last, having not answered in its share of time.
+  std::vector<std::chrono::steady_clock::time_point> quiet_until_;
+  static constexpr std::chrono::seconds kQuietFor{30};
 };
 
 }  // namespace prisn::dns::detail

@@ -345,6 +345,21 @@ def test_other_names_are_forwarded_cached_and_servfail_when_upstream_is_silent(d
     assert "prisn_dns_upstream_failures_total 1" in d.get("/metrics").text
 
 
+def test_an_upstream_that_does_not_answer_is_asked_last(daemon_factory, tmp_path, dnsmasq):
+    _, port = dnsmasq
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:  # takes queries, never answers
+        sink.bind(("127.0.0.1", 0))
+        config = tmp_path / "config.yaml"
+        config.write_text(json.dumps({"dns": {"upstreams": [f"127.0.0.1:{sink.getsockname()[1]}", f"127.0.0.1:{port}"]}}))
+        d = daemon_factory(extra_args=["--config", str(config)])
+        slow = 0
+        for i in range(6):  # distinct names: none from the cache
+            start = time.monotonic()
+            assert a_records(ask(d, f"n{i}.upstream.example", timeout=5)) == ["192.0.2.7"]
+            slow += time.monotonic() - start > 0.5
+        assert slow <= 1, f"{slow} of 6 queries waited for the silent upstream"
+
+
 def test_upstreams_default_to_the_nodes_resolv_conf(daemon_factory):
     d = daemon_factory()
     nameservers = [line.split()[1] for line in open("/etc/resolv.conf") if line.startswith("nameserver")]
