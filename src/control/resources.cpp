@@ -123,6 +123,10 @@ Result<Controller::PutResult> Controller::Impl::put_resource(const char* kind, c
   if (ingress) {
     publish_endpoints();  // now: the route is in place before the API answers
     publish_certificates();
+    if (!options.tls && rec.spec.contains("tls") && rec.spec["tls"].is_array() && !rec.spec["tls"].empty()) {
+      logger("control")->warn("ingress {}/{} names TLS certificates, but HTTPS is off: it starts with the next "
+                               "start of prisnd (or give --https HOST:PORT)", ns, name);
+    }
   } else {
     publish_routes();    // the router applies policies to requests from instances
     enforce_policies();  // now: the filter is in place before the API answers

@@ -2,6 +2,7 @@
 #include "daemon/options.hpp"
 
 #include <fmt/format.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -17,8 +18,14 @@ std::string default_data_dir() {
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
     return std::string(xdg) + "/prisn";
   }
+  // Without HOME, the user's home from the password database: never a path relative to
+  // wherever prisnd happens to be started.
   const char* home = std::getenv("HOME");
-  return std::string(home != nullptr ? home : ".") + "/.local/share/prisn";
+  if (home == nullptr || *home == '\0') {
+    const passwd* pw = ::getpwuid(::geteuid());
+    home = pw != nullptr && pw->pw_dir != nullptr ? pw->pw_dir : "/tmp";
+  }
+  return std::string(home) + "/.local/share/prisn";
 }
 
 namespace {
