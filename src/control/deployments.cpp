@@ -170,7 +170,9 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
   d.putting.reset();
   d.cron.sync(key.first, key.second);
   d.publish_endpoints();  // now: routes, names and ports are in place before the API answers
-  if (rec.spec.expose.tls || (existing != nullptr && existing->spec.expose.tls)) d.publish_certificates();
+  // An ingress host, TLS or not, is one ACME obtains a certificate for: its set may change.
+  auto exposed = [](const model::DeploymentSpec& spec) { return spec.expose.kind == model::Expose::Kind::kIngress; };
+  if (exposed(rec.spec) || (existing != nullptr && exposed(existing->spec))) d.publish_certificates();
   d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
   const auto* stored = d.ctx.store.find_deployment(key.first, key.second);
   return PutResult{d.deployment_json(*stored, false), existing == nullptr};

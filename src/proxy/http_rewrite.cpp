@@ -67,7 +67,12 @@ void prepare_upstream_request(http::request_header<>& req, const ForwardInfo& in
   const std::string upgrade(info.upgrade ? std::string_view(req[http::field::upgrade]) : std::string_view());
   strip_hop_by_hop(req);
   req.erase(http::field::expect);
-  const std::string xff(req[kFor]);
+  // Repeated lines are one list (RFC 9110 §5.3): every hop they name is kept, in order.
+  std::string xff;
+  for (auto [it, end] = req.equal_range(kFor); it != end; ++it) {
+    if (it->value().empty()) continue;
+    xff.append(xff.empty() ? "" : ", ").append(it->value());
+  }
   req.set(kFor, xff.empty() ? info.client_ip : xff + ", " + info.client_ip);
   req.set(kProto, info.tls ? "https" : "http");
   // The host the request was routed by, whatever the client claimed: like -Proto, it is

@@ -10,6 +10,7 @@
 #include <boost/asio/post.hpp>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <future>
@@ -74,7 +75,7 @@ std::unique_ptr<Upstream> UpstreamPool::take(const std::string& key, bool verify
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (now - conn->idle_since < std::chrono::seconds(30) && conn->socket.is_open() &&
+    if (now - conn->idle_since < kIdleFor && conn->socket.is_open() &&
         (!verify || still_idle(conn->socket))) {
       conn->reused = true;
       return conn;
@@ -87,6 +88,15 @@ void UpstreamPool::give(std::unique_ptr<Upstream> conn) {
   auto& list = idle_[conn->key];
   if (list.size() >= per_key_) list.erase(list.begin());  // the oldest goes
   list.push_back(std::move(conn));
+}
+
+void UpstreamPool::close_idle(std::chrono::steady_clock::time_point now) {
+  for (auto it = idle_.begin(); it != idle_.end();) {
+    auto& list = it->second;  // oldest first: give() appends
+    const auto fresh = std::find_if(list.begin(), list.end(), [&](const auto& c) { return now - c->idle_since < kIdleFor; });
+    list.erase(list.begin(), fresh);
+    it = list.empty() ? idle_.erase(it) : std::next(it);
+  }
 }
 
 void Worker::start_sweep() {
@@ -105,6 +115,7 @@ void Worker::start_sweep() {
     }
     record_load(now);
     if (index == 0) steer_new_connections();
+    if (++sweeps % 16 == 0) pool.close_idle(now);  // every 4 s
     start_sweep();
   });
 }

@@ -341,20 +341,29 @@ Task<bool> serve(Stream& client, Session& s) {
     s.deadline.idle = true;
     auto [ec, n] = co_await http::async_read_header(client, s.buffer, parser, kNoThrow);
     s.deadline.idle = false;
+    // The router's own answers to requests it cannot even route are counted as route "none".
+    auto refuse = [&](http::status status, std::string why) -> Task<> {
+      if (auto* unrouted = w.snapshot->unrouted.get()) unrouted->record(static_cast<int>(status), 0);
+      co_await reply(client, s.deadline, 11, status, std::move(why), false, false);
+    };
     if (ec) {
       if (first && ec == http::error::bad_version && is_h2_preface(s.buffer)) co_return true;
       if (ec == http::error::header_limit) {
         // The parser takes the request line first: while it has no target, the line itself is
         // what is too long (RFC 9110 §15.5.15).
         const bool long_target = parser.get().target().empty();
-        co_await reply(client, s.deadline, 11,
-                       long_target ? http::status::uri_too_long : http::status::request_header_fields_too_large,
-                       long_target ? "request target too long\n" : "request header too large\n", false, false);
+        co_await refuse(long_target ? http::status::uri_too_long : http::status::request_header_fields_too_large,
+                        long_target ? "request target too long\n" : "request header too large\n");
       } else if (ec.category() == http::make_error_code(http::error::bad_version).category() &&
                  ec != http::error::end_of_stream && ec != http::error::partial_message) {
-        co_await reply(client, s.deadline, 11, http::status::bad_request, "malformed request: " + ec.message() + "\n",
-                       false, false);
+        co_await refuse(http::status::bad_request, "malformed request: " + ec.message() + "\n");
       }
+      break;
+    }
+    // A Transfer-Encoding whose last coding is not chunked leaves the body's length unknown
+    // (RFC 9112 §6.3): taken as empty, its bytes would be read as the next request.
+    if (parser.get().count(http::field::transfer_encoding) > 0 && !parser.chunked()) {
+      co_await refuse(http::status::bad_request, "malformed request: Transfer-Encoding must end with chunked\n");
       break;
     }
     ++w.active_requests;

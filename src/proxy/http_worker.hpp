@@ -85,7 +85,11 @@ class UpstreamPool {
   /// once sent, a stale connection would otherwise mean a 502.
   std::unique_ptr<Upstream> take(const std::string& key, bool verify);
   void give(std::unique_ptr<Upstream> conn);
+  /// Closes the connections idle for kIdleFor or longer (the sweep calls it now and then):
+  /// an instance that keeps idle connections open forever would keep a thread on each.
+  void close_idle(std::chrono::steady_clock::time_point now);
   void clear() { idle_.clear(); }
+  static constexpr auto kIdleFor = std::chrono::seconds(30);
 
  private:
   std::size_t per_key_;
@@ -117,6 +121,7 @@ struct Worker {
   std::unordered_set<Deadline*> deadlines;  // one per open client connection
   std::unique_ptr<asio::steady_timer> sweep;  // reset before the io_context goes
   bool sweeping = false;
+  std::uint32_t sweeps = 0;  // how many have run: some work is done every so many
   Clock::time_point swept_at = Clock::now();
   std::chrono::nanoseconds cpu_at{0};  ///< the thread's CPU time at swept_at
   SteeringPolicy steering;             // first worker only

@@ -338,6 +338,18 @@ def test_a_malformed_request_body_is_400_not_an_upstream_error(prisnd):
     assert 'route="chunky.default",code="502"' not in metrics, metrics
 
 
+@pytest.mark.parametrize("coding", [b"gzip", b"identity", b"chunked, gzip", b"xchunked"])
+def test_a_transfer_encoding_not_ending_in_chunked_is_400_and_smuggles_nothing(prisnd, coding):
+    deploy(prisnd, "framed")
+    ingress(prisnd, "framed", [{"host": "framed.example.com", "paths": [{"path": "/", "deployment": "framed"}]}])
+    started = time.monotonic()
+    got = raw_exchange(prisnd, b"POST /a HTTP/1.1\r\nHost: framed.example.com\r\nTransfer-Encoding: " + coding +
+                       b"\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: framed.example.com\r\n\r\n", 2)
+    assert got.startswith(b"HTTP/1.1 400 ") and got.count(b"HTTP/1.1 ") == 1, got  # and the connection closed
+    assert b"Transfer-Encoding" in got and time.monotonic() - started < 5
+    assert 'prisn_proxy_requests_total{route="none",code="400"}' in prisnd.get("/metrics").text
+
+
 def test_router_answers_to_head_carry_no_body(prisnd):
     got = raw_exchange(prisnd, b"HEAD /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
                                b"GET /y HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)

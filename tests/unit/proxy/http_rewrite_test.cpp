@@ -57,6 +57,13 @@ TEST(HttpRewrite, UpstreamRequestGetsForwardedHeadersAndNoExpect) {
   EXPECT_EQ(req.count(http::field::connection), 0U);  // HTTP/1.1: kept alive by default
 }
 
+TEST(HttpRewrite, RepeatedForwardedForLinesAreOneList) {
+  auto req = request({{"Host", "a"}, {"X-Forwarded-For", "1.1.1.1"}, {"X-Forwarded-For", "2.2.2.2, 3.3.3.3"}});
+  prepare_upstream_request(req, ForwardInfo{"127.0.0.1", false, false});
+  EXPECT_EQ(req.count("X-Forwarded-For"), 1U);
+  EXPECT_EQ(req["X-Forwarded-For"], "1.1.1.1, 2.2.2.2, 3.3.3.3, 127.0.0.1");
+}
+
 TEST(HttpRewrite, ForwardedHostAndProtoAreTheRoutersNotTheClients) {
   auto req = request({{"Host", "api.example.com"}, {"X-Forwarded-Host", "evil.example"}, {"X-Forwarded-Proto", "https"}});
   prepare_upstream_request(req, ForwardInfo{"127.0.0.1", false, false});
