@@ -180,10 +180,14 @@ def test_run_has_an_empty_prisn_deployment_and_a_job_its_name(prisnd, scripts):
 def test_run_streams_output_beyond_the_log_cap_whole(prisnd, scripts):
     n = 200000
     cap = 10 * 1024 * 1024
-    # 65-byte lines, 13 MB in all, written as fast as python can: more than the 10 MiB cap
-    src = ("import sys\n"
+    # 65-byte lines, 13 MB in all: more than the 10 MiB cap. Written fast (65 KB every 5 ms at
+    # most), not as fast as python can: a reader more than 8 MiB behind loses what it did not
+    # read (with a marker), and on a loaded machine an unpaced writer gets that far ahead.
+    src = ("import sys, time\n"
            f"for start in range(0, {n}, 1000):\n"
-           "    sys.stdout.write(''.join(f'{i:08d} ' + 'x' * 55 + '\\n' for i in range(start, start + 1000)))\n")
+           "    sys.stdout.write(''.join(f'{i:08d} ' + 'x' * 55 + '\\n' for i in range(start, start + 1000)))\n"
+           "    sys.stdout.flush()\n"
+           "    time.sleep(0.005)\n")
     line = lambda i: f"{i:08d} " + "x" * 55
     assert len(line(0)) + 1 == 65
     p = prisnd.cli("run", scripts("big.py", src), timeout=120)
