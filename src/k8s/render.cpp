@@ -379,8 +379,10 @@ std::string cron_job_name(const std::string& deployment) {
 std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                           const std::vector<model::IngressSpec>& ingresses,
                           const std::vector<model::NetworkPolicySpec>& policies, const RenderOptions& options) {
-  RenderOptions with_names = options;
-  for (const auto& i : ingresses) with_names.ingress_names.insert(i.name);
+  // What an Ingress may name, from the objects rendered here as well as the caller's.
+  RenderOptions known = options;
+  for (const auto& i : ingresses) known.ingress_names.insert(i.name);
+  for (const auto& d : deployments) known.first_ports.try_emplace(d.name, d.port);
   std::vector<Json> out;
   for (const auto& d : deployments) {
     out.push_back(config_map(d));
@@ -388,15 +390,13 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
       out.push_back(deployment(d));
       if (!d.ports.empty()) out.push_back(service(d));
       if (d.expose.kind == model::Expose::Kind::kIngress) {
-        out.push_back(exposed_ingress(d, exposed_ingress_name(d.name, with_names.ingress_names)));
+        out.push_back(exposed_ingress(d, exposed_ingress_name(d.name, known.ingress_names)));
       }
     } else {
       out.push_back(cron_job(d, options));
     }
   }
-  RenderOptions with_ports = options;
-  for (const auto& d : deployments) with_ports.first_ports.try_emplace(d.name, d.port);
-  for (const auto& i : ingresses) out.push_back(ingress(i, with_ports));
+  for (const auto& i : ingresses) out.push_back(ingress(i, known));
   for (const auto& p : policies) out.push_back(network_policy(p));
   return out;
 }
