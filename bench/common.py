@@ -166,3 +166,20 @@ exec nginx -p "$PWD" -c "$PWD/nginx.conf" -g 'daemon off;'
 
 # What proxies.py and compare_builds.py put behind the proxies: connections never closed by it.
 NGINX_BACKEND = nginx_backend(keepalive_requests=1000000)
+
+
+def make_cert(work):
+    key, crt = work / "tls.key", work / "tls.crt"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "2", "-subj", "/CN=bench.local",
+                    "-addext", "subjectAltName=DNS:bench.local"], check=True, capture_output=True)
+    return str(crt), str(key)
+
+
+def https_setup(work):
+    """A certificate for bench.local and a config file naming it: (crt, key, the HTTPS port, the
+    prisnd flags that serve HTTPS on it)."""
+    crt, key = make_cert(work)
+    (work / "config.yaml").write_text(json.dumps({"proxy": {"https": {"cert": crt, "key": key}}}))
+    https_port = free_port()
+    return crt, key, https_port, ["--https", f"127.0.0.1:{https_port}", "--config", str(work / "config.yaml")]

@@ -19,8 +19,8 @@ import sys
 import tempfile
 import time
 
-from common import NETWORK, TICKS, Daemon, cpu_ticks, free_port, machine, require_tools
-from proxies import deploy_backend, https_setup, median, nginx_proxy, tree
+from common import NETWORK, TICKS, Daemon, cpu_ticks, free_port, https_setup, machine, require_tools
+from proxies import deploy_backend, median, nginx_proxy, tree
 
 DURATION = int(sys.argv[1].rstrip("s")) if len(sys.argv) > 1 else 8
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 4

@@ -27,8 +27,8 @@ import tempfile
 import time
 import urllib.request
 
-from common import (NETWORK, NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, machine, require_tools,
-                    rss_kib, wait_ready)
+from common import (NETWORK, NGINX_BACKEND as BACKEND, TICKS, Daemon, cpu_ticks, free_port, https_setup, machine,
+                    require_tools, rss_kib, wait_ready)
 
 DURATION = sys.argv[1] if len(sys.argv) > 1 else "8s"
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -173,23 +173,6 @@ def paired(by_name, peer_prefix):
     return {"ratios": [round(x, 3) for x, _, _ in rounds], "median": round(median([x for x, _, _ in rounds]), 3),
             "p99_ms_prisn_vs_peer": [[a, b] for _, a, b in rounds],
             "median_p99_ms": [round(median([a for _, a, _ in rounds]), 3), round(median([b for _, _, b in rounds]), 3)]}
-
-
-def make_cert(work):
-    key, crt = work / "tls.key", work / "tls.crt"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                    "-keyout", str(key), "-out", str(crt), "-days", "2", "-subj", "/CN=bench.local",
-                    "-addext", "subjectAltName=DNS:bench.local"], check=True, capture_output=True)
-    return str(crt), str(key)
-
-
-def https_setup(work):
-    """A certificate for bench.local and a config file naming it: (crt, key, the HTTPS port, the
-    prisnd flags that serve HTTPS on it)."""
-    crt, key = make_cert(work)
-    (work / "config.yaml").write_text(json.dumps({"proxy": {"https": {"cert": crt, "key": key}}}))
-    https_port = free_port()
-    return crt, key, https_port, ["--https", f"127.0.0.1:{https_port}", "--config", str(work / "config.yaml")]
 
 
 def deploy_backend(d, work, published):
