@@ -70,59 +70,27 @@ Forwarder::Forwarder(asio::any_io_executor executor, std::vector<udp::endpoint> 
       timeout_(timeout),
       stats_(stats),
       cache_(cache_entries),
-      v4_(executor),
-      v6_(executor),
       random_(seed()),
       max_in_flight_(std::min<std::size_t>(max_in_flight, 60'000)),  // ids are 16 bits
       quiet_until_(upstreams_.size()) {}
 
-void Forwarder::start() {
-  boost::system::error_code ec;
-  for (const auto& up : upstreams_) {
-    auto& socket = up.address().is_v4() ? v4_ : v6_;
-    if (socket.is_open()) continue;
-    socket.open(up.address().is_v4() ? udp::v4() : udp::v6(), ec);
-    if (!ec) socket.bind(udp::endpoint(up.address().is_v4() ? udp::v4() : udp::v6(), 0), ec);
-    if (ec) socket.close(ec);
-  }
+std::vector<udp::endpoint> Forwarder::drop_upstreams(const std::function<bool(const udp::endpoint&)>& drop) {
+  std::vector<udp::endpoint> dropped;
+  std::erase_if(upstreams_, [&](const udp::endpoint& up) {
+    if (!drop(up)) return false;
+    dropped.push_back(up);
+    return true;
+  });
+  quiet_until_.assign(upstreams_.size(), {});
+  return dropped;
 }
 
 void Forwarder::stop() {
-  boost::system::error_code ec;
-  v4_.close(ec);
-  v6_.close(ec);
-  for (auto& [id, p] : pending_) p->wake->cancel();
+  stopped_ = true;
+  for (auto* wait : waiting_) wait->cancel();
 }
 
-asio::awaitable<void> Forwarder::receive(bool v6) {
-  udp::socket& socket = v6 ? v6_ : v4_;
-  if (!socket.is_open()) co_return;
-  std::vector<std::uint8_t> buf(65535);
-  for (;;) {
-    udp::endpoint from;
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, kNoThrow);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !socket.is_open()) co_return;
-      continue;  // ICMP port unreachable and friends: the asker times out and tries the next
-    }
-    if (n < 12 || (buf[2] & 0x80) == 0) continue;
-    auto it = pending_.find(static_cast<std::uint16_t>(buf[0] << 8 | buf[1]));
-    if (it == pending_.end()) continue;
-    Pending& p = *it->second;
-    const std::span<const std::uint8_t> answer(buf.data(), n);
-    if (p.answered || from != p.upstream || !same_question(p.query, answer)) continue;
-    p.answer.assign(answer.begin(), answer.end());
-    p.answered = true;
-    p.wake->cancel();
-  }
-}
-
-std::uint16_t Forwarder::fresh_id() {
-  for (;;) {
-    const auto id = static_cast<std::uint16_t>(random_());
-    if (!pending_.contains(id)) return id;
-  }
-}
+std::uint16_t Forwarder::fresh_id() { return static_cast<std::uint16_t>(random_()); }
 
 std::vector<std::size_t> Forwarder::upstream_order(Clock::time_point now) {
   // Round-robin, but those that did not answer lately come last: a dead first upstream
@@ -140,22 +108,37 @@ std::vector<std::size_t> Forwarder::upstream_order(Clock::time_point now) {
 
 asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std::uint8_t> query,
                                          Clock::time_point until, std::vector<std::uint8_t>& answer) {
-  auto& socket = upstream.address().is_v4() ? v4_ : v6_;
-  if (!socket.is_open()) co_return false;
+  // A socket per query, as dnsmasq and Unbound do: the kernel gives it a random source port,
+  // so a forger must guess 32 bits (port and id), not 16; connected, it only receives from
+  // the upstream, and learns at once (ICMP port unreachable) when nothing listens there.
+  udp::socket socket(executor_);
+  boost::system::error_code ec;
+  socket.open(upstream.protocol(), ec);
+  if (!ec) socket.connect(upstream, ec);
+  if (ec) co_return false;
   const std::uint16_t id = fresh_id();
   query[0] = static_cast<std::uint8_t>(id >> 8);
   query[1] = static_cast<std::uint8_t>(id);
-  asio::steady_timer wake(executor_, until);
-  Pending p{upstream, query, &wake};
-  pending_[id] = &p;
-  auto [sec, sent] = co_await socket.async_send_to(asio::buffer(query), upstream, kNoThrow);
-  if (!sec && !p.answered) {  // the answer may already be here: receive() runs while we wait
-    co_await wake.async_wait(kNoThrow);  // ends when answered (cancelled) or at `until`
+  asio::steady_timer deadline(executor_, until);
+  waiting_.insert(&deadline);
+  struct Leave {
+    std::unordered_set<asio::steady_timer*>& waiting;
+    asio::steady_timer* mine;
+    ~Leave() { waiting.erase(mine); }
+  } leave{waiting_, &deadline};
+  auto sent = co_await (socket.async_send(asio::buffer(query), kNoThrow) || deadline.async_wait(kNoThrow));
+  if (sent.index() != 0 || std::get<0>(std::get<0>(sent))) co_return false;
+  std::vector<std::uint8_t> buf(65535);
+  for (;;) {
+    auto got = co_await (socket.async_receive(asio::buffer(buf), kNoThrow) || deadline.async_wait(kNoThrow));
+    if (got.index() != 0) co_return false;  // the deadline, or stop()
+    const auto [rec, n] = std::get<0>(got);
+    if (rec) co_return false;  // refused: nothing listens at the upstream's port
+    const std::span<const std::uint8_t> reply(buf.data(), n);
+    if (n < 12 || (buf[2] & 0x80) == 0 || (buf[0] << 8 | buf[1]) != id || !same_question(query, reply)) continue;
+    answer.assign(reply.begin(), reply.end());
+    co_return true;
   }
-  pending_.erase(id);
-  if (!p.answered) co_return false;
-  answer = std::move(p.answer);
-  co_return true;
 }
 
 asio::awaitable<bool> Forwarder::ask_tcp(udp::endpoint upstream, std::vector<std::uint8_t> query,
@@ -217,7 +200,7 @@ asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::u
   const std::size_t tries = n == 0 ? 0 : std::max<std::size_t>(n, 2);
   const auto share = tries == 0 ? timeout_ : std::max<std::chrono::milliseconds>(timeout_ / tries, kMinTry);
   const auto order = upstream_order(Clock::now());
-  for (std::size_t t = 0; t < tries && Clock::now() < deadline; ++t) {
+  for (std::size_t t = 0; t < tries && Clock::now() < deadline && !stopped_; ++t) {
     const std::size_t index = order[t % n];
     const auto& upstream = upstreams_[index];
     stats_.forwarded.fetch_add(1, std::memory_order_relaxed);

@@ -7,9 +7,9 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 #include <random>
-#include <span>
-#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "prisn/dns/cache.hpp"
@@ -17,8 +17,9 @@
 
 namespace prisn::dns::detail {
 
-/// Sends queries upstream with a fresh random id each, matches answers by id, source and
-/// question (so a stray or spoofed datagram is ignored), retries the next upstream when one
+/// Sends each query upstream from a socket of its own (a random source port, connected to the
+/// upstream) with a fresh random id, takes only an answer with that id and the same question
+/// (so a stray or forged datagram is ignored: RFC 5452), retries the next upstream when one
 /// is silent, falls back to TCP when an answer for a TCP client comes back truncated, caches
 /// what may be cached, and always produces a reply: SERVFAIL once the deadline has passed.
 /// Thread: the DNS thread.
@@ -28,24 +29,18 @@ class Forwarder {
             std::chrono::milliseconds timeout, std::size_t cache_entries, std::size_t max_in_flight,
             ServerStats& stats);
 
-  void start();
+  /// Ends every query waiting upstream (each gets SERVFAIL) and forwards no more.
   void stop();
   const std::vector<boost::asio::ip::udp::endpoint>& upstreams() const { return upstreams_; }
+  /// Removes the upstreams `drop` says to, before the first query; returns them.
+  std::vector<boost::asio::ip::udp::endpoint> drop_upstreams(
+      const std::function<bool(const boost::asio::ip::udp::endpoint&)>& drop);
 
   /// The reply to `query` (already checked by parse_query_head), at most `reply_limit` bytes.
   boost::asio::awaitable<std::vector<std::uint8_t>> resolve(std::vector<std::uint8_t> query, std::size_t reply_limit,
                                                             bool tcp_client);
-  /// Receives upstream answers on one socket until stop(); the server runs one per family.
-  boost::asio::awaitable<void> receive(bool v6);
 
  private:
-  struct Pending {
-    boost::asio::ip::udp::endpoint upstream;
-    std::span<const std::uint8_t> query;  ///< as sent: the answer must repeat its question
-    boost::asio::steady_timer* wake = nullptr;
-    std::vector<std::uint8_t> answer;
-    bool answered = false;
-  };
   boost::asio::awaitable<bool> ask_udp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
                                        std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
   boost::asio::awaitable<bool> ask_tcp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
@@ -59,9 +54,8 @@ class Forwarder {
   std::chrono::milliseconds timeout_;
   ServerStats& stats_;
   ResponseCache cache_;
-  boost::asio::ip::udp::socket v4_;
-  boost::asio::ip::udp::socket v6_;
-  std::unordered_map<std::uint16_t, Pending*> pending_;
+  std::unordered_set<boost::asio::steady_timer*> waiting_;  ///< each query's deadline, for stop()
+  bool stopped_ = false;
   std::mt19937 random_;
   std::size_t next_upstream_ = 0;
   std::size_t max_in_flight_;

@@ -71,6 +71,12 @@ std::optional<udp::endpoint> parse_upstream(const std::string& text) {
   return udp::endpoint(address, port);
 }
 
+// Whether `upstream` is prisn DNS listening on `own`: forwarding there would come back here.
+bool is_self(const udp::endpoint& upstream, const udp::endpoint& own) {
+  if (upstream.port() != own.port()) return false;
+  return upstream.address() == own.address() || (own.address().is_unspecified() && upstream.address().is_loopback());
+}
+
 void count_reply(ServerStats& stats, std::uint16_t rcode, bool truncated) {
   stats.replies[std::min<std::size_t>(rcode, ServerStats::kRcodes - 1)].fetch_add(1, std::memory_order_relaxed);
   if (truncated) stats.truncated.fetch_add(1, std::memory_order_relaxed);
@@ -289,8 +295,6 @@ asio::awaitable<void> tcp_accept_loop(ImplPtr impl) {
   }
 }
 
-asio::awaitable<void> upstream_loop(ImplPtr impl, bool v6) { co_await impl->forwarder.receive(v6); }
-
 // Binds UDP then TCP on one port; with port 0, retries until a port is free for both.
 boost::system::error_code bind_both(Server::Impl& impl, const asio::ip::address& address, std::uint16_t port) {
   boost::system::error_code ec;
@@ -339,15 +343,17 @@ Result<std::string> Server::start() {
     d.acceptor.close(ec);
     return Error::unavailable(bound.message());
   }
+  const udp::endpoint own(address, d.udp_socket.local_endpoint(ec).port());
+  for (const auto& skipped : d.forwarder.drop_upstreams([&](const udp::endpoint& up) { return is_self(up, own); })) {
+    d.log->warn("upstream {} is prisn DNS itself: skipped (a query sent there would come back)",
+                endpoint_text(skipped.address(), skipped.port()));
+  }
   d.udp_socket.non_blocking(true, ec);
   const int buffer = 4 << 20;  // absorb bursts while a batch is being answered
   ::setsockopt(d.udp_socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
-  d.forwarder.start();
   auto done = [impl = impl_](std::exception_ptr e) { log_escaped(impl, e); };
   asio::co_spawn(d.io, udp_loop(impl_), done);
   asio::co_spawn(d.io, tcp_accept_loop(impl_), done);
-  asio::co_spawn(d.io, upstream_loop(impl_, false), done);
-  asio::co_spawn(d.io, upstream_loop(impl_, true), done);
   return endpoint_text(address, d.udp_socket.local_endpoint(ec).port());
 }
 
@@ -377,14 +383,10 @@ std::vector<std::string> Server::upstreams() const {
 
 std::vector<std::string> upstreams_from_resolv_conf(const std::string& text, const std::string& self) {
   const auto own = parse_upstream(self);
-  const bool own_is_any = own && own->address().is_unspecified();
   std::vector<std::string> out;
   for (const auto& ns : parse_resolv_conf(text).nameservers) {
     const auto ep = parse_upstream(ns);
-    if (!ep) continue;
-    const bool is_self = own && ep->port() == own->port() &&
-                         (ep->address() == own->address() || (own_is_any && ep->address().is_loopback()));
-    if (!is_self) out.push_back(endpoint_text(ep->address(), ep->port()));
+    if (ep && !(own && is_self(*ep, *own))) out.push_back(endpoint_text(ep->address(), ep->port()));
   }
   return out;
 }

@@ -18,6 +18,7 @@ import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
 import pytest
 import requests
 
@@ -358,6 +359,61 @@ def test_an_upstream_that_does_not_answer_is_asked_last(daemon_factory, tmp_path
             assert a_records(ask(d, f"n{i}.upstream.example", timeout=5)) == ["192.0.2.7"]
             slow += time.monotonic() - start > 0.5
         assert slow <= 1, f"{slow} of 6 queries waited for the silent upstream"
+
+
+def test_forwarded_queries_leave_from_random_source_ports(daemon_factory, tmp_path):
+    """Each forwarded query has a socket of its own, so a forger must guess the source port as
+    well as the id (RFC 5452); this upstream answers everything and notes where queries came from."""
+    ports = []
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as upstream:
+        upstream.bind(("127.0.0.1", 0))
+        upstream.settimeout(0.2)
+        stop = threading.Event()
+
+        def answer():
+            while not stop.is_set():
+                try:
+                    data, peer = upstream.recvfrom(4096)
+                except socket.timeout:
+                    continue
+                query = dns.message.from_wire(data)
+                reply = dns.message.make_response(query)
+                reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", "192.0.2.9"))
+                ports.append(peer[1])
+                upstream.sendto(reply.to_wire(), peer)
+
+        thread = threading.Thread(target=answer, daemon=True)
+        thread.start()
+        try:
+            d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{upstream.getsockname()[1]}")
+            for i in range(8):  # distinct names: none from the cache
+                assert a_records(ask(d, f"p{i}.random.example")) == ["192.0.2.9"]
+        finally:
+            stop.set()
+            thread.join(5)
+    assert len(ports) == 8 and len(set(ports)) >= 7, ports
+
+
+def test_an_upstream_with_nothing_listening_is_a_servfail_at_once(daemon_factory, tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port with nothing on it
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{closed}")
+    start = time.monotonic()
+    assert ask(d, "nobody.home.example").rcode() == dns.rcode.SERVFAIL
+    elapsed = time.monotonic() - start
+    assert elapsed < 1.0, f"the refusal (ICMP port unreachable) should end it at once, took {elapsed:.2f}s"
+
+
+def test_an_upstream_that_is_prisn_itself_is_skipped(daemon_factory, tmp_path):
+    port = free_port()
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"dns": {"upstreams": [f"127.0.0.1:{port}"]}}))
+    d = daemon_factory(extra_args=["--config", str(config), "--dns", f"127.0.0.1:{port}"])
+    assert f"upstream 127.0.0.1:{port} is prisn DNS itself: skipped" in d.read_log()
+    assert ask(d, "loop.example").rcode() == dns.rcode.SERVFAIL
+    metrics = d.get("/metrics").text
+    assert "prisn_dns_forwarded_total 0" in metrics, [l for l in metrics.splitlines() if "forward" in l]
 
 
 def test_upstreams_default_to_the_nodes_resolv_conf(daemon_factory):
