@@ -25,6 +25,7 @@ std::string ConfigError::to_string() const {
   if (line > 0) {
     where += ":" + std::to_string(line);
   }
+  if (key.empty()) return fmt::format("{}: {}", where, message);  // the document itself
   return fmt::format("{}: {}: {}", where, key, message);
 }
 
@@ -254,7 +255,10 @@ void read_network(Reader& r, const YAML::Node& n, const std::string& p, NetworkO
       {"overlay", [&](auto& v, auto& k) {
          r.section(v, k, {
              {"enabled", [&](auto& v2, auto& k2) { r.boolean(v2, k2, net.overlay_enabled); }},
-             {"type", [&](auto& v2, auto& k2) { r.scalar(v2, k2, net.overlay_type); }},
+             {"type", [&](auto& v2, auto& k2) {
+                r.scalar(v2, k2, net.overlay_type);
+                if (v2.IsScalar() && net.overlay_type != "wireguard") r.fail(v2, k2, "expected 'wireguard'");
+              }},
              {"subnet", [&](auto& v2, auto& k2) { r.parsed(v2, k2, net.overlay_subnet, subnet_text); }},
          });
        }},

@@ -165,6 +165,10 @@ Result<std::unique_ptr<network::Bridge>> start_network(const config::Config& cfg
                                                        spdlog::logger& log) {
   auto subnet = network::Subnet::parse(cfg.network.subnet);  // checked in either mode
   if (!subnet) return Error::invalid("network.subnet: " + subnet.error().message);
+  if (cfg.network.overlay_enabled) {  // one node: beyond it, prisn renders to Kubernetes (SPEC §9)
+    log.warn("network.overlay.enabled: prisn has no overlay network between nodes; the setting has no effect "
+             "(for more than one node, render the apps for Kubernetes with `prisn k8s render`)");
+  }
   const bool asked = cfg.network.mode.has_value();
   auto host_mode = [&] {
     log.info("network: host mode (instances share the node's network)");

@@ -531,3 +531,13 @@ def test_config_bad_values_name_the_file_line_and_key(daemon_factory, tmp_path):
         bad.write_text(text)
         rc, log = start_expecting_config_error(daemon_factory, bad)
         assert rc == 2 and str(bad) in log and key in log, (name, rc, log)
+
+
+def test_an_overlay_asked_for_is_said_to_have_no_effect(daemon_factory, tmp_path):
+    """prisn runs on one node (beyond it, it renders to Kubernetes): turning the SPEC's
+    overlay on must not pass silently."""
+    config = tmp_path / "config.yaml"
+    config.write_text("network:\n  overlay: { enabled: true, type: wireguard, subnet: 10.100.0.0/16 }\n")
+    d = daemon_factory(extra_args=["--config", str(config)])
+    assert d.get("/health").status_code == 200
+    assert "network.overlay.enabled: prisn has no overlay network between nodes" in d.read_log()

@@ -94,6 +94,20 @@ TEST(Load, DnsUpstreamsAndDomainAreChecked) {
   EXPECT_TRUE(load_text("dns: {domain: cluster.internal., upstreams: [\"192.0.2.53\"]}\n", "c.yaml", Config{}));
 }
 
+TEST(Load, ADocumentThatIsNotAMappingSaysSoWithoutAnEmptyKey) {
+  auto cfg = load_text("- a\n", "c.yaml", Config{});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 1U);
+  EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:1: expected a mapping");
+}
+
+TEST(Load, TheOverlayTypeIsChecked) {
+  auto cfg = load_text("network:\n  overlay: { enabled: true, type: vxlan }\n", "c.yaml", Config{});
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 1U);
+  EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:2: network.overlay.type: expected 'wireguard'");
+}
+
 TEST(Load, SyntaxErrorHasALine) {
   auto cfg = load_text("api: [unclosed\n", "c.yaml", Config{});
   ASSERT_FALSE(cfg);
