@@ -42,8 +42,9 @@ bool same_question(std::span<const std::uint8_t> query, std::span<const std::uin
   return true;
 }
 
-std::vector<std::uint8_t> from_cache(Message hit, const QueryHead& head, Question question, std::size_t limit,
-                                     ServerStats& stats) {
+// An answer, from the cache or fresh from an upstream, as prisn gives it to `head`'s asker.
+std::vector<std::uint8_t> shaped_reply(Message hit, const QueryHead& head, Question question, std::size_t limit,
+                                       ServerStats& stats) {
   hit.id = head.id;
   hit.qr = hit.ra = true;
   hit.tc = false;
@@ -182,7 +183,7 @@ asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::u
                     head.qtype, head.qclass};
   if (auto hit = cache_.lookup(question, head.dnssec_ok, Clock::now())) {
     stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
-    co_return from_cache(std::move(*hit), head, std::move(question), reply_limit, stats_);
+    co_return shaped_reply(std::move(*hit), head, std::move(question), reply_limit, stats_);
   }
   if (in_flight_ >= max_in_flight_) {
     stats_.forwards_refused.fetch_add(1, std::memory_order_relaxed);
@@ -220,10 +221,16 @@ asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::u
     }
     if (!parsed) continue;  // garbage from an upstream: try the next one
     cache_.store(*parsed, head.dnssec_ok, Clock::now());
+    if (!parsed->tc) {  // in the same shape as the cache will give it: RA set, prisn's own OPT
+      co_return shaped_reply(std::move(*parsed), head, std::move(question), reply_limit, stats_);
+    }
+    // Truncated even so (a UDP client): passed on as it came, for the client to retry over TCP.
     answer[0] = static_cast<std::uint8_t>(head.id >> 8);
     answer[1] = static_cast<std::uint8_t>(head.id);
+    answer[3] |= 0x80;  // RA: prisn recurses for its clients, whatever the upstream said
     if (answer.size() <= reply_limit) co_return answer;
     parsed->id = head.id;
+    parsed->ra = true;
     serialize(*parsed, reply, {.compress = true, .max_size = reply_limit});
     stats_.truncated.fetch_add(1, std::memory_order_relaxed);
     co_return reply;

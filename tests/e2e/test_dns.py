@@ -361,37 +361,61 @@ def test_an_upstream_that_does_not_answer_is_asked_last(daemon_factory, tmp_path
         assert slow <= 1, f"{slow} of 6 queries waited for the silent upstream"
 
 
-def test_forwarded_queries_leave_from_random_source_ports(daemon_factory, tmp_path):
-    """Each forwarded query has a socket of its own, so a forger must guess the source port as
-    well as the id (RFC 5452); this upstream answers everything and notes where queries came from."""
+@pytest.fixture
+def answering_upstream():
+    """A UDP upstream on loopback that answers every A query with 192.0.2.9, leaves RA clear and
+    offers EDNS 8192 (as some resolvers do); yields (its port, the source ports it saw)."""
     ports = []
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as upstream:
-        upstream.bind(("127.0.0.1", 0))
-        upstream.settimeout(0.2)
-        stop = threading.Event()
+    stop = threading.Event()
+    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    upstream.bind(("127.0.0.1", 0))
+    upstream.settimeout(0.2)
 
-        def answer():
-            while not stop.is_set():
-                try:
-                    data, peer = upstream.recvfrom(4096)
-                except socket.timeout:
-                    continue
-                query = dns.message.from_wire(data)
-                reply = dns.message.make_response(query)
-                reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", "192.0.2.9"))
-                ports.append(peer[1])
-                upstream.sendto(reply.to_wire(), peer)
+    def answer():
+        while not stop.is_set():
+            try:
+                data, peer = upstream.recvfrom(4096)
+            except socket.timeout:
+                continue
+            query = dns.message.from_wire(data)
+            reply = dns.message.make_response(query)
+            reply.flags &= ~dns.flags.RA
+            if query.edns >= 0:
+                reply.use_edns(0, payload=8192)
+            reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", "192.0.2.9"))
+            ports.append(peer[1])
+            upstream.sendto(reply.to_wire(), peer)
 
-        thread = threading.Thread(target=answer, daemon=True)
-        thread.start()
-        try:
-            d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{upstream.getsockname()[1]}")
-            for i in range(8):  # distinct names: none from the cache
-                assert a_records(ask(d, f"p{i}.random.example")) == ["192.0.2.9"]
-        finally:
-            stop.set()
-            thread.join(5)
+    thread = threading.Thread(target=answer, daemon=True)
+    thread.start()
+    yield upstream.getsockname()[1], ports
+    stop.set()
+    thread.join(5)
+    upstream.close()
+
+
+def test_forwarded_queries_leave_from_random_source_ports(daemon_factory, tmp_path, answering_upstream):
+    """Each forwarded query has a socket of its own, so a forger must guess the source port as
+    well as the id (RFC 5452)."""
+    port, ports = answering_upstream
+    d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{port}")
+    for i in range(8):  # distinct names: none from the cache
+        assert a_records(ask(d, f"p{i}.random.example")) == ["192.0.2.9"]
     assert len(ports) == 8 and len(set(ports)) >= 7, ports
+
+
+def test_a_forwarded_answer_looks_the_same_fresh_and_from_the_cache(daemon_factory, tmp_path, answering_upstream):
+    port, _ = answering_upstream
+    d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{port}")
+    fresh = ask(d, "same.example", edns=True)
+    cached = ask(d, "same.example", edns=True)
+    assert "prisn_dns_cache_hits_total 1" in d.get("/metrics").text
+    for m in (fresh, cached):
+        assert m.flags & dns.flags.RA, dns.flags.to_text(m.flags)
+        assert m.payload == 1232, m.payload
+    assert dns.flags.to_text(fresh.flags) == dns.flags.to_text(cached.flags)
+    plain = ask(d, "plain.example")  # a client without EDNS gets no OPT back
+    assert plain.edns < 0 and plain.flags & dns.flags.RA
 
 
 def test_an_upstream_with_nothing_listening_is_a_servfail_at_once(daemon_factory, tmp_path):
