@@ -86,6 +86,8 @@ int main(int argc, char** argv) {
   get_cmd->add_option("RESOURCE", what, "apps|deployments|executions|endpoints|secrets|ingresses|networkpolicies")->required();
   get_cmd->add_option("NAME", name, "one resource");
   get_cmd->add_flag("-w,--watch", watch, "keep printing changes");
+  long limit = 0;
+  get_cmd->add_option("--limit", limit, "executions: how many of the newest to list (default 100)");
 
   auto* status_cmd = app.add_subcommand("status", "status of all deployments, or of one");
   status_cmd->add_option("NAME", name, "deployment");
@@ -174,7 +176,7 @@ int main(int argc, char** argv) {
       return deploy_command(cli, dep);
     }
     if (trigger_cmd->parsed()) return trigger_command(cli, name, env, wait);
-    if (get_cmd->parsed()) return get_command(cli, what, name, watch);
+    if (get_cmd->parsed()) return get_command(cli, what, name, watch, limit);
     if (status_cmd->parsed()) return status_command(cli, name);
     if (logs_cmd->parsed()) return logs_command(cli, name, follow, tail != kNoTail ? std::optional<long>(tail) : std::nullopt);
     if (scale_cmd->parsed()) return scale_command(cli, name, count);

@@ -298,6 +298,19 @@ def test_get_executions_newest_first(prisnd, scripts):
     assert header[0] == "ID"
     assert [r[0] for r in rows] == list(reversed(ids)), p.stdout
     assert column(p.stdout, "DEPLOYMENT") == ["alpha", "beta", "alpha"]
+    assert p.stderr == "", "every execution shown: no note"
+
+    # Fewer than there are: the table says older ones were left out, and how to see them.
+    p = prisnd.cli("get", "executions", "--limit", "2")
+    assert p.returncode == 0, p.stderr
+    assert [r[0] for r in table(p.stdout)[1]] == list(reversed(ids))[:2], p.stdout
+    assert p.stderr == "(the newest 2; older ones with --limit N, up to 10000)\n"
+    p = prisnd.cli("get", "executions", "--limit", "3")
+    assert len(table(p.stdout)[1]) == 3 and p.stderr == ""
+    p = prisnd.cli("get", "executions", "--limit", "1", "-o", "json")
+    assert [e["id"] for e in json.loads(p.stdout)["items"]] == [ids[-1]]
+    p = prisnd.cli("get", "apps", "--limit", "2")
+    assert p.returncode == 2 and "--limit works with `get executions`" in p.stderr, p.stderr
 
 
 def test_trigger_prints_id_and_wait_exits_with_job_code(prisnd, scripts):

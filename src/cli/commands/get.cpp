@@ -78,6 +78,27 @@ void print_executions(Cli& cli, const Json& list, const std::string& none) {
   print_table(t, none);
 }
 
+// The newest `limit` executions (0: the API's default of 100). A table says when older ones
+// were left out: one more than shown is asked for, to know.
+int list_executions(Cli& cli, long limit) {
+  constexpr long kDefault = 100, kMost = 10000;  // the API's default and its largest limit
+  if (limit < 0 || limit > kMost) throw UsageError(fmt::format("--limit {}: expected 1 to {}", limit, kMost));
+  const long shown = limit == 0 ? kDefault : limit;
+  const bool structured = cli.structured_output();
+  const long asked = structured || shown == kMost ? shown : shown + 1;
+  Json list = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&limit=" + std::to_string(asked));
+  if (structured) {
+    cli.print_structured(list);
+    return 0;
+  }
+  auto& items = list["items"];
+  const bool more = static_cast<long>(items.size()) > shown;
+  if (more) items.erase(items.begin() + shown, items.end());
+  print_executions(cli, list, "No executions in namespace " + cli.globals().ns + ".");
+  if (more) std::cerr << fmt::format("(the newest {}; older ones with --limit N, up to {})\n", shown, kMost);
+  return 0;
+}
+
 // An instance's ip:port, or "-" while it has none (backing off after a crash).
 std::string endpoint_of(const Json& ep) {
   return ep.contains("ip") && ep["ip"].is_string() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : "-";
@@ -190,7 +211,9 @@ int watch_deployments(Cli& cli, WatchPrinter& printer, const std::string& only) 
 
 }  // namespace
 
-int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch) {
+int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch, long limit) {
+  const bool executions = what == "executions" || what == "execution" || what == "runs";
+  if (limit != 0 && (!executions || !name.empty())) throw UsageError("--limit works with `get executions`");
   if (what == "apps" || what == "deployments" || what == "deployment" || what == "app") {
     if (watch) {
       // What there is now, then every change: rows, or objects one after another.
@@ -225,17 +248,14 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     return 0;
   }
   if (watch) throw UsageError("-w works with `get apps` and `get deployments`");
-  if (what == "executions" || what == "execution" || what == "runs") {
+  if (executions) {
     if (!name.empty()) {
       const Json e = cli.call("GET", "/api/v1/executions/" + client::url_encode(name));
       if (cli.structured_output()) cli.print_structured(e);
       else print_executions(cli, {{"items", Json::array({e})}}, "");
       return 0;
     }
-    const Json list = cli.call("GET", "/api/v1/executions" + cli.ns_query());
-    if (cli.structured_output()) cli.print_structured(list);
-    else print_executions(cli, list, "No executions in namespace " + cli.globals().ns + ".");
-    return 0;
+    return list_executions(cli, limit);
   }
   if (what == "endpoints" || what == "endpoint" || what == "ep") {
     std::vector<Json> services;
