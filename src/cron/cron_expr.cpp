@@ -238,10 +238,33 @@ Result<CronExpr> CronExpr::parse(std::string_view text) {
   return expr;
 }
 
-std::string CronExpr::portable_text() const {
-  if (text_.starts_with('@') || dow_star_) return text_;
+namespace {
+
+// Whether Kubernetes' cron parser (robfig/cron v3) takes a day field as "any day": it does
+// when an item is `*` or `?` with no step above 1.
+bool kubernetes_any_day(std::string_view field) {
+  std::size_t start = 0;
+  while (start <= field.size()) {
+    const std::size_t comma = std::min(field.find(',', start), field.size());
+    const std::string_view item = field.substr(start, comma - start);
+    start = comma + 1;
+    if (item.empty() || (item[0] != '*' && item[0] != '?')) continue;
+    const auto slash = item.find('/');
+    if (slash == std::string_view::npos || item.substr(slash + 1) == "1") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<std::string> CronExpr::portable_text() const {
+  if (text_.starts_with('@')) return text_;
   const auto fields = split_fields(text_);
   if (fields.size() != 5) return text_;
+  const bool both_days_here = dom_star_ || dow_star_;  // see day_matches()
+  const bool both_days_there = kubernetes_any_day(fields[2]) || kubernetes_any_day(fields[4]);
+  if (both_days_here != both_days_there) return std::nullopt;
+  if (dow_star_) return text_;
   std::string out;
   for (std::size_t i = 0; i < 4; ++i) out += std::string(fields[i]) + " ";
   std::string days;

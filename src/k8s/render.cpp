@@ -267,10 +267,11 @@ Json exposed_ingress(const model::DeploymentSpec& s, const std::string& name) {
   return {{"apiVersion", "networking.k8s.io/v1"}, {"kind", "Ingress"}, {"metadata", meta}, {"spec", spec}};
 }
 
-// Kubernetes' cron parser knows no day-of-week 7 and no range that wraps to Sunday.
+// Kubernetes' cron parser knows no day-of-week 7 and no range that wraps to Sunday;
+// unrenderable() has set aside the schedules it would read otherwise.
 std::string k8s_schedule(const std::string& schedule) {
   auto expr = cron::CronExpr::parse(schedule);
-  return expr ? expr->portable_text() : schedule;
+  return expr ? expr->portable_text().value_or(schedule) : schedule;
 }
 
 Json cron_job(const model::DeploymentSpec& s, const RenderOptions& options) {
@@ -411,6 +412,14 @@ std::string unrenderable(const model::DeploymentSpec& d) {
     return fmt::format("deployment '{}': a Kubernetes Service name must begin with a letter; "
                        "deploy it under a name that does to render it",
                        d.name);
+  }
+  if (d.type == model::DeploymentType::kCron) {
+    if (auto expr = cron::CronExpr::parse(d.schedule); expr && !expr->portable_text()) {
+      return fmt::format("deployment '{}': Kubernetes would run its schedule \"{}\" on other days: a day field with "
+                         "a step (such as */2) with the other day field restricted means both to prisn, either to "
+                         "Kubernetes' cron, and no schedule says both there",
+                         d.name, d.schedule);
+    }
   }
   constexpr std::size_t kConfigMapLimit = 1024 * 1024;  // the API server's limit on a ConfigMap's data
   if (d.source.size() + script_key(d).size() > kConfigMapLimit) {

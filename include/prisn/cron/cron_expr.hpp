@@ -42,7 +42,11 @@ class CronExpr {
   /// The same schedule as Kubernetes' cron parser takes it: a restricted day-of-week field
   /// is written as the list of days it selects ("0 9 * * 7" → "0 9 * * 0", "0 0 * * 5-7" →
   /// "0 0 * * 0,5,6"), since that parser knows no 7 and no range that ends on Sunday as 7.
-  std::string portable_text() const;
+  /// Nothing when that parser would run it on other days: it takes a day field with a step,
+  /// such as `*/2`, as restricted, where prisn (as Vixie cron) takes it as "any day" and so
+  /// requires both day fields to match ("0 0 */2 * 1": odd days that are Mondays to prisn,
+  /// odd days or Mondays to Kubernetes), and no spelling gives Kubernetes the "both".
+  std::optional<std::string> portable_text() const;
 
  private:
   bool day_matches(int mday, int wday) const;

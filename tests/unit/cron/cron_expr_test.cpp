@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 
 namespace prisn::cron {
 namespace {
@@ -156,8 +157,22 @@ TEST(CronExpr, PortableTextListsTheDaysOfTheWeek) {
   EXPECT_EQ(portable("0 0 * * sat,sun"), "0 0 * * 0,6");
   EXPECT_EQ(portable("*/15 9-17 * * mon-fri"), "*/15 9-17 * * 1,2,3,4,5");
   EXPECT_EQ(portable("0 3 * * *"), "0 3 * * *");
-  EXPECT_EQ(portable("0 3 1 * */2"), "0 3 1 * */2");  // starts with '*': unrestricted, as written
+  EXPECT_EQ(portable("0 3 * * */2"), "0 3 * * */2");  // starts with '*': as written
+  EXPECT_EQ(portable("0 3 */2 * *"), "0 3 */2 * *");
+  EXPECT_EQ(portable("0 3 */1 * 1"), "0 3 */1 * 1");  // `*/1` is "any day" to both
   EXPECT_EQ(portable("@daily"), "@daily");
+}
+
+// A day field with a step is "any day" to prisn (Vixie cron), so both day fields must match;
+// to Kubernetes' parser it is restricted, and either may match. No spelling says "both" there.
+TEST(CronExpr, NoPortableTextWhenKubernetesWouldPickOtherDays) {
+  auto portable = [](const char* text) { return CronExpr::parse(text).value().portable_text(); };
+  EXPECT_EQ(portable("0 0 */2 * 1"), std::nullopt);  // prisn: odd days that are Mondays
+  EXPECT_EQ(portable("0 3 1 * */2"), std::nullopt);
+  EXPECT_EQ(portable("0 0 */2 * */3"), std::nullopt);
+  EXPECT_EQ(portable("0 0 1-5 * 1"), "0 0 1-5 * 1");  // either, for both
+  ScopedTz tz("UTC");  // from Monday the 7th, not the 9th (odd) nor the 14th (Monday): the 21st
+  EXPECT_EQ(CronExpr::parse("0 0 */2 * 1").value().next_after(utc(2026, 12, 7, 12, 0)), utc(2026, 12, 21, 0, 0));
 }
 
 }  // namespace

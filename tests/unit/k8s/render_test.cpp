@@ -309,5 +309,13 @@ TEST(K8sRender, AScriptOverAConfigMapsLimitIsNotRenderable) {
   EXPECT_NE(unrenderable(s).find("1 MiB"), std::string::npos);
 }
 
+TEST(K8sRender, ACronScheduleKubernetesWouldReadOtherwiseIsNotRenderable) {
+  auto odd_mondays = deployment(R"j({"name":"oddmon","source":"x","filename":"c.py","schedule":"0 0 */2 * 1"})j");
+  EXPECT_NE(unrenderable(odd_mondays).find(R"(its schedule "0 0 */2 * 1" on other days)"), std::string::npos)
+      << unrenderable(odd_mondays);
+  auto odd_days = deployment(R"j({"name":"odd","source":"x","filename":"c.py","schedule":"0 0 */2 * *"})j");
+  EXPECT_EQ(unrenderable(odd_days), "");
+}
+
 }  // namespace
 }  // namespace prisn::k8s
