@@ -377,6 +377,23 @@ std::string cron_job_name(const std::string& deployment) {
   return fmt::format("{}-{:05x}", head, hash & 0xfffff);
 }
 
+// The objects after a Namespace for each namespace they name other than "default" (which
+// every cluster has), so that `kubectl apply -f -` works on a cluster that lacks it.
+std::vector<Json> with_namespaces(std::vector<Json> objects) {
+  std::vector<Json> out;
+  std::set<std::string> named;
+  for (const auto& o : objects) {
+    const std::string ns = o["metadata"].value("namespace", "default");
+    if (ns != "default" && named.insert(ns).second) {
+      out.push_back({{"apiVersion", "v1"},
+                     {"kind", "Namespace"},
+                     {"metadata", {{"name", ns}, {"labels", {{"app.kubernetes.io/managed-by", "prisn"}}}}}});
+    }
+  }
+  out.insert(out.end(), std::make_move_iterator(objects.begin()), std::make_move_iterator(objects.end()));
+  return out;
+}
+
 std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                           const std::vector<model::IngressSpec>& ingresses,
                           const std::vector<model::NetworkPolicySpec>& policies, const RenderOptions& options) {
@@ -399,7 +416,7 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
   }
   for (const auto& i : ingresses) out.push_back(ingress(i, known));
   for (const auto& p : policies) out.push_back(network_policy(p));
-  return out;
+  return with_namespaces(std::move(out));
 }
 
 std::string exposed_ingress_name(const std::string& deployment, const std::set<std::string>& ingress_names) {

@@ -22,7 +22,8 @@ namespace prisn::k8s {
 ///  - a cron job: a batch/v1 CronJob (concurrencyPolicy Forbid: no overlapping runs);
 ///  - a job: a suspended batch/v1 CronJob, run on demand with
 ///    `kubectl create job --from=cronjob/NAME`;
-///  - ingresses and network policies: their networking.k8s.io/v1 counterparts.
+///  - ingresses and network policies: their networking.k8s.io/v1 counterparts;
+///  - first, a Namespace for a namespace other than "default".
 /// A Deployment's pod template carries a hash of the script, so a changed script rolls the
 /// pods as prisn rolls its instances. IP affinity (ip-hash) becomes the Service's ClientIP
 /// affinity; cookie and header affinity have no Kubernetes Service field and are noted in

@@ -319,3 +319,21 @@ TEST(K8sRender, ACronScheduleKubernetesWouldReadOtherwiseIsNotRenderable) {
 
 }  // namespace
 }  // namespace prisn::k8s
+
+namespace prisn::k8s {
+namespace {
+
+TEST(K8sRender, ANamespaceOtherThanDefaultIsCreatedFirst) {
+  auto edge = deployment(R"j({"name":"api","namespace":"edge","source":"x","filename":"a.py","port":8080})j");
+  auto objs = render({edge});
+  ASSERT_FALSE(objs.empty());
+  EXPECT_EQ(objs[0]["kind"], "Namespace");
+  EXPECT_EQ(objs[0]["apiVersion"], "v1");
+  EXPECT_EQ(objs[0]["metadata"]["name"], "edge");
+  EXPECT_EQ(std::count_if(objs.begin(), objs.end(), [](const Json& o) { return o["kind"] == "Namespace"; }), 1);
+  auto plain = render({deployment(R"j({"name":"api","source":"x","filename":"a.py","port":8080})j")});
+  EXPECT_NE(plain[0]["kind"], "Namespace");  // every cluster has "default"
+}
+
+}  // namespace
+}  // namespace prisn::k8s
