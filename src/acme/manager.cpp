@@ -44,6 +44,7 @@ struct Manager::Impl : std::enable_shared_from_this<Manager::Impl> {
   std::map<std::string, std::string> challenges;    // token → key authorization
   std::set<std::string> wanted;
   std::deque<std::string> queue;
+  std::string obtaining;  ///< the host whose order is under way ("" for none)
   std::map<std::string, std::chrono::steady_clock::duration> backoff;
   asio::steady_timer wake;     // the worker sleeps on it while the queue is empty or backing off
   asio::steady_timer renewal;
@@ -125,9 +126,11 @@ asio::awaitable<void> work(std::shared_ptr<Manager::Impl> d) {
     d->queue.pop_front();
     if (!d->wanted.contains(host) || !d->needs(host)) continue;
     Result<Issued> cert = Error::internal("unset");
+    d->obtaining = host;
     if (auto ok = d->make_client(); !ok) cert = ok.error();
     else cert = co_await d->client->obtain(host);
     if (d->stopped) co_return;
+    d->obtaining.clear();
     if (cert) {
       d->log->info("certificate for {} issued, valid until {}", host, to_rfc3339(cert->not_after));
       d->backoff.erase(host);
@@ -179,7 +182,9 @@ void Manager::sync(std::vector<std::string> hosts) {
   auto& d = *impl_;
   d.wanted = std::set<std::string>(hosts.begin(), hosts.end());
   for (const auto& host : d.wanted) {
-    const bool queued = std::find(d.queue.begin(), d.queue.end(), host) != d.queue.end();
+    // A host whose order is under way is not queued again: the challenge that order sets
+    // changes the routes, which calls sync() in the middle of it.
+    const bool queued = std::find(d.queue.begin(), d.queue.end(), host) != d.queue.end() || d.obtaining == host;
     if (!queued && !d.backoff.contains(host) && d.needs(host)) d.queue.push_back(host);
   }
   if (!d.running) {

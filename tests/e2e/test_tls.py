@@ -291,3 +291,23 @@ def test_https_turned_off_does_not_need_its_certificate_files(daemon_factory, tm
     on.start(wait=False)
     assert on.proc.wait(20) != 0
     assert "nope.crt" in on.read_log()
+
+
+def test_a_failed_acme_order_is_not_started_twice(daemon_factory, tmp_path, pebble):
+    """The challenge an order sets changes the routes, which asks ACME for the ingress hosts
+    again while that order is under way: it must not queue a second order for the host."""
+    server = pebble(free_port())  # pebble validates on a port where nothing answers: the order fails
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"tls": {"acme": {"enabled": True, "email": "ops@example.test",
+                                                   "directory": server["directory"], "caFile": server["ca"]}}}))
+    d = daemon_factory(extra_args=["--https", "127.0.0.1:0", "--config", str(config)])
+    body = {"name": "shop", "filename": "echo.py", "source": ECHO, "port": free_port()}
+    assert d.post("/api/v1/deployments", body).status_code == 201
+    r = d.post("/api/v1/ingresses", {"name": "shop", "rules": [{"host": "fail.example.test",
+                                                                "paths": [{"path": "/", "deployment": "shop"}]}]})
+    assert r.status_code == 201, r.text
+    retry = "certificate for fail.example.test: "
+    wait_until(lambda: retry in d.read_log(), 30, message="the failed order")
+    time.sleep(3)  # a second order, had one been queued, fails as fast
+    failures = [l for l in d.read_log().splitlines() if retry in l]
+    assert len(failures) == 1 and "trying again in 30s" in failures[0], failures
