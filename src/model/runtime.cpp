@@ -109,10 +109,20 @@ std::vector<std::string> shebang_options(std::string_view source, std::string_vi
   return shebang->options;
 }
 
-std::vector<std::string> interpreter_names(std::string_view runtime) {
-  if (runtime == "python3") return {"python3"};
-  if (runtime == "node") return {"node", "nodejs"};
-  return {std::string(runtime)};
+std::vector<std::string> interpreter_names(std::string_view runtime, std::string_view source) {
+  std::vector<std::string> names = runtime == "node" ? std::vector<std::string>{"node", "nodejs"}
+                                                      : std::vector<std::string>{std::string(runtime)};
+  // A version of the program: its name, then digits and dots ("python3.13", "perl5.36.0").
+  // "python" alone is not one (it may be Python 2 on an old system).
+  const std::string_view base = runtime == "python3" ? "python3." : runtime;
+  if (auto shebang = parse_shebang(source); shebang && shebang->program.size() > base.size() &&
+                                            shebang->program.starts_with(base) &&
+                                            runtime_for_program(shebang->program) == runtime &&
+                                            shebang->program.find_first_not_of("0123456789.", base.size()) ==
+                                                std::string_view::npos) {
+    names.insert(names.begin(), std::string(shebang->program));
+  }
+  return names;
 }
 
 }  // namespace prisn::model

@@ -9,8 +9,9 @@
 
 namespace prisn::process {
 
-std::optional<std::string> find_interpreter(std::string_view runtime, std::string_view path_env) {
-  for (const auto& name : model::interpreter_names(runtime)) {
+std::optional<std::string> find_interpreter(std::string_view runtime, std::string_view path_env,
+                                            std::string_view source) {
+  for (const auto& name : model::interpreter_names(runtime, source)) {
     std::size_t start = 0;
     while (start <= path_env.size()) {
       auto end = path_env.find(':', start);

@@ -158,7 +158,7 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
                                                    {"PRISN_API", ctx_.options.api_url},
                                                    {"PRISN_DEPLOYMENT", e.deployment}};
   process::SpawnSpec sp;
-  auto interpreter = process::find_interpreter(e.runtime, ctx_.options.path_env);
+  auto interpreter = process::find_interpreter(e.runtime, ctx_.options.path_env, e.source);
   if (!interpreter) {
     return Error::unavailable(fmt::format("runtime {}: interpreter '{}' not found on PATH", e.runtime,
                                           model::interpreter_names(e.runtime).front()));

@@ -48,7 +48,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
     log()->error("deployment {}/{} cannot run: {}", spec.ns, spec.name, svc.failure);
     return false;
   };
-  auto interpreter = process::find_interpreter(spec.runtime, ctx_.options.path_env);
+  auto interpreter = process::find_interpreter(spec.runtime, ctx_.options.path_env, spec.source);
   if (!interpreter) {
     return fail(fmt::format("runtime {}: interpreter '{}' not found on PATH", spec.runtime,
                             model::interpreter_names(spec.runtime).front()));

@@ -27,7 +27,10 @@ std::string undetected_runtime(std::string_view source);
 std::vector<std::string> shebang_options(std::string_view source, std::string_view runtime);
 
 /// The interpreter programs to look for on PATH, most specific first
-/// (python3 → {"python3"}; node → {"node", "nodejs"}).
-std::vector<std::string> interpreter_names(std::string_view runtime);
+/// (python3 → {"python3"}; node → {"node", "nodejs"}). A `source` whose shebang names a
+/// version of the runtime's program ("#!/usr/bin/env python3.13", "#!/usr/bin/ruby3.1") puts
+/// that program first, as running the script directly would; the runtime's own names follow,
+/// so the script still runs where only those are installed.
+std::vector<std::string> interpreter_names(std::string_view runtime, std::string_view source = {});
 
 }  // namespace prisn::model

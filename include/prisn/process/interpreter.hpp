@@ -13,6 +13,7 @@ namespace prisn::process {
 /// picks an interpreter from the caller's working directory and shell state, which a daemon
 /// does not have, and costs a shell start per run (pyenv's adds ~60 ms to every Python start).
 /// nullopt when none is installed.
-std::optional<std::string> find_interpreter(std::string_view runtime, std::string_view path_env);
+std::optional<std::string> find_interpreter(std::string_view runtime, std::string_view path_env,
+                                            std::string_view source = {});
 
 }  // namespace prisn::process

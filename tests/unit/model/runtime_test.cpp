@@ -51,5 +51,15 @@ TEST(Runtime, KnownRuntimes) {
   EXPECT_EQ(interpreter_names("node").size(), 2U);
 }
 
+TEST(Runtime, AVersionInTheShebangIsLookedForFirst) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(interpreter_names("python3", "#!/usr/bin/env python3.13\n"), (V{"python3.13", "python3"}));
+  EXPECT_EQ(interpreter_names("ruby", "#!/usr/bin/ruby3.1 -w\n"), (V{"ruby3.1", "ruby"}));
+  EXPECT_EQ(interpreter_names("python3", "#!/usr/bin/env python3\n"), V{"python3"});
+  EXPECT_EQ(interpreter_names("python3", "#!/usr/bin/python\n"), V{"python3"});  // may be Python 2
+  EXPECT_EQ(interpreter_names("python3", "#!/usr/bin/env python3-config\n"), V{"python3"});  // not a version
+  EXPECT_EQ(interpreter_names("python3", "#!/bin/bash\n"), V{"python3"});  // --runtime python3 given
+}
+
 }  // namespace
 }  // namespace prisn::model

@@ -53,6 +53,18 @@ TEST(Interpreter, SkipsVersionManagerShims) {
   EXPECT_FALSE(find_interpreter("ruby", (dir / "bin").string()));
 }
 
+TEST(Interpreter, TheVersionTheShebangNamesWhenInstalledElseTheRuntimes) {
+  test::TempDir dir;
+  std::filesystem::create_directories(dir / "bin");
+  for (const char* name : {"python3", "python3.13"}) {
+    std::ofstream(dir / "bin" / name) << "#!/bin/sh\n";
+    std::filesystem::permissions(dir / "bin" / name, std::filesystem::perms::owner_all);
+  }
+  const std::string path = (dir / "bin").string();
+  EXPECT_EQ(find_interpreter("python3", path, "#!/usr/bin/env python3.13\n"), (dir / "bin" / "python3.13").string());
+  EXPECT_EQ(find_interpreter("python3", path, "#!/usr/bin/env python3.99\n"), (dir / "bin" / "python3").string());
+}
+
 TEST(Ports, FreePortsAreBindableAndAvoidTaken) {
   auto p = pick_free_port({});
   ASSERT_TRUE(p);
