@@ -11,10 +11,14 @@ using model::Json;
 
 namespace {
 
+// The state as applying the manifest's items in order leaves it, item by item: a manifest
+// is valid when applying its documents one by one would be.
 struct Checked {
   std::map<RouteKey, std::string> routes;          // claimed so far, by the store and earlier items
   std::map<std::uint16_t, std::string> item_ports;  // published by earlier items
   std::map<std::string, std::string> item_where;    // an earlier item's owner name → where it is
+  std::set<Key> replaced;                           // stored deployments earlier items replace
+  std::set<std::uint16_t> released;                 // the ports those published before
 };
 
 // "document 2 (Deployment api), line 12", or without the line for JSON.
@@ -37,18 +41,31 @@ Result<void> check_item_ports(const model::DeploymentSpec& spec, const std::stri
   for (auto port : ports) {
     auto [it, inserted] = seen.item_ports.emplace(port, self);
     if (!inserted && it->second != self) {
-      return Error::conflict(
-          fmt::format("port {} is also published by {} in this manifest", port, with_where(seen, it->second)));
+      return Error::conflict(fmt::format("{}: port {} is also published by {} in this manifest", port_field(spec, port),
+                                         port, with_where(seen, it->second)));
     }
   }
   return {};
 }
 
-Result<void> claim(const std::vector<RouteKey>& routes, const std::string& self, Checked& seen) {
+// `self`'s routes become `routes`: what it routed before is given up (a later item may take
+// it), then each of `routes` (asked for by `fields`) must be free.
+Result<void> claim(const std::vector<RouteKey>& routes, const std::vector<std::string>& fields, const std::string& self,
+                   Checked& seen) {
+  std::erase_if(seen.routes, [&self](const auto& entry) { return entry.second == self; });
   const auto describe = [&seen](const std::string& owner) { return with_where(seen, owner); };
-  if (auto ok = check_routes(seen.routes, routes, self, describe); !ok) return ok;
+  if (auto ok = check_routes(seen.routes, routes, self, describe, fields); !ok) return ok;
   for (const auto& r : routes) seen.routes[r] = self;
   return {};
+}
+
+// The ports a stored deployment published, which replacing it gives up.
+void release(const Controller::Impl& d, const model::DeploymentSpec& spec, Checked& seen) {
+  const auto* stored = d.ctx.store.find_deployment(spec.ns, spec.name);
+  if (stored == nullptr) return;
+  seen.replaced.insert(Key{spec.ns, spec.name});
+  for (const auto& p : stored->spec.ports) seen.released.insert(p.port);
+  if (stored->spec.expose.kind == model::Expose::Kind::kNodePort) seen.released.insert(stored->spec.expose.node_port);
 }
 
 // A deployment as applying `items` leaves it: the manifest's, else the stored one.
@@ -72,16 +89,18 @@ Result<void> check(const Controller::Impl& d, const manifest::Item& item, const 
     model::DeploymentSpec spec = *dep;
     normalize_ports(spec);
     const auto self = fmt::format("deployment {}/{}", spec.ns, spec.name);
-    if (auto ok = d.check_deployment(spec); !ok) return ok;
+    if (auto ok = d.check_deployment_fields(spec); !ok) return ok;
     if (auto ok = check_item_ports(spec, self, seen); !ok) return ok;
     if (spec.type == model::DeploymentType::kService) {
-      if (auto ok = d.check_ports_free(spec); !ok) return ok;
+      if (auto ok = d.check_port_conflicts(spec, seen.replaced); !ok) return ok;
+      if (auto ok = d.check_ports_free(spec, seen.released); !ok) return ok;
     }
-    if (auto ok = claim(routes_of(spec), self, seen); !ok) return ok;
+    if (auto ok = claim(routes_of(spec), {"expose.host"}, self, seen); !ok) return ok;
+    release(d, spec, seen);
     seen.item_where.try_emplace(self, located(item));
   } else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
     const auto self = fmt::format("ingress {}/{}", ing->ns, ing->name);
-    if (auto ok = claim(routes_of(*ing), self, seen); !ok) return ok;
+    if (auto ok = claim(routes_of(*ing), route_fields(*ing), self, seen); !ok) return ok;
     if (auto ok = check_ingress_ports(*ing, as_applied(d, items)); !ok) return ok;
     seen.item_where.try_emplace(self, located(item));
   }

@@ -203,13 +203,21 @@ void Controller::Impl::publish_zone() {
   options.dns->publish(dns::Zone::build(options.dns_zone, entries, zone_serial));
 }
 
-Result<void> Controller::Impl::check_port_conflicts(const model::DeploymentSpec& spec) const {
+std::string port_field(const model::DeploymentSpec& spec, std::uint16_t port) {
+  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
+    if (spec.ports[i].port == port) return i == 0 && port == spec.port ? "port" : fmt::format("ports[{}].port", i);
+  }
+  return "expose.nodePort";
+}
+
+Result<void> Controller::Impl::check_port_conflicts(const model::DeploymentSpec& spec, const std::set<Key>& replaced) const {
   std::set<std::uint16_t> wanted;
   for (const auto& p : spec.ports) wanted.insert(p.port);
   if (spec.expose.kind == model::Expose::Kind::kNodePort) wanted.insert(spec.expose.node_port);
   for (const auto* rec : ctx.store.list_deployments("")) {
     const auto& other = rec->spec;
-    if ((other.ns == spec.ns && other.name == spec.name) || other.type != model::DeploymentType::kService) {
+    if ((other.ns == spec.ns && other.name == spec.name) || other.type != model::DeploymentType::kService ||
+        replaced.contains(Key{other.ns, other.name})) {
       continue;
     }
     std::set<std::uint16_t> theirs;
@@ -217,8 +225,8 @@ Result<void> Controller::Impl::check_port_conflicts(const model::DeploymentSpec&
     if (other.expose.kind == model::Expose::Kind::kNodePort) theirs.insert(other.expose.node_port);
     for (auto port : wanted) {
       if (theirs.contains(port)) {
-        return Error::conflict(fmt::format("port {} is already published by deployment {}/{}", port,
-                                           other.ns, other.name));
+        return Error::conflict(fmt::format("{}: port {} is already published by deployment {}/{}",
+                                           port_field(spec, port), port, other.ns, other.name));
       }
     }
   }
@@ -248,9 +256,10 @@ const std::string* Controller::Impl::own_listener_on(const model::DeploymentSpec
   return nullptr;
 }
 
-Result<void> Controller::Impl::check_ports_free(const model::DeploymentSpec& spec) const {
+Result<void> Controller::Impl::check_ports_free(const model::DeploymentSpec& spec,
+                                               const std::set<std::uint16_t>& released) const {
   for (const auto& l : listeners_of(spec)) {
-    if (l4.is_open(l.name) || own_listener_on(spec, l.port) != nullptr) continue;
+    if (l4.is_open(l.name) || own_listener_on(spec, l.port) != nullptr || released.contains(l.port)) continue;
     if (auto free = l4.available(l.host, l.port); !free) {
       return Error{free.error().kind, fmt::format("{}: {}", l.field, free.error().message)};
     }

@@ -109,12 +109,17 @@ struct Controller::Impl {
   const std::string* own_listener_on(const model::DeploymentSpec& spec, std::uint16_t port) const;
   /// Whether the listeners `spec` needs and has not got could be opened now (nothing else
   /// listens on their ports): what apply checks before it changes anything.
-  Result<void> check_ports_free(const model::DeploymentSpec& spec) const;
+  /// `released`: ports that deployments applied before it in a manifest give up.
+  Result<void> check_ports_free(const model::DeploymentSpec& spec, const std::set<std::uint16_t>& released = {}) const;
   void close_listeners_except(const Key& key, const std::vector<std::string>& keep);
-  Result<void> check_port_conflicts(const model::DeploymentSpec& spec) const;
-  /// What put_deployment checks before changing anything: ports, routes. (A secret it names
-  /// may come later, as in Kubernetes: its instances start once it exists.)
+  /// 409 when another stored service publishes a port of `spec`, naming the field; the
+  /// deployments in `replaced` (by a manifest, before `spec`) are left out.
+  Result<void> check_port_conflicts(const model::DeploymentSpec& spec, const std::set<Key>& replaced = {}) const;
+  /// What put_deployment checks before changing anything: its fields, then ports and routes.
+  /// (A secret it names may come later, as in Kubernetes: its instances start once it exists.)
   Result<void> check_deployment(const model::DeploymentSpec& spec) const;
+  /// check_deployment() without the checks against other deployments and ingresses.
+  Result<void> check_deployment_fields(const model::DeploymentSpec& spec) const;
 
   // Ingresses and network policies (resources.cpp).
   /// Every host/path routed now, with who routes it ("ingress default/web").
@@ -152,11 +157,17 @@ struct Controller::Impl {
 void normalize_ports(model::DeploymentSpec& spec);
 std::vector<RouteKey> routes_of(const model::IngressSpec& spec);
 std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec);
+/// The field that gives each of routes_of(spec), in its order ("rules[0].paths[1].path").
+std::vector<std::string> route_fields(const model::IngressSpec& spec);
+/// The field that publishes `port` of `spec` ("port", "ports[1].port", "expose.nodePort").
+std::string port_field(const model::DeploymentSpec& spec, std::uint16_t port);
 /// 409 when one of `wanted` is claimed by someone other than `self`; `describe` turns the
-/// owner's name into what the message says of it.
+/// owner's name into what the message says of it; `fields` (one per route), when given,
+/// begin the message with the field that asks for the route.
 Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
                           const std::string& self,
-                          const std::function<std::string(const std::string&)>& describe = nullptr);
+                          const std::function<std::string(const std::string&)>& describe = nullptr,
+                          const std::vector<std::string>& fields = {});
 
 /// 422 when a path of `spec` names a port its deployment does not have. `find` gives the
 /// deployment as it will be (null when it does not exist yet: an ingress may come first).

@@ -35,6 +35,13 @@ void normalize_ports(model::DeploymentSpec& spec) {
 }
 
 Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spec) const {
+  if (auto ok = check_deployment_fields(spec); !ok) return ok;
+  if (spec.type != DeploymentType::kService) return {};
+  if (auto ok = check_port_conflicts(spec); !ok) return ok;
+  return check_routes(claimed_routes(), routes_of(spec), fmt::format("deployment {}/{}", spec.ns, spec.name));
+}
+
+Result<void> Controller::Impl::check_deployment_fields(const model::DeploymentSpec& spec) const {
   // What a client sends is checked here, not when stored deployments are read back. A
   // schedule no date matches ("0 0 31 2 *") is valid cron, and a typo.
   if (!spec.schedule.empty()) {
@@ -60,9 +67,7 @@ Result<void> Controller::Impl::check_deployment(const model::DeploymentSpec& spe
   if (spec.expose.kind != model::Expose::Kind::kNone && spec.port == 0 && spec.ports.empty()) {
     return Error::invalid("expose: a service without a port cannot be exposed; give it a port");
   }
-  if (spec.type != DeploymentType::kService) return {};
-  if (auto ok = check_port_conflicts(spec); !ok) return ok;
-  return check_routes(claimed_routes(), routes_of(spec), fmt::format("deployment {}/{}", spec.ns, spec.name));
+  return {};
 }
 
 Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) const {

@@ -61,19 +61,31 @@ std::map<RouteKey, std::string> Controller::Impl::claimed_routes() const {
   return out;
 }
 
+std::vector<std::string> route_fields(const model::IngressSpec& spec) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < spec.rules.size(); ++i) {
+    for (std::size_t j = 0; j < spec.rules[i].paths.size(); ++j) out.push_back(fmt::format("rules[{}].paths[{}].path", i, j));
+  }
+  return out;
+}
+
 Result<void> check_routes(const std::map<RouteKey, std::string>& claimed, const std::vector<RouteKey>& wanted,
-                          const std::string& self, const std::function<std::string(const std::string&)>& describe) {
+                          const std::string& self, const std::function<std::string(const std::string&)>& describe,
+                          const std::vector<std::string>& fields) {
+  const auto field = [&fields](std::size_t k) { return k < fields.size() ? fields[k] + ": " : std::string(); };
   std::set<RouteKey> own;
-  for (const auto& key : wanted) {
+  for (std::size_t k = 0; k < wanted.size(); ++k) {
+    const auto& key = wanted[k];
     if (!own.insert(key).second) {
-      return Error::invalid(fmt::format("host '{}' path '{}' is routed twice (paths match on whole segments)",
-                                        key.first.empty() ? "*" : key.first, key.second));
+      return Error::invalid(fmt::format("{}host '{}' path '{}' is routed twice (paths match on whole segments)",
+                                        field(k), key.first.empty() ? "*" : key.first, key.second));
     }
   }
-  for (const auto& key : wanted) {
+  for (std::size_t k = 0; k < wanted.size(); ++k) {
+    const auto& key = wanted[k];
     auto it = claimed.find(key);
     if (it != claimed.end() && it->second != self) {
-      return Error::conflict(fmt::format("host '{}' path '{}' is already routed by {}",
+      return Error::conflict(fmt::format("{}host '{}' path '{}' is already routed by {}", field(k),
                                          key.first.empty() ? "*" : key.first, key.second,
                                          describe ? describe(it->second) : it->second));
     }

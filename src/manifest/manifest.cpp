@@ -367,8 +367,10 @@ Result<std::vector<Item>> decode(const std::vector<Document>& documents, const s
     const auto [item_ns, name] = names_of(*item);
     auto [it, inserted] = seen.try_emplace({item->kind, item_ns, name}, doc.index);
     if (!inserted) {
-      return Error::invalid(fmt::format("{}: {} {}/{} is already in document {}", describe(doc), item->kind, item_ns,
-                                        name, it->second));
+      const int line = line_of(doc, "metadata.name");
+      return Error::invalid(fmt::format("{}{}: metadata.name: {} {}/{} is already in document {}", describe(doc),
+                                        line == 0 ? std::string() : fmt::format(", line {}", line), item->kind,
+                                        item_ns, name, it->second));
     }
     items.push_back(std::move(*item));
   }

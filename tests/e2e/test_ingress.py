@@ -231,14 +231,15 @@ def test_apply_conflicts_inside_a_manifest_name_both_documents(prisnd, tmp_path)
     manifest.write_text(deployment.format(name="one", port=port) + "---\n" + deployment.format(name="two", port=port))
     out = prisnd.cli("apply", "-f", str(manifest))
     assert out.returncode == 1, out.stdout
-    assert (f"document 2 (Deployment two), line 10: port {port} is also published by deployment default/one "
+    assert (f"document 2 (Deployment two), line 17: spec.port: port {port} is also published by deployment default/one "
             "(document 1 (Deployment one), line 1) in this manifest") in out.stderr, out.stderr
     ingress_doc = ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\nspec:\n  rules:\n"
                    "  - host: clash.example.com\n    paths:\n    - path: /\n      deployment: x\n")
     manifest.write_text(ingress_doc.format(name="first") + "---\n" + ingress_doc.format(name="second"))
     out = prisnd.cli("apply", "-f", str(manifest))
     assert out.returncode == 1, out.stdout
-    assert ("document 2 (Ingress second), line 12: host 'clash.example.com' path '/' is already routed by "
+    assert ("document 2 (Ingress second), line 20: spec.rules[0].paths[0].path: host 'clash.example.com' path '/' "
+            "is already routed by "
             "ingress default/first (document 1 (Ingress first), line 1)") in out.stderr, out.stderr
     assert prisnd.get("/api/v1/ingresses").json()["items"] == []
     # A field found wrong against another document: its own line and its path in the document.
@@ -250,6 +251,42 @@ def test_apply_conflicts_inside_a_manifest_name_both_documents(prisnd, tmp_path)
             in out.stderr), out.stderr
     assert prisnd.get("/api/v1/deployments").json()["items"] == []
 
+
+
+def test_apply_moves_a_route_and_a_port_from_one_object_to_the_next(prisnd, tmp_path):
+    """A manifest is checked as applying its documents one by one would leave things: what an
+    earlier document gives up, a later one may take."""
+    port, other = free_port(), free_port()
+    dep = ("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {{name: {name}}}\n"
+           "spec: {{source: \"import time; time.sleep(600)\", filename: {name}.py, port: {port}}}\n")
+    ing = ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata: {{name: {name}}}\n"
+           "spec:\n  rules: [{{host: mv.example.com, paths: [{{path: {path}, deployment: mva}}]}}]\n")
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text(dep.format(name="mva", port=port) + "---\n" + ing.format(name="web", path="/"))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    # web gives up "/" and mva its port; web2 and mvb take them.
+    manifest.write_text(dep.format(name="mva", port=other) + "---\n" + dep.format(name="mvb", port=port) + "---\n" +
+                        ing.format(name="web", path="/old") + "---\n" + ing.format(name="web2", path="/"))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["deployment/mva", "configured", "deployment/mvb", "created",
+                                  "ingress/web", "configured", "ingress/web2", "created"], out.stdout
+    assert prisnd.get("/api/v1/deployments/mvb").json()["port"] == port
+    # A swap cannot be applied one document at a time: refused, naming the field, nothing changed.
+    manifest.write_text(ing.format(name="web", path="/") + "---\n" + ing.format(name="web2", path="/old"))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1
+    assert ("document 1 (Ingress web), line 5: spec.rules[0].paths[0].path: host 'mv.example.com' path '/' is "
+            "already routed by ingress default/web2") in out.stderr, out.stderr
+    web = prisnd.get("/api/v1/ingresses/web").json()
+    assert web["rules"][0]["paths"][0]["path"] == "/old"
+    # Two documents for one object: the second's metadata.name line is named.
+    manifest.write_text(ing.format(name="web", path="/") + "---\n" + ing.format(name="web", path="/x"))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1
+    assert "document 2 (Ingress web), line 9: metadata.name: Ingress default/web is already in document 1" in out.stderr, \
+        out.stderr
 
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
     # A stray "," where a document starts made yaml-cpp 0.7 loop forever; a self-referencing
