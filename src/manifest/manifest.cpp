@@ -92,6 +92,11 @@ Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string,
   lines[path] = n.Mark().line + 1;
   switch (n.Type()) {
     case YAML::NodeType::Scalar:
+      // An environment value or an argument is text for the process: `VERSION: 1.10` must
+      // reach it as "1.10", not as the number 1.1 written back.
+      if (path.starts_with("spec.env.") || path.starts_with("spec.args[")) {
+        if (const Json typed = scalar(n); !typed.is_null()) return n.Scalar();
+      }
       return scalar(n);
     case YAML::NodeType::Sequence: {
       Json out = Json::array();

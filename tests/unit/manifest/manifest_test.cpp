@@ -100,6 +100,21 @@ TEST(Manifest, QuotedScalarsStayStrings) {
   EXPECT_EQ(b["g"], "0 3 * * *");
 }
 
+TEST(Manifest, EnvironmentValuesAndArgumentsKeepTheirText) {
+  auto docs = parse("spec:\n  replicas: 3\n  env: {VERSION: 1.10, ZIP: 01234, HEX: 0x10, FLAG: true, BIG: 12345678901234567890,"
+                    " EMPTY: ~}\n  args: [1.10, 010, --v, yes]\n");
+  ASSERT_TRUE(docs);
+  const auto& spec = (*docs)[0].body["spec"];
+  EXPECT_TRUE(spec["replicas"].is_number_integer());
+  EXPECT_EQ(spec["env"]["VERSION"], "1.10");
+  EXPECT_EQ(spec["env"]["ZIP"], "01234");
+  EXPECT_EQ(spec["env"]["HEX"], "0x10");
+  EXPECT_EQ(spec["env"]["FLAG"], "true");
+  EXPECT_EQ(spec["env"]["BIG"], "12345678901234567890");
+  EXPECT_TRUE(spec["env"]["EMPTY"].is_null());  // still refused as a value, with its line
+  EXPECT_EQ(spec["args"], model::Json::parse(R"(["1.10", "010", "--v", "yes"])"));
+}
+
 TEST(Manifest, ErrorsNameTheDocumentTheFieldAndTheLine) {
   std::string bad = kSeed;
   bad.replace(bad.find("replicas: 3"), 11, "replicas: -1");
