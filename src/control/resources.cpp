@@ -114,7 +114,16 @@ Json Controller::Impl::ingress_json(const store::ResourceRecord& rec) const { re
 
 Json Controller::Impl::policy_json(const store::ResourceRecord& rec) const {
   Json out = with_times(rec.spec, rec);
-  const auto not_enforced = policy_not_enforced();
+  auto not_enforced = policy_not_enforced();
+  if (auto spec = model::decode_network_policy(rec.spec, {}); !not_enforced && spec) {
+    // Runs of a job or cron deployment use the node's network, which policies do not filter.
+    const auto* target = ctx.store.find_deployment(spec->ns, spec->target);
+    if (target != nullptr && target->spec.type != model::DeploymentType::kService) {
+      not_enforced = fmt::format("not enforced: '{}' is a {} deployment, whose runs use the node's network, which "
+                                 "policies do not filter; they hold for services' instances",
+                                 spec->target, model::to_string(target->spec.type));
+    }
+  }
   out["enforced"] = !not_enforced;
   if (not_enforced) out["reason"] = *not_enforced;
   return out;

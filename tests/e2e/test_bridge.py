@@ -237,6 +237,19 @@ spec:
     assert probe(denied, direct) == "open"
 
 
+def test_a_policy_on_a_job_says_it_is_not_enforced(bridged, scripts):
+    """A job's runs use the node's network, which policies do not filter: the policy must not
+    claim to hold."""
+    bridged.cli("deploy", scripts("nightly.py", "print(1)\n"), "--name", "nightly", check=True)
+    body = {"name": "nightly-guard", "target": {"deployment": "nightly"}, "ingress": []}
+    assert bridged.post("/api/v1/networkpolicies", body).status_code == 201
+    policy = bridged.get("/api/v1/networkpolicies/nightly-guard").json()
+    assert policy["enforced"] is False
+    assert "'nightly' is a job deployment, whose runs use the node's network" in policy["reason"], policy
+    row = bridged.cli("get", "networkpolicies", check=True).stdout.splitlines()[1]
+    assert row.split()[0] == "nightly-guard" and " no " in f" {row} ", row
+
+
 def test_a_network_policy_holds_for_requests_through_the_l7_router(daemon_factory, scripts, tmp_path):
     config = tmp_path / "prisn.yaml"
     config.write_text(f"network:\n  mode: bridge\n  subnet: {SUBNET}\n")
