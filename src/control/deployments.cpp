@@ -2,6 +2,8 @@
 // Controller: deployment operations and their JSON.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/core/names.hpp"
@@ -70,6 +72,17 @@ Result<void> Controller::Impl::check_deployment_fields(const model::DeploymentSp
   return {};
 }
 
+std::string Controller::Impl::missing_secret(const model::DeploymentSpec& spec) const {
+  for (const auto& ref : spec.secrets) {
+    const auto* meta = ctx.store.find_secret(spec.ns, ref.secret);
+    if (meta == nullptr) return fmt::format("secret '{}' not found in namespace '{}'", ref.secret, spec.ns);
+    if (!ref.key.empty() && std::find(meta->keys.begin(), meta->keys.end(), ref.key) == meta->keys.end()) {
+      return fmt::format("secret '{}' has no key '{}'", ref.secret, ref.key);
+    }
+  }
+  return {};
+}
+
 Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) const {
   const auto& spec = rec.spec;
   if (spec.type == DeploymentType::kService) {
@@ -88,6 +101,9 @@ Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) con
     phase = "Failed";
     message = fmt::format("runtime {}: interpreter '{}' not found on PATH", spec.runtime,
                           model::interpreter_names(spec.runtime).front());
+  } else if (auto missing = missing_secret(spec); !missing.empty()) {
+    phase = "Failed";  // as a service's instances wait for it, its runs fail until it exists
+    message = missing + "; its runs fail until it exists";
   }
   return {{"phase", phase}, {"ready_replicas", 0}, {"desired_replicas", 0}, {"restarts", 0}, {"message", message}};
 }

@@ -320,6 +320,19 @@ def test_a_service_naming_a_secret_not_created_yet_starts_once_it_is(prisnd, scr
     assert r.text == "mail-pw"
 
 
+def test_a_job_naming_a_missing_secret_is_failed_until_the_secret_exists(prisnd, scripts):
+    f = scripts("report.py", "import os\nprint(os.environ['TOKEN'])\n")
+    p = prisnd.cli("deploy", f, "--name", "report", "--schedule", "0 3 * * *", "--secret", "report-token:TOKEN")
+    assert p.returncode == 0, p.stderr
+    assert "warning: secret 'report-token' not found in namespace 'default'; its runs fail until it exists" in p.stderr
+    assert prisnd.deployment("report")["status"]["phase"] == "Failed"
+    row = [l for l in prisnd.cli("get", "apps", check=True).stdout.splitlines() if l.startswith("report ")][0]
+    assert " Failed " in row, row
+    assert prisnd.cli("secret", "create", "report-token", "--value", "t0k").returncode == 0
+    status = prisnd.deployment("report")["status"]
+    assert status["phase"] == "Idle" and status["message"] == "", status
+
+
 # --- jobs ------------------------------------------------------------------------------------
 
 BACKUP = "import os\nprint('backup done', os.environ.get('TARGET', 'all'))\n"
