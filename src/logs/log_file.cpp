@@ -273,7 +273,7 @@ void split_lines(const std::string& content, const std::vector<Checkpoint>& inde
       ++cp;
     }
     const std::int64_t t = cp < index.size() ? index[cp].time_ms : fallback;
-    out.push_back({t, source, content.substr(start, end - start)});
+    out.push_back({t, source, content.substr(start, end - start), complete});
     start = end + 1;
   }
 }
@@ -371,7 +371,9 @@ std::string render(const std::vector<Line>& lines, bool prefix) {
       out += "[" + l.source + "] ";
     }
     out += l.text;
-    out += '\n';
+    // The output as written: a last line without its newline is given without one (a line
+    // in the middle, from another instance's output after it, ends with one).
+    if (l.complete || &l != &lines.back()) out += '\n';
   }
   return out;
 }

@@ -26,6 +26,7 @@ struct Line {
   std::int64_t time_ms = 0;
   std::string source;
   std::string text;  ///< without the newline
+  bool complete = true;  ///< false for output not ended by a newline (yet)
 };
 
 struct ReadOptions {

@@ -165,6 +165,12 @@ TEST(LogFile, PartialLastLineIsKept) {
   const auto lines = log.read("", {});
   ASSERT_EQ(lines.size(), 2U);
   EXPECT_EQ(lines[1].text, "half");
+  EXPECT_FALSE(lines[1].complete);
+  EXPECT_EQ(render(lines, false), "done\nhalf");  // as written: no newline added
+  EXPECT_EQ(render(log.read("", {.tail = 1}), false), "half");
+  // Merged with another instance's later output, the partial line ends where that begins.
+  const auto merged = merge({lines, {{lines.back().time_ms + 1, "b", "next"}}}, std::nullopt);
+  EXPECT_EQ(render(merged, false), "done\nhalf\nnext\n");
 }
 
 TEST(Follower, TakesWhatARotationMovedAndMarksWhatTheCapDropped) {
