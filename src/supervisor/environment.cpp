@@ -74,9 +74,10 @@ std::vector<std::string> build_environment(const std::vector<std::string>& base,
 }
 
 std::vector<std::string> inherited_environment() {
-  static constexpr std::array<std::string_view, 7> kDropped = {
+  // PWD is set per process to its own working directory; OLDPWD means nothing there.
+  static constexpr std::array<std::string_view, 8> kDropped = {
       "PRISN_TOKEN", "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES",
-      "WATCHDOG_USEC", "WATCHDOG_PID"};
+      "WATCHDOG_USEC", "WATCHDOG_PID", "OLDPWD"};
   std::vector<std::string> out;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     const std::string_view entry(*e);

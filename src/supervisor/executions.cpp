@@ -156,7 +156,8 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
   std::map<std::string, std::string> prisn_vars = {{"PRISN_EXECUTION_ID", e.id},
                                                    {"PRISN_NAMESPACE", e.ns},
                                                    {"PRISN_API", ctx_.options.api_url},
-                                                   {"PRISN_DEPLOYMENT", e.deployment}};
+                                                   {"PRISN_DEPLOYMENT", e.deployment},
+                                                   {"PWD", dir.string()}};  // not prisnd's
   process::SpawnSpec sp;
   auto interpreter = process::find_interpreter(e.runtime, ctx_.options.path_env, e.source);
   if (!interpreter) {

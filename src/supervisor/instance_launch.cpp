@@ -89,7 +89,8 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   }
   std::map<std::string, std::string> prisn_vars = {
       {"PRISN_DEPLOYMENT", spec.name}, {"PRISN_NAMESPACE", spec.ns},
-      {"PRISN_INSTANCE", inst->name},  {"PRISN_API", ctx_.options.api_url}};
+      {"PRISN_INSTANCE", inst->name},  {"PRISN_API", ctx_.options.api_url},
+      {"PWD", dir.string()}};  // its working directory, not prisnd's
   if (!ctx_.options.bridge_api_url.empty()) {
     prisn_vars["PRISN_API"] = ctx_.options.bridge_api_url;  // the node's loopback is not in its namespace
   }
@@ -204,10 +205,11 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
                                                {"PRISN_NAMESPACE", spec.ns},
                                                {"PRISN_INSTANCE", inst.name}};
     if (!inst.ports.empty()) vars["PORT"] = std::to_string(inst.ports.front());
+    target.cwd = ctx_.paths.instance_dir(spec.ns, inst.name);
+    vars["PWD"] = target.cwd.string();
     auto secrets = resolve_secrets(ctx_.store, spec.ns, spec.secrets);
     target.env = build_environment(ctx_.options.base_env, spec.runtime, vars, spec.env, {},
                                    secrets ? *secrets : std::map<std::string, std::string>{});
-    target.cwd = ctx_.paths.instance_dir(spec.ns, inst.name);
     // SPEC §7.3: in its namespaces, so it resolves names as the instance does (its
     // resolv.conf and hosts are bind-mounted in its own mount namespace).
     if (!ctx_.options.resolv_conf.empty() || ctx_.bridge != nullptr) {

@@ -22,6 +22,10 @@ def test_run_success_and_env(prisnd, scripts):
     assert "PRISN_NAMESPACE default" in p.stdout
     assert "PRISN_EXECUTION_ID ex-" in p.stdout
     assert f"PRISN_API {prisnd.api}" in p.stdout
+    # PWD names the run's own working directory, not prisnd's.
+    f = scripts("pwd.py", "import os\nprint(os.environ.get('PWD') == os.getcwd(), 'OLDPWD' in os.environ)\n")
+    p = prisnd.cli("run", f)
+    assert p.returncode == 0 and p.stdout == "True False\n", (p.stdout, p.stderr)
 
 
 def test_options_after_file(prisnd, scripts):
