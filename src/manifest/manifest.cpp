@@ -218,6 +218,8 @@ Result<Item> decode_one(const Document& doc, const std::string& ns, const Files&
   Item item{flat->kind, describe(doc), doc.line, model::DeploymentSpec{}, doc.lines};
   if (flat->kind == "Deployment") {
     if (auto ok = inline_file(body, files); !ok) return ok.error();
+    // In YAML the script is usually a file: say so where the JSON API says "source".
+    if (!body.contains("source")) return Error::invalid("source: required: give the script as file (a path) or source");
     auto spec = model::decode_deployment(body, {});
     if (!spec) return spec.error();
     item.spec = std::move(*spec);

@@ -133,6 +133,8 @@ TEST(Manifest, ErrorsNameTheDocumentTheFieldAndTheLine) {
 
 TEST(Manifest, ScriptsMustBeSent) {
   EXPECT_NE(error_of(kSeed, {}).find("spec.file: 'api.py' was not sent"), std::string::npos) << error_of(kSeed, {});
+  const auto none = error_of("kind: Deployment\nmetadata: {name: x}\nspec: {port: 8080}\n");
+  EXPECT_NE(none.find("spec.source: required: give the script as file (a path) or source"), std::string::npos) << none;
 }
 
 TEST(Manifest, SyntaxErrorsHaveALine) {
