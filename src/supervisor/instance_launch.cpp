@@ -40,6 +40,23 @@ std::string port_env_name(const std::string& port_name) {
 
 }  // namespace
 
+std::map<std::string, std::string> ServiceManager::instance_variables(const model::DeploymentSpec& spec,
+                                                                      const Instance& inst,
+                                                                      const std::filesystem::path& dir) const {
+  std::map<std::string, std::string> vars = {
+      {"PRISN_DEPLOYMENT", spec.name}, {"PRISN_NAMESPACE", spec.ns},
+      {"PRISN_INSTANCE", inst.name},   {"PRISN_API", ctx_.options.api_url},
+      {"PWD", dir.string()}};  // its working directory, not prisnd's
+  if (!ctx_.options.bridge_api_url.empty()) {
+    vars["PRISN_API"] = ctx_.options.bridge_api_url;  // the node's loopback is not in its namespace
+  }
+  for (std::size_t i = 0; i < spec.ports.size() && i < inst.ports.size(); ++i) {
+    vars[port_env_name(spec.ports[i].name)] = std::to_string(inst.ports[i]);
+  }
+  if (!inst.ports.empty()) vars["PORT"] = std::to_string(inst.ports.front());
+  return vars;
+}
+
 bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord& rec, int index) {
   const auto& spec = rec.spec;
   auto fail = [&](std::string why) {
@@ -87,19 +104,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   if (auto written = write_file_atomic(dir / spec.filename, spec.source, 0755); !written) {
     return fail(written.error().message);
   }
-  std::map<std::string, std::string> prisn_vars = {
-      {"PRISN_DEPLOYMENT", spec.name}, {"PRISN_NAMESPACE", spec.ns},
-      {"PRISN_INSTANCE", inst->name},  {"PRISN_API", ctx_.options.api_url},
-      {"PWD", dir.string()}};  // its working directory, not prisnd's
-  if (!ctx_.options.bridge_api_url.empty()) {
-    prisn_vars["PRISN_API"] = ctx_.options.bridge_api_url;  // the node's loopback is not in its namespace
-  }
-  for (std::size_t i = 0; i < spec.ports.size(); ++i) {
-    prisn_vars[port_env_name(spec.ports[i].name)] = std::to_string(inst->ports[i]);
-  }
-  if (!inst->ports.empty()) {
-    prisn_vars["PORT"] = std::to_string(inst->ports.front());
-  }
+  const auto prisn_vars = instance_variables(spec, *inst, dir);
   process::SpawnSpec sp;
   sp.program = *interpreter;
   sp.argv = {*interpreter};
@@ -201,12 +206,8 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
     }
   }
   if (check->kind == model::HealthCheck::Kind::kExec) {
-    std::map<std::string, std::string> vars = {{"PRISN_DEPLOYMENT", spec.name},
-                                               {"PRISN_NAMESPACE", spec.ns},
-                                               {"PRISN_INSTANCE", inst.name}};
-    if (!inst.ports.empty()) vars["PORT"] = std::to_string(inst.ports.front());
     target.cwd = ctx_.paths.instance_dir(spec.ns, inst.name);
-    vars["PWD"] = target.cwd.string();
+    const auto vars = instance_variables(spec, inst, target.cwd);  // SPEC §7.3: the instance's environment
     auto secrets = resolve_secrets(ctx_.store, spec.ns, spec.secrets);
     target.env = build_environment(ctx_.options.base_env, spec.runtime, vars, spec.env, {},
                                    secrets ? *secrets : std::map<std::string, std::string>{});

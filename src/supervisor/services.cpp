@@ -412,7 +412,10 @@ void ServiceManager::adopt() {
     svc_ptr->instances.push_back(std::move(inst));
     ctx_.logs.add(ref.log_file, ctx_.options.log_policy());
     watch(ref, /*adopted=*/true);
-    add_health_target(ref, rec->spec, /*initially_healthy=*/true);
+    // Out of rotation until its first check, which runs at once: its health before the
+    // restart is not known, and an instance that never passed must not be taken as healthy
+    // (a roll would count it and stop a healthy old instance).
+    add_health_target(ref, rec->spec, /*initially_healthy=*/false);
     log()->info("instance {} re-adopted (pid {})", ref.name, ref.process.pid);
   }
   if (ctx_.bridge != nullptr) {

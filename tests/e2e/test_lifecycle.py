@@ -120,6 +120,28 @@ def test_kill9_keeps_instances_running_and_restart_readopts_them(prisnd, scripts
                            for i in ("api-0", "api-1")), 10, message="output after re-adoption in the logs")
 
 
+def test_a_readopted_instance_that_never_passed_its_check_stays_out_of_rotation(prisnd, scripts, cleanup):
+    """After kill -9, the next prisnd does not know the instances' health: each is out of
+    rotation until its first check, which runs at once. One that never passed stays out."""
+    cleanup["daemons"].append(prisnd)
+    deploy(prisnd, scripts("mute.py", "import time\ntime.sleep(600)\n"), "mute", free_port(), 1)  # never listens
+    good_port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", good_port, 1)
+    prisnd.wait_ready("api", 1)
+    mute = prisnd.endpoints("mute")
+    cleanup["pids"].update(ep["pid"] for ep in mute)
+    assert [ep["healthy"] for ep in mute] == [False]
+    prisnd.kill9()
+    prisnd.start()
+    healthy = lambda name: [ep["healthy"] for ep in prisnd.get(f"/api/v1/endpoints/{name}").json()["endpoints"]]
+    wait_until(lambda: healthy("api") == [True], 5, message="the healthy instance back after its first check")
+    assert fetch(good_port).split()[0] == "api-0"
+    for _ in range(10):  # two seconds: well past the first check, within failureThreshold x interval
+        assert healthy("mute") == [False]
+        time.sleep(0.2)
+    assert prisnd.deployment("mute")["status"]["ready_replicas"] == 0
+
+
 def test_instance_that_died_while_prisnd_was_down_is_restarted(prisnd, scripts, cleanup):
     cleanup["daemons"].append(prisnd)
     port = free_port()

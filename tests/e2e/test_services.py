@@ -710,3 +710,15 @@ def test_a_capped_service_log_keeps_the_newest_lines_whole_and_without_a_gap(dae
         numbers = [int(l.removeprefix("filler line ")) if re.fullmatch(r"filler line \d+", l) else l for l in own[1:-1]]
         assert numbers == list(range(20000 - len(numbers), 20000)), (
             f"chatty-{i}'s kept output is not the newest lines, whole and in order: {own[1:3]}")
+
+
+def test_an_exec_check_runs_with_the_instance_environment(prisnd):
+    """SPEC §7.3: exec checks run with the instance's environment: prisn's variables (PRISN_API,
+    PORT and PORT_NAME included), its env and its working directory."""
+    port = free_port()
+    script = ('test -n "$PRISN_API" && test "$PRISN_INSTANCE" = envcheck-0 && test "$PORT_HTTP" = "$PORT" '
+              '&& test "$PWD" = "$(pwd -P)" && test "$GREETING" = hi')
+    body = {"name": "envcheck", "source": HTTP_SERVICE, "filename": "svc.py", "port": port, "env": {"GREETING": "hi"},
+            "healthCheck": {"exec": {"command": ["sh", "-c", script]}, "interval": "1s"}}
+    assert prisnd.put("/api/v1/deployments/envcheck", body).status_code in (200, 201)
+    prisnd.wait_ready("envcheck", 1)

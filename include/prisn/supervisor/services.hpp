@@ -109,6 +109,9 @@ class ServiceManager {
   std::optional<Placement> adopt_network(const std::string& id, const std::vector<std::uint16_t>& ports);
   Result<void> attach_to_bridge(Instance& inst, const std::filesystem::path& dir);
   void add_health_target(Instance& inst, const model::DeploymentSpec& spec, bool initially_healthy);
+  /// prisn's variables for an instance working in `dir` (SPEC §6.2): PRISN_*, PORT, PORT_NAME.
+  std::map<std::string, std::string> instance_variables(const model::DeploymentSpec& spec, const Instance& inst,
+                                                        const std::filesystem::path& dir) const;
   void check_all_stopped();
 
   Context& ctx_;
