@@ -125,10 +125,11 @@ void Controller::Impl::announce(const std::string& type, const std::string& ns, 
   if (!events.has_subscribers()) {
     return;
   }
+  // A deployment that is gone has had (or is about to have) its DELETED event: a change its
+  // instances or runs report while it goes would bring it back to a watcher that caches.
   const auto* rec = ctx.store.find_deployment(ns, name);
-  model::Json object = rec != nullptr ? deployment_json(*rec, false)
-                                      : model::Json{{"name", name}, {"namespace", ns}};
-  events.publish({type, "deployment", object});
+  if (rec == nullptr) return;
+  events.publish({type, "deployment", deployment_json(*rec, false)});
 }
 
 void Controller::Impl::on_deployment_changed(const std::string& ns, const std::string& name) {

@@ -696,3 +696,28 @@ def test_watch_announces_a_new_service_first_as_added_and_filters_by_namespace(p
                 break
     assert events[0] == ("ADDED", "prod", "svc"), events
     assert all(e[1:] == ("prod", "svc") for e in events), events
+
+
+def test_watch_ends_a_deleted_deployment_with_deleted(prisnd):
+    """A job deleted while it runs: its run ends after the DELETED event, and that change
+    must not announce the deployment again (a caching watcher would bring it back)."""
+    prisnd.post("/api/v1/deployments", {"name": "longjob", "runtime": "bash", "source": "sleep 30\n"})
+    exec_id = prisnd.post("/api/v1/executions", {"deployment_id": "longjob"}).json()["id"]
+    wait_until(lambda: prisnd.get(f"/api/v1/executions/{exec_id}").json()["status"] == "Running", 10,
+               message="the run started")
+    events = []
+    with requests.get(prisnd.url("/api/v1/events?watch=true"), stream=True, timeout=15) as stream:
+        assert prisnd.delete("/api/v1/deployments/longjob").status_code == 200
+        for line in stream.iter_lines(decode_unicode=True):
+            if not line.startswith("data: "):
+                continue
+            event = json.loads(line[len("data: "):])
+            if event["object"].get("name") == "sentinel":
+                break
+            events.append((event["type"], event["kind"], event["object"].get("status")))
+            if event["kind"] == "execution" and event["object"]["status"] == "Failed":
+                time.sleep(0.5)  # anything the run's end announces is sent by now; then a last event
+                prisnd.post("/api/v1/deployments", {"name": "sentinel", "runtime": "bash", "source": "true\n"})
+    deployment_events = [e for e in events if e[1] == "deployment"]
+    assert deployment_events[-1][0] == "DELETED", events
+    assert all(isinstance(status, (dict, str)) for _, _, status in events), events  # no stub without a status
