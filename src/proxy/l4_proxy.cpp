@@ -275,6 +275,9 @@ void L4Proxy::close(const std::string& name) {
   }
   close_acceptors(*impl_, it->second);
   impl_->listeners.erase(it);
+  // Its series leave /metrics with it (a connection still open keeps its own reference).
+  std::lock_guard lock(impl_->stats_mutex);
+  impl_->stats.erase(name);
 }
 
 bool L4Proxy::is_open(const std::string& name) const { return impl_->listeners.contains(name); }

@@ -69,7 +69,7 @@ class L4Proxy {
   /// The listener's round-robin position: its next connection goes to backend
   /// `next_position % backends` of the last snapshot (0 for an unknown listener).
   std::uint64_t next_position(const std::string& name) const;
-  /// Stats by listener name (entries live as long as the proxy).
+  /// Stats by listener name, of the listeners open now.
   std::map<std::string, std::shared_ptr<ListenerStats>> stats() const;
 
   struct Impl;

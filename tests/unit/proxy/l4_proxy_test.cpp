@@ -68,6 +68,16 @@ TEST(L4Proxy, ARefusedInstanceIsSkippedForTheNext) {
   EXPECT_EQ(proxy.stats().at("svc")->failed.load(), 0u);
 }
 
+TEST(L4Proxy, AClosedListenersStatsLeave) {
+  L4Proxy proxy(1);
+  std::uint16_t live_port = 0;
+  Fd live = listening(16, live_port);
+  serve(proxy, {backend("live", live_port)});
+  EXPECT_TRUE(proxy.stats().contains("svc"));
+  proxy.close("svc");
+  EXPECT_FALSE(proxy.stats().contains("svc"));  // its series leave /metrics with it
+}
+
 TEST(L4Proxy, AnInstanceThatDropsConnectionAttemptsIsGivenUpOnWithinSeconds) {
   L4Proxy proxy(1);
   // Its accept queue holds one connection, taken by `filler`: the kernel drops further SYNs,
