@@ -23,6 +23,7 @@ struct Checker::State {
   asio::steady_timer timer;
   Clock::time_point added;
   bool stopped = false;
+  std::shared_ptr<int> probe = std::make_shared<int>(0);  ///< an exec probe's pid while it runs
   bool healthy = false;
   bool ever_healthy = false;
   int passes = 0;
@@ -34,7 +35,7 @@ namespace {
 constexpr std::chrono::milliseconds kStartupProbeInterval{250};
 constexpr std::chrono::seconds kStartupWindow{30};
 
-asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher) {
+asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher, std::shared_ptr<int> probe_pid) {
   const auto timeout = t.check.timeout;
   switch (t.check.kind) {
     case model::HealthCheck::Kind::kTcp:
@@ -42,7 +43,7 @@ asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher) {
     case model::HealthCheck::Kind::kHttp:
       co_return co_await http_probe(t.host, t.port, t.check.path, t.check.expected_status, timeout);
     case model::HealthCheck::Kind::kExec:
-      co_return co_await exec_probe(t.check.command, t.env, t.cwd, t.namespaces, timeout, watcher);
+      co_return co_await exec_probe(t.check.command, t.env, t.cwd, t.namespaces, timeout, watcher, probe_pid);
   }
   co_return false;
 }
@@ -54,7 +55,7 @@ asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher) {
 static asio::awaitable<void> check_loop(std::shared_ptr<Checker::State> s, process::ProcessWatcher* watcher,
                                         Checker::OnChange* on_change, Checker::Stats* stats) {
   while (!s->stopped) {
-    const bool ok = co_await probe(s->target, *watcher);
+    const bool ok = co_await probe(s->target, *watcher, s->probe);
     if (s->stopped) {
       break;
     }
@@ -91,11 +92,16 @@ static asio::awaitable<void> check_loop(std::shared_ptr<Checker::State> s, proce
 Checker::Checker(asio::any_io_executor executor, process::ProcessWatcher& watcher, OnChange on_change)
     : executor_(executor), watcher_(watcher), on_change_(std::move(on_change)) {}
 
+// Stops a target's checks, and ends an exec check under way with its whole process group: it
+// must not outlive its instance, or prisnd.
+static void stop_target(Checker::State& s) {
+  s.stopped = true;
+  s.timer.cancel();
+  if (*s.probe > 0) ::killpg(*s.probe, SIGKILL);  // the process watcher reaps it
+}
+
 Checker::~Checker() {
-  for (auto& [id, s] : targets_) {
-    s->stopped = true;
-    s->timer.cancel();
-  }
+  for (auto& [id, s] : targets_) stop_target(*s);
 }
 
 void Checker::add(Target target) {
@@ -121,8 +127,7 @@ void Checker::remove(const std::string& id) {
   if (it == targets_.end()) {
     return;
   }
-  it->second->stopped = true;
-  it->second->timer.cancel();
+  stop_target(*it->second);
   targets_.erase(it);
 }
 

@@ -141,12 +141,20 @@ asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, std::stri
 
 asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
                                  std::filesystem::path cwd, process::InstanceNamespaces namespaces,
-                                 std::chrono::milliseconds timeout, process::ProcessWatcher& watcher) {
+                                 std::chrono::milliseconds timeout, process::ProcessWatcher& watcher,
+                                 std::shared_ptr<int> running) {
   auto ex = co_await asio::this_coro::executor;
   auto pid = process::spawn_simple(command, env, cwd, namespaces);
   if (!pid) {
     co_return false;
   }
+  if (running) *running = *pid;
+  struct Done {
+    std::shared_ptr<int> running;
+    ~Done() {
+      if (running) *running = 0;
+    }
+  } done{running};
   struct Outcome {
     explicit Outcome(asio::any_io_executor e) : done(e) {}
     std::optional<int> status;

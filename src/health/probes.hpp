@@ -4,6 +4,7 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -23,10 +24,12 @@ boost::asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, st
                                         int expected_status, std::chrono::milliseconds timeout);
 
 /// Runs `command` (in an instance's namespaces when given); passes when it exits 0 within
-/// `timeout` (it is killed otherwise).
+/// `timeout` (its process group is killed otherwise). While it runs, `*running` (when given)
+/// holds its pid, its process group's id, for whoever must end it sooner.
 boost::asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
                                         std::filesystem::path cwd, process::InstanceNamespaces namespaces,
-                                        std::chrono::milliseconds timeout, process::ProcessWatcher& watcher);
+                                        std::chrono::milliseconds timeout, process::ProcessWatcher& watcher,
+                                        std::shared_ptr<int> running = nullptr);
 
 /// The status code of an HTTP/1.x status line ("HTTP/1.1 200 OK"), or 0 when malformed.
 int parse_status_line(std::string_view line);

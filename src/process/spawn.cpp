@@ -314,10 +314,14 @@ Result<int> spawn_simple(const std::vector<std::string>& argv, const std::vector
     return error;
   }
   const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
     close_all_but(std::array{netns_fd, mntns_fd, null_fd});
     ::setpgid(0, 0);
+    // A helper dies with prisnd (a crash included) instead of running on unwatched.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(126);  // prisnd went before the line above
     reset_signals_to_default();
     if (netns_fd >= 0 && ::setns(netns_fd, CLONE_NEWNET) != 0) {
       ::_exit(126);

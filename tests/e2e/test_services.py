@@ -722,3 +722,42 @@ def test_an_exec_check_runs_with_the_instance_environment(prisnd):
             "healthCheck": {"exec": {"command": ["sh", "-c", script]}, "interval": "1s"}}
     assert prisnd.put("/api/v1/deployments/envcheck", body).status_code in (200, 201)
     prisnd.wait_ready("envcheck", 1)
+
+
+def probe_pids(marker):
+    """The pids of processes whose command line holds `marker`."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if marker.encode() in f.read().replace(b"\0", b" "):
+                        out.append(int(entry))
+            except OSError:
+                pass
+    return out
+
+
+def test_an_exec_check_under_way_ends_with_its_deployment_and_with_prisnd(daemon_factory):
+    """A slow exec check is killed, process group and all, when its deployment goes and when
+    prisnd stops; when prisnd is killed, the check's own process is (its children, if it has
+    any, are not: nothing is left to kill them)."""
+    d = daemon_factory()
+    for round, ending in enumerate(("delete", "sigterm", "kill9")):
+        marker = f"97.{round}{os.getpid() % 1000}"
+        command = ["sleep", marker] if ending == "kill9" else ["sh", "-c", f"sleep {marker}; true"]
+        body = {"name": f"slowcheck{round}", "source": HTTP_SERVICE, "filename": "svc.py", "port": free_port(),
+                "healthCheck": {"exec": {"command": command}, "interval": "1s", "timeout": "60s"}}
+        assert d.put(f"/api/v1/deployments/slowcheck{round}", body).status_code in (200, 201)
+        wait_until(lambda: probe_pids(f"sleep {marker}"), 15, message="the check running")
+        if ending == "delete":
+            assert d.delete(f"/api/v1/deployments/slowcheck{round}").status_code == 200
+        elif ending == "sigterm":
+            d.stop()
+        else:
+            d.kill9()
+        wait_until(lambda: not probe_pids(f"sleep {marker}"), 10, message=f"the check gone after {ending}")
+        if d.proc is None or d.proc.poll() is not None:
+            d.start()
+        d.delete(f"/api/v1/deployments/slowcheck{round}")  # before the next round's kill -9
+        wait_until(lambda: not probe_pids(f"sleep {marker}"), 10, message="the check gone with its deployment")
