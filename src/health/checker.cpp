@@ -28,6 +28,7 @@ struct Checker::State {
   bool ever_healthy = false;
   int passes = 0;
   int failures = 0;
+  std::string last_failure;  ///< why the last failed check failed
 };
 
 namespace {
@@ -35,7 +36,7 @@ namespace {
 constexpr std::chrono::milliseconds kStartupProbeInterval{250};
 constexpr std::chrono::seconds kStartupWindow{30};
 
-asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher, std::shared_ptr<int> probe_pid) {
+asio::awaitable<ProbeResult> probe(const Target& t, process::ProcessWatcher& watcher, std::shared_ptr<int> probe_pid) {
   const auto timeout = t.check.timeout;
   switch (t.check.kind) {
     case model::HealthCheck::Kind::kTcp:
@@ -45,7 +46,7 @@ asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher, s
     case model::HealthCheck::Kind::kExec:
       co_return co_await exec_probe(t.check.command, t.env, t.cwd, t.namespaces, timeout, watcher, probe_pid);
   }
-  co_return false;
+  co_return ProbeResult::fail("unknown check kind");
 }
 
 }  // namespace
@@ -55,9 +56,14 @@ asio::awaitable<bool> probe(const Target& t, process::ProcessWatcher& watcher, s
 static asio::awaitable<void> check_loop(std::shared_ptr<Checker::State> s, process::ProcessWatcher* watcher,
                                         Checker::OnChange* on_change, Checker::Stats* stats) {
   while (!s->stopped) {
-    const bool ok = co_await probe(s->target, *watcher, s->probe);
+    const ProbeResult result = co_await probe(s->target, *watcher, s->probe);
+    const bool ok = result.passed;
     if (s->stopped) {
       break;
+    }
+    if (!ok) {
+      logger("health")->debug("check of {} failed: {}", s->target.id, result.failure);
+      s->last_failure = result.failure;
     }
     (ok ? stats->passed : stats->failed).fetch_add(1, std::memory_order_relaxed);
     if (ok) {
@@ -129,6 +135,11 @@ void Checker::remove(const std::string& id) {
   }
   stop_target(*it->second);
   targets_.erase(it);
+}
+
+std::string Checker::last_failure(const std::string& id) const {
+  auto it = targets_.find(id);
+  return it != targets_.end() && it->second->failures > 0 ? it->second->last_failure : std::string();
 }
 
 bool Checker::healthy(const std::string& id) const {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "health/probes.hpp"
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -15,9 +16,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <cstring>
 #include <memory>
 
 #include "prisn/process/spawn.hpp"
+#include "prisn/process/proc.hpp"
 
 namespace prisn::health {
 namespace asio = boost::asio;
@@ -37,16 +40,23 @@ int socket_error(int fd) {
 
 // A non-blocking connect(2). On loopback the whole handshake runs inside the call, so a poll
 // with no wait settles it: most probes then need neither the reactor nor a timer.
-Connect start_connect(int fd, const tcp::endpoint& ep) {
+// `error` says why it failed.
+Connect start_connect(int fd, const tcp::endpoint& ep, int& error) {
+  error = 0;
   if (::connect(fd, ep.data(), static_cast<socklen_t>(ep.size())) == 0) return Connect::kDone;
-  if (errno != EINPROGRESS) return Connect::kFailed;
+  if (errno != EINPROGRESS) {
+    error = errno;
+    return Connect::kFailed;
+  }
   pollfd p{fd, POLLOUT, 0};
   if (::poll(&p, 1, 0) == 0) return Connect::kPending;
-  return socket_error(fd) == 0 ? Connect::kDone : Connect::kFailed;
+  error = socket_error(fd);
+  return error == 0 ? Connect::kDone : Connect::kFailed;
 }
 
 // A non-blocking TCP socket with a connect to host:port under way; -1 when none could start.
-int open_and_connect(const std::string& host, std::uint16_t port, tcp::endpoint& ep, Connect& state) {
+// `error`: why the connect failed, when `state` says it did.
+int open_and_connect(const std::string& host, std::uint16_t port, tcp::endpoint& ep, Connect& state, int& error) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return -1;
@@ -55,31 +65,42 @@ int open_and_connect(const std::string& host, std::uint16_t port, tcp::endpoint&
   if (fd < 0) return -1;
   // An orderly close (FIN), never a reset: a naive service that writes a greeting to every
   // connection would die of ECONNRESET on a probe that resets.
-  state = start_connect(fd, ep);
+  state = start_connect(fd, ep, error);
   return fd;
 }
 
+// Why a connect to `ep` failed: the socket's error, or the deadline.
+std::string connect_failure(const tcp::endpoint& ep, int err) {
+  const std::string where = fmt::format("{}:{}", ep.address().to_string(), ep.port());
+  if (err == 0) return fmt::format("no connection to {} within the timeout", where);
+  return fmt::format("cannot connect to {}: {}", where, std::strerror(err));
+}
+
 // Hands `fd` to `socket` and waits for its connect to finish before `deadline`.
-asio::awaitable<bool> finish_connect(tcp::socket& socket, int fd, const tcp::endpoint& ep, Connect state,
-                                     asio::steady_timer& deadline) {
+asio::awaitable<ProbeResult> finish_connect(tcp::socket& socket, int fd, const tcp::endpoint& ep, Connect state,
+                                            int error, asio::steady_timer& deadline) {
   boost::system::error_code ec;
   socket.assign(ep.protocol(), fd, ec);  // the socket owns fd from here
   if (ec) {
     ::close(fd);
-    co_return false;
+    co_return ProbeResult::fail(ec.message());
   }
-  if (state != Connect::kPending) co_return state == Connect::kDone;
+  if (state == Connect::kDone) co_return ProbeResult::pass();
+  if (state == Connect::kFailed) co_return ProbeResult::fail(connect_failure(ep, error));
   auto result = co_await (socket.async_wait(tcp::socket::wait_write, kNoThrow) || deadline.async_wait(kNoThrow));
-  co_return result.index() == 0 && !std::get<0>(std::get<0>(result)) && socket_error(fd) == 0;
+  if (result.index() != 0 || std::get<0>(std::get<0>(result))) co_return ProbeResult::fail(connect_failure(ep, 0));
+  const int err = socket_error(fd);
+  co_return err == 0 ? ProbeResult::pass() : ProbeResult::fail(connect_failure(ep, err));
 }
 
-asio::awaitable<bool> connect(tcp::socket& socket, asio::steady_timer& deadline, const std::string& host,
-                              std::uint16_t port) {
+asio::awaitable<ProbeResult> connect(tcp::socket& socket, asio::steady_timer& deadline, const std::string& host,
+                                     std::uint16_t port) {
   tcp::endpoint ep;
   Connect state = Connect::kFailed;
-  const int fd = open_and_connect(host, port, ep, state);
-  if (fd < 0) co_return false;
-  co_return co_await finish_connect(socket, fd, ep, state, deadline);
+  int error = 0;
+  const int fd = open_and_connect(host, port, ep, state, error);
+  if (fd < 0) co_return ProbeResult::fail(fmt::format("cannot open a socket to {}:{}", host, port));
+  co_return co_await finish_connect(socket, fd, ep, state, error, deadline);
 }
 
 }  // namespace
@@ -98,56 +119,55 @@ int parse_status_line(std::string_view line) {
   return code;
 }
 
-asio::awaitable<bool> tcp_probe(std::string host, std::uint16_t port, std::chrono::milliseconds timeout) {
+asio::awaitable<ProbeResult> tcp_probe(std::string host, std::uint16_t port, std::chrono::milliseconds timeout) {
   tcp::endpoint ep;
   Connect state = Connect::kFailed;
-  const int fd = open_and_connect(host, port, ep, state);
-  if (fd < 0) co_return false;
+  int error = 0;
+  const int fd = open_and_connect(host, port, ep, state, error);
+  if (fd < 0) co_return ProbeResult::fail(fmt::format("cannot open a socket to {}:{}", host, port));
   if (state != Connect::kPending) {  // settled at once: no reactor, no timer
     ::close(fd);
-    co_return state == Connect::kDone;
+    co_return state == Connect::kDone ? ProbeResult::pass() : ProbeResult::fail(connect_failure(ep, error));
   }
   auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
   asio::steady_timer deadline(ex, timeout);
-  co_return co_await finish_connect(socket, fd, ep, state, deadline);
+  co_return co_await finish_connect(socket, fd, ep, state, error, deadline);
 }
 
-asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, std::string path,
-                                 int expected_status, std::chrono::milliseconds timeout) {
+asio::awaitable<ProbeResult> http_probe(std::string host, std::uint16_t port, std::string path,
+                                        int expected_status, std::chrono::milliseconds timeout) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
   asio::steady_timer deadline(ex, timeout);
-  if (!co_await connect(socket, deadline, host, port)) {
-    co_return false;
-  }
+  if (auto connected = co_await connect(socket, deadline, host, port); !connected) co_return connected;
   const std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host + ":" +
                               std::to_string(port) +
                               "\r\nUser-Agent: prisn-health/1\r\nConnection: close\r\n\r\n";
   auto written = co_await (asio::async_write(socket, asio::buffer(request), kNoThrow) ||
                            deadline.async_wait(kNoThrow));
   if (written.index() != 0 || std::get<0>(std::get<0>(written))) {
-    co_return false;
+    co_return ProbeResult::fail(fmt::format("GET {}: the request could not be sent", path));
   }
   std::string response;
   auto read = co_await (asio::async_read_until(socket, asio::dynamic_buffer(response, 4096), "\r\n", kNoThrow) ||
                         deadline.async_wait(kNoThrow));
-  if (read.index() != 0 || std::get<0>(std::get<0>(read))) {
-    co_return false;
-  }
+  if (read.index() != 0) co_return ProbeResult::fail(fmt::format("GET {}: no answer within the timeout", path));
+  if (std::get<0>(std::get<0>(read))) co_return ProbeResult::fail(fmt::format("GET {}: the connection closed without an answer", path));
   const int code = parse_status_line(std::string_view(response).substr(0, response.find("\r\n")));
-  co_return expected_status != 0 ? code == expected_status : (code >= 200 && code < 300);
+  if (code == 0) co_return ProbeResult::fail(fmt::format("GET {}: the answer is not HTTP", path));
+  if (expected_status != 0 ? code == expected_status : (code >= 200 && code < 300)) co_return ProbeResult::pass();
+  co_return ProbeResult::fail(expected_status != 0 ? fmt::format("GET {}: status {}, expected {}", path, code, expected_status)
+                                                   : fmt::format("GET {}: status {}, expected 2xx", path, code));
 }
 
-asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
+asio::awaitable<ProbeResult> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
                                  std::filesystem::path cwd, process::InstanceNamespaces namespaces,
                                  std::chrono::milliseconds timeout, process::ProcessWatcher& watcher,
                                  std::shared_ptr<int> running) {
   auto ex = co_await asio::this_coro::executor;
   auto pid = process::spawn_simple(command, env, cwd, namespaces);
-  if (!pid) {
-    co_return false;
-  }
+  if (!pid) co_return ProbeResult::fail("cannot run: " + pid.error().message);
   if (running) *running = *pid;
   struct Done {
     std::shared_ptr<int> running;
@@ -169,9 +189,12 @@ asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<s
   co_await outcome->done.async_wait(kNoThrow);
   if (!outcome->status) {
     ::killpg(*pid, SIGKILL);  // too slow: the whole probe group goes; the reaper collects it
-    co_return false;
+    co_return ProbeResult::fail("the command did not end within the timeout");
   }
-  co_return WIFEXITED(*outcome->status) && WEXITSTATUS(*outcome->status) == 0;
+  const int status = *outcome->status;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) co_return ProbeResult::pass();
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) co_return ProbeResult::fail(fmt::format("'{}' not found", command.front()));
+  co_return ProbeResult::fail("the command ended: " + process::describe_wait_status(status));
 }
 
 }  // namespace prisn::health

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The three probe kinds, as coroutines that never throw: true = pass.
+// The three probe kinds, as coroutines that never throw.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -15,18 +15,27 @@
 
 namespace prisn::health {
 
+/// A probe's outcome: passed, or why not ("connection refused", "status 500, expected 2xx").
+struct ProbeResult {
+  bool passed = false;
+  std::string failure;
+  explicit operator bool() const { return passed; }
+  static ProbeResult pass() { return {true, {}}; }
+  static ProbeResult fail(std::string why) { return {false, std::move(why)}; }
+};
+
 /// Connects within `timeout`.
-boost::asio::awaitable<bool> tcp_probe(std::string host, std::uint16_t port,
+boost::asio::awaitable<ProbeResult> tcp_probe(std::string host, std::uint16_t port,
                                        std::chrono::milliseconds timeout);
 
 /// GET `path`; passes on 2xx, or exactly `expected_status` when that is non-zero.
-boost::asio::awaitable<bool> http_probe(std::string host, std::uint16_t port, std::string path,
+boost::asio::awaitable<ProbeResult> http_probe(std::string host, std::uint16_t port, std::string path,
                                         int expected_status, std::chrono::milliseconds timeout);
 
 /// Runs `command` (in an instance's namespaces when given); passes when it exits 0 within
 /// `timeout` (its process group is killed otherwise). While it runs, `*running` (when given)
 /// holds its pid, its process group's id, for whoever must end it sooner.
-boost::asio::awaitable<bool> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
+boost::asio::awaitable<ProbeResult> exec_probe(std::vector<std::string> command, std::vector<std::string> env,
                                         std::filesystem::path cwd, process::InstanceNamespaces namespaces,
                                         std::chrono::milliseconds timeout, process::ProcessWatcher& watcher,
                                         std::shared_ptr<int> running = nullptr);

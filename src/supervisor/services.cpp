@@ -161,7 +161,12 @@ void ServiceManager::on_health(const std::string& instance_id, bool healthy) {
   if (healthy) {
     inst.ever_healthy = true;
   }
-  log()->info("instance {} is {}", inst.name, healthy ? "healthy: in rotation" : "unhealthy: out of rotation");
+  if (healthy) {
+    log()->info("instance {}/{} is healthy: in rotation", inst.ns, inst.name);
+  } else {
+    log()->info("instance {}/{} is unhealthy: out of rotation ({})", inst.ns, inst.name,
+                checker_ != nullptr ? checker_->last_failure(inst.id) : std::string("its check failed"));
+  }
   reconcile(inst.ns, inst.deployment);
 }
 
@@ -284,6 +289,19 @@ std::vector<DownInstanceView> ServiceManager::down_instances(const std::string& 
   return out;
 }
 
+// Why a service's new instances are not in rotation yet: the first one whose check fails,
+// and why ("" while none has failed: they are starting).
+std::string ServiceManager::first_check_failure(const Service& svc) const {
+  if (checker_ == nullptr) return {};
+  for (const auto& inst : svc.instances) {
+    if (inst->state != State::kRunning || inst->ever_healthy) continue;
+    if (auto why = checker_->last_failure(inst->id); !why.empty()) {
+      return fmt::format("waiting for a passing health check: {}: {}", inst->name, why);
+    }
+  }
+  return {};
+}
+
 ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
   ServiceStatus st;
   st.desired = rec.spec.replicas;
@@ -323,6 +341,7 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     st.message = gave_up->last_exit + "; not restarted (restart policy)";
   } else if (st.ready == 0 && any_starting) {
     st.phase = "Pending";
+    st.message = first_check_failure(svc);
   } else {
     st.phase = "Degraded";
     st.message = fmt::format("{} of {} instances healthy", st.ready, st.desired);

@@ -761,3 +761,28 @@ def test_an_exec_check_under_way_ends_with_its_deployment_and_with_prisnd(daemon
             d.start()
         d.delete(f"/api/v1/deployments/slowcheck{round}")  # before the next round's kill -9
         wait_until(lambda: not probe_pids(f"sleep {marker}"), 10, message="the check gone with its deployment")
+
+
+FAILING_HEALTH = """\
+import os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(500 if self.path == "/health" else 200)
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+
+HTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
+"""
+
+
+def test_a_check_that_never_passes_says_why(prisnd):
+    body = {"name": "sick", "source": FAILING_HEALTH, "filename": "sick.py", "port": free_port(),
+            "healthCheck": {"http": {"path": "/health"}, "interval": "1s"}}
+    assert prisnd.put("/api/v1/deployments/sick", body).status_code in (200, 201)
+    want = "waiting for a passing health check: sick-0: GET /health: status 500, expected 2xx"
+    status = wait_until(lambda: (lambda s: s if s["message"] == want else None)(prisnd.deployment("sick")["status"]),
+                        15, message="the reason in the status")
+    assert status["phase"] == "Pending" and status["ready_replicas"] == 0, status

@@ -53,6 +53,9 @@ class Checker {
   void add(Target target);
   void remove(const std::string& id);
   bool healthy(const std::string& id) const;
+  /// Why target `id`'s checks fail ("GET /health: status 500, expected 2xx"): its last failure
+  /// while the latest check failed, else "".
+  std::string last_failure(const std::string& id) const;
   const Stats& stats() const { return stats_; }
 
   struct State;

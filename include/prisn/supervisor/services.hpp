@@ -113,6 +113,7 @@ class ServiceManager {
   std::map<std::string, std::string> instance_variables(const model::DeploymentSpec& spec, const Instance& inst,
                                                         const std::filesystem::path& dir) const;
   void check_all_stopped();
+  std::string first_check_failure(const Service& svc) const;
 
   Context& ctx_;
   Changed on_change_;

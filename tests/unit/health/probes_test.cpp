@@ -45,13 +45,18 @@ std::uint16_t serve_once(asio::io_context& io, tcp::acceptor& acceptor, int stat
 }
 
 template <class Awaitable>
-bool run(asio::io_context& io, Awaitable a) {
+ProbeResult outcome(asio::io_context& io, Awaitable a) {
   auto f = asio::co_spawn(io, std::move(a), asio::use_future);
   for (int i = 0; i < 500 && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready; ++i) {
     io.run_for(std::chrono::milliseconds(10));
     io.restart();
   }
   return f.get();
+}
+
+template <class Awaitable>
+bool run(asio::io_context& io, Awaitable a) {
+  return outcome(io, std::move(a)).passed;
 }
 
 // A naive service writes a greeting to every connection it accepts, after the probe has
@@ -75,7 +80,9 @@ TEST(Probes, TcpPassesOnAListenerAndFailsOnAClosedPort) {
   const auto port = serve_once(io, acceptor, 200);
   EXPECT_TRUE(run(io, tcp_probe("127.0.0.1", port, std::chrono::milliseconds(500))));
   acceptor.close();
-  EXPECT_FALSE(run(io, tcp_probe("127.0.0.1", port, std::chrono::milliseconds(500))));
+  const auto closed = outcome(io, tcp_probe("127.0.0.1", port, std::chrono::milliseconds(500)));
+  EXPECT_FALSE(closed.passed);
+  EXPECT_EQ(closed.failure, "cannot connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
 }
 
 TEST(Probes, HttpChecksTheStatus) {
@@ -87,6 +94,11 @@ TEST(Probes, HttpChecksTheStatus) {
     EXPECT_EQ(run(io, http_probe("127.0.0.1", port, "/health", expected, std::chrono::milliseconds(1000))), pass)
         << status << " expected " << expected;
   }
+  asio::io_context io;
+  tcp::acceptor acceptor(io);
+  const auto port = serve_once(io, acceptor, 500);
+  EXPECT_EQ(outcome(io, http_probe("127.0.0.1", port, "/health", 0, std::chrono::milliseconds(1000))).failure,
+            "GET /health: status 500, expected 2xx");
 }
 
 TEST(Probes, ExecPassesOnExitZeroAndTimesOut) {
@@ -94,7 +106,9 @@ TEST(Probes, ExecPassesOnExitZeroAndTimesOut) {
   process::ProcessWatcher watcher(io.get_executor());
   watcher.start();
   EXPECT_TRUE(run(io, exec_probe({"true"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(2000), watcher)));
-  EXPECT_FALSE(run(io, exec_probe({"false"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(2000), watcher)));
+  EXPECT_EQ(outcome(io, exec_probe({"false"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(2000), watcher))
+                .failure,
+            "the command ended: exit code 1");
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(run(io, exec_probe({"sleep", "10"}, {"PATH=/usr/bin:/bin"}, "/", {}, std::chrono::milliseconds(200), watcher)));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
