@@ -101,9 +101,32 @@ void Controller::shutdown(std::function<void()> done) {
   d.cron.stop();
   d.runner.terminate_all();
   for (const auto& [name, pub] : d.published) {
-    d.l4.close(name);
+    d.l4.close(name);  // no new connections
   }
   d.published.clear();
+  // SPEC §6.6: the proxies drain before the instances are told to stop, as the L7 router's
+  // requests in flight finish first.
+  drain_l4([this, done = std::move(done)]() mutable { stop_instances(std::move(done)); });
+}
+
+void Controller::drain_l4(std::function<void()> then) {
+  const auto until = std::chrono::steady_clock::now() + kL4Drain;
+  auto wait = std::make_shared<std::function<void()>>();
+  *wait = [this, until, then = std::move(then), weak = std::weak_ptr(wait)]() {
+    if (impl_->l4.open_connections() == 0 || std::chrono::steady_clock::now() >= until) {
+      then();
+      return;
+    }
+    auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ctx.executor, std::chrono::milliseconds(20));
+    timer->async_wait([timer, self = weak.lock()](const boost::system::error_code&) {
+      if (self) (*self)();
+    });
+  };
+  (*wait)();
+}
+
+void Controller::stop_instances(std::function<void()> done) {
+  auto& d = *impl_;
   d.services.stop_all([this, done = std::move(done)]() mutable {
     // Executions got the same grace period; wait for them too.
     auto wait_runs = std::make_shared<std::function<void()>>();

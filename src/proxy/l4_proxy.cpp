@@ -40,6 +40,7 @@ struct Listener {
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // [i] on workers[i]
   std::string address;
   std::shared_ptr<ListenerStats> stats;
+  std::shared_ptr<std::atomic<std::int64_t>> open;  // the proxy's open connections, all listeners
   std::atomic<std::uint64_t> next{0};
 };
 
@@ -57,6 +58,9 @@ struct L4Proxy::Impl {
   std::map<std::string, std::shared_ptr<Listener>> listeners;
   mutable std::mutex stats_mutex;  // guards the map, not the counters
   std::map<std::string, std::shared_ptr<ListenerStats>> stats;
+  // Client connections from accept to close, of every listener, closed ones' too: what a
+  // graceful shutdown waits for.
+  std::shared_ptr<std::atomic<std::int64_t>> open = std::make_shared<std::atomic<std::int64_t>>(0);
 };
 
 namespace {
@@ -82,6 +86,11 @@ asio::awaitable<std::tuple<boost::system::error_code>> connect_within(tcp::socke
 }
 
 asio::awaitable<void> serve(L4Worker& worker, std::shared_ptr<Listener> listener, tcp::socket client) {
+  struct Open {
+    std::atomic<std::int64_t>& count;
+    explicit Open(std::atomic<std::int64_t>& c) : count(c) { count.fetch_add(1, std::memory_order_relaxed); }
+    ~Open() { count.fetch_sub(1, std::memory_order_relaxed); }
+  } open(*listener->open);
   ListenerStats& stats = *listener->stats;
   stats.connections.fetch_add(1, std::memory_order_relaxed);
   const auto accepted = std::chrono::steady_clock::now();
@@ -254,6 +263,7 @@ Result<std::uint16_t> L4Proxy::open(const std::string& name, const std::string& 
     listener->acceptors.push_back(std::move(a));
   }
   listener->address = fmt::format("{}:{}", shown, bound);
+  listener->open = impl_->open;
   {
     std::lock_guard lock(impl_->stats_mutex);
     auto& stats = impl_->stats[name];
@@ -297,6 +307,8 @@ void L4Proxy::publish(std::shared_ptr<const L4Snapshot> snapshot) {
     asio::post(w->io, [&w = *w, snapshot]() { w.snapshot = snapshot; });
   }
 }
+
+std::int64_t L4Proxy::open_connections() const { return impl_->open->load(std::memory_order_relaxed); }
 
 std::map<std::string, std::shared_ptr<ListenerStats>> L4Proxy::stats() const {
   std::lock_guard lock(impl_->stats_mutex);

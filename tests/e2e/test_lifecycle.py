@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """prisnd itself: kill -9 and re-adoption, graceful shutdown without orphans, state that
 survives restarts, listen.json and file modes, listener bind conflicts (SPEC §2, §4, §6.6)."""
+import concurrent.futures
 import json
 import os
 import re
@@ -563,3 +564,39 @@ def test_an_overlay_asked_for_is_said_to_have_no_effect(daemon_factory, tmp_path
     d = daemon_factory(extra_args=["--config", str(config)])
     assert d.get("/health").status_code == 200
     assert "network.overlay.enabled: prisn has no overlay network between nodes" in d.read_log()
+
+
+SLOW_SERVICE = """\
+import os, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(2)
+        body = b"done\\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+
+ThreadingHTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
+"""
+
+
+def test_sigterm_drains_the_published_ports_before_stopping_instances(prisnd, scripts):
+    """SPEC §6.6: stop accepting, drain proxies, then SIGTERM every instance: a request under
+    way through a published port finishes; a new connection is refused."""
+    port = free_port()
+    deploy(prisnd, scripts("slow.py", SLOW_SERVICE), "slow", port, 1)
+    prisnd.wait_ready("slow", 1)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        under_way = pool.submit(lambda: requests.get(f"http://127.0.0.1:{port}/slow", timeout=15))
+        time.sleep(0.5)  # the request is with the instance
+        prisnd.proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: port_closed(port), 5, message="the published port closed")
+        r = under_way.result()
+    assert r.status_code == 200 and r.text == "done\n"
+    assert prisnd.proc.wait(30) == 0

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -58,7 +59,8 @@ class Controller {
 
   /// Re-adopts what a previous prisnd left running, removes orphans, publishes ports, arms cron.
   void start();
-  /// Graceful shutdown (SPEC §6.6): stops every instance and execution, then calls `done`.
+  /// Graceful shutdown (SPEC §6.6): closes the published ports, lets their connections end
+  /// (kL4Drain at most), stops every instance and execution, then calls `done`.
   void shutdown(std::function<void()> done);
 
   // Deployments.
@@ -147,6 +149,13 @@ class Controller {
   struct Impl;
 
  private:
+  /// How long a graceful shutdown waits for the L4 proxy's connections to end.
+  static constexpr std::chrono::seconds kL4Drain{5};
+  /// Calls `then` once the L4 proxy has no connection open, or kL4Drain has passed.
+  void drain_l4(std::function<void()> then);
+  /// Stops every instance and waits for the executions, then calls `done`.
+  void stop_instances(std::function<void()> done);
+
   std::unique_ptr<Impl> impl_;
 };
 

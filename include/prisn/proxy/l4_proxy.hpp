@@ -69,6 +69,8 @@ class L4Proxy {
   /// The listener's round-robin position: its next connection goes to backend
   /// `next_position % backends` of the last snapshot (0 for an unknown listener).
   std::uint64_t next_position(const std::string& name) const;
+  /// Client connections open now, on every listener (closed listeners' included).
+  std::int64_t open_connections() const;
   /// Stats by listener name, of the listeners open now.
   std::map<std::string, std::shared_ptr<ListenerStats>> stats() const;
 
