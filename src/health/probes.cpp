@@ -193,8 +193,9 @@ asio::awaitable<ProbeResult> exec_probe(std::vector<std::string> command, std::v
   }
   const int status = *outcome->status;
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) co_return ProbeResult::pass();
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 127) co_return ProbeResult::fail(fmt::format("'{}' not found", command.front()));
-  co_return ProbeResult::fail("the command ended: " + process::describe_wait_status(status));
+  const bool not_found = WIFEXITED(status) && WEXITSTATUS(status) == 127;  // the exec, or a shell's command
+  co_return ProbeResult::fail("the command ended: " + process::describe_wait_status(status) +
+                              (not_found ? " (a command was not found)" : ""));
 }
 
 }  // namespace prisn::health
