@@ -94,6 +94,28 @@ void Controller::start() {
   d.publish_certificates();
 }
 
+namespace {
+
+// Calls `then` on `executor` once `ready()` holds or `until` has passed, asking every `every`.
+void poll_until(boost::asio::any_io_executor executor, std::function<bool()> ready,
+                std::chrono::steady_clock::time_point until, std::chrono::milliseconds every,
+                std::function<void()> then) {
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [executor, ready = std::move(ready), until, every, then = std::move(then), weak = std::weak_ptr(step)]() {
+    if (ready() || std::chrono::steady_clock::now() >= until) {
+      then();
+      return;
+    }
+    auto timer = std::make_shared<boost::asio::steady_timer>(executor, every);
+    timer->async_wait([timer, self = weak.lock()](const boost::system::error_code&) {
+      if (self) (*self)();
+    });
+  };
+  (*step)();
+}
+
+}  // namespace
+
 void Controller::shutdown(std::function<void()> done) {
   auto& d = *impl_;
   d.listen_retry.cancel();
@@ -106,41 +128,19 @@ void Controller::shutdown(std::function<void()> done) {
   d.published.clear();
   // SPEC §6.6: the proxies drain before the instances are told to stop, as the L7 router's
   // requests in flight finish first.
-  drain_l4([this, done = std::move(done)]() mutable { stop_instances(std::move(done)); });
-}
-
-void Controller::drain_l4(std::function<void()> then) {
-  const auto until = std::chrono::steady_clock::now() + kL4Drain;
-  auto wait = std::make_shared<std::function<void()>>();
-  *wait = [this, until, then = std::move(then), weak = std::weak_ptr(wait)]() {
-    if (impl_->l4.open_connections() == 0 || std::chrono::steady_clock::now() >= until) {
-      then();
-      return;
-    }
-    auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ctx.executor, std::chrono::milliseconds(20));
-    timer->async_wait([timer, self = weak.lock()](const boost::system::error_code&) {
-      if (self) (*self)();
-    });
-  };
-  (*wait)();
+  poll_until(
+      d.ctx.executor, [this]() { return impl_->l4.open_connections() == 0; },
+      std::chrono::steady_clock::now() + kL4Drain, std::chrono::milliseconds(20),
+      [this, done = std::move(done)]() mutable { stop_instances(std::move(done)); });
 }
 
 void Controller::stop_instances(std::function<void()> done) {
   auto& d = *impl_;
   d.services.stop_all([this, done = std::move(done)]() mutable {
     // Executions got the same grace period; wait for them too.
-    auto wait_runs = std::make_shared<std::function<void()>>();
-    *wait_runs = [this, done, weak = std::weak_ptr(wait_runs)]() {
-      if (impl_->runner.active_count() == 0) {
-        done();
-        return;
-      }
-      auto timer = std::make_shared<boost::asio::steady_timer>(impl_->ctx.executor, std::chrono::milliseconds(50));
-      timer->async_wait([timer, self = weak.lock()](const boost::system::error_code&) {
-        if (self) (*self)();
-      });
-    };
-    (*wait_runs)();
+    poll_until(
+        impl_->ctx.executor, [this]() { return impl_->runner.active_count() == 0; },
+        std::chrono::steady_clock::time_point::max(), std::chrono::milliseconds(50), std::move(done));
   });
 }
 

@@ -566,24 +566,9 @@ def test_an_overlay_asked_for_is_said_to_have_no_effect(daemon_factory, tmp_path
     assert "network.overlay.enabled: prisn has no overlay network between nodes" in d.read_log()
 
 
-SLOW_SERVICE = """\
-import os, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-class H(BaseHTTPRequestHandler):
-    def do_GET(self):
-        if self.path == "/slow":
-            time.sleep(2)
-        body = b"done\\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-
-ThreadingHTTPServer(("", int(os.environ["PORT"])), H).serve_forever()
-"""
+# The shared service, taking two seconds to answer /slow.
+SLOW_SERVICE = HTTP_SERVICE.replace("    def do_GET(self):\n", "    def do_GET(self):\n"
+                                    "        if self.path == '/slow':\n            __import__('time').sleep(2)\n")
 
 
 def test_sigterm_drains_the_published_ports_before_stopping_instances(prisnd, scripts):
@@ -598,5 +583,5 @@ def test_sigterm_drains_the_published_ports_before_stopping_instances(prisnd, sc
         prisnd.proc.send_signal(signal.SIGTERM)
         wait_until(lambda: port_closed(port), 5, message="the published port closed")
         r = under_way.result()
-    assert r.status_code == 200 and r.text == "done\n"
+    assert r.status_code == 200 and r.text.startswith("slow-0"), r.text
     assert prisnd.proc.wait(30) == 0

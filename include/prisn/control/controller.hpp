@@ -151,8 +151,6 @@ class Controller {
  private:
   /// How long a graceful shutdown waits for the L4 proxy's connections to end.
   static constexpr std::chrono::seconds kL4Drain{5};
-  /// Calls `then` once the L4 proxy has no connection open, or kL4Drain has passed.
-  void drain_l4(std::function<void()> then);
   /// Stops every instance and waits for the executions, then calls `done`.
   void stop_instances(std::function<void()> done);
 
