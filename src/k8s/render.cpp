@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "prisn/core/duration.hpp"
+#include "prisn/core/hash.hpp"
 #include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/runtime.hpp"
 #include "prisn/model/yaml.hpp"
@@ -92,11 +93,9 @@ std::string literal_arg(const std::string& arg) {
   return out;
 }
 
-// FNV-1a, 64 bits: a stable hash of the script for the pod template (a change, not a secret).
+// A stable hash of the script for the pod template (it marks a change; it guards no secret).
 std::string script_hash(const std::string& source) {
-  std::uint64_t hash = 14695981039346656037ULL;
-  for (unsigned char c : source) hash = (hash ^ c) * 1099511628211ULL;
-  return fmt::format("{:016x}", hash);
+  return fmt::format("{:016x}", fnv1a64(source));
 }
 
 Json probe(const model::DeploymentSpec& s) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "prisn/core/files.hpp"
+#include "prisn/core/hash.hpp"
 
 namespace prisn::process {
 namespace fs = std::filesystem;
@@ -34,14 +35,13 @@ std::string own_cgroup_path() {
   return "/";
 }
 
-// FNV-1a of the data directory: a short, stable name for this prisnd's subtree.
+// A hash of the data directory: a short, stable name for this prisnd's subtree.
 std::string subtree_name(const fs::path& data_dir) {
   std::error_code ec;
   const std::string key = fs::weakly_canonical(data_dir, ec).string();
-  std::uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : key) {
-    h = (h ^ c) * 1099511628211ULL;
-  }
+  // This basis (one digit short of FNV's) named every subtree so far: kept, so that a new
+  // prisnd finds the subtree its predecessor made.
+  const std::uint64_t h = fnv1a64(key, 1469598103934665603ULL);
   return fmt::format("prisn-{:012x}", h & 0xffffffffffffULL);
 }
 
