@@ -91,7 +91,12 @@ void Forwarder::stop() {
   for (auto* wait : waiting_) wait->cancel();
 }
 
-std::uint16_t Forwarder::fresh_id() { return static_cast<std::uint16_t>(random_()); }
+std::uint16_t Forwarder::stamp_fresh_id(std::vector<std::uint8_t>& query) {
+  const auto id = static_cast<std::uint16_t>(random_());
+  query[0] = static_cast<std::uint8_t>(id >> 8);
+  query[1] = static_cast<std::uint8_t>(id);
+  return id;
+}
 
 std::vector<std::size_t> Forwarder::upstream_order(Clock::time_point now) {
   // Round-robin, but those that did not answer lately come last: a dead first upstream
@@ -117,9 +122,7 @@ asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std
   socket.open(upstream.protocol(), ec);
   if (!ec) socket.connect(upstream, ec);
   if (ec) co_return false;
-  const std::uint16_t id = fresh_id();
-  query[0] = static_cast<std::uint8_t>(id >> 8);
-  query[1] = static_cast<std::uint8_t>(id);
+  const std::uint16_t id = stamp_fresh_id(query);
   asio::steady_timer deadline(executor_, until);
   waiting_.insert(&deadline);
   struct Leave {
@@ -144,11 +147,7 @@ asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std
 
 asio::awaitable<bool> Forwarder::ask_tcp(udp::endpoint upstream, std::vector<std::uint8_t> query,
                                          Clock::time_point until, std::vector<std::uint8_t>& answer) {
-  // A fresh id here too: the client's would tell whoever sees the upstream's traffic which
-  // query to forge an answer for.
-  const auto id = static_cast<std::uint16_t>(random_());
-  query[0] = static_cast<std::uint8_t>(id >> 8);
-  query[1] = static_cast<std::uint8_t>(id);
+  const std::uint16_t id = stamp_fresh_id(query);
   tcp::socket socket(executor_);
   asio::steady_timer timer(executor_, until);
   auto connected = co_await (socket.async_connect(tcp::endpoint(upstream.address(), upstream.port()), kNoThrow) ||

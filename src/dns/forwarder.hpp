@@ -45,7 +45,9 @@ class Forwarder {
                                        std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
   boost::asio::awaitable<bool> ask_tcp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
                                        std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
-  std::uint16_t fresh_id();
+  /// Gives `query` a random id of prisn's own and returns it: the client's would tell whoever
+  /// sees the upstream's traffic which query to forge an answer for.
+  std::uint16_t stamp_fresh_id(std::vector<std::uint8_t>& query);
   /// The upstreams' indexes in the order to ask them now: round-robin, those quiet lately last.
   std::vector<std::size_t> upstream_order(std::chrono::steady_clock::time_point now);
 
