@@ -33,6 +33,7 @@ class EventStream final : public control::LogStream {
       started_ = true;
       co_return std::string(": watching prisn resources\n\n");
     }
+    if (shared_->pending.empty() && finished_) co_return std::nullopt;
     if (shared_->pending.empty()) {
       shared_->wake.expires_after(std::chrono::seconds(15));
       co_await shared_->wake.async_wait(asio::as_tuple(asio::use_awaitable));
@@ -49,6 +50,11 @@ class EventStream final : public control::LogStream {
     co_return out;
   }
 
+  void finish() override {
+    finished_ = true;
+    shared_->wake.cancel();
+  }
+
  private:
   struct Shared {
     explicit Shared(asio::any_io_executor ex) : wake(ex) {}
@@ -59,6 +65,7 @@ class EventStream final : public control::LogStream {
   std::shared_ptr<Shared> shared_;
   int subscription_ = 0;
   bool started_ = false;
+  bool finished_ = false;
 };
 
 }  // namespace

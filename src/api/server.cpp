@@ -8,11 +8,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <algorithm>
 #include <fmt/format.h>
+#include <functional>
 #include <map>
 
 #include "api/handlers.hpp"
@@ -38,9 +40,15 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   ServerOptions options;
   Router router;
   std::unique_ptr<tcp::acceptor> acceptor;
-  std::map<std::uint64_t, tcp::socket*> sessions;  // for stop()
+  struct Session {
+    tcp::socket* socket;
+    bool streaming = false;  // sending a followed log or the event stream
+  };
+  std::map<std::uint64_t, Session> sessions;  // for stop() and end_streams()
   std::uint64_t next_session = 0;
   bool stopping = false;
+  bool ending_streams = false;
+  asio::steady_timer streams_end{io, asio::steady_timer::time_point::max()};  // cancelled by end_streams()
   std::shared_ptr<spdlog::logger> log = logger("api");
 };
 
@@ -116,8 +124,13 @@ asio::awaitable<void> wait_for_peer_close(tcp::socket& socket) {
   co_await socket.async_read_some(asio::buffer(&byte, 1), kNoThrow);
 }
 
-// Streams a LogStream as a chunked body until it ends, the client goes away or the server stops.
-asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Response& r, unsigned version) {
+asio::awaitable<void> wait_for_end_of_streams(Server::Impl& impl) {
+  if (!impl.ending_streams) co_await impl.streams_end.async_wait(kNoThrow);
+}
+
+// Streams a LogStream as a chunked body until it ends, the client goes away or the server
+// ends its streams; then the stream sends what is left and the body ends properly.
+asio::awaitable<bool> write_stream(Server::Impl& impl, beast::tcp_stream& stream, const Response& r, unsigned version) {
   http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
   res.set(http::field::server, "prisnd");
   res.set(http::field::content_type, r.content_type);
@@ -126,10 +139,20 @@ asio::awaitable<bool> write_stream(beast::tcp_stream& stream, const Response& r,
   http::response_serializer<http::empty_body> sr{res};
   stream.expires_never();
   if (auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow); ec) co_return false;
-  for (;;) {
-    auto next = co_await (r.stream->next() || wait_for_peer_close(stream.socket()));
-    if (next.index() == 1) co_return false;  // the client hung up
-    const auto& chunk = std::get<0>(next);
+  for (bool finishing = false;;) {
+    std::optional<std::string> chunk;
+    if (finishing) {
+      chunk = co_await r.stream->next();  // no longer waits
+    } else {
+      auto next = co_await (r.stream->next() || wait_for_peer_close(stream.socket()) || wait_for_end_of_streams(impl));
+      if (next.index() == 1) co_return false;  // the client hung up
+      if (next.index() == 2) {
+        r.stream->finish();
+        finishing = true;
+        continue;
+      }
+      chunk = std::get<0>(std::move(next));
+    }
     if (!chunk) break;
     if (chunk->empty()) continue;
     auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk(asio::buffer(*chunk)), kNoThrow);
@@ -187,7 +210,7 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
   const bool local = is_local(socket.remote_endpoint(ec), impl->options.local_networks);
   beast::tcp_stream stream(std::move(socket));
   const auto id = impl->next_session++;
-  impl->sessions[id] = &stream.socket();
+  impl->sessions[id] = {&stream.socket()};
   beast::flat_buffer buffer;
   for (bool keep_going = true; keep_going && !impl->stopping;) {
     http::request_parser<http::string_body> parser;
@@ -247,7 +270,9 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
     }
     const bool head_only = msg.method() == http::verb::head;
     if (resp.stream && !head_only) {
-      keep_going = co_await write_stream(stream, resp, msg.version()) && msg.keep_alive();
+      impl->sessions[id].streaming = true;
+      keep_going = co_await write_stream(*impl, stream, resp, msg.version()) && msg.keep_alive();
+      impl->sessions[id].streaming = false;
     } else {
       keep_going = co_await write_response(stream, resp, msg.version(), msg.keep_alive(), head_only);
     }
@@ -310,10 +335,39 @@ void Server::stop() {
   impl_->stopping = true;
   boost::system::error_code ec;
   if (impl_->acceptor) impl_->acceptor->close(ec);
-  for (auto& [id, socket] : impl_->sessions) {
-    socket->shutdown(tcp::socket::shutdown_both, ec);
-    socket->close(ec);
+  for (auto& [id, session] : impl_->sessions) {
+    if (session.streaming) continue;  // ends in end_streams()
+    session.socket->shutdown(tcp::socket::shutdown_both, ec);
+    session.socket->close(ec);
   }
+}
+
+namespace {
+
+asio::awaitable<void> end_streams_then(std::shared_ptr<Server::Impl> impl, std::function<void()> done) {
+  constexpr auto kStreamsEnd = std::chrono::seconds(2);  // a client that reads slowly cannot hold the shutdown
+  impl->ending_streams = true;
+  impl->streams_end.cancel();
+  const auto until = std::chrono::steady_clock::now() + kStreamsEnd;
+  asio::steady_timer poll(impl->io);
+  while (std::chrono::steady_clock::now() < until &&
+         std::ranges::any_of(impl->sessions, [](const auto& s) { return s.second.streaming; })) {
+    poll.expires_after(std::chrono::milliseconds(10));
+    co_await poll.async_wait(kNoThrow);
+  }
+  boost::system::error_code ec;
+  for (auto& [id, session] : impl->sessions) {
+    session.socket->shutdown(tcp::socket::shutdown_both, ec);
+    session.socket->close(ec);
+  }
+  done();
+}
+
+}  // namespace
+
+void Server::end_streams(std::function<void()> done) {
+  stop();
+  asio::co_spawn(impl_->io, end_streams_then(impl_, std::move(done)), asio::detached);
 }
 
 void Server::reconfigure(config::ApiAuth auth, std::size_t body_limit) {

@@ -87,6 +87,11 @@ class ExecutionStream final : public LogStream {
   /// Text sent before the followed part.
   void set_initial(std::string text) { initial_ = std::move(text); }
 
+  void finish() override {
+    finishing_ = true;
+    wake_->cancel();
+  }
+
   asio::awaitable<std::optional<std::string>> next() override {
     if (!initial_.empty()) {
       co_return std::exchange(initial_, {});
@@ -95,7 +100,7 @@ class ExecutionStream final : public LogStream {
       std::string data = follower_.read_new();
       if (!data.empty()) co_return data;
       if (ended_) co_return std::nullopt;
-      if (runner_.active(id_) == nullptr) {
+      if (finishing_ || runner_.active(id_) == nullptr) {
         ended_ = true;  // one more read drains what was written before the end
         continue;
       }
@@ -112,6 +117,7 @@ class ExecutionStream final : public LogStream {
   std::string initial_;
   std::shared_ptr<asio::steady_timer> wake_;
   logs::LogMonitor::Subscription log_;
+  bool finishing_ = false;
   bool ended_ = false;
 };
 
@@ -144,11 +150,20 @@ class ServiceStream final : public LogStream {
         }
         src.partial.erase(0, start);
       }
+      if (finishing_) {
+        out += unfinished_lines();
+        if (out.empty()) co_return std::nullopt;
+      }
       if (!out.empty()) co_return out;
       timer_.expires_after(std::chrono::milliseconds(200));
       co_await timer_.async_wait(kNoThrow);
       if (co_await was_cancelled()) co_return std::nullopt;
     }
+  }
+
+  void finish() override {
+    finishing_ = true;
+    timer_.cancel();
   }
 
  private:
@@ -165,12 +180,22 @@ class ServiceStream final : public LogStream {
         path, [this] { timer_.cancel(); }, [&f = src.follower](const logs::Rotation& r) { f.rotated(r); });
   }
 
+  /// The last lines that no newline ended, each completed with one: nothing more will follow them.
+  std::string unfinished_lines() {
+    std::string out;
+    for (auto& [instance, src] : sources_) {
+      if (!src.partial.empty()) out += "[" + instance + "] " + std::exchange(src.partial, {}) + "\n";
+    }
+    return out;
+  }
+
   const Controller::Impl& ctl_;
   std::string ns_;
   std::string name_;
   std::string initial_;
   asio::steady_timer timer_;
   std::map<std::string, Source> sources_;
+  bool finishing_ = false;
 };
 
 /// Yields fixed text once, then ends.
@@ -182,6 +207,7 @@ class FixedStream final : public LogStream {
     done_ = true;
     co_return std::move(text_);
   }
+  void finish() override {}
 
  private:
   std::string text_;

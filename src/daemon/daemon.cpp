@@ -405,12 +405,12 @@ int Daemon::run() {
       d.shutting_down = true;
       log.info("{}: shutting down gracefully", sig == SIGINT ? "SIGINT" : "SIGTERM");
       sd_notify("STOPPING=1");
-      server.stop();
+      server.stop();  // followed logs and event streams go on, to send the processes' last lines
       if (routers->router) routers->router->stop(std::chrono::seconds(5));  // drain: requests in flight finish
       controller.shutdown([&]() {
         log.info("every instance and execution has stopped; bye");
         if (*bridge) (*bridge)->teardown();  // nothing runs on it now
-        d.control_io.stop();
+        server.end_streams([&]() { d.control_io.stop(); });
       });
       wait_signal();
     });

@@ -585,3 +585,47 @@ def test_sigterm_drains_the_published_ports_before_stopping_instances(prisnd, sc
         r = under_way.result()
     assert r.status_code == 200 and r.text.startswith("slow-0"), r.text
     assert prisnd.proc.wait(30) == 0
+
+
+SAYS_BYE_ON_SIGTERM = """\
+import signal, sys, time
+def _term(*_):
+    sys.stdout.write("bye\\nno newline after this")
+    sys.stdout.flush()
+    sys.exit(0)
+signal.signal(signal.SIGTERM, _term)
+print("started", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+@pytest.mark.parametrize("what", ["service", "execution"])
+def test_sigterm_ends_followed_logs_cleanly_after_the_last_lines(prisnd, scripts, what):
+    """A `prisn logs -f` under way when prisnd stops gracefully gets the process's last output
+    (written on its SIGTERM) and a proper end of stream, not a cut connection."""
+    path = scripts("bye.py", SAYS_BYE_ON_SIGTERM)
+    if what == "service":
+        prisnd.cli("deploy", path, "--name", "bye", "--replicas", "1", check=True)  # no port, no check
+        prisnd.wait_ready("bye", 1)
+        target, prefix = "bye", "[bye-0] "
+    else:
+        target = prisnd.post("/api/v1/executions", {"source": open(path).read(), "runtime": "python3"}).json()["id"]
+        prefix = ""
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    follower = subprocess.Popen([conftest.PRISN, "logs", target, "-f"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        first = follower.stdout.readline()
+        assert first == prefix + "started\n", first
+        prisnd.proc.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=20)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait(5)
+    assert prisnd.proc.wait(30) == 0
+    assert follower.returncode == 0, (follower.returncode, out, err)
+    assert "partial" not in err and "error" not in err.lower(), err
+    expected = prefix + "bye\n" + prefix + "no newline after this" + ("\n" if prefix else "")
+    assert out == expected, out

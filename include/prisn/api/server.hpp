@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,8 +34,13 @@ class Server {
 
   /// Binds and starts accepting; returns the bound address ("127.0.0.1:43121").
   Result<std::string> listen(const config::ListenAddress& address);
-  /// Stops accepting and closes idle connections; streams end.
+  /// Stops accepting and closes every connection but those sending a followed log or events:
+  /// they go on until end_streams().
   void stop();
+  /// Ends the followed logs and event streams properly, each after what is left of it, and
+  /// closes their connections (after at most 2 s); then calls `done`. For a graceful
+  /// shutdown, once prisnd's processes have stopped, so followers get their last lines.
+  void end_streams(std::function<void()> done);
   /// A reloaded config's auth mode and body limit, for the requests read from now on.
   void reconfigure(config::ApiAuth auth, std::size_t body_limit);
 

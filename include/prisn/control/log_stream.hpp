@@ -22,6 +22,9 @@ class LogStream {
   virtual ~LogStream() = default;
   /// The next piece of output; nullopt when the source has ended and everything was sent.
   virtual boost::asio::awaitable<std::optional<std::string>> next() = 0;
+  /// prisnd is stopping and its processes have ended: from now on next() returns what is left
+  /// without waiting for more, then nullopt, so a follower gets the last lines and a clean end.
+  virtual void finish() = 0;
 };
 
 }  // namespace prisn::control
