@@ -47,7 +47,8 @@ struct ServiceManager::Instance {
 struct Slot {
   std::int64_t generation = 0;  ///< of the spec its backoff and restarts count for
   Backoff backoff;
-  int restarts = 0;
+  int restarts = 0;            ///< restarts that happened: counted when the new process starts
+  bool restart_due = false;    ///< the last process ended and the next start is a restart
   std::unique_ptr<boost::asio::steady_timer> restart_timer;  // set while backing off
   SteadyClock::time_point restart_at{};
   bool exited_for_good = false;  // the restart policy said no

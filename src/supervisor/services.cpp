@@ -93,6 +93,11 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
         slot.generation = rec->generation;
       }
       if (!occupied && !slot.restart_timer && !slot.exited_for_good) {
+        if (std::exchange(slot.restart_due, false)) {  // counted as it happens, not when it is scheduled
+          ++slot.restarts;
+          ++svc->restarts_total;
+          ++restarts_total_;
+        }
         if (!start_instance(*svc, *rec, i)) break;
       }
     }
@@ -224,9 +229,7 @@ void ServiceManager::on_exit(const std::string& id) {
     return;
   }
   const auto delay = slot.backoff.next_delay(uptime, was_healthy);
-  ++slot.restarts;
-  ++svc->restarts_total;
-  ++restarts_total_;
+  slot.restart_due = true;
   log()->warn("{}; restarting in {}", slot.last_exit, format_duration(delay));
   slot.restart_at = SteadyClock::now() + delay;
   slot.restart_timer = std::make_unique<boost::asio::steady_timer>(ctx_.executor, delay);
@@ -402,9 +405,7 @@ void ServiceManager::adopt() {
                         : fmt::format("ended while prisnd was down ({})",
                                       status ? process::describe_wait_status(*status) : "exit status unknown"));
       network::Bridge::remove_namespace(r.id);
-      ++slot.restarts;
-      ++svc_ptr->restarts_total;
-      ++restarts_total_;
+      slot.restart_due = true;
       std::error_code ec;
       fs::remove(ctx_.paths.exit_file(r.id), ec);
       if (!r.cgroup.empty()) ctx_.cgroups.remove(r.cgroup);

@@ -283,6 +283,23 @@ def test_crashing_service_goes_to_crashloop_with_growing_backoff(prisnd, scripts
     assert "CrashLoop" in p.stdout or "Pending" in p.stdout
 
 
+def test_restarts_count_the_restarts_that_happened(prisnd, scripts, tmp_path):
+    """While an instance backs off, its restart is not counted yet: the count is the number of
+    starts the workload itself saw, less the first."""
+    starts = tmp_path / "starts"
+    crash = "import os, sys\nopen(os.environ['STARTS'], 'a').write('x')\nsys.exit(3)\n"
+    deploy(prisnd, scripts("counted.py", crash), "counted", free_port(), 1, "-e", f"STARTS={starts}")
+
+    def backing_off_after(n):
+        eps = prisnd.endpoints("counted")
+        ok = eps and eps[0]["state"] == "BackOff" and (eps[0]["restart_in_s"] or 0) >= 1
+        return ok and starts.exists() and len(starts.read_text()) == n and eps
+    for n in (1, 2, 3):
+        eps = wait_until(lambda: backing_off_after(n), 15, interval=0.02, message=f"back-off after start {n}")
+        assert eps[0]["restarts"] == n - 1, (n, eps)
+        assert prisnd.deployment("counted")["status"]["restarts"] == n - 1
+
+
 def test_a_changed_spec_replaces_a_crash_looping_instance_at_once(prisnd, scripts):
     """The fix of a crash-looping service runs as soon as it is deployed, not when the broken
     spec's backoff ends; its restart count starts again."""
