@@ -17,6 +17,7 @@ struct Globals {
   std::string server = "http://127.0.0.1:7331";
   std::string token;
   std::string ns = "default";
+  bool ns_given = false;  ///< -n was on the command line (else `ns` is the default)
   std::string output = "table";  ///< table | wide | json | yaml
 };
 

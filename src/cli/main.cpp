@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--server", g.server, "prisnd URL (env PRISN_SERVER; default http://127.0.0.1:7331)");
   app.add_option("--token", g.token, "bearer token (env PRISN_TOKEN)");
-  app.add_option("-n,--namespace", g.ns, "namespace (default: default)");
+  auto* ns_option = app.add_option("-n,--namespace", g.ns, "namespace (default: default)");
   app.add_option("-o,--output", g.output, "table, wide, json or yaml")
       ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
 
@@ -160,6 +160,7 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  g.ns_given = ns_option->count() > 0;
   try {
     Cli cli(g);
     if (run_cmd->parsed()) return run_command(cli, run);

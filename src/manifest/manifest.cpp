@@ -214,21 +214,23 @@ Result<Item> decode_one(const Document& doc, const std::string& ns, const Files&
   auto flat = model::flatten_document(doc.body);
   if (!flat) return flat.error();
   Json body = std::move(flat->body);
-  if (!body.contains("namespace") && !ns.empty()) body["namespace"] = ns;
+  // The request's namespace fills in a missing metadata.namespace; one that differs is an
+  // error, as in kubectl, not quietly overridden by either side.
+  const model::DecodeContext ctx{ns, ""};
   Item item{flat->kind, describe(doc), doc.line, model::DeploymentSpec{}, doc.lines};
   if (flat->kind == "Deployment") {
     if (auto ok = inline_file(body, files); !ok) return ok.error();
     // In YAML the script is usually a file: say so where the JSON API says "source".
     if (!body.contains("source")) return Error::invalid("source: required: give the script as file (a path) or source");
-    auto spec = model::decode_deployment(body, {});
+    auto spec = model::decode_deployment(body, ctx);
     if (!spec) return spec.error();
     item.spec = std::move(*spec);
   } else if (flat->kind == "Ingress") {
-    auto spec = model::decode_ingress(body, {});
+    auto spec = model::decode_ingress(body, ctx);
     if (!spec) return spec.error();
     item.spec = std::move(*spec);
   } else {
-    auto spec = model::decode_network_policy(body, {});
+    auto spec = model::decode_network_policy(body, ctx);
     if (!spec) return spec.error();
     item.spec = std::move(*spec);
   }

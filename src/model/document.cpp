@@ -70,7 +70,8 @@ Result<void> read_names(ObjectReader& r, const DecodeContext& ctx, std::string& 
   auto ns = r.string("namespace");
   if (!ns) return ns.error();
   if (!ctx.ns.empty() && !ns->empty() && *ns != ctx.ns) {
-    return Error::invalid(fmt::format("namespace: '{}' does not match ?namespace={}", ns->substr(0, 63), ctx.ns));
+    return Error::invalid(fmt::format("namespace: '{}' does not match the namespace of the request, '{}' (?namespace=, "
+                                      "the CLI's -n)", ns->substr(0, 63), ctx.ns));
   }
   ns_out = !ctx.ns.empty() ? ctx.ns : (ns->empty() ? "default" : *ns);
   return validate_name("namespace", ns_out);

@@ -288,6 +288,28 @@ def test_apply_moves_a_route_and_a_port_from_one_object_to_the_next(prisnd, tmp_
     assert "document 2 (Ingress web), line 9: metadata.name: Ingress default/web is already in document 1" in out.stderr, \
         out.stderr
 
+def test_apply_puts_documents_in_their_namespace_and_refuses_a_conflicting_n(prisnd, tmp_path):
+    """Without -n each document goes to its metadata.namespace (default: default); -n fills in
+    a missing one and, as in kubectl, refuses a document that names another."""
+    ing = ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n{ns}"
+           "spec:\n  rules: [{{host: {name}.example.com, paths: [{{path: /, deployment: later}}]}}]\n")
+    manifest = tmp_path / "ns.yaml"
+    manifest.write_text(ing.format(name="inprod", ns="  namespace: prod\n") + "---\n" + ing.format(name="plain", ns=""))
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    assert prisnd.get("/api/v1/ingresses/inprod?namespace=prod").status_code == 200
+    assert prisnd.get("/api/v1/ingresses/plain?namespace=default").status_code == 200
+    out = prisnd.cli("-n", "staging", "apply", "-f", str(manifest))
+    assert out.returncode == 1
+    assert ("document 1 (Ingress inprod), line 5: metadata.namespace: 'prod' does not match the namespace of the "
+            "request, 'staging'") in out.stderr, out.stderr
+    assert prisnd.get("/api/v1/ingresses?namespace=staging").json()["items"] == []  # nothing applied
+    manifest.write_text(ing.format(name="other", ns=""))
+    out = prisnd.cli("-n", "staging", "apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    assert prisnd.get("/api/v1/ingresses/other?namespace=staging").status_code == 200
+
+
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
     # A stray "," where a document starts made yaml-cpp 0.7 loop forever; a self-referencing
     # alias made the conversion recurse until the stack overflowed.

@@ -115,7 +115,9 @@ int apply_command(Cli& cli, const std::string& file) {
       files[ref.path] = std::move(*bytes);
     }
   }
-  const Json result = cli.call("POST", "/api/v1/apply" + cli.ns_query(), Json{{"manifest", text}, {"files", files}});
+  // Without -n each document goes to its own metadata.namespace (default: default).
+  const std::string query = cli.globals().ns_given ? cli.ns_query() : "";
+  const Json result = cli.call("POST", "/api/v1/apply" + query, Json{{"manifest", text}, {"files", files}});
   if (cli.structured_output()) {
     cli.print_structured(result);
     return 0;

@@ -131,6 +131,31 @@ TEST(Manifest, ErrorsNameTheDocumentTheFieldAndTheLine) {
   EXPECT_NE(error_of(bad).find("line 7: spec.colour: unknown field"), std::string::npos) << error_of(bad);
 }
 
+TEST(Manifest, TheRequestsNamespaceFillsInButNeverOverrides) {
+  const Files files{{"api.py", "print(1)\n"}};
+  auto docs = parse(kSeed);
+  ASSERT_TRUE(docs);
+  auto namespace_of = [](const Item& item) {
+    return std::visit([](const auto& spec) { return spec.ns; }, item.spec);
+  };
+  auto plain = decode(*docs, "", files);  // documents without a namespace go to default
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(namespace_of((*plain)[0]), "default");
+  auto same = decode(*docs, "default", files);
+  ASSERT_TRUE(same) << same.error().message;
+  // NetworkPolicy db-access says `namespace: default`: -n prod does not move it quietly
+  auto other = decode(*docs, "prod", files);
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().message.rfind("document 3 (NetworkPolicy db-access), line 37: metadata.namespace: 'default' "
+                                        "does not match the namespace of the request, 'prod'", 0), 0U)
+      << other.error().message;
+  docs->pop_back();
+  auto moved = decode(*docs, "prod", files);
+  ASSERT_TRUE(moved) << moved.error().message;
+  EXPECT_EQ(namespace_of((*moved)[0]), "prod");
+  EXPECT_EQ(namespace_of((*moved)[1]), "prod");
+}
+
 TEST(Manifest, ScriptsMustBeSent) {
   EXPECT_NE(error_of(kSeed, {}).find("spec.file: 'api.py' was not sent"), std::string::npos) << error_of(kSeed, {});
   const auto none = error_of("kind: Deployment\nmetadata: {name: x}\nspec: {port: 8080}\n");
