@@ -290,6 +290,16 @@ int Daemon::run() {
     log.error("{}", bridge.error().message);
     return 1;
   }
+  // A start that fails from here on removes the ruleset it installed, unless instances of an
+  // earlier prisnd (killed) may still use it.
+  struct RulesetUntilReady {
+    network::Bridge* bridge;
+    bool keep = false;
+    ~RulesetUntilReady() {
+      if (bridge != nullptr && !keep) bridge->teardown();
+    }
+  } ruleset_until_ready{bridge->get()};
+  if (auto left = (*store)->load_instances(); !left || !left->empty()) ruleset_until_ready.keep = true;
 
   process::ProcessWatcher watcher(d.control_io.get_executor());
   watcher.start();
@@ -384,6 +394,7 @@ int Daemon::run() {
     auto guard = asio::make_work_guard(d.data_io);
     d.data_io.run();
   });
+  ruleset_until_ready.keep = true;
   log.info("prisnd {} ready: API {} (data in {})", PRISN_VERSION, *api_bound, cfg.data_dir.string());
   sd_notify("READY=1");
 

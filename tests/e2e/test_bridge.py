@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import shutil
+import socket
 import subprocess
 
 import dns.message
@@ -355,3 +356,27 @@ def test_a_second_prisnd_cannot_take_the_bridge(bridged, daemon_factory):
     other.start(wait=False)
     assert other.proc.wait(20) != 0
     assert "in use by another prisnd" in other.read_log()
+
+
+def nft_has_prisn_table():
+    out = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True, check=True).stdout
+    return "table ip prisn" in out
+
+
+def test_a_start_that_fails_removes_the_ruleset_it_installed(tmp_path):
+    """The bridge's nftables ruleset is installed before the listeners bind: a start that then
+    fails (here the API's address is taken) must not leave it behind."""
+    if nft_has_prisn_table():
+        pytest.skip("another bridge-mode prisnd owns the ruleset now")
+    from conftest import PRISND
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        api = "127.0.0.1:%d" % taken.getsockname()[1]
+        proc = subprocess.run([PRISND, "--data-dir", str(tmp_path / "data"), "--api", api, "--dns", "off",
+                               "--http", "off", "--https", "off", "--network", "bridge"],
+                              capture_output=True, text=True, timeout=30)
+    assert proc.returncode != 0
+    assert "bridge mode on prisn0" in proc.stderr + proc.stdout  # it got as far as the ruleset
+    assert "address already in use" in proc.stderr + proc.stdout
+    assert not nft_has_prisn_table()
