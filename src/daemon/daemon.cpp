@@ -14,6 +14,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <filesystem>
+#include <functional>
+#include <set>
 #include <thread>
 
 #include "daemon/bind_error.hpp"
@@ -107,20 +109,30 @@ Result<std::string> start_dns(std::unique_ptr<dns::Server>& server, const config
 
 // As root with DNS on port 53, workloads get a resolv.conf pointing at prisn DNS (SPEC 7.1).
 // In bridge mode it names the gateway, whose port 53 leads to prisn DNS on whatever port it
-// listens.
-std::filesystem::path workload_resolv_conf(const config::Config& cfg, const supervisor::Paths& paths,
-                                           const network::Bridge* bridge, spdlog::logger& log) {
+// listens. One file per namespace, written when its first workload starts: its search list
+// begins with NS.DOMAIN and DOMAIN, so `api` and `api.default` resolve as in a Kubernetes pod.
+std::function<std::filesystem::path(const std::string&)> workload_resolv_conf(const config::Config& cfg,
+                                                                               const supervisor::Paths& paths,
+                                                                               const network::Bridge* bridge) {
   if (!cfg.dns.listen.enabled || ::geteuid() != 0) return {};
   if (bridge == nullptr && cfg.dns.listen.port != 53) return {};
-  const auto node = dns::parse_resolv_conf(node_resolv_conf());
-  const auto file = paths.data_dir / "resolv.conf";
-  const auto text = dns::render_workload_resolv_conf(
-      node, bridge != nullptr ? bridge->gateway() : client_address(cfg.dns.listen));
-  if (auto written = write_file_atomic(file, text, 0644); !written) {
-    log.warn("workloads keep the node's resolv.conf: {}", written.error().message);
-    return {};
-  }
-  return file;
+  const auto dir = paths.data_dir / "resolv";
+  std::error_code gone;
+  std::filesystem::remove(paths.data_dir / "resolv.conf", gone);  // one for every namespace, before 2026-12
+  auto written = std::make_shared<std::set<std::string>>();
+  return [dir, written, node = dns::parse_resolv_conf(node_resolv_conf()), domain = cfg.dns.domain,
+          nameserver = bridge != nullptr ? bridge->gateway() : client_address(cfg.dns.listen)](const std::string& ns) {
+    const auto file = dir / (ns + ".conf");
+    if (written->contains(ns)) return file;
+    const auto text = dns::render_workload_resolv_conf(node, nameserver, {ns + "." + domain, domain});
+    auto made = make_dirs(dir, 0755);
+    if (auto done = made ? write_file_atomic(file, text, 0644) : made; !done) {
+      logger("daemon")->warn("workloads of namespace {} keep the node's resolv.conf: {}", ns, done.error().message);
+      return std::filesystem::path();
+    }
+    written->insert(ns);
+    return file;
+  };
 }
 
 std::string api_url(const std::string& bound) {
@@ -316,7 +328,7 @@ int Daemon::run() {
   sup.base_env = supervisor::inherited_environment();
   const char* path_env = std::getenv("PATH");
   sup.path_env = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
-  sup.resolv_conf = workload_resolv_conf(cfg, paths, bridge->get(), log);
+  sup.resolv_conf = workload_resolv_conf(cfg, paths, bridge->get());
   sup.dns_domain = cfg.dns.domain;
   supervisor::Context ctx{d.control_io.get_executor(), **store, watcher, cgroups, log_monitor, paths, sup,
                           bridge->get()};

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/dns/resolv_conf.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 namespace prisn::dns {
@@ -28,7 +29,11 @@ ResolvConf parse_resolv_conf(std::string_view text) {
     if (keyword == "nameserver" && !rest.empty()) {
       out.nameservers.emplace_back(rest.substr(0, rest.find_first_of(" \t#;")));
     } else if (keyword == "search" || keyword == "domain") {
-      out.search_lines.emplace_back(line);
+      out.search.clear();
+      std::istringstream domains{std::string(rest)};
+      for (std::string domain; domains >> domain && domain.front() != '#' && domain.front() != ';';) {
+        out.search.push_back(std::move(domain));
+      }
     } else if (keyword == "options") {
       out.option_lines.emplace_back(line);
     }
@@ -36,11 +41,20 @@ ResolvConf parse_resolv_conf(std::string_view text) {
   return out;
 }
 
-std::string render_workload_resolv_conf(const ResolvConf& node, const std::string& nameserver) {
+std::string render_workload_resolv_conf(const ResolvConf& node, const std::string& nameserver,
+                                        const std::vector<std::string>& search_first) {
   std::ostringstream out;
   out << "# written by prisnd: workloads resolve through prisn DNS\n";
   out << "nameserver " << nameserver << "\n";
-  for (const auto& line : node.search_lines) out << line << "\n";
+  std::vector<std::string> search = search_first;
+  for (const auto& domain : node.search) {
+    if (std::find(search.begin(), search.end(), domain) == search.end()) search.push_back(domain);
+  }
+  if (!search.empty()) {
+    out << "search";
+    for (const auto& domain : search) out << " " << domain;
+    out << "\n";
+  }
   for (const auto& line : node.option_lines) out << line << "\n";
   return out.str();
 }

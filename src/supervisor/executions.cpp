@@ -173,7 +173,7 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
   sp.env = build_environment(ctx_.options.base_env, e.runtime, prisn_vars,
                              spec ? spec->env : std::map<std::string, std::string>{}, e.env, secrets);
   sp.cwd = dir;
-  sp.resolv_conf = ctx_.options.resolv_conf;
+  if (ctx_.options.resolv_conf) sp.resolv_conf = ctx_.options.resolv_conf(e.ns);
   sp.log_file = ctx_.paths.execution_log(e.id);
   sp.exit_file = ctx_.paths.exit_file(e.id);
   sp.cgroup = cgroup;  // a retry runs in its first attempt's cgroup

@@ -114,7 +114,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   sp.argv.insert(sp.argv.end(), spec.args.begin(), spec.args.end());
   sp.env = build_environment(ctx_.options.base_env, spec.runtime, prisn_vars, spec.env, {}, *secrets);
   sp.cwd = dir;
-  sp.resolv_conf = ctx_.options.resolv_conf;
+  if (ctx_.options.resolv_conf) sp.resolv_conf = ctx_.options.resolv_conf(spec.ns);
   sp.log_file = inst->log_file;
   sp.exit_file = ctx_.paths.exit_file(inst->id);
   if (ctx_.cgroups.available()) {
@@ -213,7 +213,7 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
                                    secrets ? *secrets : std::map<std::string, std::string>{});
     // SPEC §7.3: in its namespaces, so it resolves names as the instance does (its
     // resolv.conf and hosts are bind-mounted in its own mount namespace).
-    if (!ctx_.options.resolv_conf.empty() || ctx_.bridge != nullptr) {
+    if (ctx_.options.resolv_conf || ctx_.bridge != nullptr) {
       target.namespaces.mnt = fmt::format("/proc/{}/ns/mnt", inst.process.pid);
     }
   }

@@ -146,6 +146,9 @@ def test_prisn_dns_answers_with_instance_addresses_inside_and_outside_workloads(
     inside = f"http://{eps[0]['ip']}:{port}"
     assert get(f"{inside}/dns", params={"name": "web.default.prisn.local"}) == ",".join(ips)
     assert get(f"{inside}/dns", params={"name": "web-1.web.default.prisn.local"}) == eps[1]["ip"]
+    # short names, through the search list (its namespace's domain first), as in a pod
+    assert get(f"{inside}/dns", params={"name": "web"}) == ",".join(ips)
+    assert get(f"{inside}/dns", params={"name": "web.default"}) == ",".join(ips)
     hosts = get(f"{inside}/hosts")
     assert f"{eps[0]['ip']}\tweb-0.web.default.prisn.local web-0" in hosts
     assert "localhost" in hosts

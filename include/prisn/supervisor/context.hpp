@@ -27,7 +27,8 @@ struct Options {
   std::string bridge_api_url;
   std::string path_env;               ///< PATH used to find interpreters
   std::vector<std::string> base_env;  ///< every workload's environment starts from this
-  std::filesystem::path resolv_conf;  ///< bind-mounted over workloads' /etc/resolv.conf when set
+  /// When set, the file bind-mounted over /etc/resolv.conf for workloads of a namespace.
+  std::function<std::filesystem::path(const std::string& ns)> resolv_conf;
   std::string dns_domain = "prisn.local";  ///< for the instance's own name in its /etc/hosts
 
   /// How every log (an execution's, an instance's) is capped: `log_max_bytes` in all, in five
