@@ -121,7 +121,7 @@ struct Controller::Impl {
   /// check_deployment() without the checks against other deployments and ingresses.
   Result<void> check_deployment_fields(const model::DeploymentSpec& spec) const;
   /// Why a secret `spec` names cannot be read now (missing, or without the key named), or "".
-  std::string missing_secret(const model::DeploymentSpec& spec) const;
+  std::string unusable_secret(const model::DeploymentSpec& spec) const;
 
   // Ingresses and network policies (resources.cpp).
   /// Every host/path routed now, with who routes it ("ingress default/web").

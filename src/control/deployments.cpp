@@ -72,15 +72,11 @@ Result<void> Controller::Impl::check_deployment_fields(const model::DeploymentSp
   return {};
 }
 
-std::string Controller::Impl::missing_secret(const model::DeploymentSpec& spec) const {
-  for (const auto& ref : spec.secrets) {
-    const auto* meta = ctx.store.find_secret(spec.ns, ref.secret);
-    if (meta == nullptr) return fmt::format("secret '{}' not found in namespace '{}'", ref.secret, spec.ns);
-    if (!ref.key.empty() && std::find(meta->keys.begin(), meta->keys.end(), ref.key) == meta->keys.end()) {
-      return fmt::format("secret '{}' has no key '{}'", ref.secret, ref.key);
-    }
-  }
-  return {};
+std::string Controller::Impl::unusable_secret(const model::DeploymentSpec& spec) const {
+  if (spec.secrets.empty()) return {};
+  // What a run would find: missing, no such key, several keys, a value no environment takes.
+  auto resolved = supervisor::resolve_secrets(ctx.store, spec.ns, spec.secrets);
+  return resolved ? std::string() : resolved.error().message;
 }
 
 Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) const {
@@ -101,9 +97,9 @@ Json Controller::Impl::deployment_status(const store::DeploymentRecord& rec) con
     phase = "Failed";
     message = fmt::format("runtime {}: interpreter '{}' not found on PATH", spec.runtime,
                           model::interpreter_names(spec.runtime).front());
-  } else if (auto missing = missing_secret(spec); !missing.empty()) {
-    phase = "Failed";  // as a service's instances wait for it, its runs fail until it exists
-    message = missing + "; its runs fail until it exists";
+  } else if (auto unusable = unusable_secret(spec); !unusable.empty()) {
+    phase = "Failed";  // as a service's instances wait for it, its runs fail until it is mended
+    message = unusable + "; its runs fail until the secret is created or changed";
   }
   return {{"phase", phase}, {"ready_replicas", 0}, {"desired_replicas", 0}, {"restarts", 0}, {"message", message}};
 }

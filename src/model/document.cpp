@@ -69,12 +69,20 @@ Result<void> read_names(ObjectReader& r, const DecodeContext& ctx, std::string& 
   if (auto ok = validate_name("name", name_out); !ok) return ok.error();
   auto ns = r.string("namespace");
   if (!ns) return ns.error();
-  if (!ctx.ns.empty() && !ns->empty() && *ns != ctx.ns) {
+  auto resolved = request_namespace(*ns, ctx.ns);
+  if (!resolved) return resolved.error();
+  ns_out = std::move(*resolved);
+  return {};
+}
+
+Result<std::string> request_namespace(const std::string& in_body, const std::string& in_query) {
+  if (!in_query.empty() && !in_body.empty() && in_body != in_query) {
     return Error::invalid(fmt::format("namespace: '{}' does not match the namespace of the request, '{}' (?namespace=, "
-                                      "the CLI's -n)", ns->substr(0, 63), ctx.ns));
+                                      "the CLI's -n)", in_body.substr(0, 63), in_query));
   }
-  ns_out = !ctx.ns.empty() ? ctx.ns : (ns->empty() ? "default" : *ns);
-  return validate_name("namespace", ns_out);
+  std::string ns = !in_query.empty() ? in_query : (in_body.empty() ? "default" : in_body);
+  if (auto ok = validate_name("namespace", ns); !ok) return ok.error();
+  return ns;
 }
 
 }  // namespace prisn::model

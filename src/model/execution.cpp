@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "prisn/core/names.hpp"
+#include "prisn/model/document.hpp"
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/runtime.hpp"
 
@@ -74,8 +75,9 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
   req.deployment_id = *dep;
   auto ns = r.string("namespace");
   if (!ns) return ns.error();
-  req.ns = !query_ns.empty() ? query_ns : (ns->empty() ? "default" : *ns);
-  if (auto ok = validate_name("namespace", req.ns); !ok) return ok.error();
+  auto resolved = request_namespace(*ns, query_ns);
+  if (!resolved) return resolved.error();
+  req.ns = std::move(*resolved);
   auto env = decode_env(r.get("env"), "env");
   if (!env) return env.error();
   req.env = *env;

@@ -5,6 +5,7 @@
 
 #include "prisn/core/base64.hpp"
 #include "prisn/core/names.hpp"
+#include "prisn/model/document.hpp"
 
 namespace prisn::model {
 
@@ -51,8 +52,9 @@ Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
   if (auto ok = validate_name("name", out.name); !ok) return ok.error();
   auto ns = r.string("namespace");
   if (!ns) return ns.error();
-  out.ns = !query_ns.empty() ? query_ns : (ns->empty() ? "default" : *ns);
-  if (auto ok = validate_name("namespace", out.ns); !ok) return ok.error();
+  auto resolved = request_namespace(*ns, query_ns);
+  if (!resolved) return resolved.error();
+  out.ns = std::move(*resolved);
   const Json* value = r.get("value");
   const Json* data = r.get("data");
   const Json* binary = r.get("binaryData");
@@ -64,10 +66,15 @@ Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
     out.data["value"] = value->get<std::string>();
   } else {
     // data: text values; binaryData: base64 of bytes that are not valid UTF-8.
+    constexpr std::size_t kMaxKeys = 256;
     for (auto [field, object] : {std::pair{"data", data}, std::pair{"binaryData", binary}}) {
       if (object == nullptr) continue;
-      if (!object->is_object() || object->size() > 256) {
+      if (!object->is_object()) {
         return Error::invalid(fmt::format("{}: must be an object of key: value strings", field));
+      }
+      if (out.data.size() + object->size() > kMaxKeys) {
+        return Error::invalid(fmt::format("{}: a secret holds at most {} keys (data and binaryData together)", field,
+                                          kMaxKeys));
       }
       for (const auto& [k, v] : object->items()) {
         if (!is_key_name(k)) {
@@ -84,7 +91,7 @@ Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
         }
       }
     }
-    if (out.data.empty()) return Error::invalid("data: must not be empty");
+    if (out.data.empty()) return Error::invalid(fmt::format("{}: must not be empty", data ? "data" : "binaryData"));
   }
   if (auto done = r.finish(); !done) return done.error();
   return out;

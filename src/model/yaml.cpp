@@ -44,8 +44,8 @@ bool starts_like_a_date(const std::string& s) {
 
 // yaml-cpp writes "8080", "yes" or "2026-12-07" plain, and a reader resolves them as a
 // number, a boolean or a date. Conservatively (by hand: yaml-cpp has no resolver to ask), a
-// string made only of number characters, one of YAML 1.1's null and boolean words, or one
-// that starts like a date is quoted.
+// string made only of number characters, one of YAML 1.1's null, boolean, value or merge
+// words, or one that starts like a date is quoted.
 bool reads_as_another_type(const std::string& s) {
   if (s.empty() || s.front() == '.') return true;  // "" is null; ".inf", ".nan"
   if (starts_like_a_date(s)) return true;
@@ -55,7 +55,9 @@ bool reads_as_another_type(const std::string& s) {
   }
   std::string lower(s);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  constexpr std::array<std::string_view, 10> kWords{"~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"};
+  // "=" and "<<": YAML 1.1's value and merge keys, which PyYAML will not load as plain strings.
+  constexpr std::array<std::string_view, 12> kWords{"~",  "null", "true", "false", "yes", "no",
+                                                    "on", "off",  "y",    "n",     "=",   "<<"};
   return std::find(kWords.begin(), kWords.end(), lower) != kWords.end();
 }
 

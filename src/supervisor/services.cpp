@@ -19,6 +19,10 @@ using State = ServiceManager::Instance::State;
 
 namespace {
 
+// How a status message of a running service whose new generation cannot start begins (the
+// CLI's deploy warns on it).
+constexpr std::string_view kNewInstancesCannotStart = "new instances cannot start";
+
 auto& log() {
   static auto l = logger("services");
   return l;
@@ -328,9 +332,17 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     if (slot.restart_timer) backing_off = &slot;
     if (slot.exited_for_good) gave_up = &slot;
   }
-  if (!svc.failure.empty() && svc.failed_generation == rec.generation) {
+  if (!svc.failure.empty() && svc.failed_generation == rec.generation && st.ready == 0) {
     st.phase = "Failed";
     st.message = svc.failure;
+  } else if (!svc.failure.empty() && svc.failed_generation == rec.generation) {
+    // A rollout (or restart) that cannot start its instances keeps the earlier ones serving,
+    // as Kubernetes keeps the old ReplicaSet: the service runs, and the message says why the
+    // new generation does not.
+    st.phase = st.ready >= st.desired ? "Running" : "Degraded";
+    st.message = fmt::format("{}{}: {}", kNewInstancesCannotStart,
+                             st.ready >= st.desired ? "" : fmt::format(" ({} of {} instances healthy)", st.ready, st.desired),
+                             svc.failure);
   } else if (st.desired == 0) {
     st.phase = "Stopped";
   } else if (backing_off != nullptr) {

@@ -12,6 +12,8 @@ import time
 import pytest
 import requests
 
+import conftest
+
 from conftest import HTTP_SERVICE, free_port, wait_until
 
 SECRET = "supersecret"
@@ -324,13 +326,82 @@ def test_a_job_naming_a_missing_secret_is_failed_until_the_secret_exists(prisnd,
     f = scripts("report.py", "import os\nprint(os.environ['TOKEN'])\n")
     p = prisnd.cli("deploy", f, "--name", "report", "--schedule", "0 3 * * *", "--secret", "report-token:TOKEN")
     assert p.returncode == 0, p.stderr
-    assert "warning: secret 'report-token' not found in namespace 'default'; its runs fail until it exists" in p.stderr
+    assert "warning: secret 'report-token' not found in namespace 'default'; its runs fail until the secret is created or changed" in p.stderr
     assert prisnd.deployment("report")["status"]["phase"] == "Failed"
     row = [l for l in prisnd.cli("get", "apps", check=True).stdout.splitlines() if l.startswith("report ")][0]
     assert " Failed " in row, row
     assert prisnd.cli("secret", "create", "report-token", "--value", "t0k").returncode == 0
     status = prisnd.deployment("report")["status"]
     assert status["phase"] == "Idle" and status["message"] == "", status
+
+
+def test_a_running_service_whose_restart_lacks_its_secret_keeps_serving_and_says_why(prisnd, scripts):
+    """A restart or rollout that cannot start its instances keeps the earlier ones serving, as
+    Kubernetes keeps the old ReplicaSet: the service is Running, not Failed, and says why."""
+    port = free_port()
+    assert prisnd.cli("secret", "create", "gone", "--value", "g1").returncode == 0
+    f = scripts("svc.py", SECRET_SERVICE)
+    p = prisnd.cli("deploy", f, "--port", str(port), "--name", "kept", "--replicas", "2",
+                   "--secret", "gone:DATABASE_PASSWORD")
+    assert p.returncode == 0, p.stderr
+    prisnd.wait_ready("kept", 2)
+    assert prisnd.cli("secret", "delete", "gone").returncode == 0
+    p = prisnd.cli("deploy", f, "--port", str(port), "--name", "kept", "--replicas", "2",
+                   "--secret", "gone:DATABASE_PASSWORD", "-e", "NEW=1")
+    assert p.returncode == 0, p.stderr
+    assert "warning: new instances cannot start: secret 'gone' not found" in p.stderr, p.stderr
+    st = prisnd.deployment("kept")["status"]
+    assert st["phase"] == "Running" and st["ready_replicas"] == 2, st
+    assert st["message"].startswith("new instances cannot start: secret 'gone' not found"), st
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "g1"
+    assert prisnd.cli("secret", "create", "gone", "--value", "g2").returncode == 0  # the roll goes on
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5).text == "g2", 20,
+               message="the new generation to serve")
+
+
+def test_unusable_secret_references_fail_a_job_at_deploy_with_the_reason(prisnd, scripts, tmp_path):
+    """Every reference a run could not use (several keys, a NUL, too large for an environment
+    variable) is said at deploy and shown as Failed, as a missing secret is."""
+    (tmp_path / "a").write_text("A")
+    (tmp_path / "big").write_text("x" * 200_000)
+    assert prisnd.cli("secret", "create", "pair", "--from-file", f"a={tmp_path / 'a'}",
+                      f"b={tmp_path / 'a'}").returncode == 0
+    assert prisnd.cli("secret", "create", "huge", "--from-file", f"value={tmp_path / 'big'}").returncode == 0
+    f = scripts("j.py", "print('ran')\n")
+    for name, ref, said in [("several", "pair:X", "secret 'pair' has several keys; name one as pair/KEY:X"),
+                            ("huge", "huge:X", "secret 'huge' key 'value' holds 200000 bytes, more than an "
+                                               "environment variable can carry")]:
+        p = prisnd.cli("deploy", f, "--name", name, "--secret", ref)
+        assert p.returncode == 0, p.stderr
+        assert "warning: " + said in p.stderr, p.stderr
+        st = prisnd.deployment(name)["status"]
+        assert st["phase"] == "Failed" and said in st["message"], st
+        p = prisnd.cli("trigger", name, "--wait")
+        assert p.returncode == 1 and said in p.stderr, (p.stdout, p.stderr)
+
+
+def test_secret_create_refuses_a_directory_and_keeps_value_bytes_exact(prisnd, scripts, tmp_path):
+    (tmp_path / "dir").mkdir()
+    p = prisnd.cli("secret", "create", "d", "--from-file", str(tmp_path / "dir"))
+    assert p.returncode == 2 and "directory" in p.stderr.lower(), p.stderr
+    assert prisnd.get("/api/v1/secrets/d").status_code == 404
+    # bytes that are not UTF-8 travel as binaryData: the workload gets them as given
+    p = subprocess.run([conftest.PRISN, "secret", "create", "raw", "--value", b"x\xffy"],
+                       capture_output=True, env=dict(os.environ, PRISN_SERVER=prisnd.api), timeout=30)
+    assert p.returncode == 0, p.stderr
+    f = scripts("hex.py", "import os\nprint(os.environb[b'RAW'].hex())\n")
+    assert prisnd.cli("deploy", f, "--name", "hex", "--secret", "raw:RAW").returncode == 0
+    e = run_job(prisnd, "hex")
+    assert exec_logs(prisnd, e["id"]).text == "78ff79\n"
+
+
+def test_a_secrets_body_namespace_must_agree_with_the_query(prisnd):
+    r = prisnd.post("/api/v1/secrets?namespace=x", {"name": "q1", "namespace": "y", "value": "v"})
+    assert r.status_code == 422, r.text
+    assert "namespace: 'y' does not match the namespace of the request, 'x'" in r.json()["error"]["message"]
+    assert prisnd.get("/api/v1/secrets/q1?namespace=x").status_code == 404
+    r = prisnd.post("/api/v1/secrets?namespace=x", {"name": "q1", "namespace": "x", "value": "v"})
+    assert r.status_code == 201, r.text
 
 
 # --- jobs ------------------------------------------------------------------------------------

@@ -32,4 +32,9 @@ struct DecodeContext;
 /// and the namespace ?namespace= when both are given; the namespace defaults to "default".
 Result<void> read_names(ObjectReader& r, const DecodeContext& ctx, std::string& name, std::string& ns);
 
+/// The namespace of a request whose body says `in_body` (may be empty) and whose query says
+/// `in_query` (empty when not given): they must agree when both are given; "default" when
+/// neither is. The result is a valid name.
+Result<std::string> request_namespace(const std::string& in_body, const std::string& in_query);
+
 }  // namespace prisn::model

@@ -138,8 +138,10 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
                          spec_of(*existing) == spec_of(d);
   std::cout << fmt::format("deployment \"{}\" {} ({})\n", name,
                            !existing ? "created" : (unchanged ? "unchanged" : "updated"), describe(d));
-  // Stored, but it cannot run yet (a secret it names does not exist, its runtime is missing).
-  if (d.contains("status") && d["status"].value("phase", "") == "Failed") {
+  // Stored, but it cannot run yet (a secret it names does not exist, its runtime is missing),
+  // or its earlier instances serve on while the new ones cannot start.
+  const auto status = d.value("status", Json::object());
+  if (status.value("phase", "") == "Failed" || status.value("message", "").starts_with("new instances cannot start")) {
     std::cout.flush();
     std::cerr << "prisn: warning: " << d["status"].value("message", "it cannot run") << "\n";
   }

@@ -3,14 +3,13 @@
 #include <fmt/format.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 
 #include "cli/commands/commands.hpp"
 #include "prisn/client/http_client.hpp"
 #include "prisn/core/base64.hpp"
+#include "prisn/core/files.hpp"
 
 namespace prisn::cli {
 
@@ -93,8 +92,10 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
     throw UsageError("secret create NAME: give --value V or --from-file [KEY=]FILE (not both)");
   }
   Json body = {{"name", name}};
-  if (value) {
+  if (value && is_valid_utf8(*value)) {
     body["value"] = *value;
+  } else if (value) {
+    body["binaryData"] = {{"value", base64_encode(*value)}};  // byte-exact, as --from-file
   } else {
     Json data = Json::object();
     Json binary = Json::object();
@@ -105,15 +106,13 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
       if (data.contains(key) || binary.contains(key)) {
         throw UsageError("--from-file " + spec + ": key '" + key + "' is given twice");
       }
-      std::ifstream in(file, std::ios::binary);
-      if (!in) throw UsageError("--from-file " + spec + ": cannot read " + file);
-      std::stringstream content;
-      content << in.rdbuf();
+      auto content = read_file(file);  // a directory, too, is an error here
+      if (!content) throw UsageError("--from-file " + spec + ": " + content.error().message);
       // JSON strings carry UTF-8 only: other bytes travel as base64, still byte-exact.
-      if (is_valid_utf8(content.str())) {
-        data[key] = content.str();
+      if (is_valid_utf8(*content)) {
+        data[key] = std::move(*content);
       } else {
-        binary[key] = base64_encode(content.str());
+        binary[key] = base64_encode(*content);
       }
     }
     if (!data.empty()) body["data"] = data;

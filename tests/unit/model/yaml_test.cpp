@@ -9,7 +9,7 @@ namespace {
 
 const Json kValue = Json::parse(R"j({
   "name": "alpha", "port": "8080", "flag": "yes", "off": "Off", "tilde": "~", "hex": "0x1F", "time": "1:20",
-  "created": "2026-12-07T01:38:50Z", "day": "2026-01-01", "spaced": "2026-1-2 3:04:05", "inf": ".inf", "empty": "", "colon": "a: b", "script": "print('hi')\n", "crlf": "a\r\n",
+  "created": "2026-12-07T01:38:50Z", "day": "2026-01-01", "spaced": "2026-1-2 3:04:05", "inf": ".inf", "empty": "", "colon": "a: b", "value": "=", "merge": "<<", "script": "print('hi')\n", "crlf": "a\r\n",
   "n": 8080, "big": 18446744073709551615, "neg": -3, "ratio": 0.5, "yes": true, "none": null,
   "list": ["x", 1]
 })j");
@@ -39,7 +39,8 @@ TEST(Yaml, ReadableQuotesOnlyStringsThatWouldReadAsAnotherType) {
   EXPECT_NE(text.find("name: alpha\n"), std::string::npos) << text;
   const auto doc = YAML::Load(text);
   EXPECT_EQ(doc["name"].Tag(), "?");
-  for (const char* key : {"port", "flag", "off", "tilde", "hex", "time", "created", "day", "spaced", "inf", "empty"}) {
+  for (const char* key : {"port", "flag", "off", "tilde", "hex", "time", "created", "day", "spaced", "inf", "empty", "value",
+                          "merge"}) {
     EXPECT_EQ(doc[key].Tag(), "!") << key << " must be quoted";
   }
   EXPECT_EQ(doc["script"].Tag(), "!") << "a literal block";
