@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cli/cli.hpp"
 
+#include <fmt/format.h>
+
 #include <iostream>
 
 #include "prisn/model/yaml.hpp"
@@ -38,6 +40,22 @@ std::string api_error_message(const client::HttpResponse& r) {
 
 }  // namespace
 
+void Cli::fail_unless_json(const client::HttpResponse& response) const {
+  // Something else on that address (a workload's port, a typo) must not pass for prisnd: a
+  // write it "accepted" did not happen.
+  if (response.content_type.starts_with("application/json")) {
+    const Json parsed = Json::parse(response.body, nullptr, false);
+    if (parsed.is_object() || parsed.is_array()) return;
+  }
+  fail(not_prisnd(fmt::format("HTTP {}, {}", response.status,
+                              response.content_type.empty() ? "no Content-Type" : response.content_type)));
+}
+
+std::string Cli::not_prisnd(const std::string& what) const {
+  return fmt::format("the server at {} did not answer as prisnd does ({}): is --server (or PRISN_SERVER) prisnd's API?",
+                     globals_.server, what);
+}
+
 void Cli::fail_unless_ok(const client::HttpResponse& response) {
   if (response.status < 200 || response.status >= 300) fail(api_error_message(response));
 }
@@ -50,14 +68,8 @@ Json Cli::call(const std::string& method, const std::string& target, const std::
     fail(r.error().message);
   }
   fail_unless_ok(*r);
-  if (r->body.empty()) {
-    return Json::object();
-  }
-  Json parsed = Json::parse(r->body, nullptr, false);
-  if (parsed.is_discarded()) {
-    return Json(r->body);
-  }
-  return parsed;
+  fail_unless_json(*r);
+  return Json::parse(r->body);
 }
 
 std::string Cli::call_text(const std::string& method, const std::string& target) {
@@ -76,7 +88,8 @@ std::optional<Json> Cli::find(const std::string& target) {
     return std::nullopt;
   }
   fail_unless_ok(*r);
-  return Json::parse(r->body, nullptr, false);
+  fail_unless_json(*r);
+  return Json::parse(r->body);
 }
 
 std::string Cli::ns_query(bool more) const {

@@ -60,6 +60,10 @@ class Cli {
   [[noreturn]] static void fail(const std::string& message);
   /// fail() with the API's error message unless `response` is a 2xx.
   static void fail_unless_ok(const client::HttpResponse& response);
+  /// fail() unless `response` carries a JSON object or array, as every prisnd API answer does.
+  void fail_unless_json(const client::HttpResponse& response) const;
+  /// "the server at URL did not answer as prisnd does (WHAT): ...".
+  std::string not_prisnd(const std::string& what) const;
 
  private:
   Globals globals_;

@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   get_cmd->add_option("NAME", name, "one resource");
   get_cmd->add_flag("-w,--watch", watch, "keep printing changes");
   long limit = 0;
-  get_cmd->add_option("--limit", limit, "executions: how many of the newest to list (default 100)");
+  auto* limit_opt = get_cmd->add_option("--limit", limit, "executions: how many of the newest to list (default 100)");
 
   auto* status_cmd = app.add_subcommand("status", "status of all deployments, or of one");
   status_cmd->add_option("NAME", name, "deployment");
@@ -157,6 +157,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 says "A subcommand is required" of `prisn foo`: name what it did not know.
+    if (const auto left = app.remaining(); app.get_subcommands().empty() && !left.empty() && !left.front().starts_with("-")) {
+      std::cerr << "prisn: unknown command '" << left.front() << "' (prisn --help lists them)\n";
+      return 2;
+    }
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
@@ -177,7 +182,9 @@ int main(int argc, char** argv) {
       return deploy_command(cli, dep);
     }
     if (trigger_cmd->parsed()) return trigger_command(cli, name, env, wait);
-    if (get_cmd->parsed()) return get_command(cli, what, name, watch, limit);
+    if (get_cmd->parsed()) {
+      return get_command(cli, what, name, watch, limit_opt->count() > 0 ? std::optional(limit) : std::nullopt);
+    }
     if (status_cmd->parsed()) return status_command(cli, name);
     if (logs_cmd->parsed()) return logs_command(cli, name, follow, tail != kNoTail ? std::optional<long>(tail) : std::nullopt);
     if (scale_cmd->parsed()) return scale_command(cli, name, count);
@@ -199,6 +206,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const Exit& e) {
     return e.code;
+  } catch (const prisn::model::Json::exception& e) {  // JSON, but not of the shape prisnd sends
+    std::cerr << "prisn: " << Cli(g).not_prisnd(e.what()) << "\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "prisn: " << e.what() << "\n";
     return 1;

@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace prisn::client {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -92,6 +94,12 @@ Result<HttpClient> HttpClient::create(const std::string& server, std::string tok
   }
   if (impl->host.empty() || impl->port.empty()) {
     return Error::invalid(fmt::format("--server {}: expected http://HOST:PORT", server));
+  }
+  const bool digits = impl->port.size() <= 5 && std::all_of(impl->port.begin(), impl->port.end(), [](char c) {
+    return c >= '0' && c <= '9';
+  });
+  if (!digits || std::stoi(impl->port) < 1 || std::stoi(impl->port) > 65535) {
+    return Error::invalid(fmt::format("--server {}: the port must be a number from 1 to 65535", server));
   }
   impl->token = std::move(token);
   return HttpClient(std::move(impl));

@@ -128,6 +128,55 @@ def test_server_unreachable_exits_1_with_message(prisnd):
     assert "127.0.0.1:1" in p.stderr
 
 
+def test_a_server_that_is_not_prisnd_is_not_taken_for_it(prisnd, tmp_path):
+    """A typo'd PRISN_SERVER that reaches some other HTTP server (a workload's port) must not
+    report a write as done, nor print a JSON library's exception."""
+    fake = tmp_path / "fake.py"
+    fake.write_text("""\
+import sys
+from http.server import HTTPServer, BaseHTTPRequestHandler
+class H(BaseHTTPRequestHandler):
+    def answer(self):
+        body = b"hello" if not self.path.startswith("/api/v1/deployments?") else b'{"items": "x"}'
+        ctype = "text/plain" if body == b"hello" else "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    do_GET = do_POST = do_PUT = do_DELETE = answer
+    def log_message(self, *a):
+        pass
+s = HTTPServer(("127.0.0.1", 0), H)
+print(s.server_address[1], flush=True)
+s.serve_forever()
+""")
+    server = subprocess.Popen(["/usr/bin/python3", str(fake)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        env = {"PRISN_SERVER": f"127.0.0.1:{port}"}
+        for args in (["secret", "create", "x", "--value", "y"], ["scale", "zz", "2"], ["get", "secrets"]):
+            p = prisnd.cli(*args, env=env)
+            assert p.returncode == 1, (args, p.stdout, p.stderr)
+            assert p.stdout == "", (args, p.stdout)
+            assert (f"the server at 127.0.0.1:{port} did not answer as prisnd does (HTTP 200, text/plain)"
+                    in p.stderr), (args, p.stderr)
+        p = prisnd.cli("get", "apps", env=env)  # JSON, but not of prisnd's shape
+        assert p.returncode == 1 and "did not answer as prisnd does" in p.stderr, p.stderr
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def test_unknown_commands_limits_and_ports_are_usage_errors_that_say_so(prisnd):
+    p = prisnd.cli("frobnicate")
+    assert p.returncode == 2 and "unknown command 'frobnicate'" in p.stderr, p.stderr
+    p = prisnd.cli("get", "executions", "--limit", "0")
+    assert p.returncode == 2 and "--limit 0: expected 1 to 10000" in p.stderr, p.stderr
+    p = prisnd.cli("get", "apps", env={"PRISN_SERVER": "http://127.0.0.1:99999"})
+    assert p.returncode == 2 and "the port must be a number from 1 to 65535" in p.stderr, p.stderr
+
+
 def test_api_failure_exits_1_with_api_message(prisnd):
     p = prisnd.cli("scale", "nope", "2")
     assert p.returncode == 1

@@ -6,10 +6,14 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from conftest import PRISN, pid_alive, wait_until
 
 
-def test_ctrl_c_on_run_cancels_the_execution(prisnd, scripts, tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_on_run_cancels_the_execution(prisnd, scripts, tmp_path, sig):
+    """Ctrl-C (or SIGTERM) cancels the run; prisn exits as a shell reports it: 130 or 143."""
     pidfile = tmp_path / "pid"
     f = scripts("long.sh", f"echo $$ > {pidfile}; echo started; sleep 300\n")
     env = dict(os.environ, PRISN_SERVER=prisnd.api)
@@ -17,12 +21,12 @@ def test_ctrl_c_on_run_cancels_the_execution(prisnd, scripts, tmp_path):
     try:
         wait_until(lambda: pidfile.exists() and pidfile.read_text().strip(), message="script started")
         workload = int(pidfile.read_text())
-        p.send_signal(signal.SIGINT)
+        p.send_signal(sig)
         out, err = p.communicate(timeout=30)
     finally:
         if p.poll() is None:
             p.kill()
-    assert p.returncode == 130
+    assert p.returncode == 128 + sig
     assert "started" in out
     assert "cancelling execution ex-" in err
     e = prisnd.get("/api/v1/executions").json()["items"][0]

@@ -39,7 +39,8 @@ int deploy_command(Cli& cli, const DeployOptions& o);
 
 int trigger_command(Cli& cli, const std::string& name, const std::vector<std::string>& env, bool wait);
 /// `limit`: how many of the newest executions to list (0: the API's default, 100).
-int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch, long limit = 0);
+int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch,
+                std::optional<long> limit = std::nullopt);
 int status_command(Cli& cli, const std::string& name);
 int get_ingresses(Cli& cli, const std::string& name);
 int get_network_policies(Cli& cli, const std::string& name);

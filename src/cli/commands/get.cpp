@@ -78,12 +78,14 @@ void print_executions(Cli& cli, const Json& list, const std::string& none) {
   print_table(t, none);
 }
 
-// The newest `limit` executions (0: the API's default of 100). A table says when older ones
-// were left out: one more than shown is asked for, to know.
-int list_executions(Cli& cli, long limit) {
+// The newest `limit` executions (none given: the API's default of 100). A table says when
+// older ones were left out: one more than shown is asked for, to know.
+int list_executions(Cli& cli, std::optional<long> limit) {
   constexpr long kDefault = 100, kMost = 10000;  // the API's default and its largest limit
-  if (limit < 0 || limit > kMost) throw UsageError(fmt::format("--limit {}: expected 1 to {}", limit, kMost));
-  const long shown = limit == 0 ? kDefault : limit;
+  if (limit && (*limit < 1 || *limit > kMost)) {
+    throw UsageError(fmt::format("--limit {}: expected 1 to {}", *limit, kMost));
+  }
+  const long shown = limit.value_or(kDefault);
   const bool structured = cli.structured_output();
   const long asked = structured || shown == kMost ? shown : shown + 1;
   Json list = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&limit=" + std::to_string(asked));
@@ -211,9 +213,9 @@ int watch_deployments(Cli& cli, WatchPrinter& printer, const std::string& only) 
 
 }  // namespace
 
-int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch, long limit) {
+int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch, std::optional<long> limit) {
   const bool executions = what == "executions" || what == "execution" || what == "runs";
-  if (limit != 0 && (!executions || !name.empty())) throw UsageError("--limit works with `get executions`");
+  if (limit && (!executions || !name.empty())) throw UsageError("--limit works with `get executions`");
   if (what == "apps" || what == "deployments" || what == "deployment" || what == "app") {
     if (watch) {
       // What there is now, then every change: rows, or objects one after another.

@@ -62,7 +62,7 @@ namespace {
 // execution is created: one that comes while it is being created (its script may be running
 // before the answer arrives) cancels it as soon as its id is known, instead of ending the CLI
 // and leaving the run going.
-std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};  // SIGINT or SIGTERM, once one came
 
 struct CancelTarget {
   std::mutex mutex;
@@ -87,17 +87,17 @@ std::shared_ptr<CancelTarget> cancel_on_interrupt(Cli& cli) {
   std::thread([set, server = cli.globals().server, token = cli.globals().token, target]() {
     int sig = 0;
     sigwait(&set, &sig);
-    g_interrupted = true;
+    g_signal = sig;
     std::string id = target->get();
     for (const timespec poll{0, 100'000'000}; id.empty(); id = target->get()) {
-      if (sigtimedwait(&set, nullptr, &poll) > 0) std::_Exit(130);  // a second one while waiting for it
+      if (sigtimedwait(&set, nullptr, &poll) > 0) std::_Exit(128 + sig);  // a second one while waiting for it
     }
     std::cerr << "\nprisn: cancelling execution " << id << " (interrupt again to leave it running)\n";
     if (auto client = client::HttpClient::create(server, token)) {
       (void)client->request("POST", "/api/v1/executions/" + id + "/cancel");
     }
     sigwait(&set, &sig);
-    std::_Exit(130);
+    std::_Exit(128 + g_signal);
   }).detach();
   return target;
 }
@@ -115,7 +115,7 @@ int follow_to_exit(Cli& cli, const std::string& id) {
     Cli::fail(streamed.error().message);
   }
   const int status = exit_status_of(cli.call("GET", "/api/v1/executions/" + id));
-  return g_interrupted ? 130 : status;
+  return g_signal != 0 ? 128 + g_signal : status;  // as a shell reports a job it stopped: 130, 143
 }
 
 int run_command(Cli& cli, const RunOptions& o) {
