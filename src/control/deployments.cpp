@@ -28,6 +28,8 @@ Error not_found(const std::string& ns, const std::string& name) {
   return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
 }
 
+bool exposed_by_ingress(const model::DeploymentSpec& spec) { return spec.expose.kind == model::Expose::Kind::kIngress; }
+
 }  // namespace
 
 void normalize_ports(model::DeploymentSpec& spec) {
@@ -163,6 +165,10 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
     listeners = std::move(*opened);
     d.listen_failures.erase({spec.ns, spec.name});
   }
+  // An ingress host, TLS or not, is one ACME obtains a certificate for, and expose.tls.cert
+  // maps one: the certificate set changes when the host comes or goes. (Read before the store
+  // write, which may update `existing` in place.)
+  const bool was_exposed = existing != nullptr && exposed_by_ingress(existing->spec);
   store::DeploymentRecord rec;
   const auto now = WallClock::now();
   if (existing != nullptr) {
@@ -187,9 +193,7 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
   d.putting.reset();
   d.cron.sync(key.first, key.second);
   d.publish_endpoints();  // now: routes, names and ports are in place before the API answers
-  // An ingress host, TLS or not, is one ACME obtains a certificate for: its set may change.
-  auto exposed = [](const model::DeploymentSpec& spec) { return spec.expose.kind == model::Expose::Kind::kIngress; };
-  if (exposed(rec.spec) || (existing != nullptr && exposed(existing->spec))) d.publish_certificates();
+  if (was_exposed || exposed_by_ingress(rec.spec)) d.publish_certificates();
   d.announce(existing != nullptr ? "MODIFIED" : "ADDED", key.first, key.second);
   const auto* stored = d.ctx.store.find_deployment(key.first, key.second);
   return PutResult{d.deployment_json(*stored, false), existing == nullptr};
@@ -202,6 +206,7 @@ Result<void> Controller::delete_deployment(const std::string& ns, const std::str
     return not_found(ns, name);
   }
   const Json last = d.deployment_json(*rec, false);
+  const bool was_exposed = exposed_by_ingress(rec->spec);
   if (auto removed = d.ctx.store.delete_deployment(ns, name); !removed) {
     return removed;
   }
@@ -213,6 +218,7 @@ Result<void> Controller::delete_deployment(const std::string& ns, const std::str
   d.services.reconcile(ns, name);
   d.cron.sync(ns, name);
   d.publish_endpoints();  // now: routes, names and ports are in place before the API answers
+  if (was_exposed) d.publish_certificates();  // its host's certificate goes with its route
   if (d.events.has_subscribers()) {
     d.events.publish({"DELETED", "deployment", last});
   }

@@ -188,18 +188,24 @@ void Controller::on_acme_change() {
 void Controller::Impl::publish_certificates() {
   if (!options.tls) return;
   std::vector<proxy::Certificate> certs;
+  // A secret that cannot be used (unreadable, or lacking a key) loads as a broken pair does:
+  // the certificate from it before stays in use, and the TLS warning says why.
   auto from_secret = [&](const std::string& ns, const std::string& secret, std::vector<std::string> hosts) {
     auto values = ctx.store.secret_values(ns, secret);
-    const std::string source = fmt::format("secret {}/{}", ns, secret);
+    proxy::Certificate cert{fmt::format("secret {}/{}", ns, secret), "", "", std::move(hosts), ""};
+    if (!values && values.error().kind == Error::Kind::kNotFound) {
+      log()->warn("TLS for {}: {} does not exist", fmt::join(cert.hosts, ", "), cert.source);
+      return;  // deleted: its certificate goes too
+    }
     if (!values) {
-      log()->warn("TLS for {}: {} cannot be read: {}", fmt::join(hosts, ", "), source, values.error().message);
-      return;
+      cert.problem = "cannot be read: " + values.error().message;
+    } else if (!values->contains("tls.crt") || !values->contains("tls.key")) {
+      cert.problem = "needs the keys tls.crt and tls.key";
+    } else {
+      cert.cert_pem = values->at("tls.crt");
+      cert.key_pem = values->at("tls.key");
     }
-    if (!values->contains("tls.crt") || !values->contains("tls.key")) {
-      log()->warn("TLS for {}: {} needs the keys tls.crt and tls.key", fmt::join(hosts, ", "), source);
-      return;
-    }
-    certs.push_back({source, values->at("tls.crt"), values->at("tls.key"), std::move(hosts)});
+    certs.push_back(std::move(cert));
   };
   for (const auto* rec : ctx.store.list_resources("Ingress", "")) {
     auto spec = model::decode_ingress(rec->spec, {});

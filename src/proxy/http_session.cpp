@@ -340,6 +340,13 @@ Task<bool> serve(Stream& client, Session& s) {
     s.deadline.after(first ? w.options.header_timeout : w.options.idle_timeout);
     s.deadline.idle = true;
     auto [ec, n] = co_await http::async_read_header(client, s.buffer, parser, kNoThrow);
+    if (ec == http::error::bad_method && drop_leading_empty_lines(s.buffer)) {
+      // An empty line before the request line is ignored (RFC 9112 §2.2): parse again.
+      auto& again = s.request.emplace();
+      again.header_limit(static_cast<std::uint32_t>(w.options.header_limit));
+      again.body_limit(boost::none);
+      std::tie(ec, n) = co_await http::async_read_header(client, s.buffer, again, kNoThrow);
+    }
     s.deadline.idle = false;
     // The router's own answers to requests it cannot even route are counted as route "none".
     auto refuse = [&](http::status status, std::string why) -> Task<> {

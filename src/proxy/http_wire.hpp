@@ -6,6 +6,7 @@
 // everything else prisn does per request. Formatting into one reused buffer is a few appends.
 #pragma once
 
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <cstddef>
 #include <string>
@@ -27,5 +28,9 @@ void append_chunk_size(std::string& out, std::size_t size);
 /// What follows a piece of a chunked body: the CRLF that ends its chunk when it had data,
 /// and the last chunk (no trailers) when it ends the body.
 std::string_view chunk_tail(bool had_data, bool last);
+
+/// Removes the empty lines (CRLF or LF) that some clients send before a request line, which a
+/// server should ignore (RFC 9112 §2.2), at most `most` bytes of them. True when it removed any.
+bool drop_leading_empty_lines(boost::beast::flat_buffer& buffer, std::size_t most = 8);
 
 }  // namespace prisn::proxy::detail

@@ -10,8 +10,12 @@
 #include <boost/asio/ssl/context.hpp>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string_view>
 
+#include "prisn/core/hash.hpp"
 #include "prisn/proxy/route_table.hpp"
+#include "proxy/server_name.hpp"
 
 namespace prisn::proxy {
 namespace ssl = boost::asio::ssl;
@@ -96,8 +100,17 @@ struct CertSet {
 };
 
 std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& error) {
+  if (!c.problem.empty()) {
+    error = fmt::format("{}: {}", c.source, c.problem);
+    return nullptr;
+  }
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   configure(ctx->native_handle());
+  // A session belongs to the certificate it was made under: a client cannot resume it under
+  // another name's certificate (RFC 6066 §3). The SNI callback's switch to this context
+  // carries the id context over to the handshake.
+  const std::uint64_t id = fnv1a64(c.source + "\n" + c.cert_pem);
+  SSL_CTX_set_session_id_context(ctx->native_handle(), reinterpret_cast<const unsigned char*>(&id), sizeof id);
   boost::system::error_code ec;
   ctx->use_certificate_chain(boost::asio::buffer(c.cert_pem), ec);
   if (ec) {
@@ -136,32 +149,45 @@ struct TlsStore::Impl {
     return set;
   }
 
-  // OpenSSL's SNI callback: switch the handshake to the certificate for the name asked.
-  static int on_servername(SSL* ssl, int* alert, void* arg) {
-    const auto set = static_cast<Impl*>(arg)->current();
-    std::shared_ptr<ssl::context> chosen = set->fallback;
-    if (const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name)) {
-      const std::string host = normalise_host(name);
-      if (auto it = set->exact.find(host); it != set->exact.end()) {
-        chosen = it->second;
-      } else if (const auto dot = host.find('.'); dot != std::string::npos) {
-        if (auto w = set->wildcard.find(std::string_view(host).substr(dot + 1)); w != set->wildcard.end()) chosen = w->second;
-      }
+  // The certificate for `name` (nullopt: no SNI): an exact host, a `*.` wildcard, else the default.
+  static std::shared_ptr<ssl::context> choose(const CertSet& set, std::optional<std::string_view> name) {
+    if (!name) return set.fallback;
+    const std::string host = normalise_host(*name);
+    if (auto it = set.exact.find(host); it != set.exact.end()) return it->second;
+    if (const auto dot = host.find('.'); dot != std::string::npos) {
+      if (auto w = set.wildcard.find(std::string_view(host).substr(dot + 1)); w != set.wildcard.end()) return w->second;
     }
+    return set.fallback;
+  }
+
+  // OpenSSL's ClientHello callback: switch the handshake to the certificate for the name
+  // asked. This early (before the SNI callback), the session the client offers is looked up
+  // after the switch, so it resumes only under the certificate it was made with (RFC 6066 §3).
+  static int on_client_hello(SSL* ssl, int* alert, void* arg) {
+    const unsigned char* ext = nullptr;
+    std::size_t length = 0;
+    std::optional<std::string_view> name;
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &length) == 1) {
+      name = detail::host_name_in_server_name_extension({reinterpret_cast<const char*>(ext), length});
+    }
+    const auto chosen = choose(*static_cast<Impl*>(arg)->current(), name);
     if (!chosen) {
       *alert = SSL_AD_UNRECOGNIZED_NAME;
-      return SSL_TLSEXT_ERR_ALERT_FATAL;
+      return SSL_CLIENT_HELLO_ERROR;
     }
     SSL_set_SSL_CTX(ssl, chosen->native_handle());  // the SSL keeps its own reference
-    return SSL_TLSEXT_ERR_OK;
+    return SSL_CLIENT_HELLO_SUCCESS;
   }
+
+  // The SNI callback only acknowledges the name: the certificate was chosen above.
+  static int acknowledge_server_name(SSL*, int*, void*) { return SSL_TLSEXT_ERR_OK; }
 };
 
 TlsStore::TlsStore() : impl_(std::make_unique<Impl>()) {
   SSL_CTX* base = impl_->base.native_handle();
   configure(base);
-  SSL_CTX_set_tlsext_servername_callback(base, &Impl::on_servername);
-  SSL_CTX_set_tlsext_servername_arg(base, impl_.get());
+  SSL_CTX_set_client_hello_cb(base, &Impl::on_client_hello, impl_.get());
+  SSL_CTX_set_tlsext_servername_callback(base, &Impl::acknowledge_server_name);
 }
 
 TlsStore::~TlsStore() = default;

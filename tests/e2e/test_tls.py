@@ -311,3 +311,74 @@ def test_a_failed_acme_order_is_not_started_twice(daemon_factory, tmp_path, pebb
     time.sleep(3)  # a second order, had one been queued, fails as fast
     failures = [l for l in d.read_log().splitlines() if retry in l]
     assert len(failures) == 1 and "trying again in 30s" in failures[0], failures
+
+
+def cn_served(port, server_name):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as s:
+            der = s.getpeercert(binary_form=True)
+    out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"], input=der, capture_output=True)
+    return out.stdout.decode().strip().rsplit("=", 1)[1].strip()
+
+
+def test_a_deployments_tls_certificate_goes_with_its_ingress_host(tls_daemon, tmp_path):
+    """expose.tls.cert maps a certificate to the deployment's host; when the deployment is
+    deleted, or its expose stops being an ingress, the certificate goes with the route."""
+    d = tls_daemon
+    crt, key = make_cert(tmp_path, "q", "q.example.com", ["q.example.com"])
+    secret(d, "q-tls", crt, key)
+    for change in ("delete", "nodePort"):
+        body = {"name": "eq", "filename": "echo.py", "source": ECHO, "port": free_port(),
+                "expose": {"type": "ingress", "host": "q.example.com", "tls": {"enabled": True, "cert": "q-tls"}}}
+        assert d.put("/api/v1/deployments/eq", body).status_code in (200, 201)
+        assert cn_served(d.https_port, "q.example.com") == "q.example.com"
+        if change == "delete":
+            assert d.delete("/api/v1/deployments/eq").status_code == 200
+        else:
+            body["expose"] = {"type": "nodePort", "nodePort": free_port()}
+            r = d.put("/api/v1/deployments/eq", body)
+            assert r.status_code == 200, r.text
+        assert cn_served(d.https_port, "q.example.com") == "default.test", change
+
+
+def test_a_tls_secret_that_loses_its_key_keeps_the_certificate_that_served(tls_daemon, tmp_path):
+    d = tls_daemon
+    deploy_with_tls(d, tmp_path, "lk", ["lk.example.com"])
+    assert cn_served(d.https_port, "lk.example.com") == "lk.example.com"
+    crt = tmp_path / "lk.example.com.crt"
+    r = d.put("/api/v1/secrets/lk-tls", {"name": "lk-tls", "data": {"tls.crt": crt.read_text()}})
+    assert r.status_code == 200, r.text
+    assert cn_served(d.https_port, "lk.example.com") == "lk.example.com"
+    assert "secret default/lk-tls: needs the keys tls.crt and tls.key; the certificate loaded from it before " \
+           "stays in use" in d.read_log()
+    assert d.delete("/api/v1/secrets/lk-tls").status_code == 200  # deleted: its certificate goes
+    assert cn_served(d.https_port, "lk.example.com") == "default.test"
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_a_session_is_not_resumed_under_another_names_certificate(tls_daemon, tmp_path, version):
+    """RFC 6066 §3: a session made for one name's certificate is not resumed for another's."""
+    d = tls_daemon
+    certs = deploy_with_tls(d, tmp_path, "rs", ["one.example.com", "two.example.com"])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    ctx.minimum_version = ctx.maximum_version = version
+    ctx.set_alpn_protocols(["http/1.1"])
+
+    def connect(name, session=None):
+        with socket.create_connection(("127.0.0.1", d.https_port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname=name, session=session) as s:
+                # a request and its answer: TLS 1.3 tickets come after the handshake
+                s.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
+                while s.recv(65536):
+                    pass
+                return s.session, s.session_reused, s.getpeercert(binary_form=True)
+
+    session, _, _ = connect("one.example.com")
+    _, reused, _ = connect("one.example.com", session)
+    assert reused, "the same name resumes"
+    _, reused, der = connect("two.example.com", session)
+    assert not reused
+    assert der == ssl.PEM_cert_to_DER_cert(certs["two.example.com"][0].read_text())

@@ -19,6 +19,9 @@ struct Certificate {
   /// Hosts ("api.example.com", "*.example.com") it is chosen for by SNI; empty = the names in
   /// the certificate itself (subjectAltName DNS entries, else the CN).
   std::vector<std::string> hosts;
+  /// Set when the source holds no usable pair ("needs the keys tls.crt and tls.key"): it is
+  /// reported as a pair that does not load, and what loaded from the source before stays.
+  std::string problem;
 };
 
 /// The certificates the HTTPS listener chooses from by SNI (SPEC §7.5): an exact host first,
