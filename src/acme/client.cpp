@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <string_view>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -27,10 +29,16 @@ std::string problem(const HttpReply& r) {
   return fmt::format("HTTP {}", r.status);
 }
 
-bool is_bad_nonce(const HttpReply& r) {
+bool is_problem(const HttpReply& r, std::string_view type) {
   const Json body = Json::parse(r.body, nullptr, false);
-  return r.status == 400 && body.is_object() && body.value("type", std::string()) == "urn:ietf:params:acme:error:badNonce";
+  return r.status >= 400 && body.is_object() && body.value("type", std::string()) == type;
 }
+
+bool is_bad_nonce(const HttpReply& r) { return r.status == 400 && is_problem(r, "urn:ietf:params:acme:error:badNonce"); }
+
+// The server no longer knows the account (it was deactivated, or the server lost its state):
+// registering the key again gives a new account URL (RFC 8555 §7.3).
+bool is_unknown_account(const HttpReply& r) { return is_problem(r, "urn:ietf:params:acme:error:accountDoesNotExist"); }
 
 asio::awaitable<void> sleep_for(asio::any_io_executor ex, std::chrono::milliseconds d) {
   asio::steady_timer t(ex, d);
@@ -85,7 +93,7 @@ asio::awaitable<Result<void>> Client::start() {
 }
 
 asio::awaitable<Result<HttpReply>> Client::post(std::string url, std::string payload) {
-  for (int attempt = 0;; ++attempt) {
+  for (int attempt = 0, registered_again = 0;; ++attempt) {
     if (nonce_.empty()) {
       auto head = co_await fetch(executor_, tls_, "HEAD", json_string(directory_, "newNonce"), "", "");
       if (!head) co_return head.error();
@@ -98,6 +106,11 @@ asio::awaitable<Result<HttpReply>> Client::post(std::string url, std::string pay
     auto reply = co_await fetch(executor_, tls_, "POST", url, jws->dump(), kJose);
     if (!reply) co_return reply.error();
     nonce_ = reply->header("replay-nonce");  // every answer carries the next one
+    if (is_unknown_account(*reply) && !kid_.empty() && registered_again++ == 0) {
+      kid_.clear();
+      if (auto again = co_await start(); !again) co_return again.error();
+      continue;  // the same request, signed for the new account
+    }
     if (!is_bad_nonce(*reply) || attempt >= 3) co_return reply;
   }
 }

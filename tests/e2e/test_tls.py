@@ -171,8 +171,9 @@ def pebble(tmp_path):
                      "--address=/example.test/127.0.0.1"] + (["--user=root"] if os.geteuid() == 0 else []))
     servers = []
 
-    def launch(http_port):
-        acme_port, mgmt_port = free_port(), free_port()
+    def launch(http_port, acme_port=None, mgmt_port=None):
+        """Starts pebble (on the ports given, for a restart: it forgets its accounts)."""
+        acme_port, mgmt_port = acme_port or free_port(), mgmt_port or free_port()
         config = tmp_path / "pebble.json"
         config.write_text(json.dumps({"pebble": {
             "listenAddress": f"127.0.0.1:{acme_port}", "managementListenAddress": f"127.0.0.1:{mgmt_port}",
@@ -185,7 +186,8 @@ def pebble(tmp_path):
         ctx = ssl.create_default_context(cafile=str(crt))
         wait_until(lambda: socket.create_connection(("127.0.0.1", acme_port), timeout=1).close() or True, 10,
                    message="pebble listening")
-        return {"directory": f"https://localhost:{acme_port}/dir", "ca": str(crt), "mgmt": mgmt_port, "ctx": ctx}
+        return {"directory": f"https://localhost:{acme_port}/dir", "ca": str(crt), "mgmt": mgmt_port, "ctx": ctx,
+                "proc": proc, "acme_port": acme_port, "http_port": http_port}
 
     yield launch
     for p in servers + [dnsmasq]:
@@ -234,6 +236,44 @@ def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
     d.wait_ready("shop", 1)
     wait_until(lambda: tls_get(https_port, "shop.example.test", chain)[2].startswith("HTTP/1.1 200"), 10,
                message="the service behind the stored certificate")
+
+
+def test_acme_registers_again_when_the_server_forgets_the_account(daemon_factory, tmp_path, pebble):
+    """An ACME server that no longer knows prisn's account (it lost its state, or deactivated
+    it) answers accountDoesNotExist: prisn registers its key again and goes on, without a restart."""
+    http_port = free_port()
+    server = pebble(http_port)
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"tls": {"acme": {"enabled": True, "email": "ops@example.test",
+                                                   "directory": server["directory"], "caFile": server["ca"]}}}))
+    d = daemon_factory(extra_args=["--http", f"127.0.0.1:{http_port}", "--https", "127.0.0.1:0",
+                                   "--config", str(config)])
+    https_port = int(d.https.rsplit(":", 1)[1])
+    body = {"name": "shop", "filename": "echo.py", "source": ECHO, "port": free_port()}
+    assert d.post("/api/v1/deployments", body).status_code == 201
+
+    def issued_for(host, root):
+        def check():
+            try:
+                return tls_get(https_port, host, root)[0] == host
+            except (OSError, ssl.SSLError):
+                return False
+        wait_until(check, 25, interval=0.5, message=f"a pebble-issued certificate for {host}")
+
+    def root_of(srv):
+        path = tmp_path / f"root-{srv['acme_port']}-{time.monotonic_ns()}.pem"
+        path.write_text(requests.get(f"https://localhost:{srv['mgmt']}/roots/0", verify=srv["ca"], timeout=10).text)
+        return path
+
+    rule = lambda host: {"host": host, "paths": [{"path": "/", "deployment": "shop"}]}
+    assert d.post("/api/v1/ingresses", {"name": "one", "rules": [rule("one.example.test")]}).status_code == 201
+    issued_for("one.example.test", root_of(server))
+    server["proc"].terminate()
+    server["proc"].wait(10)
+    again = pebble(http_port, server["acme_port"], server["mgmt"])  # same address, no accounts
+    assert d.post("/api/v1/ingresses", {"name": "two", "rules": [rule("two.example.test")]}).status_code == 201
+    issued_for("two.example.test", root_of(again))  # within one try, not after a restart
+    assert "accountDoesNotExist" not in d.read_log()
 
 
 def served_certificate(port, server_name):
