@@ -178,6 +178,8 @@ Manager::~Manager() {
   impl_->renewal.cancel();
 }
 
+Result<void> Manager::prepare() { return impl_->make_client(); }
+
 void Manager::sync(std::vector<std::string> hosts) {
   auto& d = *impl_;
   d.wanted = std::set<std::string>(hosts.begin(), hosts.end());

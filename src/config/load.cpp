@@ -191,6 +191,10 @@ void read_proxy(Reader& r, const YAML::Node& n, const std::string& p, ProxyOptio
          ListenAddress addr = proxy.https.listen.value_or(ListenAddress{true, "0.0.0.0", 443});
          read_listener_port(r, v, k, addr, &proxy.https.cert, &proxy.https.key);
          proxy.https.listen = addr;
+         if (proxy.https.cert.empty() != proxy.https.key.empty()) {
+           r.fail(v, k + (proxy.https.cert.empty() ? ".cert" : ".key"),
+                  "give both cert and key (a certificate and its private key, PEM files)");
+         }
        }},
       {"tcp", [&](auto& v, auto& k) {
          r.section(v, k, {

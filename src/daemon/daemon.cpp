@@ -338,6 +338,11 @@ int Daemon::run() {
     return 1;
   }
   auto config_cert = config_certificate(cfg);
+  if (config_cert && *config_cert) {
+    // At start a configured pair that does not load is an error, as in nginx (HTTPS would
+    // refuse every handshake); a SIGHUP that brings one keeps the pair that serves.
+    if (auto loads = proxy::check_certificate(**config_cert); !loads) config_cert = loads.error();
+  }
   if (!config_cert) {
     log.error("{}", config_cert.error().message);
     return 1;
@@ -355,6 +360,14 @@ int Daemon::run() {
     acme_manager = std::make_unique<acme::Manager>(d.control_io.get_executor(), ao, [&controller_ref]() {
       if (controller_ref != nullptr) controller_ref->on_acme_change();
     });
+    if (auto prepared = acme_manager->prepare(); !prepared) {
+      log.error("{}", prepared.error().message);
+      return 1;
+    }
+    if (!cfg.proxy.http.enabled) {
+      log.warn("tls.acme: the HTTP listener is off (--http off), so no HTTP-01 challenge can be answered "
+               "here: certificates can be obtained only while something forwards port 80 to one");
+    }
     log.info("ACME: certificates for ingress hosts from {}", ao.directory);
   }
   control::ControllerOptions copts;

@@ -40,7 +40,8 @@ Result<std::optional<proxy::Certificate>> config_certificate(const config::Confi
   if (!cert) return Error::invalid(fmt::format("proxy.https.cert: cannot read {}: {}", https.cert, cert.error().message));
   auto key = read_file(https.key);
   if (!key) return Error::invalid(fmt::format("proxy.https.key: cannot read {}: {}", https.key, key.error().message));
-  return std::optional<proxy::Certificate>(proxy::Certificate{"config file " + https.cert, *cert, *key, {}});
+  return std::optional<proxy::Certificate>(
+      proxy::Certificate{fmt::format("proxy.https (cert {}, key {})", https.cert, https.key), *cert, *key, {}, {}});
 }
 
 std::size_t proxy_workers(const config::Config& cfg) {

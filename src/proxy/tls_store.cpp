@@ -104,6 +104,12 @@ std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& er
     error = fmt::format("{}: {}", c.source, c.problem);
     return nullptr;
   }
+  constexpr std::string_view kPem = "-----BEGIN ";
+  if (c.cert_pem.find(kPem) == std::string::npos || c.key_pem.find(kPem) == std::string::npos) {
+    error = fmt::format("{}: the {} is not in PEM form (-----BEGIN ...)", c.source,
+                        c.cert_pem.find(kPem) == std::string::npos ? "certificate" : "key");
+    return nullptr;
+  }
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   configure(ctx->native_handle());
   // A session belongs to the certificate it was made under: a client cannot resume it under
@@ -138,6 +144,12 @@ std::shared_ptr<ssl::context> make_context(const Certificate& c, std::string& er
 }
 
 }  // namespace
+
+Result<void> check_certificate(const Certificate& c) {
+  std::string error;
+  if (!make_context(c, error)) return Error::invalid(error);
+  return {};
+}
 
 struct TlsStore::Impl {
   ssl::context base{ssl::context::tls_server};

@@ -422,3 +422,37 @@ def test_a_session_is_not_resumed_under_another_names_certificate(tls_daemon, tm
     _, reused, der = connect("two.example.com", session)
     assert not reused
     assert der == ssl.PEM_cert_to_DER_cert(certs["two.example.com"][0].read_text())
+
+
+def test_certificate_settings_that_cannot_work_stop_the_start(daemon_factory, tmp_path):
+    """As nginx does: a configured pair that does not load, half a pair, or an ACME caFile that
+    is not there ends the start with the reason, instead of a prisnd that refuses every handshake."""
+    good_crt, good_key = make_cert(tmp_path, "good", "good.test", ["good.test"])
+    _, other_key = make_cert(tmp_path, "other", "other.test", ["other.test"])
+    empty = tmp_path / "empty.key"
+    empty.write_text("")
+
+    def start_with(config, *extra):
+        path = tmp_path / "config.yaml"
+        path.write_text(config)
+        d = daemon_factory(extra_args=["--config", str(path), "--https", "127.0.0.1:0", *extra], start=False)
+        d.start(wait=False)
+        return d.proc.wait(20), d.read_log()
+
+    code, log = start_with(f"proxy:\n  https:\n    cert: {good_crt}\n")
+    assert code == 2 and "config.yaml:3: proxy.https.key: give both cert and key" in log, log
+    code, log = start_with(f"proxy:\n  https:\n    cert: {good_crt}\n    key: {other_key}\n")
+    assert code == 1, log
+    assert f"proxy.https (cert {good_crt}, key {other_key}): the key does not" in log, log
+    code, log = start_with(f"proxy:\n  https:\n    cert: {good_crt}\n    key: {empty}\n")
+    assert code == 1 and "the key is not in PEM form" in log, log
+    code, log = start_with("tls:\n  acme:\n    enabled: true\n    directory: https://127.0.0.1:9/dir\n"
+                           f"    caFile: {tmp_path / 'nope.pem'}\n")
+    assert code == 1 and "tls.acme.caFile" in log and "nope.pem" in log, log
+
+
+def test_acme_without_the_http_listener_is_warned_about(daemon_factory, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("tls:\n  acme:\n    enabled: true\n    directory: https://127.0.0.1:9/dir\n")
+    d = daemon_factory(extra_args=["--config", str(config), "--https", "127.0.0.1:0", "--http", "off"])
+    assert "tls.acme: the HTTP listener is off (--http off)" in d.read_log()

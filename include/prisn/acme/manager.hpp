@@ -48,6 +48,9 @@ class Manager {
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
+  /// Reads the account key (made on first use) and `ca_file`: an error here is a startup
+  /// error, rather than a failure of every order later.
+  Result<void> prepare();
   /// The hosts that should have a certificate; missing and expiring ones are obtained.
   void sync(std::vector<std::string> hosts);
   std::map<std::string, std::string> challenges() const;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "prisn/core/error.hpp"
+
 namespace boost::asio::ssl {
 class context;
 }
@@ -23,6 +25,10 @@ struct Certificate {
   /// reported as a pair that does not load, and what loaded from the source before stays.
   std::string problem;
 };
+
+/// Whether `c` loads as a TLS server certificate and key; the error says why not, as
+/// TlsStore::load() words it.
+Result<void> check_certificate(const Certificate& c);
 
 /// The certificates the HTTPS listener chooses from by SNI (SPEC §7.5): an exact host first,
 /// then a `*.` wildcard, then the default (the config file's certificate, else the first).
