@@ -44,6 +44,13 @@ bool always_hop_by_hop(http::field f) {
   }
 }
 
+// Fields a Connection header may not name away (RFC 9110 §7.6.1: they are for every
+// recipient): the message framing, which must describe the body that is forwarded (else the
+// next hop reads the body as another request: smuggling), and the Host a request is for.
+bool end_to_end_always(http::field f) {
+  return f == http::field::transfer_encoding || f == http::field::content_length || f == http::field::host;
+}
+
 }  // namespace
 
 bool is_upgrade(const http::request_header<>& req) {
@@ -55,8 +62,7 @@ void strip_hop_by_hop(http::fields& fields) {
   // Connection value is copied first: its field goes in the same pass.
   const std::string connection(fields[http::field::connection]);
   for (auto it = fields.begin(); it != fields.end();) {
-    const bool named = !connection.empty() && it->name() != http::field::transfer_encoding &&
-                       has_token(connection, it->name_string());
+    const bool named = !connection.empty() && !end_to_end_always(it->name()) && has_token(connection, it->name_string());
     it = always_hop_by_hop(it->name()) || named ? fields.erase(it) : std::next(it);
   }
 }

@@ -420,6 +420,22 @@ def test_empty_lines_before_a_request_line_are_ignored(prisnd):
     assert got.count(b"HTTP/1.1 404") == 2 and got.endswith(b"nothere.example.com/b\n"), got
 
 
+def test_connection_cannot_name_away_the_content_length_and_smuggle_a_request(prisnd):
+    """`Connection: Content-Length` must not make the router drop the framing and forward the
+    body: the instance would read it as a request, and later clients get its answers."""
+    deploy(prisnd, "smug")
+    ingress(prisnd, "smug", [{"host": "smug.example.com", "paths": [{"path": "/", "deployment": "smug"}]}])
+    inner = b"GET /smuggled HTTP/1.1\r\nHost: smug.example.com\r\n\r\n"
+    got = raw_exchange(prisnd, b"POST /attacker HTTP/1.1\r\nHost: smug.example.com\r\nConnection: Content-Length"
+                               b"\r\nContent-Length: " + str(len(inner)).encode() + b"\r\n\r\n" + inner, 1)
+    assert got.startswith(b"HTTP/1.1 200"), got
+    body = json.loads(got.split(b"\r\n\r\n", 1)[1])
+    assert body["bytes"] == len(inner), body  # the body reached the instance as the POST's body
+    for i in range(3):  # each on a new connection: every answer is its own
+        r = get(prisnd, "smug.example.com", f"/victim{i}")
+        assert r.json()["path"] == f"/victim{i}", r.text
+
+
 def test_router_answers_to_head_carry_no_body(prisnd):
     got = raw_exchange(prisnd, b"HEAD /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
                                b"GET /y HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)
