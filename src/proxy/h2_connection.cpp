@@ -273,7 +273,7 @@ bool ServerConnection::on_block(std::vector<Event>& events) {
   const std::uint32_t id = block_stream_;
   const bool end_stream = block_end_stream_;
   std::vector<hpack::Header> headers;
-  const bool decoded = decoder_.decode(block_, headers);
+  const bool decoded = decoder_.decode(block_, headers, settings_.header_list_limit);
   block_.clear();
   block_stream_ = 0;
   if (!decoded) return fail(ErrorCode::kCompression);
@@ -313,7 +313,7 @@ bool ServerConnection::on_block(std::vector<Event>& events) {
                          .stream = id,
                          .headers = std::move(headers),
                          .end_stream = end_stream,
-                         .too_large = list_size > settings_.header_list_limit});
+                         .too_large = decoder_.last_over_limit() || list_size > settings_.header_list_limit});
   return true;
 }
 

@@ -39,6 +39,11 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 
 constexpr std::size_t kPiece = 16 * 1024;
 constexpr std::size_t kOutputHigh = 1024 * 1024;  // queued output above which streams wait for the writer
+// Queued output above which the client is not read until the writer has taken it: a client
+// that sends what must be answered (PING, SETTINGS) faster than it reads the answers would
+// otherwise grow the queue without end (CVE-2019-9512, -9515). Streams stop at kOutputHigh,
+// so only such answers go past it.
+constexpr std::size_t kReadPauseAbove = 4 * kOutputHigh;
 
 /// Wakes the coroutines waiting on it: a timer that never expires, cancelled to wake. A
 /// waiter checks its condition first and waits without suspending in between, so on one
@@ -426,6 +431,8 @@ Task<> read_loop(Stream& client, std::shared_ptr<Connection> c, std::string earl
       c->conn.goaway(ErrorCode::kNoError);
       if (c->streams.empty()) break;
     }
+    while (c->conn.out().size() > kReadPauseAbove && !c->closing) co_await c->drained.wait();
+    if (c->closing) break;
     c->refresh_deadline();
     auto [ec, n] = co_await client.async_read_some(asio::buffer(buffer), kNoThrow);
     if (ec) break;

@@ -263,9 +263,16 @@ void Decoder::insert(Header h) {
   dynamic_.push_front(std::move(h));
 }
 
-bool Decoder::decode(std::string_view block, std::vector<Header>& out) {
+bool Decoder::decode(std::string_view block, std::vector<Header>& out, std::size_t list_limit) {
   std::size_t at = 0;
   bool fields_seen = false;
+  std::size_t list_size = 0;
+  last_over_limit_ = false;
+  auto keep = [&](const Header& h) {  // false once the list is past its limit: nothing more is kept
+    list_size += entry_size(h);
+    last_over_limit_ = last_over_limit_ || list_size > list_limit;
+    return !last_over_limit_;
+  };
   while (at < block.size()) {
     const auto first = static_cast<std::uint8_t>(block[at]);
     std::uint64_t index = 0;
@@ -273,7 +280,7 @@ bool Decoder::decode(std::string_view block, std::vector<Header>& out) {
       if (!decode_integer(block, at, 7, index)) return false;
       const Header* h = lookup(index);
       if (h == nullptr) return false;
-      out.push_back(*h);
+      if (keep(*h)) out.push_back(*h);
       fields_seen = true;
       continue;
     }
@@ -294,8 +301,9 @@ bool Decoder::decode(std::string_view block, std::vector<Header>& out) {
       return false;
     }
     if (!decode_string(block, at, h.value)) return false;
+    const bool kept = keep(h);
     if (indexing) insert(h);
-    out.push_back(std::move(h));
+    if (kept) out.push_back(std::move(h));
     fields_seen = true;
   }
   return true;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,8 +33,13 @@ class Decoder {
   explicit Decoder(std::size_t max_table = 4096) : max_table_(max_table), capacity_(max_table) {}
 
   /// Appends the block's headers to `out`; false when the block is malformed (a
-  /// COMPRESSION_ERROR, which ends the connection).
-  bool decode(std::string_view block, std::vector<Header>& out);
+  /// COMPRESSION_ERROR, which ends the connection). Headers past `list_limit` (their sizes as
+  /// SETTINGS_MAX_HEADER_LIST_SIZE counts them) are decoded for the table's sake but not kept:
+  /// a small block of references to one large entry would otherwise expand without bound.
+  bool decode(std::string_view block, std::vector<Header>& out,
+              std::size_t list_limit = std::numeric_limits<std::size_t>::max());
+  /// Whether the last block decoded went past its `list_limit` (what `out` got is then partial).
+  bool last_over_limit() const { return last_over_limit_; }
 
   std::size_t table_size() const { return size_; }
 
@@ -46,6 +52,7 @@ class Decoder {
   std::size_t capacity_;  // the encoder's current choice, at most max_table_
   std::size_t size_ = 0;
   std::deque<Header> dynamic_;  // newest first
+  bool last_over_limit_ = false;
 };
 
 /// Appends one header as a literal that is never added to the peer's dynamic table, its

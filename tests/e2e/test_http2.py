@@ -348,3 +348,26 @@ def test_stopping_prisnd_lets_a_stream_in_flight_finish_then_sends_goaway(prisnd
     assert c.responses[sid]["headers"].get(":status") == "200"
     assert goaway and goaway[0].error_code == 0 and goaway[0].last_stream_id == sid, goaway
     c.close()
+
+
+@pytest.mark.parametrize("kind", ["ping", "settings"])
+def test_a_client_that_floods_pings_or_settings_without_reading_is_not_read_further(prisnd, kind):
+    """Each PING and SETTINGS is answered; a client that never reads the answers must not make
+    prisnd queue them without end (CVE-2019-9512, -9515): it stops being read instead."""
+    before = rss_kib(prisnd.proc.pid)
+    frame = (b"\x00\x00\x08\x06\x00\x00\x00\x00\x00" + b"12345678") if kind == "ping" else b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(h2c_address(prisnd))
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        s.settimeout(2)
+        burst, sent, deadline = frame * 1000, 0, time.monotonic() + 6
+        try:
+            while time.monotonic() < deadline and sent < 400_000_000:
+                s.sendall(burst)
+                sent += len(burst)
+        except socket.timeout:
+            pass  # prisnd stopped reading: the flood is held back by TCP
+        grown = (rss_kib(prisnd.proc.pid) - before) // 1024
+    assert grown < 64, f"prisnd grew by {grown} MiB after {sent // (1 << 20)} MiB of {kind} frames"
+    assert prisnd.get("/health").status_code == 200

@@ -84,6 +84,32 @@ TEST(HpackTest, RefusesMalformedBlocks) {
   EXPECT_FALSE(d.decode(from_hex("1fffffffffff0f"), out));  // an index past 32 bits
 }
 
+TEST(HpackTest, HeadersPastTheListLimitAreNotKeptButStillIndexed) {
+  // One 4000-byte literal put in the table, then a thousand one-byte references to it: 4 MB
+  // of headers from 5 KB of block, unless the limit stops the copying.
+  std::string block;
+  block += '\x40';  // literal with incremental indexing, new name
+  encode_integer(block, 3, 7, 0);
+  block += "x-a";
+  encode_integer(block, 4000, 7, 0);
+  block += std::string(4000, 'a');
+  block += std::string(1000, '\xbe');  // index 62: the entry just added
+  Decoder d(8192);
+  std::vector<Header> out;
+  ASSERT_TRUE(d.decode(block, out, 65536));
+  EXPECT_TRUE(d.last_over_limit());
+  EXPECT_LE(out.size(), 16U);
+  std::size_t kept = 0;
+  for (const auto& h : out) kept += entry_size(h);
+  EXPECT_LE(kept, 65536U);
+  // the table went on as the encoder's did: the next block can still refer to the entry
+  out.clear();
+  ASSERT_TRUE(d.decode(std::string(1, '\xbe'), out, 65536));
+  EXPECT_FALSE(d.last_over_limit());
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].value.size(), 4000U);
+}
+
 TEST(HpackTest, TableSizeUpdateEvicts) {
   Decoder d;
   decode(d, "828684410f7777772e6578616d706c652e636f6d");
