@@ -40,7 +40,7 @@ using ResponseParser = http::response_parser<http::buffer_body>;
 // allocated per call: small frames are recycled, large ones go to malloc every time.)
 struct Session {
   Session(Worker& worker, Socket& socket, std::string ip, bool is_tls)
-      : w(worker), client_ip(std::move(ip)), tls(is_tls) {
+      : w(worker), client_ip(std::move(ip)), tls(is_tls), buffer(worker.options.header_limit + kChunk) {
     deadline.client = &socket;
     w.deadlines.insert(&deadline);
   }
@@ -52,7 +52,10 @@ struct Session {
   Deadline deadline;
   std::string client_ip;
   bool tls;
-  beast::flat_buffer buffer;  // the client's bytes read past the current request's header
+  // The client's bytes read past the current request's header. Bounded: what the parser
+  // cannot take in pieces (a chunk-size line or chunk extension without end, endless
+  // trailers) fails as malformed at this size instead of growing with every byte.
+  beast::flat_buffer buffer;
   std::optional<RequestParser> request;
   std::optional<ResponseParser> response;  // the instance's answer to it
   std::unique_ptr<char[]> body = std::make_unique_for_overwrite<char[]>(kChunk);  // not zeroed: always written first
@@ -228,7 +231,8 @@ Task<bool> handle(Stream& client, Session& s) {
                                lb.affinity == Affinity::kHeader ? std::string_view(req[lb.header]) : std::string_view()};
   const ForwardInfo forward{s.client_ip, s.tls, is_upgrade(req)};
   const http::verb method = req.method();
-  const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+  // An HTTP/1.0 client's expectation is ignored: it must get no 1xx (RFC 9110 §10.1.1, §15.2).
+  const bool expect_continue = req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
   prepare_upstream_request(req, forward);
   // An idempotent request without a body that got no answer may go to another instance
   // (or, when a kept-alive connection had gone stale, to the same one on a new connection).

@@ -436,6 +436,50 @@ def test_connection_cannot_name_away_the_content_length_and_smuggle_a_request(pr
         assert r.json()["path"] == f"/victim{i}", r.text
 
 
+def test_an_endless_chunk_extension_is_refused_not_buffered(prisnd):
+    """A chunk-size line, its extension or the trailers are read into a bounded buffer: one that
+    does not end is a 400, not memory that grows with every byte."""
+    deploy(prisnd, "ext")
+    ingress(prisnd, "ext", [{"host": "ext.example.com", "paths": [{"path": "/", "deployment": "ext"}]}])
+    before = rss_kib(prisnd.proc.pid)
+    with socket.create_connection(http_addr(prisnd), timeout=10) as c:
+        c.sendall(b"POST / HTTP/1.1\r\nHost: ext.example.com\r\nTransfer-Encoding: chunked\r\n\r\n3;")
+        got, sent = b"", 0
+        try:
+            while sent < 64 << 20 and not got:  # at most 64 MiB; the answer ends it
+                c.sendall(b"a" * 65536)
+                sent += 65536
+                c.setblocking(False)
+                try:
+                    got = c.recv(65536)
+                except BlockingIOError:
+                    pass
+                c.setblocking(True)
+        except (ConnectionResetError, BrokenPipeError):
+            pass
+        c.settimeout(5)
+        while True:
+            try:
+                more = c.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not more:
+                break
+            got += more
+    assert got.startswith(b"HTTP/1.1 400"), (sent, got[:200])
+    assert sent < 8 << 20, sent
+    assert rss_kib(prisnd.proc.pid) - before < 32 << 10
+
+
+def test_an_http10_client_gets_no_100_continue(prisnd):
+    deploy(prisnd, "old")
+    ingress(prisnd, "old", [{"host": "old.example.com", "paths": [{"path": "/", "deployment": "old"}]}])
+    got = raw_exchange(prisnd, b"POST / HTTP/1.0\r\nHost: old.example.com\r\nContent-Length: 3\r\n"
+                               b"Expect: 100-continue\r\n\r\nabc", 1)
+    assert got.startswith(b"HTTP/1.0 200") or got.startswith(b"HTTP/1.1 200"), got
+    assert b" 100 " not in got, got
+
+
 def test_router_answers_to_head_carry_no_body(prisnd):
     got = raw_exchange(prisnd, b"HEAD /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
                                b"GET /y HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)
