@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
@@ -59,6 +60,12 @@ std::map<std::string, std::string> ServiceManager::instance_variables(const mode
 
 bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord& rec, int index) {
   const auto& spec = rec.spec;
+  if (Slot& slot = svc.slots[index]; std::exchange(slot.restart_due, false)) {
+    // A restart is counted as it happens (here, by a reconcile or a roll), not when scheduled.
+    ++slot.restarts;
+    ++svc.restarts_total;
+    ++restarts_total_;
+  }
   auto fail = [&](std::string why) {
     svc.failure = std::move(why);
     svc.failed_generation = rec.generation;

@@ -36,6 +36,9 @@ struct ServiceManager::Instance {
   State state = State::kRunning;
   bool healthy = false;
   bool ever_healthy = false;
+  /// Re-adopted after a restart of prisnd, its first check not in yet: out of rotation, but
+  /// still taken as serving by a roll (which must not replace it before it has been checked).
+  bool unchecked = false;
   bool kill_sent = false;
   boost::asio::steady_timer stop_timer;
   std::shared_ptr<std::atomic<int>> connections = std::make_shared<std::atomic<int>>(0);

@@ -97,11 +97,6 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
         slot.generation = rec->generation;
       }
       if (!occupied && !slot.restart_timer && !slot.exited_for_good) {
-        if (std::exchange(slot.restart_due, false)) {  // counted as it happens, not when it is scheduled
-          ++slot.restarts;
-          ++svc->restarts_total;
-          ++restarts_total_;
-        }
         if (!start_instance(*svc, *rec, i)) break;
       }
     }
@@ -151,7 +146,7 @@ void ServiceManager::roll(Service& svc, const store::DeploymentRecord& rec) {
   for (int i = 0; i < rec.spec.replicas; ++i) {
     auto olds = at(i, false, running);
     if (olds.empty() || !at(i, true, running).empty()) continue;
-    const bool serving = std::any_of(olds.begin(), olds.end(), [](Instance* o) { return o->healthy; });
+    const bool serving = std::any_of(olds.begin(), olds.end(), [](Instance* o) { return o->healthy || o->unchecked; });
     if (!serving) {
       for (Instance* old : olds) stop_instance(*old);  // it serves nothing: replace it outright
     }
@@ -167,6 +162,7 @@ void ServiceManager::on_health(const std::string& instance_id, bool healthy) {
   }
   Instance& inst = *it->second;
   inst.healthy = healthy;
+  inst.unchecked = false;
   if (healthy) {
     inst.ever_healthy = true;
   }
@@ -447,6 +443,7 @@ void ServiceManager::adopt() {
     // Out of rotation until its first check, which runs at once: its health before the
     // restart is not known, and an instance that never passed must not be taken as healthy
     // (a roll would count it and stop a healthy old instance).
+    ref.unchecked = true;
     add_health_target(ref, rec->spec, /*initially_healthy=*/false);
     log()->info("instance {} re-adopted (pid {})", ref.name, ref.process.pid);
   }

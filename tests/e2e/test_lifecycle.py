@@ -143,6 +143,28 @@ def test_a_readopted_instance_that_never_passed_its_check_stays_out_of_rotation(
     assert prisnd.deployment("mute")["status"]["ready_replicas"] == 0
 
 
+def test_kill9_during_a_stalled_rollout_keeps_the_old_instance_serving(prisnd, scripts, cleanup):
+    """A rollout whose new version crash-loops keeps the old instance; after kill -9 the next
+    prisnd re-adopts it and must not stop it before its first check has even run."""
+    cleanup["daemons"].append(prisnd)
+    port = free_port()
+    f = scripts("api.py", HTTP_SERVICE)
+    deploy(prisnd, f, "api", port, 1)
+    prisnd.wait_ready("api", 1)
+    old_pid = prisnd.instance_pids("api")[0]
+    cleanup["pids"].add(old_pid)
+    deploy(prisnd, scripts("api.py", "import sys\nsys.exit(5)\n"), "api", port, 1)
+    wait_until(lambda: prisnd.deployment("api")["status"]["restarts"] >= 1, 15, message="the new version crash-looping")
+    assert pid_alive(old_pid) and fetch(port).split()[0] == "api-0"
+    prisnd.kill9()
+    prisnd.start()
+    deadline = time.monotonic() + 4  # well past the first check
+    while time.monotonic() < deadline:
+        assert pid_alive(old_pid), "the re-adopted old instance was stopped"
+        time.sleep(0.2)
+    assert fetch(port).split()[0] == "api-0"
+
+
 def test_instance_that_died_while_prisnd_was_down_is_restarted(prisnd, scripts, cleanup):
     cleanup["daemons"].append(prisnd)
     port = free_port()
