@@ -196,7 +196,8 @@ def pebble(tmp_path):
             p.wait(10)
 
 
-def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
+def acme_daemon(daemon_factory, tmp_path, pebble):
+    """pebble, and a prisnd with ACME from it whose HTTP listener is where pebble validates."""
     http_port = free_port()
     server = pebble(http_port)
     config = tmp_path / "config.yaml"
@@ -204,7 +205,11 @@ def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
                                                    "directory": server["directory"], "caFile": server["ca"]}}}))
     d = daemon_factory(extra_args=["--http", f"127.0.0.1:{http_port}", "--https", "127.0.0.1:0",
                                    "--config", str(config)])
-    https_port = int(d.https.rsplit(":", 1)[1])
+    return d, server, int(d.https.rsplit(":", 1)[1])
+
+
+def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
+    d, server, https_port = acme_daemon(daemon_factory, tmp_path, pebble)
     body = {"name": "shop", "filename": "echo.py", "source": ECHO, "port": free_port(),
             "healthCheck": {"tcp": {}, "interval": "1s"}}
     assert d.post("/api/v1/deployments", body).status_code == 201
@@ -241,14 +246,7 @@ def test_acme_http01_with_pebble(daemon_factory, tmp_path, pebble):
 def test_acme_registers_again_when_the_server_forgets_the_account(daemon_factory, tmp_path, pebble):
     """An ACME server that no longer knows prisn's account (it lost its state, or deactivated
     it) answers accountDoesNotExist: prisn registers its key again and goes on, without a restart."""
-    http_port = free_port()
-    server = pebble(http_port)
-    config = tmp_path / "config.yaml"
-    config.write_text(json.dumps({"tls": {"acme": {"enabled": True, "email": "ops@example.test",
-                                                   "directory": server["directory"], "caFile": server["ca"]}}}))
-    d = daemon_factory(extra_args=["--http", f"127.0.0.1:{http_port}", "--https", "127.0.0.1:0",
-                                   "--config", str(config)])
-    https_port = int(d.https.rsplit(":", 1)[1])
+    d, server, https_port = acme_daemon(daemon_factory, tmp_path, pebble)
     body = {"name": "shop", "filename": "echo.py", "source": ECHO, "port": free_port()}
     assert d.post("/api/v1/deployments", body).status_code == 201
 
@@ -270,7 +268,7 @@ def test_acme_registers_again_when_the_server_forgets_the_account(daemon_factory
     issued_for("one.example.test", root_of(server))
     server["proc"].terminate()
     server["proc"].wait(10)
-    again = pebble(http_port, server["acme_port"], server["mgmt"])  # same address, no accounts
+    again = pebble(server["http_port"], server["acme_port"], server["mgmt"])  # same address, no accounts
     assert d.post("/api/v1/ingresses", {"name": "two", "rules": [rule("two.example.test")]}).status_code == 201
     issued_for("two.example.test", root_of(again))  # within one try, not after a restart
     assert "accountDoesNotExist" not in d.read_log()
