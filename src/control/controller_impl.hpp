@@ -120,7 +120,8 @@ struct Controller::Impl {
   Result<void> check_deployment(const model::DeploymentSpec& spec) const;
   /// check_deployment() without the checks against other deployments and ingresses.
   Result<void> check_deployment_fields(const model::DeploymentSpec& spec) const;
-  /// Why a secret `spec` names cannot be read now (missing, or without the key named), or "".
+  /// Why a run could not use a secret `spec` names now (missing, no such key, several keys and
+  /// none named, a NUL byte, too large for the environment), or "".
   std::string unusable_secret(const model::DeploymentSpec& spec) const;
 
   // Ingresses and network policies (resources.cpp).

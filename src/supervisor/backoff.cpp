@@ -5,8 +5,8 @@
 
 namespace prisn::supervisor {
 
-Backoff::Millis Backoff::next_delay(Millis uptime, bool was_healthy) {
-  if (was_healthy && uptime >= kResetAfter) {
+Backoff::Millis Backoff::next_delay(Millis healthy_for, bool was_healthy) {
+  if (was_healthy && healthy_for >= kResetAfter) {
     level_ = 0;
   }
   const Millis delay = std::min(Millis(kInitial.count() << std::min(level_, 10)), kMax);

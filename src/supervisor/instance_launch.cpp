@@ -196,6 +196,7 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
   if (!check || checker_ == nullptr) {
     inst.healthy = true;  // no check: a running instance is ready
     inst.ever_healthy = true;
+    inst.healthy_since = SteadyClock::now();
     // As a passing check would: a rollout waiting for this instance goes on (after the
     // reconcile that started it has finished).
     boost::asio::post(ctx_.executor, [this, ns = inst.ns, name = inst.deployment]() { reconcile(ns, name); });
@@ -227,6 +228,7 @@ void ServiceManager::add_health_target(Instance& inst, const model::DeploymentSp
   target.initially_healthy = initially_healthy;
   inst.healthy = initially_healthy;
   inst.ever_healthy = initially_healthy;
+  if (initially_healthy) inst.healthy_since = SteadyClock::now();
   checker_->add(std::move(target));
 }
 

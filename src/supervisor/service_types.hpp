@@ -36,6 +36,7 @@ struct ServiceManager::Instance {
   State state = State::kRunning;
   bool healthy = false;
   bool ever_healthy = false;
+  SteadyClock::time_point healthy_since{};  ///< when it last turned healthy (the backoff's reset counts from here)
   /// Re-adopted after a restart of prisnd, its first check not in yet: out of rotation, but
   /// still taken as serving by a roll (which must not replace it before it has been checked).
   bool unchecked = false;

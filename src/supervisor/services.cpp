@@ -161,6 +161,7 @@ void ServiceManager::on_health(const std::string& instance_id, bool healthy) {
     return;
   }
   Instance& inst = *it->second;
+  if (healthy && !inst.healthy) inst.healthy_since = SteadyClock::now();
   inst.healthy = healthy;
   inst.unchecked = false;
   if (healthy) {
@@ -203,8 +204,11 @@ void ServiceManager::on_exit(const std::string& id) {
   const std::string ns = inst.ns;
   const std::string name = inst.deployment;
   const int index = inst.index;
-  const auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - inst.started_steady);
   const bool was_healthy = inst.ever_healthy && inst.healthy;
+  // SPEC §6.4: the backoff resets after 10 s of healthy uptime, not of uptime.
+  const auto healthy_for = was_healthy ? std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             SteadyClock::now() - inst.healthy_since)
+                                       : std::chrono::milliseconds(0);
   by_id_.erase(it);
   if (svc != nullptr) {
     std::erase_if(svc->instances, [&](const auto& p) { return p->id == id; });
@@ -228,7 +232,7 @@ void ServiceManager::on_exit(const std::string& id) {
     reconcile(ns, name);
     return;
   }
-  const auto delay = slot.backoff.next_delay(uptime, was_healthy);
+  const auto delay = slot.backoff.next_delay(healthy_for, was_healthy);
   slot.restart_due = true;
   log()->warn("{}; restarting in {}", slot.last_exit, format_duration(delay));
   slot.restart_at = SteadyClock::now() + delay;

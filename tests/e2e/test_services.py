@@ -300,6 +300,20 @@ def test_restarts_count_the_restarts_that_happened(prisnd, scripts, tmp_path):
         assert prisnd.deployment("counted")["status"]["restarts"] == n - 1
 
 
+def test_the_backoff_resets_after_healthy_uptime_not_uptime(prisnd, scripts):
+    """SPEC §6.4: reset after 10 s of *healthy* uptime. An instance that starts slowly (over
+    10 s up) and dies soon after turning healthy still backs off: 1 s, then 2 s."""
+    slow = ("import os, socket, sys, time\ntime.sleep(10.5)\ns = socket.socket()\n"
+            "s.bind(('127.0.0.1', int(os.environ['PORT'])))\ns.listen()\ntime.sleep(1.5)\nsys.exit(2)\n")
+    r = prisnd.post("/api/v1/deployments", {"name": "slow", "filename": "slow.py", "source": slow, "port": free_port(),
+                                            "healthCheck": {"tcp": {}, "interval": "1s"}})
+    assert r.status_code == 201, r.text
+    delays = lambda: re.findall(r"slow-0 exited \(exit code 2\); restarting in (\d+)s", prisnd.read_log())
+    wait_until(lambda: len(delays()) >= 2, 40, interval=0.5, message="two exits")
+    assert delays()[:2] == ["1", "2"], delays()
+    assert prisnd.read_log().count("instance default/slow-0 is healthy") >= 2
+
+
 def test_a_changed_spec_replaces_a_crash_looping_instance_at_once(prisnd, scripts):
     """The fix of a crash-looping service runs as soon as it is deployed, not when the broken
     spec's backoff ends; its restart count starts again."""

@@ -14,9 +14,9 @@ class Backoff {
   static constexpr Millis kMax{60'000};
   static constexpr Millis kResetAfter{10'000};
 
-  /// The delay before the next start, given how long the exited instance ran and whether it
-  /// was healthy (in rotation) when it ended.
-  Millis next_delay(Millis uptime, bool was_healthy);
+  /// The delay before the next start, given how long the exited instance had been healthy
+  /// (in rotation) when it ended, and whether it was.
+  Millis next_delay(Millis healthy_for, bool was_healthy);
   /// Forget history (a new spec, a manual restart).
   void reset() { level_ = 0; }
   int level() const { return level_; }

@@ -38,7 +38,7 @@ struct DeployOptions {
 int deploy_command(Cli& cli, const DeployOptions& o);
 
 int trigger_command(Cli& cli, const std::string& name, const std::vector<std::string>& env, bool wait);
-/// `limit`: how many of the newest executions to list (0: the API's default, 100).
+/// `limit`: how many of the newest executions to list (none: the API's default, 100).
 int get_command(Cli& cli, const std::string& what, const std::string& name, bool watch,
                 std::optional<long> limit = std::nullopt);
 int status_command(Cli& cli, const std::string& name);
