@@ -234,6 +234,11 @@ Task<bool> handle(Stream& client, Session& s) {
   // An HTTP/1.0 client's expectation is ignored: it must get no 1xx (RFC 9110 §10.1.1, §15.2).
   const bool expect_continue = req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
   prepare_upstream_request(req, forward);
+  // "Content-Length: 4, 4", or the field twice with one value (RFC 9110 §8.6): the parser took
+  // it as 4; the instance gets it once, as 4.
+  if (const auto length = parser.content_length(); length && req.count(http::field::content_length) > 0) {
+    req.set(http::field::content_length, std::to_string(*length));
+  }
   // An idempotent request without a body that got no answer may go to another instance
   // (or, when a kept-alive connection had gone stale, to the same one on a new connection).
   const bool retryable = s.retryable = idempotent(method) && !body_pending && !forward.upgrade;
@@ -278,6 +283,14 @@ Task<bool> handle(Stream& client, Session& s) {
   auto& rp = s.response;
   auto& res = rp->get();
   flight.status = static_cast<int>(res.result_int());
+  if (!forward.upgrade && res.result() == http::status::switching_protocols) {
+    // Nothing a client can read may follow a 101 to a request that asked for no upgrade.
+    flight.status = 502;
+    co_return co_await reply(client, s.deadline, version, http::status::bad_gateway,
+                             fmt::format("upstream error from {} ({}): it switched protocols unasked (101)\n",
+                                         target.label, target.backends[picked.index].instance),
+                             false, head);
+  }
   if (forward.upgrade && res.result() == http::status::switching_protocols) {
     prepare_client_response(res, version, true, true);
     s.wire.clear();

@@ -33,6 +33,15 @@ std::string_view host_problem(const http::request_header<>& req, unsigned versio
   return is_valid_authority(req[http::field::host]) ? "" : "invalid Host header\n";
 }
 
+// Why the request target is not one a reverse proxy forwards (RFC 9112 §3.2: origin form,
+// "*" for OPTIONS; the absolute form is made origin form before this), or empty.
+std::string_view target_problem(const http::request_header<>& req) {
+  if (req.method() == http::verb::connect) return "malformed request: CONNECT is not supported\n";
+  const std::string_view target = req.target();
+  if (target == "*") return req.method() == http::verb::options ? "" : "malformed request: '*' is a target for OPTIONS only\n";
+  return target.starts_with('/') ? "" : "malformed request: the request target must be a path (/...)\n";
+}
+
 }  // namespace
 
 Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigned version, std::string_view client_ip) {
@@ -40,8 +49,8 @@ Decision decide(const L7Snapshot& snapshot, http::request_header<>& req, unsigne
     req.set(http::field::host, std::string(authority));
     req.target(origin_form(req.target()));
   }
-  if (const auto bad = host_problem(req, version); !bad.empty()) {
-    return {.answer = LocalAnswer{.status = http::status::bad_request, .body = std::string(bad), .close = true}};
+  for (const auto bad : {target_problem(req), host_problem(req, version)}) {
+    if (!bad.empty()) return {.answer = LocalAnswer{.status = http::status::bad_request, .body = std::string(bad), .close = true}};
   }
   const std::string_view host = req[http::field::host];
   const std::string_view path = request_path(req.target());

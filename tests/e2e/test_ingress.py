@@ -480,6 +480,51 @@ def test_an_http10_client_gets_no_100_continue(prisnd):
     assert b" 100 " not in got, got
 
 
+@pytest.mark.parametrize("line", [b"GET foo HTTP/1.1", b"GET * HTTP/1.1", b"GET ?q=1 HTTP/1.1",
+                                  b"CONNECT t.example.com:443 HTTP/1.1"])
+def test_a_request_target_that_is_not_a_path_is_400(prisnd, line):
+    """RFC 9112 §3.2: a reverse proxy forwards origin-form targets (and absolute ones, made
+    origin form); others are a 400, as over HTTP/2."""
+    deploy(prisnd, "forms")
+    ingress(prisnd, "forms", [{"host": "t.example.com", "paths": [{"path": "/", "deployment": "forms"}]}])
+    got = raw_exchange(prisnd, line + b"\r\nHost: t.example.com\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 400") and b"malformed request" in got, got
+    got = raw_exchange(prisnd, b"GET http://t.example.com/abs HTTP/1.1\r\nHost: t.example.com\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 200") and b'"path": "/abs"' in got, got
+
+
+def test_a_repeated_content_length_reaches_the_instance_once(prisnd):
+    deploy(prisnd, "cl")
+    ingress(prisnd, "cl", [{"host": "cl.example.com", "paths": [{"path": "/", "deployment": "cl"}]}])
+    for fields in (b"Content-Length: 4, 4\r\n", b"Content-Length: 4\r\nContent-Length: 4\r\n"):
+        got = raw_exchange(prisnd, b"POST / HTTP/1.1\r\nHost: cl.example.com\r\n" + fields + b"\r\nabcd", 1)
+        assert got.startswith(b"HTTP/1.1 200") and b'"bytes": 4' in got, (fields, got)
+
+
+SWITCHES_UNASKED = """\
+import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["PORT"])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: websocket\\r\\nConnection: Upgrade\\r\\n\\r\\nraw")
+    c.close()
+"""
+
+
+def test_a_101_to_a_request_that_asked_for_no_upgrade_is_502(prisnd):
+    r = prisnd.post("/api/v1/deployments", {"name": "sw", "filename": "sw.py", "source": SWITCHES_UNASKED,
+                                            "port": free_port(), "healthCheck": {"tcp": {}, "interval": "1s"}})
+    assert r.status_code == 201, r.text
+    prisnd.wait_ready("sw", 1)
+    ingress(prisnd, "sw", [{"host": "sw.example.com", "paths": [{"path": "/", "deployment": "sw"}]}])
+    got = raw_exchange(prisnd, b"GET / HTTP/1.1\r\nHost: sw.example.com\r\n\r\n", 1)
+    assert got.startswith(b"HTTP/1.1 502") and b"switched protocols unasked" in got, got
+
+
 def test_router_answers_to_head_carry_no_body(prisnd):
     got = raw_exchange(prisnd, b"HEAD /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
                                b"GET /y HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 2)
