@@ -90,6 +90,8 @@ class ServerConnection {
   /// Whether `stream` is still open on either side (neither reset nor ended both ways).
   bool stream_open(std::uint32_t stream) const { return streams_.contains(stream); }
   bool going_away() const { return going_away_; }
+  /// A header block has begun and its last CONTINUATION has not come yet.
+  bool in_header_block() const { return block_stream_ != 0; }
 
  private:
   struct Stream {

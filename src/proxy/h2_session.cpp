@@ -111,6 +111,7 @@ struct Connection {
   bool peer_goaway = false;
   bool writing = false;  // the writer is sending: its deadline stands
   std::size_t waiting_on_client = 0;  // streams waiting for body bytes or a window
+  bool in_header_block = false;       // the deadline is the header timeout of a block under way
 
   void kick() { writer_wake.notify(); }
 
@@ -120,6 +121,14 @@ struct Connection {
     if (deadline.at == Clock::time_point::max()) deadline.after(w.options.idle_timeout);
   }
   void refresh_deadline() {
+    // A header block under way must end within the header timeout from its first frame, as
+    // an HTTP/1.1 request header must (frames trickled slowly do not extend it).
+    if (conn.in_header_block()) {
+      if (!in_header_block) deadline.after(w.options.header_timeout);
+      in_header_block = true;
+      return;
+    }
+    in_header_block = false;
     deadline.idle = streams.empty() && !writing;
     if (writing) expect_client();  // a client that does not read what it asked for is dropped too
     else if (streams.empty() || waiting_on_client > 0) deadline.after(w.options.idle_timeout);

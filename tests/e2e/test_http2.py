@@ -371,3 +371,25 @@ def test_a_client_that_floods_pings_or_settings_without_reading_is_not_read_furt
         grown = (rss_kib(prisnd.proc.pid) - before) // 1024
     assert grown < 64, f"prisnd grew by {grown} MiB after {sent // (1 << 20)} MiB of {kind} frames"
     assert prisnd.get("/health").status_code == 200
+
+
+def test_a_header_block_trickled_in_continuations_is_cut_at_the_header_timeout(prisnd):
+    """The 10 s request-header limit holds over HTTP/2 too: CONTINUATION frames that keep
+    coming do not extend it."""
+    def frame(kind, flags, stream, payload):
+        return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+    with socket.create_connection(h2c_address(prisnd), timeout=5) as s:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0, b"") + frame(1, 0, 1, b"\x82"))
+        s.settimeout(2)
+        started, closed_after = time.monotonic(), None
+        while closed_after is None and time.monotonic() - started < 20:
+            try:
+                s.sendall(frame(9, 0, 1, b"\x86"))  # one more CONTINUATION, still no END_HEADERS
+                while s.recv(65536):  # SETTINGS, its ACK, at the end a GOAWAY; then the close
+                    pass
+                closed_after = time.monotonic() - started
+            except socket.timeout:
+                pass  # nothing more for now: trickle on
+            except (ConnectionResetError, BrokenPipeError):
+                closed_after = time.monotonic() - started
+    assert closed_after is not None and closed_after < 14, closed_after
