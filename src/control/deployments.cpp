@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
@@ -176,6 +177,10 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
     if (model::needs_rollout(existing->spec, spec)) ++rec.generation;
   } else {
     rec.created_at = now;
+    // A new deployment starts with empty logs, as a new Kubernetes object does: instance
+    // logs left by a deleted one of the same name are not its own. (Runs keep their history.)
+    std::error_code ignored;
+    std::filesystem::remove_all(d.ctx.paths.deployment_logs(spec.ns, spec.name), ignored);
   }
   rec.updated_at = now;
   rec.spec = std::move(spec);

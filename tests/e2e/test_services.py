@@ -330,6 +330,21 @@ def test_a_changed_spec_replaces_a_crash_looping_instance_at_once(prisnd, script
 
 
 # --- logs ----------------------------------------------------------------------------------
+def test_a_deployment_made_again_under_a_deleted_ones_name_starts_with_empty_logs(prisnd, scripts):
+    f = scripts("talk.py", "import os, time\nprint('incarnation', os.environ['GEN'], flush=True)\ntime.sleep(600)\n")
+    for gen in ("one", "two"):
+        prisnd.cli("deploy", f, "--name", "talk", "--replicas", "2" if gen == "one" else "1", "-e", f"GEN={gen}",
+                   check=True)
+        prisnd.wait_ready("talk", 2 if gen == "one" else 1)
+        wait_until(lambda: f"incarnation {gen}" in prisnd.cli("logs", "talk").stdout, 10, message="its output")
+        if gen == "one":
+            prisnd.cli("delete", "talk", check=True)
+            wait_until(lambda: prisnd.get("/api/v1/endpoints/talk").status_code == 404, 15, message="deleted")
+    logs = prisnd.cli("logs", "talk").stdout
+    assert "incarnation one" not in logs and "[talk-1]" not in logs, logs
+    assert logs == "[talk-0] incarnation two\n", logs
+
+
 def test_logs_prefixed_tail_and_follow(prisnd, scripts):
     port = free_port()
     deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2)
