@@ -93,6 +93,7 @@ Result<SecretRef> secret_ref(const Json& v, const std::string& path) {
     if (const auto slash = name.find('/'); slash != std::string::npos) {
       ref.key = name.substr(slash + 1);
       name = name.substr(0, slash);
+      if (ref.key.empty()) return invalid(path + ": the KEY after '/' is empty: NAME/KEY:ENV");
     }
     ref.secret = name;
   } else if (v.is_object()) {

@@ -302,6 +302,9 @@ def test_status_summary_and_detail(prisnd, scripts):
     assert "web" in p.stdout and "Running" in p.stdout
     assert "web-0" in p.stdout and "web-1" in p.stdout
     assert str(port) in p.stdout
+    prisnd.cli("deploy", scripts("portless.py", "import time\ntime.sleep(600)\n"), "--name", "portless",
+               "--replicas", "1", check=True)
+    assert "Port:        -\n" in prisnd.cli("status", "portless").stdout  # as `get apps` shows it
     p = prisnd.cli("status", "nope")
     assert p.returncode == 1
     assert "not found" in p.stderr
@@ -763,7 +766,8 @@ def test_a_body_over_the_api_limit_shows_the_api_message(prisnd, tmp_path):
 def test_values_the_cli_can_tell_are_wrong_are_usage_errors(prisnd, scripts):
     script = scripts("v.py", "print(1)\n")
     for args, says in ((["--port", "99999"], "--port"), (["--port", "abc"], "--port"), (["--type", "bogus"], "--type"),
-                       (["--protocol", "udp"], "--protocol")):
+                       (["--protocol", "udp"], "--protocol"), (["--secret", "db-password/:E"], "--secret"),
+                       (["--secret", "db-password:E:F"], "--secret"), (["--secret", "/k:E"], "--secret")):
         out = prisnd.cli("deploy", script, "--name", "v", *args)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         assert says in out.stderr, out.stderr

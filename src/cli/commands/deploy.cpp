@@ -18,13 +18,16 @@ namespace {
 Json secret_refs(const std::vector<std::string>& specs) {
   Json out = Json::array();
   for (const auto& s : specs) {
-    const auto colon = s.rfind(':');
-    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) {
+    // Names, keys and variable names hold no ':', and only a KEY follows a '/'.
+    const auto colon = s.find(':');
+    const auto slash = s.find('/');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() || s.find(':', colon + 1) != std::string::npos ||
+        (slash != std::string::npos && (slash == 0 || slash + 1 >= colon))) {
       throw UsageError("--secret " + s + ": expected NAME:ENV or NAME/KEY:ENV");
     }
     std::string name = s.substr(0, colon);
     Json ref = {{"env", s.substr(colon + 1)}};
-    if (const auto slash = name.find('/'); slash != std::string::npos) {
+    if (slash != std::string::npos) {
       ref["key"] = name.substr(slash + 1);
       name = name.substr(0, slash);
     }

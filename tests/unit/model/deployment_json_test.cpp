@@ -79,6 +79,7 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.com","path":"/a b"}})j", "expose.path"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"lots"}})j", "resources.memory"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":[{"secret":"db","env":"1"}]})j", "secrets[0]"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":["db/:E"]})j", "secrets[0]: the KEY after '/' is empty"},
        }) {
     const std::string message = error_of(c.body);
     EXPECT_NE(message.find(c.field), std::string::npos) << c.body << " -> " << message;
