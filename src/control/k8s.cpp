@@ -21,6 +21,22 @@ void resolve_secret_keys(model::DeploymentSpec& spec, const store::Store& store)
   }
 }
 
+// A reference without a key to a secret with several keys, none of them `value`: prisn's runs
+// fail on it, and Kubernetes would need a key prisn cannot choose.
+std::string ambiguous_secret_key(const model::DeploymentSpec& spec, const store::Store& store) {
+  for (const auto& ref : spec.secrets) {
+    if (!ref.key.empty()) continue;
+    const auto* meta = store.find_secret(spec.ns, ref.secret);
+    if (meta == nullptr || meta->keys.size() <= 1 ||
+        std::find(meta->keys.begin(), meta->keys.end(), "value") != meta->keys.end()) {
+      continue;
+    }
+    return fmt::format("deployment '{}': secret '{}' has several keys; name one as {}/KEY:{} to render it", spec.name,
+                       ref.secret, ref.secret, ref.env);
+  }
+  return {};
+}
+
 // An ingress path to a deployment that is not rendered would name a Service that cannot
 // exist: the path is left out and said (a rule left with none goes too).
 std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable) {
@@ -49,7 +65,8 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
   std::set<std::string> unrenderable;
   std::string skipped;  // for all of a namespace: what cannot be rendered is left out and said
   for (const auto* rec : store.list_deployments(ns)) {
-    const auto why = k8s::unrenderable(rec->spec);
+    auto why = k8s::unrenderable(rec->spec);
+    if (why.empty()) why = ambiguous_secret_key(rec->spec, store);
     if (why.empty()) options.first_ports.emplace(rec->spec.name, rec->spec.port);
     else unrenderable.insert(rec->spec.name);
     if (!name.empty() && rec->spec.name != name) continue;

@@ -227,6 +227,23 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     assert "apiVersion" not in p.stdout
 
 
+def test_a_secret_reference_kubernetes_would_need_a_key_for_is_not_rendered(prisnd, scripts, tmp_path):
+    """NAME:ENV takes key `value` or the only key; with several and none named value, neither
+    prisn nor Kubernetes can pick one: the render says so instead of writing `key: value`."""
+    (tmp_path / "a").write_text("A")
+    prisnd.cli("secret", "create", "pair", "--from-file", f"a={tmp_path / 'a'}", f"b={tmp_path / 'a'}", check=True)
+    prisnd.cli("deploy", scripts("j.py", "print(1)\n"), "--name", "pairjob", "--secret", "pair:X")
+    p = prisnd.cli("k8s", "render", "pairjob")
+    assert p.returncode == 1, p.stdout
+    assert "secret 'pair' has several keys; name one as pair/KEY:X to render it" in p.stderr, p.stderr
+    prisnd.cli("deploy", scripts("j.py", "print(1)\n"), "--name", "pairjob", "--secret", "pair/b:X", check=True)
+    docs = [d for d in yaml.safe_load_all(prisnd.cli("k8s", "render", "pairjob", check=True).stdout) if d]
+    refs = [e["valueFrom"]["secretKeyRef"] for d in docs if d["kind"] == "CronJob" or d["kind"] == "Job"
+            for c in (d["spec"].get("jobTemplate", d)["spec"]["template"]["spec"]["containers"]) for e in c.get("env", [])
+            if "valueFrom" in e]
+    assert refs == [{"name": "pair", "key": "b"}], docs
+
+
 def test_long_names_schedules_and_a_secret_shadowing_env_render_as_kubernetes_accepts(prisnd, scripts):
     long_name = "nightly-warehouse-export-to-object-storage-for-the-finance-team"
     assert 53 <= len(long_name) <= 63
