@@ -264,7 +264,9 @@ std::vector<EndpointView> ServiceManager::endpoints(const std::string& ns, const
     v.state = inst->state == State::kRunning ? "Running" : inst->state == State::kDraining ? "Draining" : "Stopping";
     v.pid = inst->process.pid;
     v.generation = inst->generation;
-    v.restarts = it->second->slots.count(inst->index) ? it->second->slots.at(inst->index).restarts : 0;
+    // A slot counts the restarts of its current generation: not an older instance's.
+    const auto slot = it->second->slots.find(inst->index);
+    v.restarts = slot != it->second->slots.end() && slot->second.generation == inst->generation ? slot->second.restarts : 0;
     v.started_at = inst->started_at;
     v.connections = inst->connections;
     out.push_back(std::move(v));
@@ -282,8 +284,11 @@ std::vector<DownInstanceView> ServiceManager::down_instances(const std::string& 
   const Service& svc = *it->second;
   for (const auto& [index, slot] : svc.slots) {
     if (!slot.restart_timer && !slot.exited_for_good) continue;
-    const bool running = std::any_of(svc.instances.begin(), svc.instances.end(),
-                                     [index = index](const auto& inst) { return inst->index == index; });
+    // An instance of an earlier generation at this index (a roll that has stalled) does not
+    // hide the new one that is backing off: both are listed.
+    const bool running = std::any_of(svc.instances.begin(), svc.instances.end(), [&, index = index](const auto& inst) {
+      return inst->index == index && inst->generation == slot.generation;
+    });
     if (running) continue;
     DownInstanceView v{fmt::format("{}-{}", name, index), index, slot.restart_timer ? "BackOff" : "Exited",
                        slot.restarts, slot.last_exit, std::nullopt};
@@ -346,7 +351,7 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
   } else if (st.desired == 0) {
     st.phase = "Stopped";
   } else if (backing_off != nullptr) {
-    const auto left = std::chrono::duration_cast<std::chrono::seconds>(backing_off->restart_at - SteadyClock::now());
+    const auto left = std::chrono::ceil<std::chrono::seconds>(backing_off->restart_at - SteadyClock::now());  // as restart_in_s
     st.phase = "CrashLoop";
     st.message = fmt::format("{}; restarting in {}s", backing_off->last_exit, std::max<long>(0, left.count()));
   } else if (st.ready >= st.desired) {

@@ -156,6 +156,12 @@ def test_kill9_during_a_stalled_rollout_keeps_the_old_instance_serving(prisnd, s
     deploy(prisnd, scripts("api.py", "import sys\nsys.exit(5)\n"), "api", port, 1)
     wait_until(lambda: prisnd.deployment("api")["status"]["restarts"] >= 1, 15, message="the new version crash-looping")
     assert pid_alive(old_pid) and fetch(port).split()[0] == "api-0"
+    # both are listed: the old one serving (its restarts are its own: none), the new one backing off
+    backing_off = lambda e: sorted(ep["state"] for ep in e) == ["BackOff", "Running"] and e
+    eps = wait_until(lambda: backing_off(prisnd.endpoints("api")), 10, interval=0.02,
+                     message="the new instance listed in BackOff beside the old one")
+    running = [ep for ep in eps if ep["state"] == "Running"][0]
+    assert running["pid"] == old_pid and running["restarts"] == 0, eps
     prisnd.kill9()
     prisnd.start()
     deadline = time.monotonic() + 4  # well past the first check
