@@ -9,12 +9,22 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace prisn::client {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
+
+namespace {
+
+// How long a request (not a followed stream) may take: a prisnd that accepts and never answers
+// (stopped, wedged) must not hold the CLI for good. Every API call answers at once; the
+// slowest (apply of a large manifest) take well under a second.
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+
+}  // namespace
 
 struct HttpClient::Impl {
   std::string server;
@@ -119,24 +129,34 @@ Result<HttpResponse> HttpClient::request(const std::string& method, const std::s
     const bool reused = impl_->stream.has_value();
     if (auto ok = impl_->connect(); !ok) return ok.error();
     auto req = impl_->make(method, target, body);
-    boost::system::error_code ec;
-    http::write(*impl_->stream, req, ec);
     http::response_parser<http::string_body> parser;
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    // prisnd may answer before it has read the whole body (413 for one over its limit) and
-    // close: the rest of the write then fails, but its answer is there to read.
-    if (ec == asio::error::broken_pipe || ec == asio::error::connection_reset) {
-      boost::system::error_code read_ec;
-      http::read(*impl_->stream, impl_->buffer, parser, read_ec);
-      if (!read_ec || parser.is_done()) ec = {};
-    } else if (!ec) {
-      http::read(*impl_->stream, impl_->buffer, parser, ec);
+    // Asynchronous, so that the stream's deadline holds: Beast's timeouts do not apply to
+    // blocking calls.
+    boost::system::error_code ec;
+    impl_->stream->expires_after(kRequestTimeout);
+    http::async_write(*impl_->stream, req, [&](boost::system::error_code write_ec, std::size_t) {
+      ec = write_ec;
+      // prisnd may answer before it has read the whole body (413 for one over its limit) and
+      // close: the rest of the write then fails, but its answer is there to read.
+      if (ec && ec != asio::error::broken_pipe && ec != asio::error::connection_reset) return;
+      http::async_read(*impl_->stream, impl_->buffer, parser, [&, write_ec](boost::system::error_code read_ec, std::size_t) {
+        ec = write_ec && (!read_ec || parser.is_done()) ? boost::system::error_code() : (read_ec ? read_ec : write_ec);
+      });
+    });
+    impl_->io.restart();
+    impl_->io.run();
+    if (ec == beast::error::timeout) {
+      impl_->drop();
+      return Error::unavailable(fmt::format("prisnd at {} did not answer within {} s (is it stopped or overloaded?)",
+                                            impl_->server, kRequestTimeout.count()));
     }
     if (ec) {
       impl_->drop();
       if (reused && attempt == 0) continue;
       return Error::unavailable(fmt::format("connection to prisnd at {} failed: {}", impl_->server, ec.message()));
     }
+    impl_->stream->expires_never();
     const auto& res = parser.get();
     HttpResponse out{static_cast<int>(res.result_int()), res.body(), std::string(res[http::field::content_type])};
     if (!res.keep_alive()) impl_->drop();

@@ -168,6 +168,19 @@ s.serve_forever()
         server.wait(10)
 
 
+def test_a_server_that_accepts_and_never_answers_times_out(prisnd):
+    """A stopped or wedged prisnd accepts connections (the kernel does) and answers nothing:
+    a command gives up after 30 s with a message, instead of waiting for good."""
+    with socket.socket() as mute:
+        mute.bind(("127.0.0.1", 0))
+        mute.listen()
+        started = time.monotonic()
+        p = prisnd.cli("get", "apps", env={"PRISN_SERVER": "127.0.0.1:%d" % mute.getsockname()[1]}, timeout=60)
+        took = time.monotonic() - started
+    assert p.returncode == 1 and "did not answer within 30 s" in p.stderr, (p.returncode, p.stderr)
+    assert 29 < took < 40, took
+
+
 def test_unknown_commands_limits_and_ports_are_usage_errors_that_say_so(prisnd):
     p = prisnd.cli("frobnicate")
     assert p.returncode == 2 and "unknown command 'frobnicate'" in p.stderr, p.stderr
