@@ -8,7 +8,7 @@
 
 namespace prisn::store::detail {
 
-inline constexpr std::array<std::string_view, 3> kMigrations = {
+inline constexpr std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE deployments (
   namespace     TEXT NOT NULL,
@@ -92,6 +92,23 @@ CREATE TABLE resources (
     // 3: how many times an execution's process was started (restartPolicy on-failure retries).
     R"sql(
 ALTER TABLE executions ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+)sql",
+    // 4: each service instance slot's restart history, so a restarted prisnd keeps its counts,
+    // back-off and the restart policy's "not again".
+    R"sql(
+CREATE TABLE slots (
+  namespace       TEXT NOT NULL,
+  deployment      TEXT NOT NULL,
+  idx             INTEGER NOT NULL,
+  generation      INTEGER NOT NULL,
+  restarts        INTEGER NOT NULL,
+  backoff_level   INTEGER NOT NULL,
+  restart_due     INTEGER NOT NULL,
+  restart_at      INTEGER,
+  exited_for_good INTEGER NOT NULL,
+  last_exit       TEXT NOT NULL,
+  PRIMARY KEY (namespace, deployment, idx)
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -29,7 +29,7 @@ struct Store::Impl {
   std::shared_ptr<spdlog::logger> log = logger("store");
 
   Statement put_deployment, delete_deployment, put_execution, get_execution, put_secret,
-      get_secret, delete_secret, put_instance, delete_instance, put_resource, delete_resource;
+      get_secret, delete_secret, put_instance, delete_instance, put_resource, delete_resource, put_slot, delete_slots;
 
   ~Impl() { sqlite3_close_v2(db); }
 
@@ -227,10 +227,14 @@ Result<void> prepare(Store::Impl& impl) {
       "INSERT OR REPLACE INTO resources (kind, namespace, name, spec, created_at, updated_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   impl.delete_resource = Statement(impl.db, "DELETE FROM resources WHERE kind = ?1 AND namespace = ?2 AND name = ?3");
+  impl.put_slot = Statement(impl.db,
+      "INSERT OR REPLACE INTO slots (namespace, deployment, idx, generation, restarts, backoff_level, restart_due, "
+      "restart_at, exited_for_good, last_exit) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  impl.delete_slots = Statement(impl.db, "DELETE FROM slots WHERE namespace = ?1 AND deployment = ?2 AND idx >= ?3");
   for (Statement* st : {&impl.put_deployment, &impl.delete_deployment, &impl.put_execution,
                         &impl.get_execution, &impl.put_secret, &impl.get_secret,
                         &impl.delete_secret, &impl.put_instance, &impl.delete_instance,
-                        &impl.put_resource, &impl.delete_resource}) {
+                        &impl.put_resource, &impl.delete_resource, &impl.put_slot, &impl.delete_slots}) {
     if (!st->valid()) {
       return detail::sqlite_error(impl.db, "database: cannot prepare statement");
     }
@@ -298,7 +302,7 @@ Result<void> Store::delete_deployment(const std::string& ns, const std::string& 
   st.bind(1, ns).bind(2, name);
   if (auto r = st.run(); !r) return r;
   impl_->deployments.erase({ns, name});
-  return {};
+  return delete_slots(ns, name);  // a deployment made again under the name starts afresh
 }
 
 const ResourceRecord* Store::find_resource(const std::string& kind, const std::string& ns,
@@ -544,6 +548,46 @@ Result<std::vector<InstanceRecord>> Store::load_instances() const {
     r.cgroup = st.text(10);
     r.started_at = from_epoch_ms(st.integer(11));
     r.restarts = static_cast<int>(st.integer(12));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Result<void> Store::put_slot(const SlotRecord& r) {
+  auto& st = impl_->put_slot;
+  st.bind(1, r.ns).bind(2, r.deployment).bind(3, std::int64_t{r.index}).bind(4, r.generation)
+      .bind(5, std::int64_t{r.restarts}).bind(6, std::int64_t{r.backoff_level}).bind(7, std::int64_t{r.restart_due})
+      .bind_optional(8, r.restart_at ? std::optional(to_epoch_ms(*r.restart_at)) : std::nullopt)
+      .bind(9, std::int64_t{r.exited_for_good}).bind(10, r.last_exit);
+  return st.run();
+}
+
+Result<void> Store::delete_slots(const std::string& ns, const std::string& deployment, int from_index) {
+  auto& st = impl_->delete_slots;
+  st.bind(1, ns).bind(2, deployment).bind(3, std::int64_t{from_index});
+  return st.run();
+}
+
+Result<std::vector<SlotRecord>> Store::load_slots() const {
+  Statement st(impl_->db,
+               "SELECT namespace, deployment, idx, generation, restarts, backoff_level, restart_due, restart_at, "
+               "exited_for_good, last_exit FROM slots");
+  std::vector<SlotRecord> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) return row.error();
+    if (!*row) break;
+    SlotRecord r;
+    r.ns = st.text(0);
+    r.deployment = st.text(1);
+    r.index = static_cast<int>(st.integer(2));
+    r.generation = st.integer(3);
+    r.restarts = static_cast<int>(st.integer(4));
+    r.backoff_level = static_cast<int>(st.integer(5));
+    r.restart_due = st.integer(6) != 0;
+    if (auto at = st.optional_integer(7)) r.restart_at = from_epoch_ms(*at);
+    r.exited_for_good = st.integer(8) != 0;
+    r.last_exit = st.text(9);
     out.push_back(std::move(r));
   }
   return out;

@@ -65,6 +65,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
     ++slot.restarts;
     ++svc.restarts_total;
     ++restarts_total_;
+    persist_slot(svc, index);
   }
   auto fail = [&](std::string why) {
     svc.failure = std::move(why);

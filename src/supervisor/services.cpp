@@ -83,7 +83,9 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
   for (auto& inst : svc->instances) {
     if (inst->index >= replicas) stop_instance(*inst);
   }
-  std::erase_if(svc->slots, [&](const auto& entry) { return entry.first >= replicas; });
+  if (std::erase_if(svc->slots, [&](const auto& entry) { return entry.first >= replicas; }) > 0) {
+    (void)ctx_.store.delete_slots(ns, name, replicas);  // scaled away: a later scale-up starts afresh
+  }
   if (!shutting_down_ && svc->failure.empty()) {
     for (int i = 0; i < replicas; ++i) {
       const bool occupied = std::any_of(svc->instances.begin(), svc->instances.end(), [&](const auto& inst) {
@@ -95,6 +97,7 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
         // replaced now instead of when the old spec's backoff ends, its count starts at 0.
         slot = Slot{};
         slot.generation = rec->generation;
+        persist_slot(*svc, i);
       }
       if (!occupied && !slot.restart_timer && !slot.exited_for_good) {
         if (!start_instance(*svc, *rec, i)) break;
@@ -229,22 +232,76 @@ void ServiceManager::on_exit(const std::string& id) {
     slot.exited_for_good = true;
     log()->warn("{}; restart policy {}: not restarting", slot.last_exit,
                 rec ? model::to_string(rec->spec.restart_policy) : "none");
+    if (rec != nullptr) persist_slot(*svc, index);
     reconcile(ns, name);
     return;
   }
   const auto delay = slot.backoff.next_delay(healthy_for, was_healthy);
   slot.restart_due = true;
   log()->warn("{}; restarting in {}", slot.last_exit, format_duration(delay));
+  schedule_restart(*svc, index, delay);
+  persist_slot(*svc, index);
+  on_change_(ns, name);
+}
+
+void ServiceManager::schedule_restart(Service& svc, int index, std::chrono::milliseconds delay) {
+  Slot& slot = svc.slots[index];
   slot.restart_at = SteadyClock::now() + delay;
   slot.restart_timer = std::make_unique<boost::asio::steady_timer>(ctx_.executor, delay);
-  slot.restart_timer->async_wait([this, ns, name, index](const boost::system::error_code& ec2) {
-    if (ec2) return;
+  slot.restart_timer->async_wait([this, ns = svc.ns, name = svc.name, index](const boost::system::error_code& ec) {
+    if (ec) return;
     if (Service* s = find(ns, name)) {
       if (auto sl = s->slots.find(index); sl != s->slots.end()) sl->second.restart_timer.reset();
     }
     reconcile(ns, name);
   });
-  on_change_(ns, name);
+}
+
+void ServiceManager::persist_slot(const Service& svc, int index) {
+  const auto it = svc.slots.find(index);
+  if (it == svc.slots.end()) return;
+  const Slot& slot = it->second;
+  store::SlotRecord r{svc.ns, svc.name, index, slot.generation, slot.restarts, slot.backoff.level(),
+                      slot.restart_due, std::nullopt, slot.exited_for_good, slot.last_exit};
+  if (slot.restart_timer) {
+    r.restart_at = WallClock::now() + std::chrono::duration_cast<WallClock::duration>(slot.restart_at - SteadyClock::now());
+  }
+  if (auto ok = ctx_.store.put_slot(r); !ok) {
+    log()->warn("cannot record the restart history of {}/{}-{}: {}", svc.ns, svc.name, index, ok.error().message);
+  }
+}
+
+void ServiceManager::restore_slots() {
+  auto records = ctx_.store.load_slots();
+  if (!records) {
+    log()->error("cannot read the instances' restart history: {}", records.error().message);
+    return;
+  }
+  for (const auto& r : *records) {
+    const auto* rec = ctx_.store.find_deployment(r.ns, r.deployment);
+    // History of a spec since changed, or of an index since scaled away, starts afresh.
+    if (rec == nullptr || rec->spec.type != model::DeploymentType::kService || r.generation != rec->generation ||
+        r.index >= rec->spec.replicas) {
+      continue;
+    }
+    auto& svc = services_[{r.ns, r.deployment}];
+    if (!svc) {
+      svc = std::make_unique<Service>();
+      svc->ns = r.ns;
+      svc->name = r.deployment;
+    }
+    Slot& slot = svc->slots[r.index];
+    slot.generation = r.generation;
+    slot.restarts = r.restarts;
+    slot.backoff.restore(r.backoff_level);
+    slot.restart_due = r.restart_due;
+    slot.exited_for_good = r.exited_for_good;
+    slot.last_exit = r.last_exit;
+    if (r.restart_at && *r.restart_at > WallClock::now()) {  // the rest of its back-off
+      schedule_restart(*svc, r.index,
+                       std::chrono::duration_cast<std::chrono::milliseconds>(*r.restart_at - WallClock::now()));
+    }
+  }
 }
 
 std::vector<EndpointView> ServiceManager::endpoints(const std::string& ns, const std::string& name) const {
@@ -378,6 +435,7 @@ std::vector<std::string> ServiceManager::instance_ids() const {
 std::size_t ServiceManager::instance_count() const { return by_id_.size(); }
 
 void ServiceManager::adopt() {
+  restore_slots();  // first: the instances found alive add to what it recorded
   auto records = ctx_.store.load_instances();
   if (!records) {
     log()->error("cannot read instances: {}", records.error().message);

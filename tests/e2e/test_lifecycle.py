@@ -171,6 +171,42 @@ def test_kill9_during_a_stalled_rollout_keeps_the_old_instance_serving(prisnd, s
     assert fetch(port).split()[0] == "api-0"
 
 
+def test_restart_history_survives_a_restart_of_prisnd(prisnd, scripts, tmp_path, cleanup):
+    """A crash-looping instance keeps its restart count and back-off across kill -9 and
+    SIGTERM of prisnd; one its restart policy left stopped is not started again."""
+    cleanup["daemons"].append(prisnd)
+    starts = tmp_path / "starts"
+    crash = "import os, sys\nopen(os.environ['STARTS'], 'a').write('x')\nsys.exit(3)\n"
+    deploy(prisnd, scripts("crash.py", crash), "crash", free_port(), 1, "-e", f"STARTS={starts}")
+    wait_until(lambda: prisnd.deployment("crash")["status"]["restarts"] >= 3, 20, message="three restarts")
+    counted = prisnd.deployment("crash")["status"]["restarts"]
+    prisnd.kill9()
+    prisnd.start()
+    st = prisnd.deployment("crash")["status"]
+    assert st["restarts"] >= counted, (counted, st)
+    wait_until(lambda: "crash-0 exited (exit code 3); restarting in" in prisnd.read_log().rsplit("ready: API", 1)[1],
+               15, message="an exit after the restart")
+    delays = re.findall(r"crash-0 exited \(exit code 3\); restarting in (\d+)s", prisnd.read_log().rsplit("ready: API", 1)[1])
+    assert int(delays[0]) >= 8, delays  # the back-off went on (1, 2, 4, 8 ...), not back to 1 s
+
+    once_starts = tmp_path / "once"
+    r = prisnd.post("/api/v1/deployments", {"name": "once", "filename": "once.py", "replicas": 1,
+                                            "restartPolicy": "never", "env": {"STARTS": str(once_starts)},
+                                            "source": crash.replace("sys.exit(3)", "sys.exit(1)")})
+    assert r.status_code == 201, r.text
+    prisnd.wait_phase("once", "Degraded")
+    for restart in ("kill9", "sigterm"):
+        if restart == "kill9":
+            prisnd.kill9()
+        else:
+            assert prisnd.stop() == 0
+        prisnd.start()
+        time.sleep(1.5)
+        assert once_starts.read_text() == "x", restart  # left stopped, as its policy said
+        assert prisnd.deployment("once")["status"]["phase"] == "Degraded"
+    assert prisnd.deployment("crash")["status"]["restarts"] >= counted  # and after SIGTERM too
+
+
 def test_instance_that_died_while_prisnd_was_down_is_restarted(prisnd, scripts, cleanup):
     cleanup["daemons"].append(prisnd)
     port = free_port()

@@ -42,6 +42,20 @@ struct InstanceRecord {
   int restarts = 0;
 };
 
+/// One service instance slot's restart history (NAME-index, whatever process holds it now).
+struct SlotRecord {
+  std::string ns;
+  std::string deployment;
+  int index = 0;
+  std::int64_t generation = 0;  ///< of the spec the history counts for
+  int restarts = 0;
+  int backoff_level = 0;
+  bool restart_due = false;              ///< its process ended; the next start is a restart
+  std::optional<WallTime> restart_at;    ///< backing off until then
+  bool exited_for_good = false;          ///< its restart policy said no
+  std::string last_exit;
+};
+
 /// An ingress or a network policy: its normalised JSON, decoded by whoever uses it.
 struct ResourceRecord {
   std::string kind;  ///< "Ingress" | "NetworkPolicy"
@@ -114,6 +128,12 @@ class Store {
   Result<void> put_instance(const InstanceRecord& r);
   Result<void> delete_instance(const std::string& id);
   Result<std::vector<InstanceRecord>> load_instances() const;
+
+  // Instance slots.
+  Result<void> put_slot(const SlotRecord& r);
+  /// Deletes the slots of a deployment from `from_index` on (0: all of them).
+  Result<void> delete_slots(const std::string& ns, const std::string& deployment, int from_index = 0);
+  Result<std::vector<SlotRecord>> load_slots() const;
 
   /// Several writes as one transaction (one fsync): used for bulk loads and benchmarks.
   Result<void> begin();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 
 namespace prisn::supervisor {
@@ -20,6 +21,8 @@ class Backoff {
   /// Forget history (a new spec, a manual restart).
   void reset() { level_ = 0; }
   int level() const { return level_; }
+  /// Where a restarted prisnd found it (level() as it was recorded).
+  void restore(int level) { level_ = std::max(0, level); }
 
  private:
   int level_ = 0;

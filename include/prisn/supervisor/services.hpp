@@ -113,6 +113,12 @@ class ServiceManager {
   std::map<std::string, std::string> instance_variables(const model::DeploymentSpec& spec, const Instance& inst,
                                                         const std::filesystem::path& dir) const;
   void check_all_stopped();
+  /// Starts slot `index` again after `delay` (back-off), unless something replaces it first.
+  void schedule_restart(Service& svc, int index, std::chrono::milliseconds delay);
+  /// Records slot `index`'s restart history in the store, for a restarted prisnd.
+  void persist_slot(const Service& svc, int index);
+  /// What the store recorded of the slots of services as they are now (adopt()).
+  void restore_slots();
   std::string first_check_failure(const Service& svc) const;
 
   Context& ctx_;

@@ -228,5 +228,35 @@ TEST(Store, InstancesRoundTrip) {
   EXPECT_TRUE(store->load_instances().value().empty());
 }
 
+TEST(Store, SlotsRoundTripAndGoWithTheirDeployment) {
+  test::TempDir dir;
+  {
+    auto store = open_store(dir);
+    ASSERT_TRUE(store->put_slot({"default", "api", 0, 3, 5, 4, true, from_epoch_ms(90'000), false, "api-0 exited"}));
+    ASSERT_TRUE(store->put_slot({"default", "api", 1, 3, 0, 0, false, std::nullopt, true, "api-1 exited"}));
+    ASSERT_TRUE(store->put_slot({"default", "api", 2, 3, 1, 1, false, std::nullopt, false, ""}));
+    ASSERT_TRUE(store->put_slot({"default", "other", 0, 1, 2, 2, false, std::nullopt, false, ""}));
+    ASSERT_TRUE(store->delete_slots("default", "api", 2));  // scaled down to two
+  }
+  auto store = open_store(dir);  // they survive a reopen
+  auto loaded = store->load_slots().value();
+  ASSERT_EQ(loaded.size(), 3U);
+  const auto& first = loaded[0];
+  EXPECT_EQ(first.deployment, "api");
+  EXPECT_EQ(first.index, 0);
+  EXPECT_EQ(first.generation, 3);
+  EXPECT_EQ(first.restarts, 5);
+  EXPECT_EQ(first.backoff_level, 4);
+  EXPECT_TRUE(first.restart_due);
+  EXPECT_EQ(first.restart_at, from_epoch_ms(90'000));
+  EXPECT_TRUE(loaded[1].exited_for_good);
+  EXPECT_FALSE(loaded[1].restart_at);
+  EXPECT_EQ(loaded[1].last_exit, "api-1 exited");
+  ASSERT_TRUE(store->delete_deployment("default", "api"));  // its slots go with it
+  loaded = store->load_slots().value();
+  ASSERT_EQ(loaded.size(), 1U);
+  EXPECT_EQ(loaded[0].deployment, "other");
+}
+
 }  // namespace
 }  // namespace prisn::store
