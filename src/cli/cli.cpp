@@ -29,13 +29,19 @@ void Cli::fail(const std::string& message) {
 
 namespace {
 
-std::string api_error_message(const client::HttpResponse& r) {
+// "HTTP 404, text/html": what answered, for a message saying it was not prisnd.
+std::string what_came(const client::HttpResponse& r) {
+  return fmt::format("HTTP {}, {}", r.status, r.content_type.empty() ? "no Content-Type" : r.content_type);
+}
+
+// The message of prisnd's error object, or nullopt for an answer that is not one.
+std::optional<std::string> api_error_message(const client::HttpResponse& r) {
   Json body = Json::parse(r.body, nullptr, false);
   if (body.is_object() && body.contains("error") && body["error"].is_object() &&
       body["error"].contains("message") && body["error"]["message"].is_string()) {
     return body["error"]["message"].get<std::string>();
   }
-  return "HTTP " + std::to_string(r.status) + (r.body.empty() ? "" : ": " + r.body.substr(0, 200));
+  return std::nullopt;
 }
 
 }  // namespace
@@ -47,8 +53,7 @@ void Cli::fail_unless_json(const client::HttpResponse& response) const {
     const Json parsed = Json::parse(response.body, nullptr, false);
     if (parsed.is_object() || parsed.is_array()) return;
   }
-  fail(not_prisnd(fmt::format("HTTP {}, {}", response.status,
-                              response.content_type.empty() ? "no Content-Type" : response.content_type)));
+  fail(not_prisnd(what_came(response)));
 }
 
 std::string Cli::not_prisnd(const std::string& what) const {
@@ -56,8 +61,12 @@ std::string Cli::not_prisnd(const std::string& what) const {
                      globals_.server, what);
 }
 
-void Cli::fail_unless_ok(const client::HttpResponse& response) {
-  if (response.status < 200 || response.status >= 300) fail(api_error_message(response));
+void Cli::fail_unless_ok(const client::HttpResponse& response) const {
+  if (response.status >= 200 && response.status < 300) return;
+  auto message = api_error_message(response);
+  // prisnd's errors are {"error": {...}}; an HTML 404 is some other server's.
+  if (!message) fail(not_prisnd(what_came(response)));
+  fail(*message);
 }
 
 Json Cli::call(const std::string& method, const std::string& target, const std::optional<Json>& body) {

@@ -59,7 +59,7 @@ class Cli {
   /// Prints "prisn: MESSAGE" on stderr and throws Exit{1}.
   [[noreturn]] static void fail(const std::string& message);
   /// fail() with the API's error message unless `response` is a 2xx.
-  static void fail_unless_ok(const client::HttpResponse& response);
+  void fail_unless_ok(const client::HttpResponse& response) const;
   /// fail() unless `response` carries a JSON object or array, as every prisnd API answer does.
   void fail_unless_json(const client::HttpResponse& response) const;
   /// "the server at URL did not answer as prisnd does (WHAT): ...".

@@ -149,7 +149,17 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
       }
       action = put->created ? "created" : "configured";
     }
-    results.push_back({{"kind", item.kind}, {"name", name}, {"namespace", ns}, {"action", action}});
+    Json result = {{"kind", item.kind}, {"name", name}, {"namespace", ns}, {"action", action}};
+    if (item.kind == "Deployment") {
+      // Stored, but it cannot run (a secret it names is missing, its runtime is not there), or
+      // its new instances cannot start: said as `prisn deploy` says it.
+      const Json status = d.deployment_json(*d.ctx.store.find_deployment(ns, name), false)["status"];
+      const std::string message = status.value("message", "");
+      if (status.value("phase", "") == "Failed" || message.starts_with("new instances cannot start")) {
+        result["warning"] = message;
+      }
+    }
+    results.push_back(std::move(result));
   }
   return Json{{"items", results}};
 }

@@ -122,7 +122,7 @@ class ExecutionStream final : public LogStream {
 };
 
 /// Follows every instance of a service, line by line with "[NAME-i] " prefixes, picking up
-/// instances that start later, until the deployment is deleted.
+/// instances that start later, until the deployment is deleted and its instances have stopped.
 class ServiceStream final : public LogStream {
  public:
   ServiceStream(const Controller::Impl& ctl, asio::any_io_executor ex, std::string ns, std::string name,
@@ -136,7 +136,11 @@ class ServiceStream final : public LogStream {
       co_return std::exchange(initial_, {});
     }
     for (;;) {
-      if (ctl_.ctx.store.find_deployment(ns_, name_) == nullptr) co_return std::nullopt;
+      // Deleted: its instances' last lines (written as they stop) still come, then the end.
+      if (!finishing_ && ctl_.ctx.store.find_deployment(ns_, name_) == nullptr &&
+          ctl_.services.endpoints(ns_, name_).empty()) {
+        finishing_ = true;
+      }
       for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
         if (!sources_.contains(instance)) add(instance, path, /*from_end=*/false);
       }
@@ -214,6 +218,16 @@ class FixedStream final : public LogStream {
   bool done_ = false;
 };
 
+// The id of a job's or cron job's latest run, if it had one: runs of a deleted deployment of
+// the same name, made before this one, are history, not its own.
+Result<std::optional<std::string>> latest_run(const store::Store& store, const store::DeploymentRecord& rec) {
+  auto latest = store.list_executions({rec.spec.ns, rec.spec.name, std::nullopt, 1});
+  if (!latest) return latest.error();
+  const auto ms = [](WallTime t) { return std::chrono::floor<std::chrono::milliseconds>(t); };  // as stored
+  if (latest->empty() || ms(latest->front().created_at) < ms(rec.created_at)) return std::optional<std::string>();
+  return std::optional(latest->front().id);
+}
+
 Error deployment_not_found(const std::string& ns, const std::string& name) {
   return Error::not_found(fmt::format("deployment '{}' not found in namespace '{}'", name, ns));
 }
@@ -237,14 +251,14 @@ Result<std::string> Controller::deployment_logs(const std::string& ns, const std
   if (rec->spec.type == model::DeploymentType::kService) {
     return merged_service_logs(instance_logs(impl_->ctx.paths, ns, name), options);
   }
-  auto latest = impl_->ctx.store.list_executions({ns, name, std::nullopt, 1});
+  auto latest = latest_run(impl_->ctx.store, *rec);
   if (!latest) {
     return latest.error();
   }
-  if (latest->empty()) {
+  if (!*latest) {
     return std::string();
   }
-  return execution_log_text(impl_->ctx.paths.execution_log(latest->front().id), options);
+  return execution_log_text(impl_->ctx.paths.execution_log(**latest), options);
 }
 
 Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::string& id,
@@ -276,10 +290,10 @@ Result<std::shared_ptr<LogStream>> Controller::follow_deployment_logs(const std:
     return deployment_not_found(ns, name);
   }
   if (rec->spec.type != model::DeploymentType::kService) {
-    auto latest = impl_->ctx.store.list_executions({ns, name, std::nullopt, 1});
+    auto latest = latest_run(impl_->ctx.store, *rec);
     if (!latest) return latest.error();
-    if (latest->empty()) return std::shared_ptr<LogStream>(std::make_shared<FixedStream>(""));
-    return follow_execution_logs(latest->front().id, options);
+    if (!*latest) return std::shared_ptr<LogStream>(std::make_shared<FixedStream>(""));
+    return follow_execution_logs(**latest, options);
   }
   std::string initial = merged_service_logs(instance_logs(impl_->ctx.paths, ns, name), options);
   return std::shared_ptr<LogStream>(

@@ -11,6 +11,7 @@
 #include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/document.hpp"
 #include "prisn/model/ingress.hpp"
+#include "prisn/model/secret.hpp"
 #include "prisn/model/quantity.hpp"
 #include "prisn/model/runtime.hpp"
 
@@ -118,8 +119,8 @@ Result<SecretRef> secret_ref(const Json& v, const std::string& path) {
   if (!is_env_name(ref.env)) {
     return invalid(path + ".env: not a valid environment variable name");
   }
-  if (!ref.key.empty() && ref.key.size() > 253) {
-    return invalid(path + ".key: too long");
+  if (!ref.key.empty() && !is_secret_key(ref.key)) {
+    return invalid(path + ".key: not a key a secret can hold (letters, digits, '-', '_' and '.', at most 253)");
   }
   return ref;
 }

@@ -17,9 +17,7 @@ Json encode_secret(const SecretMeta& s) {
           {"updated_at", to_rfc3339(s.updated_at)}};
 }
 
-namespace {
-
-bool is_key_name(std::string_view key) {
+bool is_secret_key(std::string_view key) {
   if (key.empty() || key.size() > 253 || key == "." || key == "..") {
     return false;
   }
@@ -32,8 +30,6 @@ bool is_key_name(std::string_view key) {
   }
   return true;
 }
-
-}  // namespace
 
 Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
                                   const std::string& name_in_path) {
@@ -77,7 +73,7 @@ Result<SecretWrite> decode_secret(const Json& body, const std::string& query_ns,
                                           kMaxKeys));
       }
       for (const auto& [k, v] : object->items()) {
-        if (!is_key_name(k)) {
+        if (!is_secret_key(k)) {
           return Error::invalid(fmt::format("{}.{}: keys may hold letters, digits, '-', '_' and '.'", field, k.substr(0, 60)));
         }
         if (!v.is_string()) return Error::invalid(fmt::format("{}.{}: must be a string", field, k));

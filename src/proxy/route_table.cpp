@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/proxy/route_table.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include <vector>
 
 #include "prisn/core/hex.hpp"
@@ -68,23 +69,33 @@ std::string_view request_path(std::string_view target) {
   return path.empty() ? std::string_view("/") : path;
 }
 
-std::string_view absolute_authority(std::string_view target) {
-  std::size_t start = 0;
-  if (target.starts_with("http://")) {
-    start = 7;
-  } else if (target.starts_with("https://")) {
-    start = 8;
-  } else {
-    return {};
+namespace {
+
+// The length of an absolute-form target's "http://" or "https://" (any case: RFC 9110
+// §4.2.3), or 0 for another form.
+std::size_t scheme_length(std::string_view target) {
+  for (const std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() >= scheme.size() && boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+      return scheme.size();
+    }
   }
+  return 0;
+}
+
+}  // namespace
+
+std::string_view absolute_authority(std::string_view target) {
+  const std::size_t start = scheme_length(target);
+  if (start == 0) return {};
   auto authority = target.substr(start, target.find_first_of("/?#", start) - start);
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) authority.remove_prefix(at + 1);  // userinfo
   return authority;
 }
 
 std::string origin_form(std::string_view target) {
-  if (!target.starts_with("http://") && !target.starts_with("https://")) return std::string(target);
-  const auto rest = target.find_first_of("/?#", target.find("//") + 2);
+  const std::size_t start = scheme_length(target);
+  if (start == 0) return std::string(target);
+  const auto rest = target.find_first_of("/?#", start);
   if (rest == std::string_view::npos) return "/";
   const auto tail = target.substr(rest);
   return tail.starts_with('/') ? std::string(tail) : "/" + std::string(tail);  // "http://a?q" → "/?q"

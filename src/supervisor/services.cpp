@@ -409,8 +409,11 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     st.phase = "Stopped";
   } else if (backing_off != nullptr) {
     const auto left = std::chrono::ceil<std::chrono::seconds>(backing_off->restart_at - SteadyClock::now());  // as restart_in_s
-    st.phase = "CrashLoop";
-    st.message = fmt::format("{}; restarting in {}s", backing_off->last_exit, std::max<long>(0, left.count()));
+    const auto why = fmt::format("{}; restarting in {}s", backing_off->last_exit, std::max<long>(0, left.count()));
+    // A stalled rollout whose earlier instances all serve is running; the message says why
+    // the new ones are not.
+    st.phase = st.ready >= st.desired ? "Running" : "CrashLoop";
+    st.message = st.ready >= st.desired ? fmt::format("{}: {}", kNewInstancesCannotStart, why) : why;
   } else if (st.ready >= st.desired) {
     st.phase = "Running";
   } else if (gave_up != nullptr) {

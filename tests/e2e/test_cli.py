@@ -139,7 +139,9 @@ class H(BaseHTTPRequestHandler):
     def answer(self):
         body = b"hello" if not self.path.startswith("/api/v1/deployments?") else b'{"items": "x"}'
         ctype = "text/plain" if body == b"hello" else "application/json"
-        self.send_response(200)
+        if self.path.startswith("/api/v1/secrets/nope"):
+            body, ctype = b"<html>not found</html>", "text/html"
+        self.send_response(404 if ctype == "text/html" else 200)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -163,6 +165,8 @@ s.serve_forever()
                     in p.stderr), (args, p.stderr)
         p = prisnd.cli("get", "apps", env=env)  # JSON, but not of prisnd's shape
         assert p.returncode == 1 and "did not answer as prisnd does" in p.stderr, p.stderr
+        p = prisnd.cli("delete", "secret", "nope", env=env)  # an error that is not prisnd's
+        assert p.returncode == 1 and "did not answer as prisnd does (HTTP 404, text/html)" in p.stderr, p.stderr
     finally:
         server.kill()
         server.wait(10)
@@ -539,6 +543,12 @@ def test_logs_of_a_job_show_latest_execution(prisnd, scripts):
     assert p.stdout == "job second\n", p.stdout
     p = prisnd.cli("logs", "nope")
     assert p.returncode == 1
+    # made again under the name, it has no run of its own yet: the deleted one's are history
+    prisnd.cli("delete", "job", check=True)
+    deploy_job(prisnd, scripts, "job")
+    for follow in ((), ("-f",)):
+        p = prisnd.cli("logs", "job", *follow, timeout=20)
+        assert p.returncode == 0 and p.stdout == "", (follow, p.stdout, p.stderr)
 
 
 def test_usage_errors_say_what_is_missing_or_wrong_in_the_users_words(prisnd, tmp_path):
@@ -780,7 +790,8 @@ def test_values_the_cli_can_tell_are_wrong_are_usage_errors(prisnd, scripts):
     script = scripts("v.py", "print(1)\n")
     for args, says in ((["--port", "99999"], "--port"), (["--port", "abc"], "--port"), (["--type", "bogus"], "--type"),
                        (["--protocol", "udp"], "--protocol"), (["--secret", "db-password/:E"], "--secret"),
-                       (["--secret", "db-password:E:F"], "--secret"), (["--secret", "/k:E"], "--secret")):
+                       (["--secret", "db-password:E:F"], "--secret"), (["--secret", "/k:E"], "--secret"),
+                       (["--secret", "a/b/c:E"], "--secret")):
         out = prisnd.cli("deploy", script, "--name", "v", *args)
         assert out.returncode == 2, (args, out.stdout, out.stderr)
         assert says in out.stderr, out.stderr

@@ -310,6 +310,17 @@ def test_apply_puts_documents_in_their_namespace_and_refuses_a_conflicting_n(pri
     assert prisnd.get("/api/v1/ingresses/other?namespace=staging").status_code == 200
 
 
+def test_apply_warns_of_a_deployment_that_cannot_run(prisnd, tmp_path):
+    """As `prisn deploy` does: stored, but a secret it names is missing."""
+    manifest = tmp_path / "w.yaml"
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: needy}\n"
+                        "spec: {source: \"print(1)\", filename: needy.py, secrets: [\"nope:TOKEN\"]}\n")
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "deployment/needy created\n", out.stdout
+    assert "warning: deployment/needy: secret 'nope' not found in namespace 'default'" in out.stderr, out.stderr
+
+
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
     # A stray "," where a document starts made yaml-cpp 0.7 loop forever; a self-referencing
     # alias made the conversion recurse until the stack overflowed.

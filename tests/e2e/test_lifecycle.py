@@ -143,6 +143,24 @@ def test_a_readopted_instance_that_never_passed_its_check_stays_out_of_rotation(
     assert prisnd.deployment("mute")["status"]["ready_replicas"] == 0
 
 
+def test_deleting_a_service_ends_a_followed_log_after_its_last_lines(prisnd, scripts):
+    prisnd.cli("deploy", scripts("bye.py", SAYS_BYE_ON_SIGTERM), "--name", "gone", "--replicas", "1", check=True)
+    prisnd.wait_ready("gone", 1)
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    follower = subprocess.Popen([conftest.PRISN, "logs", "gone", "-f"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert follower.stdout.readline() == "[gone-0] started\n"
+        prisnd.cli("delete", "gone", check=True)
+        out, err = follower.communicate(timeout=20)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.wait(5)
+    assert follower.returncode == 0, err
+    assert out == "[gone-0] bye\n[gone-0] no newline after this\n", out
+
+
 def test_kill9_during_a_stalled_rollout_keeps_the_old_instance_serving(prisnd, scripts, cleanup):
     """A rollout whose new version crash-loops keeps the old instance; after kill -9 the next
     prisnd re-adopts it and must not stop it before its first check has even run."""
@@ -162,6 +180,8 @@ def test_kill9_during_a_stalled_rollout_keeps_the_old_instance_serving(prisnd, s
                      message="the new instance listed in BackOff beside the old one")
     running = [ep for ep in eps if ep["state"] == "Running"][0]
     assert running["pid"] == old_pid and running["restarts"] == 0, eps
+    st = prisnd.deployment("api")["status"]  # all it wants serves: running, and saying why the new one does not
+    assert st["phase"] == "Running" and st["message"].startswith("new instances cannot start: api-0 exited"), st
     prisnd.kill9()
     prisnd.start()
     deadline = time.monotonic() + 4  # well past the first check

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prisn/core/error.hpp"
@@ -21,6 +22,9 @@ struct SecretMeta {
 };
 
 Json encode_secret(const SecretMeta& s);
+
+/// A key a secret can hold: letters, digits, '-', '_' and '.', at most 253 (as Kubernetes').
+bool is_secret_key(std::string_view key);
 
 /// A secret write: `{"name", "value"}` (one key named "value") or `{"name", "data": {...}}`.
 struct SecretWrite {

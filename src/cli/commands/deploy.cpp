@@ -22,7 +22,7 @@ Json secret_refs(const std::vector<std::string>& specs) {
     const auto colon = s.find(':');
     const auto slash = s.find('/');
     if (colon == std::string::npos || colon == 0 || colon + 1 == s.size() || s.find(':', colon + 1) != std::string::npos ||
-        (slash != std::string::npos && (slash == 0 || slash + 1 >= colon))) {
+        (slash != std::string::npos && (slash == 0 || slash + 1 >= colon || s.find('/', slash + 1) < colon))) {
       throw UsageError("--secret " + s + ": expected NAME:ENV or NAME/KEY:ENV");
     }
     std::string name = s.substr(0, colon);

@@ -41,7 +41,7 @@ int logs_command(Cli& cli, const std::string& target, bool follow, std::optional
     if (as_deployment && as_deployment->status != 404) r = std::move(as_deployment);
   }
   if (!r) Cli::fail(r.error().message);
-  Cli::fail_unless_ok(*r);
+  cli.fail_unless_ok(*r);
   return 0;
 }
 

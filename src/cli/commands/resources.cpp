@@ -126,6 +126,10 @@ int apply_command(Cli& cli, const std::string& file) {
     std::string kind = item.value("kind", "");
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::cout << fmt::format("{}/{} {}\n", kind, item.value("name", ""), item.value("action", ""));
+    if (item.contains("warning")) {
+      std::cout.flush();
+      std::cerr << fmt::format("prisn: warning: {}/{}: {}\n", kind, item.value("name", ""), item.value("warning", ""));
+    }
   }
   return 0;
 }

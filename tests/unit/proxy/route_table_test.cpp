@@ -69,6 +69,8 @@ TEST(RouteTable, AbsoluteFormTargetsNameTheirHost) {
   EXPECT_EQ(absolute_authority("http://api.example.com/x?y"), "api.example.com");
   EXPECT_EQ(absolute_authority("https://a.example:8443"), "a.example:8443");
   EXPECT_EQ(absolute_authority("http://user:pw@a.example/"), "a.example");
+  EXPECT_EQ(absolute_authority("HTTP://A.Example/z"), "A.Example");  // the scheme in any case
+  EXPECT_EQ(origin_form("HTTPS://a.example/z?q"), "/z?q");
   EXPECT_EQ(absolute_authority("/http://a.example/"), "");
   EXPECT_EQ(absolute_authority("*"), "");
   EXPECT_EQ(request_path("http://api.example.com/x?y"), "/x");
