@@ -50,6 +50,16 @@ ServiceManager::Service* ServiceManager::find(const std::string& ns, const std::
   return it == services_.end() ? nullptr : it->second.get();
 }
 
+ServiceManager::Service& ServiceManager::service_for(const std::string& ns, const std::string& name) {
+  auto& svc = services_[{ns, name}];
+  if (!svc) {
+    svc = std::make_unique<Service>();
+    svc->ns = ns;
+    svc->name = name;
+  }
+  return *svc;
+}
+
 void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
   const auto* rec = ctx_.store.find_deployment(ns, name);
   Service* svc = find(ns, name);
@@ -68,13 +78,7 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
     on_change_(ns, name);
     return;
   }
-  if (svc == nullptr) {
-    auto created = std::make_unique<Service>();
-    created->ns = ns;
-    created->name = name;
-    svc = created.get();
-    services_[{ns, name}] = std::move(created);
-  }
+  if (svc == nullptr) svc = &service_for(ns, name);
   const int replicas = rec->spec.replicas;
   if (svc->failed_generation != rec->generation) {
     svc->failure.clear();
@@ -284,13 +288,8 @@ void ServiceManager::restore_slots() {
         r.index >= rec->spec.replicas) {
       continue;
     }
-    auto& svc = services_[{r.ns, r.deployment}];
-    if (!svc) {
-      svc = std::make_unique<Service>();
-      svc->ns = r.ns;
-      svc->name = r.deployment;
-    }
-    Slot& slot = svc->slots[r.index];
+    Service& svc = service_for(r.ns, r.deployment);
+    Slot& slot = svc.slots[r.index];
     slot.generation = r.generation;
     slot.restarts = r.restarts;
     slot.backoff.restore(r.backoff_level);
@@ -298,7 +297,7 @@ void ServiceManager::restore_slots() {
     slot.exited_for_good = r.exited_for_good;
     slot.last_exit = r.last_exit;
     if (r.restart_at && *r.restart_at > WallClock::now()) {  // the rest of its back-off
-      schedule_restart(*svc, r.index,
+      schedule_restart(svc, r.index,
                        std::chrono::duration_cast<std::chrono::milliseconds>(*r.restart_at - WallClock::now()));
     }
   }
@@ -465,12 +464,7 @@ void ServiceManager::adopt() {
       // Started in the other network mode (or its namespace is gone): it cannot serve here.
       kill_it();
     }
-    auto& svc_ptr = services_[{r.ns, r.deployment}];
-    if (!svc_ptr) {
-      svc_ptr = std::make_unique<Service>();
-      svc_ptr->ns = r.ns;
-      svc_ptr->name = r.deployment;
-    }
+    Service* svc_ptr = &service_for(r.ns, r.deployment);
     Slot& slot = svc_ptr->slots[r.index];
     slot.generation = std::max(slot.generation, r.generation);  // its count is kept unless the spec changed since
     slot.restarts = std::max(slot.restarts, r.restarts);

@@ -96,6 +96,7 @@ class ServiceManager {
 
  private:
   Service* find(const std::string& ns, const std::string& name);
+  Service& service_for(const std::string& ns, const std::string& name);  ///< found, or made empty
   bool start_instance(Service& svc, const store::DeploymentRecord& rec, int index);
   void stop_instance(Instance& inst);
   void drain_instance(Instance& inst);
