@@ -265,20 +265,28 @@ void HttpRouter::stop(std::chrono::milliseconds grace) {
       w->pool.clear();
     });
   }
-  // Requests in flight finish, for up to `grace`.
-  const auto deadline = std::chrono::steady_clock::now() + grace;
-  for (auto& w : impl_->workers) {
-    for (;;) {
-      auto p = std::make_shared<std::promise<std::size_t>>();
-      auto f = p->get_future();
-      asio::post(w->io, [w, p]() { p->set_value(w->active_requests); });
-      if (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready || f.get() == 0 ||
-          std::chrono::steady_clock::now() >= deadline) {
-        break;
+  // Requests in flight finish, for up to `grace`; then the idle connections told to leave
+  // have closed (an HTTP/2 one after its GOAWAY), for up to half a second more.
+  const auto wait_on_workers = [this](std::chrono::steady_clock::time_point until, auto busy) {
+    for (auto& w : impl_->workers) {
+      for (;;) {
+        auto p = std::make_shared<std::promise<bool>>();
+        auto f = p->get_future();
+        asio::post(w->io, [w, p, busy]() { p->set_value(busy(*w)); });
+        if (f.wait_for(std::chrono::seconds(1)) != std::future_status::ready || !f.get() ||
+            std::chrono::steady_clock::now() >= until) {
+          break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-  }
+  };
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  wait_on_workers(deadline, [](const Worker& w) { return w.active_requests > 0; });
+  wait_on_workers(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500)),
+                  [](const Worker& w) {
+                    return std::any_of(w.deadlines.begin(), w.deadlines.end(), [](const detail::Deadline* d) { return d->idle; });
+                  });
   for (auto& w : impl_->workers) {
     w->io.stop();
     if (w->thread.joinable()) w->thread.join();
