@@ -146,6 +146,7 @@ def test_a_readopted_instance_that_never_passed_its_check_stays_out_of_rotation(
 def test_deleting_a_service_ends_a_followed_log_after_its_last_lines(prisnd, scripts):
     prisnd.cli("deploy", scripts("bye.py", SAYS_BYE_ON_SIGTERM), "--name", "gone", "--replicas", "1", check=True)
     prisnd.wait_ready("gone", 1)
+    wait_until(lambda: "started" in prisnd.cli("logs", "gone").stdout, 30, message="the first line")
     env = dict(os.environ, PRISN_SERVER=prisnd.api)
     follower = subprocess.Popen([conftest.PRISN, "logs", "gone", "-f"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
@@ -696,6 +697,9 @@ def test_sigterm_ends_followed_logs_cleanly_after_the_last_lines(prisnd, scripts
     else:
         target = prisnd.post("/api/v1/executions", {"source": open(path).read(), "runtime": "python3"}).json()["id"]
         prefix = ""
+    # The follower starts once the first line is there: a service's `logs -f` reads the log so
+    # far, then follows from the end, and a line written in between is not sent.
+    wait_until(lambda: "started" in prisnd.cli("logs", target).stdout, 30, message="the first line")
     env = dict(os.environ, PRISN_SERVER=prisnd.api)
     follower = subprocess.Popen([conftest.PRISN, "logs", target, "-f"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
