@@ -153,7 +153,7 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
     if (item.kind == "Deployment") {
       // Stored, but it cannot run (a secret it names is missing, its runtime is not there), or
       // its new instances cannot start: said as `prisn deploy` says it.
-      const Json status = d.deployment_json(*d.ctx.store.find_deployment(ns, name), false)["status"];
+      const Json status = d.deployment_status(*d.ctx.store.find_deployment(ns, name));
       const std::string message = status.value("message", "");
       if (status.value("phase", "") == "Failed" || message.starts_with("new instances cannot start")) {
         result["warning"] = message;
