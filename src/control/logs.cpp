@@ -70,8 +70,8 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 class ExecutionStream final : public LogStream {
  public:
   ExecutionStream(supervisor::ExecutionRunner& runner, logs::LogMonitor& monitor, asio::any_io_executor ex,
-                  std::string id, fs::path path, bool from_end)
-      : runner_(runner), id_(std::move(id)), follower_(path, from_end),
+                  std::string id, fs::path path, std::uint64_t offset)
+      : runner_(runner), id_(std::move(id)), follower_(path, offset),
         wake_(std::make_shared<asio::steady_timer>(ex)),
         // Output wakes the stream (within the monitor's gap of a write): a writer faster than a
         // poll would otherwise get ahead of it by more than a follower can hold.
@@ -125,10 +125,18 @@ class ExecutionStream final : public LogStream {
 /// instances that start later, until the deployment is deleted and its instances have stopped.
 class ServiceStream final : public LogStream {
  public:
+  /// Sends `options`' selection of the lines so far, then follows each instance from where
+  /// that read ended: a line written meanwhile is neither lost nor sent twice.
   ServiceStream(const Controller::Impl& ctl, asio::any_io_executor ex, std::string ns, std::string name,
-                std::string initial)
-      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), initial_(std::move(initial)), timer_(ex) {
-    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) add(instance, path, /*from_end=*/true);
+                const logs::ReadOptions& options)
+      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), timer_(ex) {
+    std::vector<std::vector<logs::Line>> sources;
+    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
+      auto start = logs::LogFile(path).read_to_follow(instance, options);
+      sources.push_back(std::move(start.lines));
+      add(instance, path, start.offset).partial = std::move(start.unfinished);
+    }
+    initial_ = logs::render(logs::merge(std::move(sources), options.tail), /*prefix=*/true);
   }
 
   asio::awaitable<std::optional<std::string>> next() override {
@@ -142,7 +150,7 @@ class ServiceStream final : public LogStream {
         finishing_ = true;
       }
       for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
-        if (!sources_.contains(instance)) add(instance, path, /*from_end=*/false);
+        if (!sources_.contains(instance)) add(instance, path, /*offset=*/std::uint64_t{0});
       }
       std::string out;
       for (auto& [instance, src] : sources_) {
@@ -178,10 +186,11 @@ class ServiceStream final : public LogStream {
     std::string partial;
   };
 
-  void add(const std::string& instance, const fs::path& path, bool from_end) {
-    Source& src = sources_.emplace(instance, Source(logs::Follower(path, from_end))).first->second;
+  Source& add(const std::string& instance, const fs::path& path, std::uint64_t offset) {
+    Source& src = sources_.emplace(instance, Source(logs::Follower(path, offset))).first->second;
     src.log = ctl_.ctx.logs.subscribe(
         path, [this] { timer_.cancel(); }, [&f = src.follower](const logs::Rotation& r) { f.rotated(r); });
+    return src;
   }
 
   /// The last lines that no newline ended, each completed with one: nothing more will follow them.
@@ -268,17 +277,19 @@ Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::
     return found.error();
   }
   const fs::path path = impl_->ctx.paths.execution_log(id);
-  const bool whole = !options.tail && !options.since_ms;
   // Whole log: byte-exact, the follower reads the current file from its start. Tail or since:
-  // the follower starts at the current end before the selected lines are read, so a line
-  // written in between may be sent twice but is never lost.
-  auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.logs, impl_->ctx.executor, id, path,
-                                                  /*from_end=*/!whole);
-  if (whole) {
-    stream->set_initial(logs::LogFile(path).text_before_current());
+  // the selected lines, then the follower goes on from where they were read.
+  std::string initial;
+  std::uint64_t offset = 0;
+  if (!options.tail && !options.since_ms) {
+    initial = logs::LogFile(path).text_before_current();
   } else {
-    stream->set_initial(execution_log_text(path, options));
+    auto start = logs::LogFile(path).read_to_follow("", options);
+    initial = logs::render(start.lines, /*prefix=*/false) + start.unfinished;
+    offset = start.offset;
   }
+  auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.logs, impl_->ctx.executor, id, path, offset);
+  stream->set_initial(std::move(initial));
   return std::shared_ptr<LogStream>(stream);
 }
 
@@ -295,9 +306,7 @@ Result<std::shared_ptr<LogStream>> Controller::follow_deployment_logs(const std:
     if (!*latest) return std::shared_ptr<LogStream>(std::make_shared<FixedStream>(""));
     return follow_execution_logs(**latest, options);
   }
-  std::string initial = merged_service_logs(instance_logs(impl_->ctx.paths, ns, name), options);
-  return std::shared_ptr<LogStream>(
-      std::make_shared<ServiceStream>(*impl_, impl_->ctx.executor, ns, name, std::move(initial)));
+  return std::shared_ptr<LogStream>(std::make_shared<ServiceStream>(*impl_, impl_->ctx.executor, ns, name, options));
 }
 
 }  // namespace prisn::control

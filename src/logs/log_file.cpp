@@ -299,16 +299,31 @@ std::uint64_t LogFile::last_checkpoint() const {
   return index.empty() ? 0 : index.back().size;
 }
 
-std::vector<Line> LogFile::read(const std::string& source, const ReadOptions& options) const {
-  // One stream of bytes, backups first: a rotation cuts the file at a block's end, so a line
-  // may begin in a backup and end in the next file.
-  std::string content;
+namespace {
+
+// A log's bytes as one stream, backups first (a rotation cuts the file at a block's end, so a
+// line may begin in a backup and end in the next file), with their checkpoints.
+struct Content {
+  std::string bytes;
   std::vector<Checkpoint> index;
-  for (int n = 9; n >= 1; --n) append_file(backup_path(path_, n), content, index);
-  append_file(path_, content, index);
+  std::uint64_t current_size = 0;  ///< how many of the bytes, at the end, are the current file's
+};
+
+Content read_content(const fs::path& log) {
+  Content c;
+  for (int n = 9; n >= 1; --n) append_file(backup_path(log, n), c.bytes, c.index);
+  const std::size_t before = c.bytes.size();
+  append_file(log, c.bytes, c.index);
+  c.current_size = c.bytes.size() - before;
+  return c;
+}
+
+// The lines of `bytes` that `options` select, after the dropped-output `marker` if there is one.
+std::vector<Line> select_lines(const std::string& bytes, const std::vector<Checkpoint>& index, std::int64_t fallback,
+                               const std::string& source, std::string marker, const ReadOptions& options) {
   std::vector<Line> lines;
-  split_lines(content, index, mtime_ms(path_), source, lines);
-  if (auto marker = dropped_marker(); !marker.empty()) {
+  split_lines(bytes, index, fallback, source, lines);
+  if (!marker.empty()) {
     marker.pop_back();  // a line's text has no newline
     lines.insert(lines.begin(), Line{lines.empty() ? 0 : lines.front().time_ms, source, std::move(marker)});
   }
@@ -319,6 +334,25 @@ std::vector<Line> LogFile::read(const std::string& source, const ReadOptions& op
     lines.erase(lines.begin(), lines.end() - static_cast<std::ptrdiff_t>(*options.tail));
   }
   return lines;
+}
+
+}  // namespace
+
+std::vector<Line> LogFile::read(const std::string& source, const ReadOptions& options) const {
+  const Content c = read_content(path_);
+  return select_lines(c.bytes, c.index, mtime_ms(path_), source, dropped_marker(), options);
+}
+
+FollowStart LogFile::read_to_follow(const std::string& source, const ReadOptions& options) const {
+  Content c = read_content(path_);
+  const auto last_newline = c.bytes.rfind('\n');
+  const std::size_t complete = last_newline == std::string::npos ? 0 : last_newline + 1;
+  FollowStart out;
+  out.unfinished = c.bytes.substr(complete);
+  c.bytes.resize(complete);
+  out.lines = select_lines(c.bytes, c.index, mtime_ms(path_), source, dropped_marker(), options);
+  out.offset = c.current_size;
+  return out;
 }
 
 std::string LogFile::dropped_marker() const {
@@ -376,12 +410,6 @@ std::string render(const std::vector<Line>& lines, bool prefix) {
     if (l.complete || &l != &lines.back()) out += '\n';
   }
   return out;
-}
-
-Follower::Follower(fs::path path, bool from_end) : path_(std::move(path)) {
-  if (from_end) {
-    offset_ = size_of(path_);
-  }
 }
 
 std::string Follower::read_range(const fs::path& file, std::uint64_t from, std::uint64_t to) {

@@ -386,6 +386,40 @@ def test_logs_prefixed_tail_and_follow(prisnd, scripts):
     assert line.startswith("[api-0] ") or line.startswith("[api-1] ")
 
 
+COUNTER = """import time
+n = 0
+deadline = time.monotonic() + 40
+while time.monotonic() < deadline:
+    for _ in range(20):
+        print(n, flush=True)
+        n += 1
+    time.sleep(0.001)
+time.sleep(3600)
+"""
+
+
+def test_follow_sends_every_line_written_while_it_attaches(prisnd, scripts):
+    # A service writing thousands of numbered lines a second: a followed log that starts with
+    # its tail must go on from exactly where the tail ended, each time it attaches.
+    prisnd.cli("deploy", scripts("count.py", COUNTER), "--name", "count", "--replicas", "1", check=True)
+    wait_until(lambda: prisnd.get("/api/v1/deployments/count/logs?tail=1").text.strip(), 15, message="output")
+    for attempt in range(6):
+        got = b""
+        with prisnd.get("/api/v1/deployments/count/logs?follow=true&tail=3", stream=True, timeout=(5, 10)) as r:
+            assert r.status_code == 200
+            deadline = time.monotonic() + 10
+            for chunk in r.iter_content(None):
+                got += chunk
+                if got.count(b"\n") > 3000 or time.monotonic() > deadline:
+                    break
+        lines = got.decode().split("\n")[:-1]  # the last may be cut by the read
+        assert len(lines) > 1000, f"attempt {attempt}: {len(lines)} lines"
+        numbers = [int(l.removeprefix("[count-0] ")) for l in lines]
+        first = numbers[0]
+        assert numbers == list(range(first, first + len(numbers))), \
+            f"attempt {attempt}: a gap or a repeat after {[a for a, b in zip(numbers, numbers[1:]) if b != a + 1][:3]}"
+
+
 TICKS = """import time
 for n in range(40):
     print(f"{time.time():.6f} {n}", flush=True)

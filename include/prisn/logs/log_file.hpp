@@ -43,6 +43,15 @@ struct Rotation {
   std::uint64_t moved = 0;
 };
 
+/// Where a follower goes on after an initial read (LogFile::read_to_follow): `lines` are the
+/// complete lines read, `unfinished` the bytes after the last newline, and `offset` how many
+/// bytes of the current file were read, so a Follower starting there misses nothing.
+struct FollowStart {
+  std::vector<Line> lines;
+  std::string unfinished;
+  std::uint64_t offset = 0;
+};
+
 /// A process's log file, written by the process itself (O_APPEND) and watched by prisn.
 ///
 /// Processes write without timestamps, so prisn keeps a sidecar index (`.idx`): each time it
@@ -66,6 +75,9 @@ class LogFile {
   /// Lines of the backups and the current file, oldest first, with times; applies `options`.
   /// When output was dropped, the first line is the marker saying how much.
   std::vector<Line> read(const std::string& source, const ReadOptions& options) const;
+
+  /// As read(), but only complete lines, and where to follow on from them.
+  FollowStart read_to_follow(const std::string& source, const ReadOptions& options) const;
 
   /// The "earlier output was dropped" marker, or empty.
   std::string dropped_marker() const;
@@ -98,8 +110,8 @@ class Follower {
  public:
   static constexpr std::size_t kMaxHeld = 8 * 1024 * 1024;
 
-  /// Starts at the current end of the file when `from_end`, else at its start.
-  Follower(std::filesystem::path path, bool from_end);
+  /// Starts at byte `offset` of the file.
+  Follower(std::filesystem::path path, std::uint64_t offset) : path_(std::move(path)), offset_(offset) {}
   /// New bytes (possibly ending mid-line), at most `max` at a time.
   std::string read_new(std::size_t max = 1024 * 1024);
   /// `rotation` just took the file's head away: takes what was left to read of it.

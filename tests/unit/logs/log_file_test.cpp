@@ -173,12 +173,34 @@ TEST(LogFile, PartialLastLineIsKept) {
   EXPECT_EQ(render(merged, false), "done\nhalf\nnext\n");
 }
 
+TEST(LogFile, ReadToFollowEndsAtTheLastNewlineAndSaysWhereToGoOn) {
+  test::TempDir dir;
+  LogFile log(dir / "r.log");
+  append(log.path(), "one\ntwo\nhal");
+  const auto start = log.read_to_follow("a-0", {.tail = 1});
+  ASSERT_EQ(start.lines.size(), 1U);
+  EXPECT_EQ(start.lines[0].text, "two");
+  EXPECT_EQ(start.unfinished, "hal");
+  EXPECT_EQ(start.offset, 11U);
+  // What a follower from there reads completes the line; nothing is read twice.
+  append(log.path(), "f\nthree\n");
+  Follower f(log.path(), start.offset);
+  EXPECT_EQ(start.unfinished + f.read_new(), "half\nthree\n");
+  // A file that is all one unfinished line has no complete line yet.
+  LogFile bare(dir / "b.log");
+  append(bare.path(), "partial");
+  const auto none = bare.read_to_follow("", {});
+  EXPECT_TRUE(none.lines.empty());
+  EXPECT_EQ(none.unfinished, "partial");
+  EXPECT_EQ(none.offset, 7U);
+}
+
 TEST(Follower, TakesWhatARotationMovedAndMarksWhatTheCapDropped) {
   test::TempDir dir;
   const auto p = dir / "f.log";
   const auto copy = dir / "f.log.1";
   append(p, "0123456789abcdef");
-  Follower f(p, false);
+  Follower f(p, 0U);
   EXPECT_EQ(f.read_new(4), "0123");
   // A rotation moved the first 12 bytes away, keeping bytes 6.. in the copy.
   append(copy, "6789ab");
@@ -200,8 +222,8 @@ TEST(Follower, ReadsAppendsAndSurvivesTruncation) {
   test::TempDir dir;
   const auto p = dir / "f.log";
   append(p, "old\n");
-  Follower from_end(p, true);
-  Follower from_start(p, false);
+  Follower from_end(p, std::filesystem::file_size(p));
+  Follower from_start(p, 0U);
   EXPECT_EQ(from_end.read_new(), "");
   EXPECT_EQ(from_start.read_new(), "old\n");
   append(p, "new\n");
