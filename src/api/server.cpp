@@ -135,6 +135,8 @@ asio::awaitable<bool> write_stream(Server::Impl& impl, beast::tcp_stream& stream
   res.set(http::field::server, "prisnd");
   res.set(http::field::content_type, r.content_type);
   for (const auto& [k, v] : r.headers) res.set(k, v);
+  const std::string trailer = r.stream->trailer_name();
+  if (!trailer.empty()) res.set(http::field::trailer, trailer);
   res.chunked(true);
   http::response_serializer<http::empty_body> sr{res};
   stream.expires_never();
@@ -158,7 +160,9 @@ asio::awaitable<bool> write_stream(Server::Impl& impl, beast::tcp_stream& stream
     auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk(asio::buffer(*chunk)), kNoThrow);
     if (ec) co_return false;
   }
-  auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk_last(), kNoThrow);
+  http::fields trailers;
+  if (!trailer.empty()) trailers.set(trailer, r.stream->trailer_value());
+  auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk_last(trailers), kNoThrow);
   co_return !ec;
 }
 

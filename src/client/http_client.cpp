@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/client/http_client.hpp"
 
+#include <boost/algorithm/string/split.hpp>
+#include <boost/algorithm/string/trim.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -204,6 +206,16 @@ Result<HttpResponse> HttpClient::stream(const std::string& method, const std::st
   impl_->drop();
   if (ec && ec != http::error::end_of_stream && ec != asio::error::eof) {
     return Error::unavailable(fmt::format("connection to prisnd at {} broke: {}", impl_->server, ec.message()));
+  }
+  if (parser.is_done()) {
+    // The parser adds trailer fields to the header's; only the announced ones are trailers.
+    const auto& res = parser.get();
+    std::vector<std::string> names;
+    boost::algorithm::split(names, res[http::field::trailer], [](char c) { return c == ','; });
+    for (auto& name : names) {
+      boost::algorithm::trim(name);
+      if (const auto value = res[name]; !name.empty() && !value.empty()) out.trailers[name] = std::string(value);
+    }
   }
   return out;
 }

@@ -87,6 +87,12 @@ class ExecutionStream final : public LogStream {
   /// Text sent before the followed part.
   void set_initial(std::string text) { initial_ = std::move(text); }
 
+  /// How the run ended, given with the end of its log: a client can tell it even when prisnd
+  /// is stopping and takes no further request (`prisn run` exits with it).
+  void set_outcome(std::function<std::string()> outcome) { outcome_ = std::move(outcome); }
+  std::string trailer_name() const override { return outcome_ ? "Prisn-Execution" : ""; }
+  std::string trailer_value() const override { return outcome_ ? outcome_() : ""; }
+
   void finish() override {
     finishing_ = true;
     wake_->cancel();
@@ -115,6 +121,7 @@ class ExecutionStream final : public LogStream {
   std::string id_;
   logs::Follower follower_;
   std::string initial_;
+  std::function<std::string()> outcome_;
   std::shared_ptr<asio::steady_timer> wake_;
   logs::LogMonitor::Subscription log_;
   bool finishing_ = false;
@@ -270,6 +277,22 @@ Result<std::string> Controller::deployment_logs(const std::string& ns, const std
   return execution_log_text(impl_->ctx.paths.execution_log(**latest), options);
 }
 
+namespace {
+
+// How a run ended, in brief: the fields `prisn run` needs for its exit status.
+std::string execution_outcome(const Controller& ctl, const std::string& id) {
+  auto e = ctl.get_execution(id);
+  if (!e) return {};
+  model::Json out = model::Json::object();
+  for (const char* key : {"status", "exit_code", "signal", "error"}) {
+    if (e->contains(key)) out[key] = (*e)[key];
+  }
+  // One line of ASCII, as a field value must be: dump() escapes control and non-ASCII bytes.
+  return out.dump(-1, ' ', /*ensure_ascii=*/true, model::Json::error_handler_t::replace);
+}
+
+}  // namespace
+
 Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::string& id,
                                                                      const logs::ReadOptions& options) {
   auto found = get_execution(id);
@@ -290,6 +313,7 @@ Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::
   }
   auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.logs, impl_->ctx.executor, id, path, offset);
   stream->set_initial(std::move(initial));
+  stream->set_outcome([this, id] { return execution_outcome(*this, id); });
   return std::shared_ptr<LogStream>(stream);
 }
 

@@ -697,9 +697,6 @@ def test_sigterm_ends_followed_logs_cleanly_after_the_last_lines(prisnd, scripts
     else:
         target = prisnd.post("/api/v1/executions", {"source": open(path).read(), "runtime": "python3"}).json()["id"]
         prefix = ""
-    # The follower starts once the first line is there: a service's `logs -f` reads the log so
-    # far, then follows from the end, and a line written in between is not sent.
-    wait_until(lambda: "started" in prisnd.cli("logs", target).stdout, 30, message="the first line")
     env = dict(os.environ, PRISN_SERVER=prisnd.api)
     follower = subprocess.Popen([conftest.PRISN, "logs", target, "-f"], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, env=env)
@@ -717,3 +714,29 @@ def test_sigterm_ends_followed_logs_cleanly_after_the_last_lines(prisnd, scripts
     assert "partial" not in err and "error" not in err.lower(), err
     expected = prefix + "bye\n" + prefix + "no newline after this" + ("\n" if prefix else "")
     assert out == expected, out
+
+
+@pytest.mark.parametrize("how", ["run", "trigger --wait"])
+def test_a_run_followed_at_a_graceful_shutdown_exits_with_its_own_status(prisnd, scripts, how):
+    """`prisn run` (or `trigger --wait`) under way when prisnd stops gracefully shows the run's
+    last output and exits as the run did: this script exits 0 on its SIGTERM."""
+    path = scripts("bye.py", SAYS_BYE_ON_SIGTERM)
+    if how == "run":
+        cmd = ["run", path]
+    else:
+        prisnd.cli("deploy", path, "--name", "once", check=True)
+        cmd = ["trigger", "once", "--wait"]
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    runner = subprocess.Popen([conftest.PRISN, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        if how != "run":
+            assert runner.stdout.readline().startswith("ex-")  # trigger names the run first
+        assert runner.stdout.readline() == "started\n"
+        prisnd.proc.send_signal(signal.SIGTERM)
+        out, err = runner.communicate(timeout=20)
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait(5)
+    assert prisnd.proc.wait(30) == 0
+    assert (runner.returncode, out) == (0, "bye\nno newline after this"), (runner.returncode, out, err)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,9 @@ struct HttpResponse {
   int status = 0;
   std::string body;
   std::string content_type;
+  /// A streamed body's trailer fields that the answer's `Trailer` header announced, by name as
+  /// announced (a followed run's log ends with `Prisn-Execution`).
+  std::map<std::string, std::string> trailers;
 };
 
 /// A small synchronous HTTP/1.1 client for prisnd's REST API (the CLI's only way in), with

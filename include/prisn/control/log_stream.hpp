@@ -25,6 +25,11 @@ class LogStream {
   /// prisnd is stopping and its processes have ended: from now on next() returns what is left
   /// without waiting for more, then nullopt, so a follower gets the last lines and a clean end.
   virtual void finish() = 0;
+  /// The name of a field sent after the body (an HTTP trailer, announced in `Trailer`), or
+  /// empty for none.
+  virtual std::string trailer_name() const { return {}; }
+  /// That field's value, asked for once next() has returned nullopt.
+  virtual std::string trailer_value() const { return {}; }
 };
 
 }  // namespace prisn::control

@@ -114,7 +114,12 @@ int follow_to_exit(Cli& cli, const std::string& id) {
   if (!streamed) {
     Cli::fail(streamed.error().message);
   }
-  const int status = exit_status_of(cli.call("GET", "/api/v1/executions/" + id));
+  // The log's end says how the run ended (a stopping prisnd takes no further request); a
+  // stream that ended without it is asked again.
+  const auto outcome = streamed->trailers.find("Prisn-Execution");
+  const Json ended = outcome != streamed->trailers.end() ? Json::parse(outcome->second, nullptr, false) : Json();
+  const int status = exit_status_of(ended.is_object() && ended.contains("status")
+                                        ? ended : cli.call("GET", "/api/v1/executions/" + id));
   return g_signal != 0 ? 128 + g_signal : status;  // as a shell reports a job it stopped: 130, 143
 }
 
