@@ -18,6 +18,11 @@ Result<FlatDocument> flatten_document(const Json& doc, const std::string& expect
   r.ignore({"status"});
   auto api = r.string("apiVersion");
   if (!api) return api.error();
+  // A manifest says what it is, as kubectl wants it to; the JSON API's own endpoints, whose
+  // path says the kind, also take the document shape without it.
+  if (api->empty() && expected_kind.empty()) {
+    return Error::invalid(fmt::format("apiVersion is required: {}", kApiVersion));
+  }
   if (!api->empty() && *api != kApiVersion) {
     return Error::invalid(fmt::format("apiVersion: must be {} (got '{}')", kApiVersion, api->substr(0, 40)));
   }

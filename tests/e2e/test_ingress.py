@@ -218,6 +218,9 @@ def test_apply_names_the_document_line_and_reason_of_a_bad_manifest(prisnd, tmp_
     manifest.write_text("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata:\n  name: a\n  name: b\nspec:\n  rules: []\n")
     out = prisnd.cli("apply", "-f", str(manifest))
     assert out.returncode == 1 and "line 5: duplicate key 'name'" in out.stderr, out.stderr
+    manifest.write_text("kind: Ingress\nmetadata:\n  name: a\nspec:\n  rules: []\n")
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 1 and "apiVersion is required: prisn.io/v1" in out.stderr, out.stderr
     out = prisnd.cli("apply", "-f", str(tmp_path))  # a file that cannot be read: a usage error, as for `run`
     assert out.returncode == 2 and "directory" in out.stderr.lower(), out.stderr
     assert prisnd.get("/api/v1/ingresses").json()["items"] == []  # nothing applied

@@ -158,7 +158,7 @@ TEST(Manifest, TheRequestsNamespaceFillsInButNeverOverrides) {
 
 TEST(Manifest, ScriptsMustBeSent) {
   EXPECT_NE(error_of(kSeed, {}).find("spec.file: 'api.py' was not sent"), std::string::npos) << error_of(kSeed, {});
-  const auto none = error_of("kind: Deployment\nmetadata: {name: x}\nspec: {port: 8080}\n");
+  const auto none = error_of("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {port: 8080}\n");
   EXPECT_NE(none.find("spec.source: required: give the script as file (a path) or source"), std::string::npos) << none;
 }
 
@@ -173,6 +173,13 @@ TEST(Manifest, DuplicatesAndUnknownKindsAreRefused) {
   const std::string twice = std::string(kSeed) + "---\n" + std::string(kSeed).substr(0, std::string(kSeed).find("---"));
   EXPECT_NE(error_of(twice).find("already in document 1"), std::string::npos) << error_of(twice);
   EXPECT_NE(error_of("apiVersion: prisn.io/v1\nkind: Pod\nmetadata: {name: a}\n").find("kind:"), std::string::npos);
+}
+
+TEST(Manifest, ADocumentSaysItsApiVersion) {
+  const auto none = error_of("kind: Ingress\nmetadata: {name: a}\nspec: {rules: []}\n");
+  EXPECT_NE(none.find("apiVersion is required: prisn.io/v1"), std::string::npos) << none;
+  const auto other = error_of("apiVersion: apps/v1\nkind: Ingress\nmetadata: {name: a}\nspec: {rules: []}\n");
+  EXPECT_NE(other.find("apiVersion: must be prisn.io/v1"), std::string::npos) << other;
 }
 
 TEST(Manifest, JsonListsAndItemsAreDocuments) {
