@@ -357,8 +357,11 @@ Task<bool> serve(Stream& client, Session& s) {
     s.deadline.after(first ? w.options.header_timeout : w.options.idle_timeout);
     s.deadline.idle = true;
     auto [ec, n] = co_await http::async_read_header(client, s.buffer, parser, kNoThrow);
-    if (ec == http::error::bad_method && drop_leading_empty_lines(s.buffer)) {
-      // An empty line before the request line is ignored (RFC 9112 §2.2): parse again.
+    // Empty lines before the request line are ignored (RFC 9112 §2.2), as many as the header
+    // limit would take: parse again after them.
+    for (std::size_t dropped = 0, d = 0; ec == http::error::bad_method && dropped < w.options.header_limit &&
+                                         (d = drop_leading_empty_lines(s.buffer, w.options.header_limit - dropped)) > 0;
+         dropped += d) {
       auto& again = s.request.emplace();
       again.header_limit(static_cast<std::uint32_t>(w.options.header_limit));
       again.body_limit(boost::none);

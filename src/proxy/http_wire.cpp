@@ -69,12 +69,12 @@ std::string_view chunk_tail(bool had_data, bool last) {
   return last ? kBoth.substr(2) : std::string_view();
 }
 
-bool drop_leading_empty_lines(boost::beast::flat_buffer& buffer, std::size_t most) {
+std::size_t drop_leading_empty_lines(boost::beast::flat_buffer& buffer, std::size_t most) {
   const auto data = buffer.data();
   const std::string_view bytes(static_cast<const char*>(data.data()), std::min(data.size(), most));
   const std::size_t n = std::min(bytes.find_first_not_of("\r\n"), bytes.size());
   buffer.consume(n);
-  return n > 0;
+  return n;
 }
 
 }  // namespace prisn::proxy::detail

@@ -30,7 +30,8 @@ void append_chunk_size(std::string& out, std::size_t size);
 std::string_view chunk_tail(bool had_data, bool last);
 
 /// Removes the empty lines (CRLF or LF) that some clients send before a request line, which a
-/// server should ignore (RFC 9112 §2.2), at most `most` bytes of them. True when it removed any.
-bool drop_leading_empty_lines(boost::beast::flat_buffer& buffer, std::size_t most = 8);
+/// server should ignore (RFC 9112 §2.2), at most `most` bytes of them. Returns how many bytes
+/// it removed.
+std::size_t drop_leading_empty_lines(boost::beast::flat_buffer& buffer, std::size_t most);
 
 }  // namespace prisn::proxy::detail

@@ -426,7 +426,7 @@ def test_a_transfer_encoding_not_ending_in_chunked_is_400_and_smuggles_nothing(p
 def test_empty_lines_before_a_request_line_are_ignored(prisnd):
     """RFC 9112 §2.2: a server ignores an empty line before the request line (an `echo | ...`
     probe sends one; so do some clients after a POST body)."""
-    for prefix in (b"\r\n", b"\n", b"\r\n\r\n"):
+    for prefix in (b"\r\n", b"\n", b"\r\n\r\n", b"\r\n" * 50):
         got = raw_exchange(prisnd, prefix + b"GET /x HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n", 1)
         assert got.startswith(b"HTTP/1.1 404") and got.endswith(b"no route for nothere.example.com/x\n"), (prefix, got)
     got = raw_exchange(prisnd, b"GET /a HTTP/1.1\r\nHost: nothere.example.com\r\n\r\n"
