@@ -38,11 +38,16 @@ std::string ambiguous_secret_key(const model::DeploymentSpec& spec, const store:
 }
 
 // An ingress path to a deployment that is not rendered would name a Service that cannot
-// exist: the path is left out and said (a rule left with none goes too).
+// exist, and some paths cannot be written as Kubernetes paths: such a path is left out and
+// said (a rule left with none goes too).
 std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable) {
   std::string said;
   for (auto& rule : ing.rules) {
     std::erase_if(rule.paths, [&](const model::IngressPath& p) {
+      if (auto why = k8s::unrenderable_path(p.path); !why.empty()) {
+        said += fmt::format("# prisn: skipped path {}{} of ingress '{}': the path {}\n", rule.host, p.path, ing.name, why);
+        return true;
+      }
       if (!unrenderable.contains(p.deployment)) return false;
       said += fmt::format("# prisn: skipped path {}{} of ingress '{}': deployment '{}' is not rendered\n", rule.host,
                           p.path, ing.name, p.deployment);

@@ -437,12 +437,24 @@ std::string unrenderable(const model::DeploymentSpec& d) {
                          d.name, d.schedule);
     }
   }
+  if (d.expose.kind == model::Expose::Kind::kIngress) {
+    if (auto why = unrenderable_path(d.expose.path); !why.empty()) {
+      return fmt::format("deployment '{}': its expose.path {}", d.name, why);
+    }
+  }
   constexpr std::size_t kConfigMapLimit = 1024 * 1024;  // the API server's limit on a ConfigMap's data
   if (d.source.size() + script_key(d).size() > kConfigMapLimit) {
     return fmt::format("deployment '{}': its script ({} bytes) does not fit in a ConfigMap (1 MiB)", d.name,
                        d.source.size());
   }
   return {};
+}
+
+std::string unrenderable_path(const std::string& path) {
+  const std::string rendered = proxy::route_path(path);
+  // The API server's invalidPathSequences; route_path() has already removed "//" and dot segments.
+  if (rendered.find("%2F") == std::string::npos && rendered.find("%2f") == std::string::npos) return {};
+  return fmt::format("'{}' holds an encoded slash (%2F), which a Kubernetes Ingress path cannot", path);
 }
 
 std::string to_yaml(const std::vector<Json>& objects) {

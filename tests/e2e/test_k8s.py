@@ -209,9 +209,16 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     # A Service name must begin with a letter: Kubernetes would refuse this one's Service.
     prisnd.cli("deploy", scripts("lives.py", HTTP_SERVICE), "--name", "9lives", "--port", "8081", check=True)
 
+    # An encoded slash routes in prisn as written, but the API server refuses it in a path.
+    r = prisnd.post("/api/v1/ingresses", {"name": "odd", "rules": [{"host": "odd.example.com", "paths": [
+        {"path": "/a%2Fb", "deployment": "api"}, {"path": "/fine", "deployment": "api"}]}]})
+    assert r.status_code == 201, r.text
+
     p = prisnd.cli("k8s", "render", "--all")
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("# prisn: skipped deployment '9lives'"), p.stdout[:300]
+    assert "# prisn: skipped path odd.example.com/a%2Fb of ingress 'odd': the path '/a%2Fb' holds an encoded slash" \
+        in p.stdout, p.stdout[:600]
     docs = [d for d in yaml.safe_load_all(p.stdout) if d is not None]
     for d in docs:
         check_object(d)
@@ -221,6 +228,8 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     assert not [d for d in docs if "9lives" in d["metadata"]["name"]
                 or d["metadata"].get("labels", {}).get("prisn.io/deployment") == "9lives"]
     assert "9lives" in p.stderr and "skipped" in p.stderr, p.stderr  # said where a person sees it too
+    odd = by_kind(docs, "Ingress", "odd")
+    assert [q["path"] for q in odd["spec"]["rules"][0]["http"]["paths"]] == ["/fine"], odd
 
     p = prisnd.cli("k8s", "render", "9lives")  # asked for by name, it is still an error
     assert p.returncode == 1 and "9lives" in p.stderr, (p.returncode, p.stderr)

@@ -51,6 +51,10 @@ std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deplo
 /// may begin with a digit, and a script must fit in a ConfigMap (1 MiB).
 std::string unrenderable(const model::DeploymentSpec& d);
 
+/// Why an ingress path cannot be a Kubernetes Ingress path, or "" when it can: the API server
+/// refuses an encoded slash (%2F) in a Prefix path, which prisn routes as written.
+std::string unrenderable_path(const std::string& path);
+
 /// The Ingress name a deployment's `expose.type: ingress` renders as: its own, or
 /// "NAME-expose" when an Ingress resource of the namespace has that name.
 std::string exposed_ingress_name(const std::string& deployment, const std::set<std::string>& ingress_names);

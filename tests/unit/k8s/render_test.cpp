@@ -171,6 +171,16 @@ TEST(K8sRender, AServiceNameMustBeginWithALetter) {
   EXPECT_EQ(unrenderable(deployment(R"j({"name":"1job","source":"x","filename":"a.sh"})j")), "");  // no Service
 }
 
+TEST(K8sRender, AnEncodedSlashCannotBeInAnIngressPath) {
+  EXPECT_NE(unrenderable_path("/a%2Fb").find("encoded slash"), std::string::npos);
+  EXPECT_NE(unrenderable_path("/a%2fb/").find("encoded slash"), std::string::npos);
+  EXPECT_EQ(unrenderable_path("/a//b/./c"), "");  // written as /a/b/c
+  EXPECT_EQ(unrenderable_path("/%61pi"), "");
+  const auto why = unrenderable(deployment(
+      R"j({"name":"web","source":"x","filename":"a.py","port":8080,"expose":{"type":"ingress","host":"h.example.com","path":"/a%2Fb"}})j"));
+  EXPECT_NE(why.find("deployment 'web': its expose.path '/a%2Fb' holds an encoded slash"), std::string::npos) << why;
+}
+
 // The YAML reads back as the same objects: strings stay strings ("8080", "true", "~"),
 // and scripts are byte-exact whatever they hold.
 TEST(K8sRender, YamlRoundTrips) {
