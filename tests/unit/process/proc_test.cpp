@@ -41,7 +41,7 @@ TEST(Proc, DescribesWaitStatuses) {
   EXPECT_EQ(signal_name(SIGTERM), "SIGTERM");
 }
 
-TEST(Interpreter, SkipsVersionManagerShims) {
+TEST(Interpreter, PrefersAnInstalledInterpreterToAVersionManagersShim) {
   test::TempDir dir;
   for (const char* d : {"shims", "bin"}) {
     std::filesystem::create_directories(dir / d);
@@ -51,6 +51,10 @@ TEST(Interpreter, SkipsVersionManagerShims) {
   const std::string path = (dir / "shims").string() + ":" + (dir / "bin").string();
   EXPECT_EQ(find_interpreter("python3", path), (dir / "bin" / "python3").string());
   EXPECT_FALSE(find_interpreter("ruby", (dir / "bin").string()));
+  // Installed only as a shim: the shim, rather than "not found".
+  std::ofstream(dir / "shims" / "ruby") << "#!/bin/sh\n";
+  std::filesystem::permissions(dir / "shims" / "ruby", std::filesystem::perms::owner_all);
+  EXPECT_EQ(find_interpreter("ruby", path), (dir / "shims" / "ruby").string());
 }
 
 TEST(Interpreter, TheVersionTheShebangNamesWhenInstalledElseTheRuntimes) {
