@@ -22,6 +22,10 @@ Error bad(std::string_view text) {
                         "' is not a duration (examples: 500ms, 30s, 10m, 1h30m)");
 }
 
+Error too_long(std::string_view text) {
+  return Error::invalid("'" + std::string(text.substr(0, 40)) + "' is longer than 100 years, the longest duration prisn takes");
+}
+
 }  // namespace
 
 Result<Millis> parse_duration(std::string_view text) {
@@ -67,7 +71,16 @@ Result<Millis> parse_duration(std::string_view text) {
       return bad(text);
     }
   }
+  if (Millis(total) > kLongestDuration) {
+    return too_long(text);
+  }
   return Millis(total);
+}
+
+Result<Millis> duration_from_seconds(long long seconds) {
+  if (seconds < 0) return bad(std::to_string(seconds));
+  if (seconds > kLongestDuration.count() / 1000) return too_long(std::to_string(seconds));
+  return Millis(seconds * 1000);
 }
 
 std::string format_duration(Millis d) {

@@ -34,17 +34,9 @@ bool is_env_name(std::string_view s) {
 }
 
 Result<Millis> duration_field(const Json* v, const std::string& path) {
-  if (v->is_number_integer() && v->get<long long>() >= 0) {
-    return Millis(v->get<long long>() * 1000);
-  }
-  if (v->is_string()) {
-    auto d = parse_duration(v->get<std::string>());
-    if (!d) {
-      return invalid(path + ": " + d.error().message);
-    }
-    return *d;
-  }
-  return invalid(path + ": must be a duration such as \"30s\" or \"10m\"");
+  auto d = duration_value(*v);
+  if (!d) return invalid(path + ": " + d.error().message);
+  return *d;
 }
 
 Result<std::uint16_t> port_value(const Json& v, const std::string& path) {

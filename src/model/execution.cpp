@@ -131,10 +131,7 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
     }
   }
   if (const Json* t = r.get("timeout")) {
-    Result<Millis> d = t->is_number_integer() && t->get<long long>() >= 0
-                           ? Result<Millis>(Millis(t->get<long long>() * 1000))
-                           : (t->is_string() ? parse_duration(t->get<std::string>())
-                                             : Result<Millis>(Error::invalid("not a duration")));
+    auto d = duration_value(*t);
     if (!d) return Error::invalid("timeout: " + d.error().message);
     if (d->count() > 0) req.timeout = *d;
   }

@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
+
+#include "prisn/core/duration.hpp"
 
 namespace prisn::model {
 
@@ -21,6 +24,17 @@ std::string describe_without_input(std::string_view what) {
 }
 
 }  // namespace
+
+Result<std::chrono::milliseconds> duration_value(const Json& v) {
+  if (v.is_number_unsigned()) {
+    // Over what a long long holds is over the limit too.
+    return duration_from_seconds(static_cast<long long>(std::min<unsigned long long>(
+        v.get<unsigned long long>(), static_cast<unsigned long long>(std::numeric_limits<long long>::max()))));
+  }
+  if (v.is_number_integer()) return duration_from_seconds(v.get<long long>());
+  if (v.is_string()) return parse_duration(v.get_ref<const std::string&>());
+  return Error::invalid("must be a duration such as \"30s\" or \"10m\"");
+}
 
 Result<Json> parse_json_body(std::string_view body) {
   Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);

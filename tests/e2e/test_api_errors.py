@@ -234,6 +234,12 @@ def test_bad_port_and_timeout_are_422(api):
     assert_error(api.post("/api/v1/deployments", job(port=70000)), 422, field="port")
     assert_error(api.post("/api/v1/deployments", job(port=-5)), 422, field="port")
     assert_error(api.post("/api/v1/deployments", job(timeout="soon")), 422, field="timeout")
+    # Past what a clock can hold, a timeout fired at once: refused instead.
+    for too_long in ("2562048h", 9223372037, 2**64 - 1):
+        assert_error(api.post("/api/v1/deployments", job(timeout=too_long)), 422, field="timeout")
+        err = assert_error(api.post("/api/v1/executions", {"source": "echo hi", "runtime": "bash", "timeout": too_long}),
+                           422, field="timeout")
+        assert "longer than 100 years" in err["message"], err
 
 
 def test_oversized_body_is_413_and_prisnd_still_serves(api):

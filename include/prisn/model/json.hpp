@@ -2,6 +2,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <string_view>
 
 #include "prisn/core/error.hpp"
@@ -13,6 +14,10 @@ using Json = nlohmann::json;
 /// Parses a request body as JSON whatever its Content-Type (SPEC §4). Malformed input is an
 /// Error::bad_request with the parser's position; never throws.
 Result<Json> parse_json_body(std::string_view body);
+
+/// A duration as the API takes one: text ("30s", "1h30m") or a whole number of seconds, within
+/// kLongestDuration. The error message does not name the field.
+Result<std::chrono::milliseconds> duration_value(const Json& v);
 
 /// Reads an object's members by name and reports errors with their dotted path. Keys that
 /// are never asked for are reported by `finish()` as unknown fields (typos surface instead of

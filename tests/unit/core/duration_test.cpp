@@ -20,6 +20,20 @@ TEST(Duration, RejectsMalformed) {
   }
 }
 
+TEST(Duration, RefusesWhatAClockCannotHold) {
+  // Past 292 years a steady clock's time point overflows and a timeout would fire at once.
+  ASSERT_TRUE(parse_duration("876000h"));
+  EXPECT_EQ(*parse_duration("876000h"), kLongestDuration);
+  for (const char* too_long : {"876001h", "2562048h", "36500d1ms", "3153600001"}) {
+    auto d = parse_duration(too_long);
+    ASSERT_FALSE(d) << too_long;
+    EXPECT_NE(d.error().message.find("longer than 100 years"), std::string::npos) << d.error().message;
+  }
+  EXPECT_EQ(*duration_from_seconds(90), Millis(90'000));
+  EXPECT_FALSE(duration_from_seconds(9'223'372'037));
+  EXPECT_FALSE(duration_from_seconds(-1));
+}
+
 TEST(Duration, FormatsShortest) {
   EXPECT_EQ(format_duration(Millis(0)), "0s");
   EXPECT_EQ(format_duration(Millis(250)), "250ms");
