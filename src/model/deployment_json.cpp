@@ -117,6 +117,14 @@ Result<SecretRef> secret_ref(const Json& v, const std::string& path) {
   return ref;
 }
 
+// An HTTP check's path goes into the request line as written: a path and query of visible
+// ASCII, or a space or CR/LF in it would split the request (RFC 9112 §3.2).
+constexpr const char* kCheckPathRule = "must start with '/' and hold only visible ASCII (no spaces or control characters)";
+bool is_check_path(std::string_view p) {
+  return !p.empty() && p.front() == '/' && p.size() <= 4096 &&
+         std::all_of(p.begin(), p.end(), [](char c) { return c > ' ' && c < 0x7f && c != '#'; });
+}
+
 Result<HealthCheck> health_check(const Json& v, const std::string& path) {
   if (!v.is_object()) {
     return invalid(path + ": must be an object");
@@ -141,7 +149,7 @@ Result<HealthCheck> health_check(const Json& v, const std::string& path) {
     ObjectReader h(*http, path + ".http");
     auto p = h.string("path", "/");
     if (!p) return p.error();
-    if (p->empty() || (*p)[0] != '/') return invalid(path + ".http.path: must start with '/'");
+    if (!is_check_path(*p)) return invalid(path + ".http.path: " + kCheckPathRule);
     hc.path = *p;
     auto port = h.integer("port", 0, 0, 65535);
     if (!port) return port.error();
@@ -191,7 +199,7 @@ Result<HealthCheck> seed_health_check(const Json& v, const std::string& path) {
   hc.kind = HealthCheck::Kind::kHttp;
   auto p = r.string("path", "/");
   if (!p) return p.error();
-  if (p->empty() || (*p)[0] != '/') return invalid(path + ".path: must start with '/'");
+  if (!is_check_path(*p)) return invalid(path + ".path: " + kCheckPathRule);
   hc.path = *p;
   for (auto [key, target] : {std::pair{"interval", &hc.interval}, std::pair{"timeout", &hc.timeout}}) {
     if (const Json* d = r.get(key)) {
@@ -500,14 +508,22 @@ Result<void> restart_policy(ObjectReader& r, DeploymentSpec& spec) {
 }
 
 Result<void> check_ports_of_health_check(const DeploymentSpec& spec) {
-  if (!spec.health_check || spec.health_check->port == 0) {
+  if (!spec.health_check || spec.health_check->kind == HealthCheck::Kind::kExec) {
+    return {};
+  }
+  const char* kind = spec.health_check->kind == HealthCheck::Kind::kHttp ? "http" : "tcp";
+  if (spec.health_check->port == 0) {
+    // No port: the instance's PORT, which a deployment without a port does not have.
+    if (spec.ports.empty()) {
+      return invalid(fmt::format("healthCheck.{}: the deployment has no port to check; give it a port, or use an exec check",
+                                 kind));
+    }
     return {};
   }
   const bool known = std::any_of(spec.ports.begin(), spec.ports.end(), [&](const NamedPort& p) {
     return p.port == spec.health_check->port;
   });
   if (!known) {
-    const char* kind = spec.health_check->kind == HealthCheck::Kind::kHttp ? "http" : "tcp";
     return invalid(fmt::format("healthCheck.{}.port: {} is not one of the deployment's ports", kind,
                                spec.health_check->port));
   }

@@ -129,6 +129,15 @@ def test_deployments_that_cannot_work_as_asked_are_422(prisnd):
     portless = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n",
                                                    "replicas": 2, "expose": {"type": "ingress", "host": "p.test"}})
     assert portless.status_code == 422 and "expose: a service without a port" in portless.text, portless.text
+    for check in ({"tcp": {}}, {"http": {"path": "/health"}}):  # no PORT to check: it would never pass
+        r = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n", "replicas": 1,
+                                                "healthCheck": check})
+        assert_error(r, 422, field="the deployment has no port to check")
+    # An HTTP check's path goes into the request line: a space or CR/LF would split the request.
+    for path in ("/h\r\nX-Evil: 1\r\n\r\nGET /smuggled", "/he alth"):
+        r = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n", "port": free_port(),
+                                                "healthCheck": {"http": {"path": path}}})
+        assert_error(r, 422, field="healthCheck.http.path")
     assert prisnd.get("/api/v1/deployments").json()["items"] == []
 
 

@@ -126,6 +126,26 @@ TEST(DeploymentJson, TwoHealthChecksAreRefusedRatherThanOneDropped) {
   EXPECT_NE(s.error().message.find("loadBalancing.healthCheck"), std::string::npos) << s.error().message;
 }
 
+TEST(DeploymentJson, AnHttpCheckPathIsOneARequestLineCanCarry) {
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","port":8080,
+      "healthCheck":{"http":{"path":"/h\r\nX-Evil: 1"}}})j").find("healthCheck.http.path: must start with '/' and hold only visible ASCII"),
+            std::string::npos);
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"healthCheck":{"http":{"path":"/he alth"}}})j")
+                .find("healthCheck.http.path"), std::string::npos);
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"loadBalancing":{"healthCheck":{"path":"/a b"}}})j")
+                .find("loadBalancing.healthCheck.path"), std::string::npos);
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"healthCheck":{"http":{"path":"/h?full=1&x=%20"}}})j")
+                ->health_check->path, "/h?full=1&x=%20");
+}
+
+TEST(DeploymentJson, APortCheckNeedsAPort) {
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","replicas":1,"healthCheck":{"tcp":{}}})j")
+                .find("healthCheck.tcp: the deployment has no port to check"), std::string::npos);
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","replicas":1,"healthCheck":{"http":{"path":"/"}}})j")
+                .find("healthCheck.http: the deployment has no port"), std::string::npos);
+  EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","replicas":1,"healthCheck":{"exec":{"command":["true"]}}})j"));
+}
+
 TEST(DeploymentJson, EncodeDecodeRoundTrip) {
   auto s = decode(R"j({"name":"api","source":"print(1)","filename":"api.py","port":8080,"replicas":3,
       "env":{"LOG_LEVEL":"info"},"secrets":[{"secret":"db-password","env":"DATABASE_PASSWORD"}],
