@@ -191,7 +191,10 @@ std::string Controller::metrics() const {
   }
 
   render_l7(m, d.targets, *d.unrouted);
-  if (d.options.dns != nullptr) render_dns(m, d.options.dns->stats());
+  // With --dns off the families are still there, at zero, as the proxy's are with --http off:
+  // a dashboard or alert that names them finds them on every node.
+  static const dns::ServerStats kNoDns;
+  render_dns(m, d.options.dns != nullptr ? d.options.dns->stats() : kNoDns);
 
   const auto self = sample_self();
   m.family("process_resident_memory_bytes", "Resident memory size in bytes.", "gauge");

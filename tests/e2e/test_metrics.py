@@ -152,6 +152,15 @@ def test_metrics_on_an_idle_daemon(prisnd):
     assert types.get("prisn_execution_duration_seconds") == "histogram"
 
 
+def test_every_family_is_there_with_dns_and_http_off(daemon_factory):
+    """A dashboard that names a family finds it on every node, whatever is switched off."""
+    d = daemon_factory(extra_args=["--dns", "off", "--http", "off"])
+    types, samples = scrape(d, grouping=True)
+    for family in ("prisn_dns_queries_total", "prisn_dns_forwarded_total", "prisn_proxy_requests_total"):
+        assert types.get(family) == "counter", (family, sorted(types))
+    assert sum(values(samples, "prisn_dns_queries_total")) == 0
+
+
 def test_metrics_contents(prisnd):
     setup_workloads(prisnd)
     types, samples = scrape(prisnd)
