@@ -30,6 +30,13 @@ void age(std::vector<Record>& records, std::uint32_t elapsed) {
 
 }  // namespace
 
+void cap_negative_ttl(Message& m) {
+  if (!m.answers.empty()) return;
+  for (auto& rr : m.authority) {
+    if (const auto* soa = std::get_if<SoaData>(&rr.data)) rr.ttl = std::min(rr.ttl, soa->minimum);
+  }
+}
+
 std::string ResponseCache::key(const Question& q, bool dnssec_ok) {
   std::string k = q.name.lowered().wire();
   k.push_back('\0');

@@ -112,36 +112,77 @@ std::vector<std::size_t> Forwarder::upstream_order(Clock::time_point now) {
   return answering;
 }
 
-asio::awaitable<bool> Forwarder::ask_udp(udp::endpoint upstream, std::vector<std::uint8_t> query,
-                                         Clock::time_point until, std::vector<std::uint8_t>& answer) {
-  // A socket per query, as dnsmasq and Unbound do: the kernel gives it a random source port,
-  // so a forger must guess 32 bits (port and id), not 16; connected, it only receives from
-  // the upstream, and learns at once (ICMP port unreachable) when nothing listens there.
-  udp::socket socket(executor_);
+// One query's UDP tries. Each has a socket of its own, as in dnsmasq and Unbound: the kernel
+// gives it a random source port, so a forger must guess 32 bits (port and id), not 16;
+// connected, it only receives from the upstream, and learns at once (ICMP port unreachable)
+// when nothing listens there. A try keeps listening after the next one is sent, until the
+// query's deadline: an upstream a little slower than its share of the time still answers.
+struct Forwarder::Try {
+  explicit Try(asio::any_io_executor ex) : socket(ex) {}
+  udp::socket socket;
+  std::uint16_t id = 0;
+  std::size_t upstream = 0;
+  bool listening = true;
+  bool armed = false;  // a wait for it to be readable is pending
+};
+
+struct Forwarder::Tries {
+  explicit Tries(asio::any_io_executor ex) : wake(ex) {}
+  ~Tries() {
+    for (auto& t : tries) t->socket.close();
+  }
+  asio::steady_timer wake;  // the query waits on it; a readable socket cancels it
+  bool readable = false;    // set with that cancel: a wake-up while not waiting is not lost
+  std::vector<std::unique_ptr<Try>> tries;
+
+  // Wakes the query when `t` has something to read.
+  static void arm(const std::shared_ptr<Tries>& self, Try& t) {
+    if (t.armed || !t.listening) return;
+    t.armed = true;
+    t.socket.async_wait(udp::socket::wait_read, [weak = std::weak_ptr(self), &t](boost::system::error_code ec) {
+      auto tries = weak.lock();
+      if (!tries || ec == asio::error::operation_aborted) return;
+      t.armed = false;
+      tries->readable = true;
+      tries->wake.cancel();
+    });
+  }
+};
+
+bool Forwarder::send_try(const std::shared_ptr<Tries>& tries, std::size_t index, std::vector<std::uint8_t> query) {
+  auto t = std::make_unique<Try>(executor_);
   boost::system::error_code ec;
-  socket.open(upstream.protocol(), ec);
-  if (!ec) socket.connect(upstream, ec);
-  if (ec) co_return false;
-  const std::uint16_t id = stamp_fresh_id(query);
-  asio::steady_timer deadline(executor_, until);
-  waiting_.insert(&deadline);
-  struct Leave {
-    std::unordered_set<asio::steady_timer*>& waiting;
-    asio::steady_timer* mine;
-    ~Leave() { waiting.erase(mine); }
-  } leave{waiting_, &deadline};
-  auto sent = co_await (socket.async_send(asio::buffer(query), kNoThrow) || deadline.async_wait(kNoThrow));
-  if (sent.index() != 0 || std::get<0>(std::get<0>(sent))) co_return false;
+  t->socket.open(upstreams_[index].protocol(), ec);
+  if (!ec) t->socket.connect(upstreams_[index], ec);
+  if (!ec) t->socket.non_blocking(true, ec);
+  if (ec) return false;
+  t->id = stamp_fresh_id(query);
+  t->upstream = index;
+  t->socket.send(asio::buffer(query), 0, ec);  // a datagram to a fresh socket: never waits
+  if (ec) return false;
+  Tries::arm(tries, *t);
+  tries->tries.push_back(std::move(t));
+  return true;
+}
+
+Forwarder::Heard Forwarder::read_try(Try& t, std::span<const std::uint8_t> query, std::vector<std::uint8_t>& answer) {
   std::vector<std::uint8_t> buf(65535);
   for (;;) {
-    auto got = co_await (socket.async_receive(asio::buffer(buf), kNoThrow) || deadline.async_wait(kNoThrow));
-    if (got.index() != 0) co_return false;  // the deadline, or stop()
-    const auto [rec, n] = std::get<0>(got);
-    if (rec) co_return false;  // refused: nothing listens at the upstream's port
+    boost::system::error_code ec;
+    const std::size_t n = t.socket.receive(asio::buffer(buf), 0, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return Heard::kNothing;
+    if (ec) {  // refused: nothing listens at the upstream's port
+      t.listening = false;
+      return Heard::kFailed;
+    }
     const std::span<const std::uint8_t> reply(buf.data(), n);
-    if (n < 12 || (buf[2] & 0x80) == 0 || (buf[0] << 8 | buf[1]) != id || !same_question(query, reply)) continue;
+    if (n < 12 || (buf[2] & 0x80) == 0 || (buf[0] << 8 | buf[1]) != t.id || !same_question(query, reply)) continue;
+    t.listening = false;
+    // An upstream that cannot answer this (its recursion failed, or it refuses prisn): another may.
+    const auto code = buf[3] & 0x0F;
+    if (code == rcode::kServFail || code == rcode::kNotImp || code == rcode::kRefused) return Heard::kFailed;
     answer.assign(reply.begin(), reply.end());
-    co_return true;
+    return Heard::kAnswer;
   }
 }
 
@@ -196,29 +237,72 @@ asio::awaitable<std::vector<std::uint8_t>> Forwarder::resolve(std::vector<std::u
   } leave{in_flight_};
   const auto deadline = Clock::now() + timeout_;
   const std::size_t n = upstreams_.size();
-  // Each try gets an equal share of the time; a lone upstream is asked twice.
-  const std::size_t tries = n == 0 ? 0 : std::max<std::size_t>(n, 2);
-  const auto share = tries == 0 ? timeout_ : std::max<std::chrono::milliseconds>(timeout_ / tries, kMinTry);
+  // Each try gets an equal share of the time before the next is sent; a lone upstream is
+  // asked twice.
+  const std::size_t count = n == 0 ? 0 : std::max<std::size_t>(n, 2);
+  const auto share = count == 0 ? timeout_ : std::max<std::chrono::milliseconds>(timeout_ / count, kMinTry);
   const auto order = upstream_order(Clock::now());
-  for (std::size_t t = 0; t < tries && Clock::now() < deadline && !stopped_; ++t) {
-    const std::size_t index = order[t % n];
-    const auto& upstream = upstreams_[index];
-    stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
-    std::vector<std::uint8_t> answer;
-    if (!co_await ask_udp(upstream, query, std::min(deadline, Clock::now() + share), answer)) {
-      quiet_until_[index] = Clock::now() + kQuietFor;  // asked last for a while
-      continue;
+  auto tries = std::make_shared<Tries>(executor_);
+  waiting_.insert(&tries->wake);
+  struct Unregister {
+    std::unordered_set<asio::steady_timer*>& waiting;
+    asio::steady_timer* mine;
+    ~Unregister() { waiting.erase(mine); }
+  } unregister{waiting_, &tries->wake};
+  std::vector<std::uint8_t> answer;
+  std::optional<Message> parsed;
+  std::size_t answered_by = 0;
+  std::size_t sent = 0;
+  auto next_try_at = Clock::now();
+  while (!stopped_ && !parsed && Clock::now() < deadline) {
+    if (sent < count && Clock::now() >= next_try_at) {
+      const std::size_t index = order[sent % n];
+      if (sent > 0 && tries->tries.size() == sent && tries->tries.back()->listening) {
+        quiet_until_[tries->tries.back()->upstream] = Clock::now() + kQuietFor;  // silent for its share: asked last a while
+      }
+      ++sent;
+      stats_.forwarded.fetch_add(1, std::memory_order_relaxed);
+      if (!send_try(tries, index, query)) {
+        quiet_until_[index] = Clock::now() + kQuietFor;
+        continue;  // the next one at once
+      }
+      next_try_at = std::min(deadline, Clock::now() + share);
     }
-    quiet_until_[index] = {};
-    auto parsed = parse(answer);
-    if (parsed && parsed->tc && tcp_client) {
+    const bool all_ended = sent == count && std::none_of(tries->tries.begin(), tries->tries.end(),
+                                                         [](const auto& t) { return t->listening; });
+    if (all_ended) break;
+    if (!tries->readable) {
+      tries->wake.expires_at(sent < count ? next_try_at : deadline);
+      co_await tries->wake.async_wait(kNoThrow);
+    }
+    tries->readable = false;
+    for (std::size_t i = 0; i < tries->tries.size() && !parsed; ++i) {
+      Try& t = *tries->tries[i];
+      if (!t.listening) continue;
+      const Heard heard = read_try(t, query, answer);
+      if (heard == Heard::kNothing) {
+        Tries::arm(tries, t);
+      } else if (heard == Heard::kFailed) {
+        quiet_until_[t.upstream] = Clock::now() + kQuietFor;
+        if (i + 1 == tries->tries.size()) next_try_at = Clock::now();  // the latest failed: the next at once
+      } else if (auto message = parse(answer)) {
+        parsed = std::move(*message);
+        answered_by = t.upstream;
+      }  // else garbage from an upstream: the others may still answer
+    }
+  }
+  if (parsed && !stopped_) {
+    quiet_until_[answered_by] = {};
+    if (parsed->tc && tcp_client) {
       std::vector<std::uint8_t> full;
-      if (co_await ask_tcp(upstream, query, deadline, full)) {
-        answer = std::move(full);
-        parsed = parse(answer);
+      if (co_await ask_tcp(upstreams_[answered_by], query, deadline, full)) {
+        if (auto message = parse(full)) {
+          answer = std::move(full);
+          parsed = std::move(*message);
+        }
       }
     }
-    if (!parsed) continue;  // garbage from an upstream: try the next one
+    cap_negative_ttl(*parsed);
     cache_.store(*parsed, head.dnssec_ok, Clock::now());
     if (!parsed->tc) {  // in the same shape as the cache will give it: RA set, prisn's own OPT
       co_return shaped_reply(std::move(*parsed), head, std::move(question), reply_limit, stats_);

@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
+#include <span>
 #include <random>
 #include <unordered_set>
 #include <vector>
@@ -19,8 +21,9 @@ namespace prisn::dns::detail {
 
 /// Sends each query upstream from a socket of its own (a random source port, connected to the
 /// upstream) with a fresh random id, takes only an answer with that id and the same question
-/// (so a stray or forged datagram is ignored: RFC 5452), retries the next upstream when one
-/// is silent, falls back to TCP when an answer for a TCP client comes back truncated, caches
+/// (so a stray or forged datagram is ignored: RFC 5452), tries the next upstream when one is
+/// silent for its share of the time or answers SERVFAIL, NOTIMP or REFUSED (an earlier try
+/// still counts if its answer comes later, within the deadline), falls back to TCP when an answer for a TCP client comes back truncated, caches
 /// what may be cached, and always produces a reply: SERVFAIL once the deadline has passed.
 /// Thread: the DNS thread.
 class Forwarder {
@@ -41,8 +44,13 @@ class Forwarder {
                                                             bool tcp_client);
 
  private:
-  boost::asio::awaitable<bool> ask_udp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
-                                       std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
+  struct Tries;
+  struct Try;
+  enum class Heard { kNothing, kAnswer, kFailed };
+  /// Sends `query` to upstream `index` from a socket of its own and starts listening there.
+  bool send_try(const std::shared_ptr<Tries>& tries, std::size_t index, std::vector<std::uint8_t> query);
+  /// What has arrived on one try's socket, without waiting; an answer goes to `answer`.
+  Heard read_try(Try& t, std::span<const std::uint8_t> query, std::vector<std::uint8_t>& answer);
   boost::asio::awaitable<bool> ask_tcp(boost::asio::ip::udp::endpoint upstream, std::vector<std::uint8_t> query,
                                        std::chrono::steady_clock::time_point until, std::vector<std::uint8_t>& answer);
   /// Gives `query` a random id of prisn's own and returns it: the client's would tell whoever

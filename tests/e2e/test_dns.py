@@ -394,6 +394,81 @@ def answering_upstream():
     upstream.close()
 
 
+@pytest.fixture
+def scripted_upstreams():
+    """Makes UDP upstreams on loopback that answer A queries with their own address, as each
+    name's first label says: `slow-MS` after MS ms, `fail` SERVFAIL, `refuse` REFUSED (only
+    when made with failing=True; otherwise those names are answered too). Yields the maker;
+    each returns its port."""
+    stop = threading.Event()
+    made = []
+
+    def make(address, failing=False):
+        upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        upstream.bind(("127.0.0.1", 0))
+        upstream.settimeout(0.2)
+
+        def reply_to(query, peer):
+            reply = dns.message.make_response(query)
+            label = query.question[0].name.labels[0].decode()
+            if failing and label in ("fail", "refuse"):
+                reply.set_rcode(dns.rcode.SERVFAIL if label == "fail" else dns.rcode.REFUSED)
+            else:
+                reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", address))
+            try:
+                upstream.sendto(reply.to_wire(), peer)
+            except OSError:  # a late answer after the test closed the upstream
+                pass
+
+        def serve():
+            while not stop.is_set():
+                try:
+                    data, peer = upstream.recvfrom(4096)
+                except socket.timeout:
+                    continue
+                query = dns.message.from_wire(data)
+                label = query.question[0].name.labels[0].decode()
+                delay = int(label[5:]) / 1000 if label.startswith("slow-") else 0
+                threading.Timer(delay, reply_to, (query, peer)).start()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        made.append((upstream, thread))
+        return upstream.getsockname()[1]
+
+    yield make
+    stop.set()
+    for upstream, thread in made:
+        thread.join(5)
+        upstream.close()
+
+
+def test_a_slow_upstreams_answer_to_the_first_try_still_counts(daemon_factory, tmp_path, scripted_upstreams):
+    """A lone upstream is asked again after half the 1.8 s deadline; one that answers the first
+    try a little after that (a cold recursive lookup) still answers the query."""
+    port = scripted_upstreams("192.0.2.21")
+    d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{port}")
+    for delay in (1100, 1400):
+        started = time.monotonic()
+        m = ask(d, f"slow-{delay}.late.example", timeout=5)
+        assert m.rcode() == dns.rcode.NOERROR and a_records(m) == ["192.0.2.21"], (delay, m)
+        assert time.monotonic() - started < 1.8, delay
+
+
+def test_an_upstream_that_fails_or_refuses_is_passed_over_for_the_next(daemon_factory, tmp_path, scripted_upstreams):
+    """SERVFAIL or REFUSED from one upstream (its recursion failed, or its ACL refuses the node)
+    is not the answer while another upstream can give one."""
+    broken = scripted_upstreams("192.0.2.31", failing=True)
+    good = scripted_upstreams("192.0.2.32")
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"dns": {"upstreams": [f"127.0.0.1:{broken}", f"127.0.0.1:{good}"]}}))
+    d = daemon_factory(extra_args=["--config", str(config)])
+    for i in range(4):  # the upstreams are taken in turn: each kind meets the broken one first at least once
+        for label in ("fail", "refuse"):
+            m = ask(d, f"{label}.n{i}.example", timeout=5)
+            assert m.rcode() == dns.rcode.NOERROR and a_records(m) == ["192.0.2.32"], (label, i, m)
+
+
 def test_forwarded_queries_leave_from_random_source_ports(daemon_factory, tmp_path, answering_upstream):
     """Each forwarded query has a socket of its own, so a forger must guess the source port as
     well as the id (RFC 5452)."""

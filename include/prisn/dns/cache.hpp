@@ -11,6 +11,10 @@
 
 namespace prisn::dns {
 
+/// Gives a negative answer's (NXDOMAIN or NODATA) SOA record the negative TTL, min(its TTL,
+/// its MINIMUM) (RFC 2308 §5), so a cache downstream keeps the answer no longer than prisn does.
+void cap_negative_ttl(Message& m);
+
 /// Upstream answers by question, kept for their TTL (SPEC §7.2 "a small cache"). Positive
 /// answers live for their smallest record TTL, NXDOMAIN and NODATA for the SOA's negative
 /// TTL (RFC 2308); both capped at `max_ttl`. A hit comes back with its TTLs reduced by the

@@ -48,6 +48,17 @@ TEST(DnsCache, NegativeAnswersUseTheSoaMinimum) {
   EXPECT_FALSE(cache.lookup(question("nx.example.com"), false, t0 + 15s));
 }
 
+TEST(DnsCache, ANegativeAnswersSoaCarriesTheNegativeTtl) {
+  Message nx = answer("nx.example.com", 60, rcode::kNxDomain);  // SOA TTL 110, MINIMUM 60
+  cap_negative_ttl(nx);
+  EXPECT_EQ(nx.authority[0].ttl, 60U);
+  Message positive = answer("example.com", 30);
+  positive.authority = nx.authority;
+  positive.authority[0].ttl = 500;
+  cap_negative_ttl(positive);  // only negative answers
+  EXPECT_EQ(positive.authority[0].ttl, 500U);
+}
+
 TEST(DnsCache, SkipsUncacheableAnswers) {
   ResponseCache cache(10);
   const auto t0 = ResponseCache::Clock::time_point{} + 1000s;
