@@ -415,6 +415,9 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     st.message = st.ready >= st.desired ? fmt::format("{}: {}", kNewInstancesCannotStart, why) : why;
   } else if (st.ready >= st.desired) {
     st.phase = "Running";
+    // A roll whose new instances fail their check: the old ones serve, and the message says
+    // why the roll does not go on.
+    st.message = first_check_failure(svc);
   } else if (gave_up != nullptr) {
     st.phase = "Degraded";
     st.message = gave_up->last_exit + "; not restarted (restart policy)";
@@ -424,6 +427,7 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
   } else {
     st.phase = "Degraded";
     st.message = fmt::format("{} of {} instances healthy", st.ready, st.desired);
+    if (auto why = first_check_failure(svc); !why.empty()) st.message += "; " + why;
   }
   return st;
 }

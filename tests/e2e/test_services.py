@@ -866,3 +866,22 @@ def test_a_check_that_never_passes_says_why(prisnd):
     status = wait_until(lambda: (lambda s: s if s["message"] == want else None)(prisnd.deployment("sick")["status"]),
                         15, message="the reason in the status")
     assert status["phase"] == "Pending" and status["ready_replicas"] == 0, status
+
+
+HEALTH_BY_ENV = FAILING_HEALTH.replace('500 if self.path == "/health" else 200',
+                                       '500 if self.path == "/health" and os.environ.get("BAD") else 200')
+assert HEALTH_BY_ENV != FAILING_HEALTH
+
+
+def test_a_roll_held_up_by_a_failing_check_says_why(prisnd):
+    """The old instance serves while the new one never passes: Running, and the message says
+    what the roll waits for (it said nothing, with the spec a generation ahead)."""
+    body = {"name": "stall", "source": HEALTH_BY_ENV, "filename": "stall.py", "port": free_port(),
+            "healthCheck": {"http": {"path": "/health"}, "interval": "1s"}}
+    assert prisnd.put("/api/v1/deployments/stall", body).status_code in (200, 201)
+    prisnd.wait_ready("stall", 1)
+    assert prisnd.put("/api/v1/deployments/stall", dict(body, env={"BAD": "1"})).status_code == 200
+    want = "waiting for a passing health check: stall-0: GET /health: status 500, expected 2xx"
+    status = wait_until(lambda: (lambda s: s if s["message"] == want else None)(prisnd.deployment("stall")["status"]),
+                        15, message="the reason in the status")
+    assert status["phase"] == "Running" and status["ready_replicas"] == 1, status
