@@ -164,9 +164,22 @@ void join_network(int netns_fd) {
   ::setsid();
   reset_signals_to_default();
   ::prctl(PR_SET_NAME, "prisn-shim", 0, 0, 0);
+  // The workload's pid goes to prisnd only once the workload has joined and made its
+  // namespaces (its end of `ready` closes just before exec): an exec health check that joins
+  // them through /proc/PID/ns must not find the node's instead.
+  int ready[2];
+  const bool wait_ready = ::pipe2(ready, O_CLOEXEC) == 0;
   const pid_t workload = ::fork();
   if (workload == 0) {
+    if (wait_ready) ::close(ready[0]);
     exec_workload(plan);
+  }
+  if (wait_ready) {
+    ::close(ready[1]);
+    char byte = 0;
+    while (workload > 0 && ::read(ready[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    ::close(ready[0]);
   }
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {
     ::signal(sig, SIG_IGN);

@@ -195,6 +195,25 @@ def test_an_exec_check_runs_in_the_instances_namespaces(bridged, scripts):
     bridged.wait_ready("checked", 1)
 
 
+def test_even_the_first_exec_check_runs_in_the_instances_mount_namespace(bridged, tmp_path):
+    """The first check of a new instance could join its mount namespace before the instance
+    had made it, and run in prisnd's (the node's resolv.conf): a race, so several instances."""
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    check = ["sh", "-c", f"readlink /proc/self/ns/mnt >> {seen}/$PRISN_INSTANCE"]
+    names = [f"mnt{i}" for i in range(6)]
+    for name in names:
+        r = bridged.post("/api/v1/deployments", {"name": name, "filename": "app.py", "source": APP, "port": free_port(),
+                                                  "healthCheck": {"exec": {"command": check}, "interval": "1s"}})
+        assert r.status_code == 201, r.text
+    for name in names:
+        bridged.wait_ready(name, 1)
+    nodes = os.readlink(f"/proc/{bridged.proc.pid}/ns/mnt")
+    for name in names:
+        first = (seen / f"{name}-0").read_text().splitlines()[0]
+        assert first != nodes, f"{name}-0's first check ran in prisnd's mount namespace"
+
+
 def test_a_network_policy_lets_only_the_listed_deployments_reach_the_target(bridged, scripts):
     port = free_port()
     target = deploy(bridged, scripts, "db", port)[0]
