@@ -11,9 +11,10 @@ import pytest
 from conftest import PRISN, pid_alive, wait_until
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_on_run_cancels_the_execution(prisnd, scripts, tmp_path, sig):
-    """Ctrl-C (or SIGTERM) cancels the run; prisn exits as a shell reports it: 130 or 143."""
+    """Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) cancels the run; prisn exits as a
+    shell reports it: 130, 143 or 129."""
     pidfile = tmp_path / "pid"
     f = scripts("long.sh", f"echo $$ > {pidfile}; echo started; sleep 300\n")
     env = dict(os.environ, PRISN_SERVER=prisnd.api)
@@ -32,6 +33,27 @@ def test_ctrl_c_on_run_cancels_the_execution(prisnd, scripts, tmp_path, sig):
     e = prisnd.get("/api/v1/executions").json()["items"][0]
     assert e["status"] == "Failed" and e["error"] == "cancelled"
     wait_until(lambda: not pid_alive(workload), 5, message="the script to be gone")
+
+
+@pytest.mark.parametrize("how", ["run", "trigger --wait"])
+def test_a_closed_stdout_cancels_the_run(prisnd, scripts, how):
+    """`prisn run endless.py | head -2`: once head has gone, the run ends too, as a process
+    writing to a closed pipe does, and prisn exits 141 (SIGPIPE)."""
+    f = scripts("endless.py", "import time\nn = 0\nwhile True:\n    print('line', n, flush=True)\n"
+                              "    n += 1\n    time.sleep(0.01)\n")
+    if how == "run":
+        cmd = f"{PRISN} run {f}"
+    else:
+        prisnd.cli("deploy", f, "--name", "endless", check=True)
+        cmd = f"{PRISN} trigger endless --wait"
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    p = subprocess.run(["bash", "-c", cmd + " | head -3; exit ${PIPESTATUS[0]}"], capture_output=True, text=True,
+                       env=env, timeout=30)
+    assert p.returncode == 141, (p.returncode, p.stdout, p.stderr)
+    assert "line 1" in p.stdout and "cancelling execution" in p.stderr, (p.stdout, p.stderr)
+    ended = lambda: (lambda e: e if e["status"] == "Failed" else None)(prisnd.get("/api/v1/executions?limit=1").json()["items"][0])
+    e = wait_until(ended, 15, message="the run cancelled")
+    assert e["error"] == "cancelled", e
 
 
 def test_sd_notify_ready_once_listening(daemon_factory, tmp_path):

@@ -77,11 +77,21 @@ struct CancelTarget {
   }
 };
 
+void cancel_execution(const std::string& server, const std::string& token, const std::string& id) {
+  if (auto client = client::HttpClient::create(server, token)) {
+    (void)client->request("POST", "/api/v1/executions/" + id + "/cancel");
+  }
+}
+
 std::shared_ptr<CancelTarget> cancel_on_interrupt(Cli& cli) {
+  // A closed terminal (SIGHUP) cancels too; a closed stdout (`prisn run x | head`) is seen
+  // as a failed write, not a SIGPIPE that would end the CLI and leave the run going.
+  ::signal(SIGPIPE, SIG_IGN);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto target = std::make_shared<CancelTarget>();
   std::thread([set, server = cli.globals().server, token = cli.globals().token, target]() {
@@ -93,9 +103,7 @@ std::shared_ptr<CancelTarget> cancel_on_interrupt(Cli& cli) {
       if (sigtimedwait(&set, nullptr, &poll) > 0) std::_Exit(128 + sig);  // a second one while waiting for it
     }
     std::cerr << "\nprisn: cancelling execution " << id << " (interrupt again to leave it running)\n";
-    if (auto client = client::HttpClient::create(server, token)) {
-      (void)client->request("POST", "/api/v1/executions/" + id + "/cancel");
-    }
+    cancel_execution(server, token, id);
     sigwait(&set, &sig);
     std::_Exit(128 + g_signal);
   }).detach();
@@ -109,10 +117,17 @@ int follow_to_exit(Cli& cli, const std::string& id) {
                                     [](std::string_view data) {
                                       std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
                                       std::cout.flush();
-                                      return true;
+                                      return std::cout.good();  // false once nobody reads it
                                     });
   if (!streamed) {
     Cli::fail(streamed.error().message);
+  }
+  if (!std::cout.good()) {
+    // Whoever read the output has gone (`| head`): the run ends too, as a process writing
+    // to a closed pipe does, and the CLI exits as one killed by SIGPIPE.
+    std::cerr << "prisn: output closed; cancelling execution " << id << "\n";
+    cancel_execution(cli.globals().server, cli.globals().token, id);
+    return 128 + SIGPIPE;
   }
   // The log's end says how the run ended (a stopping prisnd takes no further request); a
   // stream that ended without it is asked again.
