@@ -49,7 +49,7 @@ std::string lower(std::string_view s) {
 
 Result<int> parse_value(const FieldSpec& f, std::string_view item, std::string_view text) {
   if (text.empty()) {
-    return field_error(f, item, "empty value");
+    return field_error(f, item, item.starts_with('-') ? "a negative value, or a range without its start" : "empty value");
   }
   if (std::isdigit(static_cast<unsigned char>(text[0]))) {
     int v = 0;

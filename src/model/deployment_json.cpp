@@ -583,7 +583,9 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (auto ok = ports(r, spec); !ok) return ok.error();
   auto schedule = r.string("schedule");
   if (!schedule) return schedule.error();
-  spec.schedule = *schedule;
+  // Kept as it will be read: spaces around it are not part of it (nor of a macro).
+  const auto first = schedule->find_first_not_of(" \t");
+  spec.schedule = first == std::string::npos ? "" : schedule->substr(first, schedule->find_last_not_of(" \t") - first + 1);
   if (!spec.schedule.empty()) {
     if (auto parsed = cron::CronExpr::parse(spec.schedule); !parsed) return parsed.error();
   }

@@ -140,7 +140,8 @@ TEST(CronExpr, ErrorsNameTheField) {
                         Case{"* * * * 8", "day-of-week"}, Case{"* * * foo *", "month"},
                         Case{"*/0 * * * *", "minute"}, Case{"5-1 * * * *", "minute"},
                         Case{"* * * *", "5"}, Case{"* * * * * *", "5"}, Case{"@reboot", "macro"},
-                        Case{"1,,2 * * * *", "minute"}, Case{"", "5"}}) {
+                        Case{"1,,2 * * * *", "minute"}, Case{"", "5"},
+                        Case{"-1 * * * *", "a negative value"}}) {
     auto r = CronExpr::parse(c.expr);
     ASSERT_FALSE(r) << c.expr;
     EXPECT_NE(r.error().message.find(c.mentions), std::string::npos)

@@ -126,6 +126,11 @@ TEST(DeploymentJson, TwoHealthChecksAreRefusedRatherThanOneDropped) {
   EXPECT_NE(s.error().message.find("loadBalancing.healthCheck"), std::string::npos) << s.error().message;
 }
 
+TEST(DeploymentJson, AScheduleIsKeptWithoutTheSpacesAroundIt) {
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"  0 0 * * *  "})j")->schedule, "0 0 * * *");
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"@weekly "})j")->schedule, "@weekly");
+}
+
 TEST(DeploymentJson, AnHttpCheckPathIsOneARequestLineCanCarry) {
   EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","port":8080,
       "healthCheck":{"http":{"path":"/h\r\nX-Evil: 1"}}})j").find("healthCheck.http.path: must start with '/' and hold only visible ASCII"),
