@@ -552,6 +552,9 @@ def test_dns_lookup_cli_and_api_show_what_the_server_answers(prisnd):
     bad = prisnd.get("/api/v1/dns/lookup?name=a..b")
     assert bad.status_code == 422 and "name" in bad.json()["error"]["message"]
     assert prisnd.get("/api/v1/dns/lookup?name=x.prisn.local&type=NOPE").status_code == 422
+    bogus = prisnd.cli("dns", "lookup", "api.default.prisn.local", "--type", "BOGUS")  # a usage error
+    assert bogus.returncode == 2 and "--type BOGUS" in bogus.stderr, (bogus.returncode, bogus.stderr)
+    assert prisnd.cli("dns", "lookup", "api.default.prisn.local", "--type", "aaaa").returncode == 0
     assert prisnd.get("/api/v1/dns/lookup").status_code == 422
 
 
