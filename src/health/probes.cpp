@@ -106,7 +106,7 @@ asio::awaitable<ProbeResult> connect(tcp::socket& socket, asio::steady_timer& de
 }  // namespace
 
 int parse_status_line(std::string_view line) {
-  if (!line.starts_with("HTTP/1.") || line.size() < 12 || line[8] != ' ') {
+  if (!line.starts_with("HTTP/1.") || line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' ')) {
     return 0;
   }
   int code = 0;
@@ -149,13 +149,37 @@ asio::awaitable<ProbeResult> http_probe(std::string host, std::uint16_t port, st
   if (written.index() != 0 || std::get<0>(std::get<0>(written))) {
     co_return ProbeResult::fail(fmt::format("GET {}: the request could not be sent", path));
   }
-  std::string response;
-  auto read = co_await (asio::async_read_until(socket, asio::dynamic_buffer(response, 4096), "\r\n", kNoThrow) ||
-                        deadline.async_wait(kNoThrow));
-  if (read.index() != 0) co_return ProbeResult::fail(fmt::format("GET {}: no answer within the timeout", path));
-  if (std::get<0>(std::get<0>(read))) co_return ProbeResult::fail(fmt::format("GET {}: the connection closed without an answer", path));
-  const int code = parse_status_line(std::string_view(response).substr(0, response.find("\r\n")));
-  if (code == 0) co_return ProbeResult::fail(fmt::format("GET {}: the answer is not HTTP", path));
+  std::string received;
+  enum class Got { kLine, kTimeout, kClosed };
+  // One line of the answer, without its end (CRLF, or a bare LF as lenient servers send).
+  auto read_line = [&](std::string& line) -> asio::awaitable<Got> {
+    auto read = co_await (asio::async_read_until(socket, asio::dynamic_buffer(received, 4096), "\n", kNoThrow) ||
+                          deadline.async_wait(kNoThrow));
+    if (read.index() != 0) co_return Got::kTimeout;
+    if (std::get<0>(std::get<0>(read))) co_return Got::kClosed;
+    const auto end = received.find('\n');
+    line = received.substr(0, end > 0 && received[end - 1] == '\r' ? end - 1 : end);
+    received.erase(0, end + 1);
+    co_return Got::kLine;
+  };
+  std::string line;
+  int code = 0;
+  // An interim answer (100 Continue, 103 Early Hints) comes before the real one: skipped, with
+  // its fields, as many as fit in the timeout (RFC 9110 §15.2).
+  for (bool first = true; code == 0 || (code >= 100 && code < 200 && code != 101); first = false) {
+    const Got got = co_await read_line(line);
+    if (got == Got::kTimeout) co_return ProbeResult::fail(fmt::format("GET {}: no answer within the timeout", path));
+    if (got == Got::kClosed) {
+      co_return ProbeResult::fail(first && received.empty() ? fmt::format("GET {}: the connection closed without an answer", path)
+                                                            : fmt::format("GET {}: the answer is not HTTP", path));
+    }
+    code = parse_status_line(line);
+    if (code == 0) co_return ProbeResult::fail(fmt::format("GET {}: the answer is not HTTP", path));
+    if (code >= 100 && code < 200 && code != 101) {
+      while (co_await read_line(line) == Got::kLine && !line.empty()) {
+      }
+    }
+  }
   if (expected_status != 0 ? code == expected_status : (code >= 200 && code < 300)) co_return ProbeResult::pass();
   co_return ProbeResult::fail(expected_status != 0 ? fmt::format("GET {}: status {}, expected {}", path, code, expected_status)
                                                    : fmt::format("GET {}: status {}, expected 2xx", path, code));

@@ -21,27 +21,35 @@ using asio::ip::tcp;
 TEST(Probes, ParsesStatusLines) {
   EXPECT_EQ(parse_status_line("HTTP/1.1 200 OK"), 200);
   EXPECT_EQ(parse_status_line("HTTP/1.0 503 Service Unavailable"), 503);
-  for (const char* bad : {"", "HTTP/2 200", "HTTP/1.1 2x0 OK", "SSH-2.0-OpenSSH", "HTTP/1.1"}) {
+  EXPECT_EQ(parse_status_line("HTTP/1.1 204"), 204);
+  for (const char* bad : {"", "HTTP/2 200", "HTTP/1.1 2x0 OK", "SSH-2.0-OpenSSH", "HTTP/1.1", "HTTP/1.1 2000 OK"}) {
     EXPECT_EQ(parse_status_line(bad), 0) << bad;
   }
 }
 
-// A one-shot HTTP server answering `status` to whatever it receives.
-std::uint16_t serve_once(asio::io_context& io, tcp::acceptor& acceptor, int status) {
+// A one-shot server answering `answer` to whatever it receives, then closing.
+std::uint16_t answer_once(tcp::acceptor& acceptor, std::string answer) {
   acceptor.open(tcp::v4());
   acceptor.bind({asio::ip::make_address("127.0.0.1"), 0});
   acceptor.listen();
-  acceptor.async_accept([status](boost::system::error_code ec, tcp::socket s) {
+  acceptor.async_accept([answer = std::move(answer)](boost::system::error_code ec, tcp::socket s) {
     if (ec) return;
     auto sock = std::make_shared<tcp::socket>(std::move(s));
     auto buf = std::make_shared<std::array<char, 1024>>();
-    sock->async_read_some(asio::buffer(*buf), [sock, buf, status](boost::system::error_code, std::size_t) {
-      auto reply = std::make_shared<std::string>("HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n");
-      asio::async_write(*sock, asio::buffer(*reply), [sock, reply](boost::system::error_code, std::size_t) {});
+    sock->async_read_some(asio::buffer(*buf), [sock, buf, answer](boost::system::error_code, std::size_t) {
+      auto reply = std::make_shared<std::string>(answer);
+      asio::async_write(*sock, asio::buffer(*reply), [sock, reply](boost::system::error_code, std::size_t) {
+        boost::system::error_code ignored;
+        sock->shutdown(tcp::socket::shutdown_send, ignored);
+      });
     });
   });
-  (void)io;
   return acceptor.local_endpoint().port();
+}
+
+// A one-shot HTTP server answering `status` to whatever it receives.
+std::uint16_t serve_once(asio::io_context&, tcp::acceptor& acceptor, int status) {
+  return answer_once(acceptor, "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\n\r\n");
 }
 
 template <class Awaitable>
@@ -99,6 +107,23 @@ TEST(Probes, HttpChecksTheStatus) {
   const auto port = serve_once(io, acceptor, 500);
   EXPECT_EQ(outcome(io, http_probe("127.0.0.1", port, "/health", 0, std::chrono::milliseconds(1000))).failure,
             "GET /health: status 500, expected 2xx");
+}
+
+TEST(Probes, HttpSkipsInterimAnswersAndTakesBareLineFeeds) {
+  const auto check = [](std::string answer) {
+    asio::io_context io;
+    tcp::acceptor acceptor(io);
+    const auto port = answer_once(acceptor, std::move(answer));
+    return outcome(io, http_probe("127.0.0.1", port, "/health", 0, std::chrono::milliseconds(1000)));
+  };
+  EXPECT_EQ(check("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 X\r\nContent-Length: 0\r\n\r\n").failure,
+            "GET /health: status 500, expected 2xx");
+  EXPECT_TRUE(check("HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\nHTTP/1.1 200 OK\r\n\r\n").passed);
+  EXPECT_TRUE(check("HTTP/1.1 200 OK\nContent-Length: 0\n\n").passed);
+  EXPECT_EQ(check("hello world\n").failure, "GET /health: the answer is not HTTP");
+  EXPECT_EQ(check("HTTP/1.1 2000 OK\r\n\r\n").failure, "GET /health: the answer is not HTTP");
+  EXPECT_EQ(check("").failure, "GET /health: the connection closed without an answer");
+  EXPECT_EQ(check("HTTP/1.1 200").failure, "GET /health: the answer is not HTTP");  // no line end, then closed
 }
 
 TEST(Probes, ExecPassesOnExitZeroAndTimesOut) {
