@@ -47,6 +47,23 @@ Result<Millis> parse_duration(std::string_view text) {
       ++i;
       ++digits;
     }
+    // A fraction ("1.5s", "0.25h"), as Go and Kubernetes take; kept to the millisecond.
+    std::int64_t fraction = 0;  // in units of 10^-fraction_digits
+    std::int64_t fraction_scale = 1;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      std::size_t fraction_digits = 0;
+      while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        if (fraction_scale < 1'000'000'000) {  // past nine digits nothing is left at a millisecond
+          fraction = fraction * 10 + (text[i] - '0');
+          fraction_scale *= 10;
+        }
+        ++i;
+        ++fraction_digits;
+      }
+      if (fraction_digits == 0 && digits == 0) return bad(text);
+      digits += fraction_digits;
+    }
     if (digits == 0) {
       return bad(text);
     }
@@ -66,7 +83,10 @@ Result<Millis> parse_duration(std::string_view text) {
     if (per == 0) {
       return bad(text);
     }
-    total += value * per;
+    if (fraction_scale > 1 && unit.empty()) {
+      return bad(text);  // a bare number is whole seconds
+    }
+    total += value * per + fraction * per / fraction_scale;
     if (total > kMax) {
       return bad(text);
     }
@@ -96,14 +116,22 @@ std::string format_duration(Millis d) {
   if (ms % 1000 != 0 && ms < 1000) {
     return out + std::to_string(ms) + "ms";
   }
+  // As Go writes it: "1h30m", "1m1.5s", "500ms".
   const std::int64_t h = ms / 3'600'000;
   const std::int64_t m = (ms / 60'000) % 60;
   const std::int64_t s = (ms / 1000) % 60;
   const std::int64_t rest = ms % 1000;
   if (h) out += std::to_string(h) + "h";
   if (m) out += std::to_string(m) + "m";
-  if (s) out += std::to_string(s) + "s";
-  if (rest) out += std::to_string(rest) + "ms";
+  if (s || rest) {
+    out += std::to_string(s);
+    if (rest) {
+      std::string digits = std::to_string(1000 + rest).substr(1);  // three digits
+      while (digits.back() == '0') digits.pop_back();
+      out += "." + digits;
+    }
+    out += "s";
+  }
   return out;
 }
 

@@ -12,10 +12,16 @@ TEST(Duration, ParsesUnitsAndCombinations) {
   EXPECT_EQ(parse_duration("1h30m").value(), Millis(5'400'000));
   EXPECT_EQ(parse_duration("2d").value(), Millis(172'800'000));
   EXPECT_EQ(parse_duration("90").value(), Millis(90'000));
+  // Fractions, as Go and Kubernetes write them, to the millisecond.
+  EXPECT_EQ(parse_duration("1.5s").value(), Millis(1'500));
+  EXPECT_EQ(parse_duration("0.25h").value(), Millis(900'000));
+  EXPECT_EQ(parse_duration("1m0.5s").value(), Millis(60'500));
+  EXPECT_EQ(parse_duration(".5s").value(), Millis(500));
+  EXPECT_EQ(parse_duration("1.0005s").value(), Millis(1'000));
 }
 
 TEST(Duration, RejectsMalformed) {
-  for (const char* bad : {"", "s", "10x", "-5s", "1.5s", "1m30", "10 s", "99999999999999999999h"}) {
+  for (const char* bad : {"", "s", "10x", "-5s", "1.5", ".s", "1..5s", "1m30", "10 s", "99999999999999999999h"}) {
     EXPECT_FALSE(parse_duration(bad)) << bad;
   }
 }
@@ -38,7 +44,8 @@ TEST(Duration, FormatsShortest) {
   EXPECT_EQ(format_duration(Millis(0)), "0s");
   EXPECT_EQ(format_duration(Millis(250)), "250ms");
   EXPECT_EQ(format_duration(Millis(5'400'000)), "1h30m");
-  EXPECT_EQ(format_duration(Millis(61'500)), "1m1s500ms");
+  EXPECT_EQ(format_duration(Millis(61'500)), "1m1.5s");
+  EXPECT_EQ(format_duration(Millis(1'005)), "1.005s");
   EXPECT_EQ(parse_duration(format_duration(Millis(3'723'004))).value(), Millis(3'723'004));
 }
 
