@@ -507,14 +507,14 @@ Result<void> restart_policy(ObjectReader& r, DeploymentSpec& spec) {
   return {};
 }
 
-Result<void> check_ports_of_health_check(const DeploymentSpec& spec) {
+Result<void> check_ports_of_health_check(const DeploymentSpec& spec, bool stored) {
   if (!spec.health_check || spec.health_check->kind == HealthCheck::Kind::kExec) {
     return {};
   }
   const char* kind = spec.health_check->kind == HealthCheck::Kind::kHttp ? "http" : "tcp";
   if (spec.health_check->port == 0) {
     // No port: the instance's PORT, which a deployment without a port does not have.
-    if (spec.ports.empty()) {
+    if (spec.ports.empty() && !stored) {
       return invalid(fmt::format("healthCheck.{}: the deployment has no port to check; give it a port, or use an exec check",
                                  kind));
     }
@@ -613,7 +613,11 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (spec.type != DeploymentType::kService && spec.health_check) {
     return invalid("healthCheck: only services have health checks");
   }
-  if (auto ok = check_ports_of_health_check(spec); !ok) return ok.error();
+  if (spec.type == DeploymentType::kService && spec.timeout) {
+    if (!ctx.stored) return invalid("timeout: only jobs and cron jobs have a timeout (a service runs until it is stopped)");
+    spec.timeout.reset();  // it never applied
+  }
+  if (auto ok = check_ports_of_health_check(spec, ctx.stored); !ok) return ok.error();
   if (auto done = r.finish(); !done) return done.error();
   return spec;
 }

@@ -151,7 +151,7 @@ Result<void> load_deployments(Store::Impl& impl) {
       continue;
     }
     spec["source"] = st.text(3);
-    auto decoded = model::decode_deployment(spec, {st.text(0), st.text(1)});
+    auto decoded = model::decode_deployment(spec, {.ns = st.text(0), .name_in_path = st.text(1), .stored = true});
     if (!decoded) {
       impl.log->error("deployment {}/{}: stored spec is invalid ({}); skipped", st.text(0),
                       st.text(1), decoded.error().message);

@@ -133,6 +133,9 @@ def test_deployments_that_cannot_work_as_asked_are_422(prisnd):
         r = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n", "replicas": 1,
                                                 "healthCheck": check})
         assert_error(r, 422, field="the deployment has no port to check")
+    r = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n", "port": free_port(),
+                                            "timeout": "30m"})
+    assert_error(r, 422, field="timeout: only jobs and cron jobs have a timeout")
     # An HTTP check's path goes into the request line: a space or CR/LF would split the request.
     for path in ("/h\r\nX-Evil: 1\r\n\r\nGET /smuggled", "/he alth"):
         r = prisnd.post("/api/v1/deployments", {"name": "p", "runtime": "bash", "source": "sleep 60\n", "port": free_port(),

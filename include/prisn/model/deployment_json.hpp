@@ -14,6 +14,10 @@ namespace prisn::model {
 struct DecodeContext {
   std::string ns;            ///< from ?namespace= (empty when not given)
   std::string name_in_path;  ///< PUT /deployments/{name}: the body's name must match or be absent
+  /// A spec read back from the store: rules added since it was stored, which it may break
+  /// without harm, do not refuse it (a service's timeout is dropped, a port check on a service
+  /// without a port is kept), so an upgrade never leaves a deployment behind.
+  bool stored = false;
 };
 
 /// Validates a deployment request body (SPEC §3) field by field and applies defaults.

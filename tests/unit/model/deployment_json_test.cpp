@@ -126,6 +126,17 @@ TEST(DeploymentJson, TwoHealthChecksAreRefusedRatherThanOneDropped) {
   EXPECT_NE(s.error().message.find("loadBalancing.healthCheck"), std::string::npos) << s.error().message;
 }
 
+TEST(DeploymentJson, AServiceHasNoTimeout) {
+  EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"timeout":"30m"})j")
+                .find("timeout: only jobs and cron jobs have a timeout"), std::string::npos);
+  EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"timeout":null})j"));
+  EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"timeout":0})j"));
+  // One stored before the rule loads, without it (it never applied).
+  auto stored = decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"timeout":"30m"})j", {.stored = true});
+  ASSERT_TRUE(stored);
+  EXPECT_FALSE(stored->timeout);
+}
+
 TEST(DeploymentJson, AScheduleIsKeptWithoutTheSpacesAroundIt) {
   EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"  0 0 * * *  "})j")->schedule, "0 0 * * *");
   EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"@weekly "})j")->schedule, "@weekly");
@@ -149,6 +160,7 @@ TEST(DeploymentJson, APortCheckNeedsAPort) {
   EXPECT_NE(error_of(R"j({"name":"a","source":"x","filename":"a.py","replicas":1,"healthCheck":{"http":{"path":"/"}}})j")
                 .find("healthCheck.http: the deployment has no port"), std::string::npos);
   EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","replicas":1,"healthCheck":{"exec":{"command":["true"]}}})j"));
+  EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","replicas":1,"healthCheck":{"tcp":{}}})j", {.stored = true}));
 }
 
 TEST(DeploymentJson, EncodeDecodeRoundTrip) {
