@@ -361,36 +361,55 @@ def test_an_upstream_that_does_not_answer_is_asked_last(daemon_factory, tmp_path
         assert slow <= 1, f"{slow} of 6 queries waited for the silent upstream"
 
 
+class UdpUpstream:
+    """A UDP upstream on loopback whose thread hands each query to respond(query, peer, send)."""
+
+    def __init__(self, respond):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", 0))
+        self.socket.settimeout(0.2)
+        self.port = self.socket.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, args=(respond,), daemon=True)
+        self.thread.start()
+
+    def _serve(self, respond):
+        while not self.stop.is_set():
+            try:
+                data, peer = self.socket.recvfrom(4096)
+            except socket.timeout:
+                continue
+            respond(dns.message.from_wire(data), peer, self.send)
+
+    def send(self, reply, peer):
+        try:
+            self.socket.sendto(reply.to_wire(), peer)
+        except OSError:  # a late answer after the test closed the upstream
+            pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.socket.close()
+
+
 @pytest.fixture
 def answering_upstream():
     """A UDP upstream on loopback that answers every A query with 192.0.2.9, leaves RA clear and
     offers EDNS 8192 (as some resolvers do); yields (its port, the source ports it saw)."""
     ports = []
-    stop = threading.Event()
-    upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    upstream.bind(("127.0.0.1", 0))
-    upstream.settimeout(0.2)
 
-    def answer():
-        while not stop.is_set():
-            try:
-                data, peer = upstream.recvfrom(4096)
-            except socket.timeout:
-                continue
-            query = dns.message.from_wire(data)
-            reply = dns.message.make_response(query)
-            reply.flags &= ~dns.flags.RA
-            if query.edns >= 0:
-                reply.use_edns(0, payload=8192)
-            reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", "192.0.2.9"))
-            ports.append(peer[1])
-            upstream.sendto(reply.to_wire(), peer)
+    def respond(query, peer, send):
+        reply = dns.message.make_response(query)
+        reply.flags &= ~dns.flags.RA
+        if query.edns >= 0:
+            reply.use_edns(0, payload=8192)
+        reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", "192.0.2.9"))
+        ports.append(peer[1])
+        send(reply, peer)
 
-    thread = threading.Thread(target=answer, daemon=True)
-    thread.start()
-    yield upstream.getsockname()[1], ports
-    stop.set()
-    thread.join(5)
+    upstream = UdpUpstream(respond)
+    yield upstream.port, ports
     upstream.close()
 
 
@@ -400,46 +419,28 @@ def scripted_upstreams():
     name's first label says: `slow-MS` after MS ms, `fail` SERVFAIL, `refuse` REFUSED (only
     when made with failing=True; otherwise those names are answered too). Yields the maker;
     each returns its port."""
-    stop = threading.Event()
     made = []
 
     def make(address, failing=False):
-        upstream = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        upstream.bind(("127.0.0.1", 0))
-        upstream.settimeout(0.2)
-
-        def reply_to(query, peer):
+        def reply_to(query, peer, send):
             reply = dns.message.make_response(query)
             label = query.question[0].name.labels[0].decode()
             if failing and label in ("fail", "refuse"):
                 reply.set_rcode(dns.rcode.SERVFAIL if label == "fail" else dns.rcode.REFUSED)
             else:
                 reply.answer.append(dns.rrset.from_text(query.question[0].name, 30, "IN", "A", address))
-            try:
-                upstream.sendto(reply.to_wire(), peer)
-            except OSError:  # a late answer after the test closed the upstream
-                pass
+            send(reply, peer)
 
-        def serve():
-            while not stop.is_set():
-                try:
-                    data, peer = upstream.recvfrom(4096)
-                except socket.timeout:
-                    continue
-                query = dns.message.from_wire(data)
-                label = query.question[0].name.labels[0].decode()
-                delay = int(label[5:]) / 1000 if label.startswith("slow-") else 0
-                threading.Timer(delay, reply_to, (query, peer)).start()
+        def respond(query, peer, send):
+            label = query.question[0].name.labels[0].decode()
+            delay = int(label[5:]) / 1000 if label.startswith("slow-") else 0
+            threading.Timer(delay, reply_to, (query, peer, send)).start()
 
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        made.append((upstream, thread))
-        return upstream.getsockname()[1]
+        made.append(UdpUpstream(respond))
+        return made[-1].port
 
     yield make
-    stop.set()
-    for upstream, thread in made:
-        thread.join(5)
+    for upstream in made:
         upstream.close()
 
 

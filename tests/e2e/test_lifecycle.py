@@ -685,6 +685,25 @@ while True:
 """
 
 
+def stop_prisnd_under(prisnd, args, first_lines):
+    """Runs `prisn ARGS`, waits for its first lines (each must start with the one given), stops
+    prisnd gracefully, and returns the CLI's (returncode, the rest of stdout, stderr)."""
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    cli = subprocess.Popen([conftest.PRISN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for want in first_lines:
+            line = cli.stdout.readline()
+            assert line.startswith(want), (line, want)
+        prisnd.proc.send_signal(signal.SIGTERM)
+        out, err = cli.communicate(timeout=20)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait(5)
+    assert prisnd.proc.wait(30) == 0
+    return cli.returncode, out, err
+
+
 @pytest.mark.parametrize("what", ["service", "execution"])
 def test_sigterm_ends_followed_logs_cleanly_after_the_last_lines(prisnd, scripts, what):
     """A `prisn logs -f` under way when prisnd stops gracefully gets the process's last output
@@ -697,20 +716,8 @@ def test_sigterm_ends_followed_logs_cleanly_after_the_last_lines(prisnd, scripts
     else:
         target = prisnd.post("/api/v1/executions", {"source": open(path).read(), "runtime": "python3"}).json()["id"]
         prefix = ""
-    env = dict(os.environ, PRISN_SERVER=prisnd.api)
-    follower = subprocess.Popen([conftest.PRISN, "logs", target, "-f"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        first = follower.stdout.readline()
-        assert first == prefix + "started\n", first
-        prisnd.proc.send_signal(signal.SIGTERM)
-        out, err = follower.communicate(timeout=20)
-    finally:
-        if follower.poll() is None:
-            follower.kill()
-            follower.wait(5)
-    assert prisnd.proc.wait(30) == 0
-    assert follower.returncode == 0, (follower.returncode, out, err)
+    returncode, out, err = stop_prisnd_under(prisnd, ["logs", target, "-f"], [prefix + "started\n"])
+    assert returncode == 0, (returncode, out, err)
     assert "partial" not in err and "error" not in err.lower(), err
     expected = prefix + "bye\n" + prefix + "no newline after this" + ("\n" if prefix else "")
     assert out == expected, out
@@ -726,17 +733,6 @@ def test_a_run_followed_at_a_graceful_shutdown_exits_with_its_own_status(prisnd,
     else:
         prisnd.cli("deploy", path, "--name", "once", check=True)
         cmd = ["trigger", "once", "--wait"]
-    env = dict(os.environ, PRISN_SERVER=prisnd.api)
-    runner = subprocess.Popen([conftest.PRISN, *cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        if how != "run":
-            assert runner.stdout.readline().startswith("ex-")  # trigger names the run first
-        assert runner.stdout.readline() == "started\n"
-        prisnd.proc.send_signal(signal.SIGTERM)
-        out, err = runner.communicate(timeout=20)
-    finally:
-        if runner.poll() is None:
-            runner.kill()
-            runner.wait(5)
-    assert prisnd.proc.wait(30) == 0
-    assert (runner.returncode, out) == (0, "bye\nno newline after this"), (runner.returncode, out, err)
+    first_lines = ["started\n"] if how == "run" else ["ex-", "started\n"]  # trigger names the run first
+    returncode, out, err = stop_prisnd_under(prisnd, cmd, first_lines)
+    assert (returncode, out) == (0, "bye\nno newline after this"), (returncode, out, err)
