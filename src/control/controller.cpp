@@ -210,8 +210,9 @@ void Controller::Impl::publish_zone() {
     const auto& spec = rec->spec;
     if (spec.type != model::DeploymentType::kService) continue;
     dns::ServiceEntry entry{spec.ns, spec.name, {}, {}};
+    // A service without ports has no SRV names: _http._tcp under it is NXDOMAIN, as an
+    // unknown port name is under a service with ports.
     for (const auto& p : spec.ports) entry.port_names.push_back(p.name);
-    if (entry.port_names.empty()) entry.port_names.push_back("http");
     for (const auto& ep : services.endpoints(spec.ns, spec.name)) {
       boost::system::error_code ec;
       const auto ip = boost::asio::ip::make_address_v4(ep.ip, ec);

@@ -123,6 +123,13 @@ def test_nxdomain_and_nodata_carry_the_soa(prisnd):
         m = ask(prisnd, name, rdtype)
         assert m.rcode() == dns.rcode.NOERROR and not m.answer and m.authority, (name, rdtype, m)
     assert ask(prisnd, "web.other.prisn.local").rcode() == dns.rcode.NXDOMAIN
+    assert ask(prisnd, "_nope._tcp.web.default.prisn.local", "SRV").rcode() == dns.rcode.NXDOMAIN
+    # A service without a port has a name but no SRV names, as one has no unknown port names.
+    r = prisnd.post("/api/v1/deployments", {"name": "worker", "runtime": "bash", "source": "sleep 300\n", "replicas": 1})
+    assert r.status_code == 201, r.text
+    prisnd.wait_ready("worker", 1)
+    assert a_records(ask(prisnd, "worker.default.prisn.local")) == ["127.0.0.1"]
+    assert ask(prisnd, "_http._tcp.worker.default.prisn.local", "SRV").rcode() == dns.rcode.NXDOMAIN
     soa = ask(prisnd, "prisn.local", "SOA")
     assert soa.answer and soa.answer[0].rdtype == dns.rdatatype.SOA
 
