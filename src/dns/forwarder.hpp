@@ -9,8 +9,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <span>
 #include <random>
+#include <span>
 #include <unordered_set>
 #include <vector>
 
@@ -23,8 +23,9 @@ namespace prisn::dns::detail {
 /// upstream) with a fresh random id, takes only an answer with that id and the same question
 /// (so a stray or forged datagram is ignored: RFC 5452), tries the next upstream when one is
 /// silent for its share of the time or answers SERVFAIL, NOTIMP or REFUSED (an earlier try
-/// still counts if its answer comes later, within the deadline), falls back to TCP when an answer for a TCP client comes back truncated, caches
-/// what may be cached, and always produces a reply: SERVFAIL once the deadline has passed.
+/// still counts if its answer comes later, within the deadline), falls back to TCP when an
+/// answer for a TCP client comes back truncated, caches what may be cached, and always
+/// produces a reply: SERVFAIL once the deadline has passed.
 /// Thread: the DNS thread.
 class Forwarder {
  public:
