@@ -70,6 +70,7 @@ asio::awaitable<Response> trace_response(asio::any_io_executor ex, Json trace, s
   stream.expires_after(kTraceTimeout);
   const auto started = std::chrono::steady_clock::now();
   auto [cec] = co_await stream.async_connect(asio::ip::tcp::endpoint(address, sel["port"].get<std::uint16_t>()), kNoThrow);
+  const bool connected = !cec;
   if (!cec) {
     http::request<http::empty_body> req{http::verb::get, path, 11};
     req.set(http::field::host, host_header);
@@ -84,7 +85,15 @@ asio::awaitable<Response> trace_response(asio::any_io_executor ex, Json trace, s
     cec = rec;
   }
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (cec) {
+  if (cec && connected && trace.value("via", "") != "ingress") {
+    // A port the L4 proxy carries need not speak HTTP (a database, a custom protocol): that
+    // the instance took the connection is the answer.
+    const std::string what = cec == beast::error::timeout          ? "no answer to an HTTP request within 5 s"
+                             : cec == http::error::end_of_stream ||
+                                       cec == asio::error::eof      ? "it closed without an HTTP answer"
+                                                                   : "the answer is not HTTP";
+    trace["response"] = {{"status", nullptr}, {"reason", "connected; " + what}};
+  } else if (cec) {
     trace["response"] = nullptr;
     trace["error"] = fmt::format("{}: {}", sel["address"].get<std::string>(), cec.message());
   } else {

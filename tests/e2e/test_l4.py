@@ -4,6 +4,7 @@ through the health-aware L4 proxy; TCP routes from --tcp-ports with --port auto;
 import os
 import socket
 
+import pytest
 import requests
 
 from conftest import HTTP_SERVICE, free_port, wait_until
@@ -42,6 +43,18 @@ def test_node_port_publishes_on_every_address_and_balances(prisnd, scripts):
     clash = prisnd.post("/api/v1/deployments", {"name": "clash", "filename": "c.py", "source": HTTP_SERVICE,
                                                 "port": free_port(), "expose": {"type": "nodePort", "nodePort": node_port}})
     assert clash.status_code == 409 and str(node_port) in clash.json()["error"]["message"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/net/if_inet6"), reason="no IPv6 on this machine")
+def test_port_auto_picks_a_free_port_on_an_ipv6_publish_address(daemon_factory, scripts, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text('proxy: {publishAddress: "::1"}\n')
+    d = daemon_factory(extra_args=["--config", str(config)])
+    out = d.cli("deploy", scripts("v6.py", HTTP_SERVICE), "--name", "v6", "--port", "auto")
+    assert out.returncode == 0, out.stderr
+    port = d.deployment("v6")["port"]
+    d.wait_ready("v6", 1)
+    assert requests.get(f"http://[::1]:{port}/", timeout=5).status_code == 200
 
 
 def test_tcp_routes_from_the_port_range_show_in_proxy_stats(prisnd, scripts):
@@ -115,6 +128,35 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
     for bad in ("tr:1:2", "[::1", "::1"):
         r = prisnd.post("/api/v1/proxy/trace", {"target": bad})
         assert r.status_code == 422 and "HOST:PORT" in r.json()["error"]["message"], (bad, r.text)
+
+
+BANNER = """import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["PORT"])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    c.sendall(b"SSH-2.0-banner\\r\\n")
+    c.close()
+"""
+
+
+def test_proxy_trace_of_a_port_that_does_not_speak_http_and_its_exit_status(prisnd, scripts):
+    """The L4 proxy carries any protocol: that the instance took the connection is the trace's
+    answer. A failed trace exits 1 whatever the output format."""
+    out = prisnd.cli("deploy", scripts("banner.py", BANNER), "--name", "banner", "--port", str(free_port()))
+    assert out.returncode == 0, out.stderr
+    prisnd.wait_ready("banner", 1)
+    traced = prisnd.cli("proxy", "trace", "banner")
+    assert traced.returncode == 0, traced.stdout + traced.stderr
+    assert "Response: connected; the answer is not HTTP (" in traced.stdout, traced.stdout
+    assert prisnd.cli("proxy", "trace", "banner", "-o", "json").returncode == 0
+    assert prisnd.cli("scale", "banner", "0").returncode == 0
+    wait_until(lambda: prisnd.endpoints("banner") == [], 15, message="scaled to 0")
+    for fmt in ("table", "json", "yaml"):
+        failed = prisnd.cli("proxy", "trace", "banner", *([] if fmt == "table" else ["-o", fmt]))
+        assert failed.returncode == 1, (fmt, failed.stdout, failed.stderr)
 
 
 def test_proxy_trace_names_the_instance_the_next_connection_goes_to(prisnd, scripts):

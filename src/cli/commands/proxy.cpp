@@ -44,7 +44,7 @@ int proxy_trace_command(Cli& cli, const std::string& target) {
   const Json trace = cli.call("POST", "/api/v1/proxy/trace" + cli.ns_query(), Json{{"target", target}});
   if (cli.structured_output()) {
     cli.print_structured(trace);
-    return 0;
+    return trace["selected"].is_object() && !trace["response"].is_null() ? 0 : 1;  // as the table's exit
   }
   // The seed's three lines (Resolves to, Selected, Response), then what matched and why.
   std::string list;
@@ -62,8 +62,11 @@ int proxy_trace_command(Cli& cli, const std::string& target) {
     if (sel.is_null()) Cli::fail(fmt::format("{}: no healthy instance to send to", target));
     Cli::fail(fmt::format("Response: none ({})", str(trace, "error")));
   }
-  std::cout << fmt::format("Response: {} {} ({})\n", trace["response"].value("status", 0),
-                           trace["response"].value("reason", ""), millis(trace["latency_ms"]));
+  const auto& response = trace["response"];
+  const std::string status = response.contains("status") && response["status"].is_number()
+                                 ? std::to_string(response["status"].get<int>()) + " "
+                                 : "";  // a port that does not speak HTTP: only the reason
+  std::cout << fmt::format("Response: {}{} ({})\n", status, str(response, "reason"), millis(trace["latency_ms"]));
   std::cout << route << "\n";
   return 0;
 }

@@ -2,6 +2,9 @@
 #include "prisn/process/proc.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +79,23 @@ TEST(Ports, FreePortsAreBindableAndAvoidTaken) {
   auto q = pick_free_port({*p});
   ASSERT_TRUE(q);
   EXPECT_NE(*p, *q);
+}
+
+TEST(Ports, BindabilityIsCheckedOnIpv6AddressesToo) {
+  auto p = pick_free_port({});
+  ASSERT_TRUE(p);
+  EXPECT_TRUE(can_bind("::1", *p));
+  EXPECT_TRUE(can_bind("::", *p));
+  EXPECT_FALSE(can_bind("not-an-address", *p));
+  const int held = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 addr{};
+  addr.sin6_family = AF_INET6;
+  addr.sin6_port = htons(*p);
+  addr.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(held, 1), 0);
+  EXPECT_FALSE(can_bind("::1", *p));
+  ::close(held);
 }
 
 }  // namespace
