@@ -610,6 +610,8 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (const Json* res = r.get("resources")) {
     if (auto ok = resources(*res, "resources", spec.resources); !ok) return ok.error();
   }
+  // A misspelt field first: it may be why the fields below do not fit together.
+  if (auto done = r.finish(); !done) return done.error();
   if (spec.type != DeploymentType::kService && spec.health_check) {
     return invalid("healthCheck: only services have health checks");
   }
@@ -618,7 +620,6 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
     spec.timeout.reset();  // it never applied
   }
   if (auto ok = check_ports_of_health_check(spec, ctx.stored); !ok) return ok.error();
-  if (auto done = r.finish(); !done) return done.error();
   return spec;
 }
 
