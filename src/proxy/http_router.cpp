@@ -265,8 +265,9 @@ void HttpRouter::stop(std::chrono::milliseconds grace) {
       w->pool.clear();
     });
   }
-  // Requests in flight finish, for up to `grace`; then the idle connections told to leave
-  // have closed (an HTTP/2 one after its GOAWAY), for up to half a second more.
+  // Requests in flight finish, for up to `grace`; then the connections told to leave close
+  // (an HTTP/2 one once its GOAWAY is sent), for up to half a second more. A connection
+  // counts until it is gone, not just until its reader stops: the GOAWAY is written after.
   const auto wait_on_workers = [this](std::chrono::steady_clock::time_point until, auto busy) {
     for (auto& w : impl_->workers) {
       for (;;) {
@@ -284,9 +285,7 @@ void HttpRouter::stop(std::chrono::milliseconds grace) {
   const auto deadline = std::chrono::steady_clock::now() + grace;
   wait_on_workers(deadline, [](const Worker& w) { return w.active_requests > 0; });
   wait_on_workers(std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500)),
-                  [](const Worker& w) {
-                    return std::any_of(w.deadlines.begin(), w.deadlines.end(), [](const detail::Deadline* d) { return d->idle; });
-                  });
+                  [](const Worker& w) { return !w.deadlines.empty(); });
   for (auto& w : impl_->workers) {
     w->io.stop();
     if (w->thread.joinable()) w->thread.join();
