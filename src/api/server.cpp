@@ -135,9 +135,13 @@ asio::awaitable<bool> write_stream(Server::Impl& impl, beast::tcp_stream& stream
   res.set(http::field::server, "prisnd");
   res.set(http::field::content_type, r.content_type);
   for (const auto& [k, v] : r.headers) res.set(k, v);
-  const std::string trailer = r.stream->trailer_name();
+  // An HTTP/1.0 client knows no chunked encoding (RFC 9112 §6.1): it gets the bytes as they
+  // come and the close as the end, without the trailer.
+  const bool chunked = version >= 11;
+  const std::string trailer = chunked ? r.stream->trailer_name() : "";
   if (!trailer.empty()) res.set(http::field::trailer, trailer);
-  res.chunked(true);
+  res.chunked(chunked);
+  res.keep_alive(chunked);
   http::response_serializer<http::empty_body> sr{res};
   stream.expires_never();
   if (auto [ec, n] = co_await http::async_write_header(stream, sr, kNoThrow); ec) co_return false;
@@ -157,9 +161,11 @@ asio::awaitable<bool> write_stream(Server::Impl& impl, beast::tcp_stream& stream
     }
     if (!chunk) break;
     if (chunk->empty()) continue;
-    auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk(asio::buffer(*chunk)), kNoThrow);
+    auto [ec, n] = chunked ? co_await asio::async_write(stream.socket(), http::make_chunk(asio::buffer(*chunk)), kNoThrow)
+                           : co_await asio::async_write(stream.socket(), asio::buffer(*chunk), kNoThrow);
     if (ec) co_return false;
   }
+  if (!chunked) co_return false;  // the close ends the body
   http::fields trailers;
   if (!trailer.empty()) trailers.set(trailer, r.stream->trailer_value());
   auto [ec, n] = co_await asio::async_write(stream.socket(), http::make_chunk_last(trailers), kNoThrow);

@@ -284,7 +284,7 @@ std::string execution_outcome(const Controller& ctl, const std::string& id) {
   auto e = ctl.get_execution(id);
   if (!e) return {};
   model::Json out = model::Json::object();
-  for (const char* key : {"status", "exit_code", "signal", "error"}) {
+  for (const char* key : {"id", "status", "exit_code", "signal", "error"}) {
     if (e->contains(key)) out[key] = (*e)[key];
   }
   // One line of ASCII, as a field value must be: dump() escapes control and non-ASCII bytes.

@@ -94,6 +94,10 @@ Result<Millis> parse_duration(std::string_view text) {
   if (Millis(total) > kLongestDuration) {
     return too_long(text);
   }
+  if (total == 0 && text.find_first_of("123456789") != std::string_view::npos) {
+    // "0.5ms" would round to 0, which a timeout takes as "none": the opposite of what was asked.
+    return Error::invalid("'" + std::string(text.substr(0, 40)) + "' is shorter than a millisecond, the shortest duration prisn takes");
+  }
   return Millis(total);
 }
 

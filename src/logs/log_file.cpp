@@ -355,6 +355,16 @@ FollowStart LogFile::read_to_follow(const std::string& source, const ReadOptions
   return out;
 }
 
+void end_unfinished_line(const fs::path& log) {
+  const int fd = ::open(log.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return;  // no log yet: nothing to end
+  char last = '\n';
+  if (const off_t size = ::lseek(fd, 0, SEEK_END); size > 0 && ::pread(fd, &last, 1, size - 1) == 1 && last != '\n') {
+    (void)!::write(fd, "\n", 1);
+  }
+  ::close(fd);
+}
+
 std::string LogFile::dropped_marker() const {
   auto text = read_file(dropped_path(path_));
   if (!text || text->empty()) {

@@ -584,8 +584,9 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   auto schedule = r.string("schedule");
   if (!schedule) return schedule.error();
   // Kept as it will be read: spaces around it are not part of it (nor of a macro).
-  const auto first = schedule->find_first_not_of(" \t");
-  spec.schedule = first == std::string::npos ? "" : schedule->substr(first, schedule->find_last_not_of(" \t") - first + 1);
+  constexpr const char* kSpace = " \t\r\n\v\f";  // a YAML folded scalar ends in a newline
+  const auto first = schedule->find_first_not_of(kSpace);
+  spec.schedule = first == std::string::npos ? "" : schedule->substr(first, schedule->find_last_not_of(kSpace) - first + 1);
   if (!spec.schedule.empty()) {
     if (auto parsed = cron::CronExpr::parse(spec.schedule); !parsed) return parsed.error();
   }

@@ -14,6 +14,7 @@
 #include "prisn/core/files.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/core/random.hpp"
+#include "prisn/logs/log_file.hpp"
 #include "prisn/model/runtime.hpp"
 #include "prisn/process/interpreter.hpp"
 #include "prisn/process/ports.hpp"
@@ -124,6 +125,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   sp.cwd = dir;
   if (ctx_.options.resolv_conf) sp.resolv_conf = ctx_.options.resolv_conf(spec.ns);
   sp.log_file = inst->log_file;
+  logs::end_unfinished_line(inst->log_file);  // an earlier process's last line is not run into this one's first
   sp.exit_file = ctx_.paths.exit_file(inst->id);
   if (ctx_.cgroups.available()) {
     std::vector<std::string> unenforced;

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """prisn run and POST /executions from source: output, exit codes, env, timeouts (SPEC §5, §6)."""
 import os
+import re
+import socket
 import time
 
 from conftest import wait_until
@@ -95,7 +97,7 @@ def test_missing_interpreter_is_a_failed_execution(prisnd, scripts):
     assert "not found on PATH" in e["error"]
     p = prisnd.cli("run", scripts("x.rb", "puts 1\n"))
     assert p.returncode == 1
-    assert "not found on PATH" in p.stderr
+    assert re.match(r"prisn: execution ex-[0-9a-f]+ failed: runtime ruby: interpreter 'ruby' not found on PATH", p.stderr), p.stderr
 
 
 def test_api_run_arbitrary_code_like_the_seed(prisnd):
@@ -116,6 +118,21 @@ def test_follow_logs_streams_until_the_end(prisnd):
         assert r.status_code == 200
         text = b"".join(r.iter_content(None)).decode()
     assert text == "tick 0\ntick 1\ntick 2\n"
+
+
+def test_a_followed_log_over_http_1_0_is_the_bytes_then_the_close(prisnd):
+    """An HTTP/1.0 client knows no chunked encoding: it gets the output as written, the end of
+    the body is the close, and no trailer."""
+    exec_id = prisnd.post("/api/v1/executions", {"source": "echo one; sleep 0.3; printf two", "runtime": "bash"}).json()["id"]
+    host, port = prisnd.api.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(f"GET /api/v1/executions/{exec_id}/logs?follow=true HTTP/1.0\r\n\r\n".encode())
+        got = b""
+        while chunk := s.recv(65536):
+            got += chunk
+    head, body = got.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.0 200") and b"chunked" not in head.lower() and b"trailer" not in head.lower(), head
+    assert body == b"one\ntwo", body
 
 
 def test_cancel_kills_every_descendant(prisnd, tmp_path):

@@ -420,6 +420,24 @@ def test_follow_sends_every_line_written_while_it_attaches(prisnd, scripts):
             f"attempt {attempt}: a gap or a repeat after {[a for a, b in zip(numbers, numbers[1:]) if b != a + 1][:3]}"
 
 
+UNFINISHED_THEN_EXIT = """import sys, time
+print("first", flush=True)
+sys.stdout.write("no newline")
+sys.stdout.flush()
+time.sleep(0.5)
+sys.exit(3)
+"""
+
+
+def test_a_restarted_instance_starts_its_output_on_a_line_of_its_own(prisnd, scripts):
+    """An instance that dies mid-line: the next process's first line is not run into it."""
+    prisnd.cli("deploy", scripts("cut.py", UNFINISHED_THEN_EXIT), "--name", "cut", "--replicas", "1", check=True)
+    wait_until(lambda: prisnd.get("/api/v1/deployments/cut/logs").text.count("[cut-0] first") >= 2, 20,
+               message="a restart's output")
+    lines = prisnd.get("/api/v1/deployments/cut/logs").text.splitlines()
+    assert lines[:3] == ["[cut-0] first", "[cut-0] no newline", "[cut-0] first"], lines
+
+
 TICKS = """import time
 for n in range(40):
     print(f"{time.time():.6f} {n}", flush=True)

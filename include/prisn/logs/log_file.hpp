@@ -93,6 +93,10 @@ class LogFile {
   std::filesystem::path path_;
 };
 
+/// Ends the log's last line with a newline if a process left it unfinished, so the next
+/// process's output (a restarted instance's) starts on a line of its own.
+void end_unfinished_line(const std::filesystem::path& log);
+
 /// Merges several sources' lines by time (stable: equal times keep source order), then keeps
 /// the last `tail` lines overall.
 std::vector<Line> merge(std::vector<std::vector<Line>> sources, std::optional<std::size_t> tail);

@@ -18,6 +18,13 @@ TEST(Duration, ParsesUnitsAndCombinations) {
   EXPECT_EQ(parse_duration("1m0.5s").value(), Millis(60'500));
   EXPECT_EQ(parse_duration(".5s").value(), Millis(500));
   EXPECT_EQ(parse_duration("1.0005s").value(), Millis(1'000));
+  EXPECT_EQ(parse_duration("0s").value(), Millis(0));
+  EXPECT_EQ(parse_duration("0.000s").value(), Millis(0));
+  for (const char* tiny : {"0.5ms", "0.0001s"}) {  // not rounded to 0, which a timeout takes as none
+    auto d = parse_duration(tiny);
+    ASSERT_FALSE(d) << tiny;
+    EXPECT_NE(d.error().message.find("shorter than a millisecond"), std::string::npos);
+  }
 }
 
 TEST(Duration, RejectsMalformed) {

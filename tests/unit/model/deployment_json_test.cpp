@@ -140,6 +140,8 @@ TEST(DeploymentJson, AServiceHasNoTimeout) {
 TEST(DeploymentJson, AScheduleIsKeptWithoutTheSpacesAroundIt) {
   EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"  0 0 * * *  "})j")->schedule, "0 0 * * *");
   EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"@weekly "})j")->schedule, "@weekly");
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"\t@daily\n"})j")->schedule, "@daily");
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","schedule":"0 3 * * *\n"})j")->schedule, "0 3 * * *");
 }
 
 TEST(DeploymentJson, AnHttpCheckPathIsOneARequestLineCanCarry) {
