@@ -61,12 +61,11 @@ static asio::awaitable<void> check_loop(std::shared_ptr<Checker::State> s, proce
     if (s->stopped) {
       break;
     }
-    if (!ok) {
-      logger("health")->debug("check of {} failed: {}", s->target.id, result.failure);
-      s->last_failure = result.failure;
-    }
-    (ok ? stats->passed : stats->failed).fetch_add(1, std::memory_order_relaxed);
-    if (ok) {
+    if (result.not_run) {
+      // prisnd's own shortage: the instance keeps its state, and the next check tries again.
+      logger("health")->warn("check of {} not run: {}", s->target.id, result.failure);
+    } else if (ok) {
+      stats->passed.fetch_add(1, std::memory_order_relaxed);
       ++s->passes;
       s->failures = 0;
       const int needed = s->ever_healthy ? s->target.check.success_threshold : 1;
@@ -76,6 +75,9 @@ static asio::awaitable<void> check_loop(std::shared_ptr<Checker::State> s, proce
         (*on_change)(s->target.id, true);
       }
     } else {
+      stats->failed.fetch_add(1, std::memory_order_relaxed);
+      logger("health")->debug("check of {} failed: {}", s->target.id, result.failure);
+      s->last_failure = result.failure;
       ++s->failures;
       s->passes = 0;
       if (s->healthy && s->failures >= s->target.check.failure_threshold) {

@@ -54,19 +54,32 @@ Connect start_connect(int fd, const tcp::endpoint& ep, int& error) {
   return error == 0 ? Connect::kDone : Connect::kFailed;
 }
 
-// A non-blocking TCP socket with a connect to host:port under way; -1 when none could start.
-// `error`: why the connect failed, when `state` says it did.
+// A non-blocking TCP socket with a connect to host:port under way; -1 when none could start
+// (`error` then says why, 0 for a host that is not an address). Otherwise `error`: why the
+// connect failed, when `state` says it did.
 int open_and_connect(const std::string& host, std::uint16_t port, tcp::endpoint& ep, Connect& state, int& error) {
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) return -1;
   ep = tcp::endpoint(address, port);
   const int fd = ::socket(ep.protocol().family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
+  if (fd < 0) {
+    error = errno;
+    return -1;
+  }
   // An orderly close (FIN), never a reset: a naive service that writes a greeting to every
   // connection would die of ECONNRESET on a probe that resets.
   state = start_connect(fd, ep, error);
   return fd;
+}
+
+// No socket to probe with: prisnd's own shortage (descriptors, memory) is not the instance's
+// failure; anything else is.
+ProbeResult no_socket(const std::string& host, std::uint16_t port, int error) {
+  const std::string why = fmt::format("cannot open a socket to {}:{}{}{}", host, port, error != 0 ? ": " : "",
+                                      error != 0 ? std::strerror(error) : "");
+  const bool own_shortage = error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+  return own_shortage ? ProbeResult::could_not_run(why) : ProbeResult::fail(why);
 }
 
 // Why a connect to `ep` failed: the socket's error, or the deadline.
@@ -99,7 +112,7 @@ asio::awaitable<ProbeResult> connect(tcp::socket& socket, asio::steady_timer& de
   Connect state = Connect::kFailed;
   int error = 0;
   const int fd = open_and_connect(host, port, ep, state, error);
-  if (fd < 0) co_return ProbeResult::fail(fmt::format("cannot open a socket to {}:{}", host, port));
+  if (fd < 0) co_return no_socket(host, port, error);
   co_return co_await finish_connect(socket, fd, ep, state, error, deadline);
 }
 
@@ -124,7 +137,7 @@ asio::awaitable<ProbeResult> tcp_probe(std::string host, std::uint16_t port, std
   Connect state = Connect::kFailed;
   int error = 0;
   const int fd = open_and_connect(host, port, ep, state, error);
-  if (fd < 0) co_return ProbeResult::fail(fmt::format("cannot open a socket to {}:{}", host, port));
+  if (fd < 0) co_return no_socket(host, port, error);
   if (state != Connect::kPending) {  // settled at once: no reactor, no timer
     ::close(fd);
     co_return state == Connect::kDone ? ProbeResult::pass() : ProbeResult::fail(connect_failure(ep, error));

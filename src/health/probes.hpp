@@ -19,9 +19,13 @@ namespace prisn::health {
 struct ProbeResult {
   bool passed = false;
   std::string failure;
+  /// prisnd itself could not run the check (out of descriptors or memory): it says nothing
+  /// about the instance, and counts neither way.
+  bool not_run = false;
   explicit operator bool() const { return passed; }
-  static ProbeResult pass() { return {true, {}}; }
-  static ProbeResult fail(std::string why) { return {false, std::move(why)}; }
+  static ProbeResult pass() { return {true, {}, false}; }
+  static ProbeResult fail(std::string why) { return {false, std::move(why), false}; }
+  static ProbeResult could_not_run(std::string why) { return {false, std::move(why), true}; }
 };
 
 /// Connects within `timeout`.

@@ -2,6 +2,9 @@
 #include "health/probes.hpp"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -124,6 +127,25 @@ TEST(Probes, HttpSkipsInterimAnswersAndTakesBareLineFeeds) {
   EXPECT_EQ(check("HTTP/1.1 2000 OK\r\n\r\n").failure, "GET /health: the answer is not HTTP");
   EXPECT_EQ(check("").failure, "GET /health: the connection closed without an answer");
   EXPECT_EQ(check("HTTP/1.1 200").failure, "GET /health: the answer is not HTTP");  // no line end, then closed
+}
+
+// prisnd out of descriptors says nothing about the instance: the check is not run, and the
+// checker counts it neither way.
+TEST(Probes, OutOfDescriptorsIsNotTheInstancesFailure) {
+  asio::io_context io;
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit low = old;
+  low.rlim_cur = 64;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> held;
+  for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) held.push_back(fd);
+  const auto result = outcome(io, tcp_probe("127.0.0.1", 9, std::chrono::milliseconds(500)));
+  for (int fd : held) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  EXPECT_FALSE(result.passed);
+  EXPECT_TRUE(result.not_run);
+  EXPECT_NE(result.failure.find("Too many open files"), std::string::npos) << result.failure;
 }
 
 TEST(Probes, ExecPassesOnExitZeroAndTimesOut) {
