@@ -360,6 +360,9 @@ Result<std::uint16_t> Controller::Impl::pick_auto_port(const store::DeploymentRe
   if (existing != nullptr && existing->spec.port != 0) {
     return existing->spec.port;  // deploying again with --port auto keeps the port
   }
+  if (!options.tcp_ports_enabled) {
+    return Error::conflict("port: auto needs the TCP port range, which is off (proxy.tcp.enabled: false); give a port");
+  }
   std::set<std::uint16_t> used;
   for (const auto* rec : ctx.store.list_deployments("")) {
     for (const auto& p : rec->spec.ports) used.insert(p.port);

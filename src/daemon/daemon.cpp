@@ -379,6 +379,7 @@ int Daemon::run() {
   copts.tls = routers->tls;
   copts.publish_address = cfg.proxy.publish_address;
   copts.tcp_ports = cfg.proxy.tcp_ports;
+  copts.tcp_ports_enabled = cfg.proxy.tcp_enabled;
   copts.dns = dns_server.get();
   copts.dns_address = *dns_bound;
   copts.dns_zone.domain = cfg.dns.domain;

@@ -57,6 +57,18 @@ def test_port_auto_picks_a_free_port_on_an_ipv6_publish_address(daemon_factory, 
     assert requests.get(f"http://[::1]:{port}/", timeout=5).status_code == 200
 
 
+def test_port_auto_is_refused_when_the_tcp_range_is_off(daemon_factory, scripts, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("proxy: {tcp: {enabled: false}}\n")
+    d = daemon_factory(extra_args=["--config", str(config)])
+    out = d.cli("deploy", scripts("off.py", HTTP_SERVICE), "--name", "off", "--port", "auto")
+    assert out.returncode == 1 and "proxy.tcp.enabled: false" in out.stderr, out.stderr
+    port = free_port()
+    assert d.cli("deploy", scripts("off.py", HTTP_SERVICE), "--name", "off", "--port", str(port)).returncode == 0
+    d.wait_ready("off", 1)
+    assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+
+
 def test_tcp_routes_from_the_port_range_show_in_proxy_stats(prisnd, scripts):
     out = prisnd.cli("deploy", scripts("tcpr.py", HTTP_SERVICE), "--name", "tcpr", "--port", "auto")
     assert out.returncode == 0, out.stderr

@@ -30,6 +30,8 @@ namespace prisn::control {
 struct ControllerOptions {
   std::string publish_address = "0.0.0.0";
   config::PortRange tcp_ports;
+  /// proxy.tcp.enabled: false takes the range away, so `--port auto` has none to pick from.
+  bool tcp_ports_enabled = true;
   /// prisn DNS, when it is on: the controller hands it a new zone whenever endpoints change.
   dns::Server* dns = nullptr;
   dns::ZoneOptions dns_zone;
