@@ -110,9 +110,12 @@ Result<void> check(const Controller::Impl& d, const manifest::Item& item, const 
 bool unchanged(const Controller::Impl& d, const manifest::Item& item) {
   if (const auto* dep = std::get_if<model::DeploymentSpec>(&item.spec)) {
     model::DeploymentSpec spec = *dep;
-    normalize_ports(spec);
     const auto* existing = d.ctx.store.find_deployment(spec.ns, spec.name);
-    return !spec.port_auto && existing != nullptr && existing->spec == spec;
+    if (existing == nullptr) return false;
+    // `port: auto` keeps the port it was given: the same manifest again changes nothing.
+    if (spec.port_auto && existing->spec.port != 0) take_auto_port(spec, existing->spec.port);
+    normalize_ports(spec);
+    return !spec.port_auto && existing->spec == spec;
   }
   if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
     const auto* existing = d.ctx.store.find_resource("Ingress", ing->ns, ing->name);

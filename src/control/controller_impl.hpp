@@ -158,6 +158,8 @@ struct Controller::Impl {
 
 /// A service port given alone is its "http" named port.
 void normalize_ports(model::DeploymentSpec& spec);
+/// `port: auto` resolved: the spec takes `port` as its port (and first named port).
+void take_auto_port(model::DeploymentSpec& spec, std::uint16_t port);
 std::vector<RouteKey> routes_of(const model::IngressSpec& spec);
 std::vector<RouteKey> routes_of(const model::DeploymentSpec& spec);
 /// The field that gives each of routes_of(spec), in its order ("rules[0].paths[1].path").

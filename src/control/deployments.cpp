@@ -33,6 +33,12 @@ bool exposed_by_ingress(const model::DeploymentSpec& spec) { return spec.expose.
 
 }  // namespace
 
+void take_auto_port(model::DeploymentSpec& spec, std::uint16_t port) {
+  spec.port = port;
+  spec.port_auto = false;
+  if (spec.ports.empty()) spec.ports.push_back({"http", port});
+}
+
 void normalize_ports(model::DeploymentSpec& spec) {
   if (spec.type == DeploymentType::kService && spec.ports.empty() && spec.port != 0) {
     spec.ports.push_back({"http", spec.port});
@@ -148,9 +154,7 @@ Result<Controller::PutResult> Controller::put_deployment(model::DeploymentSpec s
   if (spec.port_auto) {
     auto port = d.pick_auto_port(existing);
     if (!port) return port.error();
-    spec.port = *port;
-    spec.port_auto = false;
-    if (spec.ports.empty()) spec.ports.push_back({"http", *port});
+    take_auto_port(spec, *port);
   }
   normalize_ports(spec);
   if (auto ok = d.check_deployment(spec); !ok) return ok.error();

@@ -256,6 +256,19 @@ def test_apply_conflicts_inside_a_manifest_name_both_documents(prisnd, tmp_path)
 
 
 
+def test_applying_the_same_manifest_with_port_auto_again_changes_nothing(prisnd, tmp_path):
+    manifest = tmp_path / "auto.yaml"
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: autoapp}\n"
+                        "spec: {source: \"import time; time.sleep(600)\", filename: a.py, port: auto, replicas: 1}\n")
+    first = prisnd.cli("apply", "-f", str(manifest))
+    assert first.returncode == 0 and "deployment/autoapp created" in first.stdout, first.stdout + first.stderr
+    before = prisnd.deployment("autoapp")
+    again = prisnd.cli("apply", "-f", str(manifest))
+    assert again.returncode == 0 and "deployment/autoapp unchanged" in again.stdout, again.stdout + again.stderr
+    after = prisnd.deployment("autoapp")
+    assert (after["port"], after["updated_at"], after["generation"]) == (before["port"], before["updated_at"], before["generation"])
+
+
 def test_apply_moves_a_route_and_a_port_from_one_object_to_the_next(prisnd, tmp_path):
     """A manifest is checked as applying its documents one by one would leave things: what an
     earlier document gives up, a later one may take."""
