@@ -157,9 +157,18 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 says "A subcommand is required" of `prisn foo`: name what it did not know.
-    if (const auto left = app.remaining(); app.get_subcommands().empty() && !left.empty() && !left.front().starts_with("-")) {
-      std::cerr << "prisn: unknown command '" << left.front() << "' (prisn --help lists them)\n";
+    // CLI11 says "A subcommand is required" of `prisn foo` and `prisn proxy foo`: name what
+    // it did not know.
+    std::string known = "prisn";
+    const CLI::App* deepest = &app;
+    while (!deepest->get_subcommands().empty()) {
+      deepest = deepest->get_subcommands().front();
+      known += " " + deepest->get_name();
+    }
+    if (const auto left = app.remaining(true); deepest->get_subcommands().empty() && deepest->get_require_subcommand_min() > 0 &&
+                                               !left.empty() && !left.front().starts_with("-")) {
+      std::cerr << "prisn: unknown command '" << (known == "prisn" ? "" : known.substr(6) + " ") << left.front() << "' ("
+                << known << " --help lists them)\n";
       return 2;
     }
     const int code = app.exit(e);

@@ -192,6 +192,17 @@ def test_unknown_commands_limits_and_ports_are_usage_errors_that_say_so(prisnd):
     assert p.returncode == 2 and "--limit 0: expected 1 to 10000" in p.stderr, p.stderr
     p = prisnd.cli("get", "apps", env={"PRISN_SERVER": "http://127.0.0.1:99999"})
     assert p.returncode == 2 and "the port must be a number from 1 to 65535" in p.stderr, p.stderr
+    p = prisnd.cli("proxy", "bogus")
+    assert p.returncode == 2 and "unknown command 'proxy bogus'" in p.stderr, p.stderr
+
+
+def test_port_values_on_the_command_line_are_checked_alike(prisnd, scripts):
+    f = scripts("ports.py", "print(1)\n")
+    for args in (["--expose", "nodePort:30085:1"], ["--expose", "nodePort:70000"], ["--port", " 8080"],
+                 ["--port", "70000"]):
+        p = prisnd.cli("deploy", f, "--name", "ports", *args)
+        assert p.returncode == 2, (args, p.returncode, p.stderr)
+    assert prisnd.get("/api/v1/deployments").json()["items"] == []
 
 
 def test_api_failure_exits_1_with_api_message(prisnd):

@@ -2,10 +2,13 @@
 // prisn deploy: create or update a deployment from a script and flags.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 #include "cli/commands/commands.hpp"
 #include "cli/script_file.hpp"
@@ -37,13 +40,20 @@ Json secret_refs(const std::vector<std::string>& specs) {
   return out;
 }
 
+// A port number as given on the command line: digits only, at least `lowest`, at most 65535.
+std::optional<int> port_number(std::string_view text, int lowest) {
+  if (text.empty() || text.size() > 5 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  const int port = std::stoi(std::string(text));
+  if (port < lowest || port > 65535) return std::nullopt;
+  return port;
+}
+
 // --expose nodePort:30080 | ingress:HOST[/PATH]
 Json expose_of(const std::string& text) {
   if (text.starts_with("nodePort:")) {
-    try {
-      return {{"type", "nodePort"}, {"nodePort", std::stoi(text.substr(9))}};
-    } catch (const std::exception&) {
-    }
+    if (const auto port = port_number(std::string_view(text).substr(9), 1)) return {{"type", "nodePort"}, {"nodePort", *port}};
   } else if (text.starts_with("ingress:") && text.size() > 8) {
     std::string rest = text.substr(8);
     const auto slash = rest.find('/');
@@ -51,7 +61,7 @@ Json expose_of(const std::string& text) {
     if (slash != std::string::npos) out["path"] = rest.substr(slash);
     return out;
   }
-  throw UsageError("--expose " + text + ": expected nodePort:PORT or ingress:HOST[/PATH]");
+  throw UsageError("--expose " + text + ": expected nodePort:PORT (1-65535) or ingress:HOST[/PATH]");
 }
 
 std::string describe(const Json& d) {
@@ -95,15 +105,10 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
   if (!o.port.empty()) {
     if (o.port == "auto") {
       spec["port"] = "auto";
+    } else if (const auto port = port_number(o.port, 0)) {
+      spec["port"] = *port;  // 0 takes the port away
     } else {
-      try {
-        std::size_t used = 0;
-        const int port = std::stoi(o.port, &used);
-        if (used != o.port.size()) throw std::invalid_argument("port");
-        spec["port"] = port;
-      } catch (const std::exception&) {
-        throw UsageError("--port " + o.port + ": expected a port number or auto");
-      }
+      throw UsageError("--port " + o.port + ": expected a port number (0-65535) or auto");
     }
   }
   if (!o.health_path.empty()) {
