@@ -26,4 +26,26 @@ inline std::string age(const model::Json& obj, const char* key) {
   return t ? human_age(*t, WallClock::now()) : "-";
 }
 
+/// A service's ports as people read them: "8080", or "8080 (http), 9090 (metrics)" when it
+/// has several; "-" for none.
+inline std::string ports_text(const model::Json& d) {
+  if (!d.contains("ports") || !d["ports"].is_array() || d["ports"].size() < 2) {
+    return d.value("port", 0) == 0 ? std::string("-") : str(d, "port");
+  }
+  std::string out;
+  for (const auto& p : d["ports"]) out += (out.empty() ? "" : ", ") + str(p, "port") + " (" + str(p, "name") + ")";
+  return out;
+}
+
+/// Where `expose` makes a service reachable from outside: "nodePort 30080",
+/// "ingress api.example.com/v1" (TLS said), or "" when it is not exposed.
+inline std::string expose_text(const model::Json& d) {
+  if (!d.contains("expose") || !d["expose"].is_object()) return {};
+  const auto& e = d["expose"];
+  if (e.value("type", "") == "nodePort") return "nodePort " + str(e, "nodePort");
+  if (e.value("type", "") != "ingress") return {};
+  const bool tls = e.contains("tls") && e["tls"].is_object() && e["tls"].value("enabled", false);
+  return "ingress " + str(e, "host") + str(e, "path", "/") + (tls ? " (TLS)" : "");
+}
+
 }  // namespace prisn::cli

@@ -333,6 +333,18 @@ def test_status_summary_and_detail(prisnd, scripts):
     prisnd.cli("deploy", scripts("portless.py", "import time\ntime.sleep(600)\n"), "--name", "portless",
                "--replicas", "1", check=True)
     assert "Port:        -\n" in prisnd.cli("status", "portless").stdout  # as `get apps` shows it
+    # Every port, and where `expose` publishes it, in status and in deploy's answer.
+    multi = prisnd.post("/api/v1/deployments", {"name": "multi", "filename": "m.py", "source": "import time\ntime.sleep(600)\n",
+                                                "ports": [{"name": "http", "port": free_port()},
+                                                          {"name": "metrics", "port": free_port()}]})
+    assert multi.status_code == 201, multi.text
+    ports = multi.json()["ports"]
+    assert f"Port:        {ports[0]['port']} (http), {ports[1]['port']} (metrics)\n" in prisnd.cli("status", "multi").stdout
+    node_port = free_port()
+    out = prisnd.cli("deploy", scripts("np.py", "import time\ntime.sleep(600)\n"), "--name", "np", "--port", str(free_port()),
+                     "--expose", f"nodePort:{node_port}")
+    assert out.returncode == 0 and f", nodePort {node_port})" in out.stdout, out.stdout + out.stderr
+    assert f"Exposed:     nodePort {node_port}\n" in prisnd.cli("status", "np").stdout
     p = prisnd.cli("status", "nope")
     assert p.returncode == 1
     assert "not found" in p.stderr

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "cli/commands/commands.hpp"
+#include "cli/fields.hpp"
 #include "cli/script_file.hpp"
 #include "prisn/client/http_client.hpp"
 #include "prisn/core/names.hpp"
@@ -70,7 +71,8 @@ std::string describe(const Json& d) {
   if (type == "service") {
     const int replicas = d.value("replicas", 1);
     out += fmt::format(", {} replica{}", replicas, replicas == 1 ? "" : "s");
-    if (d.value("port", 0) != 0) out += fmt::format(", port {}", d.value("port", 0));
+    if (d.value("port", 0) != 0) out += ", port " + ports_text(d);
+    if (const auto exposed = expose_text(d); !exposed.empty()) out += ", " + exposed;
   } else if (type == "cron") {
     out += ", schedule \"" + d.value("schedule", "") + "\"";
     if (d.contains("next_run") && d["next_run"].is_string()) out += ", next run " + d["next_run"].get<std::string>();

@@ -324,8 +324,8 @@ int status_command(Cli& cli, const std::string& name) {
   if (!str(st, "message", "").empty()) std::cout << "Message:     " << str(st, "message") << "\n";
   if (d.value("type", "") == "service") {
     std::cout << fmt::format("Replicas:    {}/{} ready, {} restarts\nPort:        {}\n", st.value("ready_replicas", 0),
-                             st.value("desired_replicas", 0), st.value("restarts", 0),
-                             d.value("port", 0) == 0 ? std::string("-") : str(d, "port"));  // as `get apps` shows it
+                             st.value("desired_replicas", 0), st.value("restarts", 0), ports_text(d));
+    if (const auto exposed = expose_text(d); !exposed.empty()) std::cout << "Exposed:     " << exposed << "\n";
     const Json eps = cli.call("GET", "/api/v1/endpoints/" + client::url_encode(name) + cli.ns_query());
     Table t({"INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
     for (const auto& ep : eps["endpoints"]) {
