@@ -243,6 +243,15 @@ def scripts(tmp_path):
     return write
 
 
+# The start of a raw TCP workload: a socket listening on the instance's PORT, as `s`.
+RAW_LISTENER = """\
+import os, socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(os.environ["PORT"])))
+s.listen()
+"""
+
 HTTP_SERVICE = """\
 import os, sys
 from http.server import HTTPServer, BaseHTTPRequestHandler

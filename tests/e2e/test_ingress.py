@@ -17,7 +17,7 @@ import time
 import pytest
 import requests
 
-from conftest import free_port, wait_until
+from conftest import RAW_LISTENER, free_port, wait_until
 
 # Answers JSON about itself and the request; /slow?ms=N waits; /upload counts and hashes the
 # body (Content-Length or chunked); /download?bytes=N streams N bytes; /ws echoes one
@@ -528,12 +528,7 @@ def test_a_repeated_content_length_reaches_the_instance_once(prisnd):
         assert got.startswith(b"HTTP/1.1 200") and b'"bytes": 4' in got, (fields, got)
 
 
-SWITCHES_UNASKED = """\
-import os, socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(os.environ["PORT"])))
-s.listen()
+SWITCHES_UNASKED = RAW_LISTENER + """\
 while True:
     c, _ = s.accept()
     c.recv(65536)

@@ -7,7 +7,7 @@ import socket
 import pytest
 import requests
 
-from conftest import HTTP_SERVICE, free_port, wait_until
+from conftest import HTTP_SERVICE, RAW_LISTENER, free_port, wait_until
 
 
 def test_node_port_publishes_on_every_address_and_balances(prisnd, scripts):
@@ -142,11 +142,7 @@ def test_proxy_trace_follows_published_ports_and_node_ports(prisnd, scripts):
         assert r.status_code == 422 and "HOST:PORT" in r.json()["error"]["message"], (bad, r.text)
 
 
-BANNER = """import os, socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(os.environ["PORT"])))
-s.listen()
+BANNER = RAW_LISTENER + """\
 while True:
     c, _ = s.accept()
     c.sendall(b"SSH-2.0-banner\\r\\n")
