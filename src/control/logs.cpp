@@ -136,7 +136,7 @@ class ServiceStream final : public LogStream {
   /// that read ended: a line written meanwhile is neither lost nor sent twice.
   ServiceStream(const Controller::Impl& ctl, asio::any_io_executor ex, std::string ns, std::string name,
                 const logs::ReadOptions& options)
-      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), timer_(ex) {
+      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), since_ms_(options.since_ms), timer_(ex) {
     std::vector<std::vector<logs::Line>> sources;
     for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
       auto start = logs::LogFile(path).read_to_follow(instance, options);
@@ -160,11 +160,13 @@ class ServiceStream final : public LogStream {
         if (!sources_.contains(instance)) add(instance, path, /*offset=*/std::uint64_t{0});
       }
       std::string out;
+      // A `since` still to come holds back the lines seen before it, as a first read would.
+      const bool before_since = since_ms_ && to_epoch_ms(WallClock::now()) < *since_ms_;
       for (auto& [instance, src] : sources_) {
         src.partial += src.follower.read_new();
         std::size_t start = 0;
         for (auto nl = src.partial.find('\n'); nl != std::string::npos; nl = src.partial.find('\n', start)) {
-          out += "[" + instance + "] " + src.partial.substr(start, nl - start + 1);
+          if (!before_since) out += "[" + instance + "] " + src.partial.substr(start, nl - start + 1);
           start = nl + 1;
         }
         src.partial.erase(0, start);
@@ -213,6 +215,7 @@ class ServiceStream final : public LogStream {
   std::string ns_;
   std::string name_;
   std::string initial_;
+  std::optional<std::int64_t> since_ms_;
   asio::steady_timer timer_;
   std::map<std::string, Source> sources_;
   bool finishing_ = false;

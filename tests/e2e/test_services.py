@@ -420,6 +420,24 @@ def test_follow_sends_every_line_written_while_it_attaches(prisnd, scripts):
             f"attempt {attempt}: a gap or a repeat after {[a for a, b in zip(numbers, numbers[1:]) if b != a + 1][:3]}"
 
 
+def test_a_followed_log_with_a_since_still_to_come_starts_there(prisnd, scripts):
+    """`logs?follow=true&since=T` with T ahead: nothing from before T, as without follow."""
+    prisnd.cli("deploy", scripts("count.py", COUNTER), "--name", "later", "--replicas", "1", check=True)
+    wait_until(lambda: prisnd.get("/api/v1/deployments/later/logs?tail=1").text.strip(), 15, message="output")
+    since = time.time() + 2
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since)) + f".{int(since % 1 * 1000):03d}Z"
+    got = b""
+    with prisnd.get(f"/api/v1/deployments/later/logs?follow=true&since={stamp}", stream=True, timeout=(5, 10)) as r:
+        assert r.status_code == 200
+        for chunk in r.iter_content(None):
+            if not got:
+                first_at = time.time()
+            got += chunk
+            if len(got) > 1000:
+                break
+    assert first_at >= since - 0.3, f"a line came {since - first_at:.2f} s before since"
+
+
 UNFINISHED_THEN_EXIT = """import sys, time
 print("first", flush=True)
 sys.stdout.write("no newline")
