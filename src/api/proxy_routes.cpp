@@ -2,6 +2,7 @@
 #include "api/proxy_routes.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -63,13 +64,33 @@ asio::awaitable<Response> trace_response(asio::any_io_executor ex, Json trace, s
     trace["error"] = "no healthy instance";
     co_return json(200, trace);
   }
-  const auto& sel = trace["selected"];
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(sel["host"].get<std::string>(), ec);
   beast::tcp_stream stream(ex);
-  stream.expires_after(kTraceTimeout);
   const auto started = std::chrono::steady_clock::now();
-  auto [cec] = co_await stream.async_connect(asio::ip::tcp::endpoint(address, sel["port"].get<std::uint16_t>()), kNoThrow);
+  // An instance that refuses the connection is passed over for the next, as the proxies do.
+  boost::system::error_code cec;
+  std::vector<std::string> refused;
+  Json candidates = Json::array({trace["selected"]});
+  for (const auto& f : trace.value("fallbacks", Json::array())) candidates.push_back(f);
+  for (const auto& candidate : candidates) {
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(candidate["host"].get<std::string>(), ec);
+    stream.expires_at(started + kTraceTimeout);  // one limit for the whole trace
+    std::tie(cec) = co_await stream.async_connect(asio::ip::tcp::endpoint(address, candidate["port"].get<std::uint16_t>()),
+                                                   kNoThrow);
+    if (cec != asio::error::connection_refused) {
+      if (!refused.empty()) {
+        Json chosen = candidate;
+        chosen["algorithm"] = trace["selected"]["algorithm"];
+        chosen["reason"] = fmt::format("{}; {} refused the connection, so the next instance, as the proxy does",
+                                       trace["selected"].value("reason", ""), fmt::join(refused, " and "));
+        trace["selected"] = chosen;
+      }
+      break;
+    }
+    refused.push_back(candidate.value("address", ""));
+    stream.close();
+  }
+  const auto& sel = trace["selected"];
   const bool connected = !cec;
   if (!cec) {
     http::request<http::empty_body> req{http::verb::get, path, 11};
@@ -93,6 +114,9 @@ asio::awaitable<Response> trace_response(asio::any_io_executor ex, Json trace, s
                                        cec == asio::error::eof      ? "it closed without an HTTP answer"
                                                                    : "the answer is not HTTP";
     trace["response"] = {{"status", nullptr}, {"reason", "connected; " + what}};
+  } else if (cec == asio::error::connection_refused && refused.size() > 1) {
+    trace["response"] = nullptr;
+    trace["error"] = fmt::format("every instance refused the connection ({})", fmt::join(refused, ", "));
   } else if (cec) {
     trace["response"] = nullptr;
     trace["error"] = fmt::format("{}: {}", sel["address"].get<std::string>(), cec.message());

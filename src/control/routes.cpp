@@ -457,6 +457,17 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
                      {"port", addresses[i].second},
                      {"algorithm", pick.algorithm},
                      {"reason", pick.why.empty() ? pick.algorithm : fmt::format("{} ({})", pick.algorithm, pick.why)}};
+  // Where the proxy goes next when the selected instance refuses the connection: the others,
+  // in turn from it (SPEC §7.4).
+  Json fallbacks = Json::array();
+  for (std::size_t k = 1; k < candidates.size(); ++k) {
+    const std::size_t j = (i + k) % candidates.size();
+    fallbacks.push_back({{"instance", std::string(candidates[j].name)},
+                         {"address", fmt::format("{}:{}", addresses[j].first, addresses[j].second)},
+                         {"host", addresses[j].first},
+                         {"port", addresses[j].second}});
+  }
+  out["fallbacks"] = std::move(fallbacks);
   return out;
 }
 

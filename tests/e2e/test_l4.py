@@ -167,6 +167,27 @@ def test_proxy_trace_of_a_port_that_does_not_speak_http_and_its_exit_status(pris
         assert failed.returncode == 1, (fmt, failed.stdout, failed.stderr)
 
 
+ONE_REFUSES = """import os, time
+if os.environ["PRISN_INSTANCE"].endswith("-0"):
+    time.sleep(3600)  # in rotation (its check is `true`) but listening on nothing
+""" + HTTP_SERVICE
+
+
+def test_proxy_trace_passes_over_an_instance_that_refuses_as_the_proxy_does(prisnd, scripts):
+    port = free_port()
+    r = prisnd.post("/api/v1/deployments", {"name": "half", "filename": "half.py", "source": ONE_REFUSES, "port": port,
+                                            "replicas": 2, "healthCheck": {"exec": {"command": ["true"]}, "interval": "1s"}})
+    assert r.status_code == 201, r.text
+    prisnd.wait_ready("half", 2)
+    for _ in range(2):  # whichever is next, the trace ends at the instance that answers
+        traced = prisnd.post("/api/v1/proxy/trace", {"target": f"localhost:{port}"}).json()
+        assert traced["response"]["status"] == 200 and traced["selected"]["instance"] == "half-1", traced
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.startswith("half-1")
+    refused = [t for t in (prisnd.post("/api/v1/proxy/trace", {"target": f"localhost:{port}"}).json() for _ in range(2))
+               if "refused the connection" in t["selected"]["reason"]]
+    assert refused and refused[0]["selected"]["reason"].endswith("so the next instance, as the proxy does"), refused
+
+
 def test_proxy_trace_names_the_instance_the_next_connection_goes_to(prisnd, scripts):
     port = free_port()
     out = prisnd.cli("deploy", scripts("nx.py", HTTP_SERVICE), "--name", "nx", "--port", str(port), "--replicas", "3")
