@@ -179,6 +179,9 @@ def test_proxy_trace_passes_over_an_instance_that_refuses_as_the_proxy_does(pris
                                             "replicas": 2, "healthCheck": {"exec": {"command": ["true"]}, "interval": "1s"}})
     assert r.status_code == 201, r.text
     prisnd.wait_ready("half", 2)
+    # Its check passes before half-1 listens: the trace is of a service that answers.
+    wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/", timeout=5).text.startswith("half-1"), 20,
+               message="half-1 answering")
     for _ in range(2):  # whichever is next, the trace ends at the instance that answers
         traced = prisnd.post("/api/v1/proxy/trace", {"target": f"localhost:{port}"}).json()
         assert traced["response"]["status"] == 200 and traced["selected"]["instance"] == "half-1", traced
