@@ -132,6 +132,11 @@ TEST(Probes, HttpSkipsInterimAnswersAndTakesBareLineFeeds) {
 // prisnd out of descriptors says nothing about the instance: the check is not run, and the
 // checker counts it neither way.
 TEST(Probes, OutOfDescriptorsIsNotTheInstancesFailure) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' own checks need descriptors (UBSan's vptr check probes memory through a
+  // pipe): with none left they report errors of their own. The release build runs this test.
+  GTEST_SKIP() << "needs a process the sanitizers do not share";
+#endif
   asio::io_context io;
   rlimit old{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
