@@ -135,10 +135,12 @@ std::vector<int> Cgroups::pids(const fs::path& dir) const {
   return out;
 }
 
-void Cgroups::signal_all(const fs::path& dir, int sig) const {
+std::size_t Cgroups::signal_all(const fs::path& dir, int sig) const {
+  std::size_t signalled = 0;
   for (int pid : pids(dir)) {
-    ::kill(pid, sig);
+    if (::kill(pid, sig) == 0) ++signalled;
   }
+  return signalled;
 }
 
 void Cgroups::kill_all(const fs::path& dir) const {

@@ -43,7 +43,8 @@ class Cgroups {
                                        std::vector<std::string>& unenforced) const;
   std::vector<int> pids(const std::filesystem::path& dir) const;
   /// Sends `sig` to every process in the cgroup.
-  void signal_all(const std::filesystem::path& dir, int sig) const;
+  /// Returns how many processes it signalled.
+  std::size_t signal_all(const std::filesystem::path& dir, int sig) const;
   /// SIGKILL to every process in the cgroup (cgroup.kill where the kernel has it).
   void kill_all(const std::filesystem::path& dir) const;
   /// Removes an empty cgroup; false while processes remain.
