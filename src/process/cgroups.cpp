@@ -143,6 +143,10 @@ std::size_t Cgroups::signal_all(const fs::path& dir, int sig) const {
   return signalled;
 }
 
+void Cgroups::signal_workload(const fs::path& cgroup, int shim_pid, int sig) const {
+  if (cgroup.empty() || signal_all(cgroup, sig) == 0) ::killpg(shim_pid, sig);
+}
+
 void Cgroups::kill_all(const fs::path& dir) const {
   if (fs::exists(dir / "cgroup.kill") && write_text(dir / "cgroup.kill", "1")) {
     return;

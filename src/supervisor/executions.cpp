@@ -363,12 +363,7 @@ void ExecutionRunner::terminate(Running& run) {
     });
     return;
   }
-  // One SIGTERM per process: every one in the run's cgroup, else the workload's group (the
-  // shim ignores it). Both would give a workload that handles SIGTERM a second one, which may
-  // come while it exits and kill it.
-  if (run.cgroup.empty() || ctx_.cgroups.signal_all(run.cgroup, SIGTERM) == 0) {
-    ::killpg(run.e.process.shim_pid, SIGTERM);
-  }
+  ctx_.cgroups.signal_workload(run.cgroup, run.e.process.shim_pid, SIGTERM);
   run.kill_timer.expires_after(ctx_.options.stop_grace);
   run.kill_timer.async_wait([this, id = run.e.id](const boost::system::error_code& ec) {
     auto it = running_.find(id);

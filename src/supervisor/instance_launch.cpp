@@ -257,11 +257,7 @@ void ServiceManager::stop_instance(Instance& inst) {
   if (checker_ != nullptr) {
     checker_->remove(inst.id);
   }
-  // One SIGTERM per process, as for a run (ExecutionRunner::terminate): the cgroup's, else the
-  // workload's group (the shim ignores it).
-  if (inst.cgroup.empty() || ctx_.cgroups.signal_all(inst.cgroup, SIGTERM) == 0) {
-    ::killpg(inst.process.shim_pid, SIGTERM);
-  }
+  ctx_.cgroups.signal_workload(inst.cgroup, inst.process.shim_pid, SIGTERM);
   inst.stop_timer.expires_after(ctx_.options.stop_grace);
   inst.stop_timer.async_wait([this, id = inst.id](const boost::system::error_code& ec) {
     auto it = by_id_.find(id);

@@ -42,9 +42,12 @@ class Cgroups {
   Result<std::filesystem::path> create(const std::string& name, const Limits& limits,
                                        std::vector<std::string>& unenforced) const;
   std::vector<int> pids(const std::filesystem::path& dir) const;
-  /// Sends `sig` to every process in the cgroup.
-  /// Returns how many processes it signalled.
+  /// Sends `sig` to every process in the cgroup; returns how many it signalled.
   std::size_t signal_all(const std::filesystem::path& dir, int sig) const;
+  /// Asks a workload to stop: `sig` once to each of its processes, those of its `cgroup`, or
+  /// (no cgroup, or nobody in it) the process group its shim leads (the shim ignores it). Both
+  /// would give a workload that handles the signal a second one, which may come while it exits.
+  void signal_workload(const std::filesystem::path& cgroup, int shim_pid, int sig) const;
   /// SIGKILL to every process in the cgroup (cgroup.kill where the kernel has it).
   void kill_all(const std::filesystem::path& dir) const;
   /// Removes an empty cgroup; false while processes remain.

@@ -7,6 +7,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <fstream>
+#include <thread>
 
 #include "prisn/process/cgroups.hpp"
 #include "prisn/process/proc.hpp"
@@ -135,6 +136,26 @@ TEST(Spawn, CgroupHoldsTheWholeTree) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   std::filesystem::remove(cgroups.base());
+}
+
+// Without a cgroup, a workload is asked to stop through its shim's process group; the shim
+// itself ignores the signal and reports how the workload ended.
+TEST(Spawn, SignalWorkloadReachesTheGroupWithoutACgroup) {
+  test::TempDir dir;
+  const auto cgroups = Cgroups::detect(dir.path());
+  boost::asio::io_context io;
+  ProcessWatcher watcher(io.get_executor());
+  watcher.start();
+  auto ref = spawn(shell(dir, "echo started; exec sleep 30"));
+  ASSERT_TRUE(ref);
+  for (int i = 0; i < 200 && slurp(dir / "out.log").empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  cgroups.signal_workload({}, ref->shim_pid, SIGTERM);
+  wait_for(watcher, io, ref->shim_pid);
+  const auto status = read_exit_status(dir / "exit");
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGTERM) << *status;
+  std::error_code ignored;
+  if (cgroups.available()) std::filesystem::remove(cgroups.base(), ignored);
 }
 
 }  // namespace
