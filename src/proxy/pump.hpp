@@ -4,10 +4,8 @@
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -51,23 +49,23 @@ struct SpliceState {
 };
 
 /// Once one direction has ended: closes both sockets when nothing has moved the other way for
-/// the state's limit, which ends the other direction too.
+/// the state's limit, which ends the other direction too. A plain timer wait, re-armed while
+/// bytes move; a splice that ends first cancels it (`done`: the sockets may be gone).
 template <class A, class B, class Executor>
-asio::awaitable<void, Executor> close_when_half_closed_idle(A& a, B& b, std::shared_ptr<SpliceState<Executor>> st) {
-  constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable_t<Executor>{});
-  for (;;) {
-    st->timer.expires_at(st->last_moved + st->half_closed_idle);
-    co_await st->timer.async_wait(kNoThrow);
-    if (st->done) co_return;
-    if (std::chrono::steady_clock::now() - st->last_moved >= st->half_closed_idle) {
-      boost::system::error_code ignored;
-      raw_socket(a).cancel(ignored);
-      raw_socket(b).cancel(ignored);
-      raw_socket(a).shutdown(tcp::socket::shutdown_both, ignored);
-      raw_socket(b).shutdown(tcp::socket::shutdown_both, ignored);
-      co_return;
+void close_when_half_closed_idle(A& a, B& b, std::shared_ptr<SpliceState<Executor>> st) {
+  st->timer.expires_at(st->last_moved + st->half_closed_idle);
+  st->timer.async_wait([&a, &b, st](boost::system::error_code ec) {
+    if (ec || st->done) return;
+    if (std::chrono::steady_clock::now() - st->last_moved < st->half_closed_idle) {
+      close_when_half_closed_idle(a, b, st);  // something moved meanwhile
+      return;
     }
-  }
+    boost::system::error_code ignored;
+    raw_socket(a).cancel(ignored);
+    raw_socket(b).cancel(ignored);
+    raw_socket(a).shutdown(tcp::socket::shutdown_both, ignored);
+    raw_socket(b).shutdown(tcp::socket::shutdown_both, ignored);
+  });
 }
 
 /// Copies `from` to `to` until EOF or an error, then half-closes `to` for sending (after
@@ -130,9 +128,9 @@ asio::awaitable<void, typename From::executor_type> pump(From& from, To& to, std
   boost::system::error_code ignored;
   raw_socket(to).shutdown(tcp::socket::shutdown_send, ignored);
   raw_socket(from).shutdown(tcp::socket::shutdown_receive, ignored);
-  if (++st->ended == 1 && !st->done) {
+  if (++st->ended == 1) {
     st->last_moved = std::chrono::steady_clock::now();
-    asio::co_spawn(st->timer.get_executor(), close_when_half_closed_idle(from, to, st), asio::detached);
+    close_when_half_closed_idle(from, to, st);
   }
 }
 
