@@ -451,22 +451,19 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
   }
   const auto pick = next_pick(d, hit, rec->spec.load_balancing, candidates);
   const auto i = pick.index;
-  out["selected"] = {{"instance", std::string(candidates[i].name)},
-                     {"address", fmt::format("{}:{}", addresses[i].first, addresses[i].second)},
-                     {"host", addresses[i].first},
-                     {"port", addresses[i].second},
-                     {"algorithm", pick.algorithm},
-                     {"reason", pick.why.empty() ? pick.algorithm : fmt::format("{} ({})", pick.algorithm, pick.why)}};
+  const auto endpoint = [&](std::size_t j) {
+    return Json{{"instance", std::string(candidates[j].name)},
+                {"address", fmt::format("{}:{}", addresses[j].first, addresses[j].second)},
+                {"host", addresses[j].first},
+                {"port", addresses[j].second}};
+  };
+  out["selected"] = endpoint(i);
+  out["selected"]["algorithm"] = pick.algorithm;
+  out["selected"]["reason"] = pick.why.empty() ? pick.algorithm : fmt::format("{} ({})", pick.algorithm, pick.why);
   // Where the proxy goes next when the selected instance refuses the connection: the others,
   // in turn from it (SPEC §7.4).
   Json fallbacks = Json::array();
-  for (std::size_t k = 1; k < candidates.size(); ++k) {
-    const std::size_t j = (i + k) % candidates.size();
-    fallbacks.push_back({{"instance", std::string(candidates[j].name)},
-                         {"address", fmt::format("{}:{}", addresses[j].first, addresses[j].second)},
-                         {"host", addresses[j].first},
-                         {"port", addresses[j].second}});
-  }
+  for (std::size_t k = 1; k < candidates.size(); ++k) fallbacks.push_back(endpoint((i + k) % candidates.size()));
   out["fallbacks"] = std::move(fallbacks);
   return out;
 }
