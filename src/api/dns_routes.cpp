@@ -48,10 +48,10 @@ void add_dns_routes(Router& r, control::Controller& ctl, boost::asio::any_io_exe
     auto name = dns::Name::from_text(text);
     if (!name) return error(Error::invalid(fmt::format("name: {}", name.error().message)));
     const std::string type_text = req.param("type", "A");
-    const auto type = dns::type_from_name(type_text);
-    if (!type || *type == dns::type::kOpt || *type == dns::type::kAxfr || *type == dns::type::kIxfr) {
-      return error(Error::invalid(fmt::format("type: '{}' is not a record type to look up (A, AAAA, SRV, SOA, NS, "
-                                              "CNAME, PTR, MX, TXT or ANY)", type_text.substr(0, 20))));
+    const auto type = dns::lookup_type(type_text);
+    if (!type) {
+      return error(Error::invalid(fmt::format("type: '{}' is not a record type to look up ({})", type_text.substr(0, 20),
+                                              dns::kLookupTypeNames)));
     }
     if (ctl.dns_address().empty()) {
       return error(Error::unavailable("prisn DNS is off (prisnd was started with --dns off)"));

@@ -51,6 +51,12 @@ std::optional<std::uint16_t> type_from_name(std::string_view name) {
   return std::nullopt;
 }
 
+std::optional<std::uint16_t> lookup_type(std::string_view name) {
+  const auto t = type_from_name(name);
+  if (!t || *t == type::kOpt || *t == type::kAxfr || *t == type::kIxfr) return std::nullopt;
+  return t;
+}
+
 std::string rcode_name(std::uint16_t r) {
   for (const auto& [value, name] : kRcodeNames) {
     if (value == r) return name;

@@ -51,6 +51,11 @@ inline constexpr std::uint8_t kOpcodeQuery = 0;
 std::string type_name(std::uint16_t type);
 /// The inverse of type_name(), for the API and CLI; nullopt when unknown.
 std::optional<std::uint16_t> type_from_name(std::string_view name);
+/// type_from_name() of a type a lookup may ask for (the API's and `prisn dns lookup`'s): any
+/// known one but OPT, AXFR and IXFR, which are not records one looks up.
+std::optional<std::uint16_t> lookup_type(std::string_view name);
+/// Those types as a message lists them.
+inline constexpr const char* kLookupTypeNames = "A, AAAA, SRV, SOA, NS, CNAME, PTR, MX, TXT or ANY";
 /// "NOERROR", "NXDOMAIN", ... or "RCODE23".
 std::string rcode_name(std::uint16_t rcode);
 

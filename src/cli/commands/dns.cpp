@@ -2,33 +2,18 @@
 // prisn dns lookup: what prisn DNS answers for a name, through the API.
 #include <fmt/format.h>
 
-#include <algorithm>
-#include <cctype>
 #include <iostream>
-#include <set>
 
 #include "cli/commands/commands.hpp"
 #include "cli/table.hpp"
 #include "prisn/client/http_client.hpp"
+#include "prisn/dns/message.hpp"
 
 namespace prisn::cli {
 
-namespace {
-
-// The types prisn DNS looks up (as the API lists them), or TYPEn (RFC 3597), in any case.
-bool is_lookup_type(std::string type) {
-  for (char& c : type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const std::set<std::string> kNamed = {"A", "AAAA", "SRV", "SOA", "NS", "CNAME", "PTR", "MX", "TXT", "ANY"};
-  if (kNamed.contains(type)) return true;
-  return type.size() > 4 && type.size() <= 9 && type.starts_with("TYPE") &&
-         std::all_of(type.begin() + 4, type.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-}  // namespace
-
 int dns_lookup_command(Cli& cli, const std::string& name, const std::string& type) {
-  if (!is_lookup_type(type)) {
-    throw UsageError(fmt::format("--type {}: expected A, AAAA, SRV, SOA, NS, CNAME, PTR, MX, TXT or ANY", type));
+  if (!dns::lookup_type(type)) {  // as the API would refuse it, but a usage error
+    throw UsageError(fmt::format("--type {}: expected {}", type, dns::kLookupTypeNames));
   }
   const Json r = cli.call("GET", "/api/v1/dns/lookup?name=" + client::url_encode(name) +
                                      "&type=" + client::url_encode(type));

@@ -177,3 +177,9 @@ TEST(DnsCodec, ErrorsHaveMessages) {
   EXPECT_EQ(make_error_code(Errc::kPointerLoop).message(), "compression pointer does not point backwards");
   EXPECT_STREQ(make_error_code(Errc::kTruncated).category().name(), "prisn.dns");
 }
+
+TEST(DnsMessage, LookupTypesAreTheKnownRecordTypesButNotTheTransferOnes) {
+  EXPECT_EQ(lookup_type("srv"), type::kSrv);
+  EXPECT_EQ(lookup_type("AAAA"), type::kAaaa);
+  for (const char* refused : {"AXFR", "IXFR", "OPT", "BOGUS", "", "TYPE65"}) EXPECT_FALSE(lookup_type(refused)) << refused;
+}
