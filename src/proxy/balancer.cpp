@@ -143,12 +143,14 @@ std::optional<Balancer::Choice> Balancer::by_cookie(std::span<const Candidate> c
     const auto digits = r.cookie.substr(expiry_dot + 1, mac_dot - expiry_dot - 1);
     long long expires = 0;
     std::from_chars(digits.data(), digits.data() + digits.size(), expires);
-    const auto left = expires - millis_since_epoch(now);  // ms
+    // Compared before subtracting: a client's EXPIRY may be any 64-bit number.
+    const long long now_ms = millis_since_epoch(now);
+    const long long left = expires > now_ms ? expires - now_ms : 0;  // ms
     const auto ours = mac(signed_part);
     if (left > 0 && sent_mac.size() == ours.size() && CRYPTO_memcmp(sent_mac.data(), ours.data(), ours.size()) == 0) {
       const auto name = r.cookie.substr(0, expiry_dot);
       // Sliding: past half its TTL, the session is renewed with a fresh cookie.
-      const bool renew = left * 2 < std::chrono::milliseconds(options_.ttl).count();
+      const bool renew = left < std::chrono::milliseconds(options_.ttl).count() - left;
       for (std::size_t i = 0; i < c.size(); ++i) {
         if (c[i].name == name && usable(i, excluded)) return Choice{i, renew};
       }

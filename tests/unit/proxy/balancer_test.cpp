@@ -117,6 +117,9 @@ TEST(Balancer, ForgedOrStretchedCookiesAreNotHonoured) {
   EXPECT_FALSE(lands_on_2("api-2.1800000060000"));           // unsigned (the old form)
   EXPECT_FALSE(lands_on_2("api-2.9999999999000." + mac));    // expiry stretched, MAC kept
   EXPECT_FALSE(lands_on_2("api-2.1800000060000." + mac.substr(0, 16)));  // MAC cut short
+  // Expiries at the ends of 64 bits (the ASan+UBSan build checks no arithmetic overflows).
+  EXPECT_FALSE(lands_on_2("api-2.-9223372036854775808." + mac));
+  EXPECT_FALSE(lands_on_2("api-2.9223372036854775807." + mac));
   // Another key (another node's secret.key) does not honour it either.
   Balancer other({.affinity = Affinity::kCookie, .ttl = 60s, .cookie_key = "other"});
   EXPECT_TRUE(other.choose(three(), {.cookie = genuine}, {}, kNow + 1s, 0)->set_cookie);
