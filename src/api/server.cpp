@@ -19,6 +19,7 @@
 
 #include "api/handlers.hpp"
 #include "api/router.hpp"
+#include "prisn/core/ascii.hpp"
 #include "prisn/core/log.hpp"
 
 namespace prisn::api {
@@ -87,7 +88,7 @@ std::optional<Response> authorize(const Server::Impl& impl, const Request& req, 
   }
   // The scheme's name is case-insensitive (RFC 9110 11.1): "bearer" is Bearer too.
   constexpr std::string_view kBearer = "bearer ";
-  const bool bearer = header.size() > kBearer.size() && beast::iequals(header.substr(0, kBearer.size()), kBearer);
+  const bool bearer = header.size() > kBearer.size() && ascii_iequals(header.substr(0, kBearer.size()), kBearer);
   if (!bearer || impl.options.admin_token.empty() ||
       !constant_time_equal(header.substr(kBearer.size()), impl.options.admin_token)) {
     return unauthorized("invalid token");
@@ -195,7 +196,7 @@ Result<Request> to_request(const http::request<http::string_body>& msg, bool loc
   // the path and query are what follows the authority.
   std::string origin;
   for (std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() >= scheme.size() && beast::iequals(target.substr(0, scheme.size()), scheme)) {
+    if (target.size() >= scheme.size() && ascii_iequals(target.substr(0, scheme.size()), scheme)) {
       const auto end = target.find_first_of("/?", scheme.size());
       if (end == std::string_view::npos) origin = "/";
       else origin = (target[end] == '?' ? "/" : "") + std::string(target.substr(end));
@@ -246,7 +247,7 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
                                                                           impl->options.body_limit)), head.version(), false);
       break;
     }
-    if (beast::iequals(head[http::field::expect], "100-continue")) {
+    if (ascii_iequals(head[http::field::expect], "100-continue")) {
       http::response<http::empty_body> cont{http::status::continue_, head.version()};
       co_await http::async_write(stream, cont, kNoThrow);
     }

@@ -16,6 +16,7 @@
 #include <boost/beast/http.hpp>
 #include <unordered_map>
 
+#include "prisn/core/ascii.hpp"
 #include "prisn/core/log.hpp"
 #include "proxy/h2_connection.hpp"
 #include "proxy/h2_request.hpp"
@@ -274,7 +275,7 @@ Task<> serve_stream(Connection& c, StreamState& st) {
   const std::string cookie(cookie_value(req[http::field::cookie], Balancer::kCookie));
   const Balancer::Request info{c.client_ip, cookie, affinity_header};
   const http::verb method = req.method();
-  const bool expect_continue = beast::iequals(req[http::field::expect], "100-continue");
+  const bool expect_continue = ascii_iequals(req[http::field::expect], "100-continue");
   prepare_upstream_request(req, ForwardInfo{c.client_ip, c.tls, false});
   if (st.has_body && req.count(http::field::content_length) == 0) {  // HTTP/2 frames it; HTTP/1.1 must be told
     st.chunked = true;

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "proxy/http_rewrite.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/field.hpp>
 #include <iterator>
 #include <string>
 
+#include "prisn/core/ascii.hpp"
+
 namespace prisn::proxy::detail {
-namespace beast = boost::beast;
 
 namespace {
 
@@ -22,7 +22,7 @@ bool has_token(std::string_view value, std::string_view token) {
   std::size_t start = 0;
   while (start <= value.size()) {
     const auto comma = std::min(value.find(',', start), value.size());
-    if (beast::iequals(trim(value.substr(start, comma - start)), token)) return true;
+    if (ascii_iequals(trim(value.substr(start, comma - start)), token)) return true;
     start = comma + 1;
   }
   return false;

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <optional>
 
+#include "prisn/core/ascii.hpp"
 #include "prisn/proxy/tls_store.hpp"
 #include "proxy/http_rewrite.hpp"
 #include "proxy/http_wire.hpp"
@@ -232,7 +233,7 @@ Task<bool> handle(Stream& client, Session& s) {
   const ForwardInfo forward{s.client_ip, s.tls, is_upgrade(req)};
   const http::verb method = req.method();
   // An HTTP/1.0 client's expectation is ignored: it must get no 1xx (RFC 9110 §10.1.1, §15.2).
-  const bool expect_continue = req.version() >= 11 && beast::iequals(req[http::field::expect], "100-continue");
+  const bool expect_continue = req.version() >= 11 && ascii_iequals(req[http::field::expect], "100-continue");
   prepare_upstream_request(req, forward);
   // "Content-Length: 4, 4", or the field twice with one value (RFC 9110 §8.6): the parser took
   // it as 4; the instance gets it once, as 4.

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/proxy/route_table.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <vector>
 
+#include "prisn/core/ascii.hpp"
 #include "prisn/core/hex.hpp"
 
 namespace prisn::proxy {
@@ -75,7 +75,7 @@ namespace {
 // §4.2.3), or 0 for another form.
 std::size_t scheme_length(std::string_view target) {
   for (const std::string_view scheme : {"http://", "https://"}) {
-    if (target.size() >= scheme.size() && boost::beast::iequals(target.substr(0, scheme.size()), scheme)) {
+    if (target.size() >= scheme.size() && ascii_iequals(target.substr(0, scheme.size()), scheme)) {
       return scheme.size();
     }
   }

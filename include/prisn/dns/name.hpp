@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "prisn/core/ascii.hpp"
 #include "prisn/core/error.hpp"
 
 namespace prisn::dns {
@@ -57,8 +58,5 @@ class Name {
   explicit Name(std::string wire) : wire_(std::move(wire)) {}
   std::string wire_;
 };
-
-/// ASCII lowercase of one byte; names compare with this (never locale-dependent).
-constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c; }
 
 }  // namespace prisn::dns
