@@ -87,6 +87,13 @@ class ExecutionStream final : public LogStream {
   /// Text sent before the followed part.
   void set_initial(std::string text) { initial_ = std::move(text); }
 
+  /// Holds back the lines that end before `since_ms`, a time still to come, as a first read
+  /// would; `unfinished` is the line being written when the follow began.
+  void hold_until(std::int64_t since_ms, std::string unfinished) {
+    since_ms_ = since_ms;
+    held_ = std::move(unfinished);
+  }
+
   /// How the run ended, given with the end of its log: a client can tell it even when prisnd
   /// is stopping and takes no further request (`prisn run` exits with it).
   void set_outcome(std::function<std::string()> outcome) { outcome_ = std::move(outcome); }
@@ -103,7 +110,7 @@ class ExecutionStream final : public LogStream {
       co_return std::exchange(initial_, {});
     }
     for (;;) {
-      std::string data = follower_.read_new();
+      std::string data = after_since(follower_.read_new());
       if (!data.empty()) co_return data;
       if (ended_) co_return std::nullopt;
       if (finishing_ || runner_.active(id_) == nullptr) {
@@ -117,10 +124,25 @@ class ExecutionStream final : public LogStream {
   }
 
  private:
+  // Before `since`, whole lines are dropped and the one being written is kept; from then on
+  // the bytes pass as they are, that line first.
+  std::string after_since(std::string data) {
+    if (!since_ms_) return data;
+    held_ += data;
+    if (to_epoch_ms(WallClock::now()) >= *since_ms_) {
+      since_ms_.reset();
+      return std::exchange(held_, {});
+    }
+    if (const auto nl = held_.rfind('\n'); nl != std::string::npos) held_.erase(0, nl + 1);
+    return {};
+  }
+
   supervisor::ExecutionRunner& runner_;
   std::string id_;
   logs::Follower follower_;
   std::string initial_;
+  std::optional<std::int64_t> since_ms_;
+  std::string held_;  // while since_ms_ is ahead: the line being written
   std::function<std::string()> outcome_;
   std::shared_ptr<asio::steady_timer> wake_;
   logs::LogMonitor::Subscription log_;
@@ -305,16 +327,18 @@ Result<std::shared_ptr<LogStream>> Controller::follow_execution_logs(const std::
   const fs::path path = impl_->ctx.paths.execution_log(id);
   // Whole log: byte-exact, the follower reads the current file from its start. Tail or since:
   // the selected lines, then the follower goes on from where they were read.
+  const bool whole = !options.tail && !options.since_ms;
+  auto start = whole ? logs::FollowStart{} : logs::LogFile(path).read_to_follow("", options);
+  auto stream =
+      std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.logs, impl_->ctx.executor, id, path, start.offset);
   std::string initial;
-  std::uint64_t offset = 0;
-  if (!options.tail && !options.since_ms) {
+  if (whole) {
     initial = logs::LogFile(path).text_before_current();
+  } else if (options.since_ms && to_epoch_ms(WallClock::now()) < *options.since_ms) {
+    stream->hold_until(*options.since_ms, std::move(start.unfinished));
   } else {
-    auto start = logs::LogFile(path).read_to_follow("", options);
     initial = logs::render(start.lines, /*prefix=*/false) + start.unfinished;
-    offset = start.offset;
   }
-  auto stream = std::make_shared<ExecutionStream>(impl_->runner, impl_->ctx.logs, impl_->ctx.executor, id, path, offset);
   stream->set_initial(std::move(initial));
   stream->set_outcome([this, id] { return execution_outcome(*this, id); });
   return std::shared_ptr<LogStream>(stream);

@@ -438,6 +438,33 @@ def test_a_followed_log_with_a_since_still_to_come_starts_there(prisnd, scripts)
     assert first_at >= since - 0.3, f"a line came {since - first_at:.2f} s before since"
 
 
+def test_a_followed_run_with_a_since_still_to_come_starts_there(prisnd, scripts):
+    """The same for one run's log: nothing from before T comes, and what comes is whole lines."""
+    r = prisnd.post("/api/v1/executions", {"source": COUNTER, "runtime": "python3"})
+    assert r.status_code == 201, r.text
+    run = r.json()["id"]
+    try:
+        wait_until(lambda: prisnd.get(f"/api/v1/executions/{run}/logs").text.count("\n") > 100, 15,
+                   message="output")
+        since = time.time() + 2
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since)) + f".{int(since % 1 * 1000):03d}Z"
+        got = b""
+        with prisnd.get(f"/api/v1/executions/{run}/logs?follow=true&since={stamp}", stream=True,
+                        timeout=(5, 10)) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_content(None):
+                if not got:
+                    first_at = time.time()
+                got += chunk
+                if len(got) > 1000:
+                    break
+        assert first_at >= since - 0.3, f"a line came {since - first_at:.2f} s before since"
+        numbers = [int(line) for line in got.decode().split("\n")[:-1]]  # the last may be cut by the read
+        assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "a cut or repeated line"
+    finally:
+        prisnd.post(f"/api/v1/executions/{run}/cancel")
+
+
 UNFINISHED_THEN_EXIT = """import sys, time
 print("first", flush=True)
 sys.stdout.write("no newline")
