@@ -125,7 +125,18 @@ bool is_check_path(std::string_view p) {
          std::all_of(p.begin(), p.end(), [](char c) { return c > ' ' && c < 0x7f && c != '#'; });
 }
 
-Result<HealthCheck> health_check(const Json& v, const std::string& path) {
+// A path stored before that rule: the bytes it refuses percent-encoded, so the deployment
+// still loads and its check asks for the path that was meant.
+std::string repaired_check_path(std::string_view p) {
+  std::string out = p.starts_with('/') ? "" : "/";
+  for (const char c : p) {
+    const bool visible = c > ' ' && c < 0x7f && c != '#';
+    out += visible ? std::string(1, c) : fmt::format("%{:02X}", static_cast<unsigned char>(c));
+  }
+  return out;
+}
+
+Result<HealthCheck> health_check(const Json& v, const std::string& path, bool stored) {
   if (!v.is_object()) {
     return invalid(path + ": must be an object");
   }
@@ -149,8 +160,8 @@ Result<HealthCheck> health_check(const Json& v, const std::string& path) {
     ObjectReader h(*http, path + ".http");
     auto p = h.string("path", "/");
     if (!p) return p.error();
-    if (!is_check_path(*p)) return invalid(path + ".http.path: " + kCheckPathRule);
-    hc.path = *p;
+    if (!is_check_path(*p) && !stored) return invalid(path + ".http.path: " + kCheckPathRule);
+    hc.path = is_check_path(*p) ? *p : repaired_check_path(*p);
     auto port = h.integer("port", 0, 0, 65535);
     if (!port) return port.error();
     hc.port = static_cast<std::uint16_t>(*port);
@@ -597,7 +608,7 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (auto ok = infer_type(r, spec, replicas_given); !ok) return ok.error();
   if (auto ok = restart_policy(r, spec); !ok) return ok.error();
   if (const Json* hc = r.get("healthCheck")) {
-    auto check = health_check(*hc, "healthCheck");
+    auto check = health_check(*hc, "healthCheck", ctx.stored);
     if (!check) return check.error();
     spec.health_check = *check;
   }

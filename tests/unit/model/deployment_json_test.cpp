@@ -154,6 +154,13 @@ TEST(DeploymentJson, AnHttpCheckPathIsOneARequestLineCanCarry) {
                 .find("loadBalancing.healthCheck.path"), std::string::npos);
   EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"healthCheck":{"http":{"path":"/h?full=1&x=%20"}}})j")
                 ->health_check->path, "/h?full=1&x=%20");
+  // One stored before the rule loads, with the bytes the rule refuses percent-encoded.
+  auto stored = decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,
+      "healthCheck":{"http":{"path":"/he alth\r\n#x"}}})j", {.stored = true});
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->health_check->path, "/he%20alth%0D%0A%23x");
+  EXPECT_EQ(decode(R"j({"name":"a","source":"x","filename":"a.py","port":8080,"healthCheck":{"http":{"path":"h"}}})j",
+                   {.stored = true})->health_check->path, "/h");
 }
 
 TEST(DeploymentJson, APortCheckNeedsAPort) {
