@@ -37,13 +37,24 @@ std::string ambiguous_secret_key(const model::DeploymentSpec& spec, const store:
   return {};
 }
 
-// An ingress path to a deployment that is not rendered would name a Service that cannot
-// exist, and some paths cannot be written as Kubernetes paths: such a path is left out and
-// said (a rule left with none goes too).
-std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable) {
+// An ingress path to a deployment that is not rendered, or has no port, would name a Service
+// that cannot exist, and some hosts and paths cannot be written in a Kubernetes Ingress: such
+// a path or rule is left out and said (a rule left with no path goes too).
+std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable,
+                                    const std::map<std::string, int>& first_ports) {
   std::string said;
+  std::erase_if(ing.rules, [&](const model::IngressRule& rule) {
+    const auto why = k8s::unrenderable_host(rule.host);
+    if (!why.empty()) said += fmt::format("# prisn: skipped rule {} of ingress '{}': the host {}\n", rule.host, ing.name, why);
+    return !why.empty();
+  });
   for (auto& rule : ing.rules) {
     std::erase_if(rule.paths, [&](const model::IngressPath& p) {
+      if (const auto port = first_ports.find(p.deployment); port != first_ports.end() && port->second == 0 && p.port == 0) {
+        said += fmt::format("# prisn: skipped path {}{} of ingress '{}': deployment '{}' has no port\n", rule.host,
+                            p.path, ing.name, p.deployment);
+        return true;
+      }
       if (auto why = k8s::unrenderable_path(p.path); !why.empty()) {
         said += fmt::format("# prisn: skipped path {}{} of ingress '{}': the path {}\n", rule.host, p.path, ing.name, why);
         return true;
@@ -74,6 +85,7 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
     if (why.empty()) why = ambiguous_secret_key(rec->spec, store);
     if (why.empty()) options.first_ports.emplace(rec->spec.name, rec->spec.port);
     else unrenderable.insert(rec->spec.name);
+    if (rec->spec.expose.kind == model::Expose::Kind::kIngress) options.exposing.insert(rec->spec.name);
     if (!name.empty() && rec->spec.name != name) continue;
     if (!why.empty()) {
       if (!name.empty()) return Error::invalid(why);
@@ -92,7 +104,7 @@ Result<std::string> Controller::k8s_manifests(const std::string& ns, const std::
       return std::any_of(r.paths.begin(), r.paths.end(), [&](const model::IngressPath& p) { return p.deployment == name; });
     });
     if (!name.empty() && !names_it) continue;
-    skipped += drop_unrenderable_paths(*spec, unrenderable);
+    skipped += drop_unrenderable_paths(*spec, unrenderable, options.first_ports);
     if (!spec->rules.empty()) ingresses.push_back(*spec);
   }
   std::vector<model::NetworkPolicySpec> policies;

@@ -136,6 +136,7 @@ Json environment(const model::DeploymentSpec& s) {
     set("PRISN_INSTANCE", {{"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
   }
   if (s.port != 0) set("PORT", {{"value", std::to_string(s.port)}});
+  for (const auto& p : s.ports) set(model::port_variable(p.name), {{"value", std::to_string(p.port)}});
   for (const auto& [k, v] : s.env) set(k, {{"value", v}});
   for (const auto& ref : s.secrets) {
     set(ref.env, {{"valueFrom", {{"secretKeyRef", {{"name", ref.secret}, {"key", ref.key.empty() ? "value" : ref.key}}}}}});
@@ -399,7 +400,10 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
   // What an Ingress may name, from the objects rendered here as well as the caller's.
   RenderOptions known = options;
   for (const auto& i : ingresses) known.ingress_names.insert(i.name);
-  for (const auto& d : deployments) known.first_ports.try_emplace(d.name, d.port);
+  for (const auto& d : deployments) {
+    known.first_ports.try_emplace(d.name, d.port);
+    if (d.expose.kind == model::Expose::Kind::kIngress) known.exposing.insert(d.name);
+  }
   std::vector<Json> out;
   for (const auto& d : deployments) {
     out.push_back(config_map(d));
@@ -407,7 +411,7 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
       out.push_back(deployment(d));
       if (!d.ports.empty()) out.push_back(service(d));
       if (d.expose.kind == model::Expose::Kind::kIngress) {
-        out.push_back(exposed_ingress(d, exposed_ingress_name(d.name, known.ingress_names)));
+        out.push_back(exposed_ingress(d, exposed_ingress_name(d.name, known)));
       }
     } else {
       out.push_back(cron_job(d, options));
@@ -418,8 +422,12 @@ std::vector<Json> objects(const std::vector<model::DeploymentSpec>& deployments,
   return with_namespaces(std::move(out));
 }
 
-std::string exposed_ingress_name(const std::string& deployment, const std::set<std::string>& ingress_names) {
-  return ingress_names.contains(deployment) ? deployment + "-expose" : deployment;
+std::string exposed_ingress_name(const std::string& deployment, const RenderOptions& names) {
+  if (!names.ingress_names.contains(deployment)) return deployment;
+  const auto taken = [&](const std::string& n) { return names.ingress_names.contains(n) || names.exposing.contains(n); };
+  std::string name = deployment + "-expose";
+  for (int n = 2; taken(name); ++n) name = fmt::format("{}-expose-{}", deployment, n);
+  return name;
 }
 
 std::string unrenderable(const model::DeploymentSpec& d) {
@@ -441,6 +449,9 @@ std::string unrenderable(const model::DeploymentSpec& d) {
     if (auto why = unrenderable_path(d.expose.path); !why.empty()) {
       return fmt::format("deployment '{}': its expose.path {}", d.name, why);
     }
+    if (auto why = unrenderable_host(d.expose.host); !why.empty()) {
+      return fmt::format("deployment '{}': its expose.host {}", d.name, why);
+    }
   }
   constexpr std::size_t kConfigMapLimit = 1024 * 1024;  // the API server's limit on a ConfigMap's data
   if (d.source.size() + script_key(d).size() > kConfigMapLimit) {
@@ -448,6 +459,26 @@ std::string unrenderable(const model::DeploymentSpec& d) {
                        d.source.size());
   }
   return {};
+}
+
+std::string unrenderable_host(const std::string& host) {
+  // The API server's rule for an Ingress rule's host: "must be a DNS name, not an IP address";
+  // prisn routes a dotted-quad Host as it routes a name.
+  std::size_t labels = 0;
+  std::string_view rest = host;
+  while (!rest.empty() || labels == 0) {
+    const auto dot = rest.find('.');
+    const auto label = rest.substr(0, dot);
+    if (label.empty() || label.size() > 3 || !std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+        std::stoi(std::string(label)) > 255) {
+      return {};
+    }
+    ++labels;
+    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+    if (dot != std::string_view::npos && rest.empty()) return {};  // "1.2.3.4." is a name
+  }
+  if (labels != 4) return {};
+  return fmt::format("'{}' is an IP address, which a Kubernetes Ingress host cannot be", host);
 }
 
 std::string unrenderable_path(const std::string& path) {

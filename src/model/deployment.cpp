@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "prisn/model/deployment.hpp"
 
+#include <cctype>
+
 namespace prisn::model {
 
 const char* to_string(DeploymentType t) {
@@ -34,6 +36,14 @@ std::optional<HealthCheck> effective_health_check(const DeploymentSpec& spec) {
     return tcp;
   }
   return std::nullopt;
+}
+
+std::string port_variable(std::string_view port_name) {
+  std::string out = "PORT_";
+  for (const char c : port_name) {
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
 }
 
 bool needs_rollout(const DeploymentSpec& a, const DeploymentSpec& b) {

@@ -32,14 +32,6 @@ auto& log() {
   return l;
 }
 
-std::string port_env_name(const std::string& port_name) {
-  std::string out = "PORT_";
-  for (char c : port_name) {
-    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 }  // namespace
 
 std::map<std::string, std::string> ServiceManager::instance_variables(const model::DeploymentSpec& spec,
@@ -53,7 +45,7 @@ std::map<std::string, std::string> ServiceManager::instance_variables(const mode
     vars["PRISN_API"] = ctx_.options.bridge_api_url;  // the node's loopback is not in its namespace
   }
   for (std::size_t i = 0; i < spec.ports.size() && i < inst.ports.size(); ++i) {
-    vars[port_env_name(spec.ports[i].name)] = std::to_string(inst.ports[i]);
+    vars[model::port_variable(spec.ports[i].name)] = std::to_string(inst.ports[i]);
   }
   if (!inst.ports.empty()) vars["PORT"] = std::to_string(inst.ports.front());
   return vars;

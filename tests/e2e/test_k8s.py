@@ -211,8 +211,21 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
 
     # An encoded slash routes in prisn as written, but the API server refuses it in a path.
     r = prisnd.post("/api/v1/ingresses", {"name": "odd", "rules": [{"host": "odd.example.com", "paths": [
-        {"path": "/a%2Fb", "deployment": "api"}, {"path": "/fine", "deployment": "api"}]}]})
+        {"path": "/a%2Fb", "deployment": "api"}, {"path": "/fine", "deployment": "api"},
+        {"path": "/report", "deployment": "report"}]}]})  # a cron job: no Service to name
     assert r.status_code == 201, r.text
+    # An IP address routes in prisn as a Host, but the API server refuses it as a rule's host.
+    r = prisnd.post("/api/v1/ingresses", {"name": "byip", "rules": [
+        {"host": "10.1.2.3", "paths": [{"path": "/", "deployment": "api"}]},
+        {"host": "named.example.com", "paths": [{"path": "/", "deployment": "api"}]}]})
+    assert r.status_code == 201, r.text
+    # Two names the exposed Ingress of `web` could take are Ingress resources already.
+    prisnd.cli("deploy", scripts("web.py", HTTP_SERVICE), "--name", "web", "--port", "8082",
+               "--expose", "ingress:web.example.com", check=True)
+    for name in ("web", "web-expose"):
+        r = prisnd.post("/api/v1/ingresses", {"name": name, "rules": [
+            {"host": f"{name}.other.example.com", "paths": [{"path": "/", "deployment": "web"}]}]})
+        assert r.status_code == 201, r.text
 
     p = prisnd.cli("k8s", "render", "--all")
     assert p.returncode == 0, p.stderr
@@ -230,6 +243,13 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     assert "9lives" in p.stderr and "skipped" in p.stderr, p.stderr  # said where a person sees it too
     odd = by_kind(docs, "Ingress", "odd")
     assert [q["path"] for q in odd["spec"]["rules"][0]["http"]["paths"]] == ["/fine"], odd
+    assert "# prisn: skipped path odd.example.com/report of ingress 'odd': deployment 'report' has no port" \
+        in p.stdout, p.stdout[:900]
+    assert [rule["host"] for rule in by_kind(docs, "Ingress", "byip")["spec"]["rules"]] == ["named.example.com"]
+    assert "# prisn: skipped rule 10.1.2.3 of ingress 'byip': the host '10.1.2.3' is an IP address" in p.stdout
+    ingress_names = [d["metadata"]["name"] for d in docs if d["kind"] == "Ingress"]
+    assert sorted(ingress_names) == ["byip", "odd", "web", "web-expose", "web-expose-2"], ingress_names
+    assert by_kind(docs, "Ingress", "web-expose-2")["spec"]["rules"][0]["host"] == "web.example.com"
 
     p = prisnd.cli("k8s", "render", "9lives")  # asked for by name, it is still an error
     assert p.returncode == 1 and "9lives" in p.stderr, (p.returncode, p.stderr)

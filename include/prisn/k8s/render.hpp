@@ -40,6 +40,9 @@ struct RenderOptions {
   /// The names of the namespace's Ingress resources, rendered here or not: an
   /// `expose.type: ingress` must not take one (see exposed_ingress_name).
   std::set<std::string> ingress_names;
+  /// The names of the namespace's deployments with `expose.type: ingress`, rendered here or
+  /// not: the first name each one's Ingress would take.
+  std::set<std::string> exposing;
 };
 std::vector<model::Json> objects(const std::vector<model::DeploymentSpec>& deployments,
                                  const std::vector<model::IngressSpec>& ingresses,
@@ -55,9 +58,15 @@ std::string unrenderable(const model::DeploymentSpec& d);
 /// refuses an encoded slash (%2F) in a Prefix path, which prisn routes as written.
 std::string unrenderable_path(const std::string& path);
 
-/// The Ingress name a deployment's `expose.type: ingress` renders as: its own, or
-/// "NAME-expose" when an Ingress resource of the namespace has that name.
-std::string exposed_ingress_name(const std::string& deployment, const std::set<std::string>& ingress_names);
+/// Why an ingress host cannot be a Kubernetes Ingress host, or "" when it can: the API server
+/// refuses an IP address, which prisn routes as it routes a name.
+std::string unrenderable_host(const std::string& host);
+
+/// The Ingress name a deployment's `expose.type: ingress` renders as: its own, or, when an
+/// Ingress resource of the namespace has that name, "NAME-expose" (then "NAME-expose-2", …)
+/// unless an Ingress resource or another exposing deployment has that one: two objects of one
+/// name would replace each other in `kubectl apply`.
+std::string exposed_ingress_name(const std::string& deployment, const RenderOptions& names);
 
 /// The name of the CronJob a job or cron deployment renders as.
 std::string cron_job_name(const std::string& deployment);

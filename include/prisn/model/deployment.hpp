@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "prisn/core/duration.hpp"
@@ -113,6 +114,10 @@ struct DeploymentSpec {
 /// The check that gates rotation: the explicit one, else TCP on the service port for a
 /// service with a port, else none (such instances count as healthy once running).
 std::optional<HealthCheck> effective_health_check(const DeploymentSpec& spec);
+
+/// The variable that tells a process where its port named `port_name` is (SPEC §6.2):
+/// PORT_ and the name upper-cased, '-' as '_' ("metrics-v2" → PORT_METRICS_V2).
+std::string port_variable(std::string_view port_name);
 
 /// True when a change from `before` to `after` needs the instances replaced (anything that
 /// reaches the process: code, env, args, secrets, ports, runtime, resources, health checks).

@@ -67,6 +67,7 @@ TEST(K8sRender, ServiceBecomesConfigMapDeploymentAndService) {
   EXPECT_EQ(c["image"], "python:3.11-slim");
   EXPECT_EQ(c["command"], Json::parse(R"(["python3","/app/api.py"])"));
   EXPECT_EQ(env_named(c, "PORT")["value"], "8080");
+  EXPECT_EQ(env_named(c, "PORT_HTTP")["value"], "8080");
   EXPECT_EQ(env_named(c, "N")["value"], "8080");
   EXPECT_EQ(env_named(c, "DB_PASSWORD")["valueFrom"]["secretKeyRef"],
             Json::parse(R"({"name":"db","key":"value"})"));
@@ -181,6 +182,18 @@ TEST(K8sRender, AnEncodedSlashCannotBeInAnIngressPath) {
   EXPECT_NE(why.find("deployment 'web': its expose.path '/a%2Fb' holds an encoded slash"), std::string::npos) << why;
 }
 
+TEST(K8sRender, AnIpAddressCannotBeAnIngressHost) {
+  EXPECT_NE(unrenderable_host("10.1.2.3").find("is an IP address"), std::string::npos);
+  EXPECT_NE(unrenderable_host("010.1.2.255").find("is an IP address"), std::string::npos);
+  for (const char* name : {"api.example.com", "", "*.example.com", "1.2.3", "1.2.3.4.5", "1.2.3.256", "1.2.3.4.",
+                           "1.2.3.a", "1234.1.1.1", "1..2.3"}) {
+    EXPECT_EQ(unrenderable_host(name), "") << name;
+  }
+  const auto why = unrenderable(deployment(
+      R"j({"name":"web","source":"x","filename":"a.py","port":8080,"expose":{"type":"ingress","host":"10.9.9.9"}})j"));
+  EXPECT_NE(why.find("deployment 'web': its expose.host '10.9.9.9' is an IP address"), std::string::npos) << why;
+}
+
 // The YAML reads back as the same objects: strings stay strings ("8080", "true", "~"),
 // and scripts are byte-exact whatever they hold.
 TEST(K8sRender, YamlRoundTrips) {
@@ -246,6 +259,26 @@ TEST(K8sRender, ExposedIngressKeepsTlsWithoutACertAndAvoidsAnIngressOfItsName) {
   const auto& ing = of_kind(objs, "Ingress");
   EXPECT_EQ(ing["metadata"]["name"], "shop-expose");
   EXPECT_EQ(ing["spec"]["tls"], Json::parse(R"([{"hosts":["secure.example.com"]}])"));
+}
+
+TEST(K8sRender, EachNamedPortIsInTheEnvironmentAsPrisnGivesIt) {
+  auto s = deployment(R"j({"name":"multi","source":"x","filename":"a.py",
+      "ports":[{"name":"http","port":8180},{"name":"metrics-v2","port":9190}]})j");
+  const auto objs = render({s});
+  const auto& c = of_kind(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(env_named(c, "PORT")["value"], "8180");
+  EXPECT_EQ(env_named(c, "PORT_HTTP")["value"], "8180");
+  EXPECT_EQ(env_named(c, "PORT_METRICS_V2")["value"], "9190");
+}
+
+TEST(K8sRender, AnExposedIngressNameTakesNoNameAnotherIngressHas) {
+  RenderOptions names;
+  names.ingress_names = {"web", "web-expose", "shop"};
+  names.exposing = {"web", "shop", "shop-expose"};
+  EXPECT_EQ(exposed_ingress_name("api", names), "api");
+  EXPECT_EQ(exposed_ingress_name("web", names), "web-expose-2");   // an Ingress resource has web-expose
+  EXPECT_EQ(exposed_ingress_name("shop", names), "shop-expose-2");  // deployment shop-expose's Ingress has it
+  EXPECT_EQ(exposed_ingress_name("shop-expose", names), "shop-expose");
 }
 
 TEST(K8sRender, AnIngressPathToADeploymentNotRenderedHereUsesItsPort) {
