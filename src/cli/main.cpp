@@ -32,9 +32,13 @@ int main(int argc, char** argv) {
   CLI::App app{"prisn: run scripts as jobs, cron jobs and services on a prisnd node", "prisn"};
   app.require_subcommand(1);
   app.fallthrough();
-  app.add_option("--server", g.server, "prisnd URL (env PRISN_SERVER; default http://127.0.0.1:7331)");
+  // An empty value ("--name $UNSET") is a usage error: taken as "not given", `deploy --name ""`
+  // would update the deployment named after the file.
+  const CLI::Validator not_empty([](const std::string& v) { return v.empty() ? std::string("must not be empty") : ""; },
+                                 "", "not empty");
+  app.add_option("--server", g.server, "prisnd URL (env PRISN_SERVER; default http://127.0.0.1:7331)")->check(not_empty);
   app.add_option("--token", g.token, "bearer token (env PRISN_TOKEN)");
-  auto* ns_option = app.add_option("-n,--namespace", g.ns, "namespace (default: default)");
+  auto* ns_option = app.add_option("-n,--namespace", g.ns, "namespace (default: default)")->check(not_empty);
   app.add_option("-o,--output", g.output, "table, wide, json or yaml")
       ->check(CLI::IsMember({"table", "wide", "json", "yaml"}));
 
@@ -42,8 +46,8 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "run a script once and stream its output");
   run_cmd->add_option("FILE", run.file, "the script")->required();
   repeated(run_cmd, "-e,--env", run.env, "environment variable K=V");
-  run_cmd->add_option("--runtime", run.runtime, "python3, bash, sh, node, ruby, perl or php");
-  run_cmd->add_option("--timeout", run.timeout, "kill it after this long (e.g. 30s, 10m)");
+  run_cmd->add_option("--runtime", run.runtime, "python3, bash, sh, node, ruby, perl or php")->check(not_empty);
+  run_cmd->add_option("--timeout", run.timeout, "kill it after this long (e.g. 30s, 10m)")->check(not_empty);
   run_cmd->add_flag("-d,--detach", run.detach, "print the execution id and return");
   run_cmd->add_option("ARGS", run.args, "arguments for the script (after --)");
 
@@ -51,7 +55,7 @@ int main(int argc, char** argv) {
   std::string replicas;
   auto* deploy_cmd = app.add_subcommand("deploy", "create or update a deployment from a script");
   deploy_cmd->add_option("FILE", dep.file, "the script")->required();
-  deploy_cmd->add_option("--name", dep.name, "deployment name (default: the file's stem)");
+  deploy_cmd->add_option("--name", dep.name, "deployment name (default: the file's stem)")->check(not_empty);
   // Values the CLI can tell are wrong are usage errors (exit 2), before anything is sent.
   const CLI::Validator port_or_auto(
       [](const std::string& v) {
@@ -61,16 +65,16 @@ int main(int argc, char** argv) {
       "PORT|auto");
   deploy_cmd->add_option("--port", dep.port, "service port, or auto")->check(port_or_auto);
   deploy_cmd->add_option("--replicas", replicas, "number of instances (makes it a service)");
-  deploy_cmd->add_option("--schedule", dep.schedule, "cron schedule (makes it a cron job)");
+  deploy_cmd->add_option("--schedule", dep.schedule, "cron schedule (makes it a cron job)")->check(not_empty);
   deploy_cmd->add_option("--type", dep.type, "service, job or cron (inferred by default)")
       ->check(CLI::IsMember({"service", "job", "cron"}));
   repeated(deploy_cmd, "-e,--env", dep.env, "environment variable K=V");
   repeated(deploy_cmd, "--secret", dep.secrets, "inject a secret: NAME:ENV or NAME/KEY:ENV");
-  deploy_cmd->add_option("--runtime", dep.runtime, "python3, bash, sh, node, ruby, perl or php");
-  deploy_cmd->add_option("--health-path", dep.health_path, "HTTP health check path");
+  deploy_cmd->add_option("--runtime", dep.runtime, "python3, bash, sh, node, ruby, perl or php")->check(not_empty);
+  deploy_cmd->add_option("--health-path", dep.health_path, "HTTP health check path")->check(not_empty);
   deploy_cmd->add_option("--protocol", dep.protocol, "tcp or http")->check(CLI::IsMember({"tcp", "http"}));
-  deploy_cmd->add_option("--expose", dep.expose, "nodePort:PORT or ingress:HOST[/PATH]");
-  deploy_cmd->add_option("--timeout", dep.timeout, "jobs and cron: kill a run after this long");
+  deploy_cmd->add_option("--expose", dep.expose, "nodePort:PORT or ingress:HOST[/PATH]")->check(not_empty);
+  deploy_cmd->add_option("--timeout", dep.timeout, "jobs and cron: kill a run after this long")->check(not_empty);
 
   std::string name;
   std::vector<std::string> env;
@@ -130,7 +134,7 @@ int main(int argc, char** argv) {
 
   std::string manifest_file;
   auto* apply_cmd = app.add_subcommand("apply", "create or update what a YAML manifest describes");
-  apply_cmd->add_option("-f,--filename", manifest_file, "the manifest (- reads stdin)")->required();
+  apply_cmd->add_option("-f,--filename", manifest_file, "the manifest (- reads stdin)")->required()->check(not_empty);
 
   std::string trace_target;
   auto* proxy_cmd = app.add_subcommand("proxy", "the L4/L7 proxy");

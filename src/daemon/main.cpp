@@ -17,15 +17,22 @@ int main(int argc, char** argv) {
 
   prisn::daemon::Flags flags;
   CLI::App app{"prisnd: the prisn node agent (runs jobs, cron jobs and services)", "prisnd"};
-  app.add_option("--config", flags.config, "YAML config file (default /etc/prisn/config.yaml if it exists)");
-  app.add_option("--data-dir", flags.data_dir, "state.db, logs/, runs/, secret.key, admin.token");
-  app.add_option("--api", flags.api, "REST API listener HOST:PORT (default 127.0.0.1:7331)");
-  app.add_option("--dns", flags.dns, "DNS listener HOST:PORT or off (default 127.0.0.1:53)");
-  app.add_option("--http", flags.http, "L7 HTTP router HOST:PORT or off (default 0.0.0.0:80)");
-  app.add_option("--https", flags.https, "TLS router HOST:PORT or off");
-  app.add_option("--tcp-ports", flags.tcp_ports, "port range for TCP routes and --port auto (default 9000-9999)");
-  app.add_option("--network", flags.network, "host or bridge (default: bridge as root with CAP_NET_ADMIN, else host)");
-  app.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error");
+  // An empty value ("--data-dir $UNSET") is refused: taken as "not given", it would quietly
+  // mean the system data dir, port 53 or bridge mode.
+  const CLI::Validator not_empty([](const std::string& v) { return v.empty() ? std::string("must not be empty") : ""; },
+                                 "", "not empty");
+  const auto option = [&](const char* name, std::string& target, const char* help) {
+    app.add_option(name, target, help)->check(not_empty);
+  };
+  option("--config", flags.config, "YAML config file (default /etc/prisn/config.yaml if it exists)");
+  option("--data-dir", flags.data_dir, "state.db, logs/, runs/, secret.key, admin.token");
+  option("--api", flags.api, "REST API listener HOST:PORT (default 127.0.0.1:7331)");
+  option("--dns", flags.dns, "DNS listener HOST:PORT or off (default 127.0.0.1:53)");
+  option("--http", flags.http, "L7 HTTP router HOST:PORT or off (default 0.0.0.0:80)");
+  option("--https", flags.https, "TLS router HOST:PORT or off");
+  option("--tcp-ports", flags.tcp_ports, "port range for TCP routes and --port auto (default 9000-9999)");
+  option("--network", flags.network, "host or bridge (default: bridge as root with CAP_NET_ADMIN, else host)");
+  option("--log-level", flags.log_level, "trace, debug, info, warn or error");
   bool version = false;
   app.add_flag("--version", version, "print the version and exit");
   try {

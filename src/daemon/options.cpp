@@ -15,7 +15,8 @@ std::string default_data_dir() {
   if (::geteuid() == 0) {
     return "/var/lib/prisn";
   }
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+  // A relative XDG_DATA_HOME is invalid and ignored (XDG Base Directory Specification).
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg == '/') {
     return std::string(xdg) + "/prisn";
   }
   // Without HOME, the user's home from the password database: never a path relative to
@@ -79,7 +80,11 @@ boost::system::result<config::Config, std::vector<std::string>> assemble(const F
   } else if (present("/etc/prisn/proxy.yaml")) {
     apply_file("/etc/prisn/proxy.yaml", cfg, errors);
   }
-  cfg.data_dir = flags.data_dir.empty() ? default_data_dir() : flags.data_dir;
+  // Absolute: a workload runs in a directory of its own and is given paths under this one.
+  std::error_code cwd_error;
+  cfg.data_dir = fs::absolute(flags.data_dir.empty() ? default_data_dir() : flags.data_dir, cwd_error).lexically_normal();
+  if (!cfg.data_dir.has_filename() && cfg.data_dir != cfg.data_dir.root_path()) cfg.data_dir = cfg.data_dir.parent_path();
+  if (cwd_error) errors.push_back(fmt::format("--data-dir {}: {}", flags.data_dir, cwd_error.message()));
   flag("api", flags.api, cfg.api.listen, config::parse_listen, errors);
   flag("dns", flags.dns, cfg.dns.listen, config::parse_listen, errors);
   flag("http", flags.http, cfg.proxy.http, config::parse_listen, errors);

@@ -85,8 +85,11 @@ def pid_alive(pid):
 class Prisnd:
     """One prisnd process and its data directory."""
 
-    def __init__(self, data_dir, extra_args=(), env=None, network=E2E_NETWORK):
-        self.data_dir = pathlib.Path(data_dir)
+    def __init__(self, data_dir, extra_args=(), env=None, network=E2E_NETWORK, cwd=None):
+        # --data-dir as given (relative to `cwd` when that is given), and where it is.
+        self.data_arg = str(data_dir)
+        self.cwd = cwd
+        self.data_dir = pathlib.Path(cwd or ".") / data_dir
         self.extra_args = list(extra_args)
         self.network = network
         self.env = dict(os.environ if env is None else env)
@@ -110,10 +113,10 @@ class Prisnd:
         # a port per instance, the node's resolv.conf). network="default" starts one prisnd
         # on its own default whatever the suite runs in.
         network = [] if "--network" in self.extra_args or self.network == "default" else ["--network", self.network]
-        args = [PRISND, "--data-dir", str(self.data_dir), "--api", "127.0.0.1:0", *dns, *http,
+        args = [PRISND, "--data-dir", self.data_arg, "--api", "127.0.0.1:0", *dns, *http,
                 "--tcp-ports", self.tcp_ports, *network] + self.extra_args
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)
         if wait:
             wait_until(lambda: listen.exists() or self.proc.poll() is not None, 20, message="listen.json")
             if self.proc.poll() is not None:
@@ -214,8 +217,8 @@ def daemon_factory(tmp_path):
     """Creates prisnd processes; all are stopped (and their workloads checked) at the end."""
     started = []
 
-    def make(data_dir=None, extra_args=(), start=True, env=None, network=E2E_NETWORK):
-        d = Prisnd(data_dir or (tmp_path / f"data{len(started)}"), extra_args, env, network)
+    def make(data_dir=None, extra_args=(), start=True, env=None, network=E2E_NETWORK, cwd=None):
+        d = Prisnd(data_dir or (tmp_path / f"data{len(started)}"), extra_args, env, network, cwd)
         started.append(d)
         if start:
             d.start()

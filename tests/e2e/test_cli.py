@@ -820,6 +820,15 @@ def test_values_the_cli_can_tell_are_wrong_are_usage_errors(prisnd, scripts):
         assert says in out.stderr, out.stderr
     assert prisnd.get("/api/v1/deployments/v").status_code == 404
     assert prisnd.cli("deploy", script, "--name", "v", "--port", "auto").returncode == 0
+    # An empty value ("--name $UNSET") is not "not given": `deploy --name ""` would update the
+    # deployment named after the file.
+    other = scripts("other.py", "print(2)\n")
+    for args in (["deploy", other, "--name", ""], ["deploy", other, "--schedule", ""],
+                 ["deploy", other, "--runtime", ""], ["run", other, "--timeout", ""], ["-n", "", "get", "apps"],
+                 ["apply", "-f", ""]):
+        out = prisnd.cli(*args)
+        assert out.returncode == 2 and "must not be empty" in out.stderr, (args, out.returncode, out.stderr)
+    assert prisnd.get("/api/v1/deployments/other").status_code == 404
 
 
 def test_every_command_answers_in_json_with_o_json(prisnd, scripts):

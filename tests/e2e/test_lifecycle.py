@@ -740,3 +740,33 @@ def test_a_run_followed_at_a_graceful_shutdown_exits_with_its_own_status(prisnd,
     # in the ASan build, when a stop sent each process two SIGTERMs); never "cannot reach
     # prisnd" (exit 1) for the lack of a second request.
     assert returncode in (0, 143) and "cannot reach" not in err, (returncode, out, err)
+
+
+def test_a_relative_data_dir_is_taken_from_where_prisnd_starts(daemon_factory, scripts, tmp_path):
+    """`prisnd --data-dir data`: runs and instances work in directories of their own, so the
+    scripts they are given must not be named relative to the data directory."""
+    work = tmp_path / "work"
+    work.mkdir()
+    d = daemon_factory(data_dir="data", cwd=work)
+    assert (work / "data" / "state.db").exists()
+    p = d.cli("run", scripts("hi.py", "print('hello from a relative data dir')\n"), timeout=30)
+    assert p.returncode == 0 and p.stdout == "hello from a relative data dir\n", (p.returncode, p.stdout, p.stderr)
+    port = free_port()
+    d.cli("deploy", scripts("web.py", HTTP_SERVICE), "--name", "web", "--port", str(port), check=True)
+    d.wait_ready("web", 1)
+
+
+@pytest.mark.parametrize("flag", ["--data-dir", "--api", "--dns", "--http", "--https", "--network", "--config",
+                                  "--tcp-ports", "--log-level"])
+def test_an_empty_flag_value_is_a_usage_error_not_the_default(flag, tmp_path):
+    """`prisnd --data-dir "$UNSET"` must not quietly mean /var/lib/prisn, port 53 or bridge mode."""
+    args = [conftest.PRISND, "--data-dir", str(tmp_path / "d"), "--api", "127.0.0.1:0", "--dns", "off",
+            "--http", "off", "--network", "host"]
+    if flag in args:
+        args[args.index(flag) + 1] = ""
+    else:
+        args += [flag, ""]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert flag in p.stderr and "must not be empty" in p.stderr, p.stderr
+    assert not (tmp_path / "d" / "listen.json").exists()
