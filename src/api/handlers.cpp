@@ -62,11 +62,19 @@ Response text_stream(std::shared_ptr<control::LogStream> stream) {
 }
 
 
+// `?include=source` (SPEC §3), the only thing a deployment's answer may include.
+Result<bool> include_source(const Request& req) {
+  if (!req.query.contains("include") || req.param("include") == "source") return req.query.contains("include");
+  return Error::invalid(fmt::format("include: expected source (got '{}')", req.param("include")));
+}
+
 void add_deployment_routes(Router& r, control::Controller& ctl) {
   r.add("GET", "/api/v1/deployments", [&ctl](const Request& req, const Params&) {
     auto ns = namespace_of(req);
     if (!ns) return error(ns.error());
-    return json(200, ctl.list_deployments(*ns));
+    auto source = include_source(req);
+    if (!source) return error(source.error());
+    return json(200, ctl.list_deployments(*ns, *source));
   });
   auto upsert = [&ctl](const Request& req, const Params& p, bool create_only) {
     auto ns = namespace_of(req);
@@ -86,7 +94,9 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
     auto ns = namespace_of(req);
     if (!ns) return error(ns.error());
     if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
-    return respond(ctl.get_deployment(*ns, p.at("name"), req.param("include") == "source"));
+    auto source = include_source(req);
+    if (!source) return error(source.error());
+    return respond(ctl.get_deployment(*ns, p.at("name"), *source));
   });
   r.add("DELETE", "/api/v1/deployments/{name}", [&ctl](const Request& req, const Params& p) {
     auto ns = namespace_of(req);
@@ -265,7 +275,12 @@ void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executo
     out.content_type = "text/event-stream";
     out.headers.emplace_back("Cache-Control", "no-cache");
     // Every namespace unless one is asked for (the CLI's `get -w` picks its own).
-    const auto ns = req.query.contains("namespace") ? std::optional(req.param("namespace")) : std::nullopt;
+    std::optional<std::string> ns;
+    if (req.query.contains("namespace")) {
+      auto asked = namespace_of(req);
+      if (!asked) return error(asked.error());  // else a stream that is silent for good
+      ns = *asked;
+    }
     out.stream = make_event_stream(ctl.events(), executor, ns);
     return out;
   });

@@ -128,10 +128,10 @@ Json Controller::Impl::deployment_json(const store::DeploymentRecord& rec, bool 
   return out;
 }
 
-Json Controller::list_deployments(const std::string& ns) const {
+Json Controller::list_deployments(const std::string& ns, bool include_source) const {
   Json items = Json::array();
   for (const auto* rec : impl_->ctx.store.list_deployments(ns)) {
-    items.push_back(impl_->deployment_json(*rec, false));
+    items.push_back(impl_->deployment_json(*rec, include_source));
   }
   return {{"items", items}};
 }

@@ -340,6 +340,15 @@ def test_create_existing_is_409(api):
     assert api.get("/api/v1/deployments/base-job?include=source").json()["source"] == JOB["source"]
 
 
+def test_include_source_works_on_the_list_too_and_nothing_else_can_be_included(api):
+    items = api.get("/api/v1/deployments?include=source").json()["items"]
+    assert [d["source"] for d in items if d["name"] == "base-job"] == [JOB["source"]], items
+    assert all("source" not in d for d in api.get("/api/v1/deployments").json()["items"])
+    for bad in ("SOURCE", "bogus", "source,env", ""):
+        assert_error(api.get(f"/api/v1/deployments?include={bad}"), 422, field="include")
+        assert_error(api.get(f"/api/v1/deployments/base-job?include={bad}"), 422, field="include")
+
+
 def test_create_existing_secret_is_409(prisnd):
     assert prisnd.post("/api/v1/secrets", {"name": "s1", "value": "a"}).status_code == 201
     assert_error(prisnd.post("/api/v1/secrets", {"name": "s1", "value": "b"}), 409)

@@ -767,6 +767,10 @@ def test_watch_announces_a_new_service_first_as_added_and_filters_by_namespace(p
                 break
     assert events[0] == ("ADDED", "prod", "svc"), events
     assert all(e[1:] == ("prod", "svc") for e in events), events
+    # A namespace that cannot exist is a 422, as on every endpoint, not a stream silent for good.
+    for bad in ("Bad", ""):
+        r = requests.get(prisnd.url(f"/api/v1/events?watch=true&namespace={bad}"), timeout=10)
+        assert r.status_code == 422 and r.json()["error"]["code"], (bad, r.status_code, r.text[:200])
 
 
 def test_watch_ends_a_deleted_deployment_with_deleted(prisnd):

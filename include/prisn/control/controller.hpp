@@ -66,7 +66,7 @@ class Controller {
   void shutdown(std::function<void()> done);
 
   // Deployments.
-  model::Json list_deployments(const std::string& ns) const;
+  model::Json list_deployments(const std::string& ns, bool include_source = false) const;
   Result<model::Json> get_deployment(const std::string& ns, const std::string& name,
                                      bool include_source) const;
   struct PutResult {
