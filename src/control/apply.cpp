@@ -126,10 +126,25 @@ bool unchanged(const Controller::Impl& d, const manifest::Item& item) {
   return existing != nullptr && existing->spec == model::encode_network_policy(pol);
 }
 
+// A service whose document leaves replicas out keeps the count it has (set by `prisn scale`),
+// as `prisn deploy` without --replicas and `kubectl apply` do.
+std::vector<manifest::Item> keep_replicas_not_given(const Controller::Impl& d, std::vector<manifest::Item> items) {
+  for (auto& item : items) {
+    auto* dep = std::get_if<model::DeploymentSpec>(&item.spec);
+    if (dep == nullptr || item.replicas_given || dep->type != model::DeploymentType::kService) continue;
+    const auto* existing = d.ctx.store.find_deployment(dep->ns, dep->name);
+    if (existing != nullptr && existing->spec.type == model::DeploymentType::kService) {
+      dep->replicas = existing->spec.replicas;
+    }
+  }
+  return items;
+}
+
 }  // namespace
 
-Result<Json> Controller::apply(const std::vector<manifest::Item>& items) {
+Result<Json> Controller::apply(const std::vector<manifest::Item>& given) {
   auto& d = *impl_;
+  const std::vector<manifest::Item> items = keep_replicas_not_given(d, given);
   Checked seen{d.claimed_routes(), {}};
   for (const auto& item : items) {
     if (auto ok = check(d, item, items, seen); !ok) return manifest::locate(item, ok.error());

@@ -225,6 +225,7 @@ Result<Item> decode_one(const Document& doc, const std::string& ns, const Files&
     auto spec = model::decode_deployment(body, ctx);
     if (!spec) return spec.error();
     item.spec = std::move(*spec);
+    item.replicas_given = body.contains("replicas");
   } else if (flat->kind == "Ingress") {
     auto spec = model::decode_ingress(body, ctx);
     if (!spec) return spec.error();

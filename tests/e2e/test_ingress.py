@@ -269,6 +269,23 @@ def test_applying_the_same_manifest_with_port_auto_again_changes_nothing(prisnd,
     assert (after["port"], after["updated_at"], after["generation"]) == (before["port"], before["updated_at"], before["generation"])
 
 
+def test_applying_a_manifest_without_replicas_keeps_a_scaled_count(prisnd, tmp_path):
+    """As `prisn deploy` without --replicas and `kubectl apply` do; a count in the manifest wins."""
+    manifest = tmp_path / "scaled.yaml"
+    spec = "source: \"import time; time.sleep(600)\", filename: a.py, port: auto"
+    manifest.write_text(f"apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {{name: sc}}\nspec: {{{spec}}}\n")
+    assert prisnd.cli("apply", "-f", str(manifest)).returncode == 0
+    assert prisnd.deployment("sc")["replicas"] == 1
+    prisnd.cli("scale", "sc", "3", check=True)
+    again = prisnd.cli("apply", "-f", str(manifest))
+    assert again.returncode == 0 and "deployment/sc unchanged" in again.stdout, again.stdout + again.stderr
+    assert prisnd.deployment("sc")["replicas"] == 3
+    manifest.write_text(f"apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {{name: sc}}\n"
+                        f"spec: {{{spec}, replicas: 2}}\n")
+    assert "deployment/sc configured" in prisnd.cli("apply", "-f", str(manifest), check=True).stdout
+    assert prisnd.deployment("sc")["replicas"] == 2
+
+
 def test_apply_moves_a_route_and_a_port_from_one_object_to_the_next(prisnd, tmp_path):
     """A manifest is checked as applying its documents one by one would leave things: what an
     earlier document gives up, a later one may take."""

@@ -37,6 +37,7 @@ struct Item {
   int line = 0;       ///< where its document starts (1-based; 0 for JSON)
   std::variant<model::DeploymentSpec, model::IngressSpec, model::NetworkPolicySpec> spec;
   std::map<std::string, int> lines;  ///< its document's, for locate()
+  bool replicas_given = true;        ///< a Deployment: its spec says how many replicas
 };
 
 /// `e` (found when checking the item against the others and the current state) as decode()
