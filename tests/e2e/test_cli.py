@@ -846,3 +846,29 @@ def test_every_command_answers_in_json_with_o_json(prisnd, scripts):
     out = prisnd.cli("-o", "json", "version")
     v = json.loads(out.stdout)
     assert out.returncode == 0 and v["client"]["version"] and v["server"]["version"], out.stdout
+
+
+def test_small_things_read_as_meant(prisnd, scripts):
+    """`delete` takes the short kinds `get` takes; a portless instance's endpoint is its address;
+    `port N chosen` is said when a port was chosen, not on every deploy after."""
+    assert prisnd.post("/api/v1/ingresses", {"name": "i1", "rules": [
+        {"host": "i1.example.com", "paths": [{"path": "/", "deployment": "x"}]}]}).status_code == 201
+    assert prisnd.post("/api/v1/networkpolicies", {"name": "p1", "target": {"deployment": "x"},
+                                                    "ingress": []}).status_code == 201
+    assert prisnd.cli("delete", "ing", "i1").returncode == 0
+    assert prisnd.cli("delete", "netpol", "p1").returncode == 0
+    assert prisnd.get("/api/v1/ingresses/i1").status_code == 404
+    assert prisnd.get("/api/v1/networkpolicies/p1").status_code == 404
+
+    prisnd.cli("deploy", scripts("worker.py", "import time\ntime.sleep(600)\n"), "--name", "worker",
+               "--replicas", "1", check=True)
+    prisnd.wait_ready("worker", 1)
+    out = prisnd.cli("get", "endpoints", check=True).stdout
+    assert re.search(r"^worker\s+127\.0\.0\.1\s*$", out, re.M), out
+    assert ":-" not in prisnd.cli("-o", "wide", "get", "endpoints", check=True).stdout
+
+    web = scripts("web.py", HTTP_SERVICE)
+    first = prisnd.cli("deploy", web, "--name", "web", "--port", "auto", check=True).stdout
+    assert re.search(r"^port \d+ chosen", first, re.M), first
+    again = prisnd.cli("deploy", web, "--name", "web", "--port", "auto", check=True).stdout
+    assert "unchanged" in again and "chosen" not in again, again

@@ -155,7 +155,7 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
     std::cout.flush();
     std::cerr << "prisn: warning: " << d["status"].value("message", "it cannot run") << "\n";
   }
-  if (o.port == "auto") {
+  if (o.port == "auto" && (!existing || existing->value("port", 0) != d.value("port", 0))) {  // chosen this time
     std::cout << fmt::format("port {} chosen; reach it at localhost:{} or {}.{}.prisn.local:{}\n",
                              d.value("port", 0), d.value("port", 0), name, cli.globals().ns, d.value("port", 0));
   }

@@ -101,9 +101,11 @@ int list_executions(Cli& cli, std::optional<long> limit) {
   return 0;
 }
 
-// An instance's ip:port, or "-" while it has none (backing off after a crash).
+// An instance's ip:port (its ip alone for a service without a port), or "-" while it has
+// none (backing off after a crash).
 std::string endpoint_of(const Json& ep) {
-  return ep.contains("ip") && ep["ip"].is_string() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : "-";
+  if (!ep.contains("ip") || !ep["ip"].is_string()) return "-";
+  return ep.contains("port") && !ep["port"].is_null() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : str(ep, "ip");
 }
 
 void print_endpoints(Cli& cli, const std::vector<Json>& services) {
@@ -124,7 +126,7 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
     std::string list;
     for (const auto& ep : s["endpoints"]) {
       if (!ep.value("healthy", false)) continue;
-      list += (list.empty() ? "" : ", ") + fmt::format("{}:{}", str(ep, "ip"), str(ep, "port"));
+      list += (list.empty() ? "" : ", ") + endpoint_of(ep);
     }
     t.add({str(s, "name"), list.empty() ? "<none>" : list});
   }

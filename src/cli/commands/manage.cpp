@@ -67,7 +67,8 @@ int delete_command(Cli& cli, const std::vector<std::string>& args) {
   static const std::map<std::string, std::string> kKinds = {
       {"deployment", "deployment"}, {"deployments", "deployment"}, {"app", "deployment"},
       {"secret", "secret"},         {"secrets", "secret"},         {"ingress", "ingress"},
-      {"ingresses", "ingress"},     {"networkpolicy", "networkpolicy"}, {"networkpolicies", "networkpolicy"}};
+      {"ingresses", "ingress"},     {"ing", "ingress"},            {"networkpolicy", "networkpolicy"},
+      {"networkpolicies", "networkpolicy"}, {"netpol", "networkpolicy"}, {"apps", "deployment"}};  // as `get` takes them
   if (args.size() == 1 && kKinds.contains(args[0])) {
     // As kubectl: a kind alone is a missing name (a deployment of that name: delete deployment NAME).
     throw UsageError("delete " + args[0] + ": needs a NAME");
