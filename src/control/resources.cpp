@@ -97,8 +97,14 @@ Result<void> check_ingress_ports(const model::IngressSpec& spec, const FindDeplo
   for (std::size_t i = 0; i < spec.rules.size(); ++i) {
     for (std::size_t j = 0; j < spec.rules[i].paths.size(); ++j) {
       const auto& p = spec.rules[i].paths[j];
-      const auto* target = p.port != 0 ? find(spec.ns, p.deployment) : nullptr;
+      const auto* target = find(spec.ns, p.deployment);
       if (target == nullptr) continue;
+      if (target->ports.empty()) {  // a job, or a service without a port: nothing to route to
+        return Error::invalid(fmt::format("rules[{}].paths[{}].deployment: deployment '{}' has no port to route to "
+                                          "(a {} {})", i, j, p.deployment, model::to_string(target->type),
+                                          target->type == model::DeploymentType::kService ? "without one" : "has none"));
+      }
+      if (p.port == 0) continue;  // its first
       std::vector<std::uint16_t> ports;
       for (const auto& named : target->ports) ports.push_back(named.port);
       if (std::find(ports.begin(), ports.end(), p.port) == ports.end()) {

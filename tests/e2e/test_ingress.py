@@ -966,6 +966,12 @@ def test_an_ingress_port_the_deployment_does_not_have_is_422(prisnd, tmp_path):
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"] == (f"rules[0].paths[0].port: deployment 'web' has no port {port + 1} "
                                             f"(its ports: {port})")
+    # A job has no port, with or without `port` in the path: there is nothing to route to.
+    r = prisnd.post("/api/v1/deployments", {"name": "job", "filename": "job.sh", "source": "true"})
+    assert r.status_code == 201, r.text
+    for path in ({"path": "/", "deployment": "job"}, {"path": "/", "deployment": "job", "port": 80}):
+        r = prisnd.post("/api/v1/ingresses", {"name": "tojob", "rules": [{"host": "job.example.com", "paths": [path]}]})
+        assert r.status_code == 422 and "deployment 'job' has no port" in r.json()["error"]["message"], r.text
     # A deployment that does not exist yet may come later (as in Kubernetes): not checked.
     later = {"name": "later", "rules": [{"host": "later.example.com", "paths": [{"path": "/", "deployment": "nope", "port": 81}]}]}
     assert prisnd.post("/api/v1/ingresses", later).status_code == 201

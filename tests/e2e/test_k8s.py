@@ -212,8 +212,10 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     # An encoded slash routes in prisn as written, but the API server refuses it in a path.
     r = prisnd.post("/api/v1/ingresses", {"name": "odd", "rules": [{"host": "odd.example.com", "paths": [
         {"path": "/a%2Fb", "deployment": "api"}, {"path": "/fine", "deployment": "api"},
-        {"path": "/report", "deployment": "report"}]}]})  # a cron job: no Service to name
+        {"path": "/later", "deployment": "later"}]}]})
     assert r.status_code == 201, r.text
+    # A job deployed after an ingress named it (a path to an existing one is a 422): no Service to name.
+    prisnd.cli("deploy", scripts("later.py", "print('later')\n"), "--name", "later", check=True)
     # An IP address routes in prisn as a Host, but the API server refuses it as a rule's host.
     r = prisnd.post("/api/v1/ingresses", {"name": "byip", "rules": [
         {"host": "10.1.2.3", "paths": [{"path": "/", "deployment": "api"}]},
@@ -243,7 +245,7 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     assert "9lives" in p.stderr and "skipped" in p.stderr, p.stderr  # said where a person sees it too
     odd = by_kind(docs, "Ingress", "odd")
     assert [q["path"] for q in odd["spec"]["rules"][0]["http"]["paths"]] == ["/fine"], odd
-    assert "# prisn: skipped path odd.example.com/report of ingress 'odd': deployment 'report' has no port" \
+    assert "# prisn: skipped path odd.example.com/later of ingress 'odd': deployment 'later' has no port" \
         in p.stdout, p.stdout[:900]
     assert [rule["host"] for rule in by_kind(docs, "Ingress", "byip")["spec"]["rules"]] == ["named.example.com"]
     assert "# prisn: skipped rule 10.1.2.3 of ingress 'byip': the host '10.1.2.3' is an IP address" in p.stdout
