@@ -61,7 +61,7 @@ Result<std::tuple<std::string, std::uint16_t, std::string>> parse_target(std::st
 asio::awaitable<Response> trace_response(asio::any_io_executor ex, Json trace, std::string host_header, std::string path) {
   if (trace["selected"].is_null()) {
     trace["response"] = nullptr;
-    trace["error"] = "no healthy instance";
+    if (!trace.contains("error")) trace["error"] = "no healthy instance";  // else why the route fails
     co_return json(200, trace);
   }
   beast::tcp_stream stream(ex);

@@ -49,13 +49,15 @@ void for_each_route(const auto& store, const auto& add) {
     if (!spec) continue;
     for (const auto& rule : spec->rules) {
       for (const auto& p : rule.paths) {
-        add(rule.host, p.path, spec->ns, p.deployment, first_as_zero(spec->ns, p.deployment, p.port));
+        add(rule.host, p.path, spec->ns, p.deployment, first_as_zero(spec->ns, p.deployment, p.port), spec->name);
       }
     }
   }
   for (const auto* rec : store.list_deployments("")) {
     const auto& spec = rec->spec;
-    if (spec.expose.kind == model::Expose::Kind::kIngress) add(spec.expose.host, spec.expose.path, spec.ns, spec.name, 0);
+    if (spec.expose.kind == model::Expose::Kind::kIngress) {
+      add(spec.expose.host, spec.expose.path, spec.ns, spec.name, 0, std::string());
+    }
   }
 }
 
@@ -66,6 +68,8 @@ struct TraceHit {
   std::string via;        // "service", "published port", "nodePort", "ingress"
   std::string listener;   // the L4 listener that takes the connection, if one does
   std::uint16_t route_port = 0;  // for an ingress: the route's port (0: the first), keying its balancer
+  std::string ingress;           // for an ingress: the Ingress resource's name ("": the deployment's expose)
+  std::string problem;           // why the router answers 503 whatever the instances do
 };
 
 // The index of `port` among the deployment's ports, or an error that lists them.
@@ -171,7 +175,7 @@ void Controller::Impl::publish_routes() {
     return t;
   };
   for_each_route(ctx.store, [&](const std::string& host, const std::string& path, const std::string& ns,
-                                const std::string& name, std::uint16_t port) {
+                                const std::string& name, std::uint16_t port, const std::string& /*ingress*/) {
     snapshot->routes.add(host, path, target(ns, name, port));
   });
   // A route that is gone takes its counters and balancer state along (stats list live routes).
@@ -352,17 +356,19 @@ std::optional<TraceHit> published_hit(const Controller::Impl& d, const std::stri
 
 // The ingress route the L7 router would take for host and path.
 std::optional<TraceHit> ingress_hit(const Controller::Impl& d, const std::string& host, const std::string& path) {
-  proxy::RouteTable<std::tuple<std::string, std::string, std::uint16_t>> routes;
+  proxy::RouteTable<TraceHit> routes;
   for_each_route(d.ctx.store, [&](const std::string& route_host, const std::string& route_path,
-                                  const std::string& route_ns, const std::string& deployment, std::uint16_t p) {
-    routes.add(route_host, route_path, {route_ns, deployment, p});
+                                  const std::string& route_ns, const std::string& deployment, std::uint16_t p,
+                                  const std::string& ingress) {
+    routes.add(route_host, route_path, TraceHit{route_ns, deployment, 0, "ingress", "", p, ingress, ""});
   });
   const auto* route = routes.match(host, path);
   if (route == nullptr) return std::nullopt;
-  const auto& [ns, name, route_port] = *route;
-  TraceHit hit{ns, name, 0, "ingress", "", route_port};
-  if (const auto* rec = d.ctx.store.find_deployment(ns, name); rec != nullptr && route_port != 0) {
-    if (auto index = port_index_of(rec->spec, route_port)) hit.port_index = *index;
+  TraceHit hit = *route;
+  if (const auto* rec = d.ctx.store.find_deployment(hit.ns, hit.name); rec != nullptr && hit.route_port != 0) {
+    // As the router answers it (publish_routes): a port the deployment no longer has is a 503.
+    if (auto index = port_index_of(rec->spec, hit.route_port)) hit.port_index = *index;
+    else hit.problem = fmt::format("deployment {}/{} has no port {}", hit.ns, hit.name, hit.route_port);
   }
   return hit;
 }
@@ -445,6 +451,13 @@ Result<Json> Controller::trace(const std::string& host, std::uint16_t port, cons
   const auto target = service_port ? fmt::format("{}:{}{}", host, rec->spec.ports[hit.port_index].port, path) : shown;
   Json out = {{"target", target},     {"namespace", ns},      {"deployment", name},
               {"via", hit.via},       {"resolved", resolved}, {"algorithm", rec->spec.load_balancing.algorithm}};
+  if (hit.via == "ingress") out["ingress"] = hit.ingress.empty() ? Json(nullptr) : Json(hit.ingress);
+  if (!hit.problem.empty()) {
+    out["resolved"] = Json::array();
+    out["selected"] = nullptr;
+    out["error"] = hit.problem;
+    return out;
+  }
   if (candidates.empty()) {
     out["selected"] = nullptr;
     return out;

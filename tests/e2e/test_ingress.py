@@ -880,6 +880,27 @@ def test_proxy_trace_names_the_instance_the_next_request_goes_to(prisnd):
         assert instance_of(get(prisnd, host)) == predicted, traced
 
 
+def test_proxy_trace_answers_as_the_router_for_a_route_to_a_port_the_deployment_no_longer_has(prisnd):
+    http_port, metrics = free_port(), free_port()
+    body = {"name": "trd", "filename": "trd.py", "source": ECHO, "replicas": 1,
+            "ports": [{"name": "http", "port": http_port}, {"name": "metrics", "port": metrics}]}
+    assert prisnd.post("/api/v1/deployments", body).status_code == 201
+    ingress(prisnd, "tri", [{"host": "tr.example.com", "paths": [{"path": "/metrics", "deployment": "trd",
+                                                                   "port": metrics}]}])
+    prisnd.wait_ready("trd", 1)
+    traced = prisnd.post("/api/v1/proxy/trace", {"target": "tr.example.com:80", "path": "/metrics"}).json()
+    assert traced["ingress"] == "tri" and traced["selected"]["port"] != http_port, traced  # the metrics port
+    body["ports"] = body["ports"][:1]
+    assert prisnd.put("/api/v1/deployments/trd", body).status_code == 200
+    wait_until(lambda: get(prisnd, "tr.example.com", "/metrics").status_code == 503, 10, message="the router's 503")
+    traced = prisnd.post("/api/v1/proxy/trace", {"target": "tr.example.com:80", "path": "/metrics"}).json()
+    assert traced["selected"] is None and traced["response"] is None, traced
+    assert traced["error"] == f"deployment default/trd has no port {metrics}", traced
+    out = prisnd.cli("proxy", "trace", "tr.example.com:80/metrics")
+    assert out.returncode == 1 and f"has no port {metrics}" in out.stderr, out.stdout + out.stderr
+    assert "Route: ingress default/tri, deployment trd" in out.stdout, out.stdout
+
+
 def test_proxy_stats_one_row_per_target_in_the_namespace_asked(prisnd):
     port = deploy(prisnd, "rows", replicas=2)
     ingress(prisnd, "rows", [{"host": "rows.example.com", "paths": [
@@ -909,7 +930,7 @@ def test_proxy_trace_and_stats_from_the_cli(prisnd):
     assert lines[0].startswith("Resolves to: ") and sorted(lines[0][13:].split(", ")) == sorted(endpoints), lines
     assert re.fullmatch(r"Selected: 127\.0\.0\.1:\d+ \(round-robin\)", lines[1]), lines
     assert lines[2].startswith("Response: 200 OK (")
-    assert lines[3].startswith("Route: ingress default/traced; instance traced-"), lines
+    assert lines[3].startswith("Route: ingress default/traced, deployment traced; instance traced-"), lines
     service = prisnd.cli("proxy", "trace", "traced.default.prisn.local:" + str(prisnd.deployment("traced")["port"]))
     assert service.returncode == 0 and "Route: service default/traced" in service.stdout, service.stdout + service.stderr
     stats = prisnd.cli("proxy", "stats")

@@ -51,7 +51,12 @@ int proxy_trace_command(Cli& cli, const std::string& target) {
   for (const auto& r : trace["resolved"]) list += (list.empty() ? "" : ", ") + r.get<std::string>();
   std::cout << "Resolves to: " << (list.empty() ? "no healthy instance" : list) << "\n";
   const auto& sel = trace["selected"];
-  std::string route = fmt::format("Route: {} {}/{}", str(trace, "via"), str(trace, "namespace"), str(trace, "deployment"));
+  // An ingress by its own name, then the deployment it routes to; the rest by the deployment.
+  std::string route = trace.contains("ingress") && trace["ingress"].is_string()
+                          ? fmt::format("Route: ingress {}/{}, deployment {}", str(trace, "namespace"),
+                                        str(trace, "ingress"), str(trace, "deployment"))
+                          : fmt::format("Route: {} {}/{}", str(trace, "via"), str(trace, "namespace"),
+                                        str(trace, "deployment"));
   if (sel.is_object()) {
     std::cout << fmt::format("Selected: {} ({})\n", str(sel, "address"), str(sel, "algorithm"));
     route += fmt::format("; instance {} ({})", str(sel, "instance"), str(sel, "reason"));
@@ -59,7 +64,7 @@ int proxy_trace_command(Cli& cli, const std::string& target) {
   if (sel.is_null() || trace["response"].is_null()) {
     std::cout << route << "\n";
     std::cout.flush();
-    if (sel.is_null()) Cli::fail(fmt::format("{}: no healthy instance to send to", target));
+    if (sel.is_null()) Cli::fail(fmt::format("{}: {}", target, str(trace, "error", "no healthy instance to send to")));
     Cli::fail(fmt::format("Response: none ({})", str(trace, "error")));
   }
   const auto& response = trace["response"];
