@@ -84,6 +84,13 @@ struct DuplicateKey {  // YAML forbids them (1.2 §3.2.1.1); last-wins would hid
   std::string key;
   int line;
 };
+struct BadMerge {  // `<<:` given something other than a mapping or a list of them
+  int line;
+};
+
+// YAML 1.1's merge key, `<<: *defaults`, which yaml-cpp leaves as an ordinary key and
+// kubectl's YAML reader expands: a plain `<<`, not a quoted one.
+bool is_merge_key(const YAML::Node& key) { return key.IsScalar() && key.Scalar() == "<<" && key.Tag() == "?"; }
 
 Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, std::size_t& budget,
              std::size_t depth = 0) {
@@ -108,10 +115,39 @@ Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string,
     }
     case YAML::NodeType::Map: {
       Json out = Json::object();
+      std::vector<YAML::Node> merged;
       for (auto it = n.begin(); it != n.end(); ++it) {
+        if (is_merge_key(it->first)) {
+          merged.push_back(it->second);
+          continue;
+        }
         const std::string key = it->first.Scalar();
         if (out.contains(key)) throw DuplicateKey{key, it->first.Mark().line + 1};
         out[key] = to_json(it->second, path.empty() ? key : path + "." + key, lines, budget, depth + 1);
+      }
+      // The merged mappings' keys that the mapping does not set itself; of several merged
+      // mappings (`<<: [*a, *b]`), the first that sets a key gives it.
+      // A merged mapping is converted as it stands (its own merges expanded), then its keys are
+      // taken with their lines.
+      const auto merge = [&](const YAML::Node& from) {
+        if (!from.IsMap()) throw BadMerge{from.Mark().line + 1};
+        std::map<std::string, int> from_lines;
+        const Json keys = to_json(from, path, from_lines, budget, depth + 1);
+        for (const auto& [key, value] : keys.items()) {
+          if (out.contains(key)) continue;
+          out[key] = value;
+          const std::string sub = path.empty() ? key : path + "." + key;
+          for (const auto& [p, line] : from_lines) {
+            if (p == sub || p.starts_with(sub + ".") || p.starts_with(sub + "[")) lines.emplace(p, line);
+          }
+        }
+      };
+      for (const auto& m : merged) {
+        if (m.IsSequence()) {
+          for (const auto& each : m) merge(each);
+        } else {
+          merge(m);
+        }
       }
       return out;
     }
@@ -342,6 +378,9 @@ Result<std::vector<Document>> parse(std::string_view text) {
       body = to_json(node, "", lines, budget);
     } catch (const TooLarge&) {
       return Error::invalid(fmt::format("the manifest expands to more than {} values (aliases?)", kMaxNodes));
+    } catch (const BadMerge& b) {
+      return Error::bad_request(fmt::format("malformed YAML at line {}: '<<' merges a mapping or a list of mappings",
+                                            b.line));
     } catch (const DuplicateKey& d) {
       return Error::bad_request(fmt::format("malformed YAML at line {}: duplicate key '{}'", d.line, d.key.substr(0, 63)));
     } catch (const TooDeep&) {

@@ -239,5 +239,24 @@ TEST(Manifest, ADuplicateKeyIsAnErrorWithItsLine) {
   EXPECT_EQ(docs.error().message, "malformed YAML at line 4: duplicate key 'name'");
 }
 
+TEST(Manifest, MergeKeysTakeTheKeysAMappingDoesNotSet) {
+  auto docs = parse(
+      "defaults: &d {LEVEL: info, REGION: eu, N: 1}\n"
+      "more: &m {<<: *d, EXTRA: x}\n"
+      "spec:\n"
+      "  env:\n"
+      "    <<: [*m, {LEVEL: other, LATE: y}]\n"
+      "    LEVEL: debug\n"
+      "  '<<': quoted\n");
+  ASSERT_TRUE(docs) << docs.error().message;
+  const auto& spec = (*docs)[0].body["spec"];
+  EXPECT_EQ(spec["env"], model::Json::parse(R"({"LEVEL":"debug","REGION":"eu","N":"1","EXTRA":"x","LATE":"y"})"));
+  EXPECT_EQ(spec["<<"], "quoted");  // a quoted << is an ordinary key
+  EXPECT_EQ((*docs)[0].lines.at("spec.env.REGION"), 1);  // where the merged value is written
+  auto bad = parse("spec:\n  <<: [1, 2]\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "malformed YAML at line 2: '<<' merges a mapping or a list of mappings");
+}
+
 }  // namespace
 }  // namespace prisn::manifest
