@@ -345,9 +345,17 @@ Json network_policy(const model::NetworkPolicySpec& pol) {
     }
     rules.push_back(r);
   }
+  // prisn filters only traffic between instances (the node's proxies are never filtered);
+  // Kubernetes filters every peer, the ingress controller's pods and NodePort clients too.
+  const Json annotations = {{"prisn.io/note", "prisn filtered only traffic from other deployments; on Kubernetes this "
+                                              "also blocks the ingress controller and NodePort clients unless another "
+                                              "rule or policy admits them"}};
   return {{"apiVersion", "networking.k8s.io/v1"},
           {"kind", "NetworkPolicy"},
-          {"metadata", {{"name", pol.name}, {"namespace", pol.ns}, {"labels", {{"app.kubernetes.io/managed-by", "prisn"}}}}},
+          {"metadata", {{"name", pol.name},
+                        {"namespace", pol.ns},
+                        {"labels", {{"app.kubernetes.io/managed-by", "prisn"}}},
+                        {"annotations", annotations}}},
           {"spec", {{"podSelector", {{"matchLabels", {{kLabel, pol.target}}}}},
                     {"policyTypes", Json::array({"Ingress"})},
                     {"ingress", rules}}}};

@@ -149,6 +149,9 @@ TEST(K8sRender, IngressAndPolicy) {
   EXPECT_EQ(p["spec"]["podSelector"]["matchLabels"]["prisn.io/deployment"], "api");
   EXPECT_EQ(p["spec"]["ingress"][0]["from"][0]["podSelector"]["matchLabels"]["prisn.io/deployment"], "worker");
   EXPECT_EQ(p["spec"]["ingress"][0]["ports"][0]["port"], 8080);
+  // What Kubernetes filters beyond what prisn did is said.
+  EXPECT_NE(p["metadata"]["annotations"]["prisn.io/note"].get<std::string>().find("ingress controller"),
+            std::string::npos);
 }
 
 // A rule without a port reaches the Service's first port, as prisn's router does: a port the
