@@ -420,14 +420,13 @@ def test_follow_sends_every_line_written_while_it_attaches(prisnd, scripts):
             f"attempt {attempt}: a gap or a repeat after {[a for a, b in zip(numbers, numbers[1:]) if b != a + 1][:3]}"
 
 
-def test_a_followed_log_with_a_since_still_to_come_starts_there(prisnd, scripts):
-    """`logs?follow=true&since=T` with T ahead: nothing from before T, as without follow."""
-    prisnd.cli("deploy", scripts("count.py", COUNTER), "--name", "later", "--replicas", "1", check=True)
-    wait_until(lambda: prisnd.get("/api/v1/deployments/later/logs?tail=1").text.strip(), 15, message="output")
+def follow_from_two_seconds_ahead(prisnd, logs_path):
+    """Follows `logs_path` with a since 2 s ahead: the first 1000-odd bytes, and whether the
+    first of them came before since (give or take the scan's resolution)."""
     since = time.time() + 2
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since)) + f".{int(since % 1 * 1000):03d}Z"
     got = b""
-    with prisnd.get(f"/api/v1/deployments/later/logs?follow=true&since={stamp}", stream=True, timeout=(5, 10)) as r:
+    with prisnd.get(f"{logs_path}?follow=true&since={stamp}", stream=True, timeout=(5, 10)) as r:
         assert r.status_code == 200
         for chunk in r.iter_content(None):
             if not got:
@@ -436,6 +435,14 @@ def test_a_followed_log_with_a_since_still_to_come_starts_there(prisnd, scripts)
             if len(got) > 1000:
                 break
     assert first_at >= since - 0.3, f"a line came {since - first_at:.2f} s before since"
+    return got
+
+
+def test_a_followed_log_with_a_since_still_to_come_starts_there(prisnd, scripts):
+    """`logs?follow=true&since=T` with T ahead: nothing from before T, as without follow."""
+    prisnd.cli("deploy", scripts("count.py", COUNTER), "--name", "later", "--replicas", "1", check=True)
+    wait_until(lambda: prisnd.get("/api/v1/deployments/later/logs?tail=1").text.strip(), 15, message="output")
+    follow_from_two_seconds_ahead(prisnd, "/api/v1/deployments/later/logs")
 
 
 def test_a_followed_run_with_a_since_still_to_come_starts_there(prisnd, scripts):
@@ -446,19 +453,7 @@ def test_a_followed_run_with_a_since_still_to_come_starts_there(prisnd, scripts)
     try:
         wait_until(lambda: prisnd.get(f"/api/v1/executions/{run}/logs").text.count("\n") > 100, 15,
                    message="output")
-        since = time.time() + 2
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(since)) + f".{int(since % 1 * 1000):03d}Z"
-        got = b""
-        with prisnd.get(f"/api/v1/executions/{run}/logs?follow=true&since={stamp}", stream=True,
-                        timeout=(5, 10)) as r:
-            assert r.status_code == 200
-            for chunk in r.iter_content(None):
-                if not got:
-                    first_at = time.time()
-                got += chunk
-                if len(got) > 1000:
-                    break
-        assert first_at >= since - 0.3, f"a line came {since - first_at:.2f} s before since"
+        got = follow_from_two_seconds_ahead(prisnd, f"/api/v1/executions/{run}/logs")
         numbers = [int(line) for line in got.decode().split("\n")[:-1]]  # the last may be cut by the read
         assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), "a cut or repeated line"
     finally:
