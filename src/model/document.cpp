@@ -36,7 +36,8 @@ Result<FlatDocument> flatten_document(const Json& doc, const std::string& expect
     return Error::invalid(fmt::format("kind: a {} does not belong here, only a {}", *kind, expected_kind));
   }
   const Json* meta = r.get("metadata");
-  if (meta == nullptr || !meta->is_object()) return Error::invalid("metadata.name is required");
+  if (meta == nullptr) return Error::invalid("metadata.name is required");
+  if (!meta->is_object()) return Error::invalid("metadata: must be a mapping (name, namespace)");
   ObjectReader m(*meta, "metadata");
   m.ignore({"labels", "annotations"});
   auto name = m.string("name");

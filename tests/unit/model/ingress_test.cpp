@@ -62,6 +62,9 @@ TEST(Ingress, ErrorsNameTheField) {
   bad["metadata"].erase("name");
   EXPECT_EQ(error_of(bad), "metadata.name is required");
   bad = seed_ingress();
+  bad["metadata"] = Json::array({"x"});
+  EXPECT_EQ(error_of(bad), "metadata: must be a mapping (name, namespace)");
+  bad = seed_ingress();
   bad["kind"] = "Deployment";
   EXPECT_NE(error_of(bad).find("kind:"), std::string::npos);
 }
