@@ -872,3 +872,16 @@ def test_small_things_read_as_meant(prisnd, scripts):
     assert re.search(r"^port \d+ chosen", first, re.M), first
     again = prisnd.cli("deploy", web, "--name", "web", "--port", "auto", check=True).stdout
     assert "unchanged" in again and "chosen" not in again, again
+
+
+def test_network_policies_list_one_entry_per_rule(prisnd):
+    """{api → 3000, web → 3001} must not read as api and web to both ports; no rule is nobody."""
+    assert prisnd.post("/api/v1/networkpolicies", {"name": "two", "target": {"deployment": "db"}, "ingress": [
+        {"from": [{"deployment": "api"}], "ports": [3000]},
+        {"from": [{"deployment": "web"}, {"deployment": "cron"}]}]}).status_code == 201
+    assert prisnd.post("/api/v1/networkpolicies", {"name": "none", "target": {"deployment": "db"},
+                                                    "ingress": []}).status_code == 201
+    cols, rows = table(prisnd.cli("get", "networkpolicies", check=True).stdout)
+    by_name = {row[0]: dict(zip(cols, row)) for row in rows}
+    assert (by_name["two"]["FROM"], by_name["two"]["PORTS"]) == ("api; web,cron", "3000; any"), by_name
+    assert (by_name["none"]["FROM"], by_name["none"]["PORTS"]) == ("<none>", "-"), by_name

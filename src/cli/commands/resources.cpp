@@ -72,13 +72,19 @@ int get_network_policies(Cli& cli, const std::string& name) {
   if (cli.wide()) headers.push_back("REASON");
   Table t(headers);
   for (const auto& pol : list["items"]) {
+    // One entry per rule, rules apart by "; ": {api → 3000, web → 3001} is "api; web" and
+    // "3000; 3001", not api and web to both ports. No rule admits nobody.
     std::vector<std::string> from, ports;
     for (const auto& rule : pol["ingress"]) {
-      for (const auto& f : rule["from"]) from.push_back(f.value("deployment", ""));
-      for (const auto& p : rule["ports"]) ports.push_back(p.dump());
+      std::vector<std::string> names, numbers;
+      for (const auto& f : rule["from"]) names.push_back(f.value("deployment", ""));
+      for (const auto& p : rule["ports"]) numbers.push_back(p.dump());
+      from.push_back(joined(names));
+      ports.push_back(numbers.empty() ? "any" : joined(numbers));
     }
     const std::string target = pol.contains("target") ? str(pol["target"], "deployment") : "-";
-    std::vector<std::string> row = {str(pol, "name"), target, joined(from), joined(ports),
+    std::vector<std::string> row = {str(pol, "name"), target, from.empty() ? "<none>" : joined(from, "; "),
+                                    joined(ports, "; "),
                                     pol.value("enforced", false) ? "yes" : "no", age(pol, "created_at")};
     if (cli.wide()) row.push_back(str(pol, "reason"));
     t.add(row);
