@@ -469,23 +469,31 @@ std::string unrenderable(const model::DeploymentSpec& d) {
   return {};
 }
 
+namespace {
+
+// Four dot-separated decimal octets. Written here rather than taken from inet_pton: the API
+// server's parser (Go's ParseIPSloppy) also takes octets with leading zeros ("010.1.2.3"),
+// which inet_pton refuses.
+bool is_dotted_quad(std::string_view host) {
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  for (int octet = 1;; ++octet) {
+    const auto dot = host.find('.');
+    const auto digits = host.substr(0, dot);
+    if (digits.empty() || digits.size() > 3 || !std::all_of(digits.begin(), digits.end(), is_digit) ||
+        std::stoi(std::string(digits)) > 255) {
+      return false;
+    }
+    if (dot == std::string_view::npos) return octet == 4;
+    host.remove_prefix(dot + 1);
+  }
+}
+
+}  // namespace
+
 std::string unrenderable_host(const std::string& host) {
   // The API server's rule for an Ingress rule's host: "must be a DNS name, not an IP address";
   // prisn routes a dotted-quad Host as it routes a name.
-  std::size_t labels = 0;
-  std::string_view rest = host;
-  while (!rest.empty() || labels == 0) {
-    const auto dot = rest.find('.');
-    const auto label = rest.substr(0, dot);
-    if (label.empty() || label.size() > 3 || !std::all_of(label.begin(), label.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(std::string(label)) > 255) {
-      return {};
-    }
-    ++labels;
-    rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-    if (dot != std::string_view::npos && rest.empty()) return {};  // "1.2.3.4." is a name
-  }
-  if (labels != 4) return {};
+  if (!is_dotted_quad(host)) return {};
   return fmt::format("'{}' is an IP address, which a Kubernetes Ingress host cannot be", host);
 }
 
