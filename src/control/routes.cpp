@@ -116,6 +116,18 @@ std::optional<boost::asio::ip::address> node_address(std::string host) {
   return address;
 }
 
+// Why the router answers a route to deployment ns/name, port `port` (0: its first), with 503
+// whatever its instances do, or "" when it sends requests to them. `proxy trace` asks the same.
+std::string route_problem(const store::DeploymentRecord* rec, const std::string& ns, const std::string& name,
+                          std::uint16_t port) {
+  if (rec == nullptr) return fmt::format("no deployment {}/{}", ns, name);
+  if (rec->spec.type != model::DeploymentType::kService) {
+    return fmt::format("deployment {}/{} is a {}, not a service", ns, name, model::to_string(rec->spec.type));
+  }
+  if (port != 0 && !port_index_of(rec->spec, port)) return fmt::format("deployment {}/{} has no port {}", ns, name, port);
+  return {};
+}
+
 }  // namespace
 
 std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::string& ns, const std::string& name,
@@ -137,24 +149,9 @@ std::shared_ptr<const proxy::L7Target> Controller::Impl::l7_target(const std::st
     state.balancer = std::make_shared<proxy::Balancer>(std::move(options));
   }
   t->balancer = state.balancer;
-  if (rec == nullptr) {
-    t->problem = fmt::format("no deployment {}/{}", ns, name);
-    return t;
-  }
-  if (rec->spec.type != model::DeploymentType::kService) {
-    t->problem = fmt::format("deployment {}/{} is a {}, not a service", ns, name, model::to_string(rec->spec.type));
-    return t;
-  }
-  std::size_t index = 0;
-  if (port != 0) {
-    const auto& ports = rec->spec.ports;
-    auto it = std::find_if(ports.begin(), ports.end(), [port](const model::NamedPort& p) { return p.port == port; });
-    if (it == ports.end()) {
-      t->problem = fmt::format("deployment {}/{} has no port {}", ns, name, port);
-      return t;
-    }
-    index = static_cast<std::size_t>(it - ports.begin());
-  }
+  t->problem = route_problem(rec, ns, name, port);
+  if (!t->problem.empty()) return t;
+  const std::size_t index = port != 0 ? *port_index_of(rec->spec, port) : 0;
   for (const auto& ep : services.endpoints(ns, name)) {
     if (!ep.healthy || index >= ep.ports.size()) continue;
     const std::uint16_t p = ep.ports[index];
@@ -365,10 +362,9 @@ std::optional<TraceHit> ingress_hit(const Controller::Impl& d, const std::string
   const auto* route = routes.match(host, path);
   if (route == nullptr) return std::nullopt;
   TraceHit hit = *route;
-  if (const auto* rec = d.ctx.store.find_deployment(hit.ns, hit.name); rec != nullptr && hit.route_port != 0) {
-    // As the router answers it (publish_routes): a port the deployment no longer has is a 503.
-    if (auto index = port_index_of(rec->spec, hit.route_port)) hit.port_index = *index;
-    else hit.problem = fmt::format("deployment {}/{} has no port {}", hit.ns, hit.name, hit.route_port);
+  if (const auto* rec = d.ctx.store.find_deployment(hit.ns, hit.name); rec != nullptr) {  // else a 404 below
+    hit.problem = route_problem(rec, hit.ns, hit.name, hit.route_port);  // as the router answers it
+    if (hit.problem.empty() && hit.route_port != 0) hit.port_index = *port_index_of(rec->spec, hit.route_port);
   }
   return hit;
 }
