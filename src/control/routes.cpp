@@ -124,7 +124,9 @@ std::string route_problem(const store::DeploymentRecord* rec, const std::string&
   if (rec->spec.type != model::DeploymentType::kService) {
     return fmt::format("deployment {}/{} is a {}, not a service", ns, name, model::to_string(rec->spec.type));
   }
-  if (port != 0 && !port_index_of(rec->spec, port)) return fmt::format("deployment {}/{} has no port {}", ns, name, port);
+  if (port != 0 && !port_index_of(rec->spec, port)) {
+    return fmt::format("deployment {}/{} has no port {}", ns, name, port);
+  }
   return {};
 }
 
