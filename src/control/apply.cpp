@@ -176,6 +176,10 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& given) {
       if (status.value("phase", "") == "Failed" || message.starts_with("new instances cannot start")) {
         result["warning"] = message;
       }
+    } else if (item.kind == "NetworkPolicy") {
+      // Stored either way; said here too, as `get networkpolicies` says it (SPEC §7.6).
+      const Json policy = d.policy_json(*d.ctx.store.find_resource(item.kind, ns, name));
+      if (!policy.value("enforced", true)) result["warning"] = policy.value("reason", "");
     }
     results.push_back(std::move(result));
   }
