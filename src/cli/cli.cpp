@@ -61,22 +61,23 @@ std::string Cli::not_prisnd(const std::string& what) const {
                      globals_.server, what);
 }
 
-void Cli::fail_unless_ok(const client::HttpResponse& response) const {
+void Cli::fail_unless_ok(const client::HttpResponse& response, const std::string& context) const {
   if (response.status >= 200 && response.status < 300) return;
   auto message = api_error_message(response);
   // prisnd's errors are {"error": {...}}; an HTML 404 is some other server's.
   if (!message) fail(not_prisnd(what_came(response)));
-  fail(*message);
+  fail(context + *message);
 }
 
-Json Cli::call(const std::string& method, const std::string& target, const std::optional<Json>& body) {
+Json Cli::call(const std::string& method, const std::string& target, const std::optional<Json>& body,
+               const std::string& context) {
   auto r = http().request(method, target,
                           body ? std::optional<std::string>(body->dump(-1, ' ', false, Json::error_handler_t::replace))
                                : std::nullopt);
   if (!r) {
     fail(r.error().message);
   }
-  fail_unless_ok(*r);
+  fail_unless_ok(*r, context);
   fail_unless_json(*r);
   return Json::parse(r->body);
 }

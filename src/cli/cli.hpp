@@ -40,8 +40,10 @@ class Cli {
   const Globals& globals() const { return globals_; }
   client::HttpClient& http();
 
-  /// Calls the API; on a non-2xx answer prints the API's error message and throws Exit{1}.
-  Json call(const std::string& method, const std::string& target, const std::optional<Json>& body = std::nullopt);
+  /// Calls the API; on a non-2xx answer prints the API's error message (after `context`, when
+  /// given: "FILE: ") and throws Exit{1}.
+  Json call(const std::string& method, const std::string& target, const std::optional<Json>& body = std::nullopt,
+            const std::string& context = "");
   /// Like call(), for answers that are not JSON (YAML manifests): the body as it came.
   std::string call_text(const std::string& method, const std::string& target);
   /// Like call(), but returns nullopt on 404 instead of failing.
@@ -58,8 +60,8 @@ class Cli {
 
   /// Prints "prisn: MESSAGE" on stderr and throws Exit{1}.
   [[noreturn]] static void fail(const std::string& message);
-  /// fail() with the API's error message unless `response` is a 2xx.
-  void fail_unless_ok(const client::HttpResponse& response) const;
+  /// fail() with the API's error message (after `context`) unless `response` is a 2xx.
+  void fail_unless_ok(const client::HttpResponse& response, const std::string& context = "") const;
   /// fail() unless `response` carries a JSON object or array, as every prisnd API answer does.
   void fail_unless_json(const client::HttpResponse& response) const;
   /// "the server at URL did not answer as prisnd does (WHAT): ...".

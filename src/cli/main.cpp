@@ -132,9 +132,9 @@ int main(int argc, char** argv) {
 
   auto* version_cmd = app.add_subcommand("version", "print the versions of prisn and prisnd");
 
-  std::string manifest_file;
+  std::vector<std::string> manifest_files;
   auto* apply_cmd = app.add_subcommand("apply", "create or update what a YAML manifest describes");
-  apply_cmd->add_option("-f,--filename", manifest_file, "the manifest (- reads stdin)")->required()->check(not_empty);
+  apply_cmd->add_option("-f,--filename", manifest_files, "a manifest (- reads stdin); repeat for several, applied in order")->required()->check(not_empty);
 
   std::string trace_target;
   auto* proxy_cmd = app.add_subcommand("proxy", "the L4/L7 proxy");
@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
     if (secret_delete->parsed()) return secret_delete_command(cli, name);
     if (version_cmd->parsed()) return version_command(cli);
     if (dns_lookup->parsed()) return dns_lookup_command(cli, name, record_type);
-    if (apply_cmd->parsed()) return apply_command(cli, manifest_file);
+    if (apply_cmd->parsed()) return apply_command(cli, manifest_files);
     if (proxy_stats->parsed()) return proxy_stats_command(cli);
     if (k8s_render->parsed()) return k8s_render_command(cli, k8s_name, k8s_all);
     if (proxy_trace->parsed()) return proxy_trace_command(cli, trace_target);

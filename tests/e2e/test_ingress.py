@@ -354,6 +354,51 @@ def test_apply_warns_of_a_deployment_that_cannot_run(prisnd, tmp_path):
     assert "warning: deployment/needy: secret 'nope' not found in namespace 'default'" in out.stderr, out.stderr
 
 
+def test_apply_warns_that_a_policy_is_not_enforced_in_host_mode(prisnd, tmp_path):
+    """SPEC §7.6: in host mode a policy is accepted and reported as not enforceable."""
+    manifest = tmp_path / "p.yaml"
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-access}\n"
+                        "spec:\n  target: {deployment: db}\n  ingress: [{from: [{deployment: api}], ports: [5432]}]\n")
+    out = prisnd.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "networkpolicy/db-access created\n", out.stdout
+    assert "warning: networkpolicy/db-access: not enforced: prisnd runs in host network mode" in out.stderr, out.stderr
+    items = prisnd.post("/api/v1/apply", None, data=manifest.read_text(),
+                        headers={"Content-Type": "application/yaml"}).json()["items"]
+    assert items[0]["action"] == "unchanged" and items[0]["warning"].startswith("not enforced"), items
+
+
+INGRESS_DOC = ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata: {{name: {name}}}\n"
+               "spec:\n  rules: [{{host: {name}.example.com, paths: [{{path: /, deployment: {name}}}]}}]\n")
+
+
+def test_apply_takes_several_files_in_order(prisnd, tmp_path):
+    """As kubectl apply -f a -f b: each file all or nothing, in order; the failing one named."""
+    files = []
+    for name in ("one", "two", "three"):
+        files.append(tmp_path / f"{name}.yaml")
+        files[-1].write_text(INGRESS_DOC.format(name=name))
+    out = prisnd.cli("apply", "-f", str(files[0]), "-f", str(files[1]))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "ingress/one created\ningress/two created\n", out.stdout
+    structured = json.loads(prisnd.cli("apply", "-f", str(files[0]), "-f", str(files[1]), "-o", "json",
+                                       check=True).stdout)
+    assert [(i["name"], i["action"]) for i in structured["items"]] == [("one", "unchanged"), ("two", "unchanged")]
+    # A file that cannot be read applies nothing, not even the files before it.
+    out = prisnd.cli("apply", "-f", str(files[2]), "-f", str(tmp_path / "missing.yaml"))
+    assert out.returncode == 2, out.stderr
+    assert prisnd.get("/api/v1/ingresses/three").status_code == 404
+    # A refused file stops there: the ones before it stay applied, the ones after are not.
+    files[1].write_text("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata: {name: two}\nspec: {rules: 3}\n")
+    out = prisnd.cli("apply", "-f", str(files[2]), "-f", str(files[1]), "-f", str(files[0]))
+    assert out.returncode == 1, out.stdout
+    assert out.stdout == "ingress/three created\n", out.stdout
+    assert f"prisn: {files[1]}: document 1 (Ingress two), line 4" in out.stderr, out.stderr
+    assert f"prisn: {files[2]} was applied; {files[1]}, {files[0]} were not" in out.stderr, out.stderr
+    out = prisnd.cli("apply", "-f", "-", "-f", "-", input=INGRESS_DOC.format(name="four"))
+    assert out.returncode == 2 and "stdin" in out.stderr, out.stderr
+
+
 def test_apply_answers_hostile_yaml_with_an_error_not_a_hang(prisnd):
     # A stray "," where a document starts made yaml-cpp 0.7 loop forever; a self-referencing
     # alias made the conversion recurse until the stack overflowed.

@@ -44,9 +44,10 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
 int status_command(Cli& cli, const std::string& name);
 int get_ingresses(Cli& cli, const std::string& name);
 int get_network_policies(Cli& cli, const std::string& name);
-/// `prisn apply -f FILE`: sends the manifest with the scripts its Deployments name
-/// (spec.file, relative to the manifest) and prints what happened to each object.
-int apply_command(Cli& cli, const std::string& file);
+/// `prisn apply -f FILE [-f FILE...]`: sends each manifest with the scripts its Deployments
+/// name (spec.file, relative to the manifest), one request per file in order, and prints what
+/// happened to each object.
+int apply_command(Cli& cli, const std::vector<std::string>& manifests);
 int proxy_stats_command(Cli& cli);
 /// `prisn k8s render NAME | --all`: the Kubernetes YAML on stdout.
 int k8s_render_command(Cli& cli, const std::string& name, bool all);

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 // prisn get ingresses|networkpolicies, prisn apply -f.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -93,7 +95,12 @@ int get_network_policies(Cli& cli, const std::string& name) {
   return 0;
 }
 
-int apply_command(Cli& cli, const std::string& file) {
+namespace {
+
+// One -f argument's request body: the manifest, with the scripts its Deployments name by
+// spec.file, read relative to the manifest. The server checks everything else (so its
+// messages can name lines of this file).
+Json apply_request(const std::string& file) {
   const bool from_stdin = file == "-";
   std::string text;
   if (from_stdin) {
@@ -105,8 +112,6 @@ int apply_command(Cli& cli, const std::string& file) {
     if (!read) throw UsageError(read.error().message);  // exit 2, as for `run` and `--from-file`
     text = std::move(*read);
   }
-  // Scripts named by spec.file go along, read relative to the manifest; the server checks
-  // everything else (so its messages can name lines of this file).
   Json files = Json::object();
   if (auto docs = manifest::parse(text)) {
     const auto base = from_stdin ? std::filesystem::current_path() : std::filesystem::path(file).parent_path();
@@ -121,14 +126,11 @@ int apply_command(Cli& cli, const std::string& file) {
       files[ref.path] = std::move(*bytes);
     }
   }
-  // Without -n each document goes to its own metadata.namespace (default: default).
-  const std::string query = cli.globals().ns_given ? cli.ns_query() : "";
-  const Json result = cli.call("POST", "/api/v1/apply" + query, Json{{"manifest", text}, {"files", files}});
-  if (cli.structured_output()) {
-    cli.print_structured(result);
-    return 0;
-  }
-  for (const auto& item : result["items"]) {
+  return Json{{"manifest", std::move(text)}, {"files", std::move(files)}};
+}
+
+void print_applied(const Json& items) {
+  for (const auto& item : items) {
     std::string kind = item.value("kind", "");
     for (char& c : kind) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::cout << fmt::format("{}/{} {}\n", kind, item.value("name", ""), item.value("action", ""));
@@ -137,6 +139,44 @@ int apply_command(Cli& cli, const std::string& file) {
       std::cerr << fmt::format("prisn: warning: {}/{}: {}\n", kind, item.value("name", ""), item.value("warning", ""));
     }
   }
+}
+
+// After file `failed` of several was refused: "a.yaml was applied; b.yaml and c.yaml were not".
+std::string what_was_applied(const std::vector<std::string>& files, std::size_t failed) {
+  const auto list = [&](std::size_t from, std::size_t to) {
+    std::vector<std::string> names(files.begin() + static_cast<long>(from), files.begin() + static_cast<long>(to));
+    return fmt::format("{}", fmt::join(names, ", "));
+  };
+  const std::string before = failed == 0 ? "nothing was applied" : list(0, failed) + (failed == 1 ? " was applied" : " were applied");
+  const std::size_t rest = files.size() - failed;
+  return fmt::format("{}; {} {} not", before, list(failed, files.size()), rest == 1 ? "was" : "were");
+}
+
+}  // namespace
+
+int apply_command(Cli& cli, const std::vector<std::string>& manifests) {
+  if (std::count(manifests.begin(), manifests.end(), "-") > 1) throw UsageError("-f -: stdin can be read only once");
+  // Every file is read before any is applied: a missing second file applies nothing.
+  std::vector<Json> requests;
+  for (const auto& file : manifests) requests.push_back(apply_request(file));
+  // Without -n each document goes to its own metadata.namespace (default: default).
+  const std::string query = cli.globals().ns_given ? cli.ns_query() : "";
+  Json applied = Json::array();
+  for (std::size_t i = 0; i < manifests.size(); ++i) {
+    // Each file is one request, all or nothing, in the order given (as kubectl applies
+    // several -f); a file that fails stops the rest, and its error names it.
+    const std::string context = manifests.size() > 1 ? manifests[i] + ": " : "";
+    Json result;
+    try {
+      result = cli.call("POST", "/api/v1/apply" + query, requests[i], context);
+    } catch (const Exit&) {
+      if (i > 0 || i + 1 < manifests.size()) std::cerr << "prisn: " << what_was_applied(manifests, i) << "\n";
+      throw;
+    }
+    if (!cli.structured_output()) print_applied(result["items"]);
+    for (const auto& item : result["items"]) applied.push_back(item);
+  }
+  if (cli.structured_output()) cli.print_structured(Json{{"items", applied}});
   return 0;
 }
 
