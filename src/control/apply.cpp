@@ -5,6 +5,7 @@
 #include <set>
 
 #include "control/controller_impl.hpp"
+#include "prisn/model/deployment_json.hpp"
 
 namespace prisn::control {
 using model::Json;
@@ -171,11 +172,8 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& given) {
     if (item.kind == "Deployment") {
       // Stored, but it cannot run (a secret it names is missing, its runtime is not there), or
       // its new instances cannot start: said as `prisn deploy` says it.
-      const Json status = d.deployment_status(*d.ctx.store.find_deployment(ns, name));
-      const std::string message = status.value("message", "");
-      if (status.value("phase", "") == "Failed" || message.starts_with("new instances cannot start")) {
-        result["warning"] = message;
-      }
+      const auto warning = model::deployment_warning(d.deployment_status(*d.ctx.store.find_deployment(ns, name)));
+      if (warning) result["warning"] = *warning;
     } else if (item.kind == "NetworkPolicy") {
       // Stored either way; said here too, as `get networkpolicies` says it (SPEC §7.6).
       const Json policy = d.policy_json(*d.ctx.store.find_resource(item.kind, ns, name));

@@ -715,4 +715,10 @@ Json encode_spec(const DeploymentSpec& s, bool include_source) {
   return out;
 }
 
+std::optional<std::string> deployment_warning(const Json& status) {
+  const std::string message = status.value("message", "");
+  if (status.value("phase", "") != "Failed" && !message.starts_with(kNewInstancesCannotStart)) return std::nullopt;
+  return message.empty() ? "it cannot run" : message;
+}
+
 }  // namespace prisn::model

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include "prisn/core/log.hpp"
+#include "prisn/model/deployment_json.hpp"
 #include "prisn/process/proc.hpp"
 #include "prisn/process/spawn.hpp"
 #include "supervisor/service_types.hpp"
@@ -18,10 +19,6 @@ namespace fs = std::filesystem;
 using State = ServiceManager::Instance::State;
 
 namespace {
-
-// How a status message of a running service whose new generation cannot start begins (the
-// CLI's deploy warns on it).
-constexpr std::string_view kNewInstancesCannotStart = "new instances cannot start";
 
 auto& log() {
   static auto l = logger("services");
@@ -401,7 +398,7 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     // as Kubernetes keeps the old ReplicaSet: the service runs, and the message says why the
     // new generation does not.
     st.phase = st.ready >= st.desired ? "Running" : "Degraded";
-    st.message = fmt::format("{}{}: {}", kNewInstancesCannotStart,
+    st.message = fmt::format("{}{}: {}", model::kNewInstancesCannotStart,
                              st.ready >= st.desired ? "" : fmt::format(" ({} of {} instances healthy)", st.ready, st.desired),
                              svc.failure);
   } else if (st.desired == 0) {
@@ -412,7 +409,7 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
     // A stalled rollout whose earlier instances all serve is running; the message says why
     // the new ones are not.
     st.phase = st.ready >= st.desired ? "Running" : "CrashLoop";
-    st.message = st.ready >= st.desired ? fmt::format("{}: {}", kNewInstancesCannotStart, why) : why;
+    st.message = st.ready >= st.desired ? fmt::format("{}: {}", model::kNewInstancesCannotStart, why) : why;
   } else if (st.ready >= st.desired) {
     st.phase = "Running";
     // A roll whose new instances fail their check: the old ones serve, and the message says

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "prisn/core/error.hpp"
 #include "prisn/model/deployment.hpp"
@@ -35,5 +37,14 @@ Json encode_spec(const DeploymentSpec& spec, bool include_source);
 
 /// The health check object as the API shows it.
 Json encode_health_check(const HealthCheck& check);
+
+/// How a running service's status message begins while its new generation cannot start (its
+/// earlier instances serve on).
+inline constexpr std::string_view kNewInstancesCannotStart = "new instances cannot start";
+
+/// What `prisn deploy` and `apply` warn of, from a deployment's `status` object: stored, but it
+/// cannot run (a secret it names is missing, its runtime is not installed), or its new
+/// instances cannot start. Nullopt when neither.
+std::optional<std::string> deployment_warning(const Json& status);
 
 }  // namespace prisn::model

@@ -15,6 +15,7 @@
 #include "cli/script_file.hpp"
 #include "prisn/client/http_client.hpp"
 #include "prisn/core/names.hpp"
+#include "prisn/model/deployment_json.hpp"
 
 namespace prisn::cli {
 namespace {
@@ -150,10 +151,9 @@ int deploy_command(Cli& cli, const DeployOptions& o) {
                            !existing ? "created" : (unchanged ? "unchanged" : "updated"), describe(d));
   // Stored, but it cannot run yet (a secret it names does not exist, its runtime is missing),
   // or its earlier instances serve on while the new ones cannot start.
-  const auto status = d.value("status", Json::object());
-  if (status.value("phase", "") == "Failed" || status.value("message", "").starts_with("new instances cannot start")) {
+  if (const auto warning = model::deployment_warning(d.value("status", Json::object()))) {
     std::cout.flush();
-    std::cerr << "prisn: warning: " << d["status"].value("message", "it cannot run") << "\n";
+    std::cerr << "prisn: warning: " << *warning << "\n";
   }
   if (o.port == "auto" && (!existing || existing->value("port", 0) != d.value("port", 0))) {  // chosen this time
     std::cout << fmt::format("port {} chosen; reach it at localhost:{} or {}.{}.prisn.local:{}\n",

@@ -204,5 +204,14 @@ TEST(DeploymentJson, RolloutOnlyForProcessChanges) {
   EXPECT_TRUE(needs_rollout(a, changed));
 }
 
+TEST(DeploymentJson, WarnsOfADeploymentThatCannotRunOrCannotRollOut) {
+  EXPECT_EQ(deployment_warning(Json{{"phase", "Failed"}, {"message", "secret 'x' not found"}}), "secret 'x' not found");
+  EXPECT_EQ(deployment_warning(Json{{"phase", "Failed"}}), "it cannot run");
+  EXPECT_EQ(deployment_warning(Json{{"phase", "Running"}, {"message", "new instances cannot start: no python9"}}),
+            "new instances cannot start: no python9");
+  EXPECT_EQ(deployment_warning(Json{{"phase", "CrashLoop"}, {"message", "api-0 exited (exit code 1)"}}), std::nullopt);
+  EXPECT_EQ(deployment_warning(Json::object()), std::nullopt);
+}
+
 }  // namespace
 }  // namespace prisn::model
