@@ -21,6 +21,7 @@
 
 #include "dns/forwarder.hpp"
 #include "dns/local_networks.hpp"
+#include "dns/reply_source.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/dns/resolv_conf.hpp"
 #include "prisn/dns/responder.hpp"
@@ -108,6 +109,8 @@ struct Server::Impl {
   std::shared_ptr<const Zone> zone = Zone::build({}, {}, 0);
   detail::LocalNetworks local;
   std::uint32_t rotation = 0;
+  // Bound to a wildcard address: each UDP reply leaves from the address its query came to.
+  bool reply_from_destination = false;
   std::size_t tcp_connections = 0;
   std::set<tcp::socket*> tcp_sockets;
   bool stopped = false;
@@ -127,12 +130,37 @@ void log_escaped(const ImplPtr& impl, std::exception_ptr e) {
   }
 }
 
+// Sends one datagram from `local` (see reply_source.hpp), waiting while the socket is full.
+asio::awaitable<void> send_from(udp::socket& socket, std::span<const std::uint8_t> datagram, udp::endpoint client,
+                                const detail::LocalAddress& local) {
+  iovec iov{const_cast<std::uint8_t*>(datagram.data()), datagram.size()};
+  detail::ControlBuffer control;
+  msghdr msg{};
+  msg.msg_name = client.data();
+  msg.msg_namelen = static_cast<socklen_t>(client.size());
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  detail::set_reply_source(msg, control, local);
+  for (;;) {
+    const auto n = ::sendmsg(socket.native_handle(), &msg, MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EINTR)) co_return;  // an error drops it, as UDP may
+    if (errno == EAGAIN) {
+      auto [ec] = co_await socket.async_wait(udp::socket::wait_write, kNoThrow);
+      if (ec) co_return;
+    }
+  }
+}
+
 asio::awaitable<void> reply_forwarded(ImplPtr impl, std::vector<std::uint8_t> query, udp::endpoint client,
-                                      std::size_t limit) {
+                                      std::size_t limit, std::optional<detail::LocalAddress> local) {
   const auto reply = co_await impl->forwarder.resolve(std::move(query), limit, false);
   if (impl->stopped) co_return;
   count_forwarded(impl->stats, reply);
-  co_await impl->udp_socket.async_send_to(asio::buffer(reply), client, kNoThrow);
+  if (local) {
+    co_await send_from(impl->udp_socket, reply, client, *local);
+  } else {
+    co_await impl->udp_socket.async_send_to(asio::buffer(reply), client, kNoThrow);
+  }
 }
 
 // The buffers of one recvmmsg/sendmmsg batch, reused for every batch.
@@ -142,22 +170,28 @@ struct Batch {
       in_iov[i] = {in[i].data(), in[i].size()};
     }
   }
-  void arm() {
+  void arm(bool with_destination) {
     for (std::size_t i = 0; i < kBatch; ++i) {
       std::memset(&in_msgs[i], 0, sizeof in_msgs[i]);
       in_msgs[i].msg_hdr.msg_name = &peers[i];
       in_msgs[i].msg_hdr.msg_namelen = sizeof peers[i];
       in_msgs[i].msg_hdr.msg_iov = &in_iov[i];
       in_msgs[i].msg_hdr.msg_iovlen = 1;
+      if (with_destination) {
+        in_msgs[i].msg_hdr.msg_control = in_control[i].data();
+        in_msgs[i].msg_hdr.msg_controllen = in_control[i].size();
+      }
     }
   }
   std::array<std::array<std::uint8_t, kMaxDatagram>, kBatch> in{};
   std::array<iovec, kBatch> in_iov{};
   std::array<sockaddr_storage, kBatch> peers{};
   std::array<mmsghdr, kBatch> in_msgs{};
+  std::array<detail::ControlBuffer, kBatch> in_control{};
   std::array<std::vector<std::uint8_t>, kBatch> out;
   std::array<iovec, kBatch> out_iov{};
   std::array<mmsghdr, kBatch> out_msgs{};
+  std::array<detail::ControlBuffer, kBatch> out_control{};
 };
 
 udp::endpoint to_endpoint(const sockaddr_storage& ss, socklen_t len) {
@@ -194,13 +228,16 @@ std::size_t serve_batch(const ImplPtr& impl, Batch& b, std::size_t received) {
     RespondOptions options{.tcp = false, .may_forward = impl->local.contains(client.address()),
                            .rotation = impl->rotation++};
     const Reply reply = respond(*zone, query, options, b.out[replies]);
+    const auto local =
+        impl->reply_from_destination ? detail::destination_of(msg.msg_hdr) : std::optional<detail::LocalAddress>();
     if (reply.outcome == Outcome::kDrop) {
       impl->stats.dropped.fetch_add(1, std::memory_order_relaxed);
     } else if (reply.outcome == Outcome::kForward) {
       QueryHead head;
       (void)parse_query_head(query, head);
       asio::co_spawn(impl->io,
-                     reply_forwarded(impl, {query.begin(), query.end()}, client, udp_reply_limit(head, kMaxDatagram)),
+                     reply_forwarded(impl, {query.begin(), query.end()}, client, udp_reply_limit(head, kMaxDatagram),
+                                     local),
                      [impl](std::exception_ptr e) { log_escaped(impl, e); });
     } else {
       count_reply(impl->stats, reply.rcode, reply.truncated);
@@ -211,6 +248,7 @@ std::size_t serve_batch(const ImplPtr& impl, Batch& b, std::size_t received) {
       out.msg_hdr.msg_namelen = msg.msg_hdr.msg_namelen;
       out.msg_hdr.msg_iov = &b.out_iov[replies];
       out.msg_hdr.msg_iovlen = 1;
+      if (local) detail::set_reply_source(out.msg_hdr, b.out_control[replies], *local);
       ++replies;
     }
   }
@@ -225,7 +263,7 @@ asio::awaitable<void> udp_loop(ImplPtr impl) {
     auto [ec] = co_await impl->udp_socket.async_wait(udp::socket::wait_read, kNoThrow);
     if (ec || impl->stopped) co_return;
     for (int round = 0; round < kRoundsPerWake; ++round) {
-      batch->arm();
+      batch->arm(impl->reply_from_destination);
       const int n = ::recvmmsg(fd, batch->in_msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (n <= 0) break;
       const std::size_t replies = serve_batch(impl, *batch, static_cast<std::size_t>(n));
@@ -349,6 +387,14 @@ Result<std::string> Server::start() {
                 endpoint_text(skipped.address(), skipped.port()));
   }
   d.udp_socket.non_blocking(true, ec);
+  if (address.is_unspecified()) {
+    d.reply_from_destination =
+        detail::enable_destination_info(d.udp_socket.native_handle(), address.is_v6() ? AF_INET6 : AF_INET);
+    if (!d.reply_from_destination) {
+      d.log->warn("cannot learn where UDP queries were sent ({}): a reply to a query sent to a secondary address "
+                  "leaves from the primary one, which the client ignores", std::strerror(errno));
+    }
+  }
   const int buffer = 4 << 20;  // absorb bursts while a batch is being answered
   ::setsockopt(d.udp_socket.native_handle(), SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   auto done = [impl = impl_](std::exception_ptr e) { log_escaped(impl, e); };

@@ -501,6 +501,23 @@ def test_a_forwarded_answer_looks_the_same_fresh_and_from_the_cache(daemon_facto
     assert plain.edns < 0 and plain.flags & dns.flags.RA
 
 
+@pytest.mark.parametrize("listen", ["0.0.0.0", "[::]"])
+def test_on_a_wildcard_address_each_answer_comes_from_the_address_asked(daemon_factory, tmp_path,
+                                                                        answering_upstream, listen):
+    """A query to 127.0.0.5 answered from 127.0.0.1 is dropped by the client (dnspython raises
+    UnexpectedSource): zone answers and forwarded ones alike must leave from the address asked."""
+    port, _ = answering_upstream
+    config = tmp_path / "config.yaml"
+    config.write_text(json.dumps({"dns": {"upstreams": [f"127.0.0.1:{port}"]}}))
+    d = daemon_factory(extra_args=["--config", str(config), "--dns", f"{listen}:0"])
+    dns_port = d.dns[1]
+    for address in ("127.0.0.5", "127.0.0.1"):
+        for name in ("prisn.local", f"fwd-{address}.example"):
+            q = dns.message.make_query(name, "SOA" if name == "prisn.local" else "A")
+            m = dns.query.udp(q, address, port=dns_port, timeout=3, ignore_unexpected=False)
+            assert m.rcode() == dns.rcode.NOERROR and m.answer, (address, name, m)
+
+
 def test_an_upstream_with_nothing_listening_is_a_servfail_at_once(daemon_factory, tmp_path):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port with nothing on it
         s.bind(("127.0.0.1", 0))
