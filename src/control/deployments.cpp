@@ -299,6 +299,7 @@ Result<Json> Controller::endpoints(const std::string& ns, const std::string& nam
                                          {"restarts", ep.restarts},
                                          {"started_at", to_rfc3339(ep.started_at)},
                                          {"connections", ep.connections ? ep.connections->load() : 0}});
+    if (!ep.check_failure.empty()) by_index.back().second["message"] = ep.check_failure;
   }
   // SPEC §4: every instance with its state, those with no process now too (never in rotation).
   for (const auto& down : d.services.down_instances(ns, name)) {

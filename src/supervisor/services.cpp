@@ -314,6 +314,7 @@ std::vector<EndpointView> ServiceManager::endpoints(const std::string& ns, const
     v.ip = inst->ip;
     v.ports = inst->ports;
     v.healthy = inst->healthy && inst->state == State::kRunning;
+    if (!v.healthy && inst->state == State::kRunning && checker_ != nullptr) v.check_failure = checker_->last_failure(inst->id);
     v.state = inst->state == State::kRunning ? "Running" : inst->state == State::kDraining ? "Draining" : "Stopping";
     v.pid = inst->process.pid;
     v.generation = inst->generation;
@@ -362,6 +363,19 @@ std::string ServiceManager::first_check_failure(const Service& svc) const {
     if (inst->state != State::kRunning || inst->ever_healthy) continue;
     if (auto why = checker_->last_failure(inst->id); !why.empty()) {
       return fmt::format("waiting for a passing health check: {}: {}", inst->name, why);
+    }
+  }
+  return {};
+}
+
+// Why a running instance that was in rotation left it: the first such one, and its check's
+// failure ("" when none has).
+std::string ServiceManager::first_lost_check(const Service& svc) const {
+  if (checker_ == nullptr) return {};
+  for (const auto& inst : svc.instances) {
+    if (inst->state != State::kRunning || !inst->ever_healthy || inst->healthy) continue;
+    if (auto why = checker_->last_failure(inst->id); !why.empty()) {
+      return fmt::format("{} fails its health check: {}", inst->name, why);
     }
   }
   return {};
@@ -424,7 +438,9 @@ ServiceStatus ServiceManager::status(const store::DeploymentRecord& rec) const {
   } else {
     st.phase = "Degraded";
     st.message = fmt::format("{} of {} instances healthy", st.ready, st.desired);
-    if (auto why = first_check_failure(svc); !why.empty()) st.message += "; " + why;
+    for (const auto& why : {first_lost_check(svc), first_check_failure(svc)}) {
+      if (!why.empty()) st.message += "; " + why;
+    }
   }
   return st;
 }

@@ -195,8 +195,18 @@ def test_unhealthy_instance_leaves_dns_and_the_published_port_and_comes_back(pri
                    [t for _, t in srv_records(ask(prisnd, name, "SRV"))], 10, message="toggle-1 out of DNS")
         # failureThreshold (2) x interval (1 s), plus one interval of slack and the TTL we do not wait for.
         assert time.monotonic() - start <= 2 * 1 + 1.5
-        assert [ep["healthy"] for ep in prisnd.endpoints("toggle") if ep["instance"] == "toggle-1"] == [False]
-        assert prisnd.deployment("toggle")["status"]["phase"] == "Degraded"
+        sick = [ep for ep in prisnd.endpoints("toggle") if ep["instance"] == "toggle-1"]
+        assert [(ep["healthy"], ep.get("message")) for ep in sick] == [
+            (False, "GET /health: status 500, expected 2xx")], sick
+        assert all("message" not in ep for ep in prisnd.endpoints("toggle") if ep["instance"] != "toggle-1")
+        status = prisnd.deployment("toggle")["status"]
+        assert status["phase"] == "Degraded", status
+        # Why it left rotation, where the user looks (not only in prisnd's log).
+        assert status["message"] == ("2 of 3 instances healthy; toggle-1 fails its health check: "
+                                     "GET /health: status 500, expected 2xx"), status
+        wide = prisnd.cli("get", "endpoints", "toggle", "-o", "wide", check=True).stdout.splitlines()
+        assert [l for l in wide if "GET /health" in l] == [l for l in wide if l.split()[1] == "toggle-1"], wide
+        assert wide[0].split()[-1] == "MESSAGE", wide
         time.sleep(0.3)  # requests that were already on their way to toggle-1 finish
         seen.clear()
         time.sleep(1.0)

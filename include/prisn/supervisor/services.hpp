@@ -23,6 +23,7 @@ struct EndpointView {
   std::string ip = "127.0.0.1";
   std::vector<std::uint16_t> ports;  ///< its own port per named port, in spec order
   bool healthy = false;              ///< in rotation
+  std::string check_failure;         ///< while running and out of rotation: why its last check failed
   std::string state;                 ///< Running | Draining | Stopping
   int pid = 0;
   std::int64_t generation = 0;
@@ -121,6 +122,7 @@ class ServiceManager {
   /// What the store recorded of the slots of services as they are now (adopt()).
   void restore_slots();
   std::string first_check_failure(const Service& svc) const;
+  std::string first_lost_check(const Service& svc) const;
 
   Context& ctx_;
   Changed on_change_;

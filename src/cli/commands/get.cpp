@@ -110,12 +110,14 @@ std::string endpoint_of(const Json& ep) {
 
 void print_endpoints(Cli& cli, const std::vector<Json>& services) {
   if (cli.wide()) {
-    Table t({"NAME", "INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE"});
+    Table t({"NAME", "INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE", "MESSAGE"});
     for (const auto& s : services) {
       for (const auto& ep : s["endpoints"]) {
+        // Why it is out of rotation: its failing check, or how it last exited.
+        const std::string message = ep.contains("message") ? str(ep, "message") : str(ep, "last_exit", "");
         t.add({str(s, "name"), str(ep, "instance"), endpoint_of(ep),
                ep.value("healthy", false) ? "healthy" : "unhealthy", str(ep, "state"), str(ep, "pid"),
-               str(ep, "restarts"), age(ep, "started_at")});
+               str(ep, "restarts"), age(ep, "started_at"), message});
       }
     }
     print_table(t, "No service instances in namespace " + cli.globals().ns + ".");
