@@ -17,7 +17,7 @@
 #include <boost/asio/write.hpp>
 #include <cstring>
 #include <fmt/format.h>
-#include <set>
+#include <map>
 
 #include "dns/forwarder.hpp"
 #include "dns/local_networks.hpp"
@@ -111,8 +111,13 @@ struct Server::Impl {
   std::uint32_t rotation = 0;
   // Bound to a wildcard address: each UDP reply leaves from the address its query came to.
   bool reply_from_destination = false;
-  std::size_t tcp_connections = 0;
-  std::set<tcp::socket*> tcp_sockets;
+  // Open TCP connections: whether each waits for its next query, and since when.
+  struct TcpConnection {
+    bool idle = true;
+    std::chrono::steady_clock::time_point idle_since = std::chrono::steady_clock::now();
+    bool evicted = false;
+  };
+  std::map<tcp::socket*, TcpConnection> tcp_connections;
   bool stopped = false;
   std::shared_ptr<spdlog::logger> log = logger("dns");
 };
@@ -282,8 +287,7 @@ asio::awaitable<bool> read_within(tcp::socket& socket, asio::steady_timer& timer
 
 // DNS over TCP (RFC 7766): length-prefixed messages, answered in order, until idle.
 asio::awaitable<void> tcp_session(ImplPtr impl, tcp::socket socket) {
-  ++impl->tcp_connections;
-  impl->tcp_sockets.insert(&socket);
+  auto& self = impl->tcp_connections[&socket];
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   const bool may_forward = !ec && impl->local.contains(peer.address());
@@ -292,9 +296,12 @@ asio::awaitable<void> tcp_session(ImplPtr impl, tcp::socket socket) {
   while (!impl->stopped) {
     std::uint8_t length[2];
     timer.expires_after(impl->options.tcp_idle_timeout);
+    self.idle = true;
+    self.idle_since = std::chrono::steady_clock::now();
     if (!co_await read_within(socket, timer, asio::buffer(length))) break;
     query.resize(static_cast<std::size_t>(length[0] << 8 | length[1]));
     if (!co_await read_within(socket, timer, asio::buffer(query))) break;
+    self.idle = false;  // waiting on the client until here: a trickler may be closed for room too
     const RespondOptions options{.tcp = true, .may_forward = may_forward, .rotation = impl->rotation++};
     const auto zone = impl->zone;
     const Reply r = respond(*zone, query, options, reply);
@@ -313,9 +320,31 @@ asio::awaitable<void> tcp_session(ImplPtr impl, tcp::socket socket) {
     auto w = co_await (asio::async_write(socket, out, kNoThrow) || timer.async_wait(kNoThrow));
     if (w.index() != 0 || std::get<0>(std::get<0>(w))) break;
   }
-  impl->tcp_sockets.erase(&socket);
-  --impl->tcp_connections;
+  impl->tcp_connections.erase(&socket);
   socket.close(ec);
+}
+
+// At the connection limit, a new client must not be shut out by connections that only sit
+// there (RFC 7766 §6.2.3 lets a server close idle ones when short of resources): the one idle
+// longest is closed to make room. False when every connection is busy with a query.
+bool make_room(Server::Impl& impl) {
+  std::size_t open = 0;
+  Server::Impl::TcpConnection* oldest = nullptr;
+  tcp::socket* oldest_socket = nullptr;
+  for (auto& [socket, c] : impl.tcp_connections) {
+    if (c.evicted) continue;  // closing already
+    ++open;
+    if (c.idle && (oldest == nullptr || c.idle_since < oldest->idle_since)) {
+      oldest = &c;
+      oldest_socket = socket;
+    }
+  }
+  if (open < impl.options.max_tcp_connections) return true;
+  if (oldest == nullptr) return false;
+  oldest->evicted = true;
+  boost::system::error_code ec;
+  oldest_socket->close(ec);  // its pending read ends, and its session with it
+  return true;
 }
 
 asio::awaitable<void> tcp_accept_loop(ImplPtr impl) {
@@ -325,8 +354,8 @@ asio::awaitable<void> tcp_accept_loop(ImplPtr impl) {
       if (ec == asio::error::operation_aborted || !impl->acceptor.is_open() || impl->stopped) co_return;
       continue;  // EMFILE and friends: keep serving UDP and the open connections
     }
-    if (impl->tcp_connections >= impl->options.max_tcp_connections) {
-      socket.close(ec);  // the client retries; better than running out of descriptors
+    if (!make_room(*impl)) {
+      socket.close(ec);  // every connection is busy: the client retries; better than running out of descriptors
       continue;
     }
     asio::co_spawn(impl->io, tcp_session(impl, std::move(socket)), [impl](std::exception_ptr e) { log_escaped(impl, e); });
@@ -410,7 +439,7 @@ void Server::stop() {
     boost::system::error_code ec;
     impl->udp_socket.close(ec);
     impl->acceptor.close(ec);
-    for (auto* s : impl->tcp_sockets) s->close(ec);
+    for (auto& [socket, c] : impl->tcp_connections) socket->close(ec);
     impl->forwarder.stop();
   });
 }

@@ -284,6 +284,26 @@ def test_a_flood_of_garbage_does_not_stop_the_server(prisnd):
     assert prisnd.proc.poll() is None
 
 
+def test_idle_tcp_connections_cannot_shut_out_a_new_client(prisnd):
+    """At the limit (256 connections) the one idle longest makes room (RFC 7766 §6.2.3): a
+    local process holding idle connections must not block every TC=1 retry over TCP."""
+    held = []
+    try:
+        for _ in range(300):
+            held.append(socket.create_connection(prisnd.dns, timeout=3))
+        for i in range(3):
+            m = ask(prisnd, "prisn.local", "SOA", tcp=True)
+            assert m.rcode() == dns.rcode.NOERROR and m.answer, (i, m)
+        held[-1].settimeout(0.5)
+        with pytest.raises(socket.timeout):  # the newest held connection is still open
+            held[-1].recv(1)
+        held[0].settimeout(3)
+        assert held[0].recv(1) == b""  # the oldest was closed for room
+    finally:
+        for s in held:
+            s.close()
+
+
 def test_tcp_carries_several_queries_on_one_connection(prisnd):
     service(prisnd, "web")
     prisnd.wait_ready("web", 1)
