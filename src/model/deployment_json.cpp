@@ -181,9 +181,12 @@ Result<HealthCheck> health_check(const Json& v, const std::string& path, bool st
     hc.command = *cmd;
     if (auto done = e.finish(); !done) return done.error();
   }
-  if (kinds != 1) {
-    return invalid(path + ": give exactly one of tcp, http or exec");
+  if (kinds > 1) {
+    return invalid(path + ": give one of tcp, http or exec");
   }
+  // Timing fields alone tune the default check, TCP on the instance's port (SPEC §7.3), as
+  // a user who only wants a shorter interval expects.
+  if (kinds == 0) hc.kind = HealthCheck::Kind::kTcp;
   for (auto [key, target] : {std::pair{"interval", &hc.interval}, std::pair{"timeout", &hc.timeout}}) {
     if (const Json* d = r.get(key)) {
       auto parsed = duration_field(d, r.path(key));

@@ -926,6 +926,17 @@ def test_a_check_that_never_passes_says_why(prisnd):
     assert status["phase"] == "Pending" and status["ready_replicas"] == 0, status
 
 
+def test_timing_fields_alone_tune_the_default_tcp_check(prisnd):
+    """SPEC §7.3: TCP is the default check for a service with a port; {"interval": "1s"} tunes it."""
+    body = {"name": "tuned", "source": FAILING_HEALTH, "filename": "tuned.py", "port": free_port(),
+            "healthCheck": {"interval": "1s", "failureThreshold": 2}}
+    r = prisnd.post("/api/v1/deployments", body)
+    assert r.status_code == 201, r.text
+    check = prisnd.deployment("tuned")["healthCheck"]
+    assert "tcp" in check and check["interval"] == "1s" and check["failureThreshold"] == 2, check
+    prisnd.wait_ready("tuned", 1)  # the TCP check passes where /health would not
+
+
 HEALTH_BY_ENV = FAILING_HEALTH.replace('500 if self.path == "/health" else 200',
                                        '500 if self.path == "/health" and os.environ.get("BAD") else 200')
 assert HEALTH_BY_ENV != FAILING_HEALTH

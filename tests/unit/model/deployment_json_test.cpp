@@ -70,7 +70,10 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"a.py","timeout":"soon"})j", "timeout"},
            Case{R"j({"name":"a","source":"x","filename":"../a.py"})j", "filename"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","replicsa":2})j", "replicsa"},
-           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{}})j", "healthCheck"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{},"exec":{"command":["true"]}}})j",
+                "healthCheck: give one of tcp, http or exec"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","type":"service","healthCheck":{"interval":"2s"}})j",
+                "healthCheck.tcp: the deployment has no port to check"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{"port":81}}})j", "healthCheck.tcp.port: 81"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"loadBalancing":{"algorithm":"fastest"}})j", "algorithm"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"nodePort"}})j", "nodePort"},
@@ -84,6 +87,16 @@ TEST(DeploymentJson, RejectsBadFields) {
     const std::string message = error_of(c.body);
     EXPECT_NE(message.find(c.field), std::string::npos) << c.body << " -> " << message;
   }
+}
+
+TEST(DeploymentJson, TimingFieldsAloneTuneTheDefaultTcpCheck) {
+  auto s = decode(R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"interval":"2s","failureThreshold":5}})j");
+  ASSERT_TRUE(s) << s.error().message;
+  ASSERT_TRUE(s->health_check);
+  EXPECT_EQ(s->health_check->kind, HealthCheck::Kind::kTcp);
+  EXPECT_EQ(s->health_check->port, 0);  // the instance's PORT
+  EXPECT_EQ(s->health_check->interval, std::chrono::seconds(2));
+  EXPECT_EQ(s->health_check->failure_threshold, 5);
 }
 
 TEST(DeploymentJson, ExposeHostIsCaseBlind) {
