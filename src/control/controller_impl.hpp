@@ -55,7 +55,7 @@ struct Controller::Impl {
   // Metrics kept here (the rest is read from the modules when /metrics is scraped).
   std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> executions_total;
   std::set<std::string> live_executions;  ///< ids announced ADDED and not ended yet
-  Histogram execution_duration{{0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600}};
+  Histogram execution_duration{{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600}};
 
   model::Json deployment_json(const store::DeploymentRecord& rec, bool include_source) const;
   model::Json deployment_status(const store::DeploymentRecord& rec) const;

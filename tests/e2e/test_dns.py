@@ -548,6 +548,21 @@ def test_on_a_wildcard_address_each_answer_comes_from_the_address_asked(daemon_f
             assert m.rcode() == dns.rcode.NOERROR and m.answer, (address, name, m)
 
 
+def test_lookup_of_an_upstreams_nodata_does_not_speak_of_health(daemon_factory, tmp_path, prisnd):
+    """`healthy` is about prisn's own zone; an upstream's empty answer only says the name exists."""
+    upstream = UdpUpstream(lambda query, peer, send: send(dns.message.make_response(query), peer))
+    try:
+        d = prisnd_with_upstream(daemon_factory, tmp_path, f"127.0.0.1:{upstream.port}")
+        out = d.cli("dns", "lookup", "web.example", "--type", "SRV", check=True).stdout
+        assert out == "web.example: no SRV records (NODATA: the name exists, without records of this type, " \
+                      "says the upstream)\n", out
+    finally:
+        upstream.close()
+    service(prisnd, "quiet")  # in the zone, with nothing healthy yet
+    out = prisnd.cli("dns", "lookup", "quiet.default.prisn.local", "--type", "AAAA", check=True).stdout
+    assert "nothing of this type is healthy" in out, out
+
+
 def test_an_upstream_with_nothing_listening_is_a_servfail_at_once(daemon_factory, tmp_path):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # a port with nothing on it
         s.bind(("127.0.0.1", 0))

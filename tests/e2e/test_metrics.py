@@ -214,7 +214,9 @@ def test_counters_increase(prisnd):
     assert one(after, "prisn_executions_total", deployment="j", status="Completed") == completed0 + 2
     assert one(after, "prisn_executions_total", deployment="bad", status="Failed") == 1
     assert sum(values(after, "prisn_execution_duration_seconds_count")) == count0 + 3
-    check_histogram(types, after, "prisn_execution_duration_seconds")
+    groups = check_histogram(types, after, "prisn_execution_duration_seconds")
+    # Short runs (a script that prints a line takes 10-60 ms) fall in buckets of their own.
+    assert {0.01, 0.025, 0.05} <= {le for le, _ in groups[()]}, groups
     assert sum(values(after, "prisn_health_checks_total")) >= checks0 + 2
     assert one(after, "process_cpu_seconds_total") >= cpu0
 

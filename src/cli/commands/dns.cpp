@@ -25,8 +25,10 @@ int dns_lookup_command(Cli& cli, const std::string& name, const std::string& typ
   if (rcode == "NXDOMAIN") Cli::fail(fmt::format("{}: NXDOMAIN (no such name)", name));
   if (rcode != "NOERROR") Cli::fail(fmt::format("{}: {} from the DNS server", name, rcode));
   if (r["answers"].empty()) {
-    std::cout << fmt::format("{}: no {} records (NODATA: the name exists, nothing of this type is healthy)\n",
-                             name, r.value("type", type));
+    // "Healthy" speaks of prisn's own zone; an upstream's NODATA only says the name exists.
+    const bool own_zone = r.value("authoritative", false);
+    std::cout << fmt::format("{}: no {} records (NODATA: the name exists, {})\n", name, r.value("type", type),
+                             own_zone ? "nothing of this type is healthy" : "without records of this type, says the upstream");
     return 0;
   }
   std::vector<std::string> headers = {"NAME", "TYPE", "TTL", "DATA"};
