@@ -361,6 +361,14 @@ def test_delete_removes_deployment(prisnd, scripts):
     assert [r[0] for r in table(prisnd.cli("get", "apps", check=True).stdout)[1]] == ["kept"]
     # execution history is kept
     assert prisnd.get(f"/api/v1/executions/{ex}").status_code == 200
+    # a new deployment of the same name does not show the old one's runs as its own
+    time.sleep(1.1)  # created_at has whole seconds
+    deploy_job(prisnd, scripts, "gone")
+    status = prisnd.cli("status", "gone", check=True)
+    assert ex not in status.stdout and "No executions of gone yet." in status.stderr, status
+    ex2 = prisnd.cli("trigger", "gone", check=True).stdout.strip()
+    prisnd.wait_execution(ex2)
+    assert ex2 in prisnd.cli("status", "gone", check=True).stdout
 
 
 def test_delete_service_stops_instances(prisnd, scripts):

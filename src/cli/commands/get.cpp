@@ -2,6 +2,7 @@
 // prisn get ... and prisn status: tables over the REST API's lists.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iostream>
 
@@ -344,8 +345,18 @@ int status_command(Cli& cli, const std::string& name) {
       std::cout << fmt::format("Schedule:    {}\nNext run:    {}\nLast run:    {}\nSkipped:     {}\n",
                                str(d, "schedule"), next_run(d), str(d, "last_run"), str(d, "skipped_ticks", "0"));
     }
-    const Json runs = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&deployment=" +
-                                          client::url_encode(name) + "&limit=5");
+    Json runs = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&deployment=" +
+                                    client::url_encode(name) + "&limit=5");
+    // The runs of a deployment deleted earlier under this name stay in the history (SPEC §4),
+    // but they are not this one's.
+    const auto created = parse_rfc3339(str(d, "created_at"));
+    auto& items = runs["items"];
+    items.erase(std::remove_if(items.begin(), items.end(),
+                               [&](const Json& e) {
+                                 const auto at = parse_rfc3339(str(e, "created_at"));
+                                 return created && at && *at < *created;
+                               }),
+                items.end());
     std::cout << "\nRecent executions:\n";
     print_executions(cli, runs, "No executions of " + name + " yet.");
   }
