@@ -103,6 +103,7 @@ class Prisnd:
         listen = self.data_dir / "listen.json"
         if listen.exists():
             listen.unlink()
+        api = [] if "--api" in self.extra_args else ["--api", "127.0.0.1:0"]  # a fixed one survives a restart
         dns = [] if "--dns" in self.extra_args else ["--dns", "127.0.0.1:0"]
         http = [] if "--http" in self.extra_args else ["--http", "127.0.0.1:0"]
         # The suite runs in host mode, as root too: ctest runs test files in parallel, and
@@ -113,7 +114,7 @@ class Prisnd:
         # a port per instance, the node's resolv.conf). network="default" starts one prisnd
         # on its own default whatever the suite runs in.
         network = [] if "--network" in self.extra_args or self.network == "default" else ["--network", self.network]
-        args = [PRISND, "--data-dir", self.data_arg, "--api", "127.0.0.1:0", *dns, *http,
+        args = [PRISND, "--data-dir", self.data_arg, *api, *dns, *http,
                 "--tcp-ports", self.tcp_ports, *network] + self.extra_args
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env, cwd=self.cwd)

@@ -295,6 +295,31 @@ def test_executions_across_kill9_are_recorded_once(prisnd, tmp_path, cleanup):
     assert len(read_pids(long_marker)) == 1, "the long execution ran more than once"
 
 
+def test_prisn_run_follows_its_run_across_a_crash_of_prisnd(daemon_factory, tmp_path, cleanup):
+    """SPEC §6.6: a run survives prisnd's crash, so `prisn run` waits for prisnd to come back
+    and ends with the script's own output and exit code, not 1."""
+    d = daemon_factory(extra_args=["--api", f"127.0.0.1:{free_port()}"])
+    cleanup["daemons"].append(d)
+    script = tmp_path / "slow.py"
+    script.write_text("import time\nfor i in range(6):\n    print('line', i, flush=True)\n    time.sleep(0.5)\n"
+                      "raise SystemExit(6)\n")
+    env = dict(os.environ, PRISN_SERVER=d.api)
+    run = subprocess.Popen([conftest.PRISN, "run", str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=env)
+    try:
+        assert run.stdout.readline() == "line 0\n"
+        d.kill9()
+        time.sleep(1.5)  # down a while, as under systemd's RestartSec
+        d.start()
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 6, (out, err)
+    assert "line 0\n" + out == "".join(f"line {i}\n" for i in range(6)), out  # each line once
+    assert "following execution" in err and "again once prisnd is back" in err, err
+
+
 # --- graceful shutdown ---------------------------------------------------------------------
 SERVICE_WITH_CHILD = """\
 echo $$ >> "$MARKER"

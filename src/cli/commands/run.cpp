@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // prisn run and prisn trigger: start an execution, stream its output, exit with its status.
+#include <fmt/format.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -112,13 +113,41 @@ std::shared_ptr<CancelTarget> cancel_on_interrupt(Cli& cli) {
 
 }  // namespace
 
+// How long a followed run waits for a prisnd that went away to come back: systemd restarts
+// it after RestartSec=2s (packaging/prisnd.service), and its start re-adopts the run.
+constexpr auto kReconnectFor = std::chrono::seconds(60);
+
 int follow_to_exit(Cli& cli, const std::string& id) {
-  auto streamed = cli.http().stream("GET", "/api/v1/executions/" + id + "/logs?follow=true",
-                                    [](std::string_view data) {
-                                      std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
-                                      std::cout.flush();
-                                      return std::cout.good();  // false once nobody reads it
-                                    });
+  // Bytes of the log already written out: a stream followed again after prisnd came back
+  // starts at the log's beginning (it is only ever appended to), and skips them.
+  std::size_t written = 0;
+  auto follow = [&]() {
+    std::size_t skip = written;
+    return cli.http().stream("GET", "/api/v1/executions/" + id + "/logs?follow=true", [&](std::string_view data) {
+      const std::size_t dropped = std::min(skip, data.size());
+      skip -= dropped;
+      data.remove_prefix(dropped);
+      std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+      std::cout.flush();
+      written += data.size();
+      return std::cout.good();  // false once nobody reads it
+    });
+  };
+  auto streamed = follow();
+  // prisnd went away mid-stream (a crash, a restart): the run goes on (SPEC §6.6), so the
+  // CLI waits for prisnd to come back and follows on, as the script's own output would.
+  auto give_up = std::chrono::steady_clock::time_point();
+  for (std::size_t seen = SIZE_MAX; !streamed && std::cout.good() && g_signal == 0;) {
+    if (written != seen) {  // a new outage (or the first): a new wait
+      seen = written;
+      give_up = std::chrono::steady_clock::now() + kReconnectFor;
+      std::cerr << fmt::format("prisn: {}; following execution {} again once prisnd is back\n",
+                               streamed.error().message, id);
+    }
+    if (std::chrono::steady_clock::now() >= give_up) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    streamed = follow();
+  }
   if (!streamed) {
     Cli::fail(streamed.error().message);
   }
