@@ -132,6 +132,12 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
     if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
     auto options = log_options(req);
     if (!options) return error(options.error());
+    if (req.query.contains("instance")) {
+      options->instance = req.param("instance");
+      if (options->instance.empty()) {  // compared with the logs' names only: nothing else to check
+        return error(Error::invalid("instance: expected an instance name such as " + p.at("name") + "-0"));
+      }
+    }
     auto follow = follow_param(req);
     if (!follow) return error(follow.error());
     if (*follow) {

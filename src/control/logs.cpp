@@ -30,17 +30,35 @@ bool is_instance_log(std::string_view file, std::string_view name) {
 }
 
 /// The current log file of each instance of a service, by instance name.
+// Every instance's log by instance name, or only `only`'s when it is given.
 std::map<std::string, fs::path> instance_logs(const supervisor::Paths& paths, const std::string& ns,
-                                              const std::string& name) {
+                                              const std::string& name, const std::string& only = "") {
   std::map<std::string, fs::path> out;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(paths.deployment_logs(ns, name), ec)) {
     const std::string file = entry.path().filename().string();
-    if (is_instance_log(file, name)) {
+    if (is_instance_log(file, name) && (only.empty() || file == only + ".log")) {
       out[file.substr(0, file.size() - 4)] = entry.path();
     }
   }
   return out;
+}
+
+// ?instance= names one instance of a service, known by its log.
+Result<void> check_instance(const supervisor::Paths& paths, const store::DeploymentRecord& rec,
+                            const std::string& instance) {
+  if (instance.empty()) return {};
+  const auto& spec = rec.spec;
+  if (spec.type != model::DeploymentType::kService) {
+    return Error::invalid(fmt::format("instance: '{}' is a {} deployment, whose runs have no instances; "
+                                      "its runs' logs are at /api/v1/executions/ID/logs",
+                                      spec.name, model::to_string(spec.type)));
+  }
+  if (instance_logs(paths, spec.ns, spec.name, instance).empty()) {
+    return Error::not_found(fmt::format("instance '{}' of deployment '{}' has no log (its instances are {}-0 to {}-{})",
+                                        instance, spec.name, spec.name, spec.name, std::max(0, spec.replicas - 1)));
+  }
+  return {};
 }
 
 std::string merged_service_logs(const std::map<std::string, fs::path>& files,
@@ -158,9 +176,10 @@ class ServiceStream final : public LogStream {
   /// that read ended: a line written meanwhile is neither lost nor sent twice.
   ServiceStream(const Controller::Impl& ctl, asio::any_io_executor ex, std::string ns, std::string name,
                 const logs::ReadOptions& options)
-      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), since_ms_(options.since_ms), timer_(ex) {
+      : ctl_(ctl), ns_(std::move(ns)), name_(std::move(name)), only_(options.instance), since_ms_(options.since_ms),
+        timer_(ex) {
     std::vector<std::vector<logs::Line>> sources;
-    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
+    for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_, only_)) {
       auto start = logs::LogFile(path).read_to_follow(instance, options);
       sources.push_back(std::move(start.lines));
       add(instance, path, start.offset).partial = std::move(start.unfinished);
@@ -178,7 +197,7 @@ class ServiceStream final : public LogStream {
           ctl_.services.endpoints(ns_, name_).empty()) {
         finishing_ = true;
       }
-      for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_)) {
+      for (const auto& [instance, path] : instance_logs(ctl_.ctx.paths, ns_, name_, only_)) {
         if (!sources_.contains(instance)) add(instance, path, /*offset=*/std::uint64_t{0});
       }
       std::string out;
@@ -236,6 +255,7 @@ class ServiceStream final : public LogStream {
   const Controller::Impl& ctl_;
   std::string ns_;
   std::string name_;
+  std::string only_;  // one instance's log, or (empty) every instance's
   std::string initial_;
   std::optional<std::int64_t> since_ms_;
   asio::steady_timer timer_;
@@ -289,8 +309,9 @@ Result<std::string> Controller::deployment_logs(const std::string& ns, const std
   if (rec == nullptr) {
     return deployment_not_found(ns, name);
   }
+  if (auto ok = check_instance(impl_->ctx.paths, *rec, options.instance); !ok) return ok.error();
   if (rec->spec.type == model::DeploymentType::kService) {
-    return merged_service_logs(instance_logs(impl_->ctx.paths, ns, name), options);
+    return merged_service_logs(instance_logs(impl_->ctx.paths, ns, name, options.instance), options);
   }
   auto latest = latest_run(impl_->ctx.store, *rec);
   if (!latest) {
@@ -351,6 +372,7 @@ Result<std::shared_ptr<LogStream>> Controller::follow_deployment_logs(const std:
   if (rec == nullptr) {
     return deployment_not_found(ns, name);
   }
+  if (auto ok = check_instance(impl_->ctx.paths, *rec, options.instance); !ok) return ok.error();
   if (rec->spec.type != model::DeploymentType::kService) {
     auto latest = latest_run(impl_->ctx.store, *rec);
     if (!latest) return latest.error();

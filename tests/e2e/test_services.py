@@ -386,6 +386,31 @@ def test_logs_prefixed_tail_and_follow(prisnd, scripts):
     assert line.startswith("[api-0] ") or line.startswith("[api-1] ")
 
 
+def test_logs_of_one_instance(prisnd, scripts):
+    """?instance=NAME-i (and `prisn logs NAME-i`, as kubectl logs POD) reads one instance's log."""
+    port = free_port()
+    deploy(prisnd, scripts("api.py", HTTP_SERVICE), "api", port, 2)
+    prisnd.wait_ready("api", 2)
+    for instance in ("api-0", "api-1"):
+        text = wait_until(lambda: (lambda t: t if "listening on" in t else None)(
+            prisnd.get(f"/api/v1/deployments/api/logs?instance={instance}").text), 10, message=instance)
+        assert all(line.startswith(f"[{instance}] ") for line in text.splitlines()), text
+        p = prisnd.cli("logs", instance, "--tail", "1")
+        assert p.returncode == 0 and p.stdout.startswith(f"[{instance}] "), (p.stdout, p.stderr)
+    with prisnd.get("/api/v1/deployments/api/logs?instance=api-1&follow=true", stream=True, timeout=(5, 10)) as r:
+        assert r.status_code == 200
+        first = next(r.iter_content(None))
+        assert first.startswith(b"[api-1] ") and b"[api-0]" not in first, first
+    r = prisnd.get("/api/v1/deployments/api/logs?instance=api-7")
+    assert r.status_code == 404 and "instance 'api-7' of deployment 'api' has no log" in r.text, r.text
+    assert prisnd.get("/api/v1/deployments/api/logs?instance=").status_code == 422
+    prisnd.post("/api/v1/deployments", {"name": "job", "source": "print(1)", "filename": "job.py"})
+    r = prisnd.get("/api/v1/deployments/job/logs?instance=job-0")
+    assert r.status_code == 422 and "job deployment" in r.text, r.text
+    p = prisnd.cli("logs", "api-9")
+    assert p.returncode == 1 and "deployment 'api-9' not found" in p.stderr, p.stderr
+
+
 COUNTER = """import time
 n = 0
 deadline = time.monotonic() + 40

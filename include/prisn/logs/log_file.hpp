@@ -32,6 +32,7 @@ struct Line {
 struct ReadOptions {
   std::optional<std::size_t> tail;         ///< only the last N lines
   std::optional<std::int64_t> since_ms;    ///< only lines seen at or after this time
+  std::string instance;                    ///< a service's: one instance's log (NAME-i); empty: all
 };
 
 /// What a rotation did: the file lost its first `moved` bytes (the rest moved to offset 0);

@@ -40,6 +40,15 @@ int logs_command(Cli& cli, const std::string& target, bool follow, std::optional
     auto as_deployment = stream_logs(cli, deployment_path, follow, tail);
     if (as_deployment && as_deployment->status != 404) r = std::move(as_deployment);
   }
+  if (const auto dash = target.rfind('-'); r && r->status == 404 && dash != std::string::npos && dash + 1 < target.size() &&
+                                           target.find_first_not_of("0123456789", dash + 1) == std::string::npos) {
+    // No deployment "api-1": then instance 1 of service "api", as kubectl logs takes a pod.
+    auto as_instance = stream_logs(cli,
+                                   "/api/v1/deployments/" + client::url_encode(target.substr(0, dash)) + "/logs" +
+                                       cli.ns_query() + "&instance=" + client::url_encode(target),
+                                   follow, tail);
+    if (as_instance && as_instance->status / 100 == 2) r = std::move(as_instance);
+  }
   if (!r) Cli::fail(r.error().message);
   cli.fail_unless_ok(*r);
   return 0;
