@@ -544,6 +544,30 @@ Result<void> check_ports_of_health_check(const DeploymentSpec& spec, bool stored
   return {};
 }
 
+// PORT and PORT_<NAME> of a deployment with ports are prisn's to set (SPEC §6.2, §7.1): an
+// instance given its own would listen where prisn does not look (in host mode, on the port
+// prisn itself publishes) and never pass its check.
+Result<void> check_port_variables(const DeploymentSpec& spec) {
+  if (spec.ports.empty()) return {};
+  std::vector<std::string> reserved = {"PORT"};
+  for (const auto& p : spec.ports) reserved.push_back(port_variable(p.name));
+  const auto taken = [&](const std::string& name) {
+    return std::find(reserved.begin(), reserved.end(), name) != reserved.end();
+  };
+  const auto why = [&](const std::string& field) {
+    return invalid(fmt::format("{}: set by prisn to the port each instance must listen on (in host mode each instance "
+                               "gets its own); the deployment's ports are given by port and ports",
+                               field));
+  };
+  for (const auto& [name, value] : spec.env) {
+    if (taken(name)) return why("env." + name);
+  }
+  for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
+    if (taken(spec.secrets[i].env)) return why(fmt::format("secrets[{}].env ({})", i, spec.secrets[i].env));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<std::map<std::string, std::string>> decode_env(const Json* v, const std::string& path) {
@@ -635,6 +659,9 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
     spec.timeout.reset();  // it never applied
   }
   if (auto ok = check_ports_of_health_check(spec, ctx.stored); !ok) return ok.error();
+  if (!ctx.stored) {  // a stored one runs as it did
+    if (auto ok = check_port_variables(spec); !ok) return ok.error();
+  }
   return spec;
 }
 

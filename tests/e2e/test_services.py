@@ -962,6 +962,17 @@ def test_timing_fields_alone_tune_the_default_tcp_check(prisnd):
     prisnd.wait_ready("tuned", 1)  # the TCP check passes where /health would not
 
 
+def test_env_may_not_set_the_port_prisn_gives_each_instance(prisnd, scripts):
+    """-e PORT=8080 beside --port 8080 made every instance crash-loop in host mode (the node's
+    port is prisn's own): a 422 that says why, not a service that never comes up."""
+    port = free_port()
+    p = prisnd.cli("deploy", scripts("web.py", HTTP_SERVICE), "--name", "web", "--port", str(port), "-e", f"PORT={port}")
+    assert p.returncode == 1 and "env.PORT: set by prisn to the port each instance must listen on" in p.stderr, p.stderr
+    assert prisnd.get("/api/v1/deployments/web").status_code == 404
+    p = prisnd.cli("run", scripts("env.py", "import os; print(os.environ['PORT'])"), "-e", "PORT=5432")
+    assert p.returncode == 0 and p.stdout == "5432\n", (p.stdout, p.stderr)  # a run has no port of prisn's
+
+
 HEALTH_BY_ENV = FAILING_HEALTH.replace('500 if self.path == "/health" else 200',
                                        '500 if self.path == "/health" and os.environ.get("BAD") else 200')
 assert HEALTH_BY_ENV != FAILING_HEALTH

@@ -76,6 +76,10 @@ TEST(DeploymentJson, RejectsBadFields) {
                 "healthCheck.tcp: the deployment has no port to check"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"healthCheck":{"tcp":{"port":81}}})j", "healthCheck.tcp.port: 81"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"loadBalancing":{"algorithm":"fastest"}})j", "algorithm"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"env":{"PORT":"80"}})j", "env.PORT: set by prisn"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","ports":[{"name":"metrics","port":90}],"env":{"PORT_METRICS":"1"}})j",
+                "env.PORT_METRICS: set by prisn"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"secrets":["db:PORT"]})j", "secrets[0].env (PORT)"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"nodePort"}})j", "nodePort"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"Bad Host"}})j", "expose.host"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"expose":{"type":"ingress","host":"a.*.com"}})j", "expose.host"},
@@ -87,6 +91,12 @@ TEST(DeploymentJson, RejectsBadFields) {
     const std::string message = error_of(c.body);
     EXPECT_NE(message.find(c.field), std::string::npos) << c.body << " -> " << message;
   }
+}
+
+TEST(DeploymentJson, PortVariablesAreFreeWithoutPorts) {
+  // A job or a portless service may use PORT for its own ends; prisn sets none there.
+  EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","env":{"PORT":"5432"}})j"));
+  EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","port":80,"env":{"PORTAL":"x","PORT_OTHER":"1"}})j"));
 }
 
 TEST(DeploymentJson, TimingFieldsAloneTuneTheDefaultTcpCheck) {
