@@ -175,6 +175,18 @@ int main(int argc, char** argv) {
                 << known << " --help lists them)\n";
       return 2;
     }
+    if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr) {
+      // CLI11 says "Could not convert: REPLICAS = abc"; the options it converts are counts.
+      constexpr std::string_view kLead = "Could not convert: ";
+      std::string_view what = e.what();
+      if (what.starts_with(kLead) && what.find(" = ") != std::string_view::npos) {
+        what.remove_prefix(kLead.size());
+        const auto eq = what.find(" = ");
+        std::cerr << "prisn: " << what.substr(0, eq) << ": expected a whole number, got '" << what.substr(eq + 3)
+                  << "'\n";
+        return 2;
+      }
+    }
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }

@@ -585,6 +585,8 @@ def test_logs_of_a_job_show_latest_execution(prisnd, scripts):
 def test_usage_errors_say_what_is_missing_or_wrong_in_the_users_words(prisnd, tmp_path):
     for args, says in ((["delete"], "NAME is required"), (["get"], "RESOURCE is required"),
                        (["logs", "x", "--tail", "-3"], "--tail: must be 0 or more"),
+                       (["scale", "web", "abc"], "prisn: REPLICAS: expected a whole number, got 'abc'"),
+                       (["logs", "x", "--tail", "y"], "prisn: --tail: expected a whole number, got 'y'"),
                        (["run", str(tmp_path)], "it is a directory")):
         p = prisnd.cli(*args)
         assert p.returncode == 2 and says in p.stderr, (args, p.stderr)
