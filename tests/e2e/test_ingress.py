@@ -343,29 +343,26 @@ def test_apply_puts_documents_in_their_namespace_and_refuses_a_conflicting_n(pri
     assert prisnd.get("/api/v1/ingresses/other?namespace=staging").status_code == 200
 
 
-def test_apply_warns_of_a_deployment_that_cannot_run(prisnd, tmp_path):
-    """As `prisn deploy` does: stored, but a secret it names is missing."""
+@pytest.mark.parametrize("document,applied,warning", [
+    ("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: needy}\n"
+     "spec: {source: \"print(1)\", filename: needy.py, secrets: [\"nope:TOKEN\"]}\n",
+     "deployment/needy created\n", "warning: deployment/needy: secret 'nope' not found in namespace 'default'"),
+    ("apiVersion: prisn.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-access}\n"
+     "spec:\n  target: {deployment: db}\n  ingress: [{from: [{deployment: api}], ports: [5432]}]\n",
+     "networkpolicy/db-access created\n",
+     "warning: networkpolicy/db-access: not enforced: prisnd runs in host network mode"),
+], ids=["deployment-that-cannot-run", "policy-in-host-mode"])
+def test_apply_warns_of_what_is_stored_but_will_not_work(prisnd, tmp_path, document, applied, warning):
+    """Stored, but: a deployment whose secret is missing cannot run (as `prisn deploy` warns);
+    in host mode a policy is accepted and reported as not enforceable (SPEC §7.6)."""
     manifest = tmp_path / "w.yaml"
-    manifest.write_text("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: needy}\n"
-                        "spec: {source: \"print(1)\", filename: needy.py, secrets: [\"nope:TOKEN\"]}\n")
+    manifest.write_text(document)
     out = prisnd.cli("apply", "-f", str(manifest))
     assert out.returncode == 0, out.stderr
-    assert out.stdout == "deployment/needy created\n", out.stdout
-    assert "warning: deployment/needy: secret 'nope' not found in namespace 'default'" in out.stderr, out.stderr
-
-
-def test_apply_warns_that_a_policy_is_not_enforced_in_host_mode(prisnd, tmp_path):
-    """SPEC §7.6: in host mode a policy is accepted and reported as not enforceable."""
-    manifest = tmp_path / "p.yaml"
-    manifest.write_text("apiVersion: prisn.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-access}\n"
-                        "spec:\n  target: {deployment: db}\n  ingress: [{from: [{deployment: api}], ports: [5432]}]\n")
-    out = prisnd.cli("apply", "-f", str(manifest))
-    assert out.returncode == 0, out.stderr
-    assert out.stdout == "networkpolicy/db-access created\n", out.stdout
-    assert "warning: networkpolicy/db-access: not enforced: prisnd runs in host network mode" in out.stderr, out.stderr
-    items = prisnd.post("/api/v1/apply", None, data=manifest.read_text(),
-                        headers={"Content-Type": "application/yaml"}).json()["items"]
-    assert items[0]["action"] == "unchanged" and items[0]["warning"].startswith("not enforced"), items
+    assert out.stdout == applied, out.stdout
+    assert warning in out.stderr, out.stderr
+    items = prisnd.post("/api/v1/apply", None, data=document, headers={"Content-Type": "application/yaml"}).json()["items"]
+    assert items[0]["action"] == "unchanged" and items[0]["warning"] in out.stderr, items  # said again
 
 
 INGRESS_DOC = ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata: {{name: {name}}}\n"

@@ -10,6 +10,16 @@
 namespace prisn::dns::detail {
 namespace {
 
+// A one-datagram message to or from `peer`.
+msghdr message(sockaddr_in& peer, iovec& iov) {
+  msghdr m{};
+  m.msg_name = &peer;
+  m.msg_namelen = sizeof peer;
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  return m;
+}
+
 // A datagram sent to 127.0.0.5 on a socket bound to 0.0.0.0 says so, and a reply set from
 // what it says leaves from 127.0.0.5: the whole round trip through the kernel.
 TEST(ReplySource, AWildcardSocketAnswersFromTheAddressAsked) {
@@ -32,11 +42,7 @@ TEST(ReplySource, AWildcardSocketAnswersFromTheAddressAsked) {
   iovec iov{&byte, 1};
   sockaddr_in peer{};
   ControlBuffer control;
-  msghdr in{};
-  in.msg_name = &peer;
-  in.msg_namelen = sizeof peer;
-  in.msg_iov = &iov;
-  in.msg_iovlen = 1;
+  msghdr in = message(peer, iov);
   in.msg_control = control.data();
   in.msg_controllen = control.size();
   ASSERT_EQ(::recvmsg(server, &in, 0), 1);
@@ -46,11 +52,7 @@ TEST(ReplySource, AWildcardSocketAnswersFromTheAddressAsked) {
   EXPECT_EQ(local->v4.s_addr, asked.sin_addr.s_addr);
 
   ControlBuffer reply_control;
-  msghdr out{};
-  out.msg_name = &peer;
-  out.msg_namelen = sizeof peer;
-  out.msg_iov = &iov;
-  out.msg_iovlen = 1;
+  msghdr out = message(peer, iov);
   set_reply_source(out, reply_control, *local);
   ASSERT_EQ(::sendmsg(server, &out, 0), 1);
   sockaddr_in from{};
