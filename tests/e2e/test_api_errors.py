@@ -537,6 +537,41 @@ def test_auth_required_accepts_the_admin_token(authd):
     assert_error(authd.get("/api/v1/deployments/nope", headers=ok), 404)
 
 
+def test_a_browser_page_on_the_node_is_not_trusted_as_a_loopback_client(api, tmp_path):
+    """A cross-site POST with text/plain needs no CORS preflight: trusted for its loopback
+    peer, it ran code. A page's request (Origin, Sec-Fetch-Site) and a Host that is not an
+    address (DNS rebinding) are refused with 403; a token still works; clients are unchanged."""
+    marker = tmp_path / "csrf"
+    body = json.dumps({"source": f"touch {marker}", "runtime": "bash"})
+    for headers in ({"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "null"},
+                    {"Sec-Fetch-Site": "same-site"},
+                    {"Host": "rebind.evil.example:7331"}):
+        r = requests.post(api.url("/api/v1/executions"), data=body, timeout=10,
+                          headers={"Content-Type": "text/plain;charset=UTF-8", **headers})
+        assert_error(r, 403, code="forbidden")
+        assert_error(requests.get(api.url("/api/v1/secrets"), headers=headers, timeout=10), 403)
+    time.sleep(0.5)
+    assert not marker.exists(), "a page's request ran code"
+    for host in ("localhost", "LOCALHOST:1", "127.0.0.1:7331", "[::1]:7331", "localhost.", "app.localhost"):
+        assert requests.get(api.url("/api/v1/deployments"), headers={"Host": host}, timeout=10).status_code == 200
+    assert requests.get(api.url("/api/v1/deployments"), headers={"Sec-Fetch-Site": "none"}, timeout=10).ok
+    token = (api.data_dir / "admin.token").read_text().strip()
+    r = requests.get(api.url("/api/v1/deployments"), timeout=10,
+                     headers={"Origin": "http://evil.example", "Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+
+
+def test_a_wrong_token_is_refused_from_loopback_too(api):
+    """A token that is sent is checked: `prisn --token WRONG` must not work locally and fail remotely."""
+    assert_error(requests.get(api.url("/api/v1/deployments"), headers={"Authorization": "Bearer wrong"},
+                              timeout=10), 401)
+    p = api.cli("--token", "wrong", "get", "apps")
+    assert p.returncode == 1 and "invalid token" in p.stderr, p.stderr
+    token = (api.data_dir / "admin.token").read_text().strip()
+    assert api.cli("--token", token, "get", "apps").returncode == 0
+
+
 def test_health_stays_open_without_token(authd):
     r = authd.get("/health")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
