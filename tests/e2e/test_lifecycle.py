@@ -636,6 +636,21 @@ def test_config_that_is_a_directory_is_an_error(daemon_factory, tmp_path):
     assert str(config_dir) in log and "is a directory" in log, log
 
 
+def test_proxy_yaml_holds_only_the_proxy_section(daemon_factory, tmp_path):
+    """SPEC §2: proxy.yaml, read from beside the config file, holds the proxy section; another
+    key there (api.auth: loopback) must not quietly override the config file's."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "config.yaml").write_text("api: {auth: required}\n")
+    (conf / "proxy.yaml").write_text("proxy: {publishAddress: 127.0.0.1}\napi: {auth: loopback}\n")
+    rc, log = start_expecting_config_error(daemon_factory, conf / "config.yaml")
+    assert rc == 2, log
+    assert f"{conf / 'proxy.yaml'}:2: api: proxy.yaml holds only the proxy section" in log, log
+    (conf / "proxy.yaml").write_text("proxy: {publishAddress: 127.0.0.1}\n")
+    d = daemon_factory(extra_args=["--config", str(conf / "config.yaml")])
+    assert d.get("/api/v1/deployments").status_code == 401  # the config file's auth holds
+
+
 def test_config_bad_values_name_the_file_line_and_key(daemon_factory, tmp_path):
     level = tmp_path / "level.yaml"
     level.write_text("api:\n  auth: loopback\nlogLevel: loud\n")
