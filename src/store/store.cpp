@@ -253,6 +253,8 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& db_file,
     return dirs.error();
   }
   auto impl = std::make_unique<Impl>();
+  std::error_code ec;
+  const bool key_was_there = std::filesystem::exists(key_file, ec) || ec;
   auto box = SecretBox::load_or_create(key_file);
   if (!box) {
     return box.error();
@@ -267,6 +269,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& db_file,
     if (auto r = step(*impl); !r) {
       return Error::internal(db_file.string() + ": " + r.error().message);
     }
+  }
+  if (!key_was_there && !impl->secrets.empty()) {
+    // A lost or unrestored key: a new one would make every stored secret unreadable without a
+    // word, and overwrite the place the old one must be restored to.
+    std::filesystem::remove(key_file, ec);
+    return Error::internal(fmt::format(
+        "{} is missing, but {} holds {} secret(s) sealed with it: restore the key file from a backup; if it is "
+        "lost for good, delete the secrets (sqlite3 {} 'DELETE FROM secrets') and create them again",
+        key_file.string(), db_file.string(), impl->secrets.size(), db_file.string()));
   }
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }

@@ -132,6 +132,25 @@ TEST(Store, DerivedKeysLastAcrossRestartsAndDifferByPurpose) {
   EXPECT_NE(open_store(elsewhere)->derived_key("affinity-cookie"), cookie_key);
 }
 
+TEST(Store, AMissingKeyWithSealedSecretsIsAnErrorNotANewKey) {
+  test::TempDir dir;
+  {
+    auto store = open_store(dir);
+    ASSERT_TRUE(store->put_secret("default", "s", {{"value", "v"}}));
+  }
+  std::filesystem::remove(dir / "secret.key");
+  auto reopened = Store::open(dir / "state.db", dir / "secret.key");
+  ASSERT_FALSE(reopened);
+  EXPECT_NE(reopened.error().message.find("holds 1 secret(s) sealed with it: restore the key file"), std::string::npos)
+      << reopened.error().message;
+  EXPECT_FALSE(std::filesystem::exists(dir / "secret.key"));  // the place to restore it to is left free
+  // Without secrets a missing key is made afresh, as at first start.
+  test::TempDir fresh;
+  EXPECT_TRUE(open_store(fresh));
+  std::filesystem::remove(fresh / "secret.key");
+  EXPECT_TRUE(open_store(fresh));
+}
+
 TEST(Store, TamperedCiphertextFailsToOpen) {
   test::TempDir dir;
   {
