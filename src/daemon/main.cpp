@@ -21,8 +21,10 @@ int main(int argc, char** argv) {
   // mean the system data dir, port 53 or bridge mode.
   const CLI::Validator not_empty([](const std::string& v) { return v.empty() ? std::string("must not be empty") : ""; },
                                  "", "not empty");
+  // A flag given twice takes the last value, as most daemons do: a wrapper or a systemd
+  // drop-in appends its override to the command line.
   const auto option = [&](const char* name, std::string& target, const char* help) {
-    app.add_option(name, target, help)->check(not_empty);
+    app.add_option(name, target, help)->check(not_empty)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   };
   option("--config", flags.config, "YAML config file (default /etc/prisn/config.yaml if it exists)");
   option("--data-dir", flags.data_dir, "state.db, logs/, runs/, secret.key, admin.token");

@@ -2,6 +2,7 @@
 #include "prisn/store/store.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <tuple>
@@ -265,6 +266,9 @@ Result<std::unique_ptr<Store>> Store::open(const std::filesystem::path& db_file,
                       nullptr) != SQLITE_OK) {
     return detail::sqlite_error(impl->db, "cannot open " + db_file.string());
   }
+  // It holds deployments' env and scripts: private, as the data dir prisnd makes is, also in a
+  // directory that was there before. SQLite gives its -wal and -shm files the same mode.
+  for (const char* suffix : {"", "-wal", "-shm"}) ::chmod((db_file.string() + suffix).c_str(), 0600);
   for (auto step : {configure, migrate, prepare, load_deployments, load_secrets, load_resources}) {
     if (auto r = step(*impl); !r) {
       return Error::internal(db_file.string() + ": " + r.error().message);

@@ -796,6 +796,21 @@ def test_a_relative_data_dir_is_taken_from_where_prisnd_starts(daemon_factory, s
     d.wait_ready("web", 1)
 
 
+def test_a_flag_given_twice_takes_the_last_value(tmp_path):
+    """As most daemons do: a wrapper or a systemd drop-in appends its override."""
+    data = tmp_path / "d"
+    args = [conftest.PRISND, "--data-dir", str(data), "--api", "127.0.0.1:0", "--dns", "off",
+            "--http", "127.0.0.1:0", "--network", "host", "--http", "off"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: (data / "listen.json").exists() or proc.poll() is not None, 20, message="listen.json")
+        assert proc.poll() is None, proc.stderr.read()
+        assert not json.loads((data / "listen.json").read_text()).get("http"), "the first --http was taken"
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 @pytest.mark.parametrize("flag", ["--data-dir", "--api", "--dns", "--http", "--https", "--network", "--config",
                                   "--tcp-ports", "--log-level"])
 def test_an_empty_flag_value_is_a_usage_error_not_the_default(flag, tmp_path):

@@ -108,6 +108,8 @@ TEST(Store, SecretsAreSealedAndKeyFileIsPrivate) {
   ASSERT_EQ(::stat((dir / "secret.key").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600U);
   EXPECT_EQ(st.st_size, 32);
+  ASSERT_EQ(::stat((dir / "state.db").c_str(), &st), 0);  // deployments' env and scripts are in it
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
   // The plaintext never reaches the database file.
   store.reset();
   std::string db;
