@@ -66,6 +66,8 @@ void Cli::fail_unless_ok(const client::HttpResponse& response, const std::string
   auto message = api_error_message(response);
   // prisnd's errors are {"error": {...}}; an HTML 404 is some other server's.
   if (!message) fail(not_prisnd(what_came(response)));
+  // The server speaks of an HTTP header; the CLI's user gives the token otherwise.
+  if (response.status == 401) *message += "; give prisn the token with --token or PRISN_TOKEN";
   fail(context + *message);
 }
 

@@ -567,7 +567,7 @@ def test_a_wrong_token_is_refused_from_loopback_too(api):
     assert_error(requests.get(api.url("/api/v1/deployments"), headers={"Authorization": "Bearer wrong"},
                               timeout=10), 401)
     p = api.cli("--token", "wrong", "get", "apps")
-    assert p.returncode == 1 and "invalid token" in p.stderr, p.stderr
+    assert p.returncode == 1 and "invalid token; give prisn the token with --token or PRISN_TOKEN" in p.stderr, p.stderr
     token = (api.data_dir / "admin.token").read_text().strip()
     assert api.cli("--token", token, "get", "apps").returncode == 0
 
