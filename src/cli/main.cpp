@@ -126,6 +126,12 @@ int main(int argc, char** argv) {
   secret_create->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
       ->expected(1, CLI::detail::expected_max_vector_size)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  auto* secret_set = secret_cmd->add_subcommand("set", "create a secret, or replace the one of that name");
+  secret_set->add_option("NAME", name, "secret name")->required();
+  auto* set_value_opt = secret_set->add_option("--value", value, "the value (stored under key 'value')");
+  secret_set->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
+      ->expected(1, CLI::detail::expected_max_vector_size)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   auto* secret_list = secret_cmd->add_subcommand("list", "list secrets");
   auto* secret_delete = secret_cmd->add_subcommand("delete", "delete a secret");
   secret_delete->add_option("NAME", name, "secret name")->required();
@@ -216,7 +222,12 @@ int main(int argc, char** argv) {
     if (restart_cmd->parsed()) return restart_command(cli, name);
     if (delete_cmd->parsed()) return delete_command(cli, delete_args);
     if (secret_create->parsed()) {
-      return secret_create_command(cli, name, value_opt->count() > 0 ? std::optional<std::string>(value) : std::nullopt, files);
+      return secret_create_command(cli, name, value_opt->count() > 0 ? std::optional<std::string>(value) : std::nullopt, files,
+                                   false);
+    }
+    if (secret_set->parsed()) {
+      return secret_create_command(cli, name, set_value_opt->count() > 0 ? std::optional<std::string>(value) : std::nullopt,
+                                   files, true);
     }
     if (secret_list->parsed()) return get_command(cli, "secrets", "", false);
     if (secret_delete->parsed()) return secret_delete_command(cli, name);

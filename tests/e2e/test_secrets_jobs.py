@@ -260,6 +260,25 @@ def test_secret_via_api_with_data(prisnd):
     assert exec_logs(prisnd, e["id"]).text == "alice:pw-1\n"
 
 
+def test_secret_set_creates_or_replaces_and_names_the_services_to_restart(prisnd, scripts, tmp_path):
+    """`secret create` is a 409 when the secret exists; rotating it must not mean delete then
+    create, a gap in which an instance that restarts cannot start."""
+    p = prisnd.cli("secret", "set", "rot", "--value", "one")
+    assert p.returncode == 0 and p.stdout == 'secret "rot" created\n', (p.stdout, p.stderr)
+    prisnd.cli("deploy", scripts("svc.py", HTTP_SERVICE), "--name", "svc", "--port", str(free_port()),
+               "--secret", "rot:ROT", check=True)
+    prisnd.wait_ready("svc", 1)
+    p = prisnd.cli("secret", "set", "rot", "--from-file", f"value={scripts('v.txt', 'two')}")
+    assert p.returncode == 0 and p.stdout == 'secret "rot" updated\n', (p.stdout, p.stderr)
+    assert "running instances of svc keep the old value until they restart" in p.stderr, p.stderr
+    job = scripts("show.py", "import os; print(os.environ['ROT'])")
+    prisnd.cli("deploy", job, "--name", "show", "--secret", "rot:ROT", check=True)
+    out = prisnd.cli("trigger", "show", "--wait", check=True).stdout
+    assert out.splitlines()[-1] == "two", out
+    assert prisnd.cli("secret", "create", "rot", "--value", "x").returncode == 1  # create still refuses
+    assert prisnd.cli("secret", "set", "rot").returncode == 2
+
+
 def test_get_and_delete_secrets(prisnd, tmp_path):
     assert prisnd.cli("secret", "create", "db-password", "--value", SECRET).returncode == 0
     (tmp_path / "a").write_text("A")

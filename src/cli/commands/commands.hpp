@@ -57,8 +57,10 @@ int logs_command(Cli& cli, const std::string& target, bool follow, std::optional
 int scale_command(Cli& cli, const std::string& name, int replicas);
 int restart_command(Cli& cli, const std::string& name);
 int delete_command(Cli& cli, const std::vector<std::string>& args);
+/// `prisn secret create` (409 when it exists) or, with `replace`, `prisn secret set` (create
+/// or replace; says which services' running instances keep the old value).
 int secret_create_command(Cli& cli, const std::string& name, const std::optional<std::string>& value,
-                          const std::vector<std::string>& files);
+                          const std::vector<std::string>& files, bool replace);
 int secret_delete_command(Cli& cli, const std::string& name);
 int version_command(Cli& cli);
 /// `prisn dns lookup NAME [--type T]`: exit 1 on NXDOMAIN or a failure rcode.

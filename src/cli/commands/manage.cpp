@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // prisn logs, scale, restart, delete, secret, version.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <iostream>
@@ -96,11 +97,10 @@ int delete_command(Cli& cli, const std::vector<std::string>& args) {
   return 0;
 }
 
-int secret_create_command(Cli& cli, const std::string& name, const std::optional<std::string>& value,
-                          const std::vector<std::string>& files) {
-  if (value.has_value() == !files.empty()) {
-    throw UsageError("secret create NAME: give --value V or --from-file [KEY=]FILE (not both)");
-  }
+namespace {
+
+// The request body of `secret create` and `secret set`: the value, or the files' contents.
+Json secret_body(const std::string& name, const std::optional<std::string>& value, const std::vector<std::string>& files) {
   Json body = {{"name", name}};
   if (value && is_valid_utf8(*value)) {
     body["value"] = *value;
@@ -128,8 +128,48 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
     if (!data.empty()) body["data"] = data;
     if (!binary.empty()) body["binaryData"] = binary;
   }
-  const Json result = cli.call("POST", "/api/v1/secrets" + cli.ns_query(), body);
-  cli.report(result, fmt::format("secret \"{}\" created", name));
+  return body;
+}
+
+// Services whose running instances still have a secret's old value (environment variables
+// are read at start, as in Kubernetes).
+std::vector<std::string> services_using(Cli& cli, const std::string& secret) {
+  std::vector<std::string> out;
+  const Json list = cli.call("GET", "/api/v1/deployments" + cli.ns_query());
+  for (const auto& d : list["items"]) {
+    if (d.value("type", "") != "service" || !d.contains("secrets") || !d["secrets"].is_array()) continue;
+    for (const auto& ref : d["secrets"]) {
+      if (ref.is_object() && ref.value("secret", "") == secret) {
+        out.push_back(d.value("name", ""));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+int secret_create_command(Cli& cli, const std::string& name, const std::optional<std::string>& value,
+                          const std::vector<std::string>& files, bool replace) {
+  const char* verb = replace ? "set" : "create";
+  if (value.has_value() == !files.empty()) {
+    throw UsageError(fmt::format("secret {} NAME: give --value V or --from-file [KEY=]FILE (not both)", verb));
+  }
+  const Json body = secret_body(name, value, files);
+  if (!replace) {
+    const Json result = cli.call("POST", "/api/v1/secrets" + cli.ns_query(), body);
+    cli.report(result, fmt::format("secret \"{}\" created", name));
+    return 0;
+  }
+  const std::string path = "/api/v1/secrets/" + client::url_encode(name) + cli.ns_query();
+  const bool existed = cli.find(path).has_value();
+  const Json result = cli.call("PUT", path, body);
+  cli.report(result, fmt::format("secret \"{}\" {}", name, existed ? "updated" : "created"));
+  if (const auto users = services_using(cli, name); existed && !users.empty()) {
+    std::cerr << fmt::format("prisn: running instances of {} keep the old value until they restart (prisn restart NAME)\n",
+                             fmt::join(users, ", "));
+  }
   return 0;
 }
 
