@@ -316,6 +316,7 @@ Result<Json> Controller::endpoints(const std::string& ns, const std::string& nam
                                            {"connections", 0},
                                            {"last_exit", down.last_exit},
                                            {"restart_in_s", down.restart_in ? Json(*down.restart_in) : Json(nullptr)}});
+    if (!down.message.empty()) by_index.back().second["message"] = down.message;
   }
   std::stable_sort(by_index.begin(), by_index.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   Json list = Json::array();

@@ -134,7 +134,7 @@ std::string Controller::metrics() const {
   std::vector<std::pair<Labels, std::uint64_t>> restarts;
   for (const auto* rec : deployments) {
     if (rec->spec.type != model::DeploymentType::kService) continue;
-    int healthy = 0, unhealthy = 0, draining = 0, backoff = 0, exited = 0;
+    int healthy = 0, unhealthy = 0, draining = 0, backoff = 0, exited = 0, waiting = 0;
     for (const auto& ep : d.services.endpoints(rec->spec.ns, rec->spec.name)) {
       if (ep.state != "Running") ++draining;
       else if (ep.healthy) ++healthy;
@@ -142,12 +142,12 @@ std::string Controller::metrics() const {
     }
     // Instances with no process: every desired instance is in exactly one state.
     for (const auto& down : d.services.down_instances(rec->spec.ns, rec->spec.name)) {
-      ++(down.state == "BackOff" ? backoff : exited);
+      ++(down.state == "BackOff" ? backoff : down.state == "Waiting" ? waiting : exited);
     }
     const Labels base = {{"namespace", rec->spec.ns}, {"deployment", rec->spec.name}};
     for (auto [state, n] : {std::pair{"healthy", healthy}, std::pair{"unhealthy", unhealthy},
                             std::pair{"stopping", draining}, std::pair{"backoff", backoff},
-                            std::pair{"exited", exited}}) {
+                            std::pair{"exited", exited}, std::pair{"waiting", waiting}}) {
       Labels l = base;
       l.emplace_back("state", state);
       m.sample("prisn_instances", l, n);

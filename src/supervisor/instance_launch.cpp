@@ -53,13 +53,6 @@ std::map<std::string, std::string> ServiceManager::instance_variables(const mode
 
 bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord& rec, int index) {
   const auto& spec = rec.spec;
-  if (Slot& slot = svc.slots[index]; std::exchange(slot.restart_due, false)) {
-    // A restart is counted as it happens (here, by a reconcile or a roll), not when scheduled.
-    ++slot.restarts;
-    ++svc.restarts_total;
-    ++restarts_total_;
-    persist_slot(svc, index);
-  }
   auto fail = [&](std::string why) {
     svc.failure = std::move(why);
     svc.failed_generation = rec.generation;
@@ -146,6 +139,14 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   inst->started_at = WallClock::now();
   inst->started_steady = SteadyClock::now();
   Slot& slot = svc.slots[index];
+  if (std::exchange(slot.restart_due, false)) {
+    // A restart is counted as its new process starts (by a reconcile or a roll): not when it
+    // is scheduled, nor when the start fails (a secret gone, say) and nothing runs.
+    ++slot.restarts;
+    ++svc.restarts_total;
+    ++restarts_total_;
+    persist_slot(svc, index);
+  }
   store::InstanceRecord record{inst->id, spec.ns, spec.name, index, rec.generation, inst->ports,
                                inst->process, inst->cgroup.string(), inst->started_at, slot.restarts};
   if (auto stored = ctx_.store.put_instance(record); !stored) {

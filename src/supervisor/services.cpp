@@ -352,6 +352,22 @@ std::vector<DownInstanceView> ServiceManager::down_instances(const std::string& 
     }
     out.push_back(std::move(v));
   }
+  // An instance that cannot be started at all (its secret was deleted, say) has no process
+  // and no backoff: it waits for the cause to go, and is listed with it.
+  const auto* rec = ctx_.store.find_deployment(ns, name);
+  if (rec == nullptr || svc.failure.empty() || svc.failed_generation != rec->generation) return out;
+  for (int index = 0; index < rec->spec.replicas; ++index) {
+    const bool present = std::any_of(svc.instances.begin(), svc.instances.end(),
+                                     [&](const auto& inst) { return inst->index == index; }) ||
+                         std::any_of(out.begin(), out.end(), [&](const auto& v) { return v.index == index; });
+    if (present) continue;
+    const auto slot = svc.slots.find(index);
+    DownInstanceView v{fmt::format("{}-{}", name, index), index, "Waiting",
+                       slot == svc.slots.end() ? 0 : slot->second.restarts,
+                       slot == svc.slots.end() ? "" : slot->second.last_exit, std::nullopt};
+    v.message = svc.failure;
+    out.push_back(std::move(v));
+  }
   return out;
 }
 

@@ -279,6 +279,30 @@ def test_secret_set_creates_or_replaces_and_names_the_services_to_restart(prisnd
     assert prisnd.cli("secret", "set", "rot").returncode == 2
 
 
+def test_an_instance_that_cannot_restart_for_a_deleted_secret_is_listed_waiting(prisnd, scripts):
+    """SPEC §4: endpoints lists every instance with its state; one whose secret was deleted
+    after it died has no process and no backoff, and its restart was never made."""
+    prisnd.cli("secret", "create", "pw", "--value", "v1", check=True)
+    prisnd.cli("deploy", scripts("svc.py", HTTP_SERVICE), "--name", "esvc", "--port", str(free_port()),
+               "--replicas", "2", "--secret", "pw:PW", check=True)
+    prisnd.wait_ready("esvc", 2)
+    prisnd.cli("delete", "secret", "pw", check=True)
+    victim = [e for e in prisnd.endpoints("esvc") if e["instance"] == "esvc-0"][0]
+    os.kill(victim["pid"], 9)
+
+    def waiting():
+        eps = {e["instance"]: e for e in prisnd.endpoints("esvc")}
+        return eps if eps.get("esvc-0", {}).get("state") == "Waiting" else None
+    eps = wait_until(waiting, 15, message="esvc-0 listed as Waiting")
+    assert set(eps) == {"esvc-0", "esvc-1"}, eps
+    assert "secret 'pw' not found" in eps["esvc-0"]["message"] and eps["esvc-0"]["pid"] is None, eps
+    time.sleep(1.5)
+    assert prisnd.deployment("esvc")["status"]["restarts"] == 0  # nothing was started again
+    assert 'prisn_instances{namespace="default",deployment="esvc",state="waiting"} 1' in prisnd.get("/metrics").text
+    prisnd.cli("secret", "create", "pw", "--value", "v2", check=True)
+    prisnd.wait_ready("esvc", 2)
+
+
 def test_get_and_delete_secrets(prisnd, tmp_path):
     assert prisnd.cli("secret", "create", "db-password", "--value", SECRET).returncode == 0
     (tmp_path / "a").write_text("A")

@@ -33,7 +33,8 @@ struct EndpointView {
 };
 
 /// An instance with no process now: it died and waits out its restart backoff (`BackOff`),
-/// or its restart policy said not to restart it (`Exited`).
+/// its restart policy said not to restart it (`Exited`), or it cannot be started until its
+/// cause goes (`Waiting`: a secret it needs is missing, say).
 struct DownInstanceView {
   std::string instance;  ///< NAME-i
   int index = 0;
@@ -41,6 +42,7 @@ struct DownInstanceView {
   int restarts = 0;
   std::string last_exit;          ///< "api-1 exited (signal 9)"
   std::optional<int> restart_in;  ///< seconds, while backing off
+  std::string message;            ///< `Waiting`: why it cannot start
 };
 
 struct ServiceStatus {
