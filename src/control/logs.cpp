@@ -29,8 +29,8 @@ bool is_instance_log(std::string_view file, std::string_view name) {
   return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-/// The current log file of each instance of a service, by instance name.
-// Every instance's log by instance name, or only `only`'s when it is given.
+/// The current log file of each instance of a service, by instance name; only `only`'s when
+/// it is given.
 std::map<std::string, fs::path> instance_logs(const supervisor::Paths& paths, const std::string& ns,
                                               const std::string& name, const std::string& only = "") {
   std::map<std::string, fs::path> out;

@@ -166,7 +166,8 @@ int secret_create_command(Cli& cli, const std::string& name, const std::optional
   const bool existed = cli.find(path).has_value();
   const Json result = cli.call("PUT", path, body);
   cli.report(result, fmt::format("secret \"{}\" {}", name, existed ? "updated" : "created"));
-  if (const auto users = services_using(cli, name); existed && !users.empty()) {
+  const auto users = existed ? services_using(cli, name) : std::vector<std::string>();
+  if (!users.empty()) {
     std::cerr << fmt::format("prisn: running instances of {} keep the old value until they restart (prisn restart NAME)\n",
                              fmt::join(users, ", "));
   }
