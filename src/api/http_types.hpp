@@ -23,7 +23,6 @@ struct Request {
   std::string content_type;
   bool local_peer = false;  ///< loopback or a local network: trusted unless auth is required
   // What tells a browser page's request from a client's (see authorize() in server.cpp).
-  std::string host;        ///< the Host field
   std::string origin;      ///< the Origin field, which browsers send with a page's POST
   std::string fetch_site;  ///< the Sec-Fetch-Site field, which browsers send with every request
 

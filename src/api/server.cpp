@@ -71,38 +71,17 @@ bool is_local(const tcp::endpoint& ep, const std::vector<network::Subnet>& local
          });
 }
 
-// Whether `host` (the Host field, port and all) names this API by address: an IP literal or
-// localhost. A name a page controls could be rebound to 127.0.0.1 (DNS rebinding).
-bool names_an_address(std::string_view host) {
-  if (host.starts_with('[')) return host.find(']') != std::string_view::npos;  // an IPv6 literal
-  host = host.substr(0, host.rfind(':') == std::string_view::npos ? host.size() : host.rfind(':'));
-  if (host.ends_with('.')) host.remove_suffix(1);
-  if (ascii_iequals(host, "localhost") || (host.size() > 10 && ascii_iequals(host.substr(host.size() - 10), ".localhost"))) {
-    return true;
-  }
-  boost::system::error_code ec;
-  asio::ip::make_address_v4(std::string(host), ec);
-  return !ec;
-}
-
 // A local peer is trusted for where it is, and a browser page on the node is a local peer
-// too: a "simple" cross-site POST (text/plain, no preflight) would run code as prisnd's user,
-// and a page that rebinds its own name to 127.0.0.1 could read answers. So the trust holds
-// only for requests no page sent: without Origin, without a Sec-Fetch-Site other than
-// "none" (typed by the user), and with a Host that is an address. Why not, or nullopt.
+// too: a "simple" cross-site POST (text/plain, no preflight) would run code as prisnd's user.
+// Browsers mark a page's requests: Origin on every POST, Sec-Fetch-Site on every request
+// (`none` only when the user typed the address), which also covers a page that rebinds its
+// own name to 127.0.0.1 to read answers. Clients (curl, requests, the CLI) send neither.
+// Why the request is a page's, or nullopt.
 std::optional<std::string> sent_by_a_page(const Request& req) {
-  if (!req.origin.empty() || (!req.fetch_site.empty() && req.fetch_site != "none")) {
-    return fmt::format("a request from a web page (Origin: {}) is not trusted for coming from this node; send "
-                       "'Authorization: Bearer <token>'",
-                       req.origin.empty() ? "-, Sec-Fetch-Site: " + req.fetch_site : req.origin);
-  }
-  if (!req.host.empty() && !names_an_address(req.host)) {
-    return fmt::format("Host '{}' is not an address: a client trusted for coming from this node names the API by IP "
-                       "address or localhost (a page could point its own name here); or send 'Authorization: Bearer "
-                       "<token>'",
-                       req.host.substr(0, 100));
-  }
-  return std::nullopt;
+  if (req.origin.empty() && (req.fetch_site.empty() || req.fetch_site == "none")) return std::nullopt;
+  return fmt::format("a request from a web page (Origin: {}) is not trusted for coming from this node; send "
+                     "'Authorization: Bearer <token>'",
+                     req.origin.empty() ? "-, Sec-Fetch-Site: " + req.fetch_site : req.origin);
 }
 
 // Authorization per SPEC §4: a local peer is trusted unless auth is required (and unless a
@@ -252,7 +231,6 @@ Result<Request> to_request(const http::request<http::string_body>& msg, bool loc
   req.body = msg.body();
   req.content_type = std::string(msg[http::field::content_type]);
   req.local_peer = local;
-  req.host = std::string(msg[http::field::host]);
   req.origin = std::string(msg[http::field::origin]);
   req.fetch_site = std::string(msg["Sec-Fetch-Site"]);
   return req;
