@@ -279,8 +279,8 @@ void read_supervisor(Reader& r, const YAML::Node& n, const std::string& p, Super
   });
 }
 
-void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
-  r.section(root, "", {
+void read_root(Reader& r, const YAML::Node& root, Config& cfg, Sections sections) {
+  std::map<std::string, Reader::Handler> handlers = {
       {"api", [&](auto& v, auto& k) { read_api(r, v, k, cfg.api); }},
       {"dns", [&](auto& v, auto& k) { read_dns(r, v, k, cfg.dns); }},
       {"proxy", [&](auto& v, auto& k) { read_proxy(r, v, k, cfg.proxy); }},
@@ -288,14 +288,23 @@ void read_root(Reader& r, const YAML::Node& root, Config& cfg) {
       {"network", [&](auto& v, auto& k) { read_network(r, v, k, cfg.network); }},
       {"supervisor", [&](auto& v, auto& k) { read_supervisor(r, v, k, cfg.supervisor); }},
       {"logLevel", [&](auto& v, auto& k) { r.one_of(v, k, cfg.log_level, {"trace", "debug", "info", "warn", "error"}); }},
-  });
+  };
+  if (sections == Sections::kProxyOnly) {
+    for (auto& [key, handler] : handlers) {
+      if (key == "proxy") continue;
+      handler = [&r](const YAML::Node& v, const std::string& k) {
+        r.fail(v, k, "proxy.yaml holds only the proxy section; put " + k + " in the config file");
+      };
+    }
+  }
+  r.section(root, "", handlers);
 }
 
 }  // namespace
 
 boost::system::result<Config, std::vector<ConfigError>> load_text(std::string_view yaml,
                                                                   const std::string& file_label,
-                                                                  Config base) {
+                                                                  Config base, Sections sections) {
   std::vector<ConfigError> errors;
   YAML::Node root;
   try {
@@ -317,7 +326,7 @@ boost::system::result<Config, std::vector<ConfigError>> load_text(std::string_vi
   if (!errors.empty()) return errors;
   Reader reader(file_label, errors);
   try {
-    read_root(reader, root, base);
+    read_root(reader, root, base, sections);
   } catch (const YAML::Exception& e) {
     errors.push_back({"(document)", file_label, e.mark.line + 1, e.msg});
   }
@@ -328,7 +337,7 @@ boost::system::result<Config, std::vector<ConfigError>> load_text(std::string_vi
 }
 
 boost::system::result<Config, std::vector<ConfigError>> load_file(const std::filesystem::path& file,
-                                                                  Config base) {
+                                                                  Config base, Sections sections) {
   std::error_code ec;
   if (std::filesystem::is_directory(file, ec)) {  // it would open, read as empty and give the defaults
     return std::vector<ConfigError>{{"(file)", file.string(), 0, "is a directory, not a YAML file"}};
@@ -339,7 +348,7 @@ boost::system::result<Config, std::vector<ConfigError>> load_file(const std::fil
   }
   std::stringstream text;
   text << in.rdbuf();
-  return load_text(text.str(), file.string(), std::move(base));
+  return load_text(text.str(), file.string(), std::move(base), sections);
 }
 
 }  // namespace prisn::config

@@ -8,8 +8,6 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include <yaml-cpp/yaml.h>
-
 namespace prisn::daemon {
 namespace fs = std::filesystem;
 
@@ -33,34 +31,14 @@ std::string default_data_dir() {
 
 namespace {
 
-void apply_file(const fs::path& file, config::Config& cfg, std::vector<std::string>& errors) {
-  auto loaded = config::load_file(file, cfg);
+void apply_file(const fs::path& file, config::Config& cfg, std::vector<std::string>& errors,
+                config::Sections sections = config::Sections::kAll) {
+  auto loaded = config::load_file(file, cfg, sections);
   if (!loaded) {
     for (const auto& e : loaded.error()) errors.push_back(e.to_string());
     return;
   }
   cfg = std::move(*loaded);
-}
-
-// The seed's proxy.yaml is for the proxy section (SPEC §2): any other key there (api.auth,
-// say) would quietly override the config file, from a file read from beside it.
-void apply_proxy_file(const fs::path& file, config::Config& cfg, std::vector<std::string>& errors) {
-  try {
-    const YAML::Node root = YAML::LoadFile(file.string());
-    if (root.IsMap()) {
-      const std::size_t before = errors.size();
-      for (const auto& entry : root) {
-        if (const auto key = entry.first.as<std::string>(); key != "proxy") {
-          errors.push_back(fmt::format("{}:{}: {}: proxy.yaml holds only the proxy section; put {} in the config file",
-                                       file.string(), entry.first.Mark().line + 1, key, key));
-        }
-      }
-      if (errors.size() > before) return;
-    }
-  } catch (const YAML::Exception&) {
-    // Not YAML, or unreadable: load_file says why, with the line.
-  }
-  apply_file(file, cfg, errors);
 }
 
 template <class T, class Parse>
@@ -99,9 +77,9 @@ boost::system::result<config::Config, std::vector<std::string>> assemble(const F
   }
   // The seed's proxy.yaml holds the proxy section: beside the config file, else in /etc/prisn.
   if (const fs::path proxy = config_dir / "proxy.yaml"; present(proxy)) {
-    apply_proxy_file(proxy, cfg, errors);
+    apply_file(proxy, cfg, errors, config::Sections::kProxyOnly);
   } else if (present("/etc/prisn/proxy.yaml")) {
-    apply_proxy_file("/etc/prisn/proxy.yaml", cfg, errors);
+    apply_file("/etc/prisn/proxy.yaml", cfg, errors, config::Sections::kProxyOnly);
   }
   // Absolute: a workload runs in a directory of its own and is given paths under this one.
   std::error_code cwd_error;

@@ -113,14 +113,19 @@ struct ConfigError {
   std::string to_string() const;  ///< "config.yaml:5: proxy.http.port: expected an integer"
 };
 
+/// Which sections a config file may hold: all of them (config.yaml), or the proxy section
+/// alone (the seed's proxy.yaml, SPEC §2), where another key would quietly override the
+/// config file's.
+enum class Sections { kAll, kProxyOnly };
+
 /// Reads `file` on top of `base`: every key optional, unknown keys and wrong types are
 /// errors; all errors are returned, not just the first.
 boost::system::result<Config, std::vector<ConfigError>> load_file(const std::filesystem::path& file,
-                                                                  Config base);
+                                                                  Config base, Sections sections = Sections::kAll);
 
 /// The same from YAML text (for tests); `file_label` names it in errors.
 boost::system::result<Config, std::vector<ConfigError>> load_text(std::string_view yaml,
                                                                   const std::string& file_label,
-                                                                  Config base);
+                                                                  Config base, Sections sections = Sections::kAll);
 
 }  // namespace prisn::config

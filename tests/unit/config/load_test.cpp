@@ -81,6 +81,18 @@ TEST(Load, ASecondDocumentIsAnErrorNotIgnored) {
   EXPECT_TRUE(load_text("api:\n  listen: 127.0.0.1:7331\n---\n", "c.yaml", Config{}));  // an empty one is fine
 }
 
+TEST(Load, ProxyYamlHoldsOnlyTheProxySection) {
+  auto cfg = load_text("proxy: {publishAddress: 127.0.0.1}\napi: {auth: loopback}\n", "proxy.yaml", Config{},
+                       Sections::kProxyOnly);
+  ASSERT_FALSE(cfg);
+  ASSERT_EQ(cfg.error().size(), 1U);
+  EXPECT_EQ(cfg.error()[0].to_string(),
+            "proxy.yaml:2: api: proxy.yaml holds only the proxy section; put api in the config file");
+  auto proxy = load_text("proxy: {publishAddress: 127.0.0.1}\n", "proxy.yaml", Config{}, Sections::kProxyOnly);
+  ASSERT_TRUE(proxy);
+  EXPECT_EQ(proxy->proxy.publish_address, "127.0.0.1");
+}
+
 TEST(Load, DnsUpstreamsAndDomainAreChecked) {
   const char* yaml = "dns:\n  domain: a..b\n  upstreams: [\"10.0.0.2\", \"127.0.0.1:5353\", \"[::1]:53\", \"::1\",\n"
                      "              \"resolver.example\", \"10.0.0.3:0\"]\n";
