@@ -119,19 +119,20 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   auto* secret_cmd = app.add_subcommand("secret", "manage secrets");
   secret_cmd->require_subcommand(1);
-  auto* secret_create = secret_cmd->add_subcommand("create", "create a secret");
-  secret_create->add_option("NAME", name, "secret name")->required();
-  auto* value_opt = secret_create->add_option("--value", value, "the value (stored under key 'value')");
-  // SPEC §5: `--from-file [KEY=]FILE...`, several after one flag, or the flag repeated.
-  secret_create->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
-      ->expected(1, CLI::detail::expected_max_vector_size)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  auto* secret_set = secret_cmd->add_subcommand("set", "create a secret, or replace the one of that name");
-  secret_set->add_option("NAME", name, "secret name")->required();
-  auto* set_value_opt = secret_set->add_option("--value", value, "the value (stored under key 'value')");
-  secret_set->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
-      ->expected(1, CLI::detail::expected_max_vector_size)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  // `secret create` and `secret set` take the same arguments; returns --value's option, whose
+  // count tells an empty value from none.
+  const auto secret_value_command = [&](const char* verb, const char* help) {
+    auto* cmd = secret_cmd->add_subcommand(verb, help);
+    cmd->add_option("NAME", name, "secret name")->required();
+    auto* value_opt = cmd->add_option("--value", value, "the value (stored under key 'value')");
+    // SPEC §5: `--from-file [KEY=]FILE...`, several after one flag, or the flag repeated.
+    cmd->add_option("--from-file", files, "[KEY=]FILE..., byte-exact (repeatable)")
+        ->expected(1, CLI::detail::expected_max_vector_size)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    return std::pair{cmd, value_opt};
+  };
+  const auto [secret_create, value_opt] = secret_value_command("create", "create a secret");
+  const auto [secret_set, set_value_opt] = secret_value_command("set", "create a secret, or replace the one of that name");
   auto* secret_list = secret_cmd->add_subcommand("list", "list secrets");
   auto* secret_delete = secret_cmd->add_subcommand("delete", "delete a secret");
   secret_delete->add_option("NAME", name, "secret name")->required();

@@ -328,6 +328,7 @@ asio::awaitable<void> tcp_session(ImplPtr impl, tcp::socket socket) {
 // there (RFC 7766 §6.2.3 lets a server close idle ones when short of resources): the one idle
 // longest is closed to make room. False when every connection is busy with a query.
 bool make_room(Server::Impl& impl) {
+  if (impl.tcp_connections.size() < impl.options.max_tcp_connections) return true;  // the usual case: no scan
   std::size_t open = 0;
   Server::Impl::TcpConnection* oldest = nullptr;
   tcp::socket* oldest_socket = nullptr;
