@@ -9,6 +9,10 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+
+#include "prisn/core/random.hpp"
+
 namespace prisn::process {
 namespace {
 
@@ -40,24 +44,33 @@ int bound_socket(const std::string& host, std::uint16_t port) {
   return fd;
 }
 
+// Bindable on 0.0.0.0, and on [::] unless this node has no IPv6: a workload may listen on either.
+bool free_for_listening(std::uint16_t port) {
+  if (!can_bind("0.0.0.0", port)) {
+    return false;
+  }
+  const int fd = bound_socket("::", port);
+  if (fd < 0) {
+    return errno != EADDRINUSE;
+  }
+  const bool ok = ::listen(fd, 1) == 0;
+  ::close(fd);
+  return ok;
+}
+
 }  // namespace
 
-Result<std::uint16_t> pick_free_port(const std::set<std::uint16_t>& taken) {
-  for (int attempt = 0; attempt < 64; ++attempt) {
-    const int fd = bound_socket("0.0.0.0", 0);
-    if (fd < 0) {
-      return Error::internal(std::string("cannot find a free port: ") + std::strerror(errno));
-    }
-    sockaddr_in addr{};
-    socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    const std::uint16_t port = ntohs(addr.sin_port);
-    if (!taken.contains(port)) {
+Result<std::uint16_t> pick_free_port(const std::set<std::uint16_t>& taken, PortRange range) {
+  const std::uint32_t size = range.last >= range.first ? range.last - range.first + 1U : 0U;
+  std::uint32_t offset = 0;
+  random_bytes(&offset, sizeof offset);
+  for (std::uint32_t step = 0; step < size; ++step) {
+    const auto port = static_cast<std::uint16_t>(range.first + (offset + step) % size);
+    if (!taken.contains(port) && free_for_listening(port)) {
       return port;
     }
   }
-  return Error::internal("cannot find a free port");
+  return Error::internal(fmt::format("no free port left in {}-{} for instances", range.first, range.last));
 }
 
 bool can_bind(const std::string& host, std::uint16_t port) {

@@ -11,6 +11,8 @@
 
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "prisn/process/interpreter.hpp"
 #include "prisn/process/ports.hpp"
 #include "support/temp_dir.hpp"
@@ -79,6 +81,59 @@ TEST(Ports, FreePortsAreBindableAndAvoidTaken) {
   auto q = pick_free_port({*p});
   ASSERT_TRUE(q);
   EXPECT_NE(*p, *q);
+}
+
+// A port the kernel hands out for "any port" would be free to every other program as well.
+TEST(Ports, InstancePortsComeFromBelowTheKernelsEphemeralRange) {
+  std::ifstream range_file("/proc/sys/net/ipv4/ip_local_port_range");
+  int ephemeral_first = 0;
+  range_file >> ephemeral_first;
+  for (int i = 0; i < 20; ++i) {
+    auto p = pick_free_port({});
+    ASSERT_TRUE(p);
+    EXPECT_GE(*p, kInstancePorts.first);
+    EXPECT_LE(*p, kInstancePorts.last);
+    if (ephemeral_first > 0) {
+      EXPECT_LT(*p, ephemeral_first);
+    }
+  }
+}
+
+// A listening socket on 127.0.0.1 and a port the kernel chose; -1 if none could be made.
+int listening_socket(std::uint16_t& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+TEST(Ports, APortSomeoneListensOnIsNeverPickedAndAFullRangeIsAnError) {
+  std::uint16_t held = 0;
+  const int fd = listening_socket(held);
+  ASSERT_GE(fd, 0);
+  const auto only_held = pick_free_port({}, PortRange{held, held});
+  ASSERT_FALSE(only_held);
+  EXPECT_NE(only_held.error().message.find(fmt::format("no free port left in {}-{}", held, held)), std::string::npos);
+  const auto next = static_cast<std::uint16_t>(held + 1);
+  if (!can_bind("0.0.0.0", next)) {
+    ::close(fd);
+    GTEST_SKIP() << "port " << next << " is in use";
+  }
+  for (int i = 0; i < 20; ++i) {
+    const auto picked = pick_free_port({}, PortRange{held, next});
+    ASSERT_TRUE(picked);
+    EXPECT_EQ(*picked, next);
+  }
+  EXPECT_FALSE(pick_free_port({next}, PortRange{held, next}));
+  ::close(fd);
 }
 
 TEST(Ports, BindabilityIsCheckedOnIpv6AddressesToo) {
