@@ -22,6 +22,7 @@ struct Request {
   std::string body;
   std::string content_type;
   bool local_peer = false;  ///< loopback or a local network: trusted unless auth is required
+  std::string peer;         ///< the client's address, for the log
   // What tells a browser page's request from a client's (see authorize() in server.cpp).
   std::string origin;      ///< the Origin field, which browsers send with a page's POST
   std::string fetch_site;  ///< the Sec-Fetch-Site field, which browsers send with every request

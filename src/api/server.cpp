@@ -18,6 +18,7 @@
 #include <map>
 
 #include "api/handlers.hpp"
+#include "api/refusal_log.hpp"
 #include "api/router.hpp"
 #include "prisn/core/ascii.hpp"
 #include "prisn/core/log.hpp"
@@ -51,6 +52,7 @@ struct Server::Impl : std::enable_shared_from_this<Server::Impl> {
   bool ending_streams = false;
   asio::steady_timer streams_end{io, asio::steady_timer::time_point::max()};  // cancelled by end_streams()
   std::shared_ptr<spdlog::logger> log = logger("api");
+  RefusalLog refusals;
 };
 
 namespace {
@@ -84,39 +86,54 @@ std::optional<std::string> sent_by_a_page(const Request& req) {
                      req.origin.empty() ? "-, Sec-Fetch-Site: " + req.fetch_site : req.origin);
 }
 
+// Why a request is refused before it is served: the response's status, code and message, and a
+// short reason for prisnd's log.
+struct Refusal {
+  int status;
+  std::string code;
+  std::string message;
+  std::string reason;
+};
+
 // Authorization per SPEC §4: a local peer is trusted unless auth is required (and unless a
 // browser page sent the request); otherwise the admin token as a bearer token. A token that
 // is sent is checked, from any peer: a wrong one is a 401, not ignored. /health stays open
 // for liveness probes.
-std::optional<Response> authorize(const Server::Impl& impl, const Request& req, std::string_view header) {
+std::optional<Refusal> why_refused(const Server::Impl& impl, const Request& req, std::string_view header) {
   if (req.path == "/health") return std::nullopt;
   if (header.empty() && req.local_peer && impl.options.auth == config::ApiAuth::kLoopback) {
-    if (auto why = sent_by_a_page(req)) return error(403, "forbidden", *why);
+    if (auto why = sent_by_a_page(req)) {
+      return Refusal{403, "forbidden", *why, fmt::format("a web page's request (Origin: {})", req.origin.empty() ? "-" : req.origin)};
+    }
     return std::nullopt;
   }
-  // A 401 names the scheme to use (RFC 9110 15.5.2).
-  auto unauthorized = [](std::string message) {
-    auto r = error(401, "unauthorized", std::move(message));
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"prisn\"");
-    return r;
-  };
   if (header.empty()) {
-    return unauthorized("authentication required: send 'Authorization: Bearer <token>' "
-                        "(the admin token is in DATA_DIR/admin.token)");
+    return Refusal{401, "unauthorized",
+                   "authentication required: send 'Authorization: Bearer <token>' (the admin token is in "
+                   "DATA_DIR/admin.token)",
+                   "no token"};
   }
   // The scheme's name is case-insensitive (RFC 9110 11.1): "bearer" is Bearer too.
   constexpr std::string_view kBearer = "bearer ";
   const bool bearer = header.size() > kBearer.size() && ascii_iequals(header.substr(0, kBearer.size()), kBearer);
   if (!bearer || impl.options.admin_token.empty() ||
       !constant_time_equal(header.substr(kBearer.size()), impl.options.admin_token)) {
-    return unauthorized("invalid token");
+    return Refusal{401, "unauthorized", "invalid token", bearer ? "invalid token" : "not a bearer token"};
   }
   return std::nullopt;
 }
 
 Response handle(Server::Impl& impl, const Request& req, std::string_view authorization) {
-  if (auto denied = authorize(impl, req, authorization)) {
-    return *denied;
+  if (auto refusal = why_refused(impl, req, authorization)) {
+    if (auto line = impl.refusals.refused(req.peer, req.method, req.path, refusal->status, refusal->reason,
+                                          std::chrono::steady_clock::now())) {
+      impl.log->warn("{}", *line);
+    }
+    auto r = error(refusal->status, refusal->code, refusal->message);
+    if (refusal->status == 401) {
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"prisn\"");  // the scheme to use (RFC 9110 15.5.2)
+    }
+    return r;
   }
   try {
     return impl.router.dispatch(req);
@@ -206,7 +223,7 @@ asio::awaitable<bool> write_response(beast::tcp_stream& stream, const Response& 
 
 // A target with a broken %-escape is a 400: dropping the rest of its query would, say, act on
 // the default namespace instead of the one asked for.
-Result<Request> to_request(const http::request<http::string_body>& msg, bool local) {
+Result<Request> to_request(const http::request<http::string_body>& msg, bool local, const std::string& peer) {
   Request req;
   req.method = std::string(msg.method_string());
   std::string_view target = msg.target();
@@ -231,6 +248,7 @@ Result<Request> to_request(const http::request<http::string_body>& msg, bool loc
   req.body = msg.body();
   req.content_type = std::string(msg[http::field::content_type]);
   req.local_peer = local;
+  req.peer = peer;
   req.origin = std::string(msg[http::field::origin]);
   req.fetch_site = std::string(msg["Sec-Fetch-Site"]);
   return req;
@@ -238,7 +256,9 @@ Result<Request> to_request(const http::request<http::string_body>& msg, bool loc
 
 asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket socket) {
   boost::system::error_code ec;
-  const bool local = is_local(socket.remote_endpoint(ec), impl->options.local_networks);
+  const auto remote = socket.remote_endpoint(ec);
+  const bool local = is_local(remote, impl->options.local_networks);
+  const std::string peer = ec ? "?" : remote.address().to_string();
   beast::tcp_stream stream(std::move(socket));
   const auto id = impl->next_session++;
   impl->sessions[id] = {&stream.socket()};
@@ -282,7 +302,7 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
       break;
     }
     const auto& msg = parser.get();
-    const auto parsed = to_request(msg, local);
+    const auto parsed = to_request(msg, local, peer);
     if (!parsed) {
       keep_going = co_await write_response(stream, error(400, "bad_request", parsed.error().message), msg.version(),
                                            msg.keep_alive());
@@ -401,9 +421,10 @@ void Server::end_streams(std::function<void()> done) {
   asio::co_spawn(impl_->io, end_streams_then(impl_, std::move(done)), asio::detached);
 }
 
-void Server::reconfigure(config::ApiAuth auth, std::size_t body_limit) {
+void Server::reconfigure(config::ApiAuth auth, std::size_t body_limit, std::string admin_token) {
   impl_->options.auth = auth;
   impl_->options.body_limit = body_limit;
+  impl_->options.admin_token = std::move(admin_token);
 }
 
 }  // namespace prisn::api

@@ -56,7 +56,8 @@ struct Daemon::Impl {
 
 namespace {
 
-// The admin token (SPEC §4): created once, mode 0600, reused afterwards.
+// The admin token (SPEC §4): created once, mode 0600, reused afterwards. Read again on SIGHUP,
+// so that an operator rotates it by writing a new one (or removing the file) and reloading.
 Result<std::string> admin_token(const supervisor::Paths& paths) {
   if (auto existing = read_file(paths.admin_token()); existing) {
     std::string token = *existing;
@@ -205,6 +206,8 @@ Result<std::unique_ptr<network::Bridge>> start_network(const config::Config& cfg
 
 /// What a reload reaches in the running daemon.
 struct Reloadable {
+  const supervisor::Paths& paths;
+  std::string admin_token;  ///< as the API accepts it now
   api::Server& api;
   control::Controller& controller;
   supervisor::Options& supervisor;
@@ -229,8 +232,18 @@ void reload(const Flags& flags, config::Config& running, Reloadable& to, spdlog:
     log.error("reload failed, keeping the running configuration: log level {}", next->log_level);
     return;
   }
+  auto token = admin_token(to.paths);
+  if (!token) {
+    log.error("reload failed, keeping the running configuration: admin token: {}", token.error().message);
+    return;
+  }
+  if (*token != to.admin_token) {
+    log.info("reload: the admin token changed ({}); requests with the old one are refused from now on",
+             to.paths.admin_token().string());
+    to.admin_token = *token;
+  }
   running.log_level = next->log_level;
-  to.api.reconfigure(next->api.auth, next->api.body_limit);
+  to.api.reconfigure(next->api.auth, next->api.body_limit, to.admin_token);
   running.api.auth = next->api.auth;
   running.api.body_limit = next->api.body_limit;
   to.controller.set_dns_ttl(next->dns.ttl);
@@ -424,7 +437,7 @@ int Daemon::run() {
   log.info("prisnd {} ready: API {} (data in {})", PRISN_VERSION, *api_bound, cfg.data_dir.string());
   sd_notify("READY=1");
 
-  Reloadable reloadable{server, controller, ctx.options};
+  Reloadable reloadable{paths, *token, server, controller, ctx.options};
   std::function<void()> wait_signal;
   wait_signal = [&]() {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {

@@ -5,6 +5,7 @@ import json
 import os
 import random
 import re
+import signal
 import socket
 import time
 
@@ -571,6 +572,34 @@ def test_a_wrong_token_is_refused_from_loopback_too(api):
     assert p.returncode == 1 and "invalid token; give prisn the token with --token or PRISN_TOKEN" in p.stderr, p.stderr
     token = (api.data_dir / "admin.token").read_text().strip()
     assert api.cli("--token", token, "get", "apps").returncode == 0
+
+
+def test_refused_requests_are_logged_with_the_peer_and_the_token_is_not(authd):
+    requests.get(authd.url("/api/v1/secrets"), headers={"Authorization": "Bearer guess-1"}, timeout=10)
+    requests.get(authd.url("/api/v1/deployments"), timeout=10)
+    log = authd.read_log()
+    assert "refused GET /api/v1/secrets from 127.0.0.1: invalid token (401)" in log, log
+    assert "refused GET /api/v1/deployments from 127.0.0.1: no token (401)" in log, log
+    assert "guess-1" not in log
+
+
+def test_sighup_reads_a_rotated_admin_token(authd):
+    """An operator rotates the token by writing a new one, or by removing the file, and reloading."""
+    token_file = authd.data_dir / "admin.token"
+    token_file.write_text("rotated-token-0123456789\n")
+    authd.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: authd.get("/api/v1/deployments", headers={"Authorization": "Bearer rotated-token-0123456789"})
+               .status_code == 200, 10, message="the new token accepted after SIGHUP")
+    assert_error(authd.get("/api/v1/deployments", headers={"Authorization": f"Bearer {authd.token}"}), 401)
+    assert "the admin token changed" in authd.read_log()
+
+    token_file.unlink()
+    authd.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: token_file.exists() and token_file.read_text().strip(), 10, message="a new admin.token")
+    fresh = token_file.read_text().strip()
+    assert fresh != "rotated-token-0123456789" and os.stat(token_file).st_mode & 0o777 == 0o600
+    wait_until(lambda: authd.get("/api/v1/deployments", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200,
+               10, message="the made token accepted")
 
 
 def test_health_stays_open_without_token(authd):

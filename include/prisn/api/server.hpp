@@ -41,8 +41,8 @@ class Server {
   /// closes their connections (after at most 2 s); then calls `done`. For a graceful
   /// shutdown, once prisnd's processes have stopped, so followers get their last lines.
   void end_streams(std::function<void()> done);
-  /// A reloaded config's auth mode and body limit, for the requests read from now on.
-  void reconfigure(config::ApiAuth auth, std::size_t body_limit);
+  /// A reload's auth mode, body limit and admin token, for the requests read from now on.
+  void reconfigure(config::ApiAuth auth, std::size_t body_limit, std::string admin_token);
 
   struct Impl;
 
