@@ -38,7 +38,7 @@ std::string ambiguous_secret_key(const model::DeploymentSpec& spec, const store:
 }
 
 // An ingress path to a deployment that is not rendered, or has no port, would name a Service
-// that cannot exist, and some hosts and paths cannot be written in a Kubernetes Ingress: such
+// that cannot exist (and one to a deployment yet to come, a port not known yet), and some hosts and paths cannot be written in a Kubernetes Ingress: such
 // a path or rule is left out and said (a rule left with no path goes too).
 std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable,
                                     const std::map<std::string, int>& first_ports) {
@@ -53,6 +53,12 @@ std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std:
       if (const auto port = first_ports.find(p.deployment); port != first_ports.end() && port->second == 0 && p.port == 0) {
         said += fmt::format("# prisn: skipped path {}{} of ingress '{}': deployment '{}' has no port\n", rule.host,
                             p.path, ing.name, p.deployment);
+        return true;
+      }
+      // Its port would be the deployment's first one, which is not known until it exists.
+      if (p.port == 0 && !first_ports.contains(p.deployment) && !unrenderable.contains(p.deployment)) {
+        said += fmt::format("# prisn: skipped path {}{} of ingress '{}': deployment '{}' does not exist and the path "
+                            "names no port\n", rule.host, p.path, ing.name, p.deployment);
         return true;
       }
       if (auto why = k8s::unrenderable_path(p.path); !why.empty()) {

@@ -82,9 +82,9 @@ long seconds(Millis ms) {
   return std::max<long>(1, static_cast<long>(std::chrono::ceil<std::chrono::seconds>(ms).count()));
 }
 
-// Kubernetes expands $(VAR) in a container's command and turns $$ into $: doubled, every $
-// reaches the process as written, as prisn passes it.
-std::string literal_arg(const std::string& arg) {
+// Kubernetes expands $(VAR) in a container's command and in an env value, and turns $$ into $:
+// doubled, every $ reaches the process as written, as prisn passes it.
+std::string literal(const std::string& arg) {
   std::string out;
   for (char c : arg) {
     out += c;
@@ -98,9 +98,17 @@ std::string script_hash(const std::string& source) {
   return fmt::format("{:016x}", fnv1a64(source));
 }
 
+// A Kubernetes httpGet probe passes on any status from 200 to 399.
+bool probe_can_expect(int status) { return status >= 200 && status <= 399; }
+
 Json probe(const model::DeploymentSpec& s) {
   const auto check = model::effective_health_check(s);
   if (!check) return nullptr;
+  // A pod that could never be Ready would take no traffic at all: better no probe, noted.
+  if (check->kind == model::HealthCheck::Kind::kHttp && check->expected_status != 0 &&
+      !probe_can_expect(check->expected_status)) {
+    return nullptr;
+  }
   const int port = check->port != 0 ? check->port : s.port;
   Json p;
   switch (check->kind) {
@@ -134,10 +142,12 @@ Json environment(const model::DeploymentSpec& s) {
   set("PRISN_NAMESPACE", {{"value", s.ns}});
   if (s.type == model::DeploymentType::kService) {  // SPEC 6.2: an instance's name, here its pod's
     set("PRISN_INSTANCE", {{"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.name"}}}}}});
+  } else {  // a run's id: here its Job's name, the same for every retry's pod, as for a prisn execution
+    set("PRISN_EXECUTION_ID", {{"valueFrom", {{"fieldRef", {{"fieldPath", "metadata.labels['job-name']"}}}}}});
   }
   if (s.port != 0) set("PORT", {{"value", std::to_string(s.port)}});
   for (const auto& p : s.ports) set(model::port_variable(p.name), {{"value", std::to_string(p.port)}});
-  for (const auto& [k, v] : s.env) set(k, {{"value", v}});
+  for (const auto& [k, v] : s.env) set(k, {{"value", literal(v)}});
   for (const auto& ref : s.secrets) {
     set(ref.env, {{"valueFrom", {{"secretKeyRef", {{"name", ref.secret}, {"key", ref.key.empty() ? "value" : ref.key}}}}}});
   }
@@ -147,9 +157,9 @@ Json environment(const model::DeploymentSpec& s) {
 Json container(const model::DeploymentSpec& s) {
   Json env = environment(s);
   Json command = Json::array({interpreter(s.runtime)});
-  for (const auto& option : model::shebang_options(s.source, s.runtime)) command.push_back(literal_arg(option));
+  for (const auto& option : model::shebang_options(s.source, s.runtime)) command.push_back(literal(option));
   command.push_back("/app/" + script_key(s));
-  for (const auto& a : s.args) command.push_back(literal_arg(a));
+  for (const auto& a : s.args) command.push_back(literal(a));
   Json c = {{"name", s.name},
             {"image", image_for(s.runtime)},
             {"command", command},
@@ -169,6 +179,38 @@ Json container(const model::DeploymentSpec& s) {
   if (s.resources.cpu_millis != 0) limits["cpu"] = fmt::format("{}m", s.resources.cpu_millis);
   if (!limits.empty()) c["resources"] = {{"limits", limits}};
   return c;
+}
+
+// What prisn does for this deployment that the rendered objects cannot say, each noted in the
+// annotation `prisn.io/not-rendered` rather than dropped without a word.
+std::vector<std::string> losses(const model::DeploymentSpec& s) {
+  std::vector<std::string> out;
+  const bool service = s.type == model::DeploymentType::kService;
+  if (const auto check = model::effective_health_check(s);
+      service && check && check->kind == model::HealthCheck::Kind::kHttp && check->expected_status != 0) {
+    out.push_back(probe_can_expect(check->expected_status)
+                      ? fmt::format("healthCheck expects status {}; the readiness probe passes on any 200-399",
+                                    check->expected_status)
+                      : fmt::format("healthCheck expects status {}, which an httpGet probe cannot (it passes on "
+                                    "200-399): no readiness probe", check->expected_status));
+  }
+  if (service && s.restart_policy != model::RestartPolicy::kAlways) {
+    out.push_back(fmt::format("restartPolicy {}: a Deployment's pods always restart", model::to_string(s.restart_policy)));
+  }
+  if (service && (s.load_balancing.algorithm == "least-connections" || s.load_balancing.algorithm == "random")) {
+    out.push_back(fmt::format("algorithm {}: a Service spreads connections as its proxy mode does",
+                              s.load_balancing.algorithm));
+  }
+  if (s.resources.pids != 0) {
+    out.push_back(fmt::format("resources.pids {}: Kubernetes has no per-container process limit", s.resources.pids));
+  }
+  return out;
+}
+
+void note_losses(Json& object, const std::vector<std::string>& lost) {
+  if (!lost.empty()) {
+    object["metadata"]["annotations"]["prisn.io/not-rendered"] = fmt::format("{}", fmt::join(lost, "; "));
+  }
 }
 
 // Secret values never leave prisn: the workload names the secrets it needs, created in the
@@ -201,6 +243,7 @@ Json deployment(const model::DeploymentSpec& s) {
                     {"selector", {{"matchLabels", {{kLabel, s.name}}}}},
                     {"template", {{"metadata", template_meta}, {"spec", pod_spec(s, "Always")}}}}}};
   note_secrets(out, s);
+  note_losses(out, losses(s));
   return out;
 }
 
@@ -297,6 +340,11 @@ Json cron_job(const model::DeploymentSpec& s, const RenderOptions& options) {
         fmt::format("kubectl create job --from=cronjob/{} {}-manual", name, name);
   }
   note_secrets(out, s);
+  auto lost = losses(s);
+  if (!on_demand && options.time_zone.empty()) {
+    lost.push_back("the node's time zone has no IANA name: no timeZone, so the schedule runs in the controller's");
+  }
+  note_losses(out, lost);
   return out;
 }
 

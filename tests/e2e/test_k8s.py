@@ -212,7 +212,9 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
     # An encoded slash routes in prisn as written, but the API server refuses it in a path.
     r = prisnd.post("/api/v1/ingresses", {"name": "odd", "rules": [{"host": "odd.example.com", "paths": [
         {"path": "/a%2Fb", "deployment": "api"}, {"path": "/fine", "deployment": "api"},
-        {"path": "/later", "deployment": "later"}]}]})
+        {"path": "/later", "deployment": "later"},
+        # not deployed yet: without a port, the Service port to name is not known; with one, it is
+        {"path": "/ghost", "deployment": "ghost"}, {"path": "/ghost-port", "deployment": "ghost", "port": 8090}]}]})
     assert r.status_code == 201, r.text
     # A job deployed after an ingress named it (a path to an existing one is a 422): no Service to name.
     prisnd.cli("deploy", scripts("later.py", "print('later')\n"), "--name", "later", check=True)
@@ -244,7 +246,10 @@ def test_render_all_skips_a_service_kubernetes_cannot_name_and_says_so(prisnd, s
                 or d["metadata"].get("labels", {}).get("prisn.io/deployment") == "9lives"]
     assert "9lives" in p.stderr and "skipped" in p.stderr, p.stderr  # said where a person sees it too
     odd = by_kind(docs, "Ingress", "odd")
-    assert [q["path"] for q in odd["spec"]["rules"][0]["http"]["paths"]] == ["/fine"], odd
+    assert [q["path"] for q in odd["spec"]["rules"][0]["http"]["paths"]] == ["/fine", "/ghost-port"], odd
+    assert odd["spec"]["rules"][0]["http"]["paths"][1]["backend"]["service"] == {"name": "ghost", "port": {"number": 8090}}
+    assert ("# prisn: skipped path odd.example.com/ghost of ingress 'odd': deployment 'ghost' does not exist and the "
+            "path names no port") in p.stdout, p.stdout[:900]
     assert "# prisn: skipped path odd.example.com/later of ingress 'odd': deployment 'later' has no port" \
         in p.stdout, p.stdout[:900]
     assert [rule["host"] for rule in by_kind(docs, "Ingress", "byip")["spec"]["rules"]] == ["named.example.com"]
@@ -271,7 +276,7 @@ def test_a_secret_reference_kubernetes_would_need_a_key_for_is_not_rendered(pris
     docs = [d for d in yaml.safe_load_all(prisnd.cli("k8s", "render", "pairjob", check=True).stdout) if d]
     refs = [e["valueFrom"]["secretKeyRef"] for d in docs if d["kind"] == "CronJob" or d["kind"] == "Job"
             for c in (d["spec"].get("jobTemplate", d)["spec"]["template"]["spec"]["containers"]) for e in c.get("env", [])
-            if "valueFrom" in e]
+            if "secretKeyRef" in e.get("valueFrom", {})]
     assert refs == [{"name": "pair", "key": "b"}], docs
 
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <map>
+
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/ingress.hpp"
 
@@ -229,6 +231,54 @@ TEST(K8sRender, ArgumentsAndShebangOptionsReachTheProcessAsWritten) {
   auto s = deployment(R"j({"name":"a","source":"#!/bin/bash -e\necho\n","filename":"a.sh","args":["$(HOME)","$$x","plain"]})j");
   const Json c = of_kind(render({s}), "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
   EXPECT_EQ(c["command"], Json::parse(R"j(["bash","-e","/app/a.sh","$$(HOME)","$$$$x","plain"])j"));
+}
+
+// Kubernetes expands $(VAR) and $$ in env values too (EnvVar.value), not only in the command.
+TEST(K8sRender, EnvValuesReachTheProcessAsWrittenAndARunHasItsExecutionId) {
+  auto s = deployment(R"j({"name":"a","source":"echo\n","filename":"a.sh","env":{"X":"$(PRISN_DEPLOYMENT)","Y":"a$$b","Z":"plain"}})j");
+  const Json c = of_kind(render({s}), "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0];
+  std::map<std::string, Json> env;
+  for (const auto& e : c["env"]) env[e["name"].get<std::string>()] = e;
+  EXPECT_EQ(env.at("X")["value"], "$$(PRISN_DEPLOYMENT)");
+  EXPECT_EQ(env.at("Y")["value"], "a$$$$b");
+  EXPECT_EQ(env.at("Z")["value"], "plain");
+  EXPECT_EQ(env.at("PRISN_EXECUTION_ID")["valueFrom"]["fieldRef"]["fieldPath"], "metadata.labels['job-name']");
+  EXPECT_FALSE(env.contains("PRISN_INSTANCE"));
+}
+
+// What a Deployment or CronJob cannot say is noted, not dropped without a word.
+TEST(K8sRender, WhatKubernetesCannotExpressIsNoted) {
+  auto strict = deployment(R"j({"name":"a","source":"x\n","filename":"a.py","port":8080,"restartPolicy":"never",
+    "healthCheck":{"http":{"path":"/h","expectedStatus":404}},"loadBalancing":{"algorithm":"least-connections"},
+    "resources":{"pids":64}})j");
+  const auto objs = render({strict});
+  const Json& dep = of_kind(objs, "Deployment");
+  const auto note = dep["metadata"]["annotations"]["prisn.io/not-rendered"].get<std::string>();
+  EXPECT_NE(note.find("healthCheck expects status 404, which an httpGet probe cannot (it passes on 200-399): no readiness probe"),
+            std::string::npos) << note;
+  EXPECT_NE(note.find("restartPolicy never: a Deployment's pods always restart"), std::string::npos) << note;
+  EXPECT_NE(note.find("algorithm least-connections"), std::string::npos) << note;
+  EXPECT_NE(note.find("resources.pids 64"), std::string::npos) << note;
+  EXPECT_FALSE(dep["spec"]["template"]["spec"]["containers"][0].contains("readinessProbe"));
+
+  auto loose = deployment(R"j({"name":"b","source":"x\n","filename":"b.py","port":8080,
+    "healthCheck":{"http":{"path":"/h","expectedStatus":204}}})j");
+  const auto loose_objs = render({loose});
+  const Json& b = of_kind(loose_objs, "Deployment");
+  EXPECT_EQ(b["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"], "/h");
+  EXPECT_EQ(b["metadata"]["annotations"]["prisn.io/not-rendered"],
+            "healthCheck expects status 204; the readiness probe passes on any 200-399");
+
+  auto plain = deployment(R"j({"name":"c","source":"x\n","filename":"c.py","port":8080})j");
+  const auto plain_objs = render({plain});
+  EXPECT_FALSE(of_kind(plain_objs, "Deployment")["metadata"].contains("annotations"));
+
+  auto cron = deployment(R"j({"name":"d","source":"x\n","filename":"d.py","schedule":"0 3 * * *"})j");
+  const auto cron_objs = render({cron});
+  const Json& job = of_kind(cron_objs, "CronJob");
+  EXPECT_FALSE(job["spec"].contains("timeZone"));
+  EXPECT_NE(job["metadata"]["annotations"]["prisn.io/not-rendered"].get<std::string>().find("no IANA name"),
+            std::string::npos);
 }
 
 TEST(K8sRender, AChangedScriptChangesThePodTemplate) {
