@@ -183,8 +183,10 @@ void add_documents(Json body, std::map<std::string, int> lines, std::vector<Docu
   }
 }
 
-// The message's leading field path, as it sits in the document ("replicas" → "spec.replicas").
-std::pair<std::string, std::string> document_path(const std::string& message) {
+// The message's leading field path, as it sits in the document ("replicas" → "spec.replicas"). A
+// field at the document's own top level (apiVersion, kind, metadata, spec, or a key that does
+// not belong there) is already a document path.
+std::pair<std::string, std::string> document_path(const Document& doc, const std::string& message) {
   std::size_t end = 0;
   while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) ||
                                    std::string_view("_.[]-").find(message[end]) != std::string_view::npos)) {
@@ -193,8 +195,9 @@ std::pair<std::string, std::string> document_path(const std::string& message) {
   const std::string field = message.substr(0, end);
   if (field.empty() || field == "body" || field == "document") return {"", message};
   std::string path = field;
-  if (!field.starts_with("metadata.") && !field.starts_with("spec.") && field != "kind" && field != "apiVersion" &&
-      field != "spec" && field != "metadata") {
+  const bool top_level = doc.body.is_object() && doc.body.contains(field);
+  const bool document_key = field == "apiVersion" || field == "kind" || field == "metadata" || field == "spec";
+  if (!top_level && !document_key && !field.starts_with("metadata.") && !field.starts_with("spec.")) {
     path = (field == "name" || field == "namespace") ? "metadata." + field : "spec." + field;
   }
   return {path, path + message.substr(end)};
@@ -222,7 +225,7 @@ std::string describe(const Document& doc) {
 }
 
 Error document_error(const Document& doc, const std::string& message) {
-  const auto [path, text] = document_path(message);
+  const auto [path, text] = document_path(doc, message);
   const int line = line_of(doc, path);
   if (line == 0) return Error::invalid(fmt::format("{}: {}", describe(doc), text));
   return Error::invalid(fmt::format("{}, line {}: {}", describe(doc), line, text));
@@ -398,10 +401,10 @@ Error locate(const Item& item, const Error& e) {
   const auto space = e.message.find(' ');
   std::string path;
   std::string text = e.message;
-  if (colon != std::string::npos && colon < space) {  // "field: why"
-    std::tie(path, text) = document_path(e.message);
-  }
   Document doc{0, item.line, {}, item.lines};
+  if (colon != std::string::npos && colon < space) {  // "field: why"
+    std::tie(path, text) = document_path(doc, e.message);
+  }
   const int line = line_of(doc, path);
   return Error{e.kind, line == 0 ? fmt::format("{}: {}", item.where, text)
                                  : fmt::format("{}, line {}: {}", item.where, line, text)};

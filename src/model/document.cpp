@@ -54,7 +54,10 @@ Result<FlatDocument> flatten_document(const Json& doc, const std::string& expect
     }
     out.body = *spec;
   }
-  if (auto ok = r.finish(); !ok) return ok.error();
+  if (auto ok = r.finish(); !ok) {
+    return Error::invalid(fmt::format("{} at the top level of the document, which holds apiVersion, kind, metadata "
+                                      "and spec (a {}'s fields go under spec)", ok.error().message, *kind));
+  }
   out.body["name"] = *name;
   if (!ns->empty()) out.body["namespace"] = *ns;
   return out;

@@ -129,6 +129,12 @@ TEST(Manifest, ErrorsNameTheDocumentTheFieldAndTheLine) {
   bad = kSeed;
   bad.replace(bad.find("  port: 8080\n  replicas"), 12, "  colour: re");
   EXPECT_NE(error_of(bad).find("line 7: spec.colour: unknown field"), std::string::npos) << error_of(bad);
+  // A Deployment field put beside spec, not under it: named as it stands, on its own line.
+  bad = kSeed;
+  bad.replace(bad.find("spec:\n"), 6, "replicas: 2\nspec:\n");
+  EXPECT_EQ(error_of(bad).rfind("document 1 (Deployment api), line 5: replicas: unknown field at the top level of the "
+                                "document, which holds apiVersion, kind, metadata and spec (a Deployment's fields go "
+                                "under spec)", 0), 0U) << error_of(bad);
 }
 
 TEST(Manifest, TheRequestsNamespaceFillsInButNeverOverrides) {
