@@ -115,7 +115,7 @@ void Worker::start_sweep() {
     }
     record_load(now);
     if (index == 0) steer_new_connections();
-    if (++sweeps % 16 == 0) pool.close_idle(now);  // every 4 s
+    if (++sweeps % 4 == 0) pool.close_idle(now);  // every second
     start_sweep();
   });
 }

@@ -75,8 +75,12 @@ struct Upstream {
   bool reused = false;  ///< taken from the pool (it may have been closed by the instance meanwhile)
 };
 
-/// Kept-alive connections to instances, per worker (no locks). Connections idle for more
-/// than 30 s are dropped instead of reused: instances commonly close idle ones after that.
+/// Kept-alive connections to instances, per worker (no locks). A connection idle for kIdleFor
+/// is closed (within a second more): a backend that serves one connection at a time, such as
+/// Python's HTTPServer speaking HTTP/1.1, can serve no one else while prisn holds an idle one,
+/// not its health check nor its published port. Under load a connection is never idle that
+/// long, and a new one to a local instance costs tens of microseconds. (HAProxy purges idle
+/// server connections after 5 s; nginx keeps them only when told to.)
 class UpstreamPool {
  public:
   explicit UpstreamPool(std::size_t per_key) : per_key_(per_key) {}
@@ -89,7 +93,7 @@ class UpstreamPool {
   /// an instance that keeps idle connections open forever would keep a thread on each.
   void close_idle(std::chrono::steady_clock::time_point now);
   void clear() { idle_.clear(); }
-  static constexpr auto kIdleFor = std::chrono::seconds(30);
+  static constexpr auto kIdleFor = std::chrono::seconds(2);
 
  private:
   std::size_t per_key_;

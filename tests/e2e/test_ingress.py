@@ -1048,3 +1048,35 @@ def test_an_ingress_port_the_deployment_does_not_have_is_422(prisnd, tmp_path):
     assert out.returncode == 0, out.stderr
     assert prisnd.get("/api/v1/ingresses/moved").status_code == 200
     assert prisnd.deployment("web")["port"] == port + 2
+
+
+# One connection at a time, kept alive: Python's plain HTTPServer speaking HTTP/1.1.
+ONE_AT_A_TIME = r'''
+from http.server import BaseHTTPRequestHandler, HTTPServer
+import os
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        body = b"ok\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+HTTPServer(("0.0.0.0", int(os.environ["PORT"])), H).serve_forever()
+'''
+
+
+def test_an_idle_pooled_connection_does_not_hold_a_one_connection_backend_for_long(prisnd):
+    """While the router keeps an idle connection to such a backend, the backend serves no one
+    else: not its published port, not its HTTP health check. The router lets go within seconds."""
+    port = deploy(prisnd, "single", source=ONE_AT_A_TIME,
+                  healthCheck={"http": {"path": "/"}, "interval": "1s", "timeout": "1s", "failureThreshold": 3})
+    ingress(prisnd, "single", [{"host": "single.example.com", "paths": [{"path": "/", "deployment": "single"}]}])
+    wait_until(lambda: get(prisnd, "single.example.com").status_code == 200, 10, message="routed")
+    t0 = time.monotonic()
+    r = requests.get(f"http://127.0.0.1:{port}/", timeout=8)  # through the published port, on another connection
+    assert r.status_code == 200 and time.monotonic() - t0 < 5, time.monotonic() - t0
+    assert [e["healthy"] for e in prisnd.endpoints("single")] == [True], prisnd.endpoints("single")
+    assert get(prisnd, "single.example.com").status_code == 200
