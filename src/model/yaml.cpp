@@ -20,7 +20,8 @@ bool has_unprintable(const std::string& s) {
     const auto c = static_cast<unsigned char>(s[i]);
     const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
     const auto after = i + 2 < s.size() ? static_cast<unsigned char>(s[i + 2]) : 0;
-    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7F) return true;
+    // A lone CR is a line break to a reader, and a CR in a quoted scalar is folded away.
+    if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7F) return true;
     if (c == 0xC2 && next >= 0x80 && next <= 0x9F) return true;                  // U+0080..U+009F
     if (c == 0xE2 && next == 0x80 && (after == 0xA8 || after == 0xA9)) return true;  // U+2028, U+2029
   }
@@ -47,7 +48,10 @@ bool starts_like_a_date(const std::string& s) {
 // string made only of number characters, one of YAML 1.1's null, boolean, value or merge
 // words, or one that starts like a date is quoted.
 bool reads_as_another_type(const std::string& s) {
-  if (s.empty() || s.front() == '.') return true;  // "" is null; ".inf", ".nan"
+  if (s.empty()) return true;  // null
+  // ".inf", "-.inf", "+.Inf", ".nan"; and a lone "-" or "+", which plain is not a string either.
+  const std::string_view unsigned_part = s.front() == '-' || s.front() == '+' ? std::string_view(s).substr(1) : s;
+  if (unsigned_part.empty() || unsigned_part.front() == '.') return true;
   if (starts_like_a_date(s)) return true;
   constexpr std::string_view kNumberChars = "0123456789abcdefABCDEFxXoO+-._:";
   if (std::all_of(s.begin(), s.end(), [&](char c) { return kNumberChars.find(c) != std::string_view::npos; })) {
@@ -61,12 +65,29 @@ bool reads_as_another_type(const std::string& s) {
   return std::find(kWords.begin(), kWords.end(), lower) != kWords.end();
 }
 
+// A string as a scalar that reads back as the same string; a literal block where that is
+// byte-exact and allowed (not for a key).
+void emit_string(YAML::Emitter& out, const std::string& s, YamlStrings strings, bool block_allowed) {
+  if (has_unprintable(s)) {
+    // yaml-cpp escapes C0 and C1 controls in quotes but writes DEL, U+2028 and U+2029 as
+    // they are, unless told to escape everything outside ASCII (for this string only).
+    out << YAML::DoubleQuoted << YAML::EscapeNonAscii << s;
+    return;
+  }
+  if (block_allowed && fits_literal_block(s)) out << YAML::Literal;
+  else if (strings == YamlStrings::kQuoted || reads_as_another_type(s)) out << YAML::DoubleQuoted;
+  out << s;
+}
+
 void emit(YAML::Emitter& out, const Json& v, YamlStrings strings) {
   switch (v.type()) {
     case Json::value_t::object:
       out << YAML::BeginMap;
       for (const auto& [k, child] : v.items()) {
-        out << YAML::Key << k << YAML::Value;
+        out << YAML::Key;
+        // A key is resolved as a value is (an env var NO would read as false); quoted only then.
+        emit_string(out, k, YamlStrings::kReadable, false);
+        out << YAML::Value;
         emit(out, child, strings);
       }
       out << YAML::EndMap;
@@ -76,19 +97,9 @@ void emit(YAML::Emitter& out, const Json& v, YamlStrings strings) {
       for (const auto& child : v) emit(out, child, strings);
       out << YAML::EndSeq;
       break;
-    case Json::value_t::string: {
-      const auto& s = v.get_ref<const std::string&>();
-      if (has_unprintable(s)) {
-        // yaml-cpp escapes C0 and C1 controls in quotes but writes DEL, U+2028 and U+2029 as
-        // they are, unless told to escape everything outside ASCII (for this string only).
-        out << YAML::DoubleQuoted << YAML::EscapeNonAscii << s;
-        break;
-      }
-      if (fits_literal_block(s)) out << YAML::Literal;
-      else if (strings == YamlStrings::kQuoted || reads_as_another_type(s)) out << YAML::DoubleQuoted;
-      out << s;
+    case Json::value_t::string:
+      emit_string(out, v.get_ref<const std::string&>(), strings, true);
       break;
-    }
     case Json::value_t::boolean:
       out << v.get<bool>();
       break;

@@ -12,6 +12,7 @@ import time
 
 import pytest
 import requests
+import yaml
 
 from conftest import HTTP_SERVICE, PRISN, free_port, wait_until
 
@@ -310,6 +311,18 @@ def test_output_json_and_yaml(prisnd, scripts):
     assert [e["id"] for e in doc["items"]] == [ex]
     doc = json.loads(prisnd.cli("-o", "json", "status", "alpha", check=True).stdout)
     assert doc["name"] == "alpha"
+
+
+def test_output_yaml_reads_back_as_the_same_strings(prisnd):
+    """A YAML 1.1 reader (PyYAML, kubectl) resolves plain scalars and keys: none may change type."""
+    env = {"V": "cr\rx", "W": "-.Inf", "NO": "1", "ON": "yes", "T": "2026-12-07", "E": "", "M": "<<"}
+    r = prisnd.post("/api/v1/deployments", {"name": "yamlt", "filename": "y.sh", "source": "echo\n", "env": env})
+    assert r.status_code == 201, r.text
+    for args in (("get", "deployments", "yamlt"), ("get", "apps"), ("status", "yamlt")):
+        p = prisnd.cli("-o", "yaml", *args, check=True)
+        doc = yaml.safe_load(p.stdout)
+        item = doc["items"][0] if "items" in doc else doc
+        assert item["env"] == env, (args, p.stdout)
 
 
 def test_status_summary_and_detail(prisnd, scripts):

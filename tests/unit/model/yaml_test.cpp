@@ -63,6 +63,23 @@ TEST(Yaml, UnprintableCharactersAreEscaped) {
   EXPECT_NE(to_yaml(Json{{"s", "héllo ✓\n"}}, YamlStrings::kReadable).find("héllo ✓"), std::string::npos);
 }
 
+// PyYAML reads a plain "-.inf" as a float, and takes a raw CR in a plain scalar for a line
+// break; a key is resolved as a value is ("NO:" is false to a YAML 1.1 reader).
+TEST(Yaml, SignedInfinitiesCarriageReturnsAndKeysReadBackAsStrings) {
+  const Json value = Json::parse(R"j({"a": "-.inf", "b": "+.Inf", "c": "-", "d": "cr\rx", "NO": "1", "ON": "hello",
+                                      "keys": ["-.INF", "a\rb"], "plain-key": "hello"})j");
+  const std::string text = to_yaml(value, YamlStrings::kReadable);
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  const auto doc = YAML::Load(text);
+  for (const char* key : {"a", "b", "c", "d"}) EXPECT_EQ(doc[key].Tag(), "!") << key << " must be quoted";
+  EXPECT_EQ(doc["d"].as<std::string>(), "cr\rx");
+  EXPECT_EQ(doc["keys"][1].as<std::string>(), "a\rb");
+  EXPECT_NE(text.find("\"NO\": \"1\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"ON\": hello"), std::string::npos) << text;
+  EXPECT_NE(text.find("plain-key: hello"), std::string::npos) << text;
+  EXPECT_NE(to_yaml(value, YamlStrings::kQuoted).find("plain-key: \"hello\""), std::string::npos) << "keys stay readable";
+}
+
 TEST(Yaml, QuotedQuotesEveryString) {
   const auto doc = YAML::Load(to_yaml(kValue, YamlStrings::kQuoted));
   for (const auto& [key, value] : kValue.items()) {
