@@ -12,6 +12,7 @@
 #include "prisn/model/document.hpp"
 #include "prisn/model/ingress.hpp"
 #include "prisn/model/secret.hpp"
+#include "prisn/model/exec_limits.hpp"
 #include "prisn/model/quantity.hpp"
 #include "prisn/model/runtime.hpp"
 
@@ -46,30 +47,6 @@ Result<std::uint16_t> port_value(const Json& v, const std::string& path) {
   return static_cast<std::uint16_t>(v.get<long long>());
 }
 
-Result<std::vector<std::string>> string_list(const Json* v, const std::string& path,
-                                             std::size_t max_items) {
-  std::vector<std::string> out;
-  if (v == nullptr) {
-    return out;
-  }
-  if (!v->is_array() || v->size() > max_items) {
-    return invalid(fmt::format("{}: must be a list of at most {} strings", path, max_items));
-  }
-  for (std::size_t i = 0; i < v->size(); ++i) {
-    const Json& item = (*v)[i];
-    if (item.is_string()) {
-      if (item.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
-        return invalid(fmt::format("{}[{}]: holds a NUL byte, which a command-line argument cannot carry", path, i));
-      }
-      out.push_back(item.get<std::string>());
-    } else if (item.is_number() || item.is_boolean()) {
-      out.push_back(item.dump());
-    } else {
-      return invalid(fmt::format("{}[{}]: must be a string", path, i));
-    }
-  }
-  return out;
-}
 
 
 // "NAME:ENV", "NAME/KEY:ENV" or {"secret": NAME, "env": ENV, "key": KEY}.
@@ -175,7 +152,7 @@ Result<HealthCheck> health_check(const Json& v, const std::string& path, bool st
     hc.kind = HealthCheck::Kind::kExec;
     if (!exec->is_object()) return invalid(path + ".exec: must be an object");
     ObjectReader e(*exec, path + ".exec");
-    auto cmd = string_list(e.get("command"), path + ".exec.command", 256);
+    auto cmd = decode_args(e.get("command"), path + ".exec.command", 256);
     if (!cmd) return cmd.error();
     if (cmd->empty()) return invalid(path + ".exec.command: must not be empty");
     hc.command = *cmd;
@@ -476,13 +453,26 @@ Result<void> runtime_and_source(ObjectReader& r, DeploymentSpec& spec) {
   return {};
 }
 
+// The arguments and environment strings together, as execve counts them (each with its NUL).
+Result<void> fits_exec_total(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::size_t total = 0;
+  for (const auto& a : args) total += a.size() + 1;
+  for (const auto& [name, value] : env) total += name.size() + 1 + value.size() + 1;
+  if (total > kMaxExecTotal) {
+    return invalid(fmt::format("env: with args, {} bytes, more than the {} a deployment's command line and "
+                               "environment may take", total, kMaxExecTotal));
+  }
+  return {};
+}
+
 Result<void> process_fields(ObjectReader& r, DeploymentSpec& spec) {
-  auto args = string_list(r.get("args"), "args", kMaxArgs);
+  auto args = decode_args(r.get("args"), "args", kMaxArgs);
   if (!args) return args.error();
   spec.args = *args;
   auto env = decode_env(r.get("env"), "env");
   if (!env) return env.error();
   spec.env = *env;
+  if (auto fits = fits_exec_total(spec.args, spec.env); !fits) return fits.error();
   if (const Json* secrets = r.get("secrets")) {
     if (!secrets->is_array() || secrets->size() > 256) return invalid("secrets: must be a list");
     for (std::size_t i = 0; i < secrets->size(); ++i) {
@@ -570,23 +560,60 @@ Result<void> check_port_variables(const DeploymentSpec& spec) {
 
 }  // namespace
 
+Result<std::vector<std::string>> decode_args(const Json* v, const std::string& path, std::size_t max_items) {
+  std::vector<std::string> out;
+  if (v == nullptr) {
+    return out;
+  }
+  if (!v->is_array() || v->size() > max_items) {
+    return invalid(fmt::format("{}: must be a list of at most {} strings", path, max_items));
+  }
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const Json& item = (*v)[i];
+    if (item.is_string()) {
+      const auto& text = item.get_ref<const std::string&>();
+      if (text.find('\0') != std::string::npos) {  // execve would cut it short
+        return invalid(fmt::format("{}[{}]: holds a NUL byte, which a command-line argument cannot carry", path, i));
+      }
+      if (text.size() + 1 > kMaxExecString) {
+        return invalid(fmt::format("{}[{}]: {} bytes, more than a command-line argument can carry ({} bytes)", path,
+                                   i, text.size(), kMaxExecString - 1));
+      }
+      out.push_back(text);
+    } else if (item.is_number() || item.is_boolean()) {
+      out.push_back(item.dump());
+    } else {
+      return invalid(fmt::format("{}[{}]: must be a string", path, i));
+    }
+  }
+  return out;
+}
+
 Result<std::map<std::string, std::string>> decode_env(const Json* v, const std::string& path) {
   std::map<std::string, std::string> out;
   if (v == nullptr) {
     return out;
   }
-  if (!v->is_object() || v->size() > kMaxEnv) {
+  if (!v->is_object()) {
     return invalid(path + ": must be an object of NAME: value strings");
+  }
+  if (v->size() > kMaxEnv) {
+    return invalid(fmt::format("{}: {} variables, more than the {} allowed", path, v->size(), kMaxEnv));
   }
   for (const auto& [key, value] : v->items()) {
     if (!is_env_name(key)) {
       return invalid(fmt::format("{}.{}: not a valid environment variable name", path, key.substr(0, 80)));
     }
     if (value.is_string()) {
-      if (value.get_ref<const std::string&>().find('\0') != std::string::npos) {  // execve would cut it short
+      const auto& text = value.get_ref<const std::string&>();
+      if (text.find('\0') != std::string::npos) {  // execve would cut it short
         return invalid(fmt::format("{}.{}: holds a NUL byte, which an environment variable cannot carry", path, key));
       }
-      out[key] = value.get<std::string>();
+      if (key.size() + 1 + text.size() + 1 > kMaxExecString) {
+        return invalid(fmt::format("{}.{}: {} bytes, more than an environment variable can carry ({} bytes with its "
+                                   "name)", path, key, text.size(), kMaxExecString - 1));
+      }
+      out[key] = text;
     } else if (value.is_number() || value.is_boolean()) {
       out[key] = value.dump();
     } else {

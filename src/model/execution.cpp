@@ -120,16 +120,9 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
                                         "ruby, perl, php)", runtime->substr(0, 40)));
     }
   }
-  if (const Json* args = r.get("args")) {
-    if (!args->is_array() || args->size() > 1024) return Error::invalid("args: must be a list of strings");
-    for (std::size_t i = 0; i < args->size(); ++i) {
-      if (!(*args)[i].is_string()) return Error::invalid(fmt::format("args[{}]: must be a string", i));
-      if ((*args)[i].get_ref<const std::string&>().find('\0') != std::string::npos) {
-        return Error::invalid(fmt::format("args[{}]: holds a NUL byte, which a command-line argument cannot carry", i));
-      }
-      req.args.push_back((*args)[i].get<std::string>());
-    }
-  }
+  auto args = decode_args(r.get("args"), "args", 1024);
+  if (!args) return args.error();
+  req.args = std::move(*args);
   if (const Json* t = r.get("timeout")) {
     auto d = duration_value(*t);
     if (!d) return Error::invalid("timeout: " + d.error().message);

@@ -131,7 +131,9 @@ void join_network(int netns_fd) {
   }
 }
 
-[[noreturn]] void exec_workload(const ChildPlan& plan) {
+// `ready_fd` (close-on-exec) tells the shim how the exec went: end of file when it worked,
+// the errno when it did not.
+[[noreturn]] void exec_workload(const ChildPlan& plan, int ready_fd) {
   reset_signals_to_default();
   if (plan.cgroup_fd >= 0) {
     write_all(plan.cgroup_fd, "0", 1);  // "0" moves the writing process
@@ -148,14 +150,18 @@ void join_network(int netns_fd) {
     write_all(STDERR_FILENO, msg, sizeof msg - 1);
     ::_exit(126);
   }
-  close_from(3);
+  // Descriptor 3 carries `ready_fd` past the close of every other one.
+  if (ready_fd >= 0 && ready_fd != 3) ready_fd = ::dup3(ready_fd, 3, O_CLOEXEC);
+  close_from(ready_fd == 3 ? 4 : 3);
   ::execve(plan.program, plan.argv.data(), plan.envp.data());
+  const int exec_errno = errno;
   const char msg[] = "prisn: cannot execute the interpreter, errno ";
   write_all(STDERR_FILENO, msg, sizeof msg - 1);
   char num[24];
-  const std::size_t n = format_int(errno, num);
+  const std::size_t n = format_int(exec_errno, num);
   num[n] = '\n';
   write_all(STDERR_FILENO, num, n + 1);
+  if (ready_fd == 3) write_all(ready_fd, reinterpret_cast<const char*>(&exec_errno), sizeof exec_errno);
   ::_exit(127);
 }
 
@@ -165,28 +171,35 @@ void join_network(int netns_fd) {
   reset_signals_to_default();
   ::prctl(PR_SET_NAME, "prisn-shim", 0, 0, 0);
   // The workload's pid goes to prisnd only once the workload has joined and made its
-  // namespaces (its end of `ready` closes just before exec): an exec health check that joins
+  // namespaces (its end of `ready` closes as it execs): an exec health check that joins
   // them through /proc/PID/ns must not find the node's instead.
+  // An exec that fails (E2BIG, ENOEXEC…) is reported as the start's error, as a failed fork
+  // is, rather than as the "exit code 127" that would hide why.
   int ready[2];
   const bool wait_ready = ::pipe2(ready, O_CLOEXEC) == 0;
   const pid_t workload = ::fork();
+  const int fork_errno = errno;
   if (workload == 0) {
     if (wait_ready) ::close(ready[0]);
-    exec_workload(plan);
+    exec_workload(plan, wait_ready ? ready[1] : -1);
   }
+  int exec_errno = 0;
   if (wait_ready) {
     ::close(ready[1]);
-    char byte = 0;
-    while (workload > 0 && ::read(ready[0], &byte, 1) < 0 && errno == EINTR) {
-    }
+    ssize_t got = 0;
+    do {
+      got = workload > 0 ? ::read(ready[0], &exec_errno, sizeof exec_errno) : 0;
+    } while (got < 0 && errno == EINTR);
+    if (got != sizeof exec_errno) exec_errno = 0;
     ::close(ready[0]);
   }
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {
     ::signal(sig, SIG_IGN);
   }
-  const int report = workload > 0 ? workload : -errno;
+  const int report = workload < 0 ? -fork_errno : exec_errno != 0 ? -exec_errno : workload;
   write_all(plan.report_fd, reinterpret_cast<const char*>(&report), sizeof report);
-  if (workload < 0) {
+  if (report < 0) {
+    if (workload > 0) ::waitpid(workload, nullptr, 0);
     ::_exit(127);
   }
   close_from(0);  // hold nothing of prisnd's: not its sockets, not its database
@@ -276,7 +289,7 @@ Result<model::ProcessRef> spawn(const SpawnSpec& spec) {
   ::close(report[0]);
   if (got != sizeof workload || workload <= 0) {
     errno = workload < 0 ? -workload : EIO;
-    return sys_error("cannot start the workload");
+    return sys_error("cannot start", spec.program);
   }
   model::ProcessRef ref;
   ref.pid = workload;

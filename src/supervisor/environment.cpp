@@ -5,6 +5,8 @@
 
 #include <array>
 
+#include "prisn/model/exec_limits.hpp"
+
 extern char** environ;
 
 namespace prisn::supervisor {
@@ -39,13 +41,11 @@ Result<std::map<std::string, std::string>> resolve_secrets(const store::Store& s
       return Error::invalid(fmt::format("secret '{}' key '{}' holds a NUL byte, which an environment variable cannot carry",
                                         ref.secret, chosen->first));
     }
-    // Linux caps each environment string ("NAME=value" and its NUL) at MAX_ARG_STRLEN, 32
-    // pages: execve would fail with E2BIG, which the run could only report as exit code 127.
-    constexpr std::size_t kMaxEnvString = 32 * 4096;
-    if (ref.env.size() + 1 + chosen->second.size() + 1 > kMaxEnvString) {
+    // As the API checks env values (model/exec_limits.hpp): execve would fail with E2BIG.
+    if (ref.env.size() + 1 + chosen->second.size() + 1 > model::kMaxExecString) {
       return Error::invalid(fmt::format("secret '{}' key '{}' holds {} bytes, more than an environment variable can "
                                         "carry ({} bytes with its name)",
-                                        ref.secret, chosen->first, chosen->second.size(), kMaxEnvString - 1));
+                                        ref.secret, chosen->first, chosen->second.size(), model::kMaxExecString - 1));
     }
     out[ref.env] = chosen->second;
   }

@@ -100,6 +100,19 @@ def test_missing_interpreter_is_a_failed_execution(prisnd, scripts):
     assert re.match(r"prisn: execution ex-[0-9a-f]+ failed: runtime ruby: interpreter 'ruby' not found on PATH", p.stderr), p.stderr
 
 
+def test_an_interpreter_that_cannot_be_executed_is_a_failed_execution_saying_why(daemon_factory, tmp_path):
+    """An exec that fails is the run's error, not an "exit code 127" that hides the cause."""
+    fake = tmp_path / "fakebin"
+    fake.mkdir()
+    (fake / "ruby").write_bytes(b"\x01\x02 not a program\n")
+    (fake / "ruby").chmod(0o755)
+    d = daemon_factory(env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
+    r = d.post("/api/v1/executions", {"source": "puts 1", "runtime": "ruby"})
+    assert r.status_code == 201, r.text
+    e = d.wait_execution(r.json()["id"])
+    assert e["status"] == "Failed" and e["error"] == f"cannot start {fake}/ruby: Exec format error", e
+
+
 def test_api_run_arbitrary_code_like_the_seed(prisnd):
     r = prisnd.post("/api/v1/executions", {"source": "print('hello')", "runtime": "python3"})
     assert r.status_code == 201

@@ -93,6 +93,31 @@ TEST(DeploymentJson, RejectsBadFields) {
   }
 }
 
+// execve refuses (E2BIG) a string over 128 KiB, or all of them over a quarter of the stack
+// limit: the run could never start, so the field is refused when it is sent.
+TEST(DeploymentJson, EnvAndArgsTooLargeForExecveAreRefusedNamingTheField) {
+  const std::string big(200 * 1024, 'x');
+  auto with = [](const std::string& field, const Json& value) {
+    Json body = Json::parse(R"j({"name":"a","source":"x","filename":"a.py"})j");
+    body[field] = value;
+    return body.dump();
+  };
+  auto error_of = [](const std::string& text) { return ::prisn::model::error_of(text.c_str()); };
+  auto decode = [](const std::string& text) { return ::prisn::model::decode(text.c_str()); };
+  EXPECT_EQ(error_of(with("env", {{"A", big}})), "env.A: 204800 bytes, more than an environment variable can carry "
+                                                  "(131071 bytes with its name)");
+  EXPECT_EQ(error_of(with("args", {"ok", big})), "args[1]: 204800 bytes, more than a command-line argument can carry "
+                                                  "(131071 bytes)");
+  Json many = Json::object();
+  for (int i = 0; i < 10; ++i) many["V" + std::to_string(i)] = std::string(120 * 1024, 'x');
+  EXPECT_NE(error_of(with("env", many)).find("more than the 1048576 a deployment's command line and environment may take"),
+            std::string::npos);
+  Json too_many = Json::object();
+  for (int i = 0; i < 1025; ++i) too_many["V" + std::to_string(i)] = "x";
+  EXPECT_EQ(error_of(with("env", too_many)), "env: 1025 variables, more than the 1024 allowed");
+  EXPECT_TRUE(decode(with("env", {{"A", std::string(100 * 1024, 'x')}})));
+}
+
 TEST(DeploymentJson, PortVariablesAreFreeWithoutPorts) {
   // A job or a portless service may use PORT for its own ends; prisn sets none there.
   EXPECT_TRUE(decode(R"j({"name":"a","source":"x","filename":"a.py","env":{"PORT":"5432"}})j"));

@@ -46,6 +46,18 @@ TEST(ExecutionRequest, ANulByteInEnvOrArgsIsRefusedNotCutShort) {
   EXPECT_EQ(args.error().message, "args[0]: holds a NUL byte, which a command-line argument cannot carry");
 }
 
+// Args are read as a deployment's are: numbers as their text, sizes execve can take.
+TEST(ExecutionRequest, ArgsAreReadAsADeploymentsAre) {
+  auto numbers = decode_execution_request(Json::parse(R"j({"source":"x","runtime":"bash","args":[1,true]})j"), "");
+  ASSERT_TRUE(numbers) << numbers.error().message;
+  EXPECT_EQ(numbers->args, (std::vector<std::string>{"1", "true"}));
+  Json body = Json::parse(R"j({"source":"x","runtime":"bash"})j");
+  body["args"] = {std::string(200 * 1024, 'x')};
+  auto big = decode_execution_request(body, "");
+  ASSERT_FALSE(big);
+  EXPECT_EQ(big.error().message, "args[0]: 204800 bytes, more than a command-line argument can carry (131071 bytes)");
+}
+
 TEST(Execution, EncodesSpecFields) {
   Execution e;
   e.id = "ex-1";
