@@ -261,7 +261,11 @@ void read_network(Reader& r, const YAML::Node& n, const std::string& p, NetworkO
              {"enabled", [&](auto& v2, auto& k2) { r.boolean(v2, k2, net.overlay_enabled); }},
              {"type", [&](auto& v2, auto& k2) {
                 r.scalar(v2, k2, net.overlay_type);
-                if (v2.IsScalar() && net.overlay_type != "wireguard") r.fail(v2, k2, "expected 'wireguard'");
+                // The seed's three kinds; none has an effect on one node, which prisnd says at start.
+                const auto& t = net.overlay_type;
+                if (v2.IsScalar() && t != "wireguard" && t != "vxlan" && t != "geneve") {
+                  r.fail(v2, k2, "expected 'wireguard', 'vxlan' or 'geneve'");
+                }
               }},
              {"subnet", [&](auto& v2, auto& k2) { r.parsed(v2, k2, net.overlay_subnet, subnet_text); }},
          });

@@ -113,11 +113,16 @@ TEST(Load, ADocumentThatIsNotAMappingSaysSoWithoutAnEmptyKey) {
   EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:1: expected a mapping");
 }
 
-TEST(Load, TheOverlayTypeIsChecked) {
-  auto cfg = load_text("network:\n  overlay: { enabled: true, type: vxlan }\n", "c.yaml", Config{});
+TEST(Load, TheOverlayTypeIsOneOfTheSeeds) {
+  for (const char* type : {"wireguard", "vxlan", "geneve"}) {
+    auto cfg = load_text(std::string("network:\n  overlay: { enabled: true, type: ") + type + " }\n", "c.yaml", Config{});
+    ASSERT_TRUE(cfg) << type;
+    EXPECT_EQ(cfg->network.overlay_type, type);
+  }
+  auto cfg = load_text("network:\n  overlay: { enabled: true, type: ipip }\n", "c.yaml", Config{});
   ASSERT_FALSE(cfg);
   ASSERT_EQ(cfg.error().size(), 1U);
-  EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:2: network.overlay.type: expected 'wireguard'");
+  EXPECT_EQ(cfg.error()[0].to_string(), "c.yaml:2: network.overlay.type: expected 'wireguard', 'vxlan' or 'geneve'");
 }
 
 TEST(Load, SyntaxErrorHasALine) {
