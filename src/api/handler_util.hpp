@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "api/http_types.hpp"
 #include "api/router.hpp"
 #include "prisn/core/names.hpp"
@@ -16,6 +19,30 @@ inline Result<model::Json> body_json(const Request& req) {
     return Error::bad_request("request body is empty; expected a JSON object");
   }
   return model::parse_json_body(req.body);
+}
+
+/// A true/false query parameter (`true`, `1`, `yes` or `false`, `0`, `no`, any case); absent is
+/// `fallback`, anything else a 422 naming it.
+inline Result<bool> bool_param(const Request& req, const std::string& name, bool fallback = false) {
+  if (!req.query.contains(name)) return fallback;
+  std::string v = req.param(name);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return Error::invalid(fmt::format("{}: expected true or false", name));
+}
+
+/// For an action that takes no body (restart, cancel): none, or an empty JSON object. Anything
+/// else is refused rather than ignored: a client that sent fields meant something by them.
+inline Result<void> no_body(const Request& req, const std::string& hint = {}) {
+  if (req.body.empty()) return {};
+  auto body = model::parse_json_body(req.body);
+  if (!body) return body.error();
+  if (body->is_object() && body->empty()) return {};
+  if (body->is_object()) {
+    return Error::invalid(fmt::format("{}: unknown field: this action takes no body{}", body->begin().key(), hint));
+  }
+  return Error::invalid("body: this action takes no body" + hint);
 }
 
 template <class T>

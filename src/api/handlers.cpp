@@ -28,19 +28,12 @@ namespace {
 using model::Json;
 
 // ?follow=: true/false as people write them (any case, 1/0, yes/no, empty = false).
-Result<bool> follow_param(const Request& req) {
-  std::string v = req.param("follow");
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (v == "true" || v == "1" || v == "yes") return true;
-  if (v.empty() || v == "false" || v == "0" || v == "no") return false;
-  return Error::invalid("follow: expected true or false");
-}
-
 Result<logs::ReadOptions> log_options(const Request& req) {
   logs::ReadOptions o;
   if (auto tail = req.param("tail"); !tail.empty()) {
     long long n = -1;
     auto [p, ec] = std::from_chars(tail.data(), tail.data() + tail.size(), n);
+    if (ec == std::errc::result_out_of_range) return Error::invalid("tail: too large a number");
     if (ec != std::errc{} || p != tail.data() + tail.size() || n < 0) {
       return Error::invalid("tail: must be a non-negative integer");
     }
@@ -124,6 +117,8 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
     auto ns = namespace_of(req);
     if (!ns) return error(ns.error());
     if (auto ok = path_name(p, "deployment"); !ok) return error(ok.error());
+    const std::string scale = fmt::format(" (to scale, POST /api/v1/deployments/{}/scale {{\"replicas\": N}})", p.at("name"));
+    if (auto ok = no_body(req, scale); !ok) return error(ok.error());
     return respond(ctl.restart(*ns, p.at("name")));
   });
   r.add("GET", "/api/v1/deployments/{name}/logs", [&ctl](const Request& req, const Params& p) {
@@ -138,7 +133,7 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
         return error(Error::invalid("instance: expected an instance name such as " + p.at("name") + "-0"));
       }
     }
-    auto follow = follow_param(req);
+    auto follow = bool_param(req, "follow");
     if (!follow) return error(follow.error());
     if (*follow) {
       auto stream = ctl.follow_deployment_logs(*ns, p.at("name"), *options);
@@ -168,6 +163,20 @@ void add_deployment_routes(Router& r, control::Controller& ctl) {
   });
 }
 
+// An execution is found by its id alone, unless the request names a namespace: then, as for
+// every other resource, one in another namespace is not found.
+Result<void> execution_in_namespace(const control::Controller& ctl, const Request& req, const std::string& id) {
+  if (!req.query.contains("namespace")) return {};
+  auto ns = namespace_of(req);
+  if (!ns) return ns.error();
+  auto e = ctl.get_execution(id);
+  if (!e) return e.error();
+  if ((*e)["namespace"] != *ns) {
+    return Error::not_found(fmt::format("execution '{}' not found in namespace '{}'", id.substr(0, 80), *ns));
+  }
+  return {};
+}
+
 void add_execution_routes(Router& r, control::Controller& ctl) {
   r.add("POST", "/api/v1/executions", [&ctl](const Request& req, const Params&) {
     auto ns = namespace_of(req);
@@ -184,6 +193,9 @@ void add_execution_routes(Router& r, control::Controller& ctl) {
     store::ExecutionQuery q;
     q.ns = *ns;
     q.deployment = req.param("deployment");
+    if (req.query.contains("deployment") && !is_valid_name(q.deployment)) {
+      return error(Error::invalid("deployment: not a valid name"));
+    }
     if (auto status = req.param("status"); !status.empty()) {
       q.status = model::parse_exec_status(status);
       if (!q.status) return error(Error::invalid("status: must be Pending, Running, Completed or Failed"));
@@ -198,16 +210,20 @@ void add_execution_routes(Router& r, control::Controller& ctl) {
     }
     return respond(ctl.list_executions(q));
   });
-  r.add("GET", "/api/v1/executions/{id}", [&ctl](const Request&, const Params& p) {
+  r.add("GET", "/api/v1/executions/{id}", [&ctl](const Request& req, const Params& p) {
+    if (auto ok = execution_in_namespace(ctl, req, p.at("id")); !ok) return error(ok.error());
     return respond(ctl.get_execution(p.at("id")));
   });
-  r.add("POST", "/api/v1/executions/{id}/cancel", [&ctl](const Request&, const Params& p) {
+  r.add("POST", "/api/v1/executions/{id}/cancel", [&ctl](const Request& req, const Params& p) {
+    if (auto ok = execution_in_namespace(ctl, req, p.at("id")); !ok) return error(ok.error());
+    if (auto ok = no_body(req); !ok) return error(ok.error());
     return respond(ctl.cancel_execution(p.at("id")), 202);
   });
   r.add("GET", "/api/v1/executions/{id}/logs", [&ctl](const Request& req, const Params& p) {
+    if (auto ok = execution_in_namespace(ctl, req, p.at("id")); !ok) return error(ok.error());
     auto options = log_options(req);
     if (!options) return error(options.error());
-    auto follow = follow_param(req);
+    auto follow = bool_param(req, "follow");
     if (!follow) return error(follow.error());
     if (*follow) {
       auto stream = ctl.follow_execution_logs(p.at("id"), *options);
@@ -280,6 +296,9 @@ void add_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executo
     Response out;
     out.content_type = "text/event-stream";
     out.headers.emplace_back("Cache-Control", "no-cache");
+    auto watch = bool_param(req, "watch", true);
+    if (!watch) return error(watch.error());
+    if (!*watch) return error(Error::invalid("watch: events are only streamed: give watch=true"));
     // Every namespace unless one is asked for (the CLI's `get -w` picks its own).
     std::optional<std::string> ns;
     if (req.query.contains("namespace")) {

@@ -113,7 +113,10 @@ void add_resource_routes(Router& r, Controller& ctl) {
     auto ns = namespace_of(req);
     if (!ns) return error(ns.error());
     const std::string name = req.param("deployment");
-    if (!name.empty() && !is_valid_name(name)) return error(Error::invalid("deployment: not a valid name"));
+    if (req.query.contains("deployment") && !is_valid_name(name)) return error(Error::invalid("deployment: not a valid name"));
+    auto all = bool_param(req, "all");
+    if (!all) return error(all.error());
+    if (*all && !name.empty()) return error(Error::invalid("all: give deployment=NAME or all=true, not both"));
     // No deployment (or ?all=true): everything in the namespace.
     auto yaml = ctl.k8s_manifests(*ns, name);
     if (!yaml) return error(yaml.error());

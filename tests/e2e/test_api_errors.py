@@ -769,3 +769,44 @@ def test_run_with_an_invalid_env_name_is_422_naming_it(api, name):
     err = assert_error(r, 422)
     assert err["message"].startswith(f"env.{name}"), err
     assert api.get("/api/v1/executions").json()["items"] == before  # nothing was started
+
+
+# --- actions and query parameters ------------------------------------------------------------
+
+def test_an_action_that_takes_no_body_refuses_one_instead_of_ignoring_it(api):
+    gen = api.deployment("base-job")["generation"]
+    path = "/api/v1/deployments/base-job/restart"
+    err = assert_error(api.post(path, {"replicas": 5}), 422, field="replicas: unknown field")
+    assert "/api/v1/deployments/base-job/scale" in err["message"], err
+    assert_error(requests.post(api.url(path), data="garbage", timeout=10), 400)
+    assert api.deployment("base-job")["generation"] == gen  # nothing restarted
+    # No body, or an empty object, is judged on the action alone (a job has no instances to restart).
+    bare = requests.post(api.url(path), timeout=10)
+    assert api.post(path, {}).json() == bare.json() and "body" not in bare.text, bare.text
+    ex = api.post("/api/v1/executions", {"source": "import time; time.sleep(30)", "runtime": "python3"}).json()["id"]
+    assert_error(api.post(f"/api/v1/executions/{ex}/cancel", {"force": True}), 422, field="force")
+    assert api.get(f"/api/v1/executions/{ex}").json()["status"] in ("Pending", "Running")
+    assert requests.post(api.url(f"/api/v1/executions/{ex}/cancel"), timeout=10).status_code == 202
+
+
+def test_an_execution_asked_for_in_another_namespace_is_not_found(api):
+    ex = api.post("/api/v1/executions", {"source": "print(1)", "runtime": "python3"}).json()["id"]
+    api.wait_execution(ex)
+    for path in (f"/api/v1/executions/{ex}", f"/api/v1/executions/{ex}/logs"):
+        assert api.get(path).status_code == 200
+        assert api.get(path + "?namespace=default").status_code == 200
+        assert_error(api.get(path + "?namespace=other"), 404, field="not found in namespace 'other'")
+    assert_error(api.post(f"/api/v1/executions/{ex}/cancel?namespace=other"), 404)
+
+
+@pytest.mark.parametrize("path, field", [
+    ("/api/v1/events?watch=maybe", "watch"),
+    ("/api/v1/events?watch=false", "watch"),
+    ("/api/v1/k8s/manifests?all=maybe", "all"),
+    ("/api/v1/k8s/manifests?deployment=", "deployment"),
+    ("/api/v1/k8s/manifests?deployment=base-job&all=true", "all"),
+    ("/api/v1/executions?deployment=NO%20PE", "deployment"),
+    ("/api/v1/deployments/base-job/logs?tail=99999999999999999999", "tail: too large"),
+])
+def test_query_parameters_are_checked(api, path, field):
+    assert_error(api.get(path, timeout=5), 422, field=field)
