@@ -174,6 +174,8 @@ Result<Json> Controller::apply(const std::vector<manifest::Item>& given) {
       // its new instances cannot start: said as `prisn deploy` says it.
       const auto warning = model::deployment_warning(d.deployment_status(*d.ctx.store.find_deployment(ns, name)));
       if (warning) result["warning"] = *warning;
+    } else if (const auto* ing = std::get_if<model::IngressSpec>(&item.spec)) {
+      if (const auto warning = d.ingress_tls_warning(*ing)) result["warning"] = *warning;
     } else if (item.kind == "NetworkPolicy") {
       // Stored either way; said here too, as `get networkpolicies` says it (SPEC §7.6).
       const Json policy = d.policy_json(*d.ctx.store.find_resource(item.kind, ns, name));

@@ -118,6 +118,21 @@ Result<void> check_ingress_ports(const model::IngressSpec& spec, const FindDeplo
 
 Json Controller::Impl::ingress_json(const store::ResourceRecord& rec) const { return with_times(rec.spec, rec); }
 
+std::optional<std::string> Controller::Impl::ingress_tls_warning(const model::IngressSpec& spec) const {
+  if (spec.tls.empty()) return std::nullopt;
+  if (!options.tls) {
+    return "HTTPS is off in this prisnd: TLS for these hosts starts with its next start (on --https, 0.0.0.0:443 "
+           "unless given); until then they are served over HTTP only";
+  }
+  std::vector<std::string> missing;
+  for (const auto& t : spec.tls) {
+    if (ctx.store.find_secret(spec.ns, t.secret_name) == nullptr) missing.push_back(t.secret_name);
+  }
+  if (missing.empty()) return std::nullopt;
+  return fmt::format("TLS secret {} does not exist in namespace '{}' yet: its hosts have no certificate until it is "
+                     "created (with keys tls.crt and tls.key)", fmt::join(missing, ", "), spec.ns);
+}
+
 Json Controller::Impl::policy_json(const store::ResourceRecord& rec) const {
   Json out = with_times(rec.spec, rec);
   auto not_enforced = policy_not_enforced();

@@ -351,10 +351,16 @@ def test_apply_puts_documents_in_their_namespace_and_refuses_a_conflicting_n(pri
      "spec:\n  target: {deployment: db}\n  ingress: [{from: [{deployment: api}], ports: [5432]}]\n",
      "networkpolicy/db-access created\n",
      "warning: networkpolicy/db-access: not enforced: prisnd runs in host network mode"),
-], ids=["deployment-that-cannot-run", "policy-in-host-mode"])
+    ("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata: {name: secure}\n"
+     "spec:\n  tls: [{hosts: [secure.example.com], secretName: secure-tls}]\n"
+     "  rules: [{host: secure.example.com, paths: [{path: /, deployment: web}]}]\n",
+     "ingress/secure created\n",
+     "warning: ingress/secure: HTTPS is off in this prisnd: TLS for these hosts starts with its next start"),
+], ids=["deployment-that-cannot-run", "policy-in-host-mode", "tls-ingress-without-https"])
 def test_apply_warns_of_what_is_stored_but_will_not_work(prisnd, tmp_path, document, applied, warning):
     """Stored, but: a deployment whose secret is missing cannot run (as `prisn deploy` warns);
-    in host mode a policy is accepted and reported as not enforceable (SPEC §7.6)."""
+    in host mode a policy is accepted and reported as not enforceable (SPEC §7.6); an ingress's
+    TLS does not serve while HTTPS is off."""
     manifest = tmp_path / "w.yaml"
     manifest.write_text(document)
     out = prisnd.cli("apply", "-f", str(manifest))

@@ -454,3 +454,18 @@ def test_acme_without_the_http_listener_is_warned_about(daemon_factory, tmp_path
     config.write_text("tls:\n  acme:\n    enabled: true\n    directory: https://127.0.0.1:9/dir\n")
     d = daemon_factory(extra_args=["--config", str(config), "--https", "127.0.0.1:0", "--http", "off"])
     assert "tls.acme: the HTTP listener is off (--http off)" in d.read_log()
+
+
+def test_apply_warns_of_a_tls_secret_that_does_not_exist_yet(tls_daemon, tmp_path):
+    manifest = tmp_path / "ing.yaml"
+    manifest.write_text("apiVersion: prisn.io/v1\nkind: Ingress\nmetadata: {name: later}\n"
+                        "spec:\n  tls: [{hosts: [later.example.com], secretName: later-tls}]\n"
+                        "  rules: [{host: later.example.com, paths: [{path: /, deployment: web}]}]\n")
+    out = tls_daemon.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0 and out.stdout == "ingress/later created\n", (out.stdout, out.stderr)
+    assert ("warning: ingress/later: TLS secret later-tls does not exist in namespace 'default' yet: its hosts have "
+            "no certificate until it is created (with keys tls.crt and tls.key)") in out.stderr, out.stderr
+    crt, key = make_cert(tmp_path, "later", "later.example.com", ["later.example.com"])
+    secret(tls_daemon, "later-tls", crt, key)
+    out = tls_daemon.cli("apply", "-f", str(manifest))
+    assert out.returncode == 0 and "warning" not in out.stderr, out.stderr
