@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "api/handlers.hpp"
 #include "prisn/dns/client.hpp"
 
 namespace prisn::api {
@@ -43,8 +44,15 @@ boost::asio::awaitable<Response> lookup_response(boost::asio::any_io_executor ex
 
 void add_dns_routes(Router& r, control::Controller& ctl, boost::asio::any_io_executor executor) {
   r.add("GET", "/api/v1/dns/lookup", [&ctl, executor](const Request& req, const Params&) {
-    const std::string text = req.param("name");
+    std::string text = req.param("name");
     if (text.empty()) return error(Error::invalid("name is required (?name=api.default.prisn.local)"));
+    // A bare name is looked up as a workload's resolver does, through the first entry of its
+    // search list: `api` is api.NS.DOMAIN, as `dig +search` or nslookup would ask for it.
+    if (text.find('.') == std::string::npos) {
+      auto ns = namespace_of(req);
+      if (!ns) return error(ns.error());
+      text += "." + *ns + "." + ctl.dns_domain();
+    }
     auto name = dns::Name::from_text(text);
     if (!name) return error(Error::invalid(fmt::format("name: {}", name.error().message)));
     const std::string type_text = req.param("type", "A");

@@ -51,6 +51,7 @@ Controller::~Controller() = default;
 EventBus& Controller::events() { return impl_->events; }
 
 const std::string& Controller::dns_address() const { return impl_->options.dns_address; }
+const std::string& Controller::dns_domain() const { return impl_->options.dns_zone.domain; }
 
 void Controller::set_dns_ttl(std::uint32_t ttl) {
   if (impl_->options.dns_zone.ttl == ttl) return;

@@ -626,6 +626,12 @@ def test_dns_lookup_cli_and_api_show_what_the_server_answers(prisnd):
     assert bogus.returncode == 2 and "--type BOGUS" in bogus.stderr, (bogus.returncode, bogus.stderr)
     assert prisnd.cli("dns", "lookup", "api.default.prisn.local", "--type", "aaaa").returncode == 0
     assert prisnd.get("/api/v1/dns/lookup").status_code == 422
+    # A bare name, as a workload's resolver completes it from its search list (`dig +search`).
+    bare = prisnd.cli("dns", "lookup", "api")
+    assert bare.returncode == 0 and "api.default.prisn.local" in bare.stdout and "127.0.0.1" in bare.stdout, bare
+    elsewhere = prisnd.cli("-n", "other", "dns", "lookup", "api")
+    assert elsewhere.returncode == 1 and "api.other.prisn.local: NXDOMAIN" in elsewhere.stderr, elsewhere.stderr
+    assert prisnd.get("/api/v1/dns/lookup?name=api").json()["name"] == "api.default.prisn.local"
 
 
 def test_lookup_with_dns_off_is_503(daemon_factory):

@@ -143,6 +143,8 @@ class Controller {
 
   /// The DNS server's address ("HOST:PORT"), or empty when DNS is off.
   const std::string& dns_address() const;
+  /// prisn DNS's zone ("prisn.local").
+  const std::string& dns_domain() const;
 
   EventBus& events();
   /// Prometheus text (SPEC §8).

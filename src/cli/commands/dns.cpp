@@ -16,18 +16,19 @@ int dns_lookup_command(Cli& cli, const std::string& name, const std::string& typ
     throw UsageError(fmt::format("--type {}: expected {}", type, dns::kLookupTypeNames));
   }
   const Json r = cli.call("GET", "/api/v1/dns/lookup?name=" + client::url_encode(name) +
-                                     "&type=" + client::url_encode(type));
+                                     "&type=" + client::url_encode(type) + cli.ns_query(true));
   if (cli.structured_output()) {
     cli.print_structured(r);
     return r.value("rcode", "") == "NOERROR" ? 0 : 1;
   }
   const std::string rcode = r.value("rcode", "");
-  if (rcode == "NXDOMAIN") Cli::fail(fmt::format("{}: NXDOMAIN (no such name)", name));
-  if (rcode != "NOERROR") Cli::fail(fmt::format("{}: {} from the DNS server", name, rcode));
+  const std::string asked = r.value("name", name);  // a bare name as completed from the search list
+  if (rcode == "NXDOMAIN") Cli::fail(fmt::format("{}: NXDOMAIN (no such name)", asked));
+  if (rcode != "NOERROR") Cli::fail(fmt::format("{}: {} from the DNS server", asked, rcode));
   if (r["answers"].empty()) {
     // "Healthy" speaks of prisn's own zone; an upstream's NODATA only says the name exists.
     const bool own_zone = r.value("authoritative", false);
-    std::cout << fmt::format("{}: no {} records (NODATA: the name exists, {})\n", name, r.value("type", type),
+    std::cout << fmt::format("{}: no {} records (NODATA: the name exists, {})\n", asked, r.value("type", type),
                              own_zone ? "nothing of this type is healthy" : "without records of this type, says the upstream");
     return 0;
   }
