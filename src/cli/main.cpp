@@ -178,6 +178,11 @@ int main(int argc, char** argv) {
     }
     if (const auto left = app.remaining(true); deepest->get_subcommands().empty() && deepest->get_require_subcommand_min() > 0 &&
                                                !left.empty() && !left.front().starts_with("-")) {
+      if (known == "prisn" && left.front() == "cluster") {  // the seed's `prisn cluster join`
+        std::cerr << "prisn: unknown command 'cluster': prisn runs on one node; for more than one, `prisn k8s render "
+                     "--all` gives Kubernetes the same deployments\n";
+        return 2;
+      }
       std::cerr << "prisn: unknown command '" << (known == "prisn" ? "" : known.substr(6) + " ") << left.front() << "' ("
                 << known << " --help lists them)\n";
       return 2;
@@ -194,8 +199,10 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
-    const int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // As every other message of prisn's: on one line, beginning "prisn: ".
+    std::cerr << "prisn: " << e.what() << " (" << known << " --help lists the options)\n";
+    return 2;
   }
   g.ns_given = ns_option->count() > 0;
   try {

@@ -596,7 +596,10 @@ def test_logs_of_a_job_show_latest_execution(prisnd, scripts):
 
 
 def test_usage_errors_say_what_is_missing_or_wrong_in_the_users_words(prisnd, tmp_path):
-    for args, says in ((["delete"], "NAME is required"), (["get"], "RESOURCE is required"),
+    for args, says in ((["delete"], "prisn: NAME is required (prisn delete --help lists the options)"),
+                       (["get"], "prisn: RESOURCE is required"),
+                       (["get", "apps", "--nope"], "prisn: The following argument was not expected: --nope"),
+                       (["cluster", "join", "10.0.0.2:7331"], "prisn: unknown command 'cluster': prisn runs on one node"),
                        (["logs", "x", "--tail", "-3"], "--tail: must be 0 or more"),
                        (["scale", "web", "abc"], "prisn: REPLICAS: expected a whole number, got 'abc'"),
                        (["logs", "x", "--tail", "y"], "prisn: --tail: expected a whole number, got 'y'"),
