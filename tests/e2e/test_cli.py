@@ -600,6 +600,7 @@ def test_usage_errors_say_what_is_missing_or_wrong_in_the_users_words(prisnd, tm
                        (["get"], "prisn: RESOURCE is required"),
                        (["get", "apps", "--nope"], "prisn: The following argument was not expected: --nope"),
                        (["cluster", "join", "10.0.0.2:7331"], "prisn: unknown command 'cluster': prisn runs on one node"),
+                       (["k8s", "render", "x", "-o", "json"], "prisn: k8s render writes YAML"),
                        (["logs", "x", "--tail", "-3"], "--tail: must be 0 or more"),
                        (["scale", "web", "abc"], "prisn: REPLICAS: expected a whole number, got 'abc'"),
                        (["logs", "x", "--tail", "y"], "prisn: --tail: expected a whole number, got 'y'"),

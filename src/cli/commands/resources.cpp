@@ -182,6 +182,9 @@ int apply_command(Cli& cli, const std::vector<std::string>& manifests) {
 
 int k8s_render_command(Cli& cli, const std::string& name, bool all) {
   if (name.empty() == !all) throw UsageError("k8s render NAME | --all");
+  if (cli.globals().output == "json") {  // not ignored: a script that asked for JSON would read YAML
+    throw UsageError("k8s render writes YAML, for kubectl apply -f -; -o json is not one of its outputs");
+  }
   const std::string target = all ? "/api/v1/k8s/manifests?all=true" + cli.ns_query(true)
                                  : "/api/v1/k8s/manifests?deployment=" + client::url_encode(name) + cli.ns_query(true);
   const std::string yaml = cli.call_text("GET", target);
