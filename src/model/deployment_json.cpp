@@ -453,18 +453,6 @@ Result<void> runtime_and_source(ObjectReader& r, DeploymentSpec& spec) {
   return {};
 }
 
-// The arguments and environment strings together, as execve counts them (each with its NUL).
-Result<void> fits_exec_total(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
-  std::size_t total = 0;
-  for (const auto& a : args) total += a.size() + 1;
-  for (const auto& [name, value] : env) total += name.size() + 1 + value.size() + 1;
-  if (total > kMaxExecTotal) {
-    return invalid(fmt::format("env: with args, {} bytes, more than the {} a deployment's command line and "
-                               "environment may take", total, kMaxExecTotal));
-  }
-  return {};
-}
-
 Result<void> process_fields(ObjectReader& r, DeploymentSpec& spec) {
   auto args = decode_args(r.get("args"), "args", kMaxArgs);
   if (!args) return args.error();
@@ -472,7 +460,6 @@ Result<void> process_fields(ObjectReader& r, DeploymentSpec& spec) {
   auto env = decode_env(r.get("env"), "env");
   if (!env) return env.error();
   spec.env = *env;
-  if (auto fits = fits_exec_total(spec.args, spec.env); !fits) return fits.error();
   if (const Json* secrets = r.get("secrets")) {
     if (!secrets->is_array() || secrets->size() > 256) return invalid("secrets: must be a list");
     for (std::size_t i = 0; i < secrets->size(); ++i) {
@@ -534,6 +521,19 @@ Result<void> check_ports_of_health_check(const DeploymentSpec& spec, bool stored
   return {};
 }
 
+// Two secrets for one variable: which one the process got would be an accident of order.
+Result<void> check_secret_variables(const DeploymentSpec& spec) {
+  for (std::size_t i = 0; i < spec.secrets.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (spec.secrets[j].env == spec.secrets[i].env) {
+        return invalid(fmt::format("secrets[{}].env: {} is already set by secrets[{}] (secret '{}')", i,
+                                   spec.secrets[i].env, j, spec.secrets[j].secret));
+      }
+    }
+  }
+  return {};
+}
+
 // PORT and PORT_<NAME> of a deployment with ports are prisn's to set (SPEC §6.2, §7.1): an
 // instance given its own would listen where prisn does not look (in host mode, on the port
 // prisn itself publishes) and never pass its check.
@@ -560,6 +560,29 @@ Result<void> check_port_variables(const DeploymentSpec& spec) {
 
 }  // namespace
 
+Result<void> check_exec_sizes(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i].size() + 1 > kMaxExecString) {
+      return invalid(fmt::format("args[{}]: {} bytes, more than a command-line argument can carry ({} bytes)", i,
+                                 args[i].size(), kMaxExecString - 1));
+    }
+    total += args[i].size() + 1;
+  }
+  for (const auto& [name, value] : env) {
+    if (name.size() + 1 + value.size() + 1 > kMaxExecString) {
+      return invalid(fmt::format("env.{}: {} bytes, more than an environment variable can carry ({} bytes with its "
+                                 "name)", name, value.size(), kMaxExecString - 1));
+    }
+    total += name.size() + 1 + value.size() + 1;
+  }
+  if (total > kMaxExecTotal) {
+    return invalid(fmt::format("env: with args, {} bytes, more than the {} a deployment's command line and "
+                               "environment may take", total, kMaxExecTotal));
+  }
+  return {};
+}
+
 Result<std::vector<std::string>> decode_args(const Json* v, const std::string& path, std::size_t max_items) {
   std::vector<std::string> out;
   if (v == nullptr) {
@@ -574,10 +597,6 @@ Result<std::vector<std::string>> decode_args(const Json* v, const std::string& p
       const auto& text = item.get_ref<const std::string&>();
       if (text.find('\0') != std::string::npos) {  // execve would cut it short
         return invalid(fmt::format("{}[{}]: holds a NUL byte, which a command-line argument cannot carry", path, i));
-      }
-      if (text.size() + 1 > kMaxExecString) {
-        return invalid(fmt::format("{}[{}]: {} bytes, more than a command-line argument can carry ({} bytes)", path,
-                                   i, text.size(), kMaxExecString - 1));
       }
       out.push_back(text);
     } else if (item.is_number() || item.is_boolean()) {
@@ -608,10 +627,6 @@ Result<std::map<std::string, std::string>> decode_env(const Json* v, const std::
       const auto& text = value.get_ref<const std::string&>();
       if (text.find('\0') != std::string::npos) {  // execve would cut it short
         return invalid(fmt::format("{}.{}: holds a NUL byte, which an environment variable cannot carry", path, key));
-      }
-      if (key.size() + 1 + text.size() + 1 > kMaxExecString) {
-        return invalid(fmt::format("{}.{}: {} bytes, more than an environment variable can carry ({} bytes with its "
-                                   "name)", path, key, text.size(), kMaxExecString - 1));
       }
       out[key] = text;
     } else if (value.is_number() || value.is_boolean()) {
@@ -688,6 +703,8 @@ Result<DeploymentSpec> decode_deployment(const Json& input, const DecodeContext&
   if (auto ok = check_ports_of_health_check(spec, ctx.stored); !ok) return ok.error();
   if (!ctx.stored) {  // a stored one runs as it did
     if (auto ok = check_port_variables(spec); !ok) return ok.error();
+    if (auto ok = check_exec_sizes(spec.args, spec.env); !ok) return ok.error();
+    if (auto ok = check_secret_variables(spec); !ok) return ok.error();
   }
   return spec;
 }

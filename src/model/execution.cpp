@@ -123,6 +123,7 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
   auto args = decode_args(r.get("args"), "args", 1024);
   if (!args) return args.error();
   req.args = std::move(*args);
+  if (auto ok = check_exec_sizes(req.args, req.env); !ok) return ok.error();
   if (const Json* t = r.get("timeout")) {
     auto d = duration_value(*t);
     if (!d) return Error::invalid("timeout: " + d.error().message);

@@ -29,13 +29,17 @@ struct DecodeContext {
 Result<DeploymentSpec> decode_deployment(const Json& body, const DecodeContext& ctx);
 
 /// An `env` object (SPEC §3): NAME: value, names as a shell takes them ([A-Za-z_][A-Za-z0-9_]*),
-/// numbers and booleans as their text, no NUL in a value, each small enough for execve
-/// (exec_limits.hpp). Errors name `path`.NAME.
+/// numbers and booleans as their text, no NUL in a value. Errors name `path`.NAME.
 Result<std::map<std::string, std::string>> decode_env(const Json* v, const std::string& path);
 
-/// An `args` list: at most `max_items` strings (numbers and booleans as their text), no NUL,
-/// each small enough for execve. Errors name `path`[i].
+/// An `args` list: at most `max_items` strings (numbers and booleans as their text), no NUL.
+/// Errors name `path`[i].
 Result<std::vector<std::string>> decode_args(const Json* v, const std::string& path, std::size_t max_items);
+
+/// `args` and `env` small enough for execve (exec_limits.hpp), each string and all together;
+/// errors name the field. Checked as they are sent, not on what is stored: a deployment stored
+/// before the rule still loads.
+Result<void> check_exec_sizes(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
 
 /// The spec as the API shows it (SPEC §3 field names); `source` only when asked for.
 Json encode_spec(const DeploymentSpec& spec, bool include_source);

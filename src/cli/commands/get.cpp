@@ -16,18 +16,23 @@ namespace prisn::cli {
 namespace {
 
 // "2026-11-24 03:00 (in 5h)" in local time.
-std::string next_run(const Json& d) {
-  if (!d.contains("next_run") || !d["next_run"].is_string()) return "-";
-  auto t = parse_rfc3339(d["next_run"].get<std::string>());
+// A time field in the node's local time, to the minute, with how far it is from now:
+// "2026-12-07 22:00 (in 3m)", "2026-12-07 21:55 (5m ago)"; "-" when there is none.
+std::string local_time(const Json& d, const char* field) {
+  if (!d.contains(field) || !d[field].is_string()) return "-";
+  auto t = parse_rfc3339(d[field].get<std::string>());
   if (!t) return "-";
   const std::time_t secs = WallClock::to_time_t(*t);
   std::tm tm{};
   localtime_r(&secs, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  const auto in = std::chrono::duration_cast<std::chrono::seconds>(*t - WallClock::now()).count();
-  return fmt::format("{} (in {})", buf, human_age(WallClock::now() - std::chrono::seconds(in), WallClock::now()));
+  const auto now = WallClock::now();
+  if (*t >= now) return fmt::format("{} (in {})", buf, human_age(now - (*t - now), now));
+  return fmt::format("{} ({} ago)", buf, human_age(*t, now));
 }
+
+std::string next_run(const Json& d) { return local_time(d, "next_run"); }
 
 std::vector<std::string> deployment_row(const Json& d, bool wide) {
   const auto& st = d.contains("status") ? d["status"] : Json::object();
@@ -343,7 +348,7 @@ int status_command(Cli& cli, const std::string& name) {
   } else {
     if (d.value("type", "") == "cron") {
       std::cout << fmt::format("Schedule:    {}\nNext run:    {}\nLast run:    {}\nSkipped:     {}\n",
-                               str(d, "schedule"), next_run(d), str(d, "last_run"), str(d, "skipped_ticks", "0"));
+                               str(d, "schedule"), next_run(d), local_time(d, "last_run"), str(d, "skipped_ticks", "0"));
     }
     Json runs = cli.call("GET", "/api/v1/executions" + cli.ns_query() + "&deployment=" +
                                     client::url_encode(name) + "&limit=5");

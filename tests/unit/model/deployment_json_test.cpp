@@ -87,6 +87,8 @@ TEST(DeploymentJson, RejectsBadFields) {
            Case{R"j({"name":"a","source":"x","filename":"a.py","port":80,"resources":{"memory":"lots"}})j", "resources.memory"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":[{"secret":"db","env":"1"}]})j", "secrets[0]"},
            Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":["db/:E"]})j", "secrets[0]: the KEY after '/' is empty"},
+           Case{R"j({"name":"a","source":"x","filename":"a.py","secrets":["db:X","other:X"]})j",
+                "secrets[1].env: X is already set by secrets[0] (secret 'db')"},
        }) {
     const std::string message = error_of(c.body);
     EXPECT_NE(message.find(c.field), std::string::npos) << c.body << " -> " << message;
@@ -116,6 +118,11 @@ TEST(DeploymentJson, EnvAndArgsTooLargeForExecveAreRefusedNamingTheField) {
   for (int i = 0; i < 1025; ++i) too_many["V" + std::to_string(i)] = "x";
   EXPECT_EQ(error_of(with("env", too_many)), "env: 1025 variables, more than the 1024 allowed");
   EXPECT_TRUE(decode(with("env", {{"A", std::string(100 * 1024, 'x')}})));
+  // Stored before these rules, a deployment still loads: refusing it now would lose it.
+  const std::string stored = with("env", {{"A", big}});
+  EXPECT_TRUE(::prisn::model::decode(stored.c_str(), DecodeContext{.stored = true}));
+  EXPECT_TRUE(::prisn::model::decode(R"j({"name":"a","source":"x","filename":"a.py","secrets":["db:X","o:X"]})j",
+                                     DecodeContext{.stored = true}));
 }
 
 TEST(DeploymentJson, PortVariablesAreFreeWithoutPorts) {
