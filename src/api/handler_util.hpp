@@ -21,11 +21,11 @@ inline Result<model::Json> body_json(const Request& req) {
   return model::parse_json_body(req.body);
 }
 
-/// A true/false query parameter (`true`, `1`, `yes` or `false`, `0`, `no`, any case); absent is
-/// `fallback`, anything else a 422 naming it.
+/// A true/false query parameter as people write it (`true`, `1`, `yes` or `false`, `0`, `no`,
+/// any case); absent or empty is `fallback`, anything else a 422 naming it.
 inline Result<bool> bool_param(const Request& req, const std::string& name, bool fallback = false) {
-  if (!req.query.contains(name)) return fallback;
   std::string v = req.param(name);
+  if (v.empty()) return fallback;
   std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
   if (v == "true" || v == "1" || v == "yes") return true;
   if (v == "false" || v == "0" || v == "no") return false;

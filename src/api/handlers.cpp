@@ -27,7 +27,6 @@ namespace {
 
 using model::Json;
 
-// ?follow=: true/false as people write them (any case, 1/0, yes/no, empty = false).
 Result<logs::ReadOptions> log_options(const Request& req) {
   logs::ReadOptions o;
   if (auto tail = req.param("tail"); !tail.empty()) {

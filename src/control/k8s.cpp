@@ -38,8 +38,9 @@ std::string ambiguous_secret_key(const model::DeploymentSpec& spec, const store:
 }
 
 // An ingress path to a deployment that is not rendered, or has no port, would name a Service
-// that cannot exist (and one to a deployment yet to come, a port not known yet), and some hosts and paths cannot be written in a Kubernetes Ingress: such
-// a path or rule is left out and said (a rule left with no path goes too).
+// that cannot exist (and one without a port to a deployment yet to come, a port not known yet),
+// and some hosts and paths cannot be written in a Kubernetes Ingress: such a path or rule is
+// left out and said (a rule left with no path goes too).
 std::string drop_unrenderable_paths(model::IngressSpec& ing, const std::set<std::string>& unrenderable,
                                     const std::map<std::string, int>& first_ports) {
   std::string said;

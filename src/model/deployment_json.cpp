@@ -10,9 +10,9 @@
 #include "prisn/core/names.hpp"
 #include "prisn/cron/cron_expr.hpp"
 #include "prisn/model/document.hpp"
+#include "prisn/model/exec_limits.hpp"
 #include "prisn/model/ingress.hpp"
 #include "prisn/model/secret.hpp"
-#include "prisn/model/exec_limits.hpp"
 #include "prisn/model/quantity.hpp"
 #include "prisn/model/runtime.hpp"
 
@@ -46,8 +46,6 @@ Result<std::uint16_t> port_value(const Json& v, const std::string& path) {
   }
   return static_cast<std::uint16_t>(v.get<long long>());
 }
-
-
 
 // "NAME:ENV", "NAME/KEY:ENV" or {"secret": NAME, "env": ENV, "key": KEY}.
 Result<SecretRef> secret_ref(const Json& v, const std::string& path) {
@@ -577,8 +575,8 @@ Result<void> check_exec_sizes(const std::vector<std::string>& args, const std::m
     total += name.size() + 1 + value.size() + 1;
   }
   if (total > kMaxExecTotal) {
-    return invalid(fmt::format("env: with args, {} bytes, more than the {} a deployment's command line and "
-                               "environment may take", total, kMaxExecTotal));
+    return invalid(fmt::format("env: with args, {} bytes, more than the {} that args and env may take together",
+                               total, kMaxExecTotal));
   }
   return {};
 }

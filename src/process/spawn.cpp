@@ -134,6 +134,7 @@ void join_network(int netns_fd) {
 // `ready_fd` (close-on-exec) tells the shim how the exec went: end of file when it worked,
 // the errno when it did not.
 [[noreturn]] void exec_workload(const ChildPlan& plan, int ready_fd) {
+  if (ready_fd < 3) ready_fd = -1;  // a prisnd started without stdio: the dup2s below would take it
   reset_signals_to_default();
   if (plan.cgroup_fd >= 0) {
     write_all(plan.cgroup_fd, "0", 1);  // "0" moves the writing process

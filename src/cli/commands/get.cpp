@@ -15,7 +15,6 @@
 namespace prisn::cli {
 namespace {
 
-// "2026-11-24 03:00 (in 5h)" in local time.
 // A time field in the node's local time, to the minute, with how far it is from now:
 // "2026-12-07 22:00 (in 3m)", "2026-12-07 21:55 (5m ago)"; "-" when there is none.
 std::string local_time(const Json& d, const char* field) {

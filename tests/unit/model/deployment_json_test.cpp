@@ -112,7 +112,7 @@ TEST(DeploymentJson, EnvAndArgsTooLargeForExecveAreRefusedNamingTheField) {
                                                   "(131071 bytes)");
   Json many = Json::object();
   for (int i = 0; i < 10; ++i) many["V" + std::to_string(i)] = std::string(120 * 1024, 'x');
-  EXPECT_NE(error_of(with("env", many)).find("more than the 1048576 a deployment's command line and environment may take"),
+  EXPECT_NE(error_of(with("env", many)).find("more than the 1048576 that args and env may take together"),
             std::string::npos);
   Json too_many = Json::object();
   for (int i = 0; i < 1025; ++i) too_many["V" + std::to_string(i)] = "x";
