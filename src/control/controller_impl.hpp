@@ -128,8 +128,8 @@ struct Controller::Impl {
   /// Every host/path routed now, with who routes it ("ingress default/web").
   std::map<RouteKey, std::string> claimed_routes() const;
   model::Json ingress_json(const store::ResourceRecord& rec) const;
-  /// What keeps an ingress's TLS from serving now (HTTPS off, a secret it names missing), as
-  /// `apply` warns about it, or nothing.
+  /// What keeps an ingress's TLS from serving now (HTTPS off, a secret it names missing while
+  /// ACME is off), as `apply` warns about it, or nothing.
   std::optional<std::string> ingress_tls_warning(const model::IngressSpec& spec) const;
   model::Json policy_json(const store::ResourceRecord& rec) const;
   /// put_ingress() with its paths' ports checked against the deployments `find` gives.

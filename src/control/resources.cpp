@@ -121,9 +121,10 @@ Json Controller::Impl::ingress_json(const store::ResourceRecord& rec) const { re
 std::optional<std::string> Controller::Impl::ingress_tls_warning(const model::IngressSpec& spec) const {
   if (spec.tls.empty()) return std::nullopt;
   if (!options.tls) {
-    return "HTTPS is off in this prisnd: TLS for these hosts starts with its next start (on --https, 0.0.0.0:443 "
-           "unless given); until then they are served over HTTP only";
+    return "HTTPS is not on in this prisnd: these hosts are served over HTTP only. An ingress that names TLS turns "
+           "it on at prisnd's next start (on --https, 0.0.0.0:443 unless given), unless prisnd runs with --https off";
   }
+  if (options.acme != nullptr) return std::nullopt;  // ACME is asked for what no secret covers
   std::vector<std::string> missing;
   for (const auto& t : spec.tls) {
     if (ctx.store.find_secret(spec.ns, t.secret_name) == nullptr) missing.push_back(t.secret_name);

@@ -228,13 +228,13 @@ void reload(const Flags& flags, config::Config& running, Reloadable& to, spdlog:
     log.error("reload failed, keeping the running configuration: {}", cert.error().message);
     return;
   }
-  if (!init_logging(next->log_level)) {
-    log.error("reload failed, keeping the running configuration: log level {}", next->log_level);
-    return;
-  }
   auto token = admin_token(to.paths);
   if (!token) {
     log.error("reload failed, keeping the running configuration: admin token: {}", token.error().message);
+    return;
+  }
+  if (!init_logging(next->log_level)) {
+    log.error("reload failed, keeping the running configuration: log level {}", next->log_level);
     return;
   }
   if (*token != to.admin_token) {

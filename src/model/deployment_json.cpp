@@ -569,8 +569,8 @@ Result<void> check_exec_sizes(const std::vector<std::string>& args, const std::m
   }
   for (const auto& [name, value] : env) {
     if (name.size() + 1 + value.size() + 1 > kMaxExecString) {
-      return invalid(fmt::format("env.{}: {} bytes, more than an environment variable can carry ({} bytes with its "
-                                 "name)", name, value.size(), kMaxExecString - 1));
+      return invalid(fmt::format("env.{}: NAME=value is {} bytes, more than an environment variable can carry ({} "
+                                 "bytes)", name, name.size() + 1 + value.size(), kMaxExecString - 1));
     }
     total += name.size() + 1 + value.size() + 1;
   }

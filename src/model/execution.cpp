@@ -81,6 +81,7 @@ Result<ExecutionRequest> decode_execution_request(const Json& body, const std::s
   auto env = decode_env(r.get("env"), "env");
   if (!env) return env.error();
   req.env = *env;
+  if (auto ok = check_exec_sizes({}, req.env); !ok) return ok.error();
   auto trigger = r.string("trigger", "api");
   if (!trigger) return trigger.error();
   if (*trigger != "api" && *trigger != "cli" && *trigger != "cron") {

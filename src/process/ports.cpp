@@ -64,6 +64,7 @@ Result<std::uint16_t> pick_free_port(const std::set<std::uint16_t>& taken, PortR
   const std::uint32_t size = range.last >= range.first ? range.last - range.first + 1U : 0U;
   std::uint32_t offset = 0;
   random_bytes(&offset, sizeof offset);
+  if (size != 0) offset %= size;  // so that offset + step never wraps
   for (std::uint32_t step = 0; step < size; ++step) {
     const auto port = static_cast<std::uint16_t>(range.first + (offset + step) % size);
     if (!taken.contains(port) && free_for_listening(port)) {

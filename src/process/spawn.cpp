@@ -166,6 +166,14 @@ void join_network(int netns_fd) {
   ::_exit(127);
 }
 
+// An exec that fails for good: the interpreter is no program for this kernel, or may not be
+// run, or the arguments and environment are too long. Such a start is an error, said at once.
+// One that may pass (ETXTBSY or ENOENT while the interpreter is being replaced, ENOMEM) ends
+// the workload with 127 instead, and a service's restart delay tries again.
+bool lasting_exec_error(int err) {
+  return err == E2BIG || err == ENOEXEC || err == EACCES || err == EPERM || err == ELIBBAD || err == EISDIR;
+}
+
 [[noreturn]] void run_shim(const ChildPlan& plan) {
   close_all_but(std::array{plan.log_fd, plan.null_fd, plan.cgroup_fd, plan.report_fd, plan.netns_fd});
   ::setsid();
@@ -174,8 +182,8 @@ void join_network(int netns_fd) {
   // The workload's pid goes to prisnd only once the workload has joined and made its
   // namespaces (its end of `ready` closes as it execs): an exec health check that joins
   // them through /proc/PID/ns must not find the node's instead.
-  // An exec that fails (E2BIG, ENOEXEC…) is reported as the start's error, as a failed fork
-  // is, rather than as the "exit code 127" that would hide why.
+  // An exec that fails for good (E2BIG, ENOEXEC…) is reported as the start's error, as a failed
+  // fork is, rather than as the "exit code 127" that would hide why.
   int ready[2];
   const bool wait_ready = ::pipe2(ready, O_CLOEXEC) == 0;
   const pid_t workload = ::fork();
@@ -191,7 +199,7 @@ void join_network(int netns_fd) {
     do {
       got = workload > 0 ? ::read(ready[0], &exec_errno, sizeof exec_errno) : 0;
     } while (got < 0 && errno == EINTR);
-    if (got != sizeof exec_errno) exec_errno = 0;
+    if (got != sizeof exec_errno || !lasting_exec_error(exec_errno)) exec_errno = 0;
     ::close(ready[0]);
   }
   for (int sig : {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2}) {

@@ -43,9 +43,9 @@ Result<std::map<std::string, std::string>> resolve_secrets(const store::Store& s
     }
     // As the API checks env values (model/exec_limits.hpp): execve would fail with E2BIG.
     if (ref.env.size() + 1 + chosen->second.size() + 1 > model::kMaxExecString) {
-      return Error::invalid(fmt::format("secret '{}' key '{}' holds {} bytes, more than an environment variable can "
-                                        "carry ({} bytes with its name)",
-                                        ref.secret, chosen->first, chosen->second.size(), model::kMaxExecString - 1));
+      return Error::invalid(fmt::format("secret '{}' key '{}' holds {} bytes: as {}=value, more than an environment "
+                                        "variable can carry ({} bytes)", ref.secret, chosen->first,
+                                        chosen->second.size(), ref.env, model::kMaxExecString - 1));
     }
     out[ref.env] = chosen->second;
   }

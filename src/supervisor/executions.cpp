@@ -188,7 +188,11 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
     }
   }
   auto ref = process::spawn(sp);
-  if (ref) cgroup = sp.cgroup;
+  if (ref) {
+    cgroup = sp.cgroup;
+  } else if (cgroup.empty() && !sp.cgroup.empty()) {
+    ctx_.cgroups.remove(sp.cgroup);  // made for this attempt, and nothing runs in it
+  }
   return ref;
 }
 

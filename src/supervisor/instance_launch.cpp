@@ -132,6 +132,7 @@ bool ServiceManager::start_instance(Service& svc, const store::DeploymentRecord&
   auto ref = process::spawn(sp);
   if (!ref) {
     if (ctx_.bridge != nullptr) ctx_.bridge->detach(inst->id);
+    if (!sp.cgroup.empty()) ctx_.cgroups.remove(sp.cgroup);  // nothing runs in it
     return fail(ref.error().message);
   }
   inst->process = *ref;

@@ -355,7 +355,7 @@ def test_apply_puts_documents_in_their_namespace_and_refuses_a_conflicting_n(pri
      "spec:\n  tls: [{hosts: [secure.example.com], secretName: secure-tls}]\n"
      "  rules: [{host: secure.example.com, paths: [{path: /, deployment: web}]}]\n",
      "ingress/secure created\n",
-     "warning: ingress/secure: HTTPS is off in this prisnd: TLS for these hosts starts with its next start"),
+     "warning: ingress/secure: HTTPS is not on in this prisnd: these hosts are served over HTTP only"),
 ], ids=["deployment-that-cannot-run", "policy-in-host-mode", "tls-ingress-without-https"])
 def test_apply_warns_of_what_is_stored_but_will_not_work(prisnd, tmp_path, document, applied, warning):
     """Stored, but: a deployment whose secret is missing cannot run (as `prisn deploy` warns);

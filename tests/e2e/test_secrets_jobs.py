@@ -412,8 +412,8 @@ def test_unusable_secret_references_fail_a_job_at_deploy_with_the_reason(prisnd,
     assert prisnd.cli("secret", "create", "huge", "--from-file", f"value={tmp_path / 'big'}").returncode == 0
     f = scripts("j.py", "print('ran')\n")
     for name, ref, said in [("several", "pair:X", "secret 'pair' has several keys; name one as pair/KEY:X"),
-                            ("huge", "huge:X", "secret 'huge' key 'value' holds 200000 bytes, more than an "
-                                               "environment variable can carry")]:
+                            ("huge", "huge:X", "secret 'huge' key 'value' holds 200000 bytes: as X=value, "
+                                               "more than an environment variable can carry")]:
         p = prisnd.cli("deploy", f, "--name", name, "--secret", ref)
         assert p.returncode == 0, p.stderr
         assert "warning: " + said in p.stderr, p.stderr

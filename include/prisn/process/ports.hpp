@@ -16,11 +16,12 @@ struct PortRange {
 };
 
 /// Where host-mode instances get their ports: below Linux's ephemeral range (32768–60999), as
-/// Nomad's dynamic ports (20000–32000) are. A port the kernel hands out for "any free port" or
-/// for an outgoing connection would be free to every other program too, between the moment
-/// prisnd chose it and the moment the workload binds it; ports here are handed out only by
-/// prisnd, so only another prisnd's instance could take one in that window.
-inline constexpr PortRange kInstancePorts{20000, 32000};
+/// Nomad's dynamic ports (20000–32000) are, and below Kubernetes' NodePort range (30000–32767),
+/// whose numbers users give as node ports (SPEC's `nodePort: 30080`). A port the kernel hands
+/// out for "any free port" or for an outgoing connection would be free to every other program
+/// too, between the moment prisnd chose it and the moment the workload binds it; ports here
+/// are handed out only by prisnd, so only another prisnd's instance could take one then.
+inline constexpr PortRange kInstancePorts{20000, 29999};
 
 /// A TCP port in `range` that can be bound for listening on every IPv4 and IPv6 address right
 /// now and is not in `taken`, tried from a random place so that two prisnds on one node seldom

@@ -16,6 +16,20 @@ TEST(RefusalLog, NamesThePeerTheRequestAndWhy) {
   EXPECT_EQ(*line, "refused GET /api/v1/deployments from 10.1.2.3: invalid token (401)");
 }
 
+// A client's path or Origin must not forge a line of the log, nor reach the reader's terminal.
+TEST(RefusalLog, WhatTheClientSentCannotBreakTheLine) {
+  RefusalLog log;
+  const auto line = log.refused("10.1.2.3", "GET", "/x\n2026-12-07 info token rotated\x1b[2J", 403,
+                                "a web page's request (Origin: http://e\r\nvil)", std::chrono::steady_clock::time_point{});
+  ASSERT_TRUE(line);
+  EXPECT_EQ(line->find_first_of("\n\r\x1b"), std::string::npos) << *line;
+  EXPECT_NE(line->find("/x\\x0a2026-12-07 info token rotated\\x1b[2J"), std::string::npos) << *line;
+  const auto long_path = log.refused("10.1.2.3", "GET", "/" + std::string(5000, 'a'), 401, "no token",
+                                     std::chrono::steady_clock::time_point{});
+  ASSERT_TRUE(long_path);
+  EXPECT_LT(long_path->size(), 300U);
+}
+
 TEST(RefusalLog, KeepsToItsLinesAMinuteAndCountsWhatItLeftOut) {
   RefusalLog log;
   const std::chrono::steady_clock::time_point start{};

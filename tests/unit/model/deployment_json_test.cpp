@@ -106,8 +106,8 @@ TEST(DeploymentJson, EnvAndArgsTooLargeForExecveAreRefusedNamingTheField) {
   };
   auto error_of = [](const std::string& text) { return ::prisn::model::error_of(text.c_str()); };
   auto decode = [](const std::string& text) { return ::prisn::model::decode(text.c_str()); };
-  EXPECT_EQ(error_of(with("env", {{"A", big}})), "env.A: 204800 bytes, more than an environment variable can carry "
-                                                  "(131071 bytes with its name)");
+  EXPECT_EQ(error_of(with("env", {{"A", big}})), "env.A: NAME=value is 204802 bytes, more than an environment variable "
+                                                  "can carry (131071 bytes)");
   EXPECT_EQ(error_of(with("args", {"ok", big})), "args[1]: 204800 bytes, more than a command-line argument can carry "
                                                   "(131071 bytes)");
   Json many = Json::object();

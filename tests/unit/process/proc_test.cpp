@@ -93,7 +93,7 @@ TEST(Ports, InstancePortsComeFromBelowTheKernelsEphemeralRange) {
     ASSERT_TRUE(p);
     EXPECT_GE(*p, kInstancePorts.first);
     EXPECT_LE(*p, kInstancePorts.last);
-    if (ephemeral_first > 0) {
+    if (ephemeral_first > kInstancePorts.last) {  // a kernel set to hand out lower ports overlaps any range
       EXPECT_LT(*p, ephemeral_first);
     }
   }
