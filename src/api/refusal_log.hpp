@@ -10,9 +10,10 @@
 namespace prisn::api {
 
 /// Which refused API requests (401, 403) get a line in prisnd's log, with the peer's address,
-/// as sshd logs a failed login; what the client sent is written with its control bytes escaped. At most kLinesPerMinute lines a minute, so that a client
-/// retrying a wrong token in a loop cannot fill the disk; the first line of the next minute
-/// says how many were left out. Not thread-safe: the API runs on the control thread.
+/// as sshd logs a failed login; what the client sent is written with its control bytes
+/// escaped. At most kLinesPerMinute lines a minute, so that a client retrying a wrong token in
+/// a loop cannot fill the disk; the first line of the next minute says how many were left out.
+/// Not thread-safe: the API runs on the control thread.
 class RefusalLog {
  public:
   static constexpr int kLinesPerMinute = 20;
