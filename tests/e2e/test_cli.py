@@ -785,9 +785,12 @@ def test_output_is_streamed_live(prisnd, scripts, how):
     (["get", "secrets"], "No secrets in namespace emptyns."),
     (["get", "endpoints"], "No services in namespace emptyns."),
     (["-o", "wide", "get", "endpoints"], "No service instances in namespace emptyns."),
+    (["-o", "wide", "get", "endpoints", "onejob"], "No instances of 'onejob'."),
 ])
 def test_empty_table_keeps_its_header_and_says_so_on_stderr(prisnd, scripts, args, message):
     deploy_job(prisnd, scripts, "elsewhere")  # in default: must not show up in emptyns
+    if "onejob" in args:
+        deploy_job(prisnd, scripts, "onejob", JOB_SRC, "-n", "emptyns")  # a job has no instances
     p = prisnd.cli("-n", "emptyns", *args)
     assert p.returncode == 0, p.stderr
     lines = p.stdout.splitlines()

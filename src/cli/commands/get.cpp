@@ -113,7 +113,8 @@ std::string endpoint_of(const Json& ep) {
   return ep.contains("port") && !ep["port"].is_null() ? fmt::format("{}:{}", str(ep, "ip"), str(ep, "port")) : str(ep, "ip");
 }
 
-void print_endpoints(Cli& cli, const std::vector<Json>& services) {
+// `named`: the one deployment asked for, or empty for all of the namespace.
+void print_endpoints(Cli& cli, const std::vector<Json>& services, const std::string& named) {
   if (cli.wide()) {
     Table t({"NAME", "INSTANCE", "ENDPOINT", "HEALTH", "STATE", "PID", "RESTARTS", "AGE", "MESSAGE"});
     for (const auto& s : services) {
@@ -125,7 +126,8 @@ void print_endpoints(Cli& cli, const std::vector<Json>& services) {
                str(ep, "restarts"), age(ep, "started_at"), message});
       }
     }
-    print_table(t, "No service instances in namespace " + cli.globals().ns + ".");
+    print_table(t, named.empty() ? "No service instances in namespace " + cli.globals().ns + "."
+                                 : "No instances of '" + named + "'.");
     return;
   }
   Table t({"NAME", "ENDPOINTS"});
@@ -279,7 +281,7 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     if (cli.structured_output()) {
       cli.print_structured(name.empty() ? Json{{"items", services}} : services.front());
     } else {
-      print_endpoints(cli, services);
+      print_endpoints(cli, services, name);
     }
     return 0;
   }
