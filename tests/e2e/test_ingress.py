@@ -422,8 +422,10 @@ def test_wildcard_hosts_match_one_label_and_exact_hosts_win(prisnd):
     assert get(prisnd, "example.com").status_code == 404
     assert get(prisnd, "a.b.example.com").status_code == 404
     # With two hosts, each path in `get ingresses` says which host it belongs to.
+    # A path without a port shows the one it goes to, the deployment's first.
     row = next(l for l in prisnd.cli("get", "ingresses").stdout.splitlines() if l.startswith("hosts "))
-    assert "*.example.com/->wild" in row and "www.example.com/->exact" in row, row
+    wild, exact = (prisnd.deployment(n)["port"] for n in ("wild", "exact"))
+    assert f"*.example.com/->wild:{wild}" in row and f"www.example.com/->exact:{exact}" in row, row
 
 
 def test_expose_ingress_routes_a_deployment_by_itself(prisnd):

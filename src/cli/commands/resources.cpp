@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "cli/commands/commands.hpp"
@@ -41,6 +42,12 @@ int get_ingresses(Cli& cli, const std::string& name) {
   std::vector<std::string> headers = {"NAME", "HOSTS", "PATHS", "TLS", "AGE"};
   if (cli.wide()) headers.insert(headers.begin(), "NAMESPACE");
   Table t(headers);
+  // A path without a port goes to its deployment's first port: shown, as the router picks it.
+  std::map<std::string, int> first_ports;
+  const Json deployments = cli.call("GET", "/api/v1/deployments" + cli.ns_query());  // kept: ranged over below
+  for (const auto& d : deployments["items"]) {
+    if (d.value("port", 0) != 0) first_ports[d.value("name", "")] = d.value("port", 0);
+  }
   for (const auto& ing : list["items"]) {
     std::vector<std::string> hosts, paths, tls;
     // With several hosts, each path names its host ("b.example.com/->b"), as a flat list of
@@ -51,7 +58,11 @@ int get_ingresses(Cli& cli, const std::string& name) {
       hosts.push_back(host.empty() ? "*" : host);
       for (const auto& p : rule["paths"]) {
         std::string target = p.value("deployment", "");
-        if (p.contains("port")) target += ":" + p["port"].dump();
+        if (p.contains("port")) {
+          target += ":" + p["port"].dump();
+        } else if (const auto first = first_ports.find(target); first != first_ports.end()) {
+          target += ":" + std::to_string(first->second);
+        }
         paths.push_back((per_host ? hosts.back() : "") + p.value("path", "/") + "->" + target);
       }
     }
