@@ -541,6 +541,39 @@ def test_get_apps_watch_prints_changes(prisnd, scripts):
         t.join(5)
 
 
+def test_get_apps_watch_misses_no_change_made_as_it_starts(prisnd):
+    """What there is is listed once the event stream is open: a deployment made while the
+    watch starts shows up, as a row of the table or as a change."""
+    env = dict(os.environ, PRISN_SERVER=prisnd.api)
+    for i in range(12):
+        proc = subprocess.Popen([PRISN, "get", "apps", "-w"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            time.sleep(0.0005 * i)
+            r = prisnd.post("/api/v1/deployments", {"name": f"race{i}", "source": "echo hi", "runtime": "bash"})
+            assert r.status_code == 201, r.text
+            time.sleep(0.4)
+        finally:
+            proc.kill()
+            out, _ = proc.communicate(timeout=10)
+        assert any(line.split()[:1] == [f"race{i}"] for line in out.decode().splitlines()), out.decode()
+
+
+def test_get_apps_watch_says_so_when_prisnd_stops(daemon_factory):
+    d = daemon_factory()
+    env = dict(os.environ, PRISN_SERVER=d.api)
+    proc = subprocess.Popen([PRISN, "get", "apps", "-w"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        wait_until(lambda: d.get("/metrics").ok, 5)
+        time.sleep(0.5)
+        assert d.stop() == 0
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert proc.returncode == 1 and "prisnd ended the event stream" in err.decode(), (proc.returncode, err)
+
+
 def test_get_one_app_watch_as_json_prints_its_objects(prisnd, scripts):
     deploy_job(prisnd, scripts, "other")
     deploy_job(prisnd, scripts, "one")

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <exception>
+#include <functional>
 #include <iostream>
 
 #include "cli/commands/commands.hpp"
@@ -198,11 +200,24 @@ class WatchPrinter {
   int printed_ = 0;
 };
 
-// Prints each change of the namespace's deployments (or of the one named) until interrupted,
-// as kubectl get -w does.
-int watch_deployments(Cli& cli, WatchPrinter& printer, const std::string& only) {
+// Prints what there is (`print_initial`), then each change of the namespace's deployments (or
+// of the one named) until interrupted, as kubectl get -w does. What there is is listed once the
+// stream is open (its first line comes once prisnd has subscribed it), so that a change made
+// in between is shown as a change rather than lost.
+int watch_deployments(Cli& cli, WatchPrinter& printer, const std::string& only,
+                      const std::function<void()>& print_initial) {
   std::string pending;
+  bool listed = false;
+  std::exception_ptr failed;  // from print_initial, rethrown once the stream is closed
   auto streamed = cli.http().stream("GET", "/api/v1/events?watch=true", [&](std::string_view data) {
+    if (!std::exchange(listed, true)) {
+      try {
+        print_initial();
+      } catch (...) {
+        failed = std::current_exception();
+        return false;
+      }
+    }
     pending.append(data);
     for (auto end = pending.find("\n\n"); end != std::string::npos; end = pending.find("\n\n")) {
       const std::string block = pending.substr(0, end);
@@ -218,8 +233,10 @@ int watch_deployments(Cli& cli, WatchPrinter& printer, const std::string& only) 
     }
     return true;
   });
+  if (failed) std::rethrow_exception(failed);
   if (!streamed) Cli::fail(streamed.error().message);
-  return 0;
+  cli.fail_unless_ok(*streamed);  // refused (a 401, say): said, not an empty watch
+  Cli::fail("prisnd ended the event stream (it is stopping); nothing more can be watched");
 }
 
 }  // namespace
@@ -231,13 +248,15 @@ int get_command(Cli& cli, const std::string& what, const std::string& name, bool
     if (watch) {
       // What there is now, then every change: rows, or objects one after another.
       WatchPrinter printer(cli);
-      if (!name.empty()) {
-        printer.initial({cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query())});
-      } else {
-        const Json list = cli.call("GET", "/api/v1/deployments" + cli.ns_query());
-        printer.initial(list["items"].get<std::vector<Json>>());
-      }
-      return watch_deployments(cli, printer, name);
+      Cli lister(cli.globals());  // its own connection: the watch's is streaming
+      return watch_deployments(cli, printer, name, [&] {
+        if (!name.empty()) {
+          printer.initial({lister.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query())});
+        } else {
+          const Json list = lister.call("GET", "/api/v1/deployments" + cli.ns_query());
+          printer.initial(list["items"].get<std::vector<Json>>());
+        }
+      });
     }
     if (!name.empty()) {
       const Json d = cli.call("GET", "/api/v1/deployments/" + client::url_encode(name) + cli.ns_query());
