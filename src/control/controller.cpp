@@ -38,7 +38,8 @@ Controller::Impl::Impl(supervisor::Context& c, proxy::L4Proxy& proxy, Controller
       services(c, [this](const std::string& ns, const std::string& name) { on_deployment_changed(ns, name); }),
       checker(c.executor, c.watcher,
               [this](const std::string& id, bool healthy) { services.on_health(id, healthy); }),
-      cron(c, runner, [this](const store::DeploymentRecord& rec) { (void)trigger(rec, {}, "cron"); }),
+      cron(c, runner, [this](const store::DeploymentRecord& rec) { (void)trigger(rec, {}, "cron"); },
+           [this](const std::string& ns, const std::string& name) { announce("MODIFIED", ns, name); }),
       listen_retry(c.executor) {
   services.set_checker(&checker);
 }

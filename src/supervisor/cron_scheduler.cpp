@@ -3,6 +3,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <algorithm>
+
 #include "prisn/core/log.hpp"
 #include "prisn/cron/cron_expr.hpp"
 
@@ -26,8 +28,8 @@ auto& log() {
 
 }  // namespace
 
-CronScheduler::CronScheduler(Context& ctx, ExecutionRunner& runner, Trigger trigger)
-    : ctx_(ctx), runner_(runner), trigger_(std::move(trigger)) {}
+CronScheduler::CronScheduler(Context& ctx, ExecutionRunner& runner, Trigger trigger, Skipped skipped)
+    : ctx_(ctx), runner_(runner), trigger_(std::move(trigger)), skipped_(std::move(skipped)) {}
 
 CronScheduler::~CronScheduler() = default;
 
@@ -69,11 +71,11 @@ void CronScheduler::sync(const std::string& ns, const std::string& name) {
   slot = std::make_unique<Entry>(ctx_.executor, std::move(*expr));
   slot->ns = ns;
   slot->name = name;
-  arm(*slot);
+  arm(*slot, WallClock::now());
 }
 
-void CronScheduler::arm(Entry& entry) {
-  entry.next = entry.expr.next_after(WallClock::now());
+void CronScheduler::arm(Entry& entry, WallTime after) {
+  entry.next = entry.expr.next_after(after);
   if (!entry.next) {
     log()->warn("cron {}/{}: '{}' never fires", entry.ns, entry.name, entry.expr.text());
     return;
@@ -87,11 +89,14 @@ void CronScheduler::arm(Entry& entry) {
     if (it == entries_.end()) return;
     Entry& e = *it->second;
     if (e.next && WallClock::now() + std::chrono::milliseconds(5) < *e.next) {
-      arm(e);  // woke early: wait the rest
+      arm(e, WallClock::now());  // woke early: wait the rest
       return;
     }
+    // The next run is known before this one starts, so the run's events show it; and it is the
+    // one after this tick even when the timer fired a few milliseconds early.
+    const WallTime due = e.next.value_or(WallClock::now());
+    arm(e, std::max(WallClock::now(), due));
     tick(ns, name);
-    arm(e);
   });
 }
 
@@ -107,6 +112,7 @@ void CronScheduler::tick(const std::string& ns, const std::string& name) {
     log()->warn("cron {}/{}: tick skipped, the previous run is still going ({} skipped so far)", ns,
                 name, updated.skipped_ticks);
     (void)ctx_.store.put_deployment(updated);
+    if (skipped_) skipped_(ns, name);
     return;
   }
   updated.last_run = WallClock::now();

@@ -21,8 +21,11 @@ class CronScheduler {
  public:
   /// `trigger` starts a run of the deployment (the controller does it, as for `prisn trigger`).
   using Trigger = std::function<void(const store::DeploymentRecord&)>;
+  /// `skipped` hears of a skipped tick, which changes the deployment (its count, its next run)
+  /// though no run starts: the controller announces it to watchers.
+  using Skipped = std::function<void(const std::string& ns, const std::string& name)>;
 
-  CronScheduler(Context& ctx, ExecutionRunner& runner, Trigger trigger);
+  CronScheduler(Context& ctx, ExecutionRunner& runner, Trigger trigger, Skipped skipped = {});
   ~CronScheduler();
 
   /// Arms every cron deployment; applies the catch-up policy.
@@ -39,11 +42,13 @@ class CronScheduler {
   struct Entry;
 
  private:
-  void arm(Entry& entry);
+  /// Sets the entry's next run, the first after `after`, and its timer.
+  void arm(Entry& entry, WallTime after);
 
   Context& ctx_;
   ExecutionRunner& runner_;
   Trigger trigger_;
+  Skipped skipped_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<Entry>> entries_;
   std::uint64_t skipped_total_ = 0;
 };

@@ -24,7 +24,8 @@ struct CronFixture : test::SupervisorFixture {
           e.filename = rec.spec.filename;
           e.source = rec.spec.source;
           ASSERT_TRUE(runner.start(e, &rec.spec));
-        }) {}
+        },
+        [this](const std::string&, const std::string&) { ++skips_heard; }) {}
 
   void deploy(const std::string& schedule, const std::string& source) {
     auto spec = model::decode_deployment(
@@ -38,6 +39,7 @@ struct CronFixture : test::SupervisorFixture {
 
   ExecutionRunner runner;
   CronScheduler cron;
+  int skips_heard = 0;
 };
 
 TEST(CronScheduler, ArmsWithTheNextRun) {
@@ -72,6 +74,7 @@ TEST(CronScheduler, ATickWhileARunIsGoingIsSkippedAndCounted) {
   EXPECT_EQ(f.runner.active_count(), 1U);
   EXPECT_EQ(f.store->find_deployment("default", "tick")->skipped_ticks, 1);
   EXPECT_EQ(f.cron.skipped_total(), 1U);
+  EXPECT_EQ(f.skips_heard, 1);  // the controller announces it: the deployment changed
   ASSERT_TRUE(f.run_until([&] { return f.runner.active_count() == 0; }));
   f.cron.tick("default", "tick");  // free again: runs
   EXPECT_EQ(f.runner.active_count(), 1U);
