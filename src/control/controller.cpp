@@ -148,13 +148,24 @@ void Controller::stop_instances(std::function<void()> done) {
 
 void Controller::Impl::announce(const std::string& type, const std::string& ns, const std::string& name) {
   if (!events.has_subscribers()) {
+    last_announced.clear();  // what a watcher saw last is known only while one watches
     return;
   }
   // A deployment that is gone has had (or is about to have) its DELETED event: a change its
   // instances or runs report while it goes would bring it back to a watcher that caches.
   const auto* rec = ctx.store.find_deployment(ns, name);
-  if (rec == nullptr) return;
-  events.publish({type, "deployment", deployment_json(*rec, false)});
+  if (rec == nullptr) {
+    last_announced.erase({ns, name});
+    return;
+  }
+  model::Json object = deployment_json(*rec, false);
+  // Two reports of one state (an instance's exit and its restart's backoff, say) would be a
+  // MODIFIED that changes nothing: a duplicate row in `get -w`.
+  std::string text = object.dump();
+  auto& last = last_announced[{ns, name}];
+  if (type == "MODIFIED" && last == text) return;
+  last = std::move(text);
+  events.publish({type, "deployment", std::move(object)});
 }
 
 void Controller::Impl::on_deployment_changed(const std::string& ns, const std::string& name) {

@@ -63,6 +63,8 @@ struct Controller::Impl {
   void on_deployment_changed(const std::string& ns, const std::string& name);
   void on_execution_changed(const model::Execution& e);
   void announce(const std::string& type, const std::string& ns, const std::string& name);
+  /// Each deployment's object as its last event carried it, while someone watches.
+  std::map<Key, std::string> last_announced;
 
   /// Rebuilds and hands over the L4 snapshot, the DNS zone and the L7 routes, at every change
   /// (so no answer or event runs ahead of them). Bringing up 1,000 instances at once costs no

@@ -839,3 +839,24 @@ def test_watch_ends_a_deleted_deployment_with_deleted(prisnd):
     deployment_events = [e for e in events if e[1] == "deployment"]
     assert deployment_events[-1][0] == "DELETED", events
     assert all(isinstance(status, (dict, str)) for _, _, status in events), events  # no stub without a status
+
+
+def test_watch_sends_no_deployment_event_that_changes_nothing(prisnd):
+    """A crash-looping instance reports its exit and its backoff: each event must change what
+    a watcher shows, or `get -w` prints the same row twice."""
+    seen = []
+    with requests.get(prisnd.url("/api/v1/events?watch=true"), stream=True, timeout=15) as stream:
+        r = prisnd.post("/api/v1/deployments", {"name": "flappy", "runtime": "bash", "type": "service",
+                                                "source": "sleep 0.5; exit 3\n"})
+        assert r.status_code == 201, r.text
+        deadline = time.monotonic() + 6
+        for line in stream.iter_lines(decode_unicode=True):
+            if time.monotonic() > deadline:
+                break
+            if line.startswith("data: "):
+                event = json.loads(line[len("data: "):])
+                if event["kind"] == "deployment" and event["object"]["name"] == "flappy":
+                    seen.append(event["object"])
+    assert len(seen) >= 3, seen  # created, and at least one exit
+    repeats = [a for a, b in zip(seen, seen[1:]) if a == b]
+    assert not repeats, [(o["status"]["phase"], o["status"].get("ready_replicas")) for o in repeats]
