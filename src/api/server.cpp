@@ -282,6 +282,14 @@ asio::awaitable<void> session(std::shared_ptr<Server::Impl> impl, tcp::socket so
       break;
     }
     const auto& head = parser.get();
+    // A Transfer-Encoding whose last coding is not chunked leaves the body's length unknown
+    // (RFC 9112 §6.3), and HTTP/1.0 has no Transfer-Encoding (§6.1): taken as empty, the body
+    // would be read as the next request. 400, and the connection closes, as the router does.
+    if (head.count(http::field::transfer_encoding) > 0 && (!parser.chunked() || head.version() < 11)) {
+      co_await write_response(stream, error(400, "bad_request", "malformed request: Transfer-Encoding must end with "
+                                                                "chunked, and HTTP/1.0 has none"), head.version(), false);
+      break;
+    }
     if (parser.content_length() && *parser.content_length() > impl->options.body_limit) {
       co_await write_response(stream, error(413, "too_large", fmt::format("request body is larger than the {} byte limit",
                                                                           impl->options.body_limit)), head.version(), false);

@@ -5,6 +5,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "prisn/core/base64.hpp"
 #include "prisn/model/deployment_json.hpp"
 #include "prisn/model/document.hpp"
 
@@ -77,6 +79,14 @@ Json scalar(const YAML::Node& n) {
 // and the conversion recurses: depth is bounded too, far below the stack's limit.
 constexpr std::size_t kMaxNodes = 200'000;
 constexpr std::size_t kMaxDepth = 64;
+// And bytes: one large scalar aliased a few hundred times stays under the node budget while
+// it asks for gigabytes. Twice the largest body the API takes.
+constexpr std::size_t kMaxBytes = 16 * 1024 * 1024;
+
+struct Budget {
+  std::size_t nodes = kMaxNodes;
+  std::size_t bytes = kMaxBytes;
+};
 
 struct TooLarge {};
 struct TooDeep {};
@@ -92,9 +102,12 @@ struct BadMerge {  // `<<:` given something other than a mapping or a list of th
 // kubectl's YAML reader expands: a plain `<<`, not a quoted one.
 bool is_merge_key(const YAML::Node& key) { return key.IsScalar() && key.Scalar() == "<<" && key.Tag() == "?"; }
 
-Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, std::size_t& budget,
+Json to_json(const YAML::Node& n, const std::string& path, std::map<std::string, int>& lines, Budget& budget,
              std::size_t depth = 0) {
-  if (budget-- == 0) throw TooLarge{};
+  if (budget.nodes-- == 0) throw TooLarge{};
+  const std::size_t size = n.IsScalar() ? n.Scalar().size() : 0;
+  if (size > budget.bytes) throw TooLarge{};
+  budget.bytes -= size;
   if (depth > kMaxDepth) throw TooDeep{};
   lines[path] = n.Mark().line + 1;
   switch (n.Type()) {
@@ -361,6 +374,18 @@ Result<void> check_documents_advance(const std::string& text) {
 }  // namespace
 
 Result<std::vector<Document>> parse(std::string_view text) {
+  // YAML is Unicode text; yaml-cpp does not check, and bytes that are not UTF-8 would reach
+  // the JSON model, which cannot hold them (a file saved as Latin-1, say).
+  if (!is_valid_utf8(text)) {
+    int line = 1;
+    for (std::size_t start = 0; start < text.size(); ++line) {
+      const auto end = std::min(text.find('\n', start), text.size());
+      if (!is_valid_utf8(text.substr(start, end - start))) break;
+      start = end + 1;
+    }
+    return Error::bad_request(fmt::format("malformed YAML at line {}: not UTF-8 text (a file saved in another "
+                                          "encoding, such as Latin-1?)", line));
+  }
   if (auto ok = check_nesting(text); !ok) return ok.error();
   std::vector<YAML::Node> nodes;
   try {
@@ -372,7 +397,7 @@ Result<std::vector<Document>> parse(std::string_view text) {
                                           e.mark.column + 1, e.msg));
   }
   std::vector<Document> out;
-  std::size_t budget = kMaxNodes;
+  Budget budget;
   for (const auto& node : nodes) {
     if (node.IsNull()) continue;  // an empty document ("---" at the end)
     std::map<std::string, int> lines;
@@ -380,7 +405,8 @@ Result<std::vector<Document>> parse(std::string_view text) {
     try {
       body = to_json(node, "", lines, budget);
     } catch (const TooLarge&) {
-      return Error::invalid(fmt::format("the manifest expands to more than {} values (aliases?)", kMaxNodes));
+      return Error::invalid(fmt::format("the manifest expands to more than {} values or {} MiB of text (aliases?)",
+                                        kMaxNodes, kMaxBytes >> 20));
     } catch (const BadMerge& b) {
       return Error::bad_request(fmt::format("malformed YAML at line {}: '<<' merges a mapping or a list of mappings",
                                             b.line));

@@ -810,3 +810,29 @@ def test_an_execution_asked_for_in_another_namespace_is_not_found(api):
 ])
 def test_query_parameters_are_checked(api, path, field):
     assert_error(api.get(path, timeout=5), 422, field=field)
+
+
+@pytest.mark.parametrize("framing", [b"HTTP/1.1\r\nTransfer-Encoding: gzip", b"HTTP/1.1\r\nTransfer-Encoding: chunked, identity",
+                                     b"HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked"],
+                         ids=["gzip", "chunked-then-identity", "http10-chunked"])
+def test_a_body_of_unknown_length_is_400_and_closes_so_nothing_is_smuggled(api, framing):
+    """RFC 9112 §6.3: a Transfer-Encoding not ending in chunked leaves the length unknown; the
+    bytes after the header must not be served as a request of their own."""
+    smuggled = (b"POST /api/v1/secrets HTTP/1.1\r\nHost: x\r\nContent-Length: 31\r\nConnection: close\r\n\r\n"
+                b'{"name":"smuggled","value":"x"}')
+    out = raw(api, b"POST /api/v1/deployments " + framing + b"\r\nHost: x\r\n\r\n" + smuggled)
+    assert status_of(out) == 400 and len(re.findall(rb"HTTP/1\.[01] \d{3} ", out)) == 1, out[:400]
+    assert api.get("/api/v1/secrets/smuggled").status_code == 404
+
+
+def test_a_manifest_that_is_not_utf8_is_400_and_publishes_nothing(api):
+    """A YAML file saved as Latin-1 used to be a 500 that left its port published."""
+    port = free_port()
+    body = (b"apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: latin}\n"
+            b"spec: {runtime: python3, source: x, port: " + str(port).encode() + b", env: {CITY: caf\xe9}}\n")
+    r = requests.post(api.url("/api/v1/apply"), data=body, headers={"Content-Type": "application/yaml"}, timeout=10)
+    err = assert_error(r, 400)
+    assert "line 4: not UTF-8 text" in err["message"], err
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("0.0.0.0", port))  # nothing was published

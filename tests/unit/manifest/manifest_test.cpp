@@ -218,6 +218,25 @@ TEST(Manifest, HostileNestingAndAliasesAreRefused) {
   EXPECT_TRUE(parse("a: [[1, 2], {b: [3]}]\n"));
 }
 
+// Few nodes, many bytes: one large scalar aliased a few hundred times.
+TEST(Manifest, ALargeScalarAliasedManyTimesIsRefusedByItsBytes) {
+  std::string big = "a: &a " + std::string(1 << 20, 'x') + "\nb: [";
+  for (int i = 0; i < 40; ++i) big += i ? ", *a" : "*a";
+  big += "]\n";
+  auto r = parse(big);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("MiB of text (aliases?)"), std::string::npos) << r.error().message;
+}
+
+// yaml-cpp takes any bytes; the JSON model cannot hold those that are not UTF-8.
+TEST(Manifest, TextThatIsNotUtf8IsRefusedWithItsLine) {
+  auto r = parse("apiVersion: prisn.io/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {env: {CITY: caf\xe9}}\n");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().kind, Error::Kind::kBadRequest);
+  EXPECT_EQ(r.error().message.rfind("malformed YAML at line 4: not UTF-8 text", 0), 0U) << r.error().message;
+  EXPECT_TRUE(parse("a: caf\xc3\xa9\n"));
+}
+
 // Found by fuzz_manifest: yaml-cpp 0.7's LoadAll loops forever on these (issue #1040).
 TEST(Manifest, StrayCommaWhereADocumentStartsIsAnErrorNotAHang) {
   for (const char* text : {",\n", "- a\n,b\n", "---\n,a\n", "  ,a\n", ",a: &x  :`1\nrt: 80}="}) {
