@@ -21,6 +21,7 @@
 #include "api/refusal_log.hpp"
 #include "api/router.hpp"
 #include "prisn/core/ascii.hpp"
+#include "prisn/core/accept_retry.hpp"
 #include "prisn/core/log.hpp"
 
 namespace prisn::api {
@@ -346,6 +347,8 @@ asio::awaitable<void> accept_loop(std::shared_ptr<Server::Impl> impl) {
     auto [ec, socket] = co_await impl->acceptor->async_accept(kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || impl->stopping) co_return;
+      asio::steady_timer pause(impl->io, kAcceptRetryPause);  // out of descriptors, say: not a spin
+      co_await pause.async_wait(kNoThrow);
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);

@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -22,6 +23,7 @@
 #include "dns/forwarder.hpp"
 #include "dns/local_networks.hpp"
 #include "dns/reply_source.hpp"
+#include "prisn/core/accept_retry.hpp"
 #include "prisn/core/log.hpp"
 #include "prisn/dns/resolv_conf.hpp"
 #include "prisn/dns/responder.hpp"
@@ -353,7 +355,10 @@ asio::awaitable<void> tcp_accept_loop(ImplPtr impl) {
     auto [ec, socket] = co_await impl->acceptor.async_accept(kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || !impl->acceptor.is_open() || impl->stopped) co_return;
-      continue;  // EMFILE and friends: keep serving UDP and the open connections
+      // EMFILE and friends: keep serving UDP and the open connections, without a spin.
+      asio::steady_timer pause(impl->io, kAcceptRetryPause);
+      co_await pause.async_wait(kNoThrow);
+      continue;
     }
     if (!make_room(*impl)) {
       socket.close(ec);  // every connection is busy: the client retries; better than running out of descriptors

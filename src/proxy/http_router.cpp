@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <ctime>
 #include <future>
 
+#include "prisn/core/accept_retry.hpp"
 #include "prisn/core/log.hpp"
 #include "proxy/http_worker.hpp"
 
@@ -166,7 +168,10 @@ detail::Task<> accept_loop(std::shared_ptr<Worker> w, detail::Acceptor* acceptor
     auto [ec, socket] = co_await acceptor->async_accept(peer, kNoThrow);
     if (ec) {
       if (ec == asio::error::operation_aborted || w->stopping) co_return;
-      continue;  // EMFILE and friends: keep serving the connections we have
+      // EMFILE and friends: keep serving the connections we have, without a spin.
+      asio::steady_timer pause(w->io, kAcceptRetryPause);
+      co_await pause.async_wait(kNoThrow);
+      continue;
     }
     auto done = [log](std::exception_ptr e) { log_escaped(log, e); };
     if (tls) {

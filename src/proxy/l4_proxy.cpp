@@ -24,6 +24,7 @@
 #include <thread>
 #include <tuple>
 
+#include "prisn/core/accept_retry.hpp"
 #include "prisn/core/log.hpp"
 #include "proxy/pump.hpp"
 
@@ -140,7 +141,10 @@ asio::awaitable<void> accept_loop(L4Worker& worker, std::shared_ptr<Listener> li
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
         co_return;
       }
-      continue;  // EMFILE and friends: keep serving the others
+      // EMFILE and friends: keep serving the others, without a spin.
+      asio::steady_timer pause(worker.io, kAcceptRetryPause);
+      co_await pause.async_wait(kNoThrow);
+      continue;
     }
     asio::co_spawn(worker.io, serve(worker, listener, std::move(socket)), asio::detached);
   }

@@ -6,6 +6,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import socket
 import time
 
@@ -836,3 +837,34 @@ def test_a_manifest_that_is_not_utf8_is_400_and_publishes_nothing(api):
     with socket.socket() as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("0.0.0.0", port))  # nothing was published
+
+
+def test_out_of_descriptors_prisnd_neither_spins_nor_stops_answering_dns(prisnd):
+    """EMFILE lasts until a connection closes: an accept retried at once spun a core and starved
+    DNS over UDP, which needs no new descriptor."""
+    import dns.message
+    import dns.query
+    pid = prisnd.proc.pid
+    subprocess.run(["prlimit", f"--pid={pid}", "--nofile=256:256"], check=True)  # util-linux, in every Debian
+    held = []
+    try:
+        for _ in range(300):  # more than it may open
+            try:
+                held.append(socket.create_connection(("127.0.0.1", int(prisnd.api.rsplit(":", 1)[1])), timeout=2))
+            except OSError:
+                break
+        time.sleep(0.5)
+
+        def cpu_seconds():
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        before = cpu_seconds()
+        time.sleep(2)
+        assert cpu_seconds() - before < 0.5, "prisnd spins while out of descriptors"
+        answer = dns.query.udp(dns.message.make_query("ns.prisn.local", "A"), prisnd.dns[0], port=prisnd.dns[1], timeout=3)
+        assert answer.answer, answer
+    finally:
+        for s in held:
+            s.close()
+    wait_until(lambda: requests.get(prisnd.url("/health"), timeout=2).ok, 15, message="serving again")
