@@ -5,11 +5,17 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <deque>
+#include <utility>
 
 namespace prisn::api {
 namespace asio = boost::asio;
 
 namespace {
+
+// What one watcher may have waiting to be sent. A client that stops reading would otherwise
+// hold a copy of every change for as long as it stays connected; past this, its stream ends
+// (it reconnects and lists again, as a Kubernetes watcher does after "too old").
+constexpr std::size_t kMaxPendingBytes = 8 * 1024 * 1024;
 
 class EventStream final : public control::LogStream {
  public:
@@ -20,9 +26,18 @@ class EventStream final : public control::LogStream {
       auto s = weak.lock();
       if (!s) return;
       if (ns && e.object.value("namespace", "") != *ns) return;
+      if (s->overflowed) return;
       model::Json data = {{"type", e.type}, {"kind", e.kind}, {"object", e.object}};
-      s->pending.push_back("event: " + e.kind + "\ndata: " +
-                           data.dump(-1, ' ', false, model::Json::error_handler_t::replace) + "\n\n");
+      std::string event = "event: " + e.kind + "\ndata: " +
+                          data.dump(-1, ' ', false, model::Json::error_handler_t::replace) + "\n\n";
+      if (s->pending_bytes + event.size() > kMaxPendingBytes) {
+        s->overflowed = true;
+        s->pending.clear();
+        s->pending_bytes = 0;
+      } else {
+        s->pending_bytes += event.size();
+        s->pending.push_back(std::move(event));
+      }
       s->wake.cancel();
     });
   }
@@ -32,6 +47,10 @@ class EventStream final : public control::LogStream {
     if (!started_) {
       started_ = true;
       co_return std::string(": watching prisn resources\n\n");
+    }
+    if (shared_->overflowed) {
+      if (std::exchange(said_overflow_, true)) co_return std::nullopt;
+      co_return std::string(": this watcher fell too far behind and is closed; watch again\n\n");
     }
     if (shared_->pending.empty() && finished_) co_return std::nullopt;
     if (shared_->pending.empty()) {
@@ -47,6 +66,7 @@ class EventStream final : public control::LogStream {
       out += std::move(shared_->pending.front());
       shared_->pending.pop_front();
     }
+    shared_->pending_bytes = 0;
     co_return out;
   }
 
@@ -59,6 +79,8 @@ class EventStream final : public control::LogStream {
   struct Shared {
     explicit Shared(asio::any_io_executor ex) : wake(ex) {}
     std::deque<std::string> pending;
+    std::size_t pending_bytes = 0;
+    bool overflowed = false;  // past kMaxPendingBytes: the stream ends
     asio::steady_timer wake;
   };
   control::EventBus& bus_;
@@ -66,6 +88,7 @@ class EventStream final : public control::LogStream {
   int subscription_ = 0;
   bool started_ = false;
   bool finished_ = false;
+  bool said_overflow_ = false;
 };
 
 }  // namespace

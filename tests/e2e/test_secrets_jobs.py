@@ -3,6 +3,7 @@
 (SPEC §3 Secret/Execution, §4, §5, §6.2, §6.3, §6.5)."""
 import datetime
 import json
+import socket
 import os
 import pathlib
 import re
@@ -860,3 +861,31 @@ def test_watch_sends_no_deployment_event_that_changes_nothing(prisnd):
     assert len(seen) >= 3, seen  # created, and at least one exit
     repeats = [a for a, b in zip(seen, seen[1:]) if a == b]
     assert not repeats, [(o["status"]["phase"], o["status"].get("ready_replicas")) for o in repeats]
+
+
+def test_a_watcher_that_stops_reading_is_closed_not_buffered_for_ever(prisnd):
+    """Each event carries the whole object: a client that never reads would otherwise hold a
+    copy of every change in prisnd's memory for as long as it stays connected."""
+    host, port = prisnd.api[len("http://"):].rsplit(":", 1)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect((host, int(port)))
+    stalled.sendall(b"GET /api/v1/events?watch=true HTTP/1.1\r\nHost: x\r\n\r\n")
+    try:
+        env = {f"V{i}": "x" * 120_000 for i in range(5)}
+        for i in range(30):  # about 18 MB of events, more than a watcher may have waiting
+            r = prisnd.put("/api/v1/deployments/fat", {"name": "fat", "runtime": "bash", "source": f"echo {i}\n",
+                                                       "env": env})
+            assert r.status_code in (200, 201), r.text[:200]
+        stalled.settimeout(20)
+        received = b""
+        deadline = time.monotonic() + 30
+        while not received.endswith(b"\r\n0\r\n\r\n"):  # now read: the response must end, saying why
+            assert time.monotonic() < deadline, f"still streaming after {len(received)} bytes"
+            chunk = stalled.recv(1 << 20)
+            assert chunk, "closed before the response ended"
+            received += chunk
+        assert b"fell too far behind" in received[-4096:], received[-300:]
+    finally:
+        stalled.close()
+    assert prisnd.get("/health").ok
