@@ -349,8 +349,9 @@ Json cron_job(const model::DeploymentSpec& s, const RenderOptions& options) {
 }
 
 // The Service port an Ingress backend names when its rule gives none: the deployment's port,
-// its first one (decoding sets it from `ports`), as prisn's own router picks it (80 for a
-// deployment that does not exist).
+// its first one (decoding sets it from `ports`), as prisn's own router picks it. The controller
+// leaves out a path without a port to a deployment that does not exist (control/k8s.cpp); 80 is
+// only for a caller that gives one.
 int port_of(const RenderOptions& options, const std::string& name, int port) {
   if (port != 0) return port;
   const auto it = options.first_ports.find(name);
