@@ -62,6 +62,8 @@ void Controller::set_dns_ttl(std::uint32_t ttl) {
 
 void Controller::start() {
   auto& d = *impl_;
+  // Before any network filter names a group: one named later is made again.
+  d.ctx.cgroups.remove_empty_groups();
   // Published ports first, so adopted instances keep serving through them.
   for (const auto* rec : d.ctx.store.list_deployments("")) {
     if (rec->spec.type == model::DeploymentType::kService) {
@@ -82,10 +84,10 @@ void Controller::start() {
     std::set<std::string> known;
     for (const auto& id : d.services.instance_ids()) known.insert(id);
     for (const auto& id : d.runner.active_ids()) known.insert(id);
-    for (const auto& name : d.ctx.cgroups.list()) {
-      if (!known.contains(name)) {
-        log()->warn("stopping left-over process tree {} (no running instance or execution owns it)", name);
-        const auto dir = d.ctx.cgroups.base() / name;
+    for (const auto& dir : d.ctx.cgroups.list()) {
+      if (!known.contains(dir.filename().string())) {
+        log()->warn("stopping left-over process tree {} (no running instance or execution owns it)",
+                    dir.lexically_relative(d.ctx.cgroups.base()).string());
         d.ctx.cgroups.kill_all(dir);
         d.ctx.cgroups.remove(dir);
       }

@@ -145,6 +145,7 @@ struct Controller::Impl {
   // Network policy enforcement in bridge mode (policies.cpp).
   /// Installs the nftables filter for every policy and the instances it is about now; run
   /// whenever instances, published ports or policies change.
+  network::RunCgroups run_cgroups_for(std::vector<network::GuardedTarget>& targets) const;
   void enforce_policies();
   std::vector<network::GuardedTarget> guarded_targets() const;
   /// The policies on deployment port `port` as the L7 router applies them (bridge mode, where

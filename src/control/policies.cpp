@@ -6,6 +6,7 @@
 
 #include "control/controller_impl.hpp"
 #include "prisn/core/log.hpp"
+#include "prisn/process/cgroups.hpp"
 
 namespace prisn::control {
 namespace {
@@ -49,6 +50,7 @@ std::vector<network::GuardedTarget> Controller::Impl::guarded_targets() const {
       for (const auto& from : rule.from) {
         auto sources = instance_addresses(policy->ns, from);
         allow.sources.insert(allow.sources.end(), sources.begin(), sources.end());
+        allow.run_groups.push_back(process::Cgroups::run_group(policy->ns, from));
       }
       allow.ports = rule.ports;
       // The node ports that lead to an allowed port: a published port listens on the node
@@ -100,9 +102,33 @@ std::shared_ptr<const proxy::SourcePolicy> Controller::Impl::router_policy(const
   return out;
 }
 
+// The groups of the allowed deployments' runs must exist for nft to name them; a run
+// started later goes into the same one (never removed while prisnd runs, or the filter would
+// name a cgroup that is gone). Without cgroups, runs are not filtered.
+network::RunCgroups Controller::Impl::run_cgroups_for(std::vector<network::GuardedTarget>& targets) const {
+  if (!ctx.cgroups.available()) {
+    for (auto& target : targets) {
+      for (auto& allow : target.allowed) allow.run_groups.clear();
+    }
+    return {};
+  }
+  for (auto& target : targets) {
+    for (auto& allow : target.allowed) {
+      std::erase_if(allow.run_groups, [&](const std::string& group) {
+        auto made = ctx.cgroups.ensure_group(group);
+        if (!made) logger("control")->warn("network policies: runs of {} are not let through: {}", group, made.error().message);
+        return !made;
+      });
+    }
+  }
+  return network::run_cgroups(ctx.cgroups.mount(), ctx.cgroups.base());
+}
+
 void Controller::Impl::enforce_policies() {
   if (ctx.bridge == nullptr) return;
-  if (auto applied = ctx.bridge->enforce(guarded_targets()); !applied) {
+  auto targets = guarded_targets();
+  const auto runs = run_cgroups_for(targets);
+  if (auto applied = ctx.bridge->enforce(targets, runs); !applied) {
     if (policy_failure != applied.error().message) {
       logger("control")->error("network policies: cannot install the nftables rules: {}", applied.error().message);
     }

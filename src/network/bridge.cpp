@@ -236,13 +236,14 @@ Result<void> Bridge::redirect_api(Destination api) {
   return install();
 }
 
-Result<void> Bridge::enforce(const std::vector<GuardedTarget>& targets) {
+Result<void> Bridge::enforce(const std::vector<GuardedTarget>& targets, const RunCgroups& runs) {
   targets_ = can_filter_ ? targets : std::vector<GuardedTarget>{};
+  runs_ = runs;
   return install();
 }
 
 Result<void> Bridge::install() {
-  const std::string ruleset = render_ruleset(subnet_, kName, redirects_, targets_);
+  const std::string ruleset = render_ruleset(subnet_, kName, redirects_, targets_, runs_);
   if (ruleset == installed_) return {};
   if (auto applied = run_nft(ruleset); !applied) return applied.error();
   installed_ = ruleset;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <tuple>
 
@@ -52,14 +53,62 @@ void render_node_ports(std::string& out, std::string_view bridge, const GuardedT
   out += fmt::format("    iifname \"{}\" tcp dport {} drop\n", bridge, nft_port_set(target.node_ports));
 }
 
+// Runs' connections to a target's instances and to its ports published on the node.
+std::string run_rules(const RunCgroups& runs, const GuardedTarget& target) {
+  std::string out;
+  auto from = [&](const std::string& group) {
+    return fmt::format("socket cgroupv2 level {} \"{}/{}\"", runs.level + 1, runs.path, group);
+  };
+  if (!target.addresses.empty()) {
+    const std::string to = addresses(target.addresses);
+    for (const auto& allow : target.allowed) {
+      for (const auto& group : allow.run_groups) {
+        out += fmt::format("    ip daddr {} {}", to, from(group));
+        if (!allow.ports.empty()) out += fmt::format(" meta l4proto {{ tcp, udp }} th dport {}", nft_port_set(allow.ports));
+        out += " accept\n";
+      }
+    }
+    out += fmt::format("    ip daddr {} drop\n", to);
+  }
+  if (!target.node_ports.empty()) {
+    for (const auto& allow : target.allowed) {
+      if (allow.node_ports.empty()) continue;
+      for (const auto& group : allow.run_groups) {
+        out += fmt::format("    fib daddr type local tcp dport {} {} accept\n", nft_port_set(allow.node_ports), from(group));
+      }
+    }
+    out += fmt::format("    fib daddr type local tcp dport {} drop\n", nft_port_set(target.node_ports));
+  }
+  return out.empty() ? out : fmt::format("    # {}\n{}", target.label, out);
+}
+
+void render_run_filter(std::string& out, const RunCgroups& runs, const std::vector<GuardedTarget>& targets) {
+  if (runs.path.empty()) return;
+  std::string rules;
+  for (const auto& target : targets) rules += run_rules(runs, target);
+  if (rules.empty()) return;
+  out += "  chain run_output {\n    type filter hook output priority filter; policy accept;\n";
+  out += fmt::format("    socket cgroupv2 level {} \"{}\" jump from_runs\n  }}\n", runs.level, runs.path);
+  out += "  chain from_runs {\n    ct state established,related accept\n" + rules + "  }\n";
+}
+
 }  // namespace
+
+RunCgroups run_cgroups(const std::filesystem::path& mount, const std::filesystem::path& subtree) {
+  if (subtree.empty()) return {};
+  RunCgroups out;
+  out.path = subtree.lexically_relative("/sys/fs/cgroup").string();
+  const auto in_hierarchy = subtree.lexically_relative(mount);
+  out.level = static_cast<int>(std::distance(in_hierarchy.begin(), in_hierarchy.end()));
+  return out;
+}
 
 std::string nft_port_set(const std::vector<std::uint16_t>& items) {
   return set_of(items, [](std::uint16_t p) { return std::to_string(p); });
 }
 
 std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const Redirects& redirects,
-                           const std::vector<GuardedTarget>& targets) {
+                           const std::vector<GuardedTarget>& targets, const RunCgroups& runs) {
   // Declaring the table first makes the delete valid when it does not exist yet.
   std::string out = fmt::format("table {0} {{}}\ndelete table {0}\ntable {0} {{\n", kTable);
   const std::string gateway = format_ipv4(subnet.gateway());
@@ -90,7 +139,9 @@ std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const 
   out += "  }\n  chain input {\n    type filter hook input priority filter; policy accept;\n";
   out += "    ct state established,related accept\n";
   for (const auto& target : targets) render_node_ports(out, bridge, target);
-  out += "  }\n}\n";
+  out += "  }\n";
+  render_run_filter(out, runs, targets);
+  out += "}\n";
   return out;
 }
 

@@ -87,6 +87,7 @@ Cgroups Cgroups::detect(const fs::path& data_dir) {
       cg.controllers_.emplace_back(c);
     }
   }
+  cg.mount_ = mount;
   cg.base_ = base;
   cg.description_ = fmt::format("{} at {}; limits: {}", kind, base.string(),
                                 cg.controllers_.empty() ? std::string("none")
@@ -94,12 +95,35 @@ Cgroups Cgroups::detect(const fs::path& data_dir) {
   return cg;
 }
 
-Result<fs::path> Cgroups::create(const std::string& name, const Limits& limits,
-                                 std::vector<std::string>& unenforced) const {
+std::string Cgroups::run_group(const std::string& ns, const std::string& name) {
+  return fmt::format("runs.{}.{}", ns, name);
+}
+
+Result<fs::path> Cgroups::ensure_group(const std::string& group) const {
   if (!available()) {
     return Error::unavailable("cgroups are not available");
   }
-  const fs::path dir = base_ / name;
+  const fs::path dir = base_ / group;
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    if (errno == EEXIST) return dir;
+    return Error::internal(fmt::format("cannot create cgroup {}: {}", dir.string(), std::strerror(errno)));
+  }
+  for (const auto& c : controllers_) (void)write_text(dir / "cgroup.subtree_control", "+" + c);
+  return dir;
+}
+
+Result<fs::path> Cgroups::create(const std::string& name, const Limits& limits, std::vector<std::string>& unenforced,
+                                 const std::string& group) const {
+  if (!available()) {
+    return Error::unavailable("cgroups are not available");
+  }
+  fs::path dir = base_;
+  if (!group.empty()) {
+    auto made = ensure_group(group);
+    if (!made) return made.error();
+    dir = *made;
+  }
+  dir /= name;
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Error::internal(fmt::format("cannot create cgroup {}: {}", dir.string(), std::strerror(errno)));
   }
@@ -167,15 +191,37 @@ bool Cgroups::remove(const fs::path& dir) const {
   return ::rmdir(dir.c_str()) == 0 || errno == ENOENT;
 }
 
-std::vector<std::string> Cgroups::list() const {
-  std::vector<std::string> out;
+namespace {
+
+bool is_group(const fs::path& dir) { return dir.filename().string().find('.') != std::string::npos; }
+
+std::vector<fs::path> child_cgroups(const fs::path& dir) {
+  std::vector<fs::path> out;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(base_, ec)) {
-    if (entry.is_directory()) {
-      out.push_back(entry.path().filename().string());
-    }
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_directory()) out.push_back(entry.path());
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<fs::path> Cgroups::list() const {
+  std::vector<fs::path> out;
+  for (const auto& dir : child_cgroups(base_)) {
+    if (!is_group(dir)) {
+      out.push_back(dir);
+      continue;
+    }
+    for (const auto& member : child_cgroups(dir)) out.push_back(member);
+  }
+  return out;
+}
+
+void Cgroups::remove_empty_groups() const {
+  for (const auto& dir : child_cgroups(base_)) {
+    if (is_group(dir)) (void)::rmdir(dir.c_str());  // fails, as it should, while it holds runs
+  }
 }
 
 }  // namespace prisn::process

@@ -183,7 +183,9 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
     if (spec != nullptr) {
       limits = {spec->resources.memory_bytes, spec->resources.cpu_millis, spec->resources.pids};
     }
-    if (auto cg = ctx_.cgroups.create(e.id, limits, unenforced); cg) {
+    // A deployment's runs share a group, which a network policy's filter names (SPEC §7.6).
+    const std::string group = e.deployment.empty() ? std::string() : process::Cgroups::run_group(e.ns, e.deployment);
+    if (auto cg = ctx_.cgroups.create(e.id, limits, unenforced, group); cg) {
       sp.cgroup = *cg;
     }
   }
@@ -417,9 +419,11 @@ void ExecutionRunner::adopt() {
       continue;
     }
     auto run = std::make_unique<Running>(ctx_.executor, e);
-    const fs::path cg = ctx_.cgroups.base() / e.id;
-    if (ctx_.cgroups.available() && fs::exists(cg)) {
-      run->cgroup = cg;
+    if (ctx_.cgroups.available()) {
+      for (const fs::path& cg : {ctx_.cgroups.base() / e.id,
+                                 ctx_.cgroups.base() / process::Cgroups::run_group(e.ns, e.deployment) / e.id}) {
+        if (fs::exists(cg)) run->cgroup = cg;
+      }
     }
     Running& r = *run;
     running_[e.id] = std::move(run);

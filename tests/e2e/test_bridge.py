@@ -260,6 +260,49 @@ spec:
     assert probe(denied, direct) == "open"
 
 
+# A run's probe: whether it can open a TCP connection to each HOST:PORT in its arguments.
+PROBE = """\
+import socket, sys
+for to in sys.argv[1:]:
+    host, port = to.rsplit(":", 1)
+    try:
+        socket.create_connection((host, int(port)), timeout=1.5).close()
+        print(to, "open")
+    except OSError:
+        print(to, "closed")
+"""
+
+
+def test_a_network_policy_lets_only_the_listed_deployments_runs_reach_the_target(bridged, scripts):
+    """Runs (jobs, cron, `prisn run`) use the node's network, not the bridge: the filter tells
+    them apart by their cgroup, so a job of an allowed deployment gets through and others'
+    runs do not, directly or through the target's published port."""
+    port = free_port()
+    target = deploy(bridged, scripts, "db", port)[0]
+    direct, published = f"{target['ip']}:{port}", f"127.0.0.1:{port}"
+    probe = scripts("probe.py", PROBE)
+    for job in ("allowed", "denied"):
+        r = bridged.post("/api/v1/deployments", {"name": job, "type": "job", "filename": "probe.py", "source": PROBE,
+                                                 "args": [direct, published]})
+        assert r.status_code == 201, r.text
+
+    def reach(job):
+        out = bridged.cli("trigger", job, "--wait", check=True).stdout
+        return dict(line.split() for line in out.splitlines() if line.endswith((" open", " closed")))
+
+    assert reach("denied") == {direct: "open", published: "open"}  # no policy: open
+    r = bridged.post("/api/v1/networkpolicies", {"name": "db-access", "target": {"deployment": "db"},
+                                                 "ingress": [{"from": [{"deployment": "allowed"}], "ports": [port]}]})
+    assert r.status_code == 201, r.text
+    assert reach("allowed") == {direct: "open", published: "open"}
+    assert reach("denied") == {direct: "closed", published: "closed"}
+    adhoc = bridged.cli("run", probe, "--", direct, published, check=True).stdout
+    assert adhoc.split() == [direct, "closed", published, "closed"], adhoc  # a run of no deployment
+    assert get(f"http://{direct}/").startswith("db-0")  # the node itself is never filtered
+    assert bridged.delete("/api/v1/networkpolicies/db-access").status_code == 200
+    assert reach("denied") == {direct: "open", published: "open"}
+
+
 def test_a_policy_on_a_job_says_it_is_not_enforced(bridged, scripts):
     """A job's runs use the node's network, which policies do not filter: the policy must not
     claim to hold."""

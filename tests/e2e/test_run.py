@@ -163,6 +163,23 @@ def test_cancel_kills_every_descendant(prisnd, tmp_path):
     assert prisnd.post(f"/api/v1/executions/{exec_id}/cancel").status_code == 409
 
 
+def test_cancel_after_a_crash_kills_every_descendant_of_a_jobs_run(prisnd, tmp_path):
+    """A deployment's runs live in its group's cgroups; the next prisnd finds them there."""
+    marker = tmp_path / "pids"
+    src = f"setsid sleep 300 & echo $! >> {marker}; sleep 300\n"
+    r = prisnd.post("/api/v1/deployments", {"name": "sleeper", "type": "job", "filename": "s.sh", "source": src})
+    assert r.status_code == 201, r.text
+    exec_id = prisnd.post("/api/v1/executions", {"deployment_id": "sleeper"}).json()["id"]
+    wait_until(lambda: marker.exists() and marker.read_text().strip(), message="the detached child to start")
+    child = int(marker.read_text())
+    prisnd.kill9()
+    prisnd.start()
+    assert prisnd.post(f"/api/v1/executions/{exec_id}/cancel").status_code == 202
+    assert prisnd.wait_execution(exec_id, timeout=20)["error"] == "cancelled"
+    from conftest import pid_alive
+    wait_until(lambda: not pid_alive(child), 5, message="the detached child to be gone")
+
+
 def test_executions_list_filters_and_order(prisnd):
     ids = []
     for code in (0, 1, 0):

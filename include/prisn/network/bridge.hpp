@@ -69,8 +69,9 @@ class Bridge {
   /// The ports published on the node, which `localhost:PORT` in every instance leads to;
   /// when they change, every namespace is rewritten in the background (NamespaceUpdater).
   void set_node_ports(std::vector<std::uint16_t> ports);
-  /// Installs the policy filter for these targets; nothing is run when it is unchanged.
-  Result<void> enforce(const std::vector<GuardedTarget>& targets);
+  /// Installs the policy filter for these targets, and for runs in the `runs` subtree;
+  /// nothing is run when it is unchanged.
+  Result<void> enforce(const std::vector<GuardedTarget>& targets, const RunCgroups& runs);
   /// Removes the ruleset (graceful shutdown, once no instance is left). The bridge stays,
   /// as docker0 does.
   void teardown();
@@ -101,6 +102,7 @@ class Bridge {
   Subnet subnet_;
   Redirects redirects_;
   std::vector<GuardedTarget> targets_;
+  RunCgroups runs_;
   AddressPool pool_;
   bool can_filter_ = false;
   std::map<std::string, Attached> attached_;       ///< by instance id

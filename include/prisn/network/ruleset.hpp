@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,8 @@ struct Allowance {
   std::vector<std::uint16_t> ports;
   /// The node ports (published by the L4 proxy) that lead to the allowed ports.
   std::vector<std::uint16_t> node_ports;
+  /// The cgroup groups (in `RunCgroups`' subtree) of the allowed deployments' runs.
+  std::vector<std::string> run_groups;
 };
 
 /// A deployment that one or more network policies name as their target (SPEC §7.6).
@@ -28,6 +31,19 @@ struct GuardedTarget {
   /// guarded too, or a policy would be one connection to the gateway away from bypassed.
   std::vector<std::uint16_t> node_ports;
 };
+
+/// The cgroup subtree that holds prisnd's runs, as nftables names a cgroup: `path` from
+/// /sys/fs/cgroup (where nft looks it up, whatever the mount), `level` its depth in the cgroup
+/// v2 hierarchy. Runs (`prisn run`, jobs, cron) use the node's network, so their connections
+/// leave through the output hook and never cross the bridge; the cgroup of the socket tells
+/// whose run opened one. Empty `path`: runs are not filtered (no cgroup v2 hierarchy).
+struct RunCgroups {
+  std::string path;
+  int level = 0;
+};
+
+/// `subtree` (a directory under the cgroup v2 `mount`) as nftables names it.
+RunCgroups run_cgroups(const std::filesystem::path& mount, const std::filesystem::path& subtree);
 
 /// A listener of prisnd on the node that instances reach through the gateway.
 struct Destination {
@@ -52,9 +68,10 @@ struct Redirects {
 /// crosses the bridge; the kernel hands it to this filter because prisnd turns on
 /// net.bridge.bridge-nf-call-iptables. The node's own connections (health checks, the proxy)
 /// are not forwarded, so they are never filtered; an input filter on the bridge guards the
-/// targets' node ports against instances.
+/// targets' node ports against instances, and an output filter guards the targets' instances
+/// and node ports against runs, by the cgroup of their sockets (`runs`).
 std::string render_ruleset(const Subnet& subnet, std::string_view bridge, const Redirects& redirects,
-                           const std::vector<GuardedTarget>& targets);
+                           const std::vector<GuardedTarget>& targets, const RunCgroups& runs = {});
 
 /// Ports as an nftables anonymous set, "{ 80, 443 }", sorted (the same text for the same ports).
 std::string nft_port_set(const std::vector<std::uint16_t>& items);

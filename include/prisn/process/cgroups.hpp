@@ -36,11 +36,21 @@ class Cgroups {
   /// Controllers usable for limits ("memory", "pids", "cpu"), possibly none.
   const std::vector<std::string>& controllers() const { return controllers_; }
   const std::filesystem::path& base() const { return base_; }
+  /// Where the cgroup v2 hierarchy is mounted ("/sys/fs/cgroup", or ".../unified").
+  const std::filesystem::path& mount() const { return mount_; }
 
-  /// Creates the cgroup `name` with `limits`; returns its directory. Limits whose controller
-  /// is missing are skipped; `unenforced` lists them.
+  /// The group that holds the runs of deployment `ns`/`name`, one cgroup each, so that the
+  /// network filter can tell whose run opened a connection (SPEC §7.6). The name cannot be
+  /// an id: ids have no dots.
+  static std::string run_group(const std::string& ns, const std::string& name);
+  /// Creates the group `group` (kept when its runs end: a network filter may name it) with
+  /// the subtree's controllers passed on to its children.
+  Result<std::filesystem::path> ensure_group(const std::string& group) const;
+
+  /// Creates the cgroup `name` with `limits`, in `group` if one is given; returns its
+  /// directory. Limits whose controller is missing are skipped; `unenforced` lists them.
   Result<std::filesystem::path> create(const std::string& name, const Limits& limits,
-                                       std::vector<std::string>& unenforced) const;
+                                       std::vector<std::string>& unenforced, const std::string& group = {}) const;
   std::vector<int> pids(const std::filesystem::path& dir) const;
   /// Sends `sig` to every process in the cgroup; returns how many it signalled.
   std::size_t signal_all(const std::filesystem::path& dir, int sig) const;
@@ -52,10 +62,13 @@ class Cgroups {
   void kill_all(const std::filesystem::path& dir) const;
   /// Removes an empty cgroup; false while processes remain.
   bool remove(const std::filesystem::path& dir) const;
-  /// Names of the cgroups under this data directory's subtree.
-  std::vector<std::string> list() const;
+  /// The process trees' cgroups under this data directory's subtree, those in groups too.
+  std::vector<std::filesystem::path> list() const;
+  /// Removes the groups that hold nothing (at start, before a network filter names any).
+  void remove_empty_groups() const;
 
  private:
+  std::filesystem::path mount_;
   std::filesystem::path base_;
   std::string description_;
   std::vector<std::string> controllers_;

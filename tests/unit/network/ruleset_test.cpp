@@ -81,6 +81,46 @@ TEST(Ruleset, GuardsATargetsNodePortsAgainstInstancesOnTheBridge) {
   EXPECT_LT(allow, drop);
 }
 
+TEST(Ruleset, NamesTheRunsSubtreeFromSysFsCgroupAtItsDepthInTheHierarchy) {
+  const auto unified = run_cgroups("/sys/fs/cgroup", "/sys/fs/cgroup/system.slice/prisnd.service/prisn-0a1b");
+  EXPECT_EQ(unified.path, "system.slice/prisnd.service/prisn-0a1b");
+  EXPECT_EQ(unified.level, 3);
+  // A hybrid system mounts v2 below /sys/fs/cgroup: nft finds it there, the level is v2's own.
+  const auto hybrid = run_cgroups("/sys/fs/cgroup/unified", "/sys/fs/cgroup/unified/prisn-0a1b");
+  EXPECT_EQ(hybrid.path, "unified/prisn-0a1b");
+  EXPECT_EQ(hybrid.level, 1);
+  EXPECT_TRUE(run_cgroups("/sys/fs/cgroup", "").path.empty());
+}
+
+TEST(Ruleset, LetsOnlyTheAllowedDeploymentsRunsReachAGuardedTarget) {
+  Allowance allow{{ip("10.209.0.2")}, {5432}, {30432}, {"runs.default.api"}};
+  GuardedTarget db{"default/db", {ip("10.209.0.4")}, {allow}, {30432, 9000}};
+  const auto text = render_ruleset(kSubnet, "prisn0", {}, {db}, {"prisn-0a1b", 1});
+  const auto hook = text.find("chain run_output {\n    type filter hook output priority filter; policy accept;\n"
+                              "    socket cgroupv2 level 1 \"prisn-0a1b\" jump from_runs\n  }\n");
+  const auto chain = text.find("chain from_runs {\n    ct state established,related accept\n    # default/db\n");
+  const auto allowed = text.find(
+      "ip daddr { 10.209.0.4 } socket cgroupv2 level 2 \"prisn-0a1b/runs.default.api\" meta l4proto { tcp, udp } th "
+      "dport { 5432 } accept\n    ip daddr { 10.209.0.4 } drop\n");
+  const auto node_allowed =
+      text.find("fib daddr type local tcp dport { 30432 } socket cgroupv2 level 2 \"prisn-0a1b/runs.default.api\" accept\n"
+                "    fib daddr type local tcp dport { 9000, 30432 } drop\n");
+  ASSERT_NE(hook, std::string::npos) << text;
+  ASSERT_NE(chain, std::string::npos) << text;
+  ASSERT_NE(allowed, std::string::npos) << text;
+  ASSERT_NE(node_allowed, std::string::npos) << text;
+  EXPECT_LT(chain, allowed);
+}
+
+TEST(Ruleset, FiltersNoRunWithoutACgroupSubtreeOrAGuardedTarget) {
+  Allowance allow{{ip("10.209.0.2")}, {}, {}, {"runs.default.api"}};
+  GuardedTarget db{"default/db", {ip("10.209.0.4")}, {allow}, {}};
+  EXPECT_EQ(render_ruleset(kSubnet, "prisn0", {}, {db}).find("cgroupv2"), std::string::npos);
+  EXPECT_EQ(render_ruleset(kSubnet, "prisn0", {}, {}, {"prisn-0a1b", 1}).find("run_output"), std::string::npos);
+  GuardedTarget idle{"default/idle", {}, {allow}, {}};
+  EXPECT_EQ(render_ruleset(kSubnet, "prisn0", {}, {idle}, {"prisn-0a1b", 1}).find("run_output"), std::string::npos);
+}
+
 TEST(Ruleset, IsTheSameTextForTheSameRulesInAnyOrder) {
   GuardedTarget a{"default/db", {ip("10.209.0.4"), ip("10.209.0.5")}, {{{ip("10.209.0.3"), ip("10.209.0.2")}, {80, 443}}}};
   GuardedTarget b{"default/db", {ip("10.209.0.5"), ip("10.209.0.4")}, {{{ip("10.209.0.2"), ip("10.209.0.3")}, {443, 80}}}};
