@@ -138,11 +138,12 @@ Json Controller::Impl::policy_json(const store::ResourceRecord& rec) const {
   Json out = with_times(rec.spec, rec);
   auto not_enforced = policy_not_enforced();
   if (auto spec = model::decode_network_policy(rec.spec, {}); !not_enforced && spec) {
-    // Runs of a job or cron deployment use the node's network, which policies do not filter.
+    // Runs of a job or cron deployment use the node's network: they have no address of their
+    // own for a filter to guard (as sources, they are told apart by their cgroup).
     const auto* target = ctx.store.find_deployment(spec->ns, spec->target);
     if (target != nullptr && target->spec.type != model::DeploymentType::kService) {
-      not_enforced = fmt::format("not enforced: '{}' is a {} deployment, whose runs use the node's network, which "
-                                 "policies do not filter; they hold for services' instances",
+      not_enforced = fmt::format("not enforced: '{}' is a {} deployment, whose runs use the node's network, where "
+                                 "a policy cannot guard them; policies guard services' instances",
                                  spec->target, model::to_string(target->spec.type));
     }
   }

@@ -304,7 +304,7 @@ def test_a_network_policy_lets_only_the_listed_deployments_runs_reach_the_target
 
 
 def test_a_policy_on_a_job_says_it_is_not_enforced(bridged, scripts):
-    """A job's runs use the node's network, which policies do not filter: the policy must not
+    """A job's runs use the node's network, where they have no address to guard: the policy must not
     claim to hold."""
     bridged.cli("deploy", scripts("nightly.py", "print(1)\n"), "--name", "nightly", check=True)
     body = {"name": "nightly-guard", "target": {"deployment": "nightly"}, "ingress": []}
