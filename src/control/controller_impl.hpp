@@ -145,9 +145,11 @@ struct Controller::Impl {
   // Network policy enforcement in bridge mode (policies.cpp).
   /// Installs the nftables filter for every policy and the instances it is about now; run
   /// whenever instances, published ports or policies change.
-  network::RunCgroups run_cgroups_for(std::vector<network::GuardedTarget>& targets) const;
   void enforce_policies();
   std::vector<network::GuardedTarget> guarded_targets() const;
+  /// Makes the cgroup groups the targets' allowances name (dropping any that cannot be made)
+  /// and returns the subtree they are in, for the filter on runs; nothing without cgroups.
+  network::RunCgroups run_cgroups_for(std::vector<network::GuardedTarget>& targets) const;
   /// The policies on deployment port `port` as the L7 router applies them (bridge mode, where
   /// they are enforced), or null when none is about it.
   std::shared_ptr<const proxy::SourcePolicy> router_policy(const std::string& ns, const std::string& name,
