@@ -382,8 +382,12 @@ int status_command(Cli& cli, const std::string& name) {
                                  return created && at && *at < *created;
                                }),
                 items.end());
-    std::cout << "\nRecent executions:\n";
-    print_executions(cli, runs, "No executions of " + name + " yet.");
+    if (items.empty()) {
+      std::cout << "\nRecent executions: none yet\n";
+    } else {
+      std::cout << "\nRecent executions:\n";
+      print_executions(cli, runs, "");
+    }
   }
   std::cout << fmt::format("\nCreated:     {} ({} ago)\n", str(d, "created_at"), age(d, "created_at"));
   return 0;

@@ -59,7 +59,7 @@ int proxy_trace_command(Cli& cli, const std::string& target) {
                                         str(trace, "deployment"));
   if (sel.is_object()) {
     std::cout << fmt::format("Selected: {} ({})\n", str(sel, "address"), str(sel, "algorithm"));
-    route += fmt::format("; instance {} ({})", str(sel, "instance"), str(sel, "reason"));
+    route += fmt::format("; instance {}: {}", str(sel, "instance"), str(sel, "reason"));
   }
   if (sel.is_null() || trace["response"].is_null()) {
     std::cout << route << "\n";
