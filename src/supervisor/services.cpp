@@ -80,9 +80,11 @@ void ServiceManager::reconcile(const std::string& ns, const std::string& name) {
   if (svc->failed_generation != rec->generation) {
     svc->failure.clear();
   }
-  // Scale down from the highest index.
+  // Scale down from the highest index, as a rollout stops an old instance: out of rotation
+  // first, stopped once the proxies' connections to it end (or the grace period does), so
+  // requests in flight finish.
   for (auto& inst : svc->instances) {
-    if (inst->index >= replicas) stop_instance(*inst);
+    if (inst->index >= replicas) drain_instance(*inst);
   }
   if (std::erase_if(svc->slots, [&](const auto& entry) { return entry.first >= replicas; }) > 0) {
     (void)ctx_.store.delete_slots(ns, name, replicas);  // scaled away: a later scale-up starts afresh

@@ -214,6 +214,37 @@ def test_scale_up_and_down_cli_and_api(prisnd, scripts):
     wait_until(lambda: not any(pid_alive(p) for p in after.values()), 15, message="instances to exit")
 
 
+SLOW_SERVICE = HTTP_SERVICE.replace("    def do_GET(self):\n", "    def do_GET(self):\n        import time; time.sleep(1.5)\n")
+assert "time.sleep" in SLOW_SERVICE
+
+
+def test_scaling_down_lets_requests_in_flight_finish(prisnd, scripts):
+    """Instances scaled away drain as a rollout's old ones do: out of rotation at once, stopped
+    once their connections end. The seed's HTTPServer dies on SIGTERM at once, so a request in
+    flight to it would be cut."""
+    port = free_port()
+    deploy(prisnd, scripts("slow.py", SLOW_SERVICE), "slow", port, 3)
+    prisnd.wait_ready("slow", 3)
+    results = []
+
+    def one():
+        try:
+            results.append(requests.get(f"http://127.0.0.1:{port}/", timeout=20).text.split()[0])
+        except requests.RequestException as e:
+            results.append(f"error: {e}")
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)  # all three are in their handlers now, one per instance (round-robin)
+    assert prisnd.post("/api/v1/deployments/slow/scale", {"replicas": 1}).status_code == 200
+    for t in threads:
+        t.join(30)
+    assert len(results) == 3 and all(r.startswith("slow-") for r in results), results
+    wait_until(lambda: sorted(pids_by_instance(prisnd, "slow")) == ["slow-0"], 20, message="scale down to slow-0")
+    assert answers(port, 2) == ["slow-0 v1"] * 2
+
+
 # --- restarts and backoff ------------------------------------------------------------------
 def test_killed_instance_is_restarted_and_port_keeps_answering(prisnd, scripts):
     port = free_port()
