@@ -75,6 +75,12 @@ void mark_log_once(const fs::path& file, const std::string& line) {
   ::close(fd);
 }
 
+// A deployment's runs share a group, which a network policy's filter names (SPEC §7.6); a
+// run of no deployment has none.
+std::string run_group_of(const Execution& e) {
+  return e.deployment.empty() ? std::string() : process::Cgroups::run_group(e.ns, e.deployment);
+}
+
 }  // namespace
 
 std::string new_execution_id() { return "ex-" + random_hex(6); }
@@ -183,9 +189,7 @@ Result<model::ProcessRef> ExecutionRunner::spawn_attempt(const Execution& e, con
     if (spec != nullptr) {
       limits = {spec->resources.memory_bytes, spec->resources.cpu_millis, spec->resources.pids};
     }
-    // A deployment's runs share a group, which a network policy's filter names (SPEC §7.6).
-    const std::string group = e.deployment.empty() ? std::string() : process::Cgroups::run_group(e.ns, e.deployment);
-    if (auto cg = ctx_.cgroups.create(e.id, limits, unenforced, group); cg) {
+    if (auto cg = ctx_.cgroups.create(e.id, limits, unenforced, run_group_of(e)); cg) {
       sp.cgroup = *cg;
     }
   }
@@ -420,9 +424,12 @@ void ExecutionRunner::adopt() {
     }
     auto run = std::make_unique<Running>(ctx_.executor, e);
     if (ctx_.cgroups.available()) {
-      for (const fs::path& cg : {ctx_.cgroups.base() / e.id,
-                                 ctx_.cgroups.base() / process::Cgroups::run_group(e.ns, e.deployment) / e.id}) {
-        if (fs::exists(cg)) run->cgroup = cg;
+      // In its group; a run started by a prisnd from before groups is in the subtree itself.
+      for (const fs::path& cg : {ctx_.cgroups.base() / run_group_of(e) / e.id, ctx_.cgroups.base() / e.id}) {
+        if (fs::exists(cg)) {
+          run->cgroup = cg;
+          break;
+        }
       }
     }
     Running& r = *run;
